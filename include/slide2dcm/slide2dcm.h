@@ -1,0 +1,84 @@
+/* Public API of the slide2dcm library: convert one slide into a set of DICOM
+ * VL Whole Slide Microscopy instances written into a directory. */
+#ifndef SLIDE2DCM_H
+#define SLIDE2DCM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "slide2dcm/error.h"
+
+#define S2D_MAX_LEVELS 32
+
+/** Attributes the command line sets by keyword (--patient-name ...). They are
+ *  applied after --metadata, so a flag wins over the file. NULL = not given. */
+typedef struct s2d_common_attrs {
+    const char *patient_name;
+    const char *patient_id;
+    const char *patient_birth_date;
+    const char *patient_sex;
+    const char *study_id;
+    const char *accession_number;
+    const char *study_date;
+    const char *institution_name;
+    const char *referring_physician;
+    const char *series_description;
+} s2d_common_attrs;
+
+/** Progress of the pyramid, reported from the writer thread. */
+typedef struct s2d_progress {
+    int level;               // level whose frame was just written
+    uint64_t frames_done;    // over all levels
+    uint64_t frames_total;
+    double seconds;          // since the pyramid started
+} s2d_progress;
+
+typedef struct s2d_convert_options {
+    int tile_size;               // frame width and height in pixels (default 256)
+    int quality;                 // JPEG quality 1..100 (default 90)
+    bool subsampling_444;        // chroma 4:4:4 instead of 4:2:0
+    int threads;                 // encoder threads; 0 = all cores
+    bool keep_source_levels;     // write the source's own levels instead of a 2x pyramid
+    bool no_label, no_overview, no_thumbnail;
+    bool overwrite;              // replace slide2dcm outputs already in the directory
+    double mpp;                  // pixel size in µm when the source has none (0 = from source)
+    const char *metadata_json;   // DICOM JSON (PS3.18 F.2) file of attributes, or NULL
+    s2d_common_attrs attrs;
+    // Test hook: use the Extended Offset Table when the worst-case pixel data size
+    // reaches this many bytes (0 = the DICOM limit of 4 GiB).
+    uint64_t eot_threshold;
+
+    void (*progress)(void *ctx, const s2d_progress *p);   // may be NULL
+    void (*warn)(void *ctx, const char *message);         // NULL = stderr
+    void *callback_ctx;
+} s2d_convert_options;
+
+/** Fills options with the defaults listed above. */
+void s2d_convert_options_init(s2d_convert_options *opts);
+
+typedef struct s2d_file_report {
+    char name[64];           // file name inside the output directory
+    char flavor[16];         // VOLUME, LABEL, OVERVIEW, THUMBNAIL
+    int64_t width, height;   // total pixel matrix
+    uint64_t frames;
+    uint64_t bytes;          // encoded frame bytes (fragments, padding included)
+    double seconds;          // wall time from the first to the last frame written
+} s2d_file_report;
+
+typedef struct s2d_convert_report {
+    int nfiles;
+    s2d_file_report files[S2D_MAX_LEVELS + 3];
+    int warnings;
+    double seconds;          // whole conversion
+} s2d_convert_report;
+
+/**
+ * Converts slide_path into outdir (created if missing). Files are written under
+ * temporary names and renamed only when every file is complete; on failure nothing
+ * is left behind. report may be NULL. Not thread-safe with respect to the same outdir.
+ * @return true on success; on failure err holds the reason.
+ */
+bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
+                 s2d_convert_report *report, s2d_error *err);
+
+#endif

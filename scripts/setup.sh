@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package slide2dcm needs to build and to run its tests.
+# Idempotent: packages already present are left alone and apt is not touched.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # libraries the program links
+  libopenslide-dev libtiff-dev libturbojpeg0-dev libjansson-dev liblcms2-dev
+  # test tools: validators, decoders and independent readers
+  dicom3tools dcmtk libgdcm-tools
+  python3-pydicom python3-pil python3-numpy python3-openslide
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "setup: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

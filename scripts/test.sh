@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian 12 machine: installs what is needed, builds with
+# warnings as errors, runs every test, then again under ASan+UBSan, then the threaded
+# pipeline under TSan. Exit status 0 only if everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+jobs=$(nproc)
+build() {   # build DIR CMAKE_ARGS...
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" -DS2D_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs" >/dev/null
+}
+
+echo "== release build, all tests"
+build build/release -DCMAKE_BUILD_TYPE=Release
+ctest --test-dir build/release --output-on-failure -j"$jobs"
+
+echo "== ASan + UBSan build, all tests"
+build build/asan -DCMAKE_BUILD_TYPE=Debug -DS2D_SANITIZE=address,undefined
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build/asan --output-on-failure -j"$jobs"
+
+echo "== TSan build, the threaded pipeline"
+build build/tsan -DCMAKE_BUILD_TYPE=Debug -DS2D_SANITIZE=thread
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build/tsan -L tsan --output-on-failure
+
+echo "== all tests passed"

@@ -1,0 +1,262 @@
+/* slide2dcm command line: parses options, reports progress and errors, maps errors to exit
+ * codes (1 bad input, 2 usage, 3 I/O). All conversion work is in the library. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/report.h"
+#include "slide2dcm/slide2dcm.h"
+
+static const char usage_text[] =
+    "usage: slide2dcm convert SLIDE -o OUTDIR [options]\n"
+    "\n"
+    "Converts a whole-slide image into DICOM VL Whole Slide Microscopy files:\n"
+    "OUTDIR/level-0.dcm ... level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.\n"
+    "\n"
+    "Pyramid and tiles:\n"
+    "  --tile-size N           frame size in pixels, a multiple of 16 (default 256)\n"
+    "  --quality Q             JPEG quality 1-100 (default 90)\n"
+    "  --subsampling 420|444   chroma subsampling (default 420)\n"
+    "  --keep-source-levels    write the slide's own levels instead of halving levels\n"
+    "  --threads N             encoder threads (default: all cores)\n"
+    "  --no-label, --no-overview, --no-thumbnail   leave that image out\n"
+    "Metadata:\n"
+    "  --mpp MICRONS           pixel size, for slides that do not record it\n"
+    "  --metadata FILE         DICOM JSON (PS3.18 F.2) attributes; they override defaults\n"
+    "  --patient-name, --patient-id, --patient-birth-date YYYYMMDD, --patient-sex M|F|O,\n"
+    "  --study-id, --accession-number, --study-date YYYYMMDD, --institution-name,\n"
+    "  --referring-physician, --series-description VALUE   (these override --metadata)\n"
+    "Output:\n"
+    "  -o, --output OUTDIR     output directory (created if missing)\n"
+    "  --overwrite             replace an earlier conversion in OUTDIR\n"
+    "  --json-report FILE      per-level tiles, bytes, seconds and tiles/s\n"
+    "  -q, --quiet             no progress or warnings\n"
+    "  --version, -h, --help\n";
+
+enum {
+    OPT_TILE = 256, OPT_QUALITY, OPT_SUBSAMPLING, OPT_KEEP, OPT_THREADS, OPT_NO_LABEL,
+    OPT_NO_OVERVIEW, OPT_NO_THUMBNAIL, OPT_MPP, OPT_METADATA, OPT_PATIENT_NAME, OPT_PATIENT_ID,
+    OPT_BIRTH, OPT_SEX, OPT_STUDY_ID, OPT_ACCESSION, OPT_STUDY_DATE, OPT_INSTITUTION,
+    OPT_REFERRING, OPT_SERIES_DESC, OPT_OVERWRITE, OPT_REPORT, OPT_VERSION, OPT_EOT,
+};
+
+static const struct option long_options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"tile-size", required_argument, NULL, OPT_TILE},
+    {"quality", required_argument, NULL, OPT_QUALITY},
+    {"subsampling", required_argument, NULL, OPT_SUBSAMPLING},
+    {"keep-source-levels", no_argument, NULL, OPT_KEEP},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"no-label", no_argument, NULL, OPT_NO_LABEL},
+    {"no-overview", no_argument, NULL, OPT_NO_OVERVIEW},
+    {"no-thumbnail", no_argument, NULL, OPT_NO_THUMBNAIL},
+    {"mpp", required_argument, NULL, OPT_MPP},
+    {"metadata", required_argument, NULL, OPT_METADATA},
+    {"patient-name", required_argument, NULL, OPT_PATIENT_NAME},
+    {"patient-id", required_argument, NULL, OPT_PATIENT_ID},
+    {"patient-birth-date", required_argument, NULL, OPT_BIRTH},
+    {"patient-sex", required_argument, NULL, OPT_SEX},
+    {"study-id", required_argument, NULL, OPT_STUDY_ID},
+    {"accession-number", required_argument, NULL, OPT_ACCESSION},
+    {"study-date", required_argument, NULL, OPT_STUDY_DATE},
+    {"institution-name", required_argument, NULL, OPT_INSTITUTION},
+    {"referring-physician", required_argument, NULL, OPT_REFERRING},
+    {"series-description", required_argument, NULL, OPT_SERIES_DESC},
+    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"json-report", required_argument, NULL, OPT_REPORT},
+    {"version", no_argument, NULL, OPT_VERSION},
+    // Test hook: force the Extended Offset Table above this many bytes of frames.
+    {"eot-threshold", required_argument, NULL, OPT_EOT},
+    {NULL, 0, NULL, 0},
+};
+
+#include <stdarg.h>
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "slide2dcm: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(slide2dcm --help lists the options)\n");
+    va_end(ap);
+    return 2;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+typedef struct progress_state {
+    bool tty;
+    bool quiet;
+    double last_print;
+} progress_state;
+
+static void on_progress(void *ctx, const s2d_progress *p)
+{
+    progress_state *ps = ctx;
+    if (!ps->tty || ps->quiet) {
+        return;
+    }
+    bool last = p->frames_done == p->frames_total;
+    if (!last && p->seconds - ps->last_print < 0.25) {
+        return;
+    }
+    ps->last_print = p->seconds;
+    double rate = p->seconds > 0 ? (double)p->frames_done / p->seconds : 0;
+    double eta = rate > 0 ? (double)(p->frames_total - p->frames_done) / rate : 0;
+    fprintf(stderr, "\rlevel %d  tiles %llu/%llu  %.0f tiles/s  ETA %.0fs   ", p->level,
+            (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate, eta);
+    if (last) {
+        fputc('\n', stderr);
+    }
+}
+
+static void on_warning(void *ctx, const char *message)
+{
+    progress_state *ps = ctx;
+    if (!ps->quiet) {
+        fprintf(stderr, "%sslide2dcm: warning: %s\n", ps->tty ? "\r" : "", message);
+    }
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+    s2d_convert_options opts;
+    s2d_convert_options_init(&opts);
+    const char *outdir = NULL, *report_path = NULL;
+    progress_state ps = {.tty = isatty(STDERR_FILENO) != 0};
+    long v;
+    double d;
+    char *end;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'o': outdir = optarg; break;
+        case 'q': ps.quiet = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case OPT_TILE:
+            if (!parse_long(optarg, 16, 4096, &v) || v % 16) {
+                return usage_error("--tile-size %s: use a multiple of 16 from 16 to 4096", optarg);
+            }
+            opts.tile_size = (int)v;
+            break;
+        case OPT_QUALITY:
+            if (!parse_long(optarg, 1, 100, &v)) {
+                return usage_error("--quality %s: use 1 to 100", optarg);
+            }
+            opts.quality = (int)v;
+            break;
+        case OPT_SUBSAMPLING:
+            if (strcmp(optarg, "420") && strcmp(optarg, "444")) {
+                return usage_error("--subsampling %s: use 420 or 444", optarg);
+            }
+            opts.subsampling_444 = strcmp(optarg, "444") == 0;
+            break;
+        case OPT_THREADS:
+            if (!parse_long(optarg, 1, 256, &v)) {
+                return usage_error("--threads %s: use 1 to 256", optarg);
+            }
+            opts.threads = (int)v;
+            break;
+        case OPT_MPP:
+            d = strtod(optarg, &end);
+            if (end == optarg || *end || !(d > 0 && d < 1e6)) {
+                return usage_error("--mpp %s: give the pixel size in micrometres", optarg);
+            }
+            opts.mpp = d;
+            break;
+        case OPT_EOT:
+            if (!parse_long(optarg, 1, __LONG_MAX__, &v)) {
+                return usage_error("--eot-threshold %s: give a byte count", optarg);
+            }
+            opts.eot_threshold = (uint64_t)v;
+            break;
+        case OPT_KEEP: opts.keep_source_levels = true; break;
+        case OPT_NO_LABEL: opts.no_label = true; break;
+        case OPT_NO_OVERVIEW: opts.no_overview = true; break;
+        case OPT_NO_THUMBNAIL: opts.no_thumbnail = true; break;
+        case OPT_METADATA: opts.metadata_json = optarg; break;
+        case OPT_PATIENT_NAME: opts.attrs.patient_name = optarg; break;
+        case OPT_PATIENT_ID: opts.attrs.patient_id = optarg; break;
+        case OPT_BIRTH: opts.attrs.patient_birth_date = optarg; break;
+        case OPT_SEX: opts.attrs.patient_sex = optarg; break;
+        case OPT_STUDY_ID: opts.attrs.study_id = optarg; break;
+        case OPT_ACCESSION: opts.attrs.accession_number = optarg; break;
+        case OPT_STUDY_DATE: opts.attrs.study_date = optarg; break;
+        case OPT_INSTITUTION: opts.attrs.institution_name = optarg; break;
+        case OPT_REFERRING: opts.attrs.referring_physician = optarg; break;
+        case OPT_SERIES_DESC: opts.attrs.series_description = optarg; break;
+        case OPT_OVERWRITE: opts.overwrite = true; break;
+        case OPT_REPORT: report_path = optarg; break;
+        case OPT_VERSION: printf("slide2dcm %s\n", S2D_VERSION); return 0;
+        default: return usage_error("%s", "unknown option");
+        }
+    }
+    if (optind != argc - 1) {
+        return usage_error("%s", optind >= argc ? "convert needs one SLIDE" : "convert takes one SLIDE");
+    }
+    if (!outdir) {
+        return usage_error("%s", "convert needs -o OUTDIR");
+    }
+    const char *slide = argv[optind];
+    opts.progress = on_progress;
+    opts.warn = on_warning;
+    opts.callback_ctx = &ps;
+
+    s2d_convert_report report;
+    s2d_error err = {0};
+    bool ok = s2d_convert(slide, outdir, &opts, &report, &err);
+    if (!ok) {
+        fprintf(stderr, "%sslide2dcm: %s: %s\n", ps.tty && !ps.quiet ? "\n" : "", slide,
+                err.message);
+    }
+    if (report_path && !s2d_report_write(report_path, slide, outdir, ok, &report, &err)) {
+        fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
+        return ok ? 3 : s2d_error_exit_status(err.code);
+    }
+    if (ok && !ps.quiet) {
+        uint64_t bytes = 0;
+        for (int i = 0; i < report.nfiles; i++) {
+            bytes += report.files[i].bytes;
+        }
+        fprintf(stderr, "slide2dcm: %s: %d files, %.1f MB in %s, %.1f s\n", slide, report.nfiles,
+                (double)bytes / 1e6, outdir, report.seconds);
+    }
+    return ok ? 0 : s2d_error_exit_status(err.code);
+}
+
+int main(int argc, char **argv)
+{
+    // Past a file size limit, write() should fail with EFBIG and be reported as an I/O
+    // error with the file removed, rather than the process being killed mid-write.
+    signal(SIGXFSZ, SIG_IGN);
+    if (argc >= 2 && strcmp(argv[1], "convert") == 0) {
+        return cmd_convert(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0)) {
+        printf("slide2dcm %s\n", S2D_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    fputs(usage_text, stderr);
+    return 2;
+}

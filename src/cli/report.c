@@ -1,0 +1,46 @@
+/* JSON report of a conversion, written with jansson; see cli/report.h. */
+#include "cli/report.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
+                      const s2d_convert_report *report, const s2d_error *err)
+{
+    json_t *root = json_object();
+    json_t *files = json_array();
+    json_object_set_new(root, "slide", json_string(slide));
+    json_object_set_new(root, "outdir", json_string(outdir));
+    json_object_set_new(root, "ok", json_boolean(ok));
+    if (!ok) {
+        json_object_set_new(root, "error", json_string(err->message));
+    }
+    json_object_set_new(root, "seconds", json_real(report->seconds));
+    json_object_set_new(root, "warnings", json_integer(report->warnings));
+    for (int i = 0; i < report->nfiles; i++) {
+        const s2d_file_report *f = &report->files[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(f->name));
+        json_object_set_new(o, "flavor", json_string(f->flavor));
+        json_object_set_new(o, "width", json_integer(f->width));
+        json_object_set_new(o, "height", json_integer(f->height));
+        json_object_set_new(o, "tiles", json_integer((json_int_t)f->frames));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)f->bytes));
+        json_object_set_new(o, "seconds", json_real(f->seconds));
+        json_object_set_new(o, "tiles_per_second",
+                            f->seconds > 0 ? json_real((double)f->frames / f->seconds) : json_null());
+        json_array_append_new(files, o);
+    }
+    json_object_set_new(root, "files", files);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.partial", path);
+    bool written = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 &&
+                   rename(tmp, path) == 0;
+    if (!written) {
+        unlink(tmp);
+    }
+    json_decref(root);
+    return written;
+}

@@ -1,0 +1,70 @@
+/* TurboJPEG wrapper; the only file that knows the TurboJPEG API. */
+#include "codec/jpeg_enc.h"
+
+#include <stdlib.h>
+#include <turbojpeg.h>
+
+struct s2d_jpeg_enc {
+    tjhandle tj;
+    int quality;
+    int subsamp;
+    unsigned char *buf;      // sized for the largest image, so TurboJPEG never reallocates
+    size_t cap;
+};
+
+size_t s2d_jpeg_enc_bound(int width, int height, bool subsampling_444)
+{
+    return (size_t)tjBufSize(width, height, subsampling_444 ? TJSAMP_444 : TJSAMP_420);
+}
+
+s2d_jpeg_enc *s2d_jpeg_enc_new(int quality, bool subsampling_444, int max_width, int max_height,
+                               s2d_error *err)
+{
+    s2d_jpeg_enc *enc = calloc(1, sizeof *enc);
+    if (!enc) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    enc->quality = quality;
+    enc->subsamp = subsampling_444 ? TJSAMP_444 : TJSAMP_420;
+    enc->cap = s2d_jpeg_enc_bound(max_width, max_height, subsampling_444);
+    enc->tj = tjInitCompress();
+    enc->buf = tjAlloc((int)enc->cap);
+    if (!enc->tj || !enc->buf) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG encoder");
+        s2d_jpeg_enc_free(enc);
+        return NULL;
+    }
+    return enc;
+}
+
+void s2d_jpeg_enc_free(s2d_jpeg_enc *enc)
+{
+    if (!enc) {
+        return;
+    }
+    if (enc->tj) {
+        tjDestroy(enc->tj);
+    }
+    tjFree(enc->buf);
+    free(enc);
+}
+
+bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
+                         size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err)
+{
+    unsigned long len = (unsigned long)enc->cap;
+    unsigned char *dst = enc->buf;
+    if (s2d_jpeg_enc_bound(width, height, enc->subsamp == TJSAMP_444) > enc->cap) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "image %dx%d larger than the encoder's", width,
+                             height);
+    }
+    if (tjCompress2(enc->tj, rgb, width, (int)stride, height, TJPF_RGB, &dst, &len, enc->subsamp,
+                    enc->quality, TJFLAG_NOREALLOC) != 0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "JPEG encoding failed: %s",
+                             tjGetErrorStr2(enc->tj));
+    }
+    *out = dst;
+    *out_len = len;
+    return true;
+}

@@ -1,0 +1,27 @@
+/* JPEG baseline encoder (TurboJPEG), one per thread. Output is a complete interchange
+ * stream (SOI, JFIF, tables, SOF0, scan, EOI) storing YCbCr: Photometric YBR_FULL_422. */
+#ifndef S2D_JPEG_ENC_H
+#define S2D_JPEG_ENC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slide2dcm/error.h"
+
+typedef struct s2d_jpeg_enc s2d_jpeg_enc;
+
+/** max_width/max_height bound the images this encoder will be given. Not thread-safe:
+ *  each worker owns one. */
+s2d_jpeg_enc *s2d_jpeg_enc_new(int quality, bool subsampling_444, int max_width, int max_height,
+                               s2d_error *err);
+void s2d_jpeg_enc_free(s2d_jpeg_enc *enc);
+
+/** Encodes packed RGB. *out points into the encoder's buffer, valid until the next call. */
+bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
+                         size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err);
+
+/** Upper bound of the encoded size of a width x height image. */
+size_t s2d_jpeg_enc_bound(int width, int height, bool subsampling_444);
+
+#endif

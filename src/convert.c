@@ -1,0 +1,595 @@
+/* One slide to one output directory: plan the pyramid, describe the instances, run the
+ * tile pipeline, write the associated images, then rename every file into place.
+ * Invariant: a file appears under its final name only when the whole conversion succeeded. */
+#include <errno.h>
+#include <lcms2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/jpeg_enc.h"
+#include "core/log.h"
+#include "dicom/json_meta.h"
+#include "dicom/part10.h"
+#include "dicom/wsm.h"
+#include "pipeline/pyramid.h"
+#include "reader/reader.h"
+#include "slide2dcm/slide2dcm.h"
+
+#define THUMBNAIL_MAX 1024   // largest side of a thumbnail made from the pyramid
+
+void s2d_convert_options_init(s2d_convert_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->tile_size = 256;
+    opts->quality = 90;
+}
+
+// One output file in the making.
+typedef struct output {
+    char name[64];
+    s2d_part10 *writer;
+    s2d_flavor flavor;
+    int64_t width, height;
+    uint32_t nframes;
+    double seconds;
+} output;
+
+typedef struct job {
+    const char *slide_path;
+    const char *outdir;
+    const s2d_convert_options *opts;
+    s2d_reader *reader;
+    s2d_wsm_slide slide;
+    uint8_t *srgb_profile;
+    s2d_ds *overrides;
+    output outputs[S2D_MAX_LEVELS + 3];
+    int noutputs;
+    int next_instance_number;
+    int warnings;
+    bool created_outdir;     // removed again if the conversion fails
+} job;
+
+static bool validate_options(const s2d_convert_options *o, s2d_error *err)
+{
+    if (o->tile_size < 16 || o->tile_size > 4096 || o->tile_size % 16 != 0) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "tile size %d: use a multiple of 16 from 16 to 4096",
+                             o->tile_size);
+    }
+    if (o->quality < 1 || o->quality > 100) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "JPEG quality %d is not in 1..100", o->quality);
+    }
+    if (o->threads < 0 || o->threads > 256) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "thread count %d is not in 0..256", o->threads);
+    }
+    if (o->mpp < 0 || o->mpp > 1e6) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres",
+                             o->mpp);
+    }
+    return true;
+}
+
+static bool make_srgb(job *jb, s2d_error *err)
+{
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsUInt32Number len = 0;
+    bool ok = srgb && cmsSaveProfileToMem(srgb, NULL, &len) && len > 0 &&
+              (jb->srgb_profile = malloc(len)) != NULL &&
+              cmsSaveProfileToMem(srgb, jb->srgb_profile, &len);
+    if (srgb) {
+        cmsCloseProfile(srgb);
+    }
+    if (!ok) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "cannot make an sRGB ICC profile");
+    }
+    jb->slide.icc_profile = jb->srgb_profile;
+    jb->slide.icc_profile_len = len;
+    jb->slide.icc_is_srgb = true;
+    return true;
+}
+
+// The background colour as CIELab in the PS3.3 C.10.7.1.1 encoding, for Recommended
+// Absent Pixel CIELab Value: what viewers paint outside the scanned area.
+static void background_lab(const uint8_t rgb[3], uint16_t out[3])
+{
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsHPROFILE lab = cmsCreateLab4Profile(NULL);
+    cmsHTRANSFORM xf = srgb && lab ? cmsCreateTransform(srgb, TYPE_RGB_8, lab, TYPE_Lab_DBL,
+                                                        INTENT_PERCEPTUAL, 0)
+                                   : NULL;
+    cmsCIELab v = {100, 0, 0};
+    if (xf) {
+        cmsDoTransform(xf, rgb, &v, 1);
+        cmsDeleteTransform(xf);
+    }
+    if (srgb) {
+        cmsCloseProfile(srgb);
+    }
+    if (lab) {
+        cmsCloseProfile(lab);
+    }
+    double l = v.L < 0 ? 0 : v.L > 100 ? 100 : v.L;
+    double a = v.a < -128 ? -128 : v.a > 127 ? 127 : v.a;
+    double b = v.b < -128 ? -128 : v.b > 127 ? 127 : v.b;
+    out[0] = (uint16_t)(l * 65535.0 / 100.0 + 0.5);
+    out[1] = (uint16_t)((a + 128) * 65535.0 / 255.0 + 0.5);
+    out[2] = (uint16_t)((b + 128) * 65535.0 / 255.0 + 0.5);
+}
+
+static void file_stem(const char *path, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(out, n, "%s", base);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) {
+        *dot = '\0';
+    }
+    // Container Identifier is LO: no backslashes or control characters.
+    for (char *p = out; *p; p++) {
+        if (*p == '\\' || (unsigned char)*p < 0x20) {
+            *p = '_';
+        }
+    }
+}
+
+static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value,
+                     const char *flag, s2d_error *err)
+{
+    if (!value) {
+        return true;
+    }
+    if (!s2d_ds_put_str(ds, tag, vr, value, err)) {
+        err->code = S2D_ERR_USAGE;
+        s2d_error_prefix(err, "%s: ", flag);
+        return false;
+    }
+    return true;
+}
+
+static bool load_overrides(job *jb, s2d_error *err)
+{
+    const s2d_convert_options *o = jb->opts;
+    jb->overrides = o->metadata_json ? s2d_json_meta_load(o->metadata_json, err) : s2d_ds_new();
+    if (!jb->overrides) {
+        return false;
+    }
+    const s2d_common_attrs *a = &o->attrs;
+    if (a->patient_sex && strcmp(a->patient_sex, "M") && strcmp(a->patient_sex, "F") &&
+        strcmp(a->patient_sex, "O")) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "--patient-sex must be M, F or O");
+    }
+    s2d_ds *ds = jb->overrides;
+    return put_flag(ds, S2D_TAG(0x0010, 0x0010), "PN", a->patient_name, "--patient-name", err) &&
+           put_flag(ds, S2D_TAG(0x0010, 0x0020), "LO", a->patient_id, "--patient-id", err) &&
+           put_flag(ds, S2D_TAG(0x0010, 0x0030), "DA", a->patient_birth_date,
+                    "--patient-birth-date", err) &&
+           put_flag(ds, S2D_TAG(0x0010, 0x0040), "CS", a->patient_sex, "--patient-sex", err) &&
+           put_flag(ds, S2D_TAG(0x0020, 0x0010), "SH", a->study_id, "--study-id", err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0050), "SH", a->accession_number, "--accession-number",
+                    err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0020), "DA", a->study_date, "--study-date", err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0080), "LO", a->institution_name, "--institution-name",
+                    err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0090), "PN", a->referring_physician,
+                    "--referring-physician", err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x103E), "LO", a->series_description,
+                    "--series-description", err);
+}
+
+static bool describe_slide(job *jb, s2d_error *err)
+{
+    const s2d_slide_meta *m = s2d_reader_meta(jb->reader);
+    s2d_wsm_slide *s = &jb->slide;
+    const s2d_convert_options *o = jb->opts;
+    if (o->mpp > 0) {
+        if (m->mpp_x > 0 && (m->mpp_x / o->mpp > 1.001 || o->mpp / m->mpp_x > 1.001)) {
+            s2d_warn(o, "--mpp %g replaces the slide's own pixel size %g", o->mpp, m->mpp_x);
+            jb->warnings++;
+        }
+        s->mpp_x = s->mpp_y = o->mpp;
+    } else if (m->mpp_x > 0) {
+        s->mpp_x = m->mpp_x;
+        s->mpp_y = m->mpp_y > 0 ? m->mpp_y : m->mpp_x;
+    } else {
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "the slide does not record its pixel size; pass --mpp MICRONS");
+    }
+    s->objective_power = m->objective_power;
+    if (m->barcode[0]) {
+        snprintf(s->container_id, sizeof s->container_id, "%s", m->barcode);
+        snprintf(s->barcode, sizeof s->barcode, "%s", m->barcode);
+    } else {
+        file_stem(jb->slide_path, s->container_id, sizeof s->container_id);
+    }
+    time_t now = time(NULL);
+    struct tm tm_now;
+    localtime_r(&now, &tm_now);
+    strftime(s->content_date, sizeof s->content_date, "%Y%m%d", &tm_now);
+    strftime(s->content_time, sizeof s->content_time, "%H%M%S", &tm_now);
+    if (m->acquisition_datetime[0]) {
+        snprintf(s->acquisition_datetime, sizeof s->acquisition_datetime, "%s",
+                 m->acquisition_datetime);
+    } else {
+        // Type 1 and unknown: the slide file's modification time is the closest fact.
+        struct stat st;
+        struct tm tm_file;
+        time_t t = stat(jb->slide_path, &st) == 0 ? st.st_mtime : now;
+        localtime_r(&t, &tm_file);
+        strftime(s->acquisition_datetime, sizeof s->acquisition_datetime, "%Y%m%d%H%M%S",
+                 &tm_file);
+    }
+    if (m->icc_profile) {
+        s->icc_profile = m->icc_profile;
+        s->icc_profile_len = m->icc_profile_len;
+    } else if (!make_srgb(jb, err)) {
+        return false;
+    }
+    background_lab(m->background, s->absent_pixel_lab);
+    s->source_lossy = m->source_lossy;
+    snprintf(s->source_method, sizeof s->source_method, "%s", m->source_method);
+    s->source_ratio = m->source_ratio;
+    return s2d_uid_new(s->study_uid, err) && s2d_uid_new(s->series_uid, err) &&
+           s2d_uid_new(s->frame_of_reference_uid, err) && s2d_uid_new(s->pyramid_uid, err) &&
+           s2d_uid_new(s->acquisition_uid, err) && s2d_uid_new(s->specimen_uid, err) &&
+           s2d_uid_new(s->dimension_organization_uid, err);
+}
+
+static bool output_path(const job *jb, const char *name, char *out, size_t n, s2d_error *err)
+{
+    if ((size_t)snprintf(out, n, "%s/%s", jb->outdir, name) >= n) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "output directory path is too long");
+    }
+    return true;
+}
+
+// Opens the file for one instance and writes everything before its first frame.
+static output *open_output(job *jb, const char *name, const s2d_wsm_instance *inst,
+                           s2d_error *err)
+{
+    output *out = &jb->outputs[jb->noutputs];
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->flavor = inst->flavor;
+    out->width = inst->total_width;
+    out->height = inst->total_height;
+    out->nframes = inst->nframes;
+    char path[4096], uid[S2D_UID_MAX];
+    if (!output_path(jb, name, path, sizeof path, err) || !s2d_uid_new(uid, err)) {
+        return NULL;
+    }
+    s2d_ds *ds = s2d_wsm_build(&jb->slide, inst, uid, err);
+    if (!ds) {
+        return NULL;
+    }
+    const s2d_convert_options *o = jb->opts;
+    // The table kind must be chosen before the first frame; the BOT is used whenever the
+    // frames cannot reach 4 GiB even at the encoder's worst case.
+    size_t bound = s2d_jpeg_enc_bound(inst->frame_width, inst->frame_height, o->subsampling_444);
+    uint64_t worst = (uint64_t)inst->nframes * (bound + 10);
+    uint64_t limit = o->eot_threshold ? o->eot_threshold : 0xFFFFFFFFull;
+    s2d_part10_params params = {
+        .final_path = path,
+        .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
+        .sop_instance_uid = uid,
+        .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
+        .dataset = ds,
+        .nframes = inst->nframes,
+        .extended_offsets = worst >= limit,
+        .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height * 3,
+    };
+    out->writer = s2d_part10_open(&params, err);
+    s2d_ds_free(ds);
+    if (!out->writer) {
+        return NULL;
+    }
+    jb->noutputs++;
+    return out;
+}
+
+static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, const uint8_t *rgb,
+                               int64_t w, int64_t h, double downsample_x, double downsample_y,
+                               s2d_error *err)
+{
+    s2d_wsm_instance inst = {
+        .flavor = flavor,
+        .derived = flavor == S2D_FLAVOR_THUMBNAIL,
+        .instance_number = jb->next_instance_number++,
+        .total_width = w,
+        .total_height = h,
+        .frame_width = (int)w,
+        .frame_height = (int)h,
+        .nframes = 1,
+        .downsample_x = downsample_x,
+        .downsample_y = downsample_y,
+        .photometric = "YBR_FULL_422",
+    };
+    s2d_jpeg_enc *enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
+                                         (int)h, err);
+    const uint8_t *jpeg;
+    size_t len;
+    output *out = NULL;
+    bool ok = enc && s2d_jpeg_enc_encode(enc, rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len, err) &&
+              (out = open_output(jb, name, &inst, err)) != NULL &&
+              s2d_part10_add_frame(out->writer, jpeg, len, err);
+    s2d_jpeg_enc_free(enc);
+    if (!ok) {
+        s2d_error_prefix(err, "%s: ", name);
+    }
+    return ok;
+}
+
+// Label and overview come from the source as they are; a broken one is a warning.
+static bool write_associated(job *jb, const char *source_name, const char *file,
+                             s2d_flavor flavor, s2d_error *err)
+{
+    if (!s2d_reader_has_associated(jb->reader, source_name)) {
+        return true;
+    }
+    uint8_t *rgb;
+    int64_t w, h;
+    s2d_error read_err = {0};
+    if (!s2d_reader_read_associated(jb->reader, source_name, &rgb, &w, &h, &read_err)) {
+        if (read_err.code == S2D_ERR_NOMEM) {
+            *err = read_err;
+            return false;
+        }
+        s2d_warn(jb->opts, "%s: %s; %s not written", jb->slide_path, read_err.message, file);
+        jb->warnings++;
+        return true;
+    }
+    bool ok = write_single_frame(jb, file, flavor, rgb, w, h, 0, 0, err);
+    free(rgb);
+    return ok;
+}
+
+static int plan_levels(job *jb, s2d_pyramid_plan *plan)
+{
+    s2d_reader *r = jb->reader;
+    int t = jb->opts->tile_size;
+    const s2d_level_info *base = s2d_reader_level(r, 0);
+    int n = 0;
+    if (jb->opts->keep_source_levels) {
+        for (int i = 0; i < s2d_reader_level_count(r) && n < S2D_MAX_LEVELS; i++) {
+            const s2d_level_info *li = s2d_reader_level(r, i);
+            plan->levels[n++] = (s2d_pyramid_level){.width = li->width, .height = li->height,
+                                                    .source_level = i};
+        }
+    } else {
+        int64_t w = base->width, h = base->height;
+        plan->levels[n++] = (s2d_pyramid_level){.width = w, .height = h, .source_level = 0};
+        while ((w > t || h > t) && n < S2D_MAX_LEVELS) {
+            w = (w + 1) / 2;
+            h = (h + 1) / 2;
+            plan->levels[n++] = (s2d_pyramid_level){.width = w, .height = h, .source_level = -1};
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        plan->levels[i].cols = (uint32_t)((plan->levels[i].width + t - 1) / t);
+        plan->levels[i].rows = (uint32_t)((plan->levels[i].height + t - 1) / t);
+    }
+    plan->nlevels = n;
+    return n;
+}
+
+// The thumbnail made from the pyramid: the first level that fits THUMBNAIL_MAX, or the
+// smallest level reduced by a power of two until it fits.
+static void plan_thumbnail(s2d_pyramid_plan *plan)
+{
+    int l = plan->nlevels - 1;
+    for (int i = 0; i < plan->nlevels; i++) {
+        if (plan->levels[i].width <= THUMBNAIL_MAX && plan->levels[i].height <= THUMBNAIL_MAX) {
+            l = i;
+            break;
+        }
+    }
+    int f = 1;
+    while ((plan->levels[l].width + f - 1) / f > THUMBNAIL_MAX ||
+           (plan->levels[l].height + f - 1) / f > THUMBNAIL_MAX) {
+        f *= 2;
+    }
+    plan->thumb_level = l;
+    plan->thumb_factor = f;
+}
+
+static const char *const output_patterns[] = {"label.dcm", "overview.dcm", "thumbnail.dcm"};
+
+// Refuses to mix with an earlier conversion unless asked to replace it.
+static bool prepare_outdir(job *jb, s2d_error *err)
+{
+    if (mkdir(jb->outdir, 0777) == 0) {
+        jb->created_outdir = true;
+    } else if (errno != EEXIST) {
+        return s2d_error_set(err, S2D_ERR_IO, "cannot create %s: %s", jb->outdir, strerror(errno));
+    }
+    struct stat st;
+    if (stat(jb->outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return s2d_error_set(err, S2D_ERR_IO, "%s is not a directory", jb->outdir);
+    }
+    if (jb->opts->overwrite) {
+        return true;
+    }
+    char path[4096], name[32];
+    for (int i = 0; i < S2D_MAX_LEVELS + 3; i++) {
+        if (i < S2D_MAX_LEVELS) {
+            snprintf(name, sizeof name, "level-%d.dcm", i);
+        } else {
+            snprintf(name, sizeof name, "%s", output_patterns[i - S2D_MAX_LEVELS]);
+        }
+        if (output_path(jb, name, path, sizeof path, err) && access(path, F_OK) == 0) {
+            return s2d_error_set(err, S2D_ERR_USAGE,
+                                 "%s already holds a conversion (%s); use --overwrite to replace it",
+                                 jb->outdir, name);
+        }
+    }
+    return err->code == S2D_OK;
+}
+
+// After success with --overwrite: files of an earlier, larger conversion would mix in.
+static void remove_stale_outputs(job *jb)
+{
+    char path[4096], name[32];
+    for (int i = 0; i < S2D_MAX_LEVELS + 3; i++) {
+        if (i < S2D_MAX_LEVELS) {
+            snprintf(name, sizeof name, "level-%d.dcm", i);
+        } else {
+            snprintf(name, sizeof name, "%s", output_patterns[i - S2D_MAX_LEVELS]);
+        }
+        bool ours = false;
+        for (int k = 0; k < jb->noutputs; k++) {
+            ours |= strcmp(jb->outputs[k].name, name) == 0;
+        }
+        if (!ours && output_path(jb, name, path, sizeof path, NULL)) {
+            unlink(path);
+        }
+    }
+}
+
+static bool run_pyramid(job *jb, s2d_error *err)
+{
+    const s2d_convert_options *o = jb->opts;
+    s2d_pyramid_plan plan = {.reader = jb->reader, .opts = o, .thumb_level = -1};
+    int n = plan_levels(jb, &plan);
+    const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
+
+    // A thumbnail from the source when it reads; else one made during the pyramid pass.
+    uint8_t *thumb_rgb = NULL;
+    int64_t tw = 0, th = 0;
+    bool want_thumb = !o->no_thumbnail;
+    if (want_thumb && s2d_reader_has_associated(jb->reader, "thumbnail")) {
+        s2d_error terr = {0};
+        if (!s2d_reader_read_associated(jb->reader, "thumbnail", &thumb_rgb, &tw, &th, &terr)) {
+            s2d_warn(o, "%s: %s; making the thumbnail from the pyramid", jb->slide_path,
+                     terr.message);
+            jb->warnings++;
+        }
+    }
+    if (want_thumb && !thumb_rgb) {
+        plan_thumbnail(&plan);
+    }
+
+    bool ok = true;
+    for (int i = 0; ok && i < n; i++) {
+        s2d_pyramid_level *lv = &plan.levels[i];
+        char name[32];
+        snprintf(name, sizeof name, "level-%d.dcm", i);
+        s2d_wsm_instance inst = {
+            .flavor = S2D_FLAVOR_VOLUME,
+            .derived = i > 0,
+            .instance_number = jb->next_instance_number++,
+            .total_width = lv->width,
+            .total_height = lv->height,
+            .frame_width = o->tile_size,
+            .frame_height = o->tile_size,
+            .nframes = lv->cols * lv->rows,
+            .downsample_x = (double)base->width / (double)lv->width,
+            .downsample_y = (double)base->height / (double)lv->height,
+            .photometric = "YBR_FULL_422",
+        };
+        output *out = open_output(jb, name, &inst, err);
+        ok = out != NULL;
+        if (ok) {
+            lv->writer = out->writer;
+        }
+    }
+    s2d_image made = {0};
+    ok = ok && s2d_pyramid_run(&plan, &made, err);
+    for (int i = 0; ok && i < n; i++) {
+        jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
+    }
+    if (ok && want_thumb) {
+        if (thumb_rgb) {
+            ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, thumb_rgb, tw, th,
+                                    (double)base->width / (double)tw,
+                                    (double)base->height / (double)th, err);
+        } else {
+            ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, made.rgb,
+                                    made.width, made.height, (double)base->width / made.width,
+                                    (double)base->height / made.height, err);
+        }
+    }
+    free(made.rgb);
+    free(thumb_rgb);
+    return ok;
+}
+
+bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
+                 s2d_convert_report *report, s2d_error *err)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    job *jb = calloc(1, sizeof *jb);
+    if (!jb) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    jb->slide_path = slide_path;
+    jb->outdir = outdir;
+    jb->opts = opts;
+    jb->next_instance_number = 1;
+
+    bool ok = validate_options(opts, err) && load_overrides(jb, err) &&
+              (jb->reader = s2d_reader_open(slide_path, err)) != NULL &&
+              describe_slide(jb, err) && prepare_outdir(jb, err);
+    if (ok) {
+        jb->slide.overrides = jb->overrides;
+        ok = run_pyramid(jb, err) &&
+             (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_FLAVOR_LABEL, err)) &&
+             (opts->no_overview ||
+              write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err));
+    }
+    for (int i = 0; ok && i < jb->noutputs; i++) {
+        ok = s2d_part10_finish(jb->outputs[i].writer, err);
+    }
+    int committed = 0;
+    for (; ok && committed < jb->noutputs; committed++) {
+        ok = s2d_part10_commit(jb->outputs[committed].writer, err);
+    }
+    if (!ok) {
+        // Undo the renames already done: a failed run leaves nothing that looks finished.
+        char path[4096];
+        for (int i = 0; i < committed; i++) {
+            if (output_path(jb, jb->outputs[i].name, path, sizeof path, NULL)) {
+                unlink(path);
+            }
+        }
+        if (jb->created_outdir) {
+            for (int i = 0; i < jb->noutputs; i++) {
+                s2d_part10_free(jb->outputs[i].writer);   // removes the temporary files
+                jb->outputs[i].writer = NULL;
+            }
+            rmdir(outdir);
+        }
+    } else if (opts->overwrite) {
+        remove_stale_outputs(jb);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (report) {
+        memset(report, 0, sizeof *report);
+        report->nfiles = ok ? jb->noutputs : 0;
+        for (int i = 0; i < report->nfiles; i++) {
+            const output *out = &jb->outputs[i];
+            s2d_file_report *f = &report->files[i];
+            static const char *const flavors[] = {"VOLUME", "LABEL", "OVERVIEW", "THUMBNAIL"};
+            snprintf(f->name, sizeof f->name, "%s", out->name);
+            snprintf(f->flavor, sizeof f->flavor, "%s", flavors[out->flavor]);
+            f->width = out->width;
+            f->height = out->height;
+            f->frames = out->nframes;
+            f->bytes = out->writer ? s2d_part10_frame_bytes(out->writer) : 0;
+            f->seconds = out->seconds;
+        }
+        report->warnings = jb->warnings;
+        report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    }
+    for (int i = 0; i < jb->noutputs; i++) {
+        s2d_part10_free(jb->outputs[i].writer);
+    }
+    s2d_ds_free(jb->overrides);
+    free(jb->srgb_profile);
+    s2d_reader_close(jb->reader);
+    free(jb);
+    return ok;
+}

@@ -1,0 +1,486 @@
+/* Dataset builder and Explicit VR Little Endian encoder; see dicom/ds.h.
+ * Invariant: elems is sorted by tag with no duplicates; every stored value has even length. */
+#include "dicom/ds.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct elem {
+    uint32_t tag;
+    char vr[3];
+    uint8_t *value;      // encoded, even length; NULL for SQ
+    uint32_t len;
+    s2d_ds **items;      // SQ only
+    size_t nitems;
+} elem;
+
+struct s2d_ds {
+    elem *elems;
+    size_t n, cap;
+};
+
+s2d_ds *s2d_ds_new(void)
+{
+    return calloc(1, sizeof(s2d_ds));
+}
+
+static void elem_clear(elem *e)
+{
+    free(e->value);
+    for (size_t i = 0; i < e->nitems; i++) {
+        s2d_ds_free(e->items[i]);
+    }
+    free(e->items);
+    memset(e, 0, sizeof *e);
+}
+
+void s2d_ds_free(s2d_ds *ds)
+{
+    if (!ds) {
+        return;
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        elem_clear(&ds->elems[i]);
+    }
+    free(ds->elems);
+    free(ds);
+}
+
+static size_t lower_bound(const s2d_ds *ds, uint32_t tag)
+{
+    size_t lo = 0, hi = ds->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ds->elems[mid].tag < tag) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static elem *find(const s2d_ds *ds, uint32_t tag)
+{
+    size_t i = lower_bound(ds, tag);
+    return i < ds->n && ds->elems[i].tag == tag ? &ds->elems[i] : NULL;
+}
+
+bool s2d_ds_has(const s2d_ds *ds, uint32_t tag)
+{
+    return find(ds, tag) != NULL;
+}
+
+size_t s2d_ds_count(const s2d_ds *ds)
+{
+    return ds->n;
+}
+
+uint32_t s2d_ds_tag_at(const s2d_ds *ds, size_t i)
+{
+    return i < ds->n ? ds->elems[i].tag : 0;
+}
+
+void s2d_ds_remove(s2d_ds *ds, uint32_t tag)
+{
+    size_t i = lower_bound(ds, tag);
+    if (i < ds->n && ds->elems[i].tag == tag) {
+        elem_clear(&ds->elems[i]);
+        memmove(&ds->elems[i], &ds->elems[i + 1], (ds->n - i - 1) * sizeof(elem));
+        ds->n--;
+    }
+}
+
+// Returns the slot for tag, emptied, inserting one if needed.
+static elem *slot(s2d_ds *ds, uint32_t tag, const char *vr, s2d_error *err)
+{
+    size_t i = lower_bound(ds, tag);
+    if (i < ds->n && ds->elems[i].tag == tag) {
+        elem_clear(&ds->elems[i]);
+    } else {
+        if (ds->n == ds->cap) {
+            size_t cap = ds->cap ? ds->cap * 2 : 16;
+            elem *p = realloc(ds->elems, cap * sizeof(elem));
+            if (!p) {
+                s2d_error_set(err, S2D_ERR_NOMEM, "out of memory building a dataset");
+                return NULL;
+            }
+            ds->elems = p;
+            ds->cap = cap;
+        }
+        memmove(&ds->elems[i + 1], &ds->elems[i], (ds->n - i) * sizeof(elem));
+        memset(&ds->elems[i], 0, sizeof(elem));
+        ds->n++;
+    }
+    elem *e = &ds->elems[i];
+    e->tag = tag;
+    memcpy(e->vr, vr, 2);
+    e->vr[2] = '\0';
+    return e;
+}
+
+bool s2d_vr_is_long(const char *vr)
+{
+    static const char *const long_vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                           "SV", "UC", "UN", "UR", "UT", "UV"};
+    for (size_t i = 0; i < sizeof long_vrs / sizeof *long_vrs; i++) {
+        if (memcmp(vr, long_vrs[i], 2) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct text_rule {
+    const char *vr;
+    size_t max_chars;     // per value; 0 = only the element length limit
+    bool multi;           // backslash separates values
+    const char *allowed;  // NULL = any character except control characters
+} text_rule;
+
+static const text_rule text_rules[] = {
+    {"AE", 16, true, NULL},
+    {"AS", 4, true, "0123456789DWMY"},
+    {"CS", 16, true, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ "},
+    {"DA", 8, true, "0123456789"},
+    {"DS", 16, true, "0123456789+-.eE "},
+    {"DT", 26, true, "0123456789+-. "},
+    {"IS", 12, true, "0123456789+- "},
+    {"LO", 64, true, NULL},
+    {"LT", 10240, false, NULL},
+    {"PN", 64 * 3 + 2, true, NULL},
+    {"SH", 16, true, NULL},
+    {"ST", 1024, false, NULL},
+    {"TM", 14, true, "0123456789. "},
+    {"UC", 0, true, NULL},
+    {"UI", 64, true, "0123456789."},
+    {"UR", 0, false, NULL},
+    {"UT", 0, false, NULL},
+};
+
+static const text_rule *text_rule_for(const char *vr)
+{
+    for (size_t i = 0; i < sizeof text_rules / sizeof *text_rules; i++) {
+        if (memcmp(vr, text_rules[i].vr, 2) == 0) {
+            return &text_rules[i];
+        }
+    }
+    return NULL;
+}
+
+// Characters, not bytes: the DICOM limits for LO, SH, PN... count characters.
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            count++;
+        }
+    }
+    return count;
+}
+
+static bool check_text_value(const text_rule *rule, const char *v, size_t n, uint32_t tag,
+                             s2d_error *err)
+{
+    if (rule->max_chars && utf8_chars(v, n) > rule->max_chars) {
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "(%04X,%04X) %s value \"%.*s\" is longer than %zu characters",
+                             tag >> 16, tag & 0xFFFF, rule->vr, (int)n, v, rule->max_chars);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        bool control = c < 0x20 && !(c == '\n' || c == '\r' || c == '\t' || c == 0x1B ||
+                                     c == '\f');
+        bool ok = rule->allowed ? (c != 0 && strchr(rule->allowed, c) != NULL) : !control;
+        // Multi-line text is only allowed in the long text VRs.
+        if (ok && !rule->allowed && (c == '\n' || c == '\r') && rule->multi) {
+            ok = false;
+        }
+        if (!ok) {
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "(%04X,%04X) %s value \"%.*s\" has a character %s does not allow",
+                                 tag >> 16, tag & 0xFFFF, rule->vr, (int)n, v, rule->vr);
+        }
+    }
+    if (memcmp(rule->vr, "DA", 2) == 0 && n != 0 && n != 8) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) DA value \"%.*s\" is not YYYYMMDD",
+                             tag >> 16, tag & 0xFFFF, (int)n, v);
+    }
+    if (memcmp(rule->vr, "UI", 2) == 0 && n > 0 && (v[0] == '.' || v[n - 1] == '.')) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) \"%.*s\" is not a valid UID",
+                             tag >> 16, tag & 0xFFFF, (int)n, v);
+    }
+    return true;
+}
+
+static bool store_value(s2d_ds *ds, uint32_t tag, const char *vr, const void *data, size_t len,
+                        uint8_t pad, s2d_error *err)
+{
+    size_t padded = len + (len & 1);
+    size_t limit = s2d_vr_is_long(vr) ? 0xFFFFFFFEu : 0xFFFEu;
+    if (padded > limit) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) value of %zu bytes is too long for %s",
+                             tag >> 16, tag & 0xFFFF, len, vr);
+    }
+    uint8_t *copy = NULL;
+    if (padded) {
+        copy = malloc(padded);
+        if (!copy) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory building a dataset");
+        }
+        memcpy(copy, data, len);
+        if (padded != len) {
+            copy[len] = pad;
+        }
+    }
+    elem *e = slot(ds, tag, vr, err);
+    if (!e) {
+        free(copy);
+        return false;
+    }
+    e->value = copy;
+    e->len = (uint32_t)padded;
+    return true;
+}
+
+bool s2d_ds_put_str(s2d_ds *ds, uint32_t tag, const char *vr, const char *value, s2d_error *err)
+{
+    const text_rule *rule = text_rule_for(vr);
+    if (!rule) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "(%04X,%04X): %s is not a text VR",
+                             tag >> 16, tag & 0xFFFF, vr);
+    }
+    if (!value) {
+        value = "";
+    }
+    size_t len = strlen(value);
+    const char *start = value;
+    for (;;) {
+        const char *sep = rule->multi ? strchr(start, '\\') : NULL;
+        size_t n = sep ? (size_t)(sep - start) : strlen(start);
+        if (!check_text_value(rule, start, n, tag, err)) {
+            return false;
+        }
+        if (!sep) {
+            break;
+        }
+        start = sep + 1;
+    }
+    // UI pads with NUL, every other text VR with a space (PS3.5 6.2).
+    uint8_t pad = memcmp(vr, "UI", 2) == 0 ? 0 : ' ';
+    return store_value(ds, tag, vr, value, len, pad, err);
+}
+
+bool s2d_ds_put_bytes(s2d_ds *ds, uint32_t tag, const char *vr, const void *data, size_t len,
+                      s2d_error *err)
+{
+    return store_value(ds, tag, vr, data, len, 0, err);
+}
+
+void s2d_format_ds(double v, char out[17])
+{
+    // The shortest %g form that fits 16 characters and keeps the most precision.
+    for (int prec = 16; prec > 0; prec--) {
+        int n = snprintf(out, 17, "%.*g", prec, v);
+        if (n > 0 && n <= 16) {
+            return;
+        }
+    }
+    snprintf(out, 17, "0");
+}
+
+bool s2d_ds_put_numbers(s2d_ds *ds, uint32_t tag, const char *vr, const double *values, size_t n,
+                        s2d_error *err)
+{
+    if (memcmp(vr, "DS", 2) == 0 || memcmp(vr, "IS", 2) == 0) {
+        s2d_buf text = {0};
+        for (size_t i = 0; i < n; i++) {
+            char num[32];
+            if (!isfinite(values[i])) {
+                s2d_buf_free(&text);
+                return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X): value is not finite",
+                                     tag >> 16, tag & 0xFFFF);
+            }
+            if (vr[0] == 'D') {
+                s2d_format_ds(values[i], num);
+            } else {
+                snprintf(num, sizeof num, "%.0f", values[i]);
+            }
+            if (i) {
+                s2d_buf_append_byte(&text, '\\');
+            }
+            s2d_buf_append(&text, num, strlen(num));
+        }
+        s2d_buf_append_byte(&text, 0);
+        bool ok = !text.failed && s2d_ds_put_str(ds, tag, vr, (const char *)text.data, err);
+        if (text.failed) {
+            s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+        s2d_buf_free(&text);
+        return ok;
+    }
+    s2d_buf bin = {0};
+    for (size_t i = 0; i < n; i++) {
+        double v = values[i];
+        if (memcmp(vr, "US", 2) == 0) {
+            s2d_buf_append_u16le(&bin, (uint16_t)v);
+        } else if (memcmp(vr, "SS", 2) == 0) {
+            s2d_buf_append_u16le(&bin, (uint16_t)(int16_t)v);
+        } else if (memcmp(vr, "UL", 2) == 0) {
+            s2d_buf_append_u32le(&bin, (uint32_t)v);
+        } else if (memcmp(vr, "SL", 2) == 0) {
+            s2d_buf_append_u32le(&bin, (uint32_t)(int32_t)v);
+        } else if (memcmp(vr, "UV", 2) == 0) {
+            s2d_buf_append_u64le(&bin, (uint64_t)v);
+        } else if (memcmp(vr, "SV", 2) == 0) {
+            s2d_buf_append_u64le(&bin, (uint64_t)(int64_t)v);
+        } else if (memcmp(vr, "FL", 2) == 0) {
+            float f = (float)v;
+            uint32_t u;
+            memcpy(&u, &f, sizeof u);
+            s2d_buf_append_u32le(&bin, u);
+        } else if (memcmp(vr, "FD", 2) == 0) {
+            uint64_t u;
+            memcpy(&u, &v, sizeof u);
+            s2d_buf_append_u64le(&bin, u);
+        } else {
+            s2d_buf_free(&bin);
+            return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X): %s is not a numeric VR",
+                                 tag >> 16, tag & 0xFFFF, vr);
+        }
+    }
+    bool ok = !bin.failed && store_value(ds, tag, vr, bin.data, bin.len, 0, err);
+    if (bin.failed) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    s2d_buf_free(&bin);
+    return ok;
+}
+
+bool s2d_ds_put_number(s2d_ds *ds, uint32_t tag, const char *vr, double value, s2d_error *err)
+{
+    return s2d_ds_put_numbers(ds, tag, vr, &value, 1, err);
+}
+
+bool s2d_ds_put_empty_seq(s2d_ds *ds, uint32_t tag, s2d_error *err)
+{
+    if (find(ds, tag)) {
+        return true;
+    }
+    return slot(ds, tag, "SQ", err) != NULL;
+}
+
+s2d_ds *s2d_ds_seq_append(s2d_ds *ds, uint32_t tag, s2d_error *err)
+{
+    elem *e = find(ds, tag);
+    if (e && memcmp(e->vr, "SQ", 2) != 0) {
+        elem_clear(e);
+        e = NULL;
+    }
+    if (!e && !(e = slot(ds, tag, "SQ", err))) {
+        return NULL;
+    }
+    s2d_ds **items = realloc(e->items, (e->nitems + 1) * sizeof *items);
+    s2d_ds *item = s2d_ds_new();
+    if (!items || !item) {
+        if (items) {
+            e->items = items;
+        }
+        free(item);
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory building a dataset");
+        return NULL;
+    }
+    e->items = items;
+    e->items[e->nitems++] = item;
+    return item;
+}
+
+bool s2d_ds_merge(s2d_ds *dst, const s2d_ds *src, s2d_error *err)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const elem *s = &src->elems[i];
+        if (memcmp(s->vr, "SQ", 2) != 0) {
+            if (!store_value(dst, s->tag, s->vr, s->value, s->len, 0, err)) {
+                return false;
+            }
+            continue;
+        }
+        s2d_ds_remove(dst, s->tag);
+        if (!slot(dst, s->tag, "SQ", err)) {
+            return false;
+        }
+        for (size_t k = 0; k < s->nitems; k++) {
+            s2d_ds *item = s2d_ds_seq_append(dst, s->tag, err);
+            if (!item || !s2d_ds_merge(item, s->items[k], err)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void encode_header(s2d_buf *out, uint32_t tag, const char *vr, uint32_t len)
+{
+    s2d_buf_append_u16le(out, (uint16_t)(tag >> 16));
+    s2d_buf_append_u16le(out, (uint16_t)tag);
+    s2d_buf_append(out, vr, 2);
+    if (s2d_vr_is_long(vr)) {
+        s2d_buf_append_u16le(out, 0);
+        s2d_buf_append_u32le(out, len);
+    } else {
+        s2d_buf_append_u16le(out, (uint16_t)len);
+    }
+}
+
+static bool encode_into(const s2d_ds *ds, s2d_buf *out, uint32_t patch_tag, size_t *patch_offset,
+                        s2d_error *err)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        const elem *e = &ds->elems[i];
+        if (memcmp(e->vr, "SQ", 2) != 0) {
+            encode_header(out, e->tag, e->vr, e->len);
+            if (patch_tag && e->tag == patch_tag && patch_offset) {
+                *patch_offset = out->len;
+            }
+            s2d_buf_append(out, e->value, e->len);
+            continue;
+        }
+        s2d_buf body = {0};
+        for (size_t k = 0; k < e->nitems; k++) {
+            s2d_buf item = {0};
+            if (!encode_into(e->items[k], &item, 0, NULL, err)) {
+                s2d_buf_free(&item);
+                s2d_buf_free(&body);
+                return false;
+            }
+            s2d_buf_append_u16le(&body, 0xFFFE);
+            s2d_buf_append_u16le(&body, 0xE000);
+            s2d_buf_append_u32le(&body, (uint32_t)item.len);
+            s2d_buf_append(&body, item.data, item.len);
+            body.failed |= item.failed;
+            s2d_buf_free(&item);
+        }
+        if (body.len > 0xFFFFFFFEu) {
+            s2d_buf_free(&body);
+            return s2d_error_set(err, S2D_ERR_INPUT, "sequence (%04X,%04X) is too long",
+                                 e->tag >> 16, e->tag & 0xFFFF);
+        }
+        encode_header(out, e->tag, "SQ", (uint32_t)body.len);
+        s2d_buf_append(out, body.data, body.len);
+        out->failed |= body.failed;
+        s2d_buf_free(&body);
+    }
+    if (out->failed) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory encoding a dataset");
+    }
+    return true;
+}
+
+bool s2d_ds_encode(const s2d_ds *ds, s2d_buf *out, uint32_t patch_tag, size_t *patch_offset,
+                   s2d_error *err)
+{
+    return encode_into(ds, out, patch_tag, patch_offset, err);
+}

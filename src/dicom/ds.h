@@ -1,0 +1,63 @@
+/* In-memory DICOM dataset builder: elements kept sorted by tag, values stored already
+ * encoded (Explicit VR Little Endian, padded to even length). Knows nothing of pixel data. */
+#ifndef S2D_DS_H
+#define S2D_DS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "slide2dcm/error.h"
+
+#define S2D_TAG(g, e) ((uint32_t)(((uint32_t)(g) << 16) | (uint32_t)(e)))
+
+typedef struct s2d_ds s2d_ds;
+
+s2d_ds *s2d_ds_new(void);
+/** Frees the dataset and its items; NULL is a no-op. */
+void s2d_ds_free(s2d_ds *ds);
+
+/** Sets a text element (AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT). Values of a
+ *  multi-valued element are separated by backslashes. Checks each value's length against
+ *  its VR and the characters DA/TM/UI/CS allow. Replaces an existing element. */
+bool s2d_ds_put_str(s2d_ds *ds, uint32_t tag, const char *vr, const char *value, s2d_error *err);
+
+/** Sets a binary element (OB OD OF OL OV OW UN) from raw bytes, padded with 0 to even length. */
+bool s2d_ds_put_bytes(s2d_ds *ds, uint32_t tag, const char *vr, const void *data, size_t len,
+                      s2d_error *err);
+
+/** Sets a numeric element (US SS UL SL FL FD SV UV as binary; DS IS as text) from n values. */
+bool s2d_ds_put_numbers(s2d_ds *ds, uint32_t tag, const char *vr, const double *values, size_t n,
+                        s2d_error *err);
+bool s2d_ds_put_number(s2d_ds *ds, uint32_t tag, const char *vr, double value, s2d_error *err);
+
+/** Makes tag an empty sequence if it is missing (Type 2 sequences). */
+bool s2d_ds_put_empty_seq(s2d_ds *ds, uint32_t tag, s2d_error *err);
+
+/** Appends an item to sequence tag (created if missing); the item belongs to ds.
+ *  @return the new item, or NULL on allocation failure (err set). */
+s2d_ds *s2d_ds_seq_append(s2d_ds *ds, uint32_t tag, s2d_error *err);
+
+/** Copies every element of src into dst, replacing elements with the same tag. */
+bool s2d_ds_merge(s2d_ds *dst, const s2d_ds *src, s2d_error *err);
+
+void s2d_ds_remove(s2d_ds *ds, uint32_t tag);
+bool s2d_ds_has(const s2d_ds *ds, uint32_t tag);
+size_t s2d_ds_count(const s2d_ds *ds);
+/** Tag of the i-th element in tag order. */
+uint32_t s2d_ds_tag_at(const s2d_ds *ds, size_t i);
+
+/** Encodes ds as Explicit VR Little Endian with defined lengths. When patch_tag is
+ *  non-zero and present at top level, *patch_offset receives the offset of its value
+ *  within the encoding (used to fill values known only after the frames are written). */
+bool s2d_ds_encode(const s2d_ds *ds, s2d_buf *out, uint32_t patch_tag, size_t *patch_offset,
+                   s2d_error *err);
+
+/** Formats a DS value in at most 16 characters. */
+void s2d_format_ds(double v, char out[17]);
+
+/** True for VRs with a 4-byte length in Explicit VR encoding. */
+bool s2d_vr_is_long(const char *vr);
+
+#endif

@@ -1,0 +1,273 @@
+/* DICOM JSON model (PS3.18 F.2) to dataset, with jansson: it reports the line and column of
+ * a syntax error and checks that strings are UTF-8, which our ISO_IR 192 output needs. */
+#include "dicom/json_meta.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Attributes whose values follow from the pixels or identify one instance: a user value
+// would make the file wrong, so it is refused rather than silently applied.
+static const uint32_t owned_tags[] = {
+    S2D_TAG(0x0008, 0x0008), S2D_TAG(0x0008, 0x0016), S2D_TAG(0x0008, 0x0018),
+    S2D_TAG(0x0020, 0x0013), S2D_TAG(0x0028, 0x0002), S2D_TAG(0x0028, 0x0004),
+    S2D_TAG(0x0028, 0x0006), S2D_TAG(0x0028, 0x0008), S2D_TAG(0x0028, 0x0010),
+    S2D_TAG(0x0028, 0x0011), S2D_TAG(0x0028, 0x0100), S2D_TAG(0x0028, 0x0101),
+    S2D_TAG(0x0028, 0x0102), S2D_TAG(0x0028, 0x0103), S2D_TAG(0x0028, 0x2110),
+    S2D_TAG(0x0028, 0x2112), S2D_TAG(0x0028, 0x2114), S2D_TAG(0x0048, 0x0006),
+    S2D_TAG(0x0048, 0x0007), S2D_TAG(0x0048, 0x0303), S2D_TAG(0x0048, 0x0302),
+    S2D_TAG(0x0020, 0x9311), S2D_TAG(0x0048, 0x0010), S2D_TAG(0x0048, 0x0001),
+    S2D_TAG(0x0048, 0x0002), S2D_TAG(0x5200, 0x9229), S2D_TAG(0x5200, 0x9230),
+    S2D_TAG(0x0020, 0x9221), S2D_TAG(0x0028, 0x0301),
+};
+
+static bool is_owned(uint32_t tag)
+{
+    if ((tag >> 16) == 0x0002 || (tag >> 16) == 0x7FE0 || (tag & 0xFFFF) == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof owned_tags / sizeof *owned_tags; i++) {
+        if (owned_tags[i] == tag) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_tag(const char *key, uint32_t *tag)
+{
+    if (strlen(key) != 8) {
+        return false;
+    }
+    char *end;
+    unsigned long v = strtoul(key, &end, 16);
+    *tag = (uint32_t)v;
+    return *end == '\0';
+}
+
+static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2d_error *err);
+
+static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const char *path,
+                         uint32_t tag, s2d_error *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) {
+        if (i) {
+            s2d_buf_append_byte(text, '\\');
+        }
+        if (json_is_null(v)) {
+            continue;
+        }
+        if (memcmp(vr, "PN", 2) == 0 && json_is_object(v)) {
+            // Alphabetic=Ideographic=Phonetic component groups.
+            static const char *const groups[] = {"Alphabetic", "Ideographic", "Phonetic"};
+            int last = -1;
+            for (int g = 0; g < 3; g++) {
+                if (json_is_string(json_object_get(v, groups[g]))) {
+                    last = g;
+                }
+            }
+            for (int g = 0; g <= last; g++) {
+                const char *s = json_string_value(json_object_get(v, groups[g]));
+                if (g) {
+                    s2d_buf_append_byte(text, '=');
+                }
+                if (s) {
+                    s2d_buf_append(text, s, strlen(s));
+                }
+            }
+        } else if (json_is_string(v)) {
+            s2d_buf_append(text, json_string_value(v), strlen(json_string_value(v)));
+        } else if (json_is_number(v) && (memcmp(vr, "DS", 2) == 0 || memcmp(vr, "IS", 2) == 0)) {
+            char num[32];
+            if (vr[0] == 'D') {
+                s2d_format_ds(json_number_value(v), num);
+            } else {
+                snprintf(num, sizeof num, "%.0f", json_number_value(v));
+            }
+            s2d_buf_append(text, num, strlen(num));
+        } else {
+            return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) has a value of the wrong type for %s",
+                                 path, tag >> 16, tag & 0xFFFF, vr);
+        }
+    }
+    s2d_buf_append_byte(text, 0);
+    return true;
+}
+
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+static bool decode_base64(const char *s, s2d_buf *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; *s && *s != '='; s++) {
+        int v = b64_value(*s);
+        if (v < 0) {
+            if (*s == '\n' || *s == '\r') {
+                continue;
+            }
+            return false;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            s2d_buf_append_byte(out, (uint8_t)(acc >> bits));
+        }
+    }
+    return !out->failed;
+}
+
+static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *path, s2d_error *err)
+{
+    const char *vr = json_string_value(json_object_get(attr, "vr"));
+    if (!vr || strlen(vr) != 2) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) has no \"vr\"", path, tag >> 16,
+                             tag & 0xFFFF);
+    }
+    json_t *values = json_object_get(attr, "Value");
+    json_t *inline_binary = json_object_get(attr, "InlineBinary");
+    if (values && !json_is_array(values)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) \"Value\" is not an array", path,
+                             tag >> 16, tag & 0xFFFF);
+    }
+    if (strcmp(vr, "SQ") == 0) {
+        if (!s2d_ds_put_empty_seq(ds, tag, err)) {
+            return false;
+        }
+        size_t i;
+        json_t *item;
+        json_array_foreach(values, i, item) {
+            s2d_ds *child = s2d_ds_seq_append(ds, tag, err);
+            if (!child || !fill_dataset(child, item, path, false, err)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    static const char *const binary_vrs = "OB OD OF OL OV OW UN";
+    if (strstr(binary_vrs, vr)) {
+        s2d_buf bytes = {0};
+        const char *b64 = json_string_value(inline_binary);
+        if (b64 && !decode_base64(b64, &bytes)) {
+            s2d_buf_free(&bytes);
+            return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) InlineBinary is not base64",
+                                 path, tag >> 16, tag & 0xFFFF);
+        }
+        bool ok = s2d_ds_put_bytes(ds, tag, vr, bytes.data, bytes.len, err);
+        s2d_buf_free(&bytes);
+        return ok;
+    }
+    static const char *const number_vrs = "US SS UL SL FL FD SV UV";
+    if (strstr(number_vrs, vr)) {
+        size_t n = json_array_size(values);
+        double *nums = calloc(n ? n : 1, sizeof *nums);
+        if (!nums) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_array_get(values, i);
+            if (!json_is_number(v)) {
+                free(nums);
+                return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) %s value is not a number",
+                                     path, tag >> 16, tag & 0xFFFF, vr);
+            }
+            nums[i] = json_number_value(v);
+        }
+        bool ok = s2d_ds_put_numbers(ds, tag, vr, nums, n, err);
+        free(nums);
+        return ok;
+    }
+    if (strcmp(vr, "AT") == 0) {
+        s2d_buf bytes = {0};
+        for (size_t i = 0; i < json_array_size(values); i++) {
+            uint32_t at;
+            const char *s = json_string_value(json_array_get(values, i));
+            if (!s || !parse_tag(s, &at)) {
+                s2d_buf_free(&bytes);
+                return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) AT value is not a tag",
+                                     path, tag >> 16, tag & 0xFFFF);
+            }
+            s2d_buf_append_u16le(&bytes, (uint16_t)(at >> 16));
+            s2d_buf_append_u16le(&bytes, (uint16_t)at);
+        }
+        bool ok = s2d_ds_put_bytes(ds, tag, "AT", bytes.data, bytes.len, err);
+        s2d_buf_free(&bytes);
+        return ok;
+    }
+    s2d_buf text = {0};
+    bool ok = join_strings(values, vr, &text, path, tag, err);
+    if (ok && text.failed) {
+        ok = s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    if (ok) {
+        ok = s2d_ds_put_str(ds, tag, vr, (const char *)text.data, err);
+        if (!ok && err && err->code == S2D_ERR_INTERNAL) {
+            err->code = S2D_ERR_INPUT;
+        }
+    }
+    s2d_buf_free(&text);
+    return ok;
+}
+
+static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2d_error *err)
+{
+    if (!json_is_object(obj)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: expected a JSON object of attributes", path);
+    }
+    const char *key;
+    json_t *attr;
+    json_object_foreach(obj, key, attr) {
+        uint32_t tag;
+        if (!parse_tag(key, &tag) || !json_is_object(attr)) {
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "%s: \"%s\" is not an attribute (8 hex digits with an object)",
+                                 path, key);
+        }
+        if (top && is_owned(tag)) {
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "%s: (%04X,%04X) is set by slide2dcm from the pixels and cannot "
+                                 "be overridden", path, tag >> 16, tag & 0xFFFF);
+        }
+        if (!put_attribute(ds, tag, attr, path, err)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+s2d_ds *s2d_json_meta_load(const char *path, s2d_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        s2d_error_set(err, S2D_ERR_INPUT, "%s: line %d column %d: %s", path, jerr.line,
+                      jerr.column, jerr.text);
+        return NULL;
+    }
+    // Accept a bare object or a one-element array, as DICOMweb returns metadata in arrays.
+    json_t *obj = json_is_array(root) && json_array_size(root) == 1 ? json_array_get(root, 0) : root;
+    s2d_ds *ds = s2d_ds_new();
+    if (!ds) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    } else if (!fill_dataset(ds, obj, path, true, err)) {
+        if (strncmp(err->message, path, strlen(path)) != 0) {
+            s2d_error_prefix(err, "%s: ", path);
+        }
+        s2d_ds_free(ds);
+        ds = NULL;
+    }
+    json_decref(root);
+    return ds;
+}

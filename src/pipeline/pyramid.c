@@ -1,0 +1,479 @@
+/* Tile pipeline; see pipeline/pyramid.h.
+ * Ownership: a window slot belongs to the enumerator until queued, then to one worker until
+ * marked done, then to the writer until it frees the slot. All state changes happen under
+ * `lock` and are announced on `changed`. */
+#include "pipeline/pyramid.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/jpeg_enc.h"
+#include "pipeline/queue.h"
+
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
+
+typedef struct slot {
+    enum slot_state state;
+    int level;
+    uint32_t col, row;
+    uint8_t *frame;          // encoded JPEG, capacity frame_cap
+    size_t len;
+} slot;
+
+typedef struct run {
+    s2d_pyramid_plan *plan;
+    const s2d_convert_options *opts;
+    int tile;
+    const uint8_t *background;
+    size_t frame_cap;
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    slot *window;            // indexed by sequence number modulo nslots
+    size_t nslots;
+    uint32_t *rows_done[S2D_MAX_LEVELS];   // per level and tile row: jobs finished
+    atomic_bool cancelled;
+    s2d_error error;         // first error wins, under lock
+
+    s2d_queue *jobs;         // pointers to slots
+    uint64_t frames_total;
+
+    // Two tile rows of pixels for each generated level, filled by the level above.
+    uint8_t *strips[S2D_MAX_LEVELS];
+    size_t strip_stride[S2D_MAX_LEVELS];
+
+    // Thumbnail accumulation (under thumb_lock): per-pixel sums and counts.
+    pthread_mutex_t thumb_lock;
+    uint32_t *thumb_sum;
+    int64_t thumb_w, thumb_h;
+
+    struct timespec start;
+} run;
+
+static double elapsed(const run *rn)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - rn->start.tv_sec) + (now.tv_nsec - rn->start.tv_nsec) / 1e9;
+}
+
+static void fail(run *rn, const s2d_error *e)
+{
+    pthread_mutex_lock(&rn->lock);
+    if (rn->error.code == S2D_OK) {
+        rn->error = *e;
+    }
+    atomic_store(&rn->cancelled, true);
+    pthread_cond_broadcast(&rn->changed);
+    pthread_mutex_unlock(&rn->lock);
+    s2d_queue_close(rn->jobs);
+}
+
+void s2d_downsample_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, uint8_t *dst,
+                        size_t dst_stride)
+{
+    int64_t oh = (h + 1) / 2;
+    for (int64_t y = 0; y < oh; y++) {
+        const uint8_t *r0 = src + (size_t)(2 * y) * src_stride;
+        // At an odd bottom edge the single remaining row stands for both.
+        const uint8_t *r1 = 2 * y + 1 < h ? r0 + src_stride : r0;
+        uint8_t *o = dst + (size_t)y * dst_stride;
+        int64_t full = w / 2;
+        for (int64_t x = 0; x < full; x++) {
+            const uint8_t *a = r0 + 6 * x, *b = r1 + 6 * x;
+            for (int c = 0; c < 3; c++) {
+                o[3 * x + c] = (uint8_t)((a[c] + a[c + 3] + b[c] + b[c + 3] + 2) >> 2);
+            }
+        }
+        if (w & 1) {
+            const uint8_t *a = r0 + 6 * full, *b = r1 + 6 * full;
+            for (int c = 0; c < 3; c++) {
+                o[3 * full + c] = (uint8_t)((a[c] + b[c] + 1) >> 1);
+            }
+        }
+    }
+}
+
+static void fill_background(uint8_t *tile, int t, int64_t vw, int64_t vh, const uint8_t bg[3])
+{
+    size_t stride = (size_t)t * 3;
+    for (int64_t y = 0; y < t; y++) {
+        uint8_t *row = tile + (size_t)y * stride;
+        for (int64_t x = y < vh ? vw : 0; x < t; x++) {
+            memcpy(row + 3 * x, bg, 3);
+        }
+    }
+}
+
+static void add_to_thumbnail(run *rn, const uint8_t *tile, int64_t x0, int64_t y0, int64_t vw,
+                             int64_t vh)
+{
+    int f = rn->plan->thumb_factor;
+    pthread_mutex_lock(&rn->thumb_lock);
+    for (int64_t y = 0; y < vh; y++) {
+        int64_t ty = (y0 + y) / f;
+        const uint8_t *src = tile + (size_t)y * rn->tile * 3;
+        for (int64_t x = 0; x < vw; x++) {
+            uint32_t *acc = rn->thumb_sum + 4 * (ty * rn->thumb_w + (x0 + x) / f);
+            acc[0] += src[3 * x];
+            acc[1] += src[3 * x + 1];
+            acc[2] += src[3 * x + 2];
+            acc[3] += 1;
+        }
+    }
+    pthread_mutex_unlock(&rn->thumb_lock);
+}
+
+typedef struct worker {
+    run *rn;
+    pthread_t thread;
+    s2d_jpeg_enc *enc;
+    uint8_t *tile;           // tile x tile RGB
+    uint32_t *argb;          // reader scratch
+} worker;
+
+static bool process(worker *wk, slot *s, s2d_error *err)
+{
+    run *rn = wk->rn;
+    s2d_pyramid_plan *plan = rn->plan;
+    const s2d_pyramid_level *lv = &plan->levels[s->level];
+    int t = rn->tile;
+    int64_t x0 = (int64_t)s->col * t, y0 = (int64_t)s->row * t;
+    int64_t vw = lv->width - x0 < t ? lv->width - x0 : t;
+    int64_t vh = lv->height - y0 < t ? lv->height - y0 : t;
+    size_t stride = (size_t)t * 3;
+
+    if (lv->source_level >= 0) {
+        if (!s2d_reader_read_region(plan->reader, lv->source_level, x0, y0, vw, vh, wk->tile,
+                                    stride, wk->argb, err)) {
+            s2d_error_prefix(err, "level %d tile (%u,%u): ", s->level, s->col, s->row);
+            return false;
+        }
+    } else {
+        const uint8_t *strip = rn->strips[s->level] + (s->row % 2) * (size_t)t *
+                               rn->strip_stride[s->level];
+        for (int64_t y = 0; y < vh; y++) {
+            memcpy(wk->tile + (size_t)y * stride,
+                   strip + (size_t)y * rn->strip_stride[s->level] + (size_t)x0 * 3,
+                   (size_t)vw * 3);
+        }
+    }
+    // Edge tiles are padded to full size with the background (TILED_FULL needs full frames).
+    if (vw < t || vh < t) {
+        fill_background(wk->tile, t, vw, vh, rn->background);
+    }
+    const uint8_t *jpeg;
+    size_t len;
+    if (!s2d_jpeg_enc_encode(wk->enc, wk->tile, t, t, stride, &jpeg, &len, err)) {
+        return false;
+    }
+    memcpy(s->frame, jpeg, len);
+    s->len = len;
+
+    int next = s->level + 1;
+    if (next < plan->nlevels && plan->levels[next].source_level < 0) {
+        // This tile's quarter-size image lands in the next level's strip: tile row r of
+        // this level fills half of tile row r/2 there.
+        uint8_t *strip = rn->strips[next] + ((s->row / 2) % 2) * (size_t)t * rn->strip_stride[next];
+        uint8_t *dst = strip + (size_t)((s->row % 2) * (t / 2)) * rn->strip_stride[next] +
+                       (size_t)(x0 / 2) * 3;
+        s2d_downsample_2x2(wk->tile, stride, vw, vh, dst, rn->strip_stride[next]);
+    }
+    if (s->level == plan->thumb_level) {
+        add_to_thumbnail(rn, wk->tile, x0, y0, vw, vh);
+    }
+    return true;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *wk = arg;
+    run *rn = wk->rn;
+    void *item;
+    while (s2d_queue_pop(rn->jobs, &item)) {
+        slot *s = item;
+        s2d_error err = {0};
+        bool ok = atomic_load(&rn->cancelled) || process(wk, s, &err);
+        if (!ok) {
+            fail(rn, &err);
+        }
+        pthread_mutex_lock(&rn->lock);
+        s->state = SLOT_DONE;
+        rn->rows_done[s->level][s->row]++;
+        pthread_cond_broadcast(&rn->changed);
+        pthread_mutex_unlock(&rn->lock);
+    }
+    return NULL;
+}
+
+static void *writer_main(void *arg)
+{
+    run *rn = arg;
+    s2d_pyramid_plan *plan = rn->plan;
+    uint64_t done = 0;
+    for (uint64_t seq = 0; seq < rn->frames_total; seq++) {
+        slot *s = &rn->window[seq % rn->nslots];
+        pthread_mutex_lock(&rn->lock);
+        while (s->state != SLOT_DONE && !atomic_load(&rn->cancelled)) {
+            pthread_cond_wait(&rn->changed, &rn->lock);
+        }
+        pthread_mutex_unlock(&rn->lock);
+        if (atomic_load(&rn->cancelled)) {
+            break;
+        }
+        s2d_pyramid_level *lv = &plan->levels[s->level];
+        s2d_error err = {0};
+        if (!s2d_part10_add_frame(lv->writer, s->frame, s->len, &err)) {
+            fail(rn, &err);
+            break;
+        }
+        double now = elapsed(rn);
+        if (lv->frames_written++ == 0) {
+            lv->first_frame_s = now;
+        }
+        lv->last_frame_s = now;
+        done++;
+        int level = s->level;
+        pthread_mutex_lock(&rn->lock);
+        s->state = SLOT_FREE;
+        pthread_cond_broadcast(&rn->changed);
+        pthread_mutex_unlock(&rn->lock);
+        if (rn->opts->progress) {
+            s2d_progress p = {level, done, rn->frames_total, now};
+            rn->opts->progress(rn->opts->callback_ctx, &p);
+        }
+    }
+    return NULL;
+}
+
+// Blocks until rows_done[level][row] reaches the level's column count.
+static bool wait_row(run *rn, int level, uint32_t row)
+{
+    uint32_t need = rn->plan->levels[level].cols;
+    pthread_mutex_lock(&rn->lock);
+    while (rn->rows_done[level][row] < need && !atomic_load(&rn->cancelled)) {
+        pthread_cond_wait(&rn->changed, &rn->lock);
+    }
+    pthread_mutex_unlock(&rn->lock);
+    return !atomic_load(&rn->cancelled);
+}
+
+static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t row)
+{
+    slot *s = &rn->window[*seq % rn->nslots];
+    pthread_mutex_lock(&rn->lock);
+    while (s->state != SLOT_FREE && !atomic_load(&rn->cancelled)) {
+        pthread_cond_wait(&rn->changed, &rn->lock);
+    }
+    bool cancelled = atomic_load(&rn->cancelled);
+    if (!cancelled) {
+        s->level = level;
+        s->col = col;
+        s->row = row;
+        s->len = 0;
+        s->state = SLOT_QUEUED;
+    }
+    pthread_mutex_unlock(&rn->lock);
+    if (cancelled) {
+        return false;
+    }
+    (*seq)++;
+    return s2d_queue_push(rn->jobs, s);
+}
+
+// Queues tile row `row` of `level`, then, once the two rows feeding it are complete, the
+// row of the generated level below.
+static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row)
+{
+    s2d_pyramid_plan *plan = rn->plan;
+    int next = level + 1;
+    bool feeds_next = next < plan->nlevels && plan->levels[next].source_level < 0;
+    // The next level's strip half we are about to fill was last read by its row two back.
+    if (feeds_next && row % 2 == 0 && row / 2 >= 2 && !wait_row(rn, next, row / 2 - 2)) {
+        return false;
+    }
+    for (uint32_t c = 0; c < plan->levels[level].cols; c++) {
+        if (!push_job(rn, seq, level, c, row)) {
+            return false;
+        }
+    }
+    if (feeds_next && (row % 2 == 1 || row == plan->levels[level].rows - 1)) {
+        if (!wait_row(rn, level, row) || (row % 2 == 1 && !wait_row(rn, level, row - 1))) {
+            return false;
+        }
+        return emit_row(rn, seq, next, row / 2);
+    }
+    return true;
+}
+
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+}
+
+static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
+{
+    int t = rn->tile;
+    for (int l = 0; l < plan->nlevels; l++) {
+        s2d_pyramid_level *lv = &plan->levels[l];
+        rn->frames_total += (uint64_t)lv->cols * lv->rows;
+        rn->rows_done[l] = calloc(lv->rows, sizeof(uint32_t));
+        if (!rn->rows_done[l]) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+        if (lv->source_level < 0) {
+            rn->strip_stride[l] = (size_t)lv->cols * t * 3;
+            rn->strips[l] = malloc(2 * (size_t)t * rn->strip_stride[l]);
+            if (!rn->strips[l]) {
+                return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for level %d strips", l);
+            }
+        }
+    }
+    if (plan->thumb_level >= 0) {
+        const s2d_pyramid_level *lv = &plan->levels[plan->thumb_level];
+        rn->thumb_w = (lv->width + plan->thumb_factor - 1) / plan->thumb_factor;
+        rn->thumb_h = (lv->height + plan->thumb_factor - 1) / plan->thumb_factor;
+        rn->thumb_sum = calloc((size_t)(rn->thumb_w * rn->thumb_h) * 4, sizeof(uint32_t));
+        if (!rn->thumb_sum) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for the thumbnail");
+        }
+    }
+    rn->window = calloc(rn->nslots, sizeof(slot));
+    rn->jobs = s2d_queue_new(rn->nslots);
+    if (!rn->window || !rn->jobs) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < rn->nslots; i++) {
+        if (!(rn->window[i].frame = malloc(rn->frame_cap))) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+    }
+    return true;
+}
+
+static bool collect_thumbnail(run *rn, s2d_image *thumb, s2d_error *err)
+{
+    size_t n = (size_t)(rn->thumb_w * rn->thumb_h);
+    thumb->rgb = malloc(n * 3);
+    if (!thumb->rgb) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for the thumbnail");
+    }
+    thumb->width = rn->thumb_w;
+    thumb->height = rn->thumb_h;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t *acc = rn->thumb_sum + 4 * i;
+        uint32_t cnt = acc[3] ? acc[3] : 1;
+        for (int c = 0; c < 3; c++) {
+            thumb->rgb[3 * i + c] = (uint8_t)((acc[c] + cnt / 2) / cnt);
+        }
+    }
+    return true;
+}
+
+bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
+{
+    const s2d_convert_options *opts = plan->opts;
+    int nthreads = opts->threads > 0 ? opts->threads : default_threads();
+    run rn = {
+        .plan = plan,
+        .opts = opts,
+        .tile = opts->tile_size,
+        .background = s2d_reader_meta(plan->reader)->background,
+        .frame_cap = s2d_jpeg_enc_bound(opts->tile_size, opts->tile_size, opts->subsampling_444),
+        // Enough frames in flight to keep every worker busy while the writer waits for
+        // the oldest one; this is the memory bound of the pipeline.
+        .nslots = (size_t)nthreads * 4 + 8,
+    };
+    pthread_mutex_init(&rn.lock, NULL);
+    pthread_cond_init(&rn.changed, NULL);
+    pthread_mutex_init(&rn.thumb_lock, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &rn.start);
+
+    worker *workers = calloc((size_t)nthreads, sizeof *workers);
+    int started = 0;
+    bool writer_started = false;
+    pthread_t writer;
+    bool ok = workers && setup(&rn, plan, err);
+    if (!workers) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; ok && i < nthreads; i++) {
+        worker *wk = &workers[i];
+        wk->rn = &rn;
+        wk->enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, rn.tile, rn.tile, err);
+        wk->tile = malloc((size_t)rn.tile * rn.tile * 3);
+        wk->argb = malloc((size_t)rn.tile * rn.tile * sizeof(uint32_t));
+        if (!wk->enc || !wk->tile || !wk->argb) {
+            s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for worker %d", i);
+            ok = false;
+            break;
+        }
+        if (pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+            ok = s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a worker thread");
+            break;
+        }
+        started++;
+    }
+    if (ok) {
+        writer_started = pthread_create(&writer, NULL, writer_main, &rn) == 0;
+        if (!writer_started) {
+            ok = s2d_error_set(err, S2D_ERR_NOMEM, "cannot start the writer thread");
+        }
+    }
+    if (ok) {
+        // The enumerator: every source level row by row; generated levels follow from
+        // the rows that feed them.
+        uint64_t seq = 0;
+        for (int l = 0; l < plan->nlevels && !atomic_load(&rn.cancelled); l++) {
+            if (plan->levels[l].source_level < 0) {
+                continue;
+            }
+            for (uint32_t r = 0; r < plan->levels[l].rows; r++) {
+                if (!emit_row(&rn, &seq, l, r)) {
+                    break;
+                }
+            }
+        }
+    }
+    if (rn.jobs) {
+        s2d_queue_close(rn.jobs);
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(workers[i].thread, NULL);
+    }
+    if (writer_started) {
+        pthread_join(writer, NULL);
+    }
+    if (ok && rn.error.code != S2D_OK) {
+        *err = rn.error;
+        ok = false;
+    }
+    if (ok && plan->thumb_level >= 0) {
+        ok = collect_thumbnail(&rn, thumb, err);
+    }
+    for (int i = 0; workers && i < nthreads; i++) {
+        s2d_jpeg_enc_free(workers[i].enc);
+        free(workers[i].tile);
+        free(workers[i].argb);
+    }
+    free(workers);
+    for (size_t i = 0; rn.window && i < rn.nslots; i++) {
+        free(rn.window[i].frame);
+    }
+    free(rn.window);
+    s2d_queue_free(rn.jobs);
+    for (int l = 0; l < plan->nlevels; l++) {
+        free(rn.rows_done[l]);
+        free(rn.strips[l]);
+    }
+    free(rn.thumb_sum);
+    pthread_mutex_destroy(&rn.lock);
+    pthread_cond_destroy(&rn.changed);
+    pthread_mutex_destroy(&rn.thumb_lock);
+    return ok;
+}

@@ -1,0 +1,53 @@
+/* The tile pipeline for one slide: an enumerator (the calling thread) puts tile jobs in
+ * frame order into a bounded queue, N workers read or downsample and encode them, and one
+ * writer thread appends the frames to each level's file in order.
+ *
+ * Levels are either read from the source (a source level) or generated: made in the same
+ * pass by 2x2 averaging of the level above, which is read only once. Memory is bounded by
+ * the reorder window and two tile rows per generated level, whatever the slide size. */
+#ifndef S2D_PYRAMID_H
+#define S2D_PYRAMID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dicom/part10.h"
+#include "reader/reader.h"
+#include "slide2dcm/slide2dcm.h"
+
+typedef struct s2d_pyramid_level {
+    int64_t width, height;     // total pixel matrix
+    int source_level;          // reader level to read, or -1: generated from the level above
+    uint32_t cols, rows;       // tile grid
+    s2d_part10 *writer;        // where the frames go (owned by the caller)
+    // Filled by the run.
+    uint64_t frames_written;
+    double first_frame_s, last_frame_s;   // seconds since the run started
+} s2d_pyramid_level;
+
+typedef struct s2d_pyramid_plan {
+    s2d_reader *reader;
+    const s2d_convert_options *opts;   // tile size, quality, threads, callbacks
+    int nlevels;
+    s2d_pyramid_level levels[S2D_MAX_LEVELS];
+    // Optional thumbnail: the tiles of thumb_level, area-averaged by thumb_factor.
+    int thumb_level;                   // -1: none
+    int thumb_factor;
+} s2d_pyramid_plan;
+
+/** Thumbnail collected during the run: packed RGB, malloc'd, caller frees. */
+typedef struct s2d_image {
+    uint8_t *rgb;
+    int64_t width, height;
+} s2d_image;
+
+/** Runs the plan. On success every level's writer has received all its frames (the caller
+ *  finishes the files) and *thumb holds the thumbnail when one was asked for. */
+bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err);
+
+/** 2x2 area average of a w x h RGB image into ceil(w/2) x ceil(h/2); at an odd edge the
+ *  last row or column averages only the pixels that exist. */
+void s2d_downsample_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, uint8_t *dst,
+                        size_t dst_stride);
+
+#endif

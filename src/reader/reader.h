@@ -1,0 +1,65 @@
+/* Slide reader: describes the pyramid and metadata of a slide and reads regions as RGB.
+ * Backed by OpenSlide. Reads are thread-safe (OpenSlide handles are). */
+#ifndef S2D_READER_H
+#define S2D_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slide2dcm/error.h"
+
+typedef struct s2d_level_info {
+    int64_t width, height;
+    double downsample;       // relative to level 0
+} s2d_level_info;
+
+/** What the source says about itself; empty strings / zeros when it does not say. */
+typedef struct s2d_slide_meta {
+    char vendor[32];                  // OpenSlide's vendor name, e.g. "aperio"
+    double mpp_x, mpp_y;              // micrometres per pixel
+    double objective_power;
+    char acquisition_datetime[27];    // DICOM DT
+    char barcode[65];
+    uint8_t background[3];            // RGB; white when the source has none
+    uint8_t *icc_profile;             // from TIFF tag 34675, or NULL
+    size_t icc_profile_len;
+    // Compression of the source's level 0, for the Lossy Image Compression history.
+    bool source_lossy;
+    char source_method[16];           // ISO_10918_1, ISO_15444_1 or ""
+    double source_ratio;              // 0 when unknown
+} s2d_slide_meta;
+
+typedef struct s2d_reader s2d_reader;
+
+/** Opens path. Fails with S2D_ERR_INPUT and a reason that names what is wrong. */
+s2d_reader *s2d_reader_open(const char *path, s2d_error *err);
+/** NULL is a no-op. */
+void s2d_reader_close(s2d_reader *r);
+
+int s2d_reader_level_count(const s2d_reader *r);
+const s2d_level_info *s2d_reader_level(const s2d_reader *r, int level);
+const s2d_slide_meta *s2d_reader_meta(const s2d_reader *r);
+
+/**
+ * Reads w x h pixels at (x, y) in the coordinates of level into rgb (3 bytes per pixel,
+ * stride bytes per row), un-premultiplied, transparent pixels replaced by the background.
+ * scratch must hold w * h uint32_t and belongs to the calling thread. Thread-safe.
+ */
+bool s2d_reader_read_region(s2d_reader *r, int level, int64_t x, int64_t y, int64_t w, int64_t h,
+                            uint8_t *rgb, size_t stride, uint32_t *scratch, s2d_error *err);
+
+/** Reads an associated image ("label", "macro", "thumbnail") as tightly packed RGB.
+ *  @return false with err set when it is missing or unreadable; *rgb is malloc'd. */
+bool s2d_reader_read_associated(s2d_reader *r, const char *name, uint8_t **rgb, int64_t *w,
+                                int64_t *h, s2d_error *err);
+bool s2d_reader_has_associated(const s2d_reader *r, const char *name);
+
+/** Fills what libtiff can tell about a TIFF-based slide: ICC profile and the compression
+ *  of the first image. Leaves meta untouched for other files. */
+void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta);
+
+/** True when path is a TIFF file at all (for a better message when OpenSlide refuses it). */
+bool s2d_tiff_info_is_tiff(const char *path, bool *tiled);
+
+#endif

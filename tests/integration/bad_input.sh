@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# bad_input.sh SLIDE2DCM TESTDATA WORKDIR
+# Bad input, usage errors and I/O failures: a one-line error naming the file and the
+# reason, the documented exit code, and nothing left in the output directory.
+set -uo pipefail
+bin=$1 data=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work"
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# expect_error NAME EXPECTED_EXIT MESSAGE_REGEX -- ARGS...: runs slide2dcm ARGS and checks
+# exit code, a single stderr line matching the regex, and an absent or empty output dir.
+expect_error() {
+    local name=$1 want=$2 regex=$3
+    shift 4
+    local out="$work/$name"
+    rm -rf "$out"
+    "$bin" "$@" 2>"$work/$name.err" >/dev/null
+    local rc=$?
+    local lines
+    # Warnings may come first (a corrupt thumbnail, say); the error itself is one line.
+    lines=$(grep -v "^slide2dcm: warning: " "$work/$name.err" | grep -c .)
+    if [ "$rc" -ne "$want" ]; then
+        fail "$name: exit $rc, want $want ($(head -c 300 "$work/$name.err"))"
+    elif [ "$lines" -ne 1 ] && [ "$want" -ne 2 ]; then
+        fail "$name: $lines lines on stderr, want 1: $(cat "$work/$name.err")"
+    elif ! grep -Eq -- "$regex" "$work/$name.err"; then
+        fail "$name: message does not match /$regex/: $(cat "$work/$name.err")"
+    elif [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
+        fail "$name: left files behind: $(ls -A "$out")"
+    else
+        echo "ok   $name: exit $rc: $(head -n 1 "$work/$name.err")"
+    fi
+}
+
+convert_error() {   # convert_error NAME EXIT REGEX SLIDE [options]
+    local name=$1 want=$2 regex=$3 slide=$4
+    shift 4
+    expect_error "$name" "$want" "$regex" -- convert "$slide" -o "$work/$name" "$@"
+}
+
+# Unopenable files: the message names the file.
+n=0
+while IFS= read -r -d '' f; do
+    n=$((n + 1))
+    convert_error "negative-$n" 1 "$(basename "$f" | sed 's/[][().^$*+?{}|\\]/\\&/g')" "$f"
+done < <(find "$data/negative" "$data/stubs-metadata-only" "$data/hamamatsu-ndpi" \
+              \( -name '*.svs' -o -name '*.tif' -o -name '*.tiff' -o -name '*.mrxs' \
+                 -o -name '*.vms' -o -name '*.ndpis' \) -print0 | sort -z)
+[ "$n" -ge 7 ] || fail "found only $n bad input files"
+
+convert_error kidney-plain-tiff 1 "plain \(stripped\) TIFF.*not supported" \
+    "$data/negative/histolab_kidney-48-5.tif"
+convert_error missing-file 1 "does-not-exist.svs: No such file or directory" "$data/does-not-exist.svs"
+convert_error directory 1 "aperio: is a directory, not a slide file" "$data/aperio"
+convert_error tcga-without-mpp 1 "tcga-cr-7395-01a-01-ts1.svs: .*pass --mpp" \
+    "$data/aperio/tcga-cr-7395-01a-01-ts1.svs"
+
+cmu="$data/aperio/CMU-1-Small-Region.svs"
+expect_error usage-no-args 2 "usage" --
+expect_error usage-no-output 2 "needs -o OUTDIR" -- convert "$cmu"
+convert_error usage-quality 2 "--quality 0" "$cmu" --quality 0
+convert_error usage-tile 2 "--tile-size 100" "$cmu" --tile-size 100
+convert_error usage-sex 2 "--patient-sex" "$cmu" --patient-sex X
+convert_error usage-bad-date 2 "--study-date" "$cmu" --study-date 2024-01-01
+convert_error unwritable-outdir 3 "CMU-1-Small-Region.svs: cannot create /proc/" "$cmu" -o /proc/nope/out
+
+# A full disk, simulated by a file size limit (slide2dcm turns SIGXFSZ into EFBIG).
+( ulimit -f 300; "$bin" convert "$cmu" -o "$work/full-disk" --quiet 2>"$work/full-disk.err" )
+rc=$?
+if [ "$rc" -ne 3 ] || ! grep -q "CMU-1-Small-Region.svs: cannot write .*File too large" "$work/full-disk.err" \
+   || [ "$(grep -c . "$work/full-disk.err")" -ne 1 ] || [ -e "$work/full-disk" ]; then
+    fail "full-disk: exit $rc, $(cat "$work/full-disk.err"), left: $(ls -A "$work/full-disk" 2>/dev/null)"
+else
+    echo "ok   full-disk: exit 3: $(cat "$work/full-disk.err")"
+fi
+
+# An earlier conversion is not mixed with a new one unless --overwrite is given; then
+# files of the earlier conversion that the new one does not write are removed.
+"$bin" convert "$cmu" -o "$work/again" --quiet || fail "first conversion failed"
+touch "$work/again/level-9.dcm"
+convert_error_keep() {
+    "$bin" convert "$cmu" -o "$work/again" --quiet 2>"$work/again.err"
+    echo $?
+}
+rc=$(convert_error_keep)
+[ "$rc" -eq 2 ] && grep -q -- "--overwrite" "$work/again.err" || fail "existing output: exit $rc"
+"$bin" convert "$cmu" -o "$work/again" --quiet --overwrite || fail "--overwrite failed"
+[ ! -e "$work/again/level-9.dcm" ] || fail "--overwrite left a stale level-9.dcm"
+[ -e "$work/again/level-4.dcm" ] || fail "--overwrite lost level-4.dcm"
+echo "ok   existing output needs --overwrite; stale files removed"
+
+# A corrupt thumbnail (derived from a pristine slide here) is a warning: the slide still
+# converts, with a thumbnail made from the pyramid.
+/usr/bin/python3 - "$cmu" "$work/corrupt-thumbnail.svs" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+def ifds(buf):
+    off = struct.unpack("<I", buf[4:8])[0]
+    while off:
+        n = struct.unpack("<H", buf[off:off + 2])[0]
+        tags = {}
+        for i in range(n):
+            e = off + 2 + 12 * i
+            tag, typ, cnt, val = struct.unpack("<HHII", buf[e:e + 12])
+            tags[tag] = (typ, cnt, val)
+        yield tags
+        off = struct.unpack("<I", buf[off + 2 + 12 * n:off + 6 + 12 * n])[0]
+thumb = list(ifds(data))[1]        # Aperio: the second IFD is the thumbnail
+assert 322 not in thumb, "IFD 1 is tiled, not the thumbnail"
+typ, cnt, val = thumb[273]         # StripOffsets
+first = val if cnt == 1 else struct.unpack("<I", data[val:val + 4])[0]
+data[first:first + 4] = b"\0\0\0\0"  # no SOI: libjpeg refuses the strip
+open(sys.argv[2], "wb").write(data)
+PY
+"$bin" convert "$work/corrupt-thumbnail.svs" -o "$work/corrupt-thumbnail" 2>"$work/corrupt-thumbnail.err"
+rc=$?
+if [ "$rc" -ne 0 ] || ! grep -q "warning: .*thumbnail.*making the thumbnail from the pyramid" \
+        "$work/corrupt-thumbnail.err" || [ ! -e "$work/corrupt-thumbnail/thumbnail.dcm" ]; then
+    fail "corrupt-thumbnail: exit $rc: $(cat "$work/corrupt-thumbnail.err")"
+else
+    echo "ok   corrupt-thumbnail: converted with a warning, thumbnail from the pyramid"
+    /usr/bin/python3 "$(dirname "$0")/check_conversion.py" --source "$work/corrupt-thumbnail.svs" \
+        --outdir "$work/corrupt-thumbnail" --psnr-min 32 --levels generated \
+        || fail "corrupt-thumbnail: output does not pass the checks"
+fi
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""check_metadata.py SLIDE2DCM CMU1_SVS WORKDIR
+
+Metadata by value: what the source says (pixel spacing, objective, scan date, ICC), what a
+DICOM JSON file sets (sequences included), what the flags set (they win over the file),
+the lossy compression history, and the refusals (bad JSON, attributes slide2dcm owns)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pydicom
+import struct
+
+failures = []
+
+
+def check(cond, what):
+    print("ok  " if cond else "FAIL", what)
+    if not cond:
+        failures.append(what)
+
+
+def first_ifd_tag(path, wanted):
+    """Bytes of an UNDEFINED/BYTE tag of the first IFD of a little-endian classic TIFF, read
+    independently of libtiff (PIL cannot open JPEG 2000 SVS files)."""
+    data = open(path, "rb").read()
+    assert data[:4] == b"II*\0"
+    off = struct.unpack("<I", data[4:8])[0]
+    for i in range(struct.unpack("<H", data[off:off + 2])[0]):
+        tag, typ, count, value = struct.unpack("<HHII", data[off + 2 + 12 * i:off + 14 + 12 * i])
+        if tag == wanted:
+            return data[value:value + count] if count > 4 else data[off + 10 + 12 * i:][:count]
+    return None
+
+
+def convert(bin_, slide, out, *args):
+    shutil.rmtree(out, ignore_errors=True)
+    return subprocess.run([bin_, "convert", slide, "-o", out, "--quiet", *args],
+                          capture_output=True, text=True)
+
+
+def main(bin_, cmu, work):
+    os.makedirs(work, exist_ok=True)
+    meta = {
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Müller^Anna"}]},
+        "00100020": {"vr": "LO", "Value": ["FROM-JSON"]},
+        "00080050": {"vr": "SH", "Value": ["ACC-JSON"]},
+        "00400512": {"vr": "LO", "Value": ["SLIDE-42"]},
+        "00080080": {"vr": "LO", "Value": ["Hôpital Test"]},
+        # A sequence replacing the empty default: staining in Specimen Preparation.
+        "00400560": {"vr": "SQ", "Value": [{
+            "00400551": {"vr": "LO", "Value": ["SLIDE-42"]},
+            "00400554": {"vr": "UI", "Value": ["2.25.1234567890"]},
+            "00400562": {"vr": "SQ", "Value": []},
+            "00400610": {"vr": "SQ", "Value": [{
+                "00400612": {"vr": "SQ", "Value": [{
+                    "0040A040": {"vr": "CS", "Value": ["TEXT"]},
+                    "0040A043": {"vr": "SQ", "Value": [{
+                        "00080100": {"vr": "SH", "Value": ["121041"]},
+                        "00080102": {"vr": "SH", "Value": ["DCM"]},
+                        "00080104": {"vr": "LO", "Value": ["Specimen Identifier"]}}]},
+                    "0040A160": {"vr": "UT", "Value": ["SLIDE-42"]}}]}}]}}]},
+        "00181000": {"vr": "LO", "Value": ["SCANNER-7"]},
+    }
+    meta_path = os.path.join(work, "meta.json")
+    with open(meta_path, "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False)
+    out = os.path.join(work, "cmu1")
+    r = convert(bin_, cmu, out, "--metadata", meta_path, "--patient-id", "FROM-FLAG",
+                "--patient-sex", "F", "--study-date", "20240131", "--series-description",
+                "HE ßlide")
+    check(r.returncode == 0, "conversion with --metadata and flags: %s" % r.stderr.strip())
+    if r.returncode != 0:
+        return
+    files = sorted(os.listdir(out))
+    for name in files:
+        ds = pydicom.dcmread(os.path.join(out, name))
+        tag = name + ": "
+        check(ds.SpecificCharacterSet == "ISO_IR 192", tag + "ISO_IR 192")
+        check(str(ds.PatientName) == "Müller^Anna", tag + "UTF-8 patient name from JSON")
+        check(ds.PatientID == "FROM-FLAG", tag + "flag wins over the JSON file")
+        check(ds.PatientSex == "F" and ds.StudyDate == "20240131", tag + "sex and study date")
+        check(ds.AccessionNumber == "ACC-JSON", tag + "accession number from JSON")
+        check(ds.InstitutionName == "Hôpital Test", tag + "institution from JSON")
+        check(ds.SeriesDescription == "HE ßlide", tag + "series description flag")
+        check(ds.ContainerIdentifier == "SLIDE-42", tag + "container identifier from JSON")
+        check(ds.DeviceSerialNumber == "SCANNER-7", tag + "equipment from JSON")
+        spec = ds.SpecimenDescriptionSequence[0]
+        check(spec.SpecimenPreparationSequence[0].SpecimenPreparationStepContentItemSequence[0]
+              .TextValue == "SLIDE-42", tag + "nested sequences from JSON")
+        # From the source: Aperio says 12/29/09 09:59:15, AppMag 20, MPP 0.499.
+        check(ds.AcquisitionDateTime.startswith("20091229095915"), tag + "scan date/time")
+        path = ds.OpticalPathSequence[0]
+        check(float(path.ObjectiveLensPower) == 20, tag + "objective lens power")
+        check(len(path.ICCProfile) > 0 and path.get("ColorSpace") == "SRGB",
+              tag + "sRGB ICC profile (the source has none)")
+        check(ds.LossyImageCompression == "01", tag + "lossy")
+        methods = list(ds.LossyImageCompressionMethod)
+        ratios = [float(x) for x in ds.LossyImageCompressionRatio]
+        check(methods == ["ISO_10918_1", "ISO_10918_1"] and len(ratios) == 2,
+              tag + "history: source JPEG then ours (%s, %s)" % (methods, ratios))
+        pixel_bytes = int(ds.NumberOfFrames) * ds.Rows * ds.Columns * 3
+        frames = pydicom.encaps.generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames))
+        encoded = sum(len(f) for f in frames)
+        check(abs(ratios[1] - pixel_bytes / encoded) < 0.01 * ratios[1],
+              tag + "our ratio %.2f matches the frames (%.2f)" % (ratios[1], pixel_bytes / encoded))
+        if name == "level-0.dcm":
+            sp = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
+            check(abs(float(sp[0]) - 0.000499) < 1e-9 and abs(float(sp[1]) - 0.000499) < 1e-9,
+                  tag + "pixel spacing from MPP 0.499")
+            check(abs(ratios[0] - 12.5) < 6, tag + "source ratio plausible (%.2f)" % ratios[0])
+
+    # The source's ICC profile is copied as it is.
+    tcga = os.path.join(os.path.dirname(cmu), "tcga-cr-7395-01a-01-ts1.svs")
+    out2 = os.path.join(work, "tcga")
+    r = convert(bin_, tcga, out2, "--mpp", "0.25", "--no-label", "--no-overview")
+    check(r.returncode == 0, "TCGA conversion with --mpp")
+    if r.returncode == 0:
+        src_icc = first_ifd_tag(tcga, 34675)
+        ds = pydicom.dcmread(os.path.join(out2, "level-0.dcm"))
+        path = ds.OpticalPathSequence[0]
+        check(src_icc is not None and bytes(path.ICCProfile) == bytes(src_icc)
+              and "ColorSpace" not in path, "TCGA ICC profile copied byte for byte")
+        check(list(ds.LossyImageCompressionMethod) == ["ISO_15444_1", "ISO_10918_1"],
+              "TCGA history: JPEG 2000 then JPEG")
+        check(sorted(os.listdir(out2)) == ["level-%d.dcm" % i for i in range(6)] + ["thumbnail.dcm"],
+              "--no-label/--no-overview honoured: %s" % sorted(os.listdir(out2)))
+
+    # Refusals: malformed JSON names the place; attributes we own are refused by name.
+    bad = os.path.join(work, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"00100010": {"vr": "PN", "Value": [}\n')
+    r = convert(bin_, cmu, os.path.join(work, "bad"), "--metadata", bad)
+    check(r.returncode == 1 and "bad.json: line 1 column" in r.stderr
+          and not os.path.exists(os.path.join(work, "bad")), "malformed JSON: %s" % r.stderr.strip())
+    owned = os.path.join(work, "owned.json")
+    with open(owned, "w") as f:
+        json.dump({"00280010": {"vr": "US", "Value": [512]}}, f)
+    r = convert(bin_, cmu, os.path.join(work, "owned"), "--metadata", owned)
+    check(r.returncode == 1 and "(0028,0010)" in r.stderr, "Rows refused: %s" % r.stderr.strip())
+    wrong = os.path.join(work, "wrong.json")
+    with open(wrong, "w") as f:
+        json.dump({"00100030": {"vr": "DA", "Value": ["31.01.1970"]}}, f)
+    r = convert(bin_, cmu, os.path.join(work, "wrong"), "--metadata", wrong)
+    check(r.returncode == 1 and "wrong.json" in r.stderr and "(0010,0030)" in r.stderr,
+          "invalid DA refused: %s" % r.stderr.strip())
+
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# convert_and_check.sh SLIDEDCM SLIDE OUTDIR PSNR_MIN generated|source [convert options]
+# Converts SLIDE, then checks every output with the real validators and against OpenSlide.
+set -euo pipefail
+bin=$1 slide=$2 out=$3 psnr=$4 levels=$5
+shift 5
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$out" "$out.report.json"
+mkdir -p "$(dirname "$out")"
+"$bin" convert "$slide" -o "$out" --quiet --json-report "$out.report.json" "$@"
+
+check_args=(--source "$slide" --outdir "$out" --psnr-min "$psnr" --levels "$levels")
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[$i]}" in
+        --mpp | --quality | --subsampling) check_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
+    esac
+done
+/usr/bin/python3 "$here/check_conversion.py" "${check_args[@]}"
+
+# The report lists every file written, with tiles and bytes that add up.
+/usr/bin/python3 - "$out" "$out.report.json" <<'PY'
+import json, os, sys
+out, report = sys.argv[1], json.load(open(sys.argv[2]))
+names = sorted(f["name"] for f in report["files"])
+on_disk = sorted(f for f in os.listdir(out) if f.endswith(".dcm"))
+assert report["ok"] and names == on_disk, (names, on_disk)
+for f in report["files"]:
+    assert f["tiles"] >= 1 and f["bytes"] > 0, f
+print("report: %d files, %d tiles" % (len(names), sum(f["tiles"] for f in report["files"])))
+PY

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Makes the synthetic Aperio-like slides the tests convert, with the project's generator.
+set -euo pipefail
+make_svs=$1 out=$2
+mkdir -p "$out"
+# RGB JPEG tiles like real Aperio files, 3 levels at 4x steps, label, macro, thumbnail.
+"$make_svs" "$out/synthetic.svs" --width 3000 --height 2000 --tile 240 --mpp 0.25 --levels 3
+# YCbCr 4:2:0 JPEG tiles, a size that is not a multiple of the tile size.
+"$make_svs" "$out/synthetic-ycbcr.svs" --width 2501 --height 1703 --tile 256 --mpp 0.5 \
+    --levels 2 --colour ycbcr --seed 7

@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Reads the files test_part10 wrote: bot.dcm must carry a filled Basic Offset Table and no
+Extended Offset Table; eot.dcm an empty BOT plus EOT and EOT Lengths. Both must hold the
+same frames, found through their own table, and pass verify-wsm-frames and dciodvfy."""
+import os
+import struct
+import subprocess
+import sys
+
+import pydicom
+from pydicom.encaps import generate_pixel_data_frame
+
+VERIFY = os.path.join(os.path.dirname(__file__), "../../../shared/tools/verify-wsm-frames")
+
+
+def items(pixel_data):
+    """(offset after BOT, value) of every item; the first is the BOT."""
+    out, off = [], 0
+    while off < len(pixel_data):
+        tag = struct.unpack("<HH", pixel_data[off:off + 4])
+        length = struct.unpack("<I", pixel_data[off + 4:off + 8])[0]
+        if tag == (0xFFFE, 0xE0DD):
+            break
+        out.append((off, pixel_data[off + 8:off + 8 + length]))
+        off += 8 + length
+    return out
+
+
+def main(outdir):
+    failures = []
+    bot = pydicom.dcmread(os.path.join(outdir, "bot.dcm"))
+    eot = pydicom.dcmread(os.path.join(outdir, "eot.dcm"))
+    n = int(bot.NumberOfFrames)
+    bot_items, eot_items = items(bot.PixelData), items(eot.PixelData)
+    if len(bot_items[0][1]) != 4 * n:
+        failures.append("bot.dcm: BOT has %d bytes, want %d" % (len(bot_items[0][1]), 4 * n))
+    if (0x7FE0, 0x0001) in bot:
+        failures.append("bot.dcm: has an Extended Offset Table")
+    if len(eot_items[0][1]) != 0:
+        failures.append("eot.dcm: BOT is not empty")
+    if (0x7FE0, 0x0001) not in eot or (0x7FE0, 0x0002) not in eot:
+        failures.append("eot.dcm: Extended Offset Table or Lengths missing")
+    else:
+        offsets = struct.unpack("<%dQ" % n, eot[0x7FE00001].value)
+        lengths = struct.unpack("<%dQ" % n, eot[0x7FE00002].value)
+        base = eot_items[1][0]
+        frames_via_eot = []
+        for o, ln in zip(offsets, lengths):
+            start = base + o
+            frames_via_eot.append(eot.PixelData[start + 8:start + 8 + ln])
+        frames_via_bot = list(generate_pixel_data_frame(bot.PixelData, n))
+        if frames_via_eot != frames_via_bot:
+            failures.append("frames found through the EOT differ from those through the BOT")
+        if any(len(f) % 2 for f in frames_via_bot):
+            failures.append("odd fragment length")
+        if not all(f[:2] == b"\xff\xd8" and f.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+                   for f in frames_via_bot):
+            failures.append("a fragment is not a whole JPEG stream")
+    for name in ("bot.dcm", "eot.dcm"):
+        path = os.path.join(outdir, name)
+        r = subprocess.run([VERIFY, path], capture_output=True, text=True)
+        if r.returncode != 0 or ": OK" not in r.stdout:
+            failures.append("%s: verify-wsm-frames: %s" % (name, r.stdout.strip()))
+        r = subprocess.run(["dciodvfy", path], capture_output=True, text=True)
+        errors = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("Error")]
+        if errors:
+            failures.append("%s: dciodvfy: %s" % (name, "; ".join(errors)))
+    for f in failures:
+        print("FAIL", f)
+    print("offset tables: %d frames, %s" % (n, "ok" if not failures else "FAILED"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
