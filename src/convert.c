@@ -163,7 +163,7 @@ static bool load_overrides(job *jb, s2d_error *err)
         return s2d_error_set(err, S2D_ERR_USAGE, "--patient-sex must be M, F or O");
     }
     s2d_ds *ds = jb->overrides;
-    return put_flag(ds, S2D_TAG(0x0010, 0x0010), "PN", a->patient_name, "--patient-name", err) &&
+    bool ok = put_flag(ds, S2D_TAG(0x0010, 0x0010), "PN", a->patient_name, "--patient-name", err) &&
            put_flag(ds, S2D_TAG(0x0010, 0x0020), "LO", a->patient_id, "--patient-id", err) &&
            put_flag(ds, S2D_TAG(0x0010, 0x0030), "DA", a->patient_birth_date,
                     "--patient-birth-date", err) &&
@@ -178,6 +178,11 @@ static bool load_overrides(job *jb, s2d_error *err)
                     "--referring-physician", err) &&
            put_flag(ds, S2D_TAG(0x0008, 0x103E), "LO", a->series_description,
                     "--series-description", err);
+    // The default Study Time is the scan's; with a user's Study Date it would not belong.
+    if (ok && s2d_ds_has(ds, S2D_TAG(0x0008, 0x0020)) && !s2d_ds_has(ds, S2D_TAG(0x0008, 0x0030))) {
+        ok = s2d_ds_put_str(ds, S2D_TAG(0x0008, 0x0030), "TM", "", err);
+    }
+    return ok;
 }
 
 static bool describe_slide(job *jb, s2d_error *err)
@@ -229,9 +234,8 @@ static bool describe_slide(job *jb, s2d_error *err)
         return false;
     }
     background_lab(m->background, s->absent_pixel_lab);
-    s->source_lossy = m->source_lossy;
-    snprintf(s->source_method, sizeof s->source_method, "%s", m->source_method);
-    s->source_ratio = m->source_ratio;
+    s->fluorescence = m->fluorescence;
+    s->excitation_nm = m->excitation_nm;
     return s2d_uid_new(s->study_uid, err) && s2d_uid_new(s->series_uid, err) &&
            s2d_uid_new(s->frame_of_reference_uid, err) && s2d_uid_new(s->pyramid_uid, err) &&
            s2d_uid_new(s->acquisition_uid, err) && s2d_uid_new(s->specimen_uid, err) &&
@@ -290,9 +294,23 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
     return out;
 }
 
+// How the source stored the image of w x h pixels; levels and images we derive from the
+// pyramid fall back to level 0, whose pixels they are made of.
+static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t h,
+                                               bool from_pyramid)
+{
+    const s2d_slide_meta *m = s2d_reader_meta(jb->reader);
+    const s2d_source_compression *c = s2d_slide_meta_compression(m, w, h);
+    if (!c && from_pyramid) {
+        const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
+        c = s2d_slide_meta_compression(m, base->width, base->height);
+    }
+    return c;
+}
+
 static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, const uint8_t *rgb,
                                int64_t w, int64_t h, double downsample_x, double downsample_y,
-                               s2d_error *err)
+                               const s2d_source_compression *source, s2d_error *err)
 {
     s2d_wsm_instance inst = {
         .flavor = flavor,
@@ -306,6 +324,7 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, con
         .downsample_x = downsample_x,
         .downsample_y = downsample_y,
         .photometric = "YBR_FULL_422",
+        .source = source,
     };
     s2d_jpeg_enc *enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
                                          (int)h, err);
@@ -341,7 +360,8 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
         jb->warnings++;
         return true;
     }
-    bool ok = write_single_frame(jb, file, flavor, rgb, w, h, 0, 0, err);
+    bool ok = write_single_frame(jb, file, flavor, rgb, w, h, 0, 0, source_of(jb, w, h, false),
+                                 err);
     free(rgb);
     return ok;
 }
@@ -488,6 +508,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
             .downsample_x = (double)base->width / (double)lv->width,
             .downsample_y = (double)base->height / (double)lv->height,
             .photometric = "YBR_FULL_422",
+            .source = lv->source_level >= 0 ? source_of(jb, lv->width, lv->height, true)
+                                            : source_of(jb, base->width, base->height, true),
         };
         output *out = open_output(jb, name, &inst, err);
         ok = out != NULL;
@@ -504,11 +526,13 @@ static bool run_pyramid(job *jb, s2d_error *err)
         if (thumb_rgb) {
             ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, thumb_rgb, tw, th,
                                     (double)base->width / (double)tw,
-                                    (double)base->height / (double)th, err);
+                                    (double)base->height / (double)th,
+                                    source_of(jb, tw, th, false), err);
         } else {
             ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, made.rgb,
                                     made.width, made.height, (double)base->width / made.width,
-                                    (double)base->height / made.height, err);
+                                    (double)base->height / made.height,
+                                    source_of(jb, base->width, base->height, true), err);
         }
     }
     free(made.rgb);

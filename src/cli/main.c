@@ -35,6 +35,7 @@ static const char usage_text[] =
     "  --overwrite             replace an earlier conversion in OUTDIR\n"
     "  --json-report FILE      per-level tiles, bytes, seconds and tiles/s\n"
     "  -q, --quiet             no progress or warnings\n"
+    "  --eot-threshold BYTES   (testing) use the Extended Offset Table above this size\n"
     "  --version, -h, --help\n";
 
 enum {

@@ -280,12 +280,12 @@ bool s2d_ds_put_bytes(s2d_ds *ds, uint32_t tag, const char *vr, const void *data
     return store_value(ds, tag, vr, data, len, 0, err);
 }
 
-void s2d_format_ds(double v, char out[17])
+void s2d_format_ds(double v, int max_chars, char out[17])
 {
-    // The shortest %g form that fits 16 characters and keeps the most precision.
-    for (int prec = 16; prec > 0; prec--) {
+    // The %g form with the most precision that fits max_chars.
+    for (int prec = max_chars; prec > 0; prec--) {
         int n = snprintf(out, 17, "%.*g", prec, v);
-        if (n > 0 && n <= 16) {
+        if (n > 0 && n <= max_chars) {
             return;
         }
     }
@@ -305,7 +305,7 @@ bool s2d_ds_put_numbers(s2d_ds *ds, uint32_t tag, const char *vr, const double *
                                      tag >> 16, tag & 0xFFFF);
             }
             if (vr[0] == 'D') {
-                s2d_format_ds(values[i], num);
+                s2d_format_ds(values[i], 16, num);
             } else {
                 snprintf(num, sizeof num, "%.0f", values[i]);
             }
@@ -313,6 +313,18 @@ bool s2d_ds_put_numbers(s2d_ds *ds, uint32_t tag, const char *vr, const double *
                 s2d_buf_append_byte(&text, '\\');
             }
             s2d_buf_append(&text, num, strlen(num));
+        }
+        // A last value of 16 characters would become 17 bytes with the even-length pad;
+        // some readers count the pad, so the last value gets one character less.
+        if (text.len % 2 && n > 0 && vr[0] == 'D' && !text.failed) {
+            char last[17];
+            s2d_format_ds(values[n - 1], 15, last);
+            size_t start = text.len;
+            while (start > 0 && text.data[start - 1] != '\\') {
+                start--;
+            }
+            text.len = start;
+            s2d_buf_append(&text, last, strlen(last));
         }
         s2d_buf_append_byte(&text, 0);
         bool ok = !text.failed && s2d_ds_put_str(ds, tag, vr, (const char *)text.data, err);

@@ -54,8 +54,8 @@ uint32_t s2d_ds_tag_at(const s2d_ds *ds, size_t i);
 bool s2d_ds_encode(const s2d_ds *ds, s2d_buf *out, uint32_t patch_tag, size_t *patch_offset,
                    s2d_error *err);
 
-/** Formats a DS value in at most 16 characters. */
-void s2d_format_ds(double v, char out[17]);
+/** Formats a DS value in at most max_chars (1..16) characters. */
+void s2d_format_ds(double v, int max_chars, char out[17]);
 
 /** True for VRs with a 4-byte length in Explicit VR encoding. */
 bool s2d_vr_is_long(const char *vr);

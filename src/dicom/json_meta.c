@@ -83,7 +83,7 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
         } else if (json_is_number(v) && (memcmp(vr, "DS", 2) == 0 || memcmp(vr, "IS", 2) == 0)) {
             char num[32];
             if (vr[0] == 'D') {
-                s2d_format_ds(json_number_value(v), num);
+                s2d_format_ds(json_number_value(v), 16, num);
             } else {
                 snprintf(num, sizeof num, "%.0f", json_number_value(v));
             }

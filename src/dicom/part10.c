@@ -279,8 +279,10 @@ bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
     free(table);
     if (ok && w->ratio_pos >= 0) {
         uint64_t encoded = s2d_part10_frame_bytes(w);
+        // The last 16 bytes of the even-length value are ours (see dicom/wsm.c): a number
+        // of at most 15 characters and spaces, so the value stays within DS's 16 bytes.
         char num[17], field[17];
-        s2d_format_ds(encoded ? (double)w->uncompressed_bytes / (double)encoded : 1.0, num);
+        s2d_format_ds(encoded ? (double)w->uncompressed_bytes / (double)encoded : 1.0, 15, num);
         snprintf(field, sizeof field, "%-16s", num);
         ok = patch(w, w->ratio_pos, field, 16, err);
     }

@@ -21,7 +21,8 @@ typedef struct s2d_part10_params {
     uint32_t nframes;
     bool extended_offsets;           // empty BOT + Extended Offset Table (and Lengths)
     // Lossy Image Compression Ratio (0028,2112) is known only at the end: when the
-    // dataset holds it, its last 16 characters are overwritten with raw / encoded.
+    // dataset holds it, the last 16 bytes of its (even-length) value are overwritten
+    // with raw / encoded, left-justified.
     uint64_t uncompressed_bytes;
 } s2d_part10_params;
 

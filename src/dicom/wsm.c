@@ -72,10 +72,31 @@ static bool put_optical_path(s2d_ds *ds, const s2d_wsm_slide *s, s2d_error *err)
 {
     s2d_ds *path = s2d_ds_seq_append(ds, T(0048, 0105), err);
     if (!path || !s2d_ds_put_str(path, T(0048, 0106), "SH", "1", err) ||
-        !s2d_ds_put_str(path, T(0048, 0107), "ST", "Brightfield", err) ||
-        !put_code(path, T(0022, 0016), "111744", "DCM", "Brightfield illumination", err) ||
-        !put_code(path, T(0048, 0108), "414298005", "SCT", "Full Spectrum", err) ||
         !s2d_ds_put_bytes(path, T(0028, 2000), "OB", s->icc_profile, s->icc_profile_len, err)) {
+        return false;
+    }
+    bool ok;
+    if (s->fluorescence) {
+        char description[64] = "Epifluorescence";
+        if (s->excitation_nm > 0) {
+            snprintf(description, sizeof description, "Epifluorescence, excitation %.0f nm",
+                     s->excitation_nm);
+        }
+        ok = s2d_ds_put_str(path, T(0048, 0107), "ST", description, err) &&
+             put_code(path, T(0022, 0016), "111743", "DCM", "Epifluorescence illumination", err);
+        // Illumination is given by colour or by wavelength; with no wavelength known, the
+        // colour code is the only true statement left.
+        if (ok && s->excitation_nm > 0) {
+            ok = s2d_ds_put_number(path, T(0022, 0055), "FL", s->excitation_nm, err);
+        } else if (ok) {
+            ok = put_code(path, T(0048, 0108), "414298005", "SCT", "Full Spectrum", err);
+        }
+    } else {
+        ok = s2d_ds_put_str(path, T(0048, 0107), "ST", "Brightfield", err) &&
+             put_code(path, T(0022, 0016), "111744", "DCM", "Brightfield illumination", err) &&
+             put_code(path, T(0048, 0108), "414298005", "SCT", "Full Spectrum", err);
+    }
+    if (!ok) {
         return false;
     }
     if (s->icc_is_srgb && !s2d_ds_put_str(path, T(0028, 2002), "CS", "SRGB", err)) {
@@ -143,20 +164,25 @@ static bool put_image(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_instance
     bool label_visible = in->flavor == S2D_FLAVOR_LABEL || in->flavor == S2D_FLAVOR_OVERVIEW;
     char frames[16];
     snprintf(frames, sizeof frames, "%u", in->nframes);
-    // Earlier lossy steps come first in the history (PS3.3 C.7.6.1.1.5).
-    char methods[40], ratio[48];
-    if (s->source_lossy && s->source_method[0]) {
-        char src_ratio[17] = "";
-        if (s->source_ratio > 0) {
-            s2d_format_ds(s->source_ratio, src_ratio);
-        }
-        snprintf(methods, sizeof methods, "%s\\ISO_10918_1", s->source_method);
+    // Earlier lossy steps come first in the history (PS3.3 C.7.6.1.1.5). Our own ratio is
+    // known only after the frames: the Part 10 writer fills the last 16 bytes of the
+    // value, so the values before it are made to take an even number of bytes.
+    char methods[40], ratio[48], prefix[24] = "";
+    const s2d_source_compression *src = in->source;
+    if (src && src->lossy) {
         // An unknown earlier ratio stays an empty value, keeping the two lists aligned.
-        snprintf(ratio, sizeof ratio, "%s\\%16s", src_ratio, "");
+        char src_ratio[17] = "";
+        if (src->ratio > 0) {
+            s2d_format_ds(src->ratio, 15, src_ratio);
+        }
+        // With its backslash, an odd-length value makes an even prefix; a trailing space
+        // is allowed in DS.
+        snprintf(prefix, sizeof prefix, "%s%s\\", src_ratio, strlen(src_ratio) % 2 ? "" : " ");
+        snprintf(methods, sizeof methods, "%s\\ISO_10918_1", src->method);
     } else {
         snprintf(methods, sizeof methods, "ISO_10918_1");
-        snprintf(ratio, sizeof ratio, "%16s", "");
     }
+    snprintf(ratio, sizeof ratio, "%s%16s", prefix, "");
     double lab[3] = {s->absent_pixel_lab[0], s->absent_pixel_lab[1], s->absent_pixel_lab[2]};
     return s2d_ds_put_str(ds, T(0008, 0008), "CS", type, err) &&
            s2d_ds_put_str(ds, T(0008, 0016), "UI", S2D_UID_WSM_SOP_CLASS, err) &&

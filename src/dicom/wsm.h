@@ -31,9 +31,8 @@ typedef struct s2d_wsm_slide {
     size_t icc_profile_len;
     bool icc_is_srgb;                 // made by us: also say Color Space SRGB
     uint16_t absent_pixel_lab[3];     // the background colour, PS3.3 CIELab encoding
-    bool source_lossy;                // the pixels had been lossy-compressed before us
-    char source_method[16];
-    double source_ratio;
+    bool fluorescence;                // epifluorescence instead of brightfield
+    double excitation_nm;             // fluorescence excitation wavelength; 0 = unknown
     const s2d_ds *overrides;          // user attributes (--metadata, then flags); may be NULL
 } s2d_wsm_slide;
 
@@ -46,6 +45,9 @@ typedef struct s2d_wsm_instance {
     uint32_t nframes;
     double downsample_x, downsample_y;  // pixel size relative to level 0; 0 = unknown (no spacing)
     const char *photometric;          // YBR_FULL_422 or RGB
+    // How the pixels were stored before we encoded them, when the source says; a lossy
+    // earlier step is listed first in the Lossy Image Compression history.
+    const s2d_source_compression *source;
 } s2d_wsm_instance;
 
 /** Builds the dataset of one instance (without Pixel Data). The Lossy Image Compression

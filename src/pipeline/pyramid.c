@@ -36,6 +36,7 @@ typedef struct run {
     slot *window;            // indexed by sequence number modulo nslots
     size_t nslots;
     uint32_t *rows_done[S2D_MAX_LEVELS];   // per level and tile row: jobs finished
+    int64_t pending_row[S2D_MAX_LEVELS];   // enumerator only: generated row due, or -1
     atomic_bool cancelled;
     s2d_error error;         // first error wins, under lock
 
@@ -285,13 +286,35 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
     return s2d_queue_push(rn->jobs, s);
 }
 
-// Queues tile row `row` of `level`, then, once the two rows feeding it are complete, the
-// row of the generated level below.
+static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row);
+
+// Queues the generated row waiting on `level` once the two rows feeding it are done.
+static bool flush_pending(run *rn, uint64_t *seq, int level)
+{
+    int64_t r = rn->pending_row[level];
+    if (r < 0) {
+        return true;
+    }
+    rn->pending_row[level] = -1;
+    uint32_t first = (uint32_t)(2 * r);
+    uint32_t last = first + 1 < rn->plan->levels[level].rows ? first + 1 : first;
+    for (uint32_t k = first; k <= last; k++) {
+        if (!wait_row(rn, level, k)) {
+            return false;
+        }
+    }
+    return emit_row(rn, seq, level + 1, (uint32_t)r);
+}
+
+// Queues tile row `row` of `level`. A row of the generated level below becomes due after
+// each pair of rows here; it is queued after the next row, so the workers have that row
+// to encode while the enumerator waits for the pair to finish.
 static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row)
 {
     s2d_pyramid_plan *plan = rn->plan;
     int next = level + 1;
     bool feeds_next = next < plan->nlevels && plan->levels[next].source_level < 0;
+    bool last = row == plan->levels[level].rows - 1;
     // The next level's strip half we are about to fill was last read by its row two back.
     if (feeds_next && row % 2 == 0 && row / 2 >= 2 && !wait_row(rn, next, row / 2 - 2)) {
         return false;
@@ -301,11 +324,14 @@ static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row)
             return false;
         }
     }
-    if (feeds_next && (row % 2 == 1 || row == plan->levels[level].rows - 1)) {
-        if (!wait_row(rn, level, row) || (row % 2 == 1 && !wait_row(rn, level, row - 1))) {
-            return false;
+    if (!flush_pending(rn, seq, level)) {
+        return false;
+    }
+    if (feeds_next && (row % 2 == 1 || last)) {
+        rn->pending_row[level] = row / 2;
+        if (last) {
+            return flush_pending(rn, seq, level);
         }
-        return emit_row(rn, seq, next, row / 2);
     }
     return true;
 }
@@ -321,6 +347,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
     int t = rn->tile;
     for (int l = 0; l < plan->nlevels; l++) {
         s2d_pyramid_level *lv = &plan->levels[l];
+        rn->pending_row[l] = -1;
         rn->frames_total += (uint64_t)lv->cols * lv->rows;
         rn->rows_done[l] = calloc(lv->rows, sizeof(uint32_t));
         if (!rn->rows_done[l]) {

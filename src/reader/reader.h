@@ -14,6 +14,16 @@ typedef struct s2d_level_info {
     double downsample;       // relative to level 0
 } s2d_level_info;
 
+/** How the source stored one of its images, for the Lossy Image Compression history. */
+typedef struct s2d_source_compression {
+    int64_t width, height;            // the image this describes
+    bool lossy;
+    char method[16];                  // ISO_10918_1 or ISO_15444_1 when lossy
+    double ratio;                     // raw bytes / stored bytes; 0 when unknown
+} s2d_source_compression;
+
+#define S2D_MAX_SOURCE_IMAGES 64
+
 /** What the source says about itself; empty strings / zeros when it does not say. */
 typedef struct s2d_slide_meta {
     char vendor[32];                  // OpenSlide's vendor name, e.g. "aperio"
@@ -24,10 +34,11 @@ typedef struct s2d_slide_meta {
     uint8_t background[3];            // RGB; white when the source has none
     uint8_t *icc_profile;             // from TIFF tag 34675, or NULL
     size_t icc_profile_len;
-    // Compression of the source's level 0, for the Lossy Image Compression history.
-    bool source_lossy;
-    char source_method[16];           // ISO_10918_1, ISO_15444_1 or ""
-    double source_ratio;              // 0 when unknown
+    bool fluorescence;                // an epifluorescence scan
+    double excitation_nm;             // its excitation wavelength; 0 when unknown
+    // Every image of a TIFF-based source, as libtiff sees it.
+    int nsource_images;
+    s2d_source_compression source_images[S2D_MAX_SOURCE_IMAGES];
 } s2d_slide_meta;
 
 typedef struct s2d_reader s2d_reader;
@@ -55,9 +66,14 @@ bool s2d_reader_read_associated(s2d_reader *r, const char *name, uint8_t **rgb, 
                                 int64_t *h, s2d_error *err);
 bool s2d_reader_has_associated(const s2d_reader *r, const char *name);
 
-/** Fills what libtiff can tell about a TIFF-based slide: ICC profile and the compression
- *  of the first image. Leaves meta untouched for other files. */
+/** Fills what libtiff can tell about a TIFF-based slide: ICC profile and how each image is
+ *  compressed. Leaves meta untouched for other files. */
 void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta);
+
+/** The source image of exactly width x height, or NULL when the source has none (or is
+ *  not TIFF-based). */
+const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *meta,
+                                                         int64_t width, int64_t height);
 
 /** True when path is a TIFF file at all (for a better message when OpenSlide refuses it). */
 bool s2d_tiff_info_is_tiff(const char *path, bool *tiled);

@@ -86,6 +86,26 @@ static bool generic_datetime(const char *v, char out[27])
     return true;
 }
 
+// Hamamatsu fluorescence scans describe their filter cube in a property (whose name OpenSlide
+// builds from the same text): "...;ExcitationWaveLength=387;EmissionWaveLength=455;...".
+static void detect_fluorescence(const s2d_reader *r, s2d_slide_meta *m)
+{
+    static const char key[] = "ExcitationWaveLength=";
+    for (const char *const *names = openslide_get_property_names(r->osr); names && *names;
+         names++) {
+        const char *texts[2] = {*names, openslide_get_property_value(r->osr, *names)};
+        for (int i = 0; i < 2; i++) {
+            const char *at = texts[i] ? strstr(texts[i], key) : NULL;
+            if (at) {
+                double nm = strtod(at + strlen(key), NULL);
+                m->fluorescence = true;
+                m->excitation_nm = nm > 100 && nm < 2000 ? nm : 0;
+                return;
+            }
+        }
+    }
+}
+
 static void read_meta(s2d_reader *r)
 {
     s2d_slide_meta *m = &r->meta;
@@ -109,7 +129,9 @@ static void read_meta(s2d_reader *r)
             break;
         }
     }
-    memset(m->background, 255, 3);
+    detect_fluorescence(r, m);
+    // Empty glass is white in brightfield and black in fluorescence.
+    memset(m->background, m->fluorescence ? 0 : 255, 3);
     const char *bg = prop(r, OPENSLIDE_PROPERTY_NAME_BACKGROUND_COLOR);
     unsigned rgb;
     if (bg && strlen(bg) == 6 && sscanf(bg, "%6x", &rgb) == 1) {

@@ -33,6 +33,47 @@ bool s2d_tiff_info_is_tiff(const char *path, bool *tiled)
     return true;
 }
 
+static void describe_directory(TIFF *tif, s2d_source_compression *out)
+{
+    uint32_t w = 0, h = 0;
+    uint16_t compression = COMPRESSION_NONE, spp = 3, bps = 8;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetField(tif, TIFFTAG_COMPRESSION, &compression);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+    out->width = w;
+    out->height = h;
+    switch (compression) {
+    case COMPRESSION_JPEG:
+    case COMPRESSION_OJPEG:
+        out->lossy = true;
+        strcpy(out->method, "ISO_10918_1");
+        break;
+    case 33003:   // Aperio JPEG 2000 YCbCr
+    case 33005:   // Aperio JPEG 2000 RGB
+    case 34712:   // JPEG 2000
+        out->lossy = true;
+        strcpy(out->method, "ISO_15444_1");
+        break;
+    default:
+        return;
+    }
+    bool tiled = TIFFIsTiled(tif);
+    uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    uint64_t *counts = NULL;
+    if (TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts) &&
+        counts) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            total += counts[i];
+        }
+        if (total) {
+            out->ratio = (double)w * h * spp * (bps / 8.0) / (double)total;
+        }
+    }
+}
+
 void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta)
 {
     TIFF *tif = open_quiet(path);
@@ -48,43 +89,20 @@ void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta)
             meta->icc_profile_len = icc_len;
         }
     }
-    uint16_t compression = COMPRESSION_NONE;
-    TIFFGetField(tif, TIFFTAG_COMPRESSION, &compression);
-    switch (compression) {
-    case COMPRESSION_JPEG:
-    case COMPRESSION_OJPEG:
-        meta->source_lossy = true;
-        strcpy(meta->source_method, "ISO_10918_1");
-        break;
-    case 33003:   // Aperio JPEG 2000 YCbCr
-    case 33005:   // Aperio JPEG 2000 RGB
-    case 34712:   // JPEG 2000
-        meta->source_lossy = true;
-        strcpy(meta->source_method, "ISO_15444_1");
-        break;
-    default:
-        break;
-    }
-    if (meta->source_lossy) {
-        uint32_t w = 0, h = 0;
-        uint16_t spp = 3, bps = 8;
-        TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
-        TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
-        uint64_t *counts = NULL;
-        bool tiled = TIFFIsTiled(tif);
-        uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
-        if (TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts) &&
-            counts) {
-            uint64_t total = 0;
-            for (uint32_t i = 0; i < n; i++) {
-                total += counts[i];
-            }
-            if (total) {
-                meta->source_ratio = (double)w * h * spp * (bps / 8.0) / (double)total;
-            }
+    do {
+        describe_directory(tif, &meta->source_images[meta->nsource_images++]);
+    } while (meta->nsource_images < S2D_MAX_SOURCE_IMAGES && TIFFReadDirectory(tif));
+    TIFFClose(tif);
+}
+
+const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *meta,
+                                                         int64_t width, int64_t height)
+{
+    for (int i = 0; i < meta->nsource_images; i++) {
+        const s2d_source_compression *c = &meta->source_images[i];
+        if (c->width == width && c->height == height) {
+            return c;
         }
     }
-    TIFFClose(tif);
+    return NULL;
 }

@@ -265,6 +265,28 @@ def rel_close(actual, expected, tol):
     return abs(actual - expected) <= tol * abs(expected)
 
 
+def check_optical_path(name, ds, slide, report):
+    """Brightfield unless the source is a fluorescence scan: then epifluorescence with its
+    excitation wavelength. One optical path with an ICC profile (colour images)."""
+    paths = ds.get("OpticalPathSequence", [])
+    if len(paths) != 1:
+        report.fail(name, "%d Optical Path items, expected 1" % len(paths))
+        return
+    path = paths[0]
+    if not path.get("ICCProfile"):
+        report.fail(name, "no ICC Profile in the Optical Path item")
+    codes = path.get("IlluminationTypeCodeSequence", [])
+    code = codes[0].get("CodeValue") if codes else None
+    excitation = wsmcheck.excitation_wavelength(slide)
+    want = "111743" if excitation else "111744"
+    if code != want:
+        report.fail(name, "Illumination Type %s, expected %s (%s)"
+                    % (code, want, "fluorescence source" if excitation else "brightfield"))
+    if excitation and float(path.get("IlluminationWaveLength", 0)) != excitation:
+        report.fail(name, "Illumination Wave Length %s, expected the excitation %g nm"
+                    % (path.get("IlluminationWaveLength"), excitation))
+
+
 def check_common(name, ds, role, report):
     """Checks every file gets, whatever its flavour."""
     if ds.get("SOPClassUID") != WSM_SOP_CLASS:
@@ -768,6 +790,8 @@ def run(args):
         role = "VOLUME" if LEVEL_FILE.match(path.name) else ASSOCIATED[path.name][0]
         headers[path.name] = (ds, role)
         report.guard(path.name, "structure check", check_common, path.name, ds, role, report)
+        report.guard(path.name, "optical path check", check_optical_path, path.name, ds, slide,
+                     report)
     levels = {k: p for k, p in levels.items() if p.name in headers}
     associated = {n: p for n, p in associated.items() if n in headers}
 

@@ -22,17 +22,55 @@ def check(cond, what):
         failures.append(what)
 
 
-def first_ifd_tag(path, wanted):
-    """Bytes of an UNDEFINED/BYTE tag of the first IFD of a little-endian classic TIFF, read
+def tiff_directories(path):
+    """Every IFD of a little-endian classic TIFF as {tag: (type, count, value bytes)}, read
     independently of libtiff (PIL cannot open JPEG 2000 SVS files)."""
     data = open(path, "rb").read()
     assert data[:4] == b"II*\0"
+    sizes = {1: 1, 2: 1, 3: 2, 4: 4, 7: 1, 16: 8}
     off = struct.unpack("<I", data[4:8])[0]
-    for i in range(struct.unpack("<H", data[off:off + 2])[0]):
-        tag, typ, count, value = struct.unpack("<HHII", data[off + 2 + 12 * i:off + 14 + 12 * i])
-        if tag == wanted:
-            return data[value:value + count] if count > 4 else data[off + 10 + 12 * i:][:count]
-    return None
+    while off:
+        n = struct.unpack("<H", data[off:off + 2])[0]
+        tags = {}
+        for i in range(n):
+            e = off + 2 + 12 * i
+            tag, typ, count = struct.unpack("<HHI", data[e:e + 8])
+            size = sizes.get(typ, 1) * count
+            at = e + 8 if size <= 4 else struct.unpack("<I", data[e + 8:e + 12])[0]
+            tags[tag] = (typ, count, data[at:at + size])
+        yield tags
+        off = struct.unpack("<I", data[off + 2 + 12 * n:off + 6 + 12 * n])[0]
+
+
+def tiff_numbers(entry):
+    typ, count, raw = entry
+    fmt = {3: "H", 4: "I", 16: "Q"}[typ]
+    return struct.unpack("<%d%s" % (count, fmt), raw)
+
+
+def source_history(path):
+    """{(width, height): (method or None, ratio)} of every image in a TIFF slide."""
+    out = {}
+    for tags in tiff_directories(path):
+        w, h = tiff_numbers(tags[256])[0], tiff_numbers(tags[257])[0]
+        compression = tiff_numbers(tags[259])[0]
+        method = {7: "ISO_10918_1", 33003: "ISO_15444_1", 33005: "ISO_15444_1"}.get(compression)
+        counts = tags.get(325) or tags.get(279)
+        spp = tiff_numbers(tags[277])[0] if 277 in tags else 1
+        out.setdefault((w, h), (method, w * h * spp / sum(tiff_numbers(counts))))
+    return out
+
+
+def raw_text_value(path, header):
+    """Bytes of a short-VR element's value, found by its tag and VR in the file."""
+    data = open(path, "rb").read()
+    at = data.index(header)
+    length = struct.unpack("<H", data[at + 6:at + 8])[0]
+    return data[at + 8:at + 8 + length]
+
+
+def first_ifd_tag(path, wanted):
+    return next(tiff_directories(path)).get(wanted, (None, None, None))[2]
 
 
 def convert(bin_, slide, out, *args):
@@ -75,13 +113,23 @@ def main(bin_, cmu, work):
     if r.returncode != 0:
         return
     files = sorted(os.listdir(out))
+    history = source_history(cmu)
+    import openslide
+    src = openslide.OpenSlide(cmu)
+    level0_dims = src.dimensions
+    label_dims = src.associated_images["label"].size
+    macro_dims = src.associated_images["macro"].size
+    thumb_dims = src.associated_images["thumbnail"].size
+    check(history[label_dims][0] is None and history[macro_dims][0] == "ISO_10918_1",
+          "CMU-1 as expected: LZW label, JPEG macro %s" % history)
     for name in files:
         ds = pydicom.dcmread(os.path.join(out, name))
         tag = name + ": "
         check(ds.SpecificCharacterSet == "ISO_IR 192", tag + "ISO_IR 192")
         check(str(ds.PatientName) == "Müller^Anna", tag + "UTF-8 patient name from JSON")
         check(ds.PatientID == "FROM-FLAG", tag + "flag wins over the JSON file")
-        check(ds.PatientSex == "F" and ds.StudyDate == "20240131", tag + "sex and study date")
+        check(ds.PatientSex == "F" and ds.StudyDate == "20240131" and ds.StudyTime == "",
+              tag + "sex and study date; no scan time with a user's study date")
         check(ds.AccessionNumber == "ACC-JSON", tag + "accession number from JSON")
         check(ds.InstitutionName == "Hôpital Test", tag + "institution from JSON")
         check(ds.SeriesDescription == "HE ßlide", tag + "series description flag")
@@ -97,20 +145,35 @@ def main(bin_, cmu, work):
         check(len(path.ICCProfile) > 0 and path.get("ColorSpace") == "SRGB",
               tag + "sRGB ICC profile (the source has none)")
         check(ds.LossyImageCompression == "01", tag + "lossy")
-        methods = list(ds.LossyImageCompressionMethod)
-        ratios = [float(x) for x in ds.LossyImageCompressionRatio]
-        check(methods == ["ISO_10918_1", "ISO_10918_1"] and len(ratios) == 2,
-              tag + "history: source JPEG then ours (%s, %s)" % (methods, ratios))
+        method_elem = ds.LossyImageCompressionMethod
+        methods = [method_elem] if isinstance(method_elem, str) else list(method_elem)
+        ratio_elem = ds.LossyImageCompressionRatio
+        ratios = [float(x) for x in (ratio_elem if isinstance(ratio_elem, pydicom.multival.MultiValue)
+                                     else [ratio_elem])]
+        raw = raw_text_value(os.path.join(out, name), b"\x28\x00\x12\x21DS")
+        check(all(len(v) <= 16 for v in raw.split(b"\\")),
+              tag + "ratio values within 16 bytes, pad included: %r" % raw)
+        # Which source image the pixels came from, and how that image was stored.
+        source_dims = {"label.dcm": label_dims, "overview.dcm": macro_dims,
+                       "thumbnail.dcm": thumb_dims}.get(name, level0_dims)
+        method, src_ratio = history.get(source_dims, (None, 0))
+        if method:
+            check(methods == [method, "ISO_10918_1"] and len(ratios) == 2
+                  and abs(ratios[0] - src_ratio) < 0.001 * src_ratio,
+                  tag + "history: source %s %.3f then ours (%s, %s)"
+                  % (method, src_ratio, methods, ratios))
+        else:
+            check(methods == ["ISO_10918_1"] and len(ratios) == 1,
+                  tag + "history: lossless source, only ours (%s, %s)" % (methods, ratios))
         pixel_bytes = int(ds.NumberOfFrames) * ds.Rows * ds.Columns * 3
         frames = pydicom.encaps.generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames))
         encoded = sum(len(f) for f in frames)
-        check(abs(ratios[1] - pixel_bytes / encoded) < 0.01 * ratios[1],
-              tag + "our ratio %.2f matches the frames (%.2f)" % (ratios[1], pixel_bytes / encoded))
+        check(abs(ratios[-1] - pixel_bytes / encoded) < 0.01 * ratios[-1],
+              tag + "our ratio %.2f matches the frames (%.2f)" % (ratios[-1], pixel_bytes / encoded))
         if name == "level-0.dcm":
             sp = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
             check(abs(float(sp[0]) - 0.000499) < 1e-9 and abs(float(sp[1]) - 0.000499) < 1e-9,
                   tag + "pixel spacing from MPP 0.499")
-            check(abs(ratios[0] - 12.5) < 6, tag + "source ratio plausible (%.2f)" % ratios[0])
 
     # The source's ICC profile is copied as it is.
     tcga = os.path.join(os.path.dirname(cmu), "tcga-cr-7395-01a-01-ts1.svs")

@@ -4,6 +4,7 @@ Everything here works on numpy arrays of shape (rows, cols, 3), uint8 RGB,
 so the checks can compare a decoded DICOM level with what OpenSlide returns.
 """
 import io
+import re
 import math
 
 import numpy as np
@@ -21,12 +22,24 @@ MCU = 16
 # Reference images from OpenSlide
 # --------------------------------------------------------------------------
 
+def excitation_wavelength(slide):
+    """Excitation wavelength in nm of a fluorescence scan (Hamamatsu writes
+    "...;ExcitationWaveLength=387;..." in a property), 0 for brightfield."""
+    for key, value in slide.properties.items():
+        for text in (key, value):
+            m = re.search(r"ExcitationWaveLength=([0-9.]+)", text)
+            if m:
+                return float(m.group(1))
+    return 0
+
+
 def background_rgb(slide):
     """Background colour the converter must use: openslide.background-color
-    (hex RRGGBB) or white when the property is absent."""
+    (hex RRGGBB); when the property is absent, white for brightfield and black
+    for fluorescence (empty glass is dark there)."""
     value = slide.properties.get("openslide.background-color")
     if not value:
-        return WHITE
+        return (0, 0, 0) if excitation_wavelength(slide) else WHITE
     value = value.lstrip("#")
     return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
 

@@ -78,10 +78,12 @@ static void test_numbers(void)
         CHECK_MEM(p + sizeof us + sizeof ds_val + sizeof fl, ul, sizeof ul);
     }
     char text[17];
-    s2d_format_ds(1.0 / 3.0, text);
+    s2d_format_ds(1.0 / 3.0, 16, text);
+    CHECK(strlen(text) == 16);
+    s2d_format_ds(123456789012345678.0, 16, text);
     CHECK(strlen(text) <= 16);
-    s2d_format_ds(123456789012345678.0, text);
-    CHECK(strlen(text) <= 16);
+    s2d_format_ds(1.0 / 3.0, 15, text);
+    CHECK(strlen(text) == 15);
     s2d_buf_free(&b);
     s2d_ds_free(ds);
 }
