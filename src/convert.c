@@ -2,6 +2,7 @@
  * tile pipeline, write the associated images, then rename every file into place.
  * Invariant: a file appears under its final name only when the whole conversion succeeded. */
 #include <errno.h>
+#include <fcntl.h>
 #include <lcms2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,21 +120,41 @@ static void background_lab(const uint8_t rgb[3], uint16_t out[3])
     out[2] = (uint16_t)((b + 128) * 65535.0 / 255.0 + 0.5);
 }
 
-static void file_stem(const char *path, char *out, size_t n)
+// Makes text from the source (a barcode, a file name) a valid single LO value of at most
+// 64 characters: backslashes, control characters and bytes that are not UTF-8 become '_'.
+static void sanitize_lo(const char *in, char out[257])
+{
+    size_t o = 0, chars = 0;
+    const unsigned char *s = (const unsigned char *)in;
+    while (*s && chars < 64) {
+        size_t len = *s < 0x80 ? 1 : (*s >> 5) == 6 ? 2 : (*s >> 4) == 14 ? 3 : (*s >> 3) == 30 ? 4 : 0;
+        bool good = len > 0;
+        for (size_t k = 1; good && k < len; k++) {
+            good = (s[k] & 0xC0) == 0x80;
+        }
+        if (!good || *s == '\\' || *s < 0x20 || *s == 0x7F) {
+            out[o++] = '_';
+            s++;
+        } else {
+            memcpy(out + o, s, len);
+            o += len;
+            s += len;
+        }
+        chars++;
+    }
+    out[o] = '\0';
+}
+
+static void file_stem(const char *path, char out[257])
 {
     const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(out, n, "%s", base);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) {
+    char stem[4096];
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : path);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) {
         *dot = '\0';
     }
-    // Container Identifier is LO: no backslashes or control characters.
-    for (char *p = out; *p; p++) {
-        if (*p == '\\' || (unsigned char)*p < 0x20) {
-            *p = '_';
-        }
-    }
+    sanitize_lo(stem, out);
 }
 
 static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value,
@@ -141,6 +162,10 @@ static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value
 {
     if (!value) {
         return true;
+    }
+    if (strchr(value, '\\')) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "%s: a backslash would split the value in two",
+                             flag);
     }
     if (!s2d_ds_put_str(ds, tag, vr, value, err)) {
         err->code = S2D_ERR_USAGE;
@@ -155,7 +180,7 @@ static bool load_overrides(job *jb, s2d_error *err)
     const s2d_convert_options *o = jb->opts;
     jb->overrides = o->metadata_json ? s2d_json_meta_load(o->metadata_json, err) : s2d_ds_new();
     if (!jb->overrides) {
-        return false;
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");   // no-op if already set
     }
     const s2d_common_attrs *a = &o->attrs;
     if (a->patient_sex && strcmp(a->patient_sex, "M") && strcmp(a->patient_sex, "F") &&
@@ -205,10 +230,10 @@ static bool describe_slide(job *jb, s2d_error *err)
     }
     s->objective_power = m->objective_power;
     if (m->barcode[0]) {
-        snprintf(s->container_id, sizeof s->container_id, "%s", m->barcode);
-        snprintf(s->barcode, sizeof s->barcode, "%s", m->barcode);
+        sanitize_lo(m->barcode, s->container_id);
+        snprintf(s->barcode, sizeof s->barcode, "%s", s->container_id);
     } else {
-        file_stem(jb->slide_path, s->container_id, sizeof s->container_id);
+        file_stem(jb->slide_path, s->container_id);
     }
     time_t now = time(NULL);
     struct tm tm_now;
@@ -274,7 +299,9 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
     // frames cannot reach 4 GiB even at the encoder's worst case.
     size_t bound = s2d_jpeg_enc_bound(inst->frame_width, inst->frame_height, o->subsampling_444);
     uint64_t worst = (uint64_t)inst->nframes * (bound + 10);
-    uint64_t limit = o->eot_threshold ? o->eot_threshold : 0xFFFFFFFFull;
+    // The test hook can only lower the limit: a BOT cannot address 4 GiB.
+    uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
+                                                                          : 0xFFFFFFFFull;
     s2d_part10_params params = {
         .final_path = path,
         .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
@@ -366,13 +393,18 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
     return ok;
 }
 
-static int plan_levels(job *jb, s2d_pyramid_plan *plan)
+static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
 {
     s2d_reader *r = jb->reader;
     int t = jb->opts->tile_size;
     const s2d_level_info *base = s2d_reader_level(r, 0);
     int n = 0;
     if (jb->opts->keep_source_levels) {
+        if (s2d_reader_level_count(r) > S2D_MAX_LEVELS) {
+            s2d_warn(jb->opts, "%s: only the first %d of %d levels are written", jb->slide_path,
+                     S2D_MAX_LEVELS, s2d_reader_level_count(r));
+            jb->warnings++;
+        }
         for (int i = 0; i < s2d_reader_level_count(r) && n < S2D_MAX_LEVELS; i++) {
             const s2d_level_info *li = s2d_reader_level(r, i);
             plan->levels[n++] = (s2d_pyramid_level){.width = li->width, .height = li->height,
@@ -388,8 +420,18 @@ static int plan_levels(job *jb, s2d_pyramid_plan *plan)
         }
     }
     for (int i = 0; i < n; i++) {
-        plan->levels[i].cols = (uint32_t)((plan->levels[i].width + t - 1) / t);
-        plan->levels[i].rows = (uint32_t)((plan->levels[i].height + t - 1) / t);
+        s2d_pyramid_level *lv = &plan->levels[i];
+        int64_t cols = (lv->width + t - 1) / t, rows = (lv->height + t - 1) / t;
+        // Total Pixel Matrix is UL and Number of Frames IS (at most 2^31 - 1).
+        if (lv->width > UINT32_MAX || lv->height > UINT32_MAX || cols * rows > INT32_MAX) {
+            s2d_error_set(err, S2D_ERR_INPUT,
+                          "level %d (%lldx%lld) has too many pixels or frames for DICOM; "
+                          "try a larger --tile-size", i, (long long)lv->width,
+                          (long long)lv->height);
+            return 0;
+        }
+        lv->cols = (uint32_t)cols;
+        lv->rows = (uint32_t)rows;
     }
     plan->nlevels = n;
     return n;
@@ -413,9 +455,22 @@ static void plan_thumbnail(s2d_pyramid_plan *plan)
     }
     plan->thumb_level = l;
     plan->thumb_factor = f;
+    // The per-pixel sums are 32-bit: f * f * 255 must fit.
+    if (f > 4096) {
+        plan->thumb_level = -1;
+    }
 }
 
-static const char *const output_patterns[] = {"label.dcm", "overview.dcm", "thumbnail.dcm"};
+// The i-th name slide2dcm may write, i in [0, S2D_MAX_LEVELS + 3).
+static void output_name(int i, char name[32])
+{
+    static const char *const associated[] = {"label.dcm", "overview.dcm", "thumbnail.dcm"};
+    if (i < S2D_MAX_LEVELS) {
+        snprintf(name, 32, "level-%d.dcm", i);
+    } else {
+        snprintf(name, 32, "%s", associated[i - S2D_MAX_LEVELS]);
+    }
+}
 
 // Refuses to mix with an earlier conversion unless asked to replace it.
 static bool prepare_outdir(job *jb, s2d_error *err)
@@ -434,11 +489,7 @@ static bool prepare_outdir(job *jb, s2d_error *err)
     }
     char path[4096], name[32];
     for (int i = 0; i < S2D_MAX_LEVELS + 3; i++) {
-        if (i < S2D_MAX_LEVELS) {
-            snprintf(name, sizeof name, "level-%d.dcm", i);
-        } else {
-            snprintf(name, sizeof name, "%s", output_patterns[i - S2D_MAX_LEVELS]);
-        }
+        output_name(i, name);
         if (output_path(jb, name, path, sizeof path, err) && access(path, F_OK) == 0) {
             return s2d_error_set(err, S2D_ERR_USAGE,
                                  "%s already holds a conversion (%s); use --overwrite to replace it",
@@ -453,26 +504,88 @@ static void remove_stale_outputs(job *jb)
 {
     char path[4096], name[32];
     for (int i = 0; i < S2D_MAX_LEVELS + 3; i++) {
-        if (i < S2D_MAX_LEVELS) {
-            snprintf(name, sizeof name, "level-%d.dcm", i);
-        } else {
-            snprintf(name, sizeof name, "%s", output_patterns[i - S2D_MAX_LEVELS]);
-        }
+        output_name(i, name);
         bool ours = false;
         for (int k = 0; k < jb->noutputs; k++) {
             ours |= strcmp(jb->outputs[k].name, name) == 0;
         }
-        if (!ours && output_path(jb, name, path, sizeof path, NULL)) {
-            unlink(path);
+        if (!ours && output_path(jb, name, path, sizeof path, NULL) && unlink(path) != 0 &&
+            errno != ENOENT) {
+            s2d_warn(jb->opts, "cannot remove %s from an earlier conversion: %s", path,
+                     strerror(errno));
         }
     }
+}
+
+static bool fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+// Puts every finished file under its final name. Files of an earlier conversion that are
+// replaced (--overwrite) are first moved aside, so a failure part way puts them back and
+// leaves the directory as it was.
+static bool commit_outputs(job *jb, s2d_error *err)
+{
+    char final_path[4096], backup[4096];
+    bool backed_up[S2D_MAX_LEVELS + 3] = {false};
+    int n = jb->noutputs, committed = 0;
+    bool ok = true;
+    for (int i = 0; ok && i < n; i++) {
+        const char *name = jb->outputs[i].name;
+        char hidden[96];
+        snprintf(hidden, sizeof hidden, ".%s.previous", name);
+        ok = output_path(jb, name, final_path, sizeof final_path, err) &&
+             output_path(jb, hidden, backup, sizeof backup, err);
+        if (ok && access(final_path, F_OK) == 0) {
+            if (rename(final_path, backup) != 0) {
+                ok = s2d_error_set(err, S2D_ERR_IO, "cannot move %s aside: %s", final_path,
+                                   strerror(errno));
+            } else {
+                backed_up[i] = true;
+            }
+        }
+    }
+    while (ok && committed < n && s2d_part10_commit(jb->outputs[committed].writer, err)) {
+        committed++;
+    }
+    ok = ok && committed == n;
+    for (int i = 0; i < n; i++) {
+        const char *name = jb->outputs[i].name;
+        char hidden[96];
+        snprintf(hidden, sizeof hidden, ".%s.previous", name);
+        if (!output_path(jb, name, final_path, sizeof final_path, NULL) ||
+            !output_path(jb, hidden, backup, sizeof backup, NULL)) {
+            continue;
+        }
+        if (!ok && i < committed) {
+            unlink(final_path);   // ours, from this failed run
+        }
+        if (backed_up[i] && (ok ? unlink(backup) : rename(backup, final_path)) != 0) {
+            s2d_warn(jb->opts, "cannot %s %s: %s", ok ? "remove" : "restore", backup,
+                     strerror(errno));
+        }
+    }
+    if (ok && !fsync_dir(jb->outdir)) {
+        ok = s2d_error_set(err, S2D_ERR_IO, "cannot flush directory %s: %s", jb->outdir,
+                           strerror(errno));
+    }
+    return ok;
 }
 
 static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
     s2d_pyramid_plan plan = {.reader = jb->reader, .opts = o, .thumb_level = -1};
-    int n = plan_levels(jb, &plan);
+    int n = plan_levels(jb, &plan, err);
+    if (n == 0) {
+        return false;
+    }
     const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
 
     // A thumbnail from the source when it reads; else one made during the pyramid pass.
@@ -489,6 +602,12 @@ static bool run_pyramid(job *jb, s2d_error *err)
     }
     if (want_thumb && !thumb_rgb) {
         plan_thumbnail(&plan);
+        if (plan.thumb_level < 0) {
+            s2d_warn(o, "%s: the smallest level is too large to make a thumbnail from; "
+                     "thumbnail.dcm not written", jb->slide_path);
+            jb->warnings++;
+            want_thumb = false;
+        }
     }
 
     bool ok = true;
@@ -543,6 +662,9 @@ static bool run_pyramid(job *jb, s2d_error *err)
 bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
                  s2d_convert_report *report, s2d_error *err)
 {
+    if (report) {
+        memset(report, 0, sizeof *report);
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     job *jb = calloc(1, sizeof *jb);
@@ -567,18 +689,11 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     for (int i = 0; ok && i < jb->noutputs; i++) {
         ok = s2d_part10_finish(jb->outputs[i].writer, err);
     }
-    int committed = 0;
-    for (; ok && committed < jb->noutputs; committed++) {
-        ok = s2d_part10_commit(jb->outputs[committed].writer, err);
+    if (ok && opts->interrupt && *opts->interrupt) {
+        ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
     }
+    ok = ok && commit_outputs(jb, err);
     if (!ok) {
-        // Undo the renames already done: a failed run leaves nothing that looks finished.
-        char path[4096];
-        for (int i = 0; i < committed; i++) {
-            if (output_path(jb, jb->outputs[i].name, path, sizeof path, NULL)) {
-                unlink(path);
-            }
-        }
         if (jb->created_outdir) {
             for (int i = 0; i < jb->noutputs; i++) {
                 s2d_part10_free(jb->outputs[i].writer);   // removes the temporary files

@@ -11,7 +11,7 @@ typedef enum s2d_error_code {
     S2D_ERR_USAGE,       // options that cannot work together (exit 2)
     S2D_ERR_IO,          // reading or writing failed: full disk, permissions (exit 3)
     S2D_ERR_NOMEM,
-    S2D_ERR_CANCELLED,
+    S2D_ERR_CANCELLED,   // interrupted by the caller (exit 130)
     S2D_ERR_INTERNAL,
 } s2d_error_code;
 

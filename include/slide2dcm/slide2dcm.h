@@ -3,6 +3,7 @@
 #ifndef SLIDE2DCM_H
 #define SLIDE2DCM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,6 +48,10 @@ typedef struct s2d_convert_options {
     // Test hook: use the Extended Offset Table when the worst-case pixel data size
     // reaches this many bytes (0 = the DICOM limit of 4 GiB).
     uint64_t eot_threshold;
+
+    // When non-NULL and set non-zero (by a signal handler, say), the conversion stops,
+    // removes what it wrote and fails with S2D_ERR_CANCELLED.
+    const volatile sig_atomic_t *interrupt;
 
     void (*progress)(void *ctx, const s2d_progress *p);   // may be NULL
     void (*warn)(void *ctx, const char *message);         // NULL = stderr

@@ -2,6 +2,7 @@
  * codes (1 bad input, 2 usage, 3 I/O). All conversion work is in the library. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,6 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-#include <stdarg.h>
-
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -135,6 +134,14 @@ static void on_warning(void *ctx, const char *message)
     }
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
 static int cmd_convert(int argc, char **argv)
 {
     s2d_convert_options opts;
@@ -146,7 +153,8 @@ static int cmd_convert(int argc, char **argv)
     char *end;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", long_options, NULL)) != -1) {
+    opterr = 0;   // our own one-line messages
+    while ((c = getopt_long(argc, argv, ":o:qh", long_options, NULL)) != -1) {
         switch (c) {
         case 'o': outdir = optarg; break;
         case 'q': ps.quiet = true; break;
@@ -206,7 +214,8 @@ static int cmd_convert(int argc, char **argv)
         case OPT_OVERWRITE: opts.overwrite = true; break;
         case OPT_REPORT: report_path = optarg; break;
         case OPT_VERSION: printf("slide2dcm %s\n", S2D_VERSION); return 0;
-        default: return usage_error("%s", "unknown option");
+        case ':': return usage_error("%s needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option %s", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {
@@ -216,6 +225,13 @@ static int cmd_convert(int argc, char **argv)
         return usage_error("%s", "convert needs -o OUTDIR");
     }
     const char *slide = argv[optind];
+    // SIGINT and SIGTERM stop the conversion through its normal failure path, which
+    // removes the temporary files.
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    opts.interrupt = &interrupted;
     opts.progress = on_progress;
     opts.warn = on_warning;
     opts.callback_ctx = &ps;
@@ -238,6 +254,9 @@ static int cmd_convert(int argc, char **argv)
         }
         fprintf(stderr, "slide2dcm: %s: %d files, %.1f MB in %s, %.1f s\n", slide, report.nfiles,
                 (double)bytes / 1e6, outdir, report.seconds);
+    }
+    if (!ok && err.code == S2D_OK) {
+        return 1;   // a failure that forgot its reason is still a failure
     }
     return ok ? 0 : s2d_error_exit_status(err.code);
 }

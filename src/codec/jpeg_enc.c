@@ -27,6 +27,14 @@ s2d_jpeg_enc *s2d_jpeg_enc_new(int quality, bool subsampling_444, int max_width,
     }
     enc->quality = quality;
     enc->subsamp = subsampling_444 ? TJSAMP_444 : TJSAMP_420;
+    // TurboJPEG sizes buffers in int; its bound itself overflows past 2^31 pixels.
+    if (max_width <= 0 || max_height <= 0 || max_width > 65535 || max_height > 65535 ||
+        (uint64_t)max_width * (uint64_t)max_height > (1u << 28)) {
+        s2d_error_set(err, S2D_ERR_INPUT, "a %dx%d image is too large for one JPEG frame",
+                      max_width, max_height);
+        s2d_jpeg_enc_free(enc);
+        return NULL;
+    }
     enc->cap = s2d_jpeg_enc_bound(max_width, max_height, subsampling_444);
     enc->tj = tjInitCompress();
     enc->buf = tjAlloc((int)enc->cap);

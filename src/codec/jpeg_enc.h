@@ -11,8 +11,8 @@
 
 typedef struct s2d_jpeg_enc s2d_jpeg_enc;
 
-/** max_width/max_height bound the images this encoder will be given. Not thread-safe:
- *  each worker owns one. */
+/** max_width/max_height bound the images this encoder will be given (at most 65535 each and
+ *  2^28 pixels in all). Not thread-safe: each worker owns one. */
 s2d_jpeg_enc *s2d_jpeg_enc_new(int quality, bool subsampling_444, int max_width, int max_height,
                                s2d_error *err);
 void s2d_jpeg_enc_free(s2d_jpeg_enc *enc);

@@ -182,36 +182,86 @@ static size_t utf8_chars(const char *s, size_t n)
     return count;
 }
 
+// Well-formed UTF-8 (our Specific Character Set is ISO_IR 192): no stray continuation
+// bytes, no overlong forms, no surrogates, nothing above U+10FFFF.
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (len == 0 || i + len > n) {
+            return false;
+        }
+        uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        static const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+// UID: components of digits separated by single dots, no leading zero in a component.
+static bool valid_uid(const char *v, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || v[i] == '.') {
+            size_t len = i - start;
+            if (len == 0 || (len > 1 && v[start] == '0')) {
+                return false;
+            }
+            start = i + 1;
+        }
+    }
+    return true;
+}
+
 static bool check_text_value(const text_rule *rule, const char *v, size_t n, uint32_t tag,
                              s2d_error *err)
 {
+    unsigned group = tag >> 16, element = tag & 0xFFFF;
+    if (!valid_utf8((const unsigned char *)v, n)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) %s value is not valid UTF-8",
+                             group, element, rule->vr);
+    }
     if (rule->max_chars && utf8_chars(v, n) > rule->max_chars) {
         return s2d_error_set(err, S2D_ERR_INPUT,
                              "(%04X,%04X) %s value \"%.*s\" is longer than %zu characters",
-                             tag >> 16, tag & 0xFFFF, rule->vr, (int)n, v, rule->max_chars);
+                             group, element, rule->vr, (int)n, v, rule->max_chars);
     }
+    // PS3.5 6.2: the text VRs allow ESC only; LT, ST and UT also allow CR, LF, TAB and FF.
+    bool long_text = !rule->multi && memcmp(rule->vr, "UR", 2) != 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
-        bool control = c < 0x20 && !(c == '\n' || c == '\r' || c == '\t' || c == 0x1B ||
-                                     c == '\f');
-        bool ok = rule->allowed ? (c != 0 && strchr(rule->allowed, c) != NULL) : !control;
-        // Multi-line text is only allowed in the long text VRs.
-        if (ok && !rule->allowed && (c == '\n' || c == '\r') && rule->multi) {
-            ok = false;
+        bool ok;
+        if (rule->allowed) {
+            ok = c != 0 && strchr(rule->allowed, c) != NULL;
+        } else if (c < 0x20 || c == 0x7F) {
+            ok = c == 0x1B || (long_text && (c == '\n' || c == '\r' || c == '\t' || c == '\f'));
+        } else {
+            ok = true;
         }
         if (!ok) {
             return s2d_error_set(err, S2D_ERR_INPUT,
                                  "(%04X,%04X) %s value \"%.*s\" has a character %s does not allow",
-                                 tag >> 16, tag & 0xFFFF, rule->vr, (int)n, v, rule->vr);
+                                 group, element, rule->vr, (int)n, v, rule->vr);
         }
     }
     if (memcmp(rule->vr, "DA", 2) == 0 && n != 0 && n != 8) {
         return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) DA value \"%.*s\" is not YYYYMMDD",
-                             tag >> 16, tag & 0xFFFF, (int)n, v);
+                             group, element, (int)n, v);
     }
-    if (memcmp(rule->vr, "UI", 2) == 0 && n > 0 && (v[0] == '.' || v[n - 1] == '.')) {
+    if (memcmp(rule->vr, "UI", 2) == 0 && n > 0 && !valid_uid(v, n)) {
         return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) \"%.*s\" is not a valid UID",
-                             tag >> 16, tag & 0xFFFF, (int)n, v);
+                             group, element, (int)n, v);
     }
     return true;
 }
@@ -292,18 +342,59 @@ void s2d_format_ds(double v, int max_chars, char out[17])
     snprintf(out, 17, "0");
 }
 
+typedef struct number_rule {
+    const char *vr;
+    bool integer;
+    double min, max;
+} number_rule;
+
+static const number_rule number_rules[] = {
+    {"US", true, 0, 65535},
+    {"SS", true, -32768, 32767},
+    {"UL", true, 0, 4294967295.0},
+    {"SL", true, -2147483648.0, 2147483647.0},
+    {"IS", true, -2147483648.0, 2147483647.0},
+    // Beyond 2^53 a double no longer holds every integer: larger 64-bit values are refused.
+    {"UV", true, 0, 9007199254740992.0},
+    {"SV", true, -9007199254740992.0, 9007199254740992.0},
+    {"FL", false, -3.4028234663852886e38, 3.4028234663852886e38},
+    {"FD", false, -1.7976931348623157e308, 1.7976931348623157e308},
+    {"DS", false, -1.7976931348623157e308, 1.7976931348623157e308},
+};
+
+static bool check_numbers(uint32_t tag, const char *vr, const double *values, size_t n,
+                          s2d_error *err)
+{
+    const number_rule *rule = NULL;
+    for (size_t i = 0; i < sizeof number_rules / sizeof *number_rules; i++) {
+        if (memcmp(vr, number_rules[i].vr, 2) == 0) {
+            rule = &number_rules[i];
+        }
+    }
+    if (!rule) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X): %s is not a numeric VR",
+                             tag >> 16, tag & 0xFFFF, vr);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v = values[i];
+        if (!isfinite(v) || v < rule->min || v > rule->max || (rule->integer && v != floor(v))) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X): %g is not a valid %s value",
+                                 tag >> 16, tag & 0xFFFF, v, rule->vr);
+        }
+    }
+    return true;
+}
+
 bool s2d_ds_put_numbers(s2d_ds *ds, uint32_t tag, const char *vr, const double *values, size_t n,
                         s2d_error *err)
 {
+    if (!check_numbers(tag, vr, values, n, err)) {
+        return false;
+    }
     if (memcmp(vr, "DS", 2) == 0 || memcmp(vr, "IS", 2) == 0) {
         s2d_buf text = {0};
         for (size_t i = 0; i < n; i++) {
             char num[32];
-            if (!isfinite(values[i])) {
-                s2d_buf_free(&text);
-                return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X): value is not finite",
-                                     tag >> 16, tag & 0xFFFF);
-            }
             if (vr[0] == 'D') {
                 s2d_format_ds(values[i], 16, num);
             } else {
@@ -379,7 +470,8 @@ bool s2d_ds_put_number(s2d_ds *ds, uint32_t tag, const char *vr, double value, s
 
 bool s2d_ds_put_empty_seq(s2d_ds *ds, uint32_t tag, s2d_error *err)
 {
-    if (find(ds, tag)) {
+    const elem *e = find(ds, tag);
+    if (e && memcmp(e->vr, "SQ", 2) == 0) {
         return true;
     }
     return slot(ds, tag, "SQ", err) != NULL;
@@ -388,11 +480,8 @@ bool s2d_ds_put_empty_seq(s2d_ds *ds, uint32_t tag, s2d_error *err)
 s2d_ds *s2d_ds_seq_append(s2d_ds *ds, uint32_t tag, s2d_error *err)
 {
     elem *e = find(ds, tag);
-    if (e && memcmp(e->vr, "SQ", 2) != 0) {
-        elem_clear(e);
-        e = NULL;
-    }
-    if (!e && !(e = slot(ds, tag, "SQ", err))) {
+    // A value of another VR under this tag is replaced by the sequence.
+    if ((!e || memcmp(e->vr, "SQ", 2) != 0) && !(e = slot(ds, tag, "SQ", err))) {
         return NULL;
     }
     s2d_ds **items = realloc(e->items, (e->nitems + 1) * sizeof *items);

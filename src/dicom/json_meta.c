@@ -3,6 +3,7 @@
 #include "dicom/json_meta.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,19 @@ static const uint32_t owned_tags[] = {
     S2D_TAG(0x0020, 0x9311), S2D_TAG(0x0048, 0x0010), S2D_TAG(0x0048, 0x0001),
     S2D_TAG(0x0048, 0x0002), S2D_TAG(0x5200, 0x9229), S2D_TAG(0x5200, 0x9230),
     S2D_TAG(0x0020, 0x9221), S2D_TAG(0x0028, 0x0301),
+    // Our text is UTF-8: another character set would misdescribe every string.
+    S2D_TAG(0x0008, 0x0005),
 };
+
+// Tags a dataset cannot hold at all: file meta and command groups, group lengths, and
+// everything from Pixel Data on (which the writer places after the dataset).
+static bool outside_dataset(uint32_t tag)
+{
+    return (tag >> 16) < 0x0008 || (tag >> 16) >= 0x7FE0 || (tag & 0xFFFF) == 0;
+}
 
 static bool is_owned(uint32_t tag)
 {
-    if ((tag >> 16) == 0x0002 || (tag >> 16) == 0x7FE0 || (tag & 0xFFFF) == 0) {
-        return true;
-    }
     for (size_t i = 0; i < sizeof owned_tags / sizeof *owned_tags; i++) {
         if (owned_tags[i] == tag) {
             return true;
@@ -35,16 +42,43 @@ static bool is_owned(uint32_t tag)
     return false;
 }
 
+// Exactly eight hex digits, as PS3.18 F.2 writes tags.
 static bool parse_tag(const char *key, uint32_t *tag)
 {
-    if (strlen(key) != 8) {
+    if (strlen(key) != 8 || strspn(key, "0123456789abcdefABCDEF") != 8) {
         return false;
     }
-    char *end;
-    unsigned long v = strtoul(key, &end, 16);
-    *tag = (uint32_t)v;
-    return *end == '\0';
+    *tag = (uint32_t)strtoul(key, NULL, 16);
+    return true;
 }
+
+static bool known_vr(const char *vr)
+{
+    static const char *const vrs[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD",
+                                      "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW",
+                                      "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC",
+                                      "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+    for (size_t i = 0; i < sizeof vrs / sizeof *vrs; i++) {
+        if (strcmp(vr, vrs[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool vr_in(const char *vr, const char *const *list)
+{
+    for (; *list; list++) {
+        if (strcmp(vr, *list) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *const binary_vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "UN", NULL};
+static const char *const number_vrs[] = {"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV", NULL};
+static const char *const single_text_vrs[] = {"LT", "ST", "UT", "UR", NULL};
 
 static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2d_error *err);
 
@@ -53,9 +87,20 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
 {
     size_t i;
     json_t *v;
+    bool single = vr_in(vr, single_text_vrs);
+    if (single && json_array_size(values) > 1) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) %s takes one value", path,
+                             tag >> 16, tag & 0xFFFF, vr);
+    }
     json_array_foreach(values, i, v) {
         if (i) {
             s2d_buf_append_byte(text, '\\');
+        }
+        // A backslash separates values: inside one value it would silently make two.
+        if (!single && json_is_string(v) && strchr(json_string_value(v), '\\')) {
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "%s: (%04X,%04X) value \"%s\" contains a backslash", path,
+                                 tag >> 16, tag & 0xFFFF, json_string_value(v));
         }
         if (json_is_null(v)) {
             continue;
@@ -67,6 +112,20 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
             for (int g = 0; g < 3; g++) {
                 if (json_is_string(json_object_get(v, groups[g]))) {
                     last = g;
+                }
+            }
+            const char *key;
+            json_t *component;
+            json_object_foreach(v, key, component) {
+                bool known = strcmp(key, groups[0]) == 0 || strcmp(key, groups[1]) == 0 ||
+                             strcmp(key, groups[2]) == 0;
+                if (!known || !json_is_string(component) ||
+                    strchr(json_string_value(component), '\\') ||
+                    strchr(json_string_value(component), '=')) {
+                    return s2d_error_set(err, S2D_ERR_INPUT,
+                                         "%s: (%04X,%04X) person name component \"%s\" is not "
+                                         "a string without '\\' and '='", path, tag >> 16,
+                                         tag & 0xFFFF, key);
                 }
             }
             for (int g = 0; g <= last; g++) {
@@ -82,10 +141,14 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
             s2d_buf_append(text, json_string_value(v), strlen(json_string_value(v)));
         } else if (json_is_number(v) && (memcmp(vr, "DS", 2) == 0 || memcmp(vr, "IS", 2) == 0)) {
             char num[32];
+            double d = json_number_value(v);
             if (vr[0] == 'D') {
-                s2d_format_ds(json_number_value(v), 16, num);
+                s2d_format_ds(d, 16, num);
+            } else if (d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0) {
+                snprintf(num, sizeof num, "%.0f", d);
             } else {
-                snprintf(num, sizeof num, "%.0f", json_number_value(v));
+                return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) %g is not an IS integer",
+                                     path, tag >> 16, tag & 0xFFFF, d);
             }
             s2d_buf_append(text, num, strlen(num));
         } else {
@@ -110,14 +173,18 @@ static int b64_value(char c)
 static bool decode_base64(const char *s, s2d_buf *out)
 {
     uint32_t acc = 0;
-    int bits = 0;
-    for (; *s && *s != '='; s++) {
+    int bits = 0, padding = 0;
+    for (; *s; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+            continue;
+        }
+        if (*s == '=') {
+            padding++;
+            continue;
+        }
         int v = b64_value(*s);
-        if (v < 0) {
-            if (*s == '\n' || *s == '\r') {
-                continue;
-            }
-            return false;
+        if (v < 0 || padding) {
+            return false;   // not base64, or data after the padding
         }
         acc = acc << 6 | (uint32_t)v;
         bits += 6;
@@ -126,15 +193,21 @@ static bool decode_base64(const char *s, s2d_buf *out)
             s2d_buf_append_byte(out, (uint8_t)(acc >> bits));
         }
     }
-    return !out->failed;
+    // Leftover bits must be the zero fill of a final partial group, never a whole sextet.
+    return bits < 6 && padding <= 2 && (acc & ((1u << bits) - 1)) == 0 && !out->failed;
 }
 
 static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *path, s2d_error *err)
 {
     const char *vr = json_string_value(json_object_get(attr, "vr"));
-    if (!vr || strlen(vr) != 2) {
-        return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) has no \"vr\"", path, tag >> 16,
-                             tag & 0xFFFF);
+    if (!vr || !known_vr(vr)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) has no valid \"vr\"", path,
+                             tag >> 16, tag & 0xFFFF);
+    }
+    if (json_object_get(attr, "BulkDataURI")) {
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "%s: (%04X,%04X) BulkDataURI is not supported; use InlineBinary",
+                             path, tag >> 16, tag & 0xFFFF);
     }
     json_t *values = json_object_get(attr, "Value");
     json_t *inline_binary = json_object_get(attr, "InlineBinary");
@@ -156,8 +229,11 @@ static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *pa
         }
         return true;
     }
-    static const char *const binary_vrs = "OB OD OF OL OV OW UN";
-    if (strstr(binary_vrs, vr)) {
+    if (inline_binary && !vr_in(vr, binary_vrs)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) InlineBinary on a %s attribute",
+                             path, tag >> 16, tag & 0xFFFF, vr);
+    }
+    if (vr_in(vr, binary_vrs)) {
         s2d_buf bytes = {0};
         const char *b64 = json_string_value(inline_binary);
         if (b64 && !decode_base64(b64, &bytes)) {
@@ -169,8 +245,7 @@ static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *pa
         s2d_buf_free(&bytes);
         return ok;
     }
-    static const char *const number_vrs = "US SS UL SL FL FD SV UV";
-    if (strstr(number_vrs, vr)) {
+    if (vr_in(vr, number_vrs)) {
         size_t n = json_array_size(values);
         double *nums = calloc(n ? n : 1, sizeof *nums);
         if (!nums) {
@@ -234,6 +309,15 @@ static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2
             return s2d_error_set(err, S2D_ERR_INPUT,
                                  "%s: \"%s\" is not an attribute (8 hex digits with an object)",
                                  path, key);
+        }
+        if (outside_dataset(tag)) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) cannot be in a dataset",
+                                 path, tag >> 16, tag & 0xFFFF);
+        }
+        // "0010a010" and "0010A010" are one tag: the JSON parser cannot see the repeat.
+        if (s2d_ds_has(ds, tag)) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) is given twice", path,
+                                 tag >> 16, tag & 0xFFFF);
         }
         if (top && is_owned(tag)) {
             return s2d_error_set(err, S2D_ERR_INPUT,

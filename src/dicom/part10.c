@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,15 @@ static char *temp_name_for(const char *final_path)
     return t;
 }
 
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t process_umask;
+
+static void read_umask(void)
+{
+    process_umask = umask(022);
+    umask(process_umask);
+}
+
 s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
 {
     s2d_part10 *w = calloc(1, sizeof *w);
@@ -131,10 +141,10 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         goto fail;
     }
     setvbuf(w->file, NULL, _IOFBF, 1 << 20);
-    // mkstemp makes 0600 files; archive files are meant to be read by others.
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
+    // mkstemp makes 0600 files; archive files are meant to be read by others, as the
+    // process's umask allows (read once: umask() is process-wide and not thread-safe).
+    pthread_once(&umask_once, read_umask);
+    fchmod(fd, 0666 & ~process_umask);
 
     size_t ratio_offset = 0;
     if (!build_file_meta(p, &head, err)) {
@@ -144,12 +154,21 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         goto fail;
     }
     if (ratio_offset) {
-        // The value ends with a 16-character field reserved for our ratio.
+        // The value ends with 16 bytes reserved for our ratio: all spaces, after a
+        // backslash or at the start. Anything else is a dataset built wrongly.
         const uint8_t *hdr = head.data + ratio_offset - 2;
         uint16_t vlen = (uint16_t)(hdr[0] | hdr[1] << 8);
-        if (vlen >= 16) {
-            w->ratio_pos = (off_t)(ratio_offset + vlen - 16);
+        const uint8_t *field = head.data + ratio_offset + vlen - 16;
+        bool reserved = vlen >= 16 && (vlen == 16 || field[-1] == '\\');
+        for (int i = 0; reserved && i < 16; i++) {
+            reserved = field[i] == ' ';
         }
+        if (!reserved) {
+            s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no room reserved for the compression ratio",
+                          p->final_path);
+            goto fail;
+        }
+        w->ratio_pos = (off_t)(ratio_offset + vlen - 16);
     }
     uint64_t table_bytes = (uint64_t)p->nframes * 8;
     if (p->extended_offsets) {

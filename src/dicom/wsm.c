@@ -169,12 +169,11 @@ static bool put_image(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_instance
     // value, so the values before it are made to take an even number of bytes.
     char methods[40], ratio[48], prefix[24] = "";
     const s2d_source_compression *src = in->source;
-    if (src && src->lossy) {
-        // An unknown earlier ratio stays an empty value, keeping the two lists aligned.
-        char src_ratio[17] = "";
-        if (src->ratio > 0) {
-            s2d_format_ds(src->ratio, 15, src_ratio);
-        }
+    // The two lists correspond value by value and a ratio cannot be empty (dciodvfy reads
+    // it as zero), so an earlier step is listed only when its ratio is known.
+    if (src && src->lossy && src->ratio > 0) {
+        char src_ratio[17];
+        s2d_format_ds(src->ratio, 15, src_ratio);
         // With its backslash, an odd-length value makes an even prefix; a trailing space
         // is allowed in DS.
         snprintf(prefix, sizeof prefix, "%s%s\\", src_ratio, strlen(src_ratio) % 2 ? "" : " ");

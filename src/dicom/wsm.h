@@ -21,8 +21,8 @@ typedef struct s2d_wsm_slide {
     char study_uid[S2D_UID_MAX], series_uid[S2D_UID_MAX], frame_of_reference_uid[S2D_UID_MAX];
     char pyramid_uid[S2D_UID_MAX], acquisition_uid[S2D_UID_MAX], specimen_uid[S2D_UID_MAX];
     char dimension_organization_uid[S2D_UID_MAX];
-    char container_id[65];
-    char barcode[65];                 // for the Slide Label module; may be empty
+    char container_id[257];           // LO: 64 characters of up to 4 UTF-8 bytes
+    char barcode[257];                // for the Slide Label module; may be empty
     char acquisition_datetime[27];    // DICOM DT, never empty
     char content_date[9], content_time[7];
     double mpp_x, mpp_y;              // level-0 pixel size in µm

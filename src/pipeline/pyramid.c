@@ -265,6 +265,12 @@ static bool wait_row(run *rn, int level, uint32_t row)
 
 static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t row)
 {
+    if (rn->opts->interrupt && *rn->opts->interrupt) {
+        s2d_error e = {0};
+        s2d_error_set(&e, S2D_ERR_CANCELLED, "interrupted");
+        fail(rn, &e);
+        return false;
+    }
     slot *s = &rn->window[*seq % rn->nslots];
     pthread_mutex_lock(&rn->lock);
     while (s->state != SLOT_FREE && !atomic_load(&rn->cancelled)) {

@@ -30,7 +30,7 @@ typedef struct s2d_slide_meta {
     double mpp_x, mpp_y;              // micrometres per pixel
     double objective_power;
     char acquisition_datetime[27];    // DICOM DT
-    char barcode[65];
+    char barcode[257];
     uint8_t background[3];            // RGB; white when the source has none
     uint8_t *icc_profile;             // from TIFF tag 34675, or NULL
     size_t icc_profile_len;

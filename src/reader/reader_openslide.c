@@ -1,11 +1,13 @@
 /* Reader backed by OpenSlide 3.4.1: levels, properties and regions. OpenSlide returns
  * premultiplied ARGB; every pixel leaving this file is straight RGB on the background. */
 #include <errno.h>
+#include <math.h>
 #include <openslide.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "reader/reader.h"
 
@@ -31,7 +33,7 @@ static double prop_double(const s2d_reader *r, const char *name)
     }
     char *end;
     double d = strtod(v, &end);
-    return end != v && d > 0 ? d : 0;
+    return end != v && isfinite(d) && d > 0 ? d : 0;
 }
 
 // Values were range-checked by the callers; the modulos only tell the compiler so.
@@ -145,8 +147,10 @@ static void read_meta(s2d_reader *r)
 s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
-        s2d_error_set(err, S2D_ERR_INPUT, "%s", strerror(errno));
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+        // A missing file is bad input; a file we may not read is an I/O problem.
+        s2d_error_set(err, errno == ENOENT || errno == ENOTDIR ? S2D_ERR_INPUT : S2D_ERR_IO, "%s",
+                      strerror(errno));
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -267,7 +271,7 @@ bool s2d_reader_read_region(s2d_reader *r, int level, int64_t x, int64_t y, int6
                             uint8_t *rgb, size_t stride, uint32_t *scratch, s2d_error *err)
 {
     double ds = r->levels[level].downsample;
-    openslide_read_region(r->osr, scratch, (int64_t)(x * ds), (int64_t)(y * ds), level, w, h);
+    openslide_read_region(r->osr, scratch, llround(x * ds), llround(y * ds), level, w, h);
     if (!check_openslide(r, "the slide's pixels", err)) {
         return false;
     }

@@ -68,6 +68,8 @@ convert_error usage-quality 2 "--quality 0" "$cmu" --quality 0
 convert_error usage-tile 2 "--tile-size 100" "$cmu" --tile-size 100
 convert_error usage-sex 2 "--patient-sex" "$cmu" --patient-sex X
 convert_error usage-bad-date 2 "--study-date" "$cmu" --study-date 2024-01-01
+convert_error usage-backslash 2 "--patient-id: a backslash" "$cmu" --patient-id 'A\B'
+convert_error usage-missing-value 2 "--quality needs a value" "$cmu" --quality
 convert_error unwritable-outdir 3 "CMU-1-Small-Region.svs: cannot create /proc/" "$cmu" -o /proc/nope/out
 
 # A full disk, simulated by a file size limit (slide2dcm turns SIGXFSZ into EFBIG).
@@ -97,25 +99,15 @@ echo "ok   existing output needs --overwrite; stale files removed"
 
 # A corrupt thumbnail (derived from a pristine slide here) is a warning: the slide still
 # converts, with a thumbnail made from the pyramid.
-/usr/bin/python3 - "$cmu" "$work/corrupt-thumbnail.svs" <<'PY'
-import struct, sys
+/usr/bin/python3 - "$cmu" "$work/corrupt-thumbnail.svs" "$(dirname "$0")" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+import tiffdirs
 data = bytearray(open(sys.argv[1], "rb").read())
-def ifds(buf):
-    off = struct.unpack("<I", buf[4:8])[0]
-    while off:
-        n = struct.unpack("<H", buf[off:off + 2])[0]
-        tags = {}
-        for i in range(n):
-            e = off + 2 + 12 * i
-            tag, typ, cnt, val = struct.unpack("<HHII", buf[e:e + 12])
-            tags[tag] = (typ, cnt, val)
-        yield tags
-        off = struct.unpack("<I", buf[off + 2 + 12 * n:off + 6 + 12 * n])[0]
-thumb = list(ifds(data))[1]        # Aperio: the second IFD is the thumbnail
+thumb = list(tiffdirs.directories(bytes(data)))[1]   # Aperio: the second IFD is the thumbnail
 assert 322 not in thumb, "IFD 1 is tiled, not the thumbnail"
-typ, cnt, val = thumb[273]         # StripOffsets
-first = val if cnt == 1 else struct.unpack("<I", data[val:val + 4])[0]
-data[first:first + 4] = b"\0\0\0\0"  # no SOI: libjpeg refuses the strip
+first = tiffdirs.numbers(thumb[273])[0]               # StripOffsets
+data[first:first + 4] = b"\0\0\0\0"                # no SOI: libjpeg refuses the strip
 open(sys.argv[2], "wb").write(data)
 PY
 "$bin" convert "$work/corrupt-thumbnail.svs" -o "$work/corrupt-thumbnail" 2>"$work/corrupt-thumbnail.err"

@@ -11,6 +11,9 @@ import subprocess
 import sys
 
 import pydicom
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tiffdirs  # noqa: E402
 import struct
 
 failures = []
@@ -22,42 +25,16 @@ def check(cond, what):
         failures.append(what)
 
 
-def tiff_directories(path):
-    """Every IFD of a little-endian classic TIFF as {tag: (type, count, value bytes)}, read
-    independently of libtiff (PIL cannot open JPEG 2000 SVS files)."""
-    data = open(path, "rb").read()
-    assert data[:4] == b"II*\0"
-    sizes = {1: 1, 2: 1, 3: 2, 4: 4, 7: 1, 16: 8}
-    off = struct.unpack("<I", data[4:8])[0]
-    while off:
-        n = struct.unpack("<H", data[off:off + 2])[0]
-        tags = {}
-        for i in range(n):
-            e = off + 2 + 12 * i
-            tag, typ, count = struct.unpack("<HHI", data[e:e + 8])
-            size = sizes.get(typ, 1) * count
-            at = e + 8 if size <= 4 else struct.unpack("<I", data[e + 8:e + 12])[0]
-            tags[tag] = (typ, count, data[at:at + size])
-        yield tags
-        off = struct.unpack("<I", data[off + 2 + 12 * n:off + 6 + 12 * n])[0]
-
-
-def tiff_numbers(entry):
-    typ, count, raw = entry
-    fmt = {3: "H", 4: "I", 16: "Q"}[typ]
-    return struct.unpack("<%d%s" % (count, fmt), raw)
-
-
 def source_history(path):
     """{(width, height): (method or None, ratio)} of every image in a TIFF slide."""
     out = {}
-    for tags in tiff_directories(path):
-        w, h = tiff_numbers(tags[256])[0], tiff_numbers(tags[257])[0]
-        compression = tiff_numbers(tags[259])[0]
+    for tags in tiffdirs.directories(open(path, "rb").read()):
+        w, h = tiffdirs.numbers(tags[256])[0], tiffdirs.numbers(tags[257])[0]
+        compression = tiffdirs.numbers(tags[259])[0]
         method = {7: "ISO_10918_1", 33003: "ISO_15444_1", 33005: "ISO_15444_1"}.get(compression)
         counts = tags.get(325) or tags.get(279)
-        spp = tiff_numbers(tags[277])[0] if 277 in tags else 1
-        out.setdefault((w, h), (method, w * h * spp / sum(tiff_numbers(counts))))
+        spp = tiffdirs.numbers(tags[277])[0] if 277 in tags else 1
+        out.setdefault((w, h), (method, w * h * spp / sum(tiffdirs.numbers(counts))))
     return out
 
 
@@ -70,7 +47,7 @@ def raw_text_value(path, header):
 
 
 def first_ifd_tag(path, wanted):
-    return next(tiff_directories(path)).get(wanted, (None, None, None))[2]
+    return next(tiffdirs.directories(open(path, "rb").read())).get(wanted, (None, None, None))[2]
 
 
 def convert(bin_, slide, out, *args):
@@ -209,6 +186,30 @@ def main(bin_, cmu, work):
     r = convert(bin_, cmu, os.path.join(work, "wrong"), "--metadata", wrong)
     check(r.returncode == 1 and "wrong.json" in r.stderr and "(0010,0030)" in r.stderr,
           "invalid DA refused: %s" % r.stderr.strip())
+
+    # Each of these would write a wrong or corrupt file if accepted.
+    refusals = [
+        ("duplicate-case", '{"0040a730": {"vr": "SQ", "Value": []}, '
+                           '"0040A730": {"vr": "LO", "Value": ["x"]}}', "given twice"),
+        ("after-pixel-data", '{"7FE10010": {"vr": "LO", "Value": ["x"]}}', "cannot be in a dataset"),
+        ("item-tag", '{"FFFEE000": {"vr": "LO", "Value": ["x"]}}', "cannot be in a dataset"),
+        ("bad-vr", '{"00100010": {"vr": "B ", "Value": ["x"]}}', "valid \"vr\""),
+        ("us-range", '{"00181310": {"vr": "US", "Value": [70000]}}', "70000 is not a valid US"),
+        ("is-fraction", '{"00200011": {"vr": "IS", "Value": [3.6]}}', "not an IS integer"),
+        ("backslash", '{"00100020": {"vr": "LO", "Value": ["A\\\\B"]}}', "backslash"),
+        ("charset", '{"00080005": {"vr": "CS", "Value": ["ISO_IR 100"]}}', "(0008,0005)"),
+        ("bulk", '{"00282000": {"vr": "OB", "BulkDataURI": "http://x"}}', "BulkDataURI"),
+        ("bad-uid", '{"0020000D": {"vr": "UI", "Value": ["1.02.3"]}}', "not a valid UID"),
+        ("two-lt", '{"00204000": {"vr": "LT", "Value": ["a", "b"]}}', "takes one value"),
+    ]
+    for name, text, message in refusals:
+        path = os.path.join(work, name + ".json")
+        with open(path, "w") as f:
+            f.write(text)
+        out_dir = os.path.join(work, name)
+        r = convert(bin_, cmu, out_dir, "--metadata", path)
+        check(r.returncode == 1 and message in r.stderr and name + ".json" in r.stderr
+              and not os.path.exists(out_dir), "refused %s: %s" % (name, r.stderr.strip()))
 
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0

@@ -65,6 +65,28 @@ def main(outdir):
         errors = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("Error")]
         if errors:
             failures.append("%s: dciodvfy: %s" % (name, "; ".join(errors)))
+    # Lossy Image Compression Ratio behind earlier ratios of every length: each value at
+    # most 16 bytes (the even-length pad included), the last one ours.
+    for k, source in enumerate(["", "12.5", "15.486866875559", "123456789.12346", "7"]):
+        path = os.path.join(outdir, "ratio-%d.dcm" % k)
+        data = open(path, "rb").read()
+        at = data.index(b"\x28\x00\x12\x21DS")
+        length = struct.unpack("<H", data[at + 6:at + 8])[0]
+        values = data[at + 8:at + 8 + length].split(b"\\")
+        ds = pydicom.dcmread(path)
+        frames = list(generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames)))
+        ours = int(ds.NumberOfFrames) * ds.Rows * ds.Columns * 3 / sum(len(f) for f in frames)
+        # An unknown earlier ratio cannot be written (empty reads as zero): ours alone.
+        expect = [source] if source else []
+        ok = (len(values) == len(expect) + 1 and all(len(v) <= 16 for v in values)
+              and [v.strip().decode() for v in values[:-1]] == expect
+              and abs(float(values[-1]) - ours) < 1e-6 * ours)
+        if not ok:
+            failures.append("%s: ratio values %r (source %r, ours %.6f)" % (path, values, source, ours))
+        r = subprocess.run(["dciodvfy", path], capture_output=True, text=True)
+        if any(l.startswith("Error") for l in (r.stdout + r.stderr).splitlines()):
+            failures.append("%s: dciodvfy: %s" % (path, r.stderr.strip()))
+
     for f in failures:
         print("FAIL", f)
     print("offset tables: %d frames, %s" % (n, "ok" if not failures else "FAILED"))

@@ -18,7 +18,14 @@ enum { TILE = 64, COLS = 5, ROWS = 3, NFRAMES = COLS * ROWS };
 static const char *outdir;
 static int odd_frames;
 
+static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression *source);
+
 static s2d_ds *dataset(const char *uid)
+{
+    return dataset_with_source(uid, NULL);
+}
+
+static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression *source)
 {
     static uint8_t icc[4] = {1, 2, 3, 4};
     s2d_wsm_slide slide = {.mpp_x = 0.5, .mpp_y = 0.5, .icc_profile = icc, .icc_profile_len = 4,
@@ -34,19 +41,21 @@ static s2d_ds *dataset(const char *uid)
     s2d_wsm_instance inst = {.flavor = S2D_FLAVOR_VOLUME, .instance_number = 1,
                              .total_width = COLS * TILE - 7, .total_height = ROWS * TILE - 3,
                              .frame_width = TILE, .frame_height = TILE, .nframes = NFRAMES,
-                             .downsample_x = 1, .downsample_y = 1, .photometric = "YBR_FULL_422"};
+                             .downsample_x = 1, .downsample_y = 1, .photometric = "YBR_FULL_422",
+                             .source = source};
     s2d_ds *ds = s2d_wsm_build(&slide, &inst, uid, &err);
     CHECK(ds != NULL);
     return ds;
 }
 
-static void write_file(const char *name, bool eot)
+static void write_file_with_source(const char *name, bool eot,
+                                   const s2d_source_compression *source)
 {
     char path[4096], uid[S2D_UID_MAX];
     snprintf(path, sizeof path, "%s/%s", outdir, name);
     s2d_error err = {0};
     s2d_uid_new(uid, &err);
-    s2d_ds *ds = dataset(uid);
+    s2d_ds *ds = dataset_with_source(uid, source);
     s2d_part10_params p = {.final_path = path, .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
                            .sop_instance_uid = uid, .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
                            .dataset = ds, .nframes = NFRAMES, .extended_offsets = eot,
@@ -77,6 +86,24 @@ static void write_file(const char *name, bool eot)
     s2d_part10_free(w);
     s2d_jpeg_enc_free(enc);
     s2d_ds_free(ds);
+}
+
+static void write_file(const char *name, bool eot)
+{
+    write_file_with_source(name, eot, NULL);
+}
+
+// The ratio field is reserved before the frames and filled after them, behind an earlier
+// lossy step's ratio of any length: check_offsets.py reads the values back.
+static void test_ratio_after_source_ratios(void)
+{
+    static const double ratios[] = {0, 12.5, 15.486866875559, 123456789.123456789, 7};
+    for (size_t i = 0; i < sizeof ratios / sizeof *ratios; i++) {
+        s2d_source_compression src = {.lossy = true, .method = "ISO_10918_1", .ratio = ratios[i]};
+        char name[32];
+        snprintf(name, sizeof name, "ratio-%zu.dcm", i);
+        write_file_with_source(name, false, &src);
+    }
 }
 
 static void test_bot_and_eot_files(void)
@@ -112,7 +139,8 @@ static void test_abandoned_writer_leaves_nothing(void)
     int others = 0;
     while (d && (de = readdir(d))) {
         others += strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-                  strcmp(de->d_name, "bot.dcm") && strcmp(de->d_name, "eot.dcm");
+                  strcmp(de->d_name, "bot.dcm") && strcmp(de->d_name, "eot.dcm") &&
+                  strncmp(de->d_name, "ratio-", 6) != 0;
     }
     if (d) {
         closedir(d);
@@ -129,6 +157,7 @@ int main(int argc, char **argv)
     outdir = argv[1];
     mkdir(outdir, 0777);
     RUN(test_bot_and_eot_files);
+    RUN(test_ratio_after_source_ratios);
     RUN(test_abandoned_writer_leaves_nothing);
     return harness_failures != 0;
 }

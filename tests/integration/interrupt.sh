@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# interrupt.sh SLIDE2DCM MAKE_SVS WORKDIR
+# SIGINT or SIGTERM in the middle of a conversion: exit 130 (the shell's code for an
+# interrupt), no file under a final name, no temporary file, the created directory gone;
+# an existing directory keeps exactly what it had.
+set -uo pipefail
+bin=$1 make_svs=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work"
+failures=0
+# Large enough, with 16-pixel tiles, that a conversion takes many seconds.
+slide="$work/slow.svs"
+"$make_svs" "$slide" --width 8000 --height 6000 --levels 1 --no-macro --no-label
+
+for sig in INT TERM; do
+    out="$work/new-$sig"
+    "$bin" convert "$slide" -o "$out" --tile-size 16 --threads 1 --quiet 2>"$work/$sig.err" &
+    pid=$!
+    sleep 1.5
+    kill -"$sig" "$pid"
+    wait "$pid"
+    rc=$?
+    if [ "$rc" -ne 130 ] || ! grep -q "interrupted" "$work/$sig.err" || [ -e "$out" ]; then
+        echo "FAIL SIG$sig: exit $rc, $(cat "$work/$sig.err"), left: $(ls -A "$out" 2>/dev/null)"
+        failures=$((failures + 1))
+    else
+        echo "ok   SIG$sig: exit 130, $(cat "$work/$sig.err"), nothing left"
+    fi
+done
+
+# Into a directory that already holds a conversion, with --overwrite: it must survive.
+out="$work/existing"
+"$bin" convert "$slide" -o "$out" --quiet || failures=$((failures + 1))
+before=$(cd "$out" && sha256sum -- * | sort)
+"$bin" convert "$slide" -o "$out" --overwrite --tile-size 16 --threads 1 --quiet 2>/dev/null &
+pid=$!
+sleep 1.5
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+after=$(cd "$out" && sha256sum -- * | sort)
+hidden=$(cd "$out" && ls -A | grep '^\.' || true)
+if [ "$rc" -ne 130 ] || [ "$before" != "$after" ] || [ -n "$hidden" ]; then
+    echo "FAIL existing output: exit $rc, changed: $([ "$before" != "$after" ] && echo yes), hidden: $hidden"
+    failures=$((failures + 1))
+else
+    echo "ok   existing output untouched by an interrupted --overwrite"
+fi
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]
