@@ -642,17 +642,15 @@ static bool run_pyramid(job *jb, s2d_error *err)
         jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
     }
     if (ok && want_thumb) {
-        if (thumb_rgb) {
-            ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, thumb_rgb, tw, th,
-                                    (double)base->width / (double)tw,
-                                    (double)base->height / (double)th,
-                                    source_of(jb, tw, th, false), err);
-        } else {
-            ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, made.rgb,
-                                    made.width, made.height, (double)base->width / made.width,
-                                    (double)base->height / made.height,
-                                    source_of(jb, base->width, base->height, true), err);
-        }
+        // The source's own thumbnail, or the one the pyramid pass made from level pixels.
+        bool own = thumb_rgb != NULL;
+        const uint8_t *rgb = own ? thumb_rgb : made.rgb;
+        int64_t w = own ? tw : made.width, h = own ? th : made.height;
+        const s2d_source_compression *source =
+            own ? source_of(jb, w, h, false) : source_of(jb, base->width, base->height, true);
+        ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, rgb, w, h,
+                                (double)base->width / (double)w, (double)base->height / (double)h,
+                                source, err);
     }
     free(made.rgb);
     free(thumb_rgb);
