@@ -75,7 +75,8 @@ void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta);
 const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *meta,
                                                          int64_t width, int64_t height);
 
-/** True when path is a TIFF file at all (for a better message when OpenSlide refuses it). */
-bool s2d_tiff_info_is_tiff(const char *path, bool *tiled);
+/** For a file OpenSlide refuses: when it is a TIFF at all, writes why it cannot be a slide
+ *  (damaged, truncated, a plain stripped TIFF...) into reason and returns true. */
+bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n);
 
 #endif

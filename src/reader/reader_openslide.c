@@ -159,14 +159,11 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
     }
     const char *vendor = openslide_detect_vendor(path);
     if (!vendor) {
-        bool tiled = false;
-        if (s2d_tiff_info_is_tiff(path, &tiled) && !tiled) {
-            s2d_error_set(err, S2D_ERR_INPUT,
-                          "a plain (stripped) TIFF, not a whole-slide image; plain TIFFs are "
-                          "not supported yet");
-        } else {
-            s2d_error_set(err, S2D_ERR_INPUT, "not a slide format OpenSlide can read");
-        }
+        char reason[256];
+        s2d_error_set(err, S2D_ERR_INPUT, "%s",
+                      s2d_tiff_info_diagnose(path, reason, sizeof reason)
+                          ? reason
+                          : "not a slide format OpenSlide can read");
         return NULL;
     }
     s2d_reader *r = calloc(1, sizeof *r);

@@ -1,6 +1,7 @@
 /* Facts OpenSlide 3.4.1 does not expose, read with libtiff: the ICC profile (tag 34675) and
  * the compression and size of the first image, for the Lossy Image Compression history. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tiffio.h>
@@ -22,14 +23,71 @@ static TIFF *open_quiet(const char *path)
     return TIFFOpen(path, "rm");
 }
 
-bool s2d_tiff_info_is_tiff(const char *path, bool *tiled)
+// True when any strip or tile of the current directory lies past the end of the file.
+static bool data_past_end(TIFF *tif, uint64_t file_size)
 {
-    TIFF *tif = open_quiet(path);
-    if (!tif) {
+    bool tiled = TIFFIsTiled(tif);
+    uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    uint64_t *offsets = NULL, *counts = NULL;
+    if (!TIFFGetField(tif, tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &offsets) ||
+        !TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts) ||
+        !offsets || !counts) {
         return false;
     }
-    *tiled = TIFFIsTiled(tif) != 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (offsets[i] > file_size || counts[i] > file_size - offsets[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+{
+    uint8_t magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
+    uint64_t size = 0;
+    if (f && fseeko(f, 0, SEEK_END) == 0) {
+        size = (uint64_t)ftello(f);
+    }
+    if (f) {
+        fclose(f);
+    }
+    bool is_tiff = got == 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
+                                (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43)));
+    if (!is_tiff) {
+        return false;
+    }
+    TIFF *tif = open_quiet(path);
+    if (!tif) {
+        snprintf(reason, n, "a damaged or truncated TIFF: its first IFD cannot be read");
+        return true;
+    }
+    bool tiled = TIFFIsTiled(tif);
+    int dir = 0;
+    bool truncated = false, broken_chain = false;
+    for (;;) {
+        if ((truncated = data_past_end(tif, size)) || TIFFLastDirectory(tif)) {
+            break;
+        }
+        if (++dir >= 1000 || !TIFFReadDirectory(tif)) {
+            broken_chain = true;   // a next directory is announced but cannot be read
+            break;
+        }
+    }
     TIFFClose(tif);
+    if (truncated) {
+        snprintf(reason, n, "a truncated TIFF: the image data of IFD %d lies past the end "
+                 "of the file", dir);
+    } else if (broken_chain) {
+        snprintf(reason, n, "a damaged or truncated TIFF: IFD %d cannot be read", dir);
+    } else if (!tiled) {
+        snprintf(reason, n, "a plain (stripped) TIFF, not a whole-slide image; plain TIFFs are "
+                 "not supported yet");
+    } else {
+        snprintf(reason, n, "a tiled TIFF that OpenSlide does not recognise as a slide");
+    }
     return true;
 }
 

@@ -122,5 +122,44 @@ else
         || fail "corrupt-thumbnail: output does not pass the checks"
 fi
 
+# Truncated and corrupted copies of real slides (derived here, never committed): a clean
+# error or a valid conversion, never a crash, never a half-written file.
+for src in "$cmu" "$data/hamamatsu-ndpi/test3-TRITC 2 (560).ndpi"; do
+    size=$(stat -c %s "$src")
+    for cut in 1 5 30 60 90 99; do
+        bad="$work/truncated-$cut.${src##*.}"
+        head -c $((size * cut / 100)) "$src" >"$bad"
+        out="$work/truncated-$cut-out"
+        rm -rf "$out"
+        "$bin" convert "$bad" -o "$out" --quiet 2>"$work/truncated.err"
+        rc=$?
+        lines=$(grep -v "^slide2dcm: warning: " "$work/truncated.err" | grep -c .)
+        if [ "$rc" -eq 0 ]; then
+            /usr/bin/python3 "$(dirname "$0")/check_conversion.py" --source "$bad" --outdir "$out" \
+                --psnr-min 32 >/dev/null || fail "truncated $cut% of $(basename "$src"): converted, but wrong"
+        elif [ "$rc" -ge 128 ] || [ "$lines" -ne 1 ] || [ -e "$out" ] ||
+             ! grep -q "truncated-$cut.*: a damaged or truncated TIFF" "$work/truncated.err"; then
+            fail "truncated $cut% of $(basename "$src"): exit $rc: $(cat "$work/truncated.err")"
+        fi
+    done
+done
+echo "ok   truncated slides: clean errors or valid output"
+
+# Bytes overwritten in the middle of the pixel data.
+/usr/bin/python3 - "$cmu" "$work/corrupt-tiles.svs" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+for at in range(len(data) // 4, len(data) // 2, 4099):
+    data[at:at + 7] = b"\xff\xd9\x00\xff\x00\x13\x37"
+open(sys.argv[2], "wb").write(data)
+PY
+"$bin" convert "$work/corrupt-tiles.svs" -o "$work/corrupt-tiles" --quiet 2>"$work/corrupt-tiles.err"
+rc=$?
+if [ "$rc" -ge 128 ] || { [ "$rc" -ne 0 ] && [ -e "$work/corrupt-tiles" ]; }; then
+    fail "corrupt tiles: exit $rc: $(cat "$work/corrupt-tiles.err")"
+else
+    echo "ok   corrupt tiles: exit $rc: $(head -n 1 "$work/corrupt-tiles.err")"
+fi
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
