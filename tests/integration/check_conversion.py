@@ -39,6 +39,7 @@ import io
 import numpy as np
 import openslide
 import pydicom
+from pydicom.encaps import generate_pixel_data_frame
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -438,7 +439,7 @@ def file_order(name):
 # 3./4. Pixels
 # --------------------------------------------------------------------------
 
-def decode_instance(name, path, report):
+def decode_instance(name, path, report, args):
     """Read and decode all frames of an instance in the colour space its
     Photometric Interpretation declares.  Returns (ds, DecodedImage) or
     (ds, None) when the file cannot be decoded at all."""
@@ -447,6 +448,7 @@ def decode_instance(name, path, report):
     if ds.file_meta.get("TransferSyntaxUID") != JPEG_BASELINE or space is None:
         report.fail(name, "pixels not checked: needs JPEG baseline with PI RGB or YBR_*")
         return ds, None
+    check_jpeg_settings(name, ds, args, report)
     decoded = wsmcheck.decode_tiled(ds, space)
     for frame, message in decoded.decode_errors[:3]:
         report.fail(name, "frame %d does not decode: %s" % (frame, message))
@@ -462,6 +464,45 @@ def decode_instance(name, path, report):
         report.fail(name, "PI %s but PIL/libjpeg alone would decode %d of %d frames as %s "
                     "(the JPEG %s)" % (pi, decoded.guess_mismatches, decoded.frames, other, hint))
     return ds, decoded
+
+
+def jpeg_tables_and_sampling(stream):
+    """({table id: 64 quantisation values}, [(h, v) per component]) of a JPEG stream."""
+    tables, sampling, i = {}, [], 2
+    while i + 4 <= len(stream) and stream[i] == 0xFF:
+        marker = stream[i + 1]
+        length = int.from_bytes(stream[i + 2:i + 4], "big")
+        segment = stream[i + 4:i + 2 + length]
+        if marker == 0xDB:
+            k = 0
+            while k < len(segment):
+                precision, table = segment[k] >> 4, segment[k] & 15
+                size = 128 if precision else 64
+                tables[table] = bytes(segment[k + 1:k + 1 + size])
+                k += 1 + size
+        elif marker in (0xC0, 0xC1, 0xC2):
+            sampling = [(segment[7 + 3 * c] >> 4, segment[7 + 3 * c] & 15)
+                        for c in range(segment[5])]
+        elif marker == 0xDA:
+            break
+        i += 2 + length
+    return tables, sampling
+
+
+def check_jpeg_settings(name, ds, args, report):
+    """The first frame was encoded with the quality and subsampling the converter was
+    given: same quantisation tables and sampling factors as libjpeg's at those settings."""
+    frame = next(generate_pixel_data_frame(ds.PixelData, int(ds.get("NumberOfFrames", 1))))
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG", quality=args.quality,
+                                    subsampling=0 if args.subsampling == "444" else 2)
+    want_tables, want_sampling = jpeg_tables_and_sampling(buf.getvalue())
+    tables, sampling = jpeg_tables_and_sampling(frame)
+    if tables != want_tables:
+        report.fail(name, "quantisation tables are not libjpeg's at quality %d" % args.quality)
+    if sampling != want_sampling:
+        report.fail(name, "sampling factors %s, expected %s for %s" % (sampling, want_sampling,
+                                                                         args.subsampling))
 
 
 def reference_encoder_psnr(expected, args):
@@ -551,7 +592,7 @@ def check_one_level(name, path, level, previous, previous_failed, args, slide, b
                     report):
     """Pixels of one level; returns its decoded pixels cropped to the Total
     Pixel Matrix (for the next level's comparison) or None."""
-    ds, decoded = decode_instance(name, path, report)
+    ds, decoded = decode_instance(name, path, report, args)
     if decoded is None:
         return None
     tpm_cols, tpm_rows = int(ds.TotalPixelMatrixColumns), int(ds.TotalPixelMatrixRows)
@@ -587,7 +628,7 @@ def check_one_level(name, path, level, previous, previous_failed, args, slide, b
 def check_associated(name, path, slide, args, background, level0_dims, mpp, report):
     """Pixels (and thumbnail specifics) of label / overview / thumbnail."""
     role, source_name = ASSOCIATED[name]
-    ds, decoded = decode_instance(name, path, report)
+    ds, decoded = decode_instance(name, path, report, args)
     if decoded is None:
         return
     cols, rows = int(ds.Columns), int(ds.Rows)

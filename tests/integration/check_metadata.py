@@ -155,7 +155,10 @@ def main(bin_, cmu, work):
     # The source's ICC profile is copied as it is.
     tcga = os.path.join(os.path.dirname(cmu), "tcga-cr-7395-01a-01-ts1.svs")
     out2 = os.path.join(work, "tcga")
-    r = convert(bin_, tcga, out2, "--mpp", "0.25", "--no-label", "--no-overview")
+    r = convert(bin_, tcga, out2, "--mpp", "0.25", "--no-label", "--no-overview",
+                "--patient-name", "Flag^Name", "--accession-number", "A-1", "--study-id", "S-1",
+                "--institution-name", "Lab", "--referring-physician", "Ref^Doc",
+                "--patient-birth-date", "19800102")
     check(r.returncode == 0, "TCGA conversion with --mpp")
     if r.returncode == 0:
         src_icc = first_ifd_tag(tcga, 34675)
@@ -165,6 +168,15 @@ def main(bin_, cmu, work):
               and "ColorSpace" not in path, "TCGA ICC profile copied byte for byte")
         check(list(ds.LossyImageCompressionMethod) == ["ISO_15444_1", "ISO_10918_1"],
               "TCGA history: JPEG 2000 then JPEG")
+        check((str(ds.PatientName), ds.AccessionNumber, ds.StudyID, ds.InstitutionName,
+               str(ds.ReferringPhysicianName), ds.PatientBirthDate)
+              == ("Flag^Name", "A-1", "S-1", "Lab", "Ref^Doc", "19800102"),
+              "the common flags land in their attributes")
+        # Without --study-date, the study is dated by the acquisition.
+        check(ds.StudyDate == ds.AcquisitionDateTime[:8] and
+              ds.StudyTime == ds.AcquisitionDateTime[8:14],
+              "default Study Date/Time = Acquisition DateTime (%s %s, %s)"
+              % (ds.StudyDate, ds.StudyTime, ds.AcquisitionDateTime))
         check(sorted(os.listdir(out2)) == ["level-%d.dcm" % i for i in range(6)] + ["thumbnail.dcm"],
               "--no-label/--no-overview honoured: %s" % sorted(os.listdir(out2)))
 

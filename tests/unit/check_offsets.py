@@ -87,6 +87,18 @@ def main(outdir):
         if any(l.startswith("Error") for l in (r.stdout + r.stderr).splitlines()):
             failures.append("%s: dciodvfy: %s" % (path, r.stderr.strip()))
 
+    # Non-square pixels (0.25 um wide, 0.5 um tall): [row, column] spacing, and the imaged
+    # volume's width along a row.
+    measures = bot.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+    spacing = [float(v) for v in measures.PixelSpacing]
+    if spacing != [0.0005, 0.00025]:
+        failures.append("bot.dcm: Pixel Spacing %s, want [0.0005, 0.00025] (row, column)" % spacing)
+    width = bot.TotalPixelMatrixColumns * 0.00025
+    height = bot.TotalPixelMatrixRows * 0.0005
+    if abs(bot.ImagedVolumeWidth - width) > 1e-6 or abs(bot.ImagedVolumeHeight - height) > 1e-6:
+        failures.append("bot.dcm: Imaged Volume %s x %s, want %s x %s"
+                        % (bot.ImagedVolumeWidth, bot.ImagedVolumeHeight, width, height))
+
     for f in failures:
         print("FAIL", f)
     print("offset tables: %d frames, %s" % (n, "ok" if not failures else "FAILED"))

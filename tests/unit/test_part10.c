@@ -28,7 +28,8 @@ static s2d_ds *dataset(const char *uid)
 static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression *source)
 {
     static uint8_t icc[4] = {1, 2, 3, 4};
-    s2d_wsm_slide slide = {.mpp_x = 0.5, .mpp_y = 0.5, .icc_profile = icc, .icc_profile_len = 4,
+    // Pixels twice as tall as wide, so a swap of row and column spacing shows.
+    s2d_wsm_slide slide = {.mpp_x = 0.25, .mpp_y = 0.5, .icc_profile = icc, .icc_profile_len = 4,
                            .acquisition_datetime = "20260101120000", .content_date = "20260101",
                            .content_time = "120000", .container_id = "TEST"};
     s2d_error err = {0};
