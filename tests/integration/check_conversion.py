@@ -63,9 +63,11 @@ PYRAMID_UID = ("PyramidUID", 0x00080019)
 SPACING_REL_TOL = 1e-6
 # Imaged Volume Width/Height are FL (float32): allow for that rounding.
 VOLUME_REL_TOL = 1e-5
-# Thumbnail size is rounded when the aspect ratio is kept, so its spacing is
-# only checked for units/order mistakes.
-THUMB_SPACING_REL_TOL = 0.01
+# A thumbnail pixel covers (level-0 size / thumbnail size) level-0 pixels on each axis,
+# exactly, whatever rounding made its size.
+THUMB_SPACING_REL_TOL = 1e-6
+# A microscope slide, in mm (DICOM slide coordinates: X across, Y along).
+SLIDE_WIDTH_MM, SLIDE_LENGTH_MM = 26.0, 76.0
 ASSOCIATED_PSNR_MIN = 30.0
 THUMBNAIL_PSNR_MIN = 20.0
 PADDING_MAX_DIFF = 8.0
@@ -426,6 +428,46 @@ def check_uids(headers, report):
         if uid in seen:
             report.fail(name, "SOPInstanceUID %s is also used by %s" % (uid, seen[uid]))
         seen[uid] = name
+
+
+def check_geometry(headers, report):
+    """Image Orientation (Slide) orthonormal and the same in every file, one origin for all,
+    and every corner of every VOLUME/THUMBNAIL matrix on the glass (non-negative, inside a
+    26 x 76 mm slide): viewers refuse negative coordinates and images off the slide."""
+    reference = None
+    for name in sorted(headers, key=file_order):
+        ds, role = headers[name]
+        orientation = [float(v) for v in ds.get("ImageOrientationSlide", [])]
+        origin_items = ds.get("TotalPixelMatrixOriginSequence", [])
+        if len(orientation) != 6 or len(origin_items) != 1:
+            report.fail(name, "Image Orientation (Slide) or Total Pixel Matrix Origin missing")
+            continue
+        row, col = orientation[:3], orientation[3:]
+        dot = sum(a * b for a, b in zip(row, col))
+        units = [sum(a * a for a in v) for v in (row, col)]
+        if abs(dot) > 1e-6 or any(abs(u - 1) > 1e-6 for u in units):
+            report.fail(name, "Image Orientation (Slide) %s is not orthonormal" % orientation)
+        item = origin_items[0]
+        origin = (float(item.XOffsetInSlideCoordinateSystem),
+                  float(item.YOffsetInSlideCoordinateSystem))
+        if reference is None:
+            reference = (name, orientation, origin)
+        elif (orientation, origin) != tuple(reference[1:]):
+            report.fail(name, "orientation %s / origin %s differ from %s's %s / %s"
+                        % (orientation, origin, reference[0], reference[1], reference[2]))
+        spacing = pixel_spacing(ds)
+        if role not in ("VOLUME", "THUMBNAIL") or spacing is None:
+            continue
+        rows, cols = int(ds.TotalPixelMatrixRows), int(ds.TotalPixelMatrixColumns)
+        for r, c in ((0, 0), (0, cols), (rows, 0), (rows, cols)):
+            # Column index c moves along the row direction by column spacing, r along the
+            # column direction by row spacing.
+            x = origin[0] + row[0] * c * spacing[1] + col[0] * r * spacing[0]
+            y = origin[1] + row[1] * c * spacing[1] + col[1] * r * spacing[0]
+            if not (-1e-9 <= x <= SLIDE_WIDTH_MM and -1e-9 <= y <= SLIDE_LENGTH_MM):
+                report.fail(name, "corner (row %d, column %d) maps to (%.3f, %.3f) mm, off the "
+                            "slide" % (r, c, x, y))
+                break
 
 
 def file_order(name):
@@ -861,6 +903,7 @@ def run(args):
                            spacing))
     check_expectations(associated, slide, args, report)
     report.guard("level-0.dcm", "UID check", check_uids, headers, report)
+    report.guard("level-0.dcm", "geometry check", check_geometry, headers, report)
 
     # 3. pixels of the pyramid
     report.info("pixels (PSNR minimum %.1f dB):" % args.psnr_min)
