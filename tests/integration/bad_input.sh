@@ -97,6 +97,23 @@ rc=$(convert_error_keep)
 [ -e "$work/again/level-4.dcm" ] || fail "--overwrite lost level-4.dcm"
 echo "ok   existing output needs --overwrite; stale files removed"
 
+# --overwrite that fails while putting files into place: the earlier conversion is put
+# back as it was. A directory squatting on the name where thumbnail.dcm would be moved
+# aside makes that step fail after other files were already moved.
+before=$(cd "$work/again" && sha256sum -- *.dcm | sort)
+mkdir -p "$work/again/.thumbnail.dcm.previous/squatter"
+"$bin" convert "$cmu" -o "$work/again" --quiet --overwrite 2>"$work/again.err"
+rc=$?
+after=$(cd "$work/again" && sha256sum -- *.dcm | sort)
+leftovers=$(cd "$work/again" && ls -A | grep -v '^\.thumbnail\.dcm\.previous$' | grep '^\.' || true)
+if [ "$rc" -ne 3 ] || ! grep -q "cannot move .*thumbnail.dcm aside" "$work/again.err" ||
+   [ "$before" != "$after" ] || [ -n "$leftovers" ]; then
+    fail "failed --overwrite: exit $rc, $(cat "$work/again.err"), restored: $([ "$before" = "$after" ] && echo yes || echo no), leftovers: $leftovers"
+else
+    echo "ok   a failed --overwrite puts the earlier conversion back: $(cat "$work/again.err")"
+fi
+rm -rf "$work/again/.thumbnail.dcm.previous"
+
 # A corrupt thumbnail (derived from a pristine slide here) is a warning: the slide still
 # converts, with a thumbnail made from the pyramid.
 /usr/bin/python3 - "$cmu" "$work/corrupt-thumbnail.svs" "$(dirname "$0")" <<'PY'

@@ -288,6 +288,15 @@ def check_optical_path(name, ds, slide, report):
     if excitation and float(path.get("IlluminationWaveLength", 0)) != excitation:
         report.fail(name, "Illumination Wave Length %s, expected the excitation %g nm"
                     % (path.get("IlluminationWaveLength"), excitation))
+    # What viewers paint outside the scan: the background, in PS3.3 C.10.7.1.1 CIELab
+    # (L 0..100 and a, b -128..127 scaled to 0..65535): white is 65535\32896\32896.
+    background = wsmcheck.background_rgb(slide)
+    lab = [int(v) for v in ds.get((0x0048, 0x0015)).value] if (0x0048, 0x0015) in ds else None
+    want_l = {(255, 255, 255): 65535, (0, 0, 0): 0}.get(tuple(background))
+    if want_l is not None and (lab is None or abs(lab[0] - want_l) > 1
+                               or any(abs(v - 32896) > 2 for v in lab[1:])):
+        report.fail(name, "Recommended Absent Pixel CIELab Value %s, expected L %d for "
+                    "background %s" % (lab, want_l, background))
 
 
 def check_common(name, ds, role, report):
