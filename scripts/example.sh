@@ -18,9 +18,16 @@ build/release/slide2dcm convert "$example/example.svs" -o "$example/dicom" \
 
 echo
 ls -l "$example/dicom"
+status=0
 for f in "$example/dicom"/*.dcm; do
     errors=$(dciodvfy "$f" 2>&1 | grep -c '^Error' || true)
     echo "$(basename "$f"): dciodvfy errors: $errors"
+    [ "$errors" -eq 0 ] || status=1
 done
-../shared/tools/verify-wsm-frames "$example/dicom"/*.dcm 2>/dev/null ||
-    /usr/bin/python3 -c "print('verify-wsm-frames not found beside the project; skipped')"
+verify=../shared/tools/verify-wsm-frames
+if [ -x "$verify" ]; then
+    "$verify" "$example/dicom"/*.dcm || status=1
+else
+    echo "($verify not found beside the project: frame checks skipped)"
+fi
+exit "$status"

@@ -118,7 +118,7 @@ static void read_meta(s2d_reader *r)
     m->objective_power = prop_double(r, OPENSLIDE_PROPERTY_NAME_OBJECTIVE_POWER);
 
     if (!aperio_datetime(r, m->acquisition_datetime) &&
-        !generic_datetime(prop(r, "leica.aquisition-date"), m->acquisition_datetime) &&
+        !generic_datetime(prop(r, "leica.creation-date"), m->acquisition_datetime) &&
         !generic_datetime(prop(r, "tiff.DateTime"), m->acquisition_datetime)) {
         m->acquisition_datetime[0] = '\0';
     }

@@ -451,6 +451,10 @@ def check_geometry(headers, report):
         if len(orientation) != 6 or len(origin_items) != 1:
             report.fail(name, "Image Orientation (Slide) or Total Pixel Matrix Origin missing")
             continue
+        # The documented choice (docs/architecture.md): rows along +Y, columns along +X.
+        if orientation != [0, 1, 0, 1, 0, 0]:
+            report.fail(name, "Image Orientation (Slide) %s, documented 0\\1\\0\\1\\0\\0"
+                        % orientation)
         row, col = orientation[:3], orientation[3:]
         dot = sum(a * b for a, b in zip(row, col))
         units = [sum(a * a for a in v) for v in (row, col)]

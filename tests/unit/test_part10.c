@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "codec/jpeg_enc.h"
 #include "dicom/part10.h"
@@ -157,6 +158,19 @@ int main(int argc, char **argv)
     }
     outdir = argv[1];
     mkdir(outdir, 0777);
+    // Start from an empty directory: a file left by an earlier failed run would be counted.
+    DIR *d = opendir(outdir);
+    struct dirent *de;
+    char path[4096];
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", outdir, de->d_name);
+            unlink(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
     RUN(test_bot_and_eot_files);
     RUN(test_ratio_after_source_ratios);
     RUN(test_abandoned_writer_leaves_nothing);
