@@ -126,13 +126,11 @@ static void sanitize_lo(const char *in, char out[257])
 {
     size_t o = 0, chars = 0;
     const unsigned char *s = (const unsigned char *)in;
+    const unsigned char *end = s + strlen(in);
     while (*s && chars < 64) {
-        size_t len = *s < 0x80 ? 1 : (*s >> 5) == 6 ? 2 : (*s >> 4) == 14 ? 3 : (*s >> 3) == 30 ? 4 : 0;
-        bool good = len > 0;
-        for (size_t k = 1; good && k < len; k++) {
-            good = (s[k] & 0xC0) == 0x80;
-        }
-        if (!good || *s == '\\' || *s < 0x20 || *s == 0x7F) {
+        // The same UTF-8 rule the dataset encoder enforces, so a cleaned value is accepted.
+        size_t len = s2d_utf8_char_len(s, (size_t)(end - s));
+        if (len == 0 || *s == '\\' || *s < 0x20 || *s == 0x7F) {
             out[o++] = '_';
             s++;
         } else {

@@ -184,26 +184,36 @@ static size_t utf8_chars(const char *s, size_t n)
 
 // Well-formed UTF-8 (our Specific Character Set is ISO_IR 192): no stray continuation
 // bytes, no overlong forms, no surrogates, nothing above U+10FFFF.
+size_t s2d_utf8_char_len(const unsigned char *s, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || len > n) {
+        return 0;
+    }
+    uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[k] & 0x3F);
+    }
+    static const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return len;
+}
+
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (len == 0 || i + len > n) {
+    for (size_t i = 0, len; i < n; i += len) {
+        if ((len = s2d_utf8_char_len(s + i, n - i)) == 0) {
             return false;
         }
-        uint32_t cp = len == 1 ? c : c & (0x7F >> len);
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        static const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        i += len;
     }
     return true;
 }

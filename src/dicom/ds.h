@@ -54,6 +54,10 @@ uint32_t s2d_ds_tag_at(const s2d_ds *ds, size_t i);
 bool s2d_ds_encode(const s2d_ds *ds, s2d_buf *out, uint32_t patch_tag, size_t *patch_offset,
                    s2d_error *err);
 
+/** Length in bytes of the well-formed UTF-8 character at s (no overlong forms, no
+ *  surrogates, nothing above U+10FFFF), or 0 when there is none within n bytes. */
+size_t s2d_utf8_char_len(const unsigned char *s, size_t n);
+
 /** Formats a DS value in at most max_chars (1..16) characters. */
 void s2d_format_ds(double v, int max_chars, char out[17]);
 
