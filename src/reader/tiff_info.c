@@ -6,7 +6,7 @@
 #include <string.h>
 #include <tiffio.h>
 
-#include "reader/reader.h"
+#include "reader/reader_impl.h"
 
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 
@@ -17,7 +17,7 @@ static void quiet_handlers(void)
     TIFFSetWarningHandler(NULL);
 }
 
-static TIFF *open_quiet(const char *path)
+TIFF *s2d_tiff_open_quiet(const char *path)
 {
     pthread_once(&quiet_once, quiet_handlers);
     return TIFFOpen(path, "rm");
@@ -59,7 +59,7 @@ bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
     if (!is_tiff) {
         return false;
     }
-    TIFF *tif = open_quiet(path);
+    TIFF *tif = s2d_tiff_open_quiet(path);
     if (!tif) {
         snprintf(reason, n, "a damaged or truncated TIFF: its first IFD cannot be read");
         return true;
@@ -134,7 +134,7 @@ static void describe_directory(TIFF *tif, s2d_source_compression *out)
 
 void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta)
 {
-    TIFF *tif = open_quiet(path);
+    TIFF *tif = s2d_tiff_open_quiet(path);
     if (!tif) {
         return;
     }
