@@ -59,7 +59,7 @@ bool s2d_jpeg_cut(const uint8_t *src, size_t len, int x0, int y0, int out_w, int
     jerr e;
     unsigned char *mem = NULL;
     unsigned long mem_len = 0;
-    bool in_made = false, dst_made = false, ok = false;
+    volatile bool in_made = false, dst_made = false, ok = false;   // read after longjmp
     init_errors(&e);
     in.err = &e.pub;
     dst.err = &e.pub;
@@ -147,7 +147,7 @@ bool s2d_jpeg_encode_rgb(const uint8_t *rgb, int width, int height, int quality,
     jerr e;
     unsigned char *mem = NULL;
     unsigned long mem_len = 0;
-    bool made = false, ok = false;
+    volatile bool made = false, ok = false;   // read after longjmp
     init_errors(&e);
     c.err = &e.pub;
     if (setjmp(e.jump)) {

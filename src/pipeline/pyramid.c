@@ -162,12 +162,13 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, s2d_error *err)
     const s2d_level_info *src = s2d_reader_level(rn->plan->reader, lv->source_level);
     int t = rn->tile;
     s2d_error why = {0};
-    bool ok = s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col,
-                                    s->row, t, t, &s->frame, &why) &&
-              (!need_pixels || s2d_frame_dec_decode(wk->dec, s->frame.data, s->frame.len, t, t,
-                                                     wk->tile, (size_t)t * 3, &why));
-    if (ok) {
-        return true;
+    if (s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row, t,
+                              t, &s->frame, &why)) {
+        if (!need_pixels || s2d_frame_dec_decode(wk->dec, s->frame.data, s->frame.len, t, t,
+                                                  wk->tile, (size_t)t * 3, &why)) {
+            return true;
+        }
+        s2d_error_prefix(&why, "level %d tile (%u,%u): ", lv->source_level, s->col, s->row);
     }
     if (why.code != S2D_ERR_INPUT) {
         *err = why;
@@ -178,7 +179,7 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, s2d_error *err)
         *err = why;
         return false;
     }
-    s2d_warn(rn->opts, "%s; written as background", why.message);
+    s2d_warn(rn->opts, "%s: %s; written as background", rn->plan->source_name, why.message);
     fill_background(wk->tile, t, 0, t, rn->background);
     pthread_mutex_lock(&rn->lock);
     lv->replaced_frames++;
@@ -215,8 +216,8 @@ static bool process(worker *wk, slot *s, s2d_error *err)
             return false;
         }
         if (bad > 0) {
-            s2d_warn(rn->opts, "level %d tile (%u,%u): %d source tile(s) missing or broken, "
-                     "written as background", s->level, s->col, s->row, bad);
+            s2d_warn(rn->opts, "%s: level %d tile (%u,%u): %d source tile(s) missing or broken, "
+                     "written as background", plan->source_name, s->level, s->col, s->row, bad);
         }
     } else {
         const uint8_t *strip = rn->strips[s->level] + (s->row % 2) * (size_t)t *

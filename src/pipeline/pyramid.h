@@ -37,6 +37,7 @@ typedef struct s2d_pyramid_level {
 
 typedef struct s2d_pyramid_plan {
     s2d_reader *reader;
+    const char *source_name;           // for warnings
     const s2d_convert_options *opts;   // quality, threads, callbacks
     int tile_size;                     // frame width and height of every level
     int nlevels;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
 
@@ -776,6 +777,12 @@ bool s2d_tiff_backend_open(s2d_reader *r, s2d_error *err)
     layout kind = strcmp(vendor, "aperio") == 0      ? LAYOUT_APERIO
                   : strcmp(vendor, "hamamatsu") == 0 ? LAYOUT_NDPI
                                                      : LAYOUT_GENERIC;
+    // NDPI files past 4 GiB keep the high bits of their offsets in further private tags,
+    // which this backend does not read: OpenSlide does.
+    struct stat st;
+    if (kind == LAYOUT_NDPI && (stat(r->path, &st) != 0 || st.st_size >= (off_t)1 << 32)) {
+        return false;
+    }
     tiff_slide *s = calloc(1, sizeof *s);
     if (!s) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
