@@ -51,69 +51,107 @@ void s2d_rgb_to_ycbcr(const uint8_t rgb[3], uint8_t ycc[3])
     }
 }
 
-bool s2d_jpeg_cut(const uint8_t *src, size_t len, int x0, int y0, int out_w, int out_h,
-                  const uint8_t fill[3], s2d_buf *out, s2d_error *err)
-{
+struct s2d_jpeg_coefs {
     struct jpeg_decompress_struct in;
+    jerr err;
+    jvirt_barray_ptr *coef;
+    uint8_t *src;            // libjpeg's source buffer, kept while `in` lives
+    int mcu_w, mcu_h;
+};
+
+void s2d_jpeg_coefs_free(s2d_jpeg_coefs *c)
+{
+    if (c) {
+        jpeg_destroy_decompress(&c->in);
+        free(c->src);
+        free(c);
+    }
+}
+
+s2d_jpeg_coefs *s2d_jpeg_coefs_read(const uint8_t *src, size_t len, s2d_error *err)
+{
+    s2d_jpeg_coefs *volatile c = calloc(1, sizeof *c);   // read after longjmp
+    if (!c || !(c->src = malloc(len ? len : 1))) {
+        free(c);
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(c->src, src, len);
+    init_errors(&c->err);
+    c->in.err = &c->err.pub;
+    jpeg_create_decompress(&c->in);
+    if (setjmp(c->err.jump)) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", c->err.message);
+        s2d_jpeg_coefs_free(c);
+        return NULL;
+    }
+    jpeg_mem_src(&c->in, c->src, (unsigned long)len);
+    jpeg_read_header(&c->in, TRUE);
+    c->coef = jpeg_read_coefficients(&c->in);
+    if (c->in.num_components != 3) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG has %d components, expected 3",
+                      c->in.num_components);
+        s2d_jpeg_coefs_free(c);
+        return NULL;
+    }
+    c->mcu_w = c->in.max_h_samp_factor * DCTSIZE;
+    c->mcu_h = c->in.max_v_samp_factor * DCTSIZE;
+    return c;
+}
+
+bool s2d_jpeg_coefs_cut(s2d_jpeg_coefs *c, int x0, int y0, int out_w, int out_h,
+                        const uint8_t fill[3], s2d_buf *out, s2d_error *err)
+{
+    struct jpeg_decompress_struct *in = &c->in;
     struct jpeg_compress_struct dst;
-    jerr e;
     unsigned char *mem = NULL;
     unsigned long mem_len = 0;
-    volatile bool in_made = false, dst_made = false, ok = false;   // read after longjmp
-    init_errors(&e);
-    in.err = &e.pub;
-    dst.err = &e.pub;
-    if (setjmp(e.jump)) {
-        s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", e.message);
+    volatile bool dst_made = false, ok = false;   // read after longjmp
+    int mcu_w = c->mcu_w, mcu_h = c->mcu_h;
+    if (x0 % mcu_w || y0 % mcu_h || out_w % mcu_w || out_h % mcu_h) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "cut at (%d,%d) %dx%d is not on %dx%d MCUs",
+                             x0, y0, out_w, out_h, mcu_w, mcu_h);
+    }
+    dst.err = &c->err.pub;
+    if (setjmp(c->err.jump)) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", c->err.message);
         goto out;
     }
-    jpeg_create_decompress(&in);
-    in_made = true;
-    jpeg_mem_src(&in, src, (unsigned long)len);
-    jpeg_read_header(&in, TRUE);
-    jvirt_barray_ptr *src_coef = jpeg_read_coefficients(&in);
-    int mcu_w = in.max_h_samp_factor * DCTSIZE, mcu_h = in.max_v_samp_factor * DCTSIZE;
-    if (in.num_components != 3 || x0 % mcu_w || y0 % mcu_h || out_w % mcu_w || out_h % mcu_h) {
-        s2d_error_set(err, S2D_ERR_INTERNAL, "cut at (%d,%d) %dx%d is not on %dx%d MCUs", x0, y0,
-                      out_w, out_h, mcu_w, mcu_h);
-        goto out;
-    }
-
     jpeg_create_compress(&dst);
     dst_made = true;
-    jpeg_copy_critical_parameters(&in, &dst);
+    jpeg_copy_critical_parameters(in, &dst);
     dst.image_width = (JDIMENSION)out_w;
     dst.image_height = (JDIMENSION)out_h;
     jvirt_barray_ptr dst_coef[3];
-    for (int c = 0; c < 3; c++) {
-        jpeg_component_info *ci = &dst.comp_info[c];
+    for (int k = 0; k < 3; k++) {
+        jpeg_component_info *ci = &dst.comp_info[k];
         JDIMENSION bw = (JDIMENSION)(out_w / mcu_w * ci->h_samp_factor);
         JDIMENSION bh = (JDIMENSION)(out_h / mcu_h * ci->v_samp_factor);
-        dst_coef[c] = (*dst.mem->request_virt_barray)((j_common_ptr)&dst, JPOOL_IMAGE, FALSE, bw,
+        dst_coef[k] = (*dst.mem->request_virt_barray)((j_common_ptr)&dst, JPOOL_IMAGE, FALSE, bw,
                                                       bh, (JDIMENSION)ci->v_samp_factor);
     }
     jpeg_mem_dest(&dst, &mem, &mem_len);
     jpeg_write_coefficients(&dst, dst_coef);   // realizes the arrays; writes the headers
 
-    for (int c = 0; c < 3; c++) {
-        jpeg_component_info *si = &in.comp_info[c];
-        jpeg_component_info *di = &dst.comp_info[c];
+    for (int k = 0; k < 3; k++) {
+        jpeg_component_info *si = &in->comp_info[k];
+        jpeg_component_info *di = &dst.comp_info[k];
         // A flat block: only the DC coefficient, quantised, level-shifted by 128.
-        JQUANT_TBL *q = si->quant_table ? si->quant_table : in.quant_tbl_ptrs[si->quant_tbl_no];
+        JQUANT_TBL *q = si->quant_table ? si->quant_table : in->quant_tbl_ptrs[si->quant_tbl_no];
         int q0 = q && q->quantval[0] ? q->quantval[0] : 1;
-        JCOEF dc = (JCOEF)lround((fill[c] - 128.0) * 8.0 / q0);
+        JCOEF dc = (JCOEF)lround((fill[k] - 128.0) * 8.0 / q0);
         JDIMENSION bx0 = (JDIMENSION)(x0 / mcu_w * si->h_samp_factor);
         JDIMENSION by0 = (JDIMENSION)(y0 / mcu_h * si->v_samp_factor);
         JDIMENSION src_bh = si->height_in_blocks, src_bw = si->width_in_blocks;
         JDIMENSION bw = (JDIMENSION)(out_w / mcu_w * di->h_samp_factor);
         JDIMENSION bh = (JDIMENSION)(out_h / mcu_h * di->v_samp_factor);
         for (JDIMENSION by = 0; by < bh; by++) {
-            JBLOCKARRAY drow = (*dst.mem->access_virt_barray)((j_common_ptr)&dst, dst_coef[c], by,
+            JBLOCKARRAY drow = (*dst.mem->access_virt_barray)((j_common_ptr)&dst, dst_coef[k], by,
                                                               1, TRUE);
             JBLOCKROW srow = NULL;
             if (by0 + by < src_bh) {
-                srow = (*in.mem->access_virt_barray)((j_common_ptr)&in, src_coef[c], by0 + by,
-                                                     1, FALSE)[0];
+                srow = (*in->mem->access_virt_barray)((j_common_ptr)in, c->coef[k], by0 + by, 1,
+                                                      FALSE)[0];
             }
             for (JDIMENSION bx = 0; bx < bw; bx++) {
                 if (srow && bx0 + bx < src_bw) {
@@ -132,9 +170,6 @@ bool s2d_jpeg_cut(const uint8_t *src, size_t len, int x0, int y0, int out_w, int
 out:
     if (dst_made) {
         jpeg_destroy_compress(&dst);
-    }
-    if (in_made) {
-        jpeg_destroy_decompress(&in);
     }
     free(mem);
     return ok;

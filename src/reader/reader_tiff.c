@@ -50,7 +50,18 @@ typedef struct tiff_slide {
     int label_dir, macro_dir, thumbnail_dir;   // -1: none
 } tiff_slide;
 
+// The coefficients of the NDPI stripe last cut from, and which stripe that was: the frames
+// of one tile row usually share it, so it is read once, not once per frame.
+typedef struct stripe_key {
+    int level;
+    uint32_t first_row, end_row, first_int, end_int;
+} stripe_key;
+
 typedef struct tiff_ctx {
+    s2d_jpeg_coefs *stripe;          // NULL when it could not be read: stripe_error says why
+    stripe_key stripe_key;
+    bool stripe_key_valid;
+    s2d_error stripe_error;
     s2d_frame_dec *dec;
     s2d_buf frame, raw;              // scratch of read_frame
     s2d_buf cell_frame;              // scratch of read_region
@@ -154,30 +165,15 @@ static bool tiled_frame(tiff_slide *s, const tiff_level *lv, int level, uint32_t
     return true;
 }
 
-// Builds a JPEG holding the MCU rows [first_row, first_row + nrows) of an NDPI strip, by
-// chaining its restart intervals (renumbering the RST markers), then cuts the frame out.
-static bool ndpi_frame(tiff_slide *s, const tiff_level *lv, const uint8_t fill[3], int level,
-                       uint32_t col, uint32_t row, int fw, int fh, tiff_ctx *c, s2d_buf *out,
-                       s2d_error *err)
+// Chains the restart intervals of MCU rows [first_row, end_row) and interval columns
+// [first_int, end_int) of an NDPI strip into one JPEG (RST markers renumbered) and reads
+// its coefficients into c->stripe.
+static bool ndpi_stripe(tiff_slide *s, const tiff_level *lv, int level, const stripe_key *k,
+                        tiff_ctx *c, s2d_error *err)
 {
-    if (fw % lv->mcu_w || fh % lv->mcu_h) {
-        return s2d_error_set(err, S2D_ERR_INTERNAL, "frame %dx%d is not made of %dx%d MCUs", fw,
-                             fh, lv->mcu_w, lv->mcu_h);
-    }
-    uint64_t x0 = (uint64_t)col * (uint64_t)fw, y0 = (uint64_t)row * (uint64_t)fh;
-    if (x0 >= lv->width || y0 >= lv->height) {
-        return s2d_error_set(err, S2D_ERR_INTERNAL, "frame (%u,%u) outside level %d", col, row,
-                             level);
-    }
-    uint32_t first_row = (uint32_t)(y0 / (uint64_t)lv->mcu_h);
-    uint32_t end_row = (uint32_t)((y0 + (uint64_t)fh) / (uint64_t)lv->mcu_h);
-    end_row = end_row < lv->mcu_rows ? end_row : lv->mcu_rows;
     uint32_t per_row = lv->mcus_per_row / lv->interval;   // restart intervals in an MCU row
-    uint32_t first_int = (uint32_t)(x0 / (uint64_t)lv->mcu_w) / lv->interval;
-    uint32_t end_mcu = (uint32_t)((x0 + (uint64_t)fw + (uint64_t)lv->mcu_w - 1) / (uint64_t)lv->mcu_w);
-    end_mcu = end_mcu < lv->mcus_per_row ? end_mcu : lv->mcus_per_row;
-    uint32_t end_int = (end_mcu + lv->interval - 1) / lv->interval;
-
+    uint32_t first_row = k->first_row, end_row = k->end_row;
+    uint32_t first_int = k->first_int, end_int = k->end_int;
     // The intervals needed lie between these two in the file.
     uint32_t first_idx = first_row * per_row + first_int;
     uint32_t last_idx = (end_row - 1) * per_row + end_int - 1;
@@ -232,8 +228,56 @@ static bool ndpi_frame(tiff_slide *s, const tiff_level *lv, const uint8_t fill[3
     if (jpeg->failed) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    if (!s2d_jpeg_cut(jpeg->data, jpeg->len, (int)(x0 - stripe_x), (int)(y0 - stripe_y), fw, fh,
-                      fill, out, err)) {
+    c->stripe = s2d_jpeg_coefs_read(jpeg->data, jpeg->len, err);
+    return c->stripe != NULL;
+}
+
+// Cuts frame (col, row) of an NDPI level out of the stripe of restart intervals that
+// covers it, reading that stripe only when the previous frame's was another.
+static bool ndpi_frame(tiff_slide *s, const tiff_level *lv, const uint8_t fill[3], int level,
+                       uint32_t col, uint32_t row, int fw, int fh, tiff_ctx *c, s2d_buf *out,
+                       s2d_error *err)
+{
+    if (fw % lv->mcu_w || fh % lv->mcu_h) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "frame %dx%d is not made of %dx%d MCUs", fw,
+                             fh, lv->mcu_w, lv->mcu_h);
+    }
+    uint64_t x0 = (uint64_t)col * (uint64_t)fw, y0 = (uint64_t)row * (uint64_t)fh;
+    if (x0 >= lv->width || y0 >= lv->height) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "frame (%u,%u) outside level %d", col, row,
+                             level);
+    }
+    uint32_t first_row = (uint32_t)(y0 / (uint64_t)lv->mcu_h);
+    uint32_t end_row = (uint32_t)((y0 + (uint64_t)fh) / (uint64_t)lv->mcu_h);
+    end_row = end_row < lv->mcu_rows ? end_row : lv->mcu_rows;
+    uint32_t first_int = (uint32_t)(x0 / (uint64_t)lv->mcu_w) / lv->interval;
+    uint32_t end_mcu = (uint32_t)((x0 + (uint64_t)fw + (uint64_t)lv->mcu_w - 1) / (uint64_t)lv->mcu_w);
+    end_mcu = end_mcu < lv->mcus_per_row ? end_mcu : lv->mcus_per_row;
+    uint32_t end_int = (end_mcu + lv->interval - 1) / lv->interval;
+
+    uint64_t stripe_x = (uint64_t)first_int * lv->interval * (uint64_t)lv->mcu_w;
+    uint64_t stripe_y = (uint64_t)first_row * (uint64_t)lv->mcu_h;
+    stripe_key key = {level, first_row, end_row, first_int, end_int};
+    bool same = c->stripe_key_valid && memcmp(&key, &c->stripe_key, sizeof key) == 0;
+    if (!same) {
+        s2d_jpeg_coefs_free(c->stripe);
+        c->stripe = NULL;
+        c->stripe_error = (s2d_error){0};
+        c->stripe_key = key;
+        c->stripe_key_valid = true;
+        // A broken stripe stays broken for the other frames of its row: read it once.
+        ndpi_stripe(s, lv, level, &key, c, &c->stripe_error);
+    }
+    if (!c->stripe) {
+        *err = c->stripe_error;
+        s2d_error_prefix(err, "level %d frame (%u,%u): ", level, col, row);
+        return false;
+    }
+    if (!s2d_jpeg_coefs_cut(c->stripe, (int)(x0 - stripe_x), (int)(y0 - stripe_y), fw, fh, fill,
+                            out, err)) {
+        s2d_jpeg_coefs_free(c->stripe);   // libjpeg's state is unknown after an error
+        c->stripe = NULL;
+        c->stripe_key_valid = false;
         s2d_error_prefix(err, "level %d frame (%u,%u): ", level, col, row);
         return false;
     }
@@ -294,6 +338,7 @@ static void tiff_ctx_free(void *ctx)
     tiff_ctx *c = ctx;
     if (c) {
         s2d_frame_dec_free(c->dec);
+        s2d_jpeg_coefs_free(c->stripe);
         s2d_buf_free(&c->frame);
         s2d_buf_free(&c->raw);
         s2d_buf_free(&c->cell_frame);
