@@ -206,12 +206,10 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
         return NULL;
     }
     const char *vendor = s2d_openslide_vendor(path);
-    if (!vendor) {
-        char reason[256];
-        s2d_error_set(err, S2D_ERR_INPUT, "%s",
-                      s2d_tiff_info_diagnose(path, reason, sizeof reason)
-                          ? reason
-                          : "not a slide format OpenSlide can read");
+    // A tiled TIFF OpenSlide does not know (OME-TIFF, say) may still hold tiles to copy.
+    bool try_tiff = tiff_backend_candidate(vendor, path) || (!vendor && s2d_is_tiff(path));
+    if (!vendor && !try_tiff) {
+        s2d_error_set(err, S2D_ERR_INPUT, "not a slide format OpenSlide can read");
         return NULL;
     }
     s2d_reader *r = calloc(1, sizeof *r);
@@ -221,7 +219,7 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
         return NULL;
     }
     bool ok = false;
-    if (tiff_backend_candidate(vendor, path)) {
+    if (try_tiff) {
         // A layout the TIFF backend does not support after all (an Aperio file with
         // JPEG 2000 YCbCr tiles, say) goes to OpenSlide; a real failure is reported.
         s2d_error terr = {0};
@@ -231,6 +229,15 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
             s2d_reader_close(r);
             return NULL;
         }
+    }
+    if (!ok && !vendor) {
+        char reason[256];
+        s2d_error_set(err, S2D_ERR_INPUT, "%s",
+                      s2d_tiff_info_diagnose(path, reason, sizeof reason)
+                          ? reason
+                          : "not a slide format OpenSlide can read");
+        s2d_reader_close(r);
+        return NULL;
     }
     if (!ok && !s2d_openslide_backend_open(r, err)) {
         s2d_reader_close(r);
@@ -243,8 +250,11 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
             return NULL;
         }
     }
-    if (!s2d_props_get(&r->props, "openslide.vendor")) {
-        s2d_props_set(&r->props, "openslide.vendor", vendor);
+    if (!s2d_props_get(&r->props, "openslide.vendor") &&
+        !s2d_props_set(&r->props, "openslide.vendor", vendor ? vendor : "generic-tiff")) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        s2d_reader_close(r);
+        return NULL;
     }
     read_meta(r);
     return r;

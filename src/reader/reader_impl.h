@@ -47,6 +47,9 @@ bool s2d_openslide_backend_open(s2d_reader *r, s2d_error *err);
 struct tiff;
 struct tiff *s2d_tiff_open_quiet(const char *path);
 
+/** Whether the file starts like a TIFF. */
+bool s2d_is_tiff(const char *path);
+
 /** OpenSlide's name for the file's format, or NULL when OpenSlide does not know it. */
 const char *s2d_openslide_vendor(const char *path);
 

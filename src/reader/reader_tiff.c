@@ -549,6 +549,57 @@ static bool aperio_properties(s2d_reader *r, const char *desc)
            (!mag || s2d_props_set(&r->props, "openslide.objective-power", mag));
 }
 
+// The value of attribute `name` of the first OME-XML Pixels element, or false.
+static bool xml_attribute(const char *xml, const char *name, char *out, size_t n)
+{
+    const char *pixels = strstr(xml, "<Pixels ");
+    const char *end = pixels ? strchr(pixels, '>') : NULL;
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, " %s=\"", name);
+    const char *at = pixels ? strstr(pixels, pattern) : NULL;
+    if (!at || at > end) {
+        return false;
+    }
+    at += strlen(pattern);
+    const char *close = strchr(at, '"');
+    if (!close || (size_t)(close - at) >= n) {
+        return false;
+    }
+    memcpy(out, at, (size_t)(close - at));
+    out[close - at] = '\0';
+    return true;
+}
+
+// OME-TIFF: the pixel size from the OME-XML Pixels element, in micrometres.
+static bool ome_properties(s2d_reader *r, const char *desc)
+{
+    static const struct { const char *unit; double to_um; } units[] = {
+        {"\xC2\xB5m", 1}, {"um", 1}, {"nm", 1e-3}, {"mm", 1e3}, {"cm", 1e4}, {"m", 1e6}};
+    const char *axes[2][3] = {{"PhysicalSizeX", "PhysicalSizeXUnit", "openslide.mpp-x"},
+                              {"PhysicalSizeY", "PhysicalSizeYUnit", "openslide.mpp-y"}};
+    for (int a = 0; a < 2; a++) {
+        char value[64], unit[16] = "\xC2\xB5m";   // OME's default unit is the micrometre
+        if (!xml_attribute(desc, axes[a][0], value, sizeof value)) {
+            continue;
+        }
+        xml_attribute(desc, axes[a][1], unit, sizeof unit);
+        double v = strtod(value, NULL), scale = 0;
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+            if (strcmp(unit, units[i].unit) == 0) {
+                scale = units[i].to_um;
+            }
+        }
+        if (v > 0 && scale > 0) {
+            char um[64];
+            snprintf(um, sizeof um, "%.17g", v * scale);
+            if (!s2d_props_set(&r->props, axes[a][2], um)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 // NDPI: the objective, the pixel size from the resolution (centimetres), and the key=value
 // lines of its property tag, as OpenSlide names them.
 static bool ndpi_properties(s2d_reader *r, TIFF *tif, double lens)
@@ -801,6 +852,9 @@ static bool scan_directories(s2d_reader *r, TIFF *tif, layout kind, s2d_error *e
         if (dir == 0 && desc && kind == LAYOUT_APERIO && !aperio_properties(r, desc)) {
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
+        if (dir == 0 && desc && kind == LAYOUT_GENERIC && !ome_properties(r, desc)) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
         char *datetime = NULL;
         if (dir == 0 && TIFFGetField(tif, TIFFTAG_DATETIME, &datetime) && datetime &&
             !s2d_props_set(&r->props, "tiff.DateTime", datetime)) {
@@ -819,7 +873,8 @@ static bool scan_directories(s2d_reader *r, TIFF *tif, layout kind, s2d_error *e
 bool s2d_tiff_backend_open(s2d_reader *r, s2d_error *err)
 {
     const char *vendor = s2d_openslide_vendor(r->path);
-    layout kind = strcmp(vendor, "aperio") == 0      ? LAYOUT_APERIO
+    layout kind = !vendor                            ? LAYOUT_GENERIC
+                  : strcmp(vendor, "aperio") == 0    ? LAYOUT_APERIO
                   : strcmp(vendor, "hamamatsu") == 0 ? LAYOUT_NDPI
                                                      : LAYOUT_GENERIC;
     // NDPI files past 4 GiB keep the high bits of their offsets in further private tags,

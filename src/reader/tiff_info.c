@@ -42,21 +42,33 @@ static bool data_past_end(TIFF *tif, uint64_t file_size)
     return false;
 }
 
-bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+// True when the file starts like a TIFF or BigTIFF (either byte order); *size is its length.
+static bool tiff_magic(const char *path, uint64_t *size)
 {
     uint8_t magic[4] = {0};
     FILE *f = fopen(path, "rb");
     size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
-    uint64_t size = 0;
+    *size = 0;
     if (f && fseeko(f, 0, SEEK_END) == 0) {
-        size = (uint64_t)ftello(f);
+        *size = (uint64_t)ftello(f);
     }
     if (f) {
         fclose(f);
     }
-    bool is_tiff = got == 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
-                                (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43)));
-    if (!is_tiff) {
+    return got == 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
+                        (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43)));
+}
+
+bool s2d_is_tiff(const char *path)
+{
+    uint64_t size;
+    return tiff_magic(path, &size);
+}
+
+bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+{
+    uint64_t size;
+    if (!tiff_magic(path, &size)) {
         return false;
     }
     TIFF *tif = s2d_tiff_open_quiet(path);
@@ -86,7 +98,8 @@ bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
         snprintf(reason, n, "a plain (stripped) TIFF, not a whole-slide image; plain TIFFs are "
                  "not supported yet");
     } else {
-        snprintf(reason, n, "a tiled TIFF that OpenSlide does not recognise as a slide");
+        snprintf(reason, n, "a tiled TIFF that is not a slide format we read (neither "
+                 "OpenSlide's nor JPEG or JPEG 2000 tiles to copy)");
     }
     return true;
 }
