@@ -623,8 +623,14 @@ static bool ndpi_properties(s2d_reader *r, TIFF *tif, double lens)
     if (anon_field(tif, NDPI_PROPERTIES, &n, &text) && n > 0) {
         char *copy = strndup(text, n);
         char *save = NULL;
-        for (char *line = copy ? strtok_r(copy, "\r\n", &save) : NULL; line && ok;
-             line = strtok_r(NULL, "\r\n", &save)) {
+        // Lines end with CR LF; a lone CR stays inside a value (the filter description
+        // holds ";Key=value\r" runs, as OpenSlide keeps them).
+        for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line && ok;
+             line = strtok_r(NULL, "\n", &save)) {
+            size_t len = strlen(line);
+            if (len > 0 && line[len - 1] == '\r') {
+                line[len - 1] = '\0';
+            }
             char *eq = strchr(line, '=');
             if (eq) {
                 *eq = '\0';
