@@ -117,6 +117,10 @@ const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *m
  *  compressed. Leaves meta untouched for other files. */
 void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta);
 
+/** When path is a TIFF that is damaged or truncated (an IFD that cannot be read, image data
+ *  past the end of the file), writes why into reason and returns true. */
+bool s2d_tiff_info_damaged(const char *path, char *reason, size_t n);
+
 /** For a file no backend opens: when it is a TIFF at all, writes why it cannot be a slide
  *  (damaged, truncated, a plain stripped TIFF...) into reason and returns true. */
 bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n);

@@ -889,6 +889,12 @@ bool s2d_tiff_backend_open(s2d_reader *r, s2d_error *err)
     if (kind == LAYOUT_NDPI && (stat(r->path, &st) != 0 || st.st_size >= (off_t)1 << 32)) {
         return false;
     }
+    // Copying tiles from a truncated file would give frames of background where the data
+    // was cut: refuse it, as OpenSlide does.
+    char reason[256];
+    if (s2d_tiff_info_damaged(r->path, reason, sizeof reason)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s", reason);
+    }
     tiff_slide *s = calloc(1, sizeof *s);
     if (!s) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");

@@ -65,18 +65,17 @@ bool s2d_is_tiff(const char *path)
     return tiff_magic(path, &size);
 }
 
-bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+// Walks every IFD. @return true with a reason when the file is damaged or truncated: an
+// IFD that cannot be read, or image data past the end of the file. *tiled: IFD 0 is tiled.
+static bool tiff_damage(const char *path, uint64_t size, char *reason, size_t n, bool *tiled)
 {
-    uint64_t size;
-    if (!tiff_magic(path, &size)) {
-        return false;
-    }
     TIFF *tif = s2d_tiff_open_quiet(path);
+    *tiled = false;
     if (!tif) {
         snprintf(reason, n, "a damaged or truncated TIFF: its first IFD cannot be read");
         return true;
     }
-    bool tiled = TIFFIsTiled(tif);
+    *tiled = TIFFIsTiled(tif);
     int dir = 0;
     bool truncated = false, broken_chain = false;
     for (;;) {
@@ -94,7 +93,28 @@ bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
                  "of the file", dir);
     } else if (broken_chain) {
         snprintf(reason, n, "a damaged or truncated TIFF: IFD %d cannot be read", dir);
-    } else if (!tiled) {
+    }
+    return truncated || broken_chain;
+}
+
+bool s2d_tiff_info_damaged(const char *path, char *reason, size_t n)
+{
+    uint64_t size;
+    bool tiled;
+    return tiff_magic(path, &size) && tiff_damage(path, size, reason, n, &tiled);
+}
+
+bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+{
+    uint64_t size;
+    bool tiled;
+    if (!tiff_magic(path, &size)) {
+        return false;
+    }
+    if (tiff_damage(path, size, reason, n, &tiled)) {
+        return true;
+    }
+    if (!tiled) {
         snprintf(reason, n, "a plain (stripped) TIFF, not a whole-slide image; plain TIFFs are "
                  "not supported yet");
     } else {
