@@ -9,11 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/report.h"
 #include "slide2dcm/slide2dcm.h"
 
 static const char usage_text[] =
     "usage: slide2dcm convert SLIDE -o OUTDIR [options]\n"
+    "       slide2dcm batch INPUT -o OUTROOT [options]   (slide2dcm batch --help)\n"
     "\n"
     "Converts a whole-slide image into DICOM VL Whole Slide Microscopy files:\n"
     "OUTDIR/level-0.dcm ... level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.\n"
@@ -283,6 +285,9 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "convert") == 0) {
         return cmd_convert(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "batch") == 0) {
+        return s2d_cli_batch(argc - 1, argv + 1);
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0)) {
         printf("slide2dcm %s\n", S2D_VERSION);
