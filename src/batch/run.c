@@ -659,13 +659,16 @@ static void summary(const batch *b, const int counts[], double seconds)
             bytes += (double)json_integer_value(json_object_get(b->states[i].result, "bytes"));
         }
     }
+    char unfinished[64] = "";
+    if (counts[INTERRUPTED] || counts[PENDING]) {
+        snprintf(unfinished, sizeof unfinished, ", %d interrupted, %d not run", counts[INTERRUPTED],
+                 counts[PENDING]);
+    }
     fprintf(stderr,
-            "slide2dcm batch: %d slides: %d converted, %d already done, %d failed%s%.0d%s; "
+            "slide2dcm batch: %d slides: %d converted, %d already done, %d failed%s; "
             "%.1f MB written in %.1f s; report %s/batch-report.json\n",
-            b->plan->n, counts[CONVERTED], counts[ALREADY_DONE], counts[FAILED],
-            counts[INTERRUPTED] + counts[PENDING] ? ", " : "", counts[INTERRUPTED] + counts[PENDING],
-            counts[INTERRUPTED] + counts[PENDING] ? " not finished" : "", bytes / 1e6, seconds,
-            b->o->outroot);
+            b->plan->n, counts[CONVERTED], counts[ALREADY_DONE], counts[FAILED], unfinished,
+            bytes / 1e6, seconds, b->o->outroot);
     int shown = 0;
     for (int i = 0; i < b->plan->n; i++) {
         const slide_state *s = &b->states[i];
@@ -837,6 +840,13 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
     }
     if (b.io_error) {
         fprintf(stderr, "slide2dcm: %s: %s\n", o->outroot, b.io_message);
+    }
+    for (int i = 0; b.usage_error && i < plan->n; i++) {
+        if (b.states[i].outcome == FAILED && b.states[i].error) {
+            fprintf(stderr, "slide2dcm: stopped, the convert options do not work: %s\n",
+                    b.states[i].error);
+            break;
+        }
     }
     remove_tree(b.staging);
     for (int i = 0; i < plan->n; i++) {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """slide2dcm batch against copies of real slides (never in the repository: in WORKDIR).
 
-usage: batch_test.py CASE SLIDE2DCM TESTDATA WORKDIR [REPO]
+usage: batch_test.py CASE SLIDE2DCM TESTDATA WORKDIR [REPO | MAKE_SVS]
 CASE is one of:
   folder      a folder with spaces and parentheses in names, a broken slide, an unsupported
               one, a multi-file MIRAX and a text file: good ones converted and valid under
@@ -14,12 +14,16 @@ CASE is one of:
               path and a planted symbolic link cannot write outside OUTROOT
   uids        --deterministic-uids: two conversions of one slide share every UID, two
               slides share none; pixel options change the series and instances only
+  signals     SIGTERM to the batch alone and SIGINT to its process group (a terminal's
+              Ctrl-C) while a slide converts: exit 130, the slide reported as interrupted,
+              nothing left behind; the progress line on a terminal; usage errors
   snakemake   workflow/Snakefile over the same manifest, --cores 2: the same outputs (and,
               with deterministic UIDs, the same SOP Instance UIDs) as batch
 Prints "ok ..." or "FAIL ..." lines; exit status 0 only without failures.
 """
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -296,6 +300,76 @@ def case_manifest():
     check(not errors, "manifest outputs pass dciodvfy %s" % errors[:3])
 
 
+def wait_for_start(journal, proc):
+    """Until the journal says a conversion started (or the batch ended)."""
+    while proc.poll() is None:
+        if os.path.exists(journal) and '"event":"started"' in open(journal).read():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def case_signals():
+    make_svs = sys.argv[5]
+    d = os.path.join(WORK, "in")
+    os.makedirs(d)
+    # Many 16-pixel tiles: a conversion that lasts while the signal arrives.
+    subprocess.run([make_svs, os.path.join(d, "slow.svs"), "--width", "4000", "--height", "3000",
+                    "--levels", "1", "--no-macro", "--no-label"], check=True)
+    copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(d, "z small.svs"))
+    for sig, group in [(signal.SIGTERM, False), (signal.SIGINT, True)]:
+        out = os.path.join(WORK, "out-" + sig.name)
+        p = subprocess.Popen([BIN, "batch", d, "-o", out, "--tile-size", "16", "--threads", "1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        started = wait_for_start(os.path.join(out, "batch-journal.jsonl"), p)
+        if group:
+            os.killpg(p.pid, sig)
+        else:
+            p.send_signal(sig)
+        err = p.communicate()[1]
+        oc = outcomes(out)
+        check(started and p.returncode == 130, "%s: exit %d" % (sig.name, p.returncode))
+        check(oc == {"in/slow.svs": "interrupted", "in/z small.svs": "not run"}, "%s: report %s" % (sig.name, oc))
+        left = sorted(os.listdir(out))
+        check(left == [".batch.lock", "batch-journal.jsonl", "batch-report.json"],
+              "%s: nothing left behind: %s" % (sig.name, left))
+        check("1 interrupted, 1 not run" in err, "%s: summary says so: %s" % (sig.name, err.strip().splitlines()[-1:]))
+
+    # On a terminal: the overall progress line.
+    out = os.path.join(WORK, "out-tty")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BIN, "batch", d, "-o", out, "--mpp", "0.5"], stdout=subprocess.DEVNULL,
+                         stderr=slave)
+    os.close(slave)
+    text = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        text += chunk
+    p.wait()
+    os.close(master)
+    text = text.decode(errors="replace")
+    check(p.returncode == 0 and "slides: 2 done, 0 failed, 0 left" in text and "MP/s" in text and "ETA" in text,
+          "progress line on a terminal: %r" % text[-200:])
+
+    # Usage errors: one line, exit 2, nothing converted.
+    for args, what in [(["--quality", "500"], "convert options do not work: --quality 500"), (["--bogus"], "unknown option"),
+                       ([], "needs -o")]:
+        outargs = ["-o", os.path.join(WORK, "out-usage")] if what != "needs -o" else []
+        rc, _, err = batch(d, *outargs, *args)
+        check(rc == 2 and what in err, "usage error %s: exit %d, %s" % (what, rc, err.strip().splitlines()[:1]))
+    bad = os.path.join(WORK, "bad.csv")
+    with open(bad, "w") as f:
+        f.write("path,Colour\na.svs,red\n")
+    rc, _, err = batch(bad, "-o", os.path.join(WORK, "out-usage"))
+    check(rc == 2 and "Colour" in err and "bad.csv:1" in err, "manifest with an unknown column: " + err.strip())
+
+
 def uids(outroot, name):
     found = {}
     for rel in dcm_files(outroot):
@@ -337,14 +411,15 @@ def case_uids():
           s2["level-0.dcm"][1] != a1["level-0.dcm"][1] and s2["level-0.dcm"][2] != a1["level-0.dcm"][2],
           "--quality 80: same study and frame of reference, new series and instances")
     rnd1, rnd2 = os.path.join(WORK, "rnd1"), os.path.join(WORK, "rnd2")
-    run([BIN, "convert", os.path.join(d, "a.svs"), "-o", rnd1, "-q"])
-    run([BIN, "convert", os.path.join(d, "a.svs"), "-o", rnd2, "-q"])
+    copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(WORK, "small.svs"))
+    run([BIN, "convert", os.path.join(WORK, "small.svs"), "-o", rnd1, "-q"])
+    run([BIN, "convert", os.path.join(WORK, "small.svs"), "-o", rnd2, "-q"])
     check(uids(WORK, "rnd1")["level-0.dcm"][2] != uids(WORK, "rnd2")["level-0.dcm"][2],
           "without the option UIDs are random")
     root = "1.2.826.0.1.3680043.10.999"
     rooted = os.path.join(WORK, "rooted")
-    rc, _, _ = run([BIN, "convert", os.path.join(d, "a.svs"), "-o", rooted, "-q", "--deterministic-uids",
-                    "--uid-root", root])
+    rc, _, _ = run([BIN, "convert", os.path.join(WORK, "small.svs"), "-o", rooted, "-q",
+                    "--deterministic-uids", "--uid-root", root])
     r = uids(WORK, "rooted")
     check(rc == 0 and all(u.startswith(root + ".") and len(u) <= 64 for v in r.values() for u in v),
           "--uid-root: every UID under the root, at most 64 characters")
@@ -387,6 +462,6 @@ def case_snakemake():
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 {"folder": case_folder, "crash": case_crash, "manifest": case_manifest, "uids": case_uids,
- "snakemake": case_snakemake}[CASE]()
+ "signals": case_signals, "snakemake": case_snakemake}[CASE]()
 print("%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)
