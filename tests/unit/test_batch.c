@@ -99,6 +99,8 @@ static void test_output_names(void)
     char a[S2D_BATCH_NAME_MAX], b[S2D_BATCH_NAME_MAX];
     s2d_batch_output_name("test3-DAPI 2 (387) .ndpi", a);
     CHECK(strncmp(a, "test3-DAPI_2__387__-", 20) == 0 && strlen(a) == 30 && name_is_safe(a));
+    s2d_batch_output_name("hamamatsu/test3-DAPI 2 (387) .ndpi", a);   // docs/batch.md's example
+    CHECK(strcmp(a, "test3-DAPI_2__387__-80a636e02a") == 0);
     s2d_batch_output_name("x/slide.svs", a);
     s2d_batch_output_name("y/slide.svs", b);
     CHECK(strncmp(a, "slide-", 6) == 0 && strcmp(a, b) != 0);
