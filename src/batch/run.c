@@ -293,15 +293,11 @@ static void prepare(batch *b, slide_state *s)
     const s2d_batch_slide *slide = s->slide;
     s->metadata = merged_metadata(b->o, slide);
     settings_key(b, s, s->settings);
-    if (slide->error) {
-        s->outcome = FAILED;
-        set_error(s, "%s", slide->error);
-        return;
-    }
     s2d_error err = {0};
-    if (!s2d_slide_files_list(slide->source, &s->files, &err)) {
+    if (slide->error || !s2d_slide_files_list(slide->source, &s->files, &err)) {
         s->outcome = FAILED;
-        set_error(s, "%s", err.message);
+        set_error(s, "%s", slide->error ? slide->error : err.message);
+        journal_outcome(b, s, "failed");
         return;
     }
     s2d_slide_change_key(&s->files, s->change);
