@@ -543,9 +543,14 @@ static void finish(batch *b, slide_state *s, int status)
             crash_point("journaled");
         }
     } else if (WIFSIGNALED(status)) {
-        s->outcome = interrupted ? INTERRUPTED : FAILED;
-        set_error(s, "the converter crashed: %s (signal %d)", strsignal(WTERMSIG(status)),
-                  WTERMSIG(status));
+        if (interrupted) {
+            s->outcome = INTERRUPTED;   // it had no time to install its handler
+            set_error(s, "interrupted");
+        } else {
+            s->outcome = FAILED;
+            set_error(s, "the converter crashed: %s (signal %d)", strsignal(WTERMSIG(status)),
+                      WTERMSIG(status));
+        }
     } else if (WEXITSTATUS(status) == 130 && interrupted) {
         s->outcome = INTERRUPTED;
         set_error(s, "interrupted");

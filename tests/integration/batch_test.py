@@ -301,6 +301,21 @@ def case_manifest():
     check(not errors, "manifest outputs pass dciodvfy %s" % errors[:3])
 
 
+def children(pid):
+    """Process ids whose parent is pid, from /proc (procps may be absent)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
 def wait_for_start(journal, proc):
     """Until the journal says a conversion started (or the batch ended)."""
     while proc.poll() is None:
@@ -336,6 +351,28 @@ def case_signals():
         check(left == [".batch.lock", "batch-journal.jsonl", "batch-report.json"],
               "%s: nothing left behind: %s" % (sig.name, left))
         check("1 interrupted, 1 not run" in err, "%s: summary says so: %s" % (sig.name, err.strip().splitlines()[-1:]))
+
+    # A conversion that dies (the OOM killer's SIGKILL, a crash in a reader library) costs
+    # that slide only: the batch reports it and goes on.
+    out = os.path.join(WORK, "out-crash")
+    p = subprocess.Popen([BIN, "batch", d, "-o", out, "--tile-size", "16", "--threads", "1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    started = wait_for_start(os.path.join(out, "batch-journal.jsonl"), p)
+    kids = []
+    while not kids and p.poll() is None:   # "started" is journaled just before the fork
+        kids = children(p.pid)
+        time.sleep(0.02)
+    for kid in kids:
+        os.kill(kid, signal.SIGKILL)
+    err = p.communicate()[1]
+    rep = {os.path.relpath(s["source"], WORK): s for s in report(out)["slides"]}
+    check(started and len(kids) == 1 and p.returncode == 1, "killed conversion: batch exit %d" % p.returncode)
+    check(rep["in/slow.svs"]["outcome"] == "failed" and
+          rep["in/slow.svs"]["error"] == "the converter crashed: Killed (signal 9)",
+          "killed conversion reported: %s" % rep["in/slow.svs"]["error"])
+    check(rep["in/z small.svs"]["outcome"] == "converted", "the next slide converted all the same")
+    check(sorted(os.listdir(out))[0] == ".batch.lock" and ".staging" not in os.listdir(out),
+          "no staging left after the crash")
 
     # On a terminal: the overall progress line.
     out = os.path.join(WORK, "out-tty")
