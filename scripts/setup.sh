@@ -12,6 +12,8 @@ packages=(
   # test tools: validators, decoders and independent readers
   dicom3tools dcmtk libgdcm-tools
   python3-pydicom python3-pil python3-numpy python3-openslide
+  # the multi-machine workflow (workflow/Snakefile) and its test
+  snakemake
 )
 
 missing=()

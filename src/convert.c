@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "codec/jpeg_enc.h"
+#include "core/fingerprint.h"
 #include "core/log.h"
 #include "dicom/json_meta.h"
 #include "dicom/part10.h"
@@ -57,6 +58,9 @@ typedef struct job {
     int next_instance_number;
     int warnings;
     bool created_outdir;     // removed again if the conversion fails
+    // With opts->uid_root: what identifies the slide (its content fingerprint) and what
+    // identifies this encoding of it (fingerprint + the options that change the pixels).
+    char uid_seed_slide[65], uid_seed_encoding[160];
 } job;
 
 static bool validate_options(const s2d_convert_options *o, s2d_error *err)
@@ -70,6 +74,9 @@ static bool validate_options(const s2d_convert_options *o, s2d_error *err)
     }
     if (o->threads < 0 || o->threads > 256) {
         return s2d_error_set(err, S2D_ERR_USAGE, "thread count %d is not in 0..256", o->threads);
+    }
+    if (o->uid_root && !s2d_uid_root_check(o->uid_root, err)) {
+        return false;
     }
     if (o->mpp < 0 || o->mpp > 1e6) {
         return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres",
@@ -213,6 +220,38 @@ static bool load_overrides(job *jb, s2d_error *err)
     return ok;
 }
 
+static bool make_uid_seeds(job *jb, s2d_error *err)
+{
+    const s2d_convert_options *o = jb->opts;
+    s2d_slide_files files;
+    if (!s2d_slide_files_list(jb->slide_path, &files, err)) {
+        return false;
+    }
+    bool ok = s2d_slide_fingerprint(&files, jb->uid_seed_slide, err);
+    s2d_slide_files_free(&files);
+    // Every option that changes the pixel data belongs here, or two different encodings
+    // of one slide would share SOP Instance UIDs.
+    snprintf(jb->uid_seed_encoding, sizeof jb->uid_seed_encoding, "%s/tile=%d/q=%d/%s/%s/%s",
+             jb->uid_seed_slide, o->tile_size, o->quality, o->subsampling_444 ? "444" : "420",
+             o->keep_source_levels ? "source-levels" : "halving",
+             o->reencode ? "reencode" : "copy");
+    return ok;
+}
+
+// A new random UID, or with --deterministic-uids one derived from the slide (study, frame
+// of reference, specimen, acquisition: the same whatever the options) or from this
+// encoding of it (series, pyramid, dimension organization, instances).
+static bool make_uid(const job *jb, const char *role, bool per_encoding, char out[S2D_UID_MAX],
+                     s2d_error *err)
+{
+    if (!jb->opts->uid_root) {
+        return s2d_uid_new(out, err);
+    }
+    s2d_uid_derive(jb->opts->uid_root, per_encoding ? jb->uid_seed_encoding : jb->uid_seed_slide,
+                   role, out);
+    return true;
+}
+
 static bool describe_slide(job *jb, s2d_error *err)
 {
     const s2d_slide_meta *m = s2d_reader_meta(jb->reader);
@@ -264,10 +303,14 @@ static bool describe_slide(job *jb, s2d_error *err)
     background_lab(m->background, s->absent_pixel_lab);
     s->fluorescence = m->fluorescence;
     s->excitation_nm = m->excitation_nm;
-    return s2d_uid_new(s->study_uid, err) && s2d_uid_new(s->series_uid, err) &&
-           s2d_uid_new(s->frame_of_reference_uid, err) && s2d_uid_new(s->pyramid_uid, err) &&
-           s2d_uid_new(s->acquisition_uid, err) && s2d_uid_new(s->specimen_uid, err) &&
-           s2d_uid_new(s->dimension_organization_uid, err);
+    return (!o->uid_root || make_uid_seeds(jb, err)) &&
+           make_uid(jb, "study", false, s->study_uid, err) &&
+           make_uid(jb, "series", true, s->series_uid, err) &&
+           make_uid(jb, "frame-of-reference", false, s->frame_of_reference_uid, err) &&
+           make_uid(jb, "pyramid", true, s->pyramid_uid, err) &&
+           make_uid(jb, "acquisition", false, s->acquisition_uid, err) &&
+           make_uid(jb, "specimen", false, s->specimen_uid, err) &&
+           make_uid(jb, "dimension-organization", true, s->dimension_organization_uid, err);
 }
 
 static bool output_path(const job *jb, const char *name, char *out, size_t n, s2d_error *err)
@@ -293,8 +336,9 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
     out->copied = inst->copied;
     out->transfer_syntax = transfer_syntax;
     snprintf(out->photometric, sizeof out->photometric, "%s", inst->photometric);
-    char path[4096], uid[S2D_UID_MAX];
-    if (!output_path(jb, name, path, sizeof path, err) || !s2d_uid_new(uid, err)) {
+    char path[4096], uid[S2D_UID_MAX], role[96];
+    snprintf(role, sizeof role, "instance:%s", name);
+    if (!output_path(jb, name, path, sizeof path, err) || !make_uid(jb, role, true, uid, err)) {
         return NULL;
     }
     s2d_ds *ds = s2d_wsm_build(&jb->slide, inst, uid, err);

@@ -47,6 +47,10 @@ typedef struct s2d_convert_options {
     double mpp;                  // pixel size in µm when the source has none (0 = from source)
     const char *metadata_json;   // DICOM JSON (PS3.18 F.2) file of attributes, or NULL
     s2d_common_attrs attrs;
+    // Deterministic UIDs under this root ("2.25" or an organisation's root), derived from
+    // the slide's content fingerprint: re-converting the same slide with the same pixel
+    // options gives the same UIDs. NULL = random UIDs.
+    const char *uid_root;
     // Test hook: use the Extended Offset Table when the worst-case pixel data size
     // reaches this many bytes (0 = the DICOM limit of 4 GiB).
     uint64_t eot_threshold;

@@ -9,11 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/report.h"
 #include "slide2dcm/slide2dcm.h"
 
 static const char usage_text[] =
     "usage: slide2dcm convert SLIDE -o OUTDIR [options]\n"
+    "       slide2dcm batch INPUT -o OUTROOT [options]   (slide2dcm batch --help)\n"
     "\n"
     "Converts a whole-slide image into DICOM VL Whole Slide Microscopy files:\n"
     "OUTDIR/level-0.dcm ... level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.\n"
@@ -36,6 +38,9 @@ static const char usage_text[] =
     "  --patient-name, --patient-id, --patient-birth-date YYYYMMDD, --patient-sex M|F|O,\n"
     "  --study-id, --accession-number, --study-date YYYYMMDD, --institution-name,\n"
     "  --referring-physician, --series-description VALUE   (these override --metadata)\n"
+    "  --deterministic-uids    UIDs derived from the slide's content (same slide and pixel\n"
+    "                          options, same UIDs: re-sending replaces, never duplicates)\n"
+    "  --uid-root ROOT         root of those UIDs (default 2.25, name-based UUIDs)\n"
     "Output:\n"
     "  -o, --output OUTDIR     output directory (created if missing)\n"
     "  --overwrite             replace an earlier conversion in OUTDIR\n"
@@ -49,7 +54,7 @@ enum {
     OPT_NO_OVERVIEW, OPT_NO_THUMBNAIL, OPT_MPP, OPT_METADATA, OPT_PATIENT_NAME, OPT_PATIENT_ID,
     OPT_BIRTH, OPT_SEX, OPT_STUDY_ID, OPT_ACCESSION, OPT_STUDY_DATE, OPT_INSTITUTION,
     OPT_REFERRING, OPT_SERIES_DESC, OPT_OVERWRITE, OPT_REPORT, OPT_VERSION, OPT_EOT,
-    OPT_REENCODE,
+    OPT_REENCODE, OPT_DETERMINISTIC_UIDS, OPT_UID_ROOT,
 };
 
 static const struct option long_options[] = {
@@ -77,6 +82,8 @@ static const struct option long_options[] = {
     {"institution-name", required_argument, NULL, OPT_INSTITUTION},
     {"referring-physician", required_argument, NULL, OPT_REFERRING},
     {"series-description", required_argument, NULL, OPT_SERIES_DESC},
+    {"deterministic-uids", no_argument, NULL, OPT_DETERMINISTIC_UIDS},
+    {"uid-root", required_argument, NULL, OPT_UID_ROOT},
     {"overwrite", no_argument, NULL, OPT_OVERWRITE},
     {"json-report", required_argument, NULL, OPT_REPORT},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -153,7 +160,8 @@ static int cmd_convert(int argc, char **argv)
 {
     s2d_convert_options opts;
     s2d_convert_options_init(&opts);
-    const char *outdir = NULL, *report_path = NULL;
+    const char *outdir = NULL, *report_path = NULL, *uid_root = NULL;
+    bool deterministic_uids = false;
     progress_state ps = {.tty = isatty(STDERR_FILENO) != 0};
     long v;
     double d;
@@ -219,6 +227,8 @@ static int cmd_convert(int argc, char **argv)
         case OPT_INSTITUTION: opts.attrs.institution_name = optarg; break;
         case OPT_REFERRING: opts.attrs.referring_physician = optarg; break;
         case OPT_SERIES_DESC: opts.attrs.series_description = optarg; break;
+        case OPT_DETERMINISTIC_UIDS: deterministic_uids = true; break;
+        case OPT_UID_ROOT: uid_root = optarg; break;
         case OPT_OVERWRITE: opts.overwrite = true; break;
         case OPT_REPORT: report_path = optarg; break;
         case OPT_VERSION: printf("slide2dcm %s\n", S2D_VERSION); return 0;
@@ -231,6 +241,12 @@ static int cmd_convert(int argc, char **argv)
     }
     if (!outdir) {
         return usage_error("%s", "convert needs -o OUTDIR");
+    }
+    if (uid_root && !deterministic_uids) {
+        return usage_error("%s", "--uid-root goes with --deterministic-uids");
+    }
+    if (deterministic_uids) {
+        opts.uid_root = uid_root ? uid_root : "2.25";
     }
     const char *slide = argv[optind];
     // SIGINT and SIGTERM stop the conversion through its normal failure path, which
@@ -276,6 +292,9 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "convert") == 0) {
         return cmd_convert(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "batch") == 0) {
+        return s2d_cli_batch(argc - 1, argv + 1);
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0)) {
         printf("slide2dcm %s\n", S2D_VERSION);

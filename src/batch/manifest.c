@@ -1,0 +1,302 @@
+/* CSV manifest reader; see batch/manifest.h. */
+#include "batch/manifest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// The attributes a column may set: patient, study and specimen facts a lab keeps per
+// slide. DICOM JSON needs the tag and VR, so each keyword is listed with them.
+typedef struct keyword {
+    const char *name;
+    const char *tag;
+    const char *vr;
+} keyword;
+
+static const keyword keywords[] = {
+    {"PatientName", "00100010", "PN"},
+    {"PatientID", "00100020", "LO"},
+    {"IssuerOfPatientID", "00100021", "LO"},
+    {"PatientBirthDate", "00100030", "DA"},
+    {"PatientSex", "00100040", "CS"},
+    {"StudyInstanceUID", "0020000D", "UI"},
+    {"StudyID", "00200010", "SH"},
+    {"StudyDate", "00080020", "DA"},
+    {"StudyTime", "00080030", "TM"},
+    {"StudyDescription", "00081030", "LO"},
+    {"AccessionNumber", "00080050", "SH"},
+    {"ReferringPhysicianName", "00080090", "PN"},
+    {"InstitutionName", "00080080", "LO"},
+    {"InstitutionalDepartmentName", "00081040", "LO"},
+    {"SeriesDescription", "0008103E", "LO"},
+    {"SeriesNumber", "00200011", "IS"},
+    {"ContainerIdentifier", "00400512", "LO"},
+    {"BodyPartExamined", "00180015", "CS"},
+    {"ClinicalTrialSponsorName", "00120010", "LO"},
+    {"ClinicalTrialProtocolID", "00120020", "LO"},
+    {"ClinicalTrialSiteID", "00120030", "LO"},
+    {"ClinicalTrialSubjectID", "00120040", "LO"},
+};
+
+const char *s2d_manifest_keywords(void)
+{
+    static char list[1024];
+    if (!list[0]) {
+        for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
+            strcat(list, i ? ", " : "");
+            strcat(list, keywords[i].name);
+        }
+    }
+    return list;
+}
+
+static const keyword *find_keyword(const char *name)
+{
+    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
+        if (strcmp(keywords[i].name, name) == 0) {
+            return &keywords[i];
+        }
+    }
+    return NULL;
+}
+
+// One CSV record: fields are malloc'd strings.
+typedef struct record {
+    char **fields;
+    int n;
+} record;
+
+static void record_clear(record *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        free(r->fields[i]);
+    }
+    free(r->fields);
+    r->fields = NULL;
+    r->n = 0;
+}
+
+static bool push_field(record *r, const char *text, size_t len)
+{
+    char **grown = realloc(r->fields, (size_t)(r->n + 1) * sizeof *grown);
+    if (!grown) {
+        return false;
+    }
+    r->fields = grown;
+    r->fields[r->n] = strndup(text, len);
+    return r->fields[r->n++] != NULL;
+}
+
+// Parses the record starting at *pos; advances *pos and *line past it. Returns 1 for a
+// record, 0 at the end of the text, -1 on a syntax error (message in err).
+static int next_record(const char *text, size_t *pos, int *line, record *r, char *field,
+                       const char *path, s2d_error *err)
+{
+    size_t i = *pos;
+    if (!text[i]) {
+        return 0;
+    }
+    int start_line = *line;
+    size_t len = 0;
+    bool quoted = false, was_quoted = false;
+    for (;;) {
+        char c = text[i];
+        if (quoted) {
+            if (!c) {
+                s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: a quoted field is not closed", path,
+                              start_line);
+                return -1;
+            }
+            if (c == '"' && text[i + 1] == '"') {
+                field[len++] = '"';
+                i += 2;
+            } else if (c == '"') {
+                quoted = false;
+                i++;
+            } else {
+                *line += c == '\n';
+                field[len++] = c;
+                i++;
+            }
+            continue;
+        }
+        if (c == '"' && len == 0 && !was_quoted) {
+            quoted = was_quoted = true;
+            i++;
+        } else if (c == ',' || c == '\n' || c == '\r' || !c) {
+            if (!push_field(r, field, len)) {
+                s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+                return -1;
+            }
+            len = 0;
+            was_quoted = false;
+            if (c == ',') {
+                i++;
+                continue;
+            }
+            i += c == '\r' && text[i + 1] == '\n' ? 2 : c ? 1 : 0;
+            *line += c != 0;
+            break;
+        } else if (was_quoted) {
+            s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: text after a closing quote", path, *line);
+            return -1;
+        } else {
+            field[len++] = c;
+            i++;
+        }
+    }
+    *pos = i;
+    return 1;
+}
+
+static char *read_text(const char *path, size_t *size, s2d_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        s2d_error_set(err, S2D_ERR_USAGE, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = (n + 4096 + 1) * 2;
+            char *grown = realloc(text, cap);
+            if (!grown) {
+                free(text);
+                fclose(f);
+                s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+                return NULL;
+            }
+            text = grown;
+        }
+        size_t got = fread(text + n, 1, 4096, f);
+        n += got;
+        if (got < 4096) {
+            break;
+        }
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad || memchr(text, '\0', n)) {
+        free(text);
+        s2d_error_set(err, S2D_ERR_USAGE, "%s: %s", path,
+                      bad ? "cannot read it" : "not a CSV text file (it holds NUL bytes)");
+        return NULL;
+    }
+    text[n] = '\0';
+    *size = n;
+    return text;
+}
+
+static json_t *attribute(const keyword *kw, const char *value)
+{
+    json_t *v = strcmp(kw->vr, "PN") == 0 ? json_pack("{s:s}", "Alphabetic", value)
+                                          : json_string(value);
+    return json_pack("{s:s, s:[o]}", "vr", kw->vr, "Value", v);
+}
+
+bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t size;
+    char *text = read_text(csv_path, &size, err);
+    char *field = text ? malloc(size + 1) : NULL;
+    if (!field) {
+        free(text);
+        return text ? s2d_error_set(err, S2D_ERR_NOMEM, "out of memory") : false;
+    }
+    size_t pos = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    int line = 1, path_col = -1;
+    record header = {0}, r = {0};
+    const keyword **cols = NULL;
+    bool ok = next_record(text, &pos, &line, &header, field, csv_path, err) == 1;
+    if (ok) {
+        cols = calloc((size_t)header.n, sizeof *cols);
+        ok = cols != NULL || !s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    for (int c = 0; ok && c < header.n; c++) {
+        const char *name = header.fields[c];
+        if (strcmp(name, "path") == 0 && path_col < 0) {
+            path_col = c;
+        } else if (!(cols[c] = find_keyword(name))) {
+            ok = s2d_error_set(err, S2D_ERR_USAGE,
+                               "%s:1: column \"%s\" is neither path nor a DICOM keyword "
+                               "slide2dcm sets (%s)", csv_path, name, s2d_manifest_keywords());
+        }
+    }
+    if (ok && path_col < 0) {
+        ok = s2d_error_set(err, S2D_ERR_USAGE, "%s:1: the header has no \"path\" column", csv_path);
+    }
+    while (ok) {
+        int row_line = line;
+        record_clear(&r);
+        int got = next_record(text, &pos, &line, &r, field, csv_path, err);
+        if (got <= 0) {
+            ok = got == 0;
+            break;
+        }
+        if (r.n == 1 && !r.fields[0][0]) {
+            continue;   // blank line
+        }
+        if (r.n != header.n) {
+            ok = s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: %d fields where the header has %d",
+                               csv_path, row_line, r.n, header.n);
+            break;
+        }
+        if (!r.fields[path_col][0]) {
+            ok = s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: the path is empty", csv_path, row_line);
+            break;
+        }
+        s2d_manifest_row *grown = realloc(out->rows, (size_t)(out->n + 1) * sizeof *grown);
+        if (!grown) {
+            ok = s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+            break;
+        }
+        out->rows = grown;
+        s2d_manifest_row *row = &out->rows[out->n++];
+        row->line = row_line;
+        row->path = strdup(r.fields[path_col]);
+        row->metadata = NULL;
+        for (int c = 0; ok && c < r.n; c++) {
+            if (c == path_col || !r.fields[c][0]) {
+                continue;
+            }
+            if (!row->metadata) {
+                row->metadata = json_object();
+            }
+            json_t *attr = attribute(cols[c], r.fields[c]);
+            ok = attr && json_object_set_new(row->metadata, cols[c]->tag, attr) == 0;
+            if (!ok) {
+                // jansson refuses strings that are not UTF-8.
+                s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: the %s value is not UTF-8 text",
+                              csv_path, row_line, cols[c]->name);
+            }
+        }
+        ok = ok && (row->path || !s2d_error_set(err, S2D_ERR_NOMEM, "out of memory"));
+    }
+    record_clear(&r);
+    record_clear(&header);
+    free(cols);
+    free(field);
+    free(text);
+    if (ok && out->n == 0) {
+        ok = s2d_error_set(err, S2D_ERR_USAGE, "%s lists no slides", csv_path);
+    }
+    if (!ok) {
+        s2d_manifest_free(out);
+    }
+    return ok;
+}
+
+void s2d_manifest_free(s2d_manifest *m)
+{
+    for (int i = 0; i < m->n; i++) {
+        free(m->rows[i].path);
+        json_decref(m->rows[i].metadata);
+    }
+    free(m->rows);
+    m->rows = NULL;
+    m->n = 0;
+}

@@ -1,0 +1,30 @@
+/* The CSV manifest of a batch: a `path` column, plus columns named by DICOM keyword whose
+ * cells set that attribute for that row's slide (an empty cell sets nothing). */
+#ifndef S2D_BATCH_MANIFEST_H
+#define S2D_BATCH_MANIFEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "slide2dcm/error.h"
+
+typedef struct s2d_manifest_row {
+    int line;                // in the file, 1-based, for messages
+    char *path;              // as written
+    json_t *metadata;        // DICOM JSON (PS3.18 F.2) of the row's attributes, or NULL
+} s2d_manifest_row;
+
+typedef struct s2d_manifest {
+    s2d_manifest_row *rows;
+    int n;
+} s2d_manifest;
+
+/** Reads an RFC 4180 CSV file (quotes, doubled quotes, CRLF, a UTF-8 byte order mark).
+ *  A malformed file or an unknown column is an S2D_ERR_USAGE error naming the line. */
+bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err);
+void s2d_manifest_free(s2d_manifest *m);
+
+/** Prints the keywords a manifest column may use, one line, for --help. */
+const char *s2d_manifest_keywords(void);
+
+#endif

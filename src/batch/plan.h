@@ -1,0 +1,45 @@
+/* Which slides a batch converts and where each one's output goes: from a folder walked
+ * recursively (slides recognised by content or by a slide extension, multi-file formats
+ * taken once) or from a CSV manifest. */
+#ifndef S2D_BATCH_PLAN_H
+#define S2D_BATCH_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "slide2dcm/error.h"
+
+#define S2D_BATCH_NAME_MAX 80
+
+typedef struct s2d_batch_slide {
+    char *source;            // path to open
+    char *key;               // path relative to the folder, or as the manifest writes it
+    char name[S2D_BATCH_NAME_MAX];   // output folder OUTROOT/<name>
+    json_t *metadata;        // DICOM JSON from the manifest row, or NULL
+    int line;                // manifest line, 0 for a folder
+    char *error;             // a reason known before converting (a duplicate row), or NULL
+} s2d_batch_slide;
+
+typedef struct s2d_batch_plan {
+    s2d_batch_slide *slides;
+    int n;
+    char **ignored;          // files of the folder that are not slides (nor parts of one)
+    int nignored;
+} s2d_batch_plan;
+
+/** INPUT is a folder (walked) or a CSV manifest. skip_dir (OUTROOT; may not exist yet)
+ *  is never walked into. Errors are S2D_ERR_USAGE: a bad manifest, an unreadable folder. */
+bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan *plan,
+                         s2d_error *err);
+void s2d_batch_plan_free(s2d_batch_plan *plan);
+
+/**
+ * The output folder name for a key: its file stem with every byte outside [A-Za-z0-9._+-]
+ * made '_' (at most 60 bytes, never starting with '.' or '-'), then '-' and the first 10
+ * hex digits of SHA-256(key). Safe on any file system, never "." or "..", never a path;
+ * the hash keeps two slides with one stem apart, and a name depends only on the key, so
+ * re-runs and the Snakemake workflow find the same folder.
+ */
+void s2d_batch_output_name(const char *key, char out[S2D_BATCH_NAME_MAX]);
+
+#endif

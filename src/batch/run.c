@@ -1,0 +1,874 @@
+/* Batch runner; see batch/run.h.
+ *
+ * Isolation: every slide is converted by a child process running our own binary's
+ * `convert`, so a crash or a leak in a reader library (OpenSlide, libtiff, a codec) on one
+ * bad slide costs that slide only. Children die with the batch (PR_SET_PDEATHSIG).
+ *
+ * Crash safety: a child writes into OUTROOT/.staging/<name>; only a complete conversion is
+ * moved to OUTROOT/<name>, by one rename (an exchange when an older conversion is there),
+ * and only then is "done" appended to the journal. Killed at any moment, a run leaves at
+ * worst a staging folder (removed by the next run) or a finished folder the journal does
+ * not call done (converted again by the next run): never a partial file under a final
+ * name, and never a slide wrongly skipped. */
+#define _GNU_SOURCE
+#include "batch/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch/journal.h"
+#include "core/fingerprint.h"
+#include "core/sha256.h"
+
+typedef enum outcome {
+    PENDING,
+    RUNNING,
+    CONVERTED,
+    ALREADY_DONE,
+    FAILED,
+    INTERRUPTED,
+} outcome;
+
+static const char *const outcome_names[] = {"not run", "running", "converted", "already done",
+                                            "failed", "interrupted"};
+
+typedef struct slide_state {
+    const s2d_batch_slide *slide;
+    outcome outcome;
+    char *error;
+    json_t *result;              // the "done" record: files, levels, frames, bytes, seconds
+    json_t *metadata;            // merged DICOM JSON for this slide, or NULL
+    s2d_slide_files files;
+    char change[65], fingerprint[65], settings[65];
+    pid_t pid;
+    int slot;
+    char stage[4200], log[4300], report[4300], meta[4300];
+} slide_state;
+
+typedef struct batch {
+    const s2d_batch_options *o;
+    const s2d_batch_plan *plan;
+    slide_state *states;
+    s2d_journal *journal;
+    char staging[4096];
+    int cores;
+    bool *slot_busy;
+    int running;
+    bool stop_launching;         // interrupted, or the options are unusable
+    bool usage_error;
+    bool io_error;
+    char io_message[1200];
+    bool tty;
+    struct timespec t0;
+    double megapixels;           // converted in this run
+    int finished;                // converted or failed in this run
+} batch;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void on_wakeup_signal(int sig)
+{
+    (void)sig;   // SIGCHLD and SIGALRM only end sigsuspend
+}
+
+// Test hook: S2D_BATCH_CRASH_AT=POINT:N kills the batch with SIGKILL the N-th time it
+// reaches POINT (started, converted, committed, journaled), to test recovery at exact spots.
+static void crash_point(const char *point)
+{
+    static int hits;
+    const char *spec = getenv("S2D_BATCH_CRASH_AT");
+    size_t len = strlen(point);
+    if (spec && strncmp(spec, point, len) == 0 && spec[len] == ':' &&
+        ++hits == atoi(spec + len + 1)) {
+        raise(SIGKILL);
+    }
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int s2d_batch_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+        return CPU_COUNT(&set);
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT;
+}
+
+// rm -rf that never follows a link: a link planted in OUTROOT is removed, not its target.
+static bool remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return unlink(path) == 0;
+    }
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+}
+
+static bool fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+static bool mkdirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                return false;
+            }
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0777) == 0 || errno == EEXIST;
+}
+
+static void set_error(slide_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(slide_state *s, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    free(s->error);
+    s->error = strdup(msg);
+}
+
+static void io_failure(batch *b, const s2d_error *err)
+{
+    if (!b->io_error) {
+        snprintf(b->io_message, sizeof b->io_message, "%s", err->message);
+    }
+    b->io_error = true;
+    b->stop_launching = true;
+}
+
+static json_t *record(const slide_state *s, const char *event)
+{
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "v", 1, "time", when, "name",
+                     s->slide->name, "source", s->slide->source, "event", event, "change",
+                     s->change, "fingerprint", s->fingerprint, "settings", s->settings);
+}
+
+static void journal(batch *b, json_t *rec)
+{
+    s2d_error err = {0};
+    if (!rec) {
+        s2d_error_set(&err, S2D_ERR_NOMEM, "out of memory");
+        io_failure(b, &err);
+    } else if (!s2d_journal_append(b->journal, rec, &err)) {
+        io_failure(b, &err);
+    }
+    json_decref(rec);
+}
+
+// A "failed" or "interrupted" record with the reason.
+static void journal_outcome(batch *b, const slide_state *s, const char *event)
+{
+    json_t *rec = record(s, event);
+    if (rec) {
+        json_object_set_new(rec, "error", json_string(s->error ? s->error : ""));
+    }
+    journal(b, rec);
+}
+
+// What changes a slide's output besides its files: the forwarded options and its
+// metadata. A journal "done" made with other settings does not count.
+static void settings_key(const batch *b, const slide_state *s, char out[65])
+{
+    s2d_sha256 h;
+    s2d_sha256_init(&h);
+    for (int i = 0; i < b->o->nconvert_args; i++) {
+        s2d_sha256_update(&h, b->o->convert_args[i], strlen(b->o->convert_args[i]) + 1);
+    }
+    char *meta = s->metadata ? json_dumps(s->metadata, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (meta) {
+        s2d_sha256_update(&h, meta, strlen(meta));
+    }
+    free(meta);
+    uint8_t digest[32];
+    s2d_sha256_final(&h, digest);
+    s2d_hex(digest, sizeof digest, out);
+}
+
+// The files a "done" record lists are all in OUTROOT/<name>, with their sizes.
+static bool outputs_present(const batch *b, const slide_state *s, const json_t *rec)
+{
+    char dir[4096], path[4300];
+    snprintf(dir, sizeof dir, "%s/%s", b->o->outroot, s->slide->name);
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return false;
+    }
+    const json_t *files = json_object_get(rec, "files");
+    size_t i;
+    const json_t *f;
+    if (!json_array_size(files)) {
+        return false;
+    }
+    json_array_foreach(files, i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_int_t size = json_integer_value(json_object_get(f, "size"));
+        snprintf(path, sizeof path, "%s/%s", dir, name ? name : "");
+        if (!name || strchr(name, '/') || lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_size != size) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool already_done(const batch *b, const slide_state *s)
+{
+    json_t *rec = s2d_journal_last(b->journal, s->slide->name);
+    const char *event = json_string_value(json_object_get(rec, "event"));
+    const char *change = json_string_value(json_object_get(rec, "change"));
+    const char *settings = json_string_value(json_object_get(rec, "settings"));
+    return event && strcmp(event, "done") == 0 && change && strcmp(change, s->change) == 0 &&
+           settings && strcmp(settings, s->settings) == 0 && outputs_present(b, s, rec);
+}
+
+static json_t *merged_metadata(const s2d_batch_options *o, const s2d_batch_slide *slide)
+{
+    if (!o->metadata && !slide->metadata) {
+        return NULL;
+    }
+    json_t *m = o->metadata ? json_deep_copy(o->metadata) : json_object();
+    if (m && slide->metadata) {
+        json_object_update(m, slide->metadata);
+    }
+    return m;
+}
+
+static void prepare(batch *b, slide_state *s)
+{
+    const s2d_batch_slide *slide = s->slide;
+    s->metadata = merged_metadata(b->o, slide);
+    settings_key(b, s, s->settings);
+    s2d_error err = {0};
+    if (slide->error || !s2d_slide_files_list(slide->source, &s->files, &err)) {
+        s->outcome = FAILED;
+        set_error(s, "%s", slide->error ? slide->error : err.message);
+        journal_outcome(b, s, "failed");
+        return;
+    }
+    s2d_slide_change_key(&s->files, s->change);
+    if (!b->o->force && already_done(b, s)) {
+        s->outcome = ALREADY_DONE;
+        s->result = json_incref(s2d_journal_last(b->journal, slide->name));
+        const char *fp = json_string_value(json_object_get(s->result, "fingerprint"));
+        snprintf(s->fingerprint, sizeof s->fingerprint, "%s", fp ? fp : "");
+    }
+}
+
+static int threads_for_slot(const batch *b, int slot)
+{
+    if (b->o->threads > 0) {
+        return b->o->threads;
+    }
+    int share = b->cores / b->o->jobs + (slot < b->cores % b->o->jobs ? 1 : 0);
+    return share > 0 ? share : 1;
+}
+
+static void launch(batch *b, slide_state *s, int slot)
+{
+    const s2d_batch_options *o = b->o;
+    s2d_error err = {0};
+    if (!s2d_slide_fingerprint(&s->files, s->fingerprint, &err)) {
+        s->outcome = FAILED;
+        set_error(s, "%s", err.message);
+        journal_outcome(b, s, "failed");
+        return;
+    }
+    snprintf(s->stage, sizeof s->stage, "%s/%s", b->staging, s->slide->name);
+    snprintf(s->log, sizeof s->log, "%s.log", s->stage);
+    snprintf(s->report, sizeof s->report, "%s.report.json", s->stage);
+    snprintf(s->meta, sizeof s->meta, "%s.metadata.json", s->stage);
+    if (s->metadata && json_dump_file(s->metadata, s->meta, JSON_COMPACT) != 0) {
+        s2d_error_set(&err, S2D_ERR_IO, "cannot write %s", s->meta);
+        io_failure(b, &err);
+        return;
+    }
+    journal(b, record(s, "started"));
+    if (b->io_error) {
+        return;
+    }
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", threads_for_slot(b, slot));
+    const char **argv = calloc((size_t)o->nconvert_args + 16, sizeof *argv);
+    if (!argv) {
+        s2d_error_set(&err, S2D_ERR_NOMEM, "out of memory");
+        io_failure(b, &err);
+        return;
+    }
+    int n = 0;
+    argv[n++] = o->self_exe;
+    argv[n++] = "convert";
+    for (int i = 0; i < o->nconvert_args; i++) {
+        argv[n++] = o->convert_args[i];
+    }
+    if (s->metadata) {
+        argv[n++] = "--metadata";
+        argv[n++] = s->meta;
+    }
+    argv[n++] = "--threads";
+    argv[n++] = threads;
+    argv[n++] = "--json-report";
+    argv[n++] = s->report;
+    argv[n++] = "-o";
+    argv[n++] = s->stage;
+    argv[n++] = "--";   // a slide path may start with '-'
+    argv[n++] = s->slide->source;
+    argv[n] = NULL;
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        // The child: our own signal setup must not reach the converter.
+        sigset_t none;
+        sigemptyset(&none);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(137);   // the batch died before the line above
+        }
+        int log = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        int null = open("/dev/null", O_RDWR);
+        if (log >= 0 && null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(log, STDERR_FILENO);
+            execv(o->self_exe, (char *const *)argv);
+            dprintf(STDERR_FILENO, "slide2dcm: %s: cannot run %s: %s\n", s->slide->source,
+                    o->self_exe, strerror(errno));
+        }
+        _exit(127);
+    }
+    free(argv);
+    if (pid < 0) {
+        s->outcome = FAILED;
+        set_error(s, "cannot start a conversion: %s", strerror(errno));
+        journal_outcome(b, s, "failed");
+        return;
+    }
+    s->pid = pid;
+    s->slot = slot;
+    s->outcome = RUNNING;
+    b->slot_busy[slot] = true;
+    b->running++;
+    crash_point("started");
+}
+
+// The reason the converter gave: its last "slide2dcm: ..." line that is not a warning,
+// without the "slide2dcm: SLIDE: " prefix the report already says.
+static void reason_from_log(slide_state *s, int status)
+{
+    char line[2048], last[2048] = "";
+    FILE *f = fopen(s->log, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "slide2dcm: ", 11) == 0 && strncmp(line, "slide2dcm: warning: ", 20)) {
+            snprintf(last, sizeof last, "%s", line + 11);
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    size_t len = strlen(s->slide->source);
+    const char *reason = last;
+    if (strncmp(reason, s->slide->source, len) == 0 && strncmp(reason + len, ": ", 2) == 0) {
+        reason += len + 2;
+    }
+    if (reason[0]) {
+        set_error(s, "%s", reason);
+    } else {
+        set_error(s, "the converter exited with status %d and no message", status);
+    }
+}
+
+// Level count, frames, bytes, seconds and throughput from the child's --json-report.
+static json_t *summarize_report(const slide_state *s, const char *final_dir)
+{
+    json_error_t jerr;
+    json_t *rep = json_load_file(s->report, 0, &jerr);
+    json_t *files = json_array();
+    int levels = 0;
+    json_int_t frames = 0, bytes = 0;
+    double megapixels = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(rep, "files"), i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *flavor = json_string_value(json_object_get(f, "flavor"));
+        char path[4400];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", final_dir, name ? name : "");
+        if (!name || stat(path, &st) != 0) {
+            continue;
+        }
+        json_array_append_new(files, json_pack("{s:s, s:I}", "name", name, "size",
+                                               (json_int_t)st.st_size));
+        frames += json_integer_value(json_object_get(f, "tiles"));
+        bytes += json_integer_value(json_object_get(f, "bytes"));
+        if (flavor && strcmp(flavor, "VOLUME") == 0) {
+            levels++;
+            double mp = (double)json_integer_value(json_object_get(f, "width")) *
+                        (double)json_integer_value(json_object_get(f, "height")) / 1e6;
+            megapixels = mp > megapixels ? mp : megapixels;
+        }
+    }
+    double seconds = json_real_value(json_object_get(rep, "seconds"));
+    json_t *out = json_pack("{s:o, s:i, s:I, s:I, s:f, s:f, s:f, s:I}", "files", files, "levels",
+                            levels, "frames", frames, "bytes", bytes, "seconds", seconds,
+                            "megapixels", megapixels, "megapixels_per_second",
+                            seconds > 0 ? megapixels / seconds : 0.0, "warnings",
+                            json_integer_value(json_object_get(rep, "warnings")));
+    json_decref(rep);
+    return out;
+}
+
+// Moves the finished staging folder to OUTROOT/<name>: one atomic exchange when an older
+// conversion (or anything else, a planted link included) holds the name.
+static bool commit(batch *b, slide_state *s, char *why, size_t whylen)
+{
+    char final_dir[4096];
+    snprintf(final_dir, sizeof final_dir, "%s/%s", b->o->outroot, s->slide->name);
+    struct stat st;
+    bool exists = lstat(final_dir, &st) == 0;
+    bool ok;
+    if (!exists) {
+        ok = rename(s->stage, final_dir) == 0;
+    } else {
+        ok = renameat2(AT_FDCWD, s->stage, AT_FDCWD, final_dir, RENAME_EXCHANGE) == 0;
+        if (!ok && (errno == EINVAL || errno == ENOSYS)) {
+            // A file system without exchange: a short window with no folder, which the
+            // journal covers (the slide is not "done" yet, so a re-run converts it).
+            char old[4300];
+            snprintf(old, sizeof old, "%s.old", s->stage);
+            ok = rename(final_dir, old) == 0 && rename(s->stage, final_dir) == 0 &&
+                 rename(old, s->stage) == 0;
+        }
+    }
+    if (!ok || !fsync_dir(b->o->outroot)) {
+        snprintf(why, whylen, "cannot move the conversion to %s: %s", final_dir, strerror(errno));
+        return false;
+    }
+    remove_tree(s->stage);   // the older conversion, after an exchange
+    crash_point("committed");
+    return true;
+}
+
+static void clean_stage(const slide_state *s)
+{
+    remove_tree(s->stage);
+    unlink(s->log);
+    unlink(s->report);
+    unlink(s->meta);
+}
+
+static void finish(batch *b, slide_state *s, int status)
+{
+    b->slot_busy[s->slot] = false;
+    b->running--;
+    s->pid = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        crash_point("converted");
+        char final_dir[4096], why[4400];
+        snprintf(final_dir, sizeof final_dir, "%s/%s", b->o->outroot, s->slide->name);
+        if (!commit(b, s, why, sizeof why)) {
+            s->outcome = FAILED;
+            set_error(s, "%s", why);
+        } else {
+            // Sending the slide to a PACS (--send-stow / --send-cstore) goes here, once that
+            // command exists: the slide is "done" only after its instances were stored, so
+            // a failed send is recorded as failed and the next run retries it.
+            s->result = summarize_report(s, final_dir);
+            json_t *rec = record(s, "done");
+            json_object_update(rec, s->result);
+            json_decref(s->result);
+            s->result = json_incref(rec);
+            journal(b, rec);
+            s->outcome = CONVERTED;
+            b->megapixels += json_real_value(json_object_get(rec, "megapixels"));
+            crash_point("journaled");
+        }
+    } else if (WIFSIGNALED(status)) {
+        if (interrupted) {
+            s->outcome = INTERRUPTED;   // it had no time to install its handler
+            set_error(s, "interrupted");
+        } else {
+            s->outcome = FAILED;
+            set_error(s, "the converter crashed: %s (signal %d)", strsignal(WTERMSIG(status)),
+                      WTERMSIG(status));
+        }
+    } else if (WEXITSTATUS(status) == 130 && interrupted) {
+        s->outcome = INTERRUPTED;
+        set_error(s, "interrupted");
+    } else {
+        s->outcome = FAILED;
+        reason_from_log(s, WEXITSTATUS(status));
+        if (WEXITSTATUS(status) == 2) {
+            // A usage error is the options', the same for every slide: stop there.
+            b->usage_error = b->stop_launching = true;
+        }
+    }
+    if (s->outcome == FAILED || s->outcome == INTERRUPTED) {
+        journal_outcome(b, s, s->outcome == FAILED ? "failed" : "interrupted");
+    }
+    clean_stage(s);
+    b->finished++;
+}
+
+static void progress(batch *b, bool final)
+{
+    if (!b->tty || b->o->quiet) {
+        return;
+    }
+    int done = 0, failed = 0, left = 0;
+    for (int i = 0; i < b->plan->n; i++) {
+        outcome oc = b->states[i].outcome;
+        done += oc == CONVERTED || oc == ALREADY_DONE;
+        failed += oc == FAILED;
+        left += oc == PENDING || oc == RUNNING;
+    }
+    double elapsed = seconds_since(&b->t0);
+    double rate = elapsed > 0 ? b->megapixels / elapsed : 0;
+    char eta[32] = "-";
+    if (b->finished > 0 && left > 0) {
+        double s = elapsed / b->finished * left;
+        snprintf(eta, sizeof eta, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    }
+    fprintf(stderr, "\rslides: %d done, %d failed, %d left  %.1f MP/s  ETA %s   %s", done, failed,
+            left, rate, eta, final ? "\n" : "");
+}
+
+static json_t *slide_report(const batch *b, const slide_state *s)
+{
+    char output[4200];
+    snprintf(output, sizeof output, "%s/%s", b->o->outroot, s->slide->name);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "source", s->slide->source, "name",
+                          s->slide->name, "output", output, "outcome", outcome_names[s->outcome]);
+    if (s->slide->line) {
+        json_object_set_new(o, "manifest_line", json_integer(s->slide->line));
+    }
+    json_object_set_new(o, "error", s->error ? json_string(s->error) : json_null());
+    if (s->fingerprint[0]) {
+        json_object_set_new(o, "fingerprint", json_string(s->fingerprint));
+    }
+    static const char *const keys[] = {"levels", "frames", "bytes", "seconds", "megapixels",
+                                       "megapixels_per_second", "warnings"};
+    for (size_t k = 0; s->result && k < sizeof keys / sizeof *keys; k++) {
+        json_t *v = json_object_get(s->result, keys[k]);
+        if (v) {
+            json_object_set(o, keys[k], v);
+        }
+    }
+    json_t *names = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(s->result, "files"), i, f) {
+        json_array_append(names, json_object_get(f, "name"));
+    }
+    json_object_set_new(o, "files", names);
+    return o;
+}
+
+static bool write_report(const batch *b, int counts[], double seconds)
+{
+    json_t *slides = json_array(), *ignored = json_array();
+    for (int i = 0; i < b->plan->n; i++) {
+        json_array_append_new(slides, slide_report(b, &b->states[i]));
+    }
+    for (int i = 0; i < b->plan->nignored; i++) {
+        json_array_append_new(ignored, json_string(b->plan->ignored[i]));
+    }
+    json_t *root = json_pack(
+        "{s:s, s:s, s:i, s:i, s:f, s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:o}", "input", b->o->input,
+        "outroot", b->o->outroot, "jobs", b->o->jobs, "threads_per_slide",
+        threads_for_slot(b, 0), "seconds", seconds, "counts", "converted", counts[CONVERTED],
+        "already_done", counts[ALREADY_DONE], "failed", counts[FAILED], "interrupted",
+        counts[INTERRUPTED], "not_run", counts[PENDING], "slides", slides, "ignored", ignored);
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/batch-report.json", b->o->outroot);
+    snprintf(tmp, sizeof tmp, "%s.partial", path);
+    bool ok = root && json_dump_file(root, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0;
+    if (!ok) {
+        unlink(tmp);
+    }
+    json_decref(root);
+    return ok;
+}
+
+static void summary(const batch *b, const int counts[], double seconds)
+{
+    if (b->o->quiet) {
+        return;
+    }
+    double bytes = 0;
+    for (int i = 0; i < b->plan->n; i++) {
+        if (b->states[i].outcome == CONVERTED) {
+            bytes += (double)json_integer_value(json_object_get(b->states[i].result, "bytes"));
+        }
+    }
+    char unfinished[64] = "";
+    if (counts[INTERRUPTED] || counts[PENDING]) {
+        snprintf(unfinished, sizeof unfinished, ", %d interrupted, %d not run", counts[INTERRUPTED],
+                 counts[PENDING]);
+    }
+    fprintf(stderr,
+            "slide2dcm batch: %d slides: %d converted, %d already done, %d failed%s; "
+            "%.1f MB written in %.1f s; report %s/batch-report.json\n",
+            b->plan->n, counts[CONVERTED], counts[ALREADY_DONE], counts[FAILED], unfinished,
+            bytes / 1e6, seconds, b->o->outroot);
+    int shown = 0;
+    for (int i = 0; i < b->plan->n; i++) {
+        const slide_state *s = &b->states[i];
+        if (s->outcome == FAILED && shown++ < 12) {
+            fprintf(stderr, "  failed: %s: %s\n", s->slide->source, s->error);
+        }
+    }
+    if (shown > 12) {
+        fprintf(stderr, "  ... and %d more failures in the report\n", shown - 12);
+    }
+    if (b->plan->nignored) {
+        fprintf(stderr, "  %d file(s) in the folder are not slides (listed in the report)\n",
+                b->plan->nignored);
+    }
+}
+
+// Claims OUTROOT for this run: two batches writing one journal and one staging folder
+// would undo each other's work.
+static int lock_outroot(const char *outroot)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.batch.lock", outroot);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        fprintf(stderr, "slide2dcm: %s: another batch is running on this folder\n", outroot);
+        return -2;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "slide2dcm: %s: cannot create %s: %s\n", outroot, path, strerror(errno));
+    }
+    return fd;
+}
+
+static void run_loop(batch *b)
+{
+    sigset_t blocked, waitmask;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGCHLD);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGALRM);
+    sigprocmask(SIG_BLOCK, &blocked, &waitmask);
+    sigdelset(&waitmask, SIGCHLD);
+    sigdelset(&waitmask, SIGINT);
+    sigdelset(&waitmask, SIGTERM);
+    sigdelset(&waitmask, SIGALRM);
+    struct sigaction stop = {.sa_handler = on_stop_signal}, wake = {.sa_handler = on_wakeup_signal};
+    sigemptyset(&stop.sa_mask);
+    sigemptyset(&wake.sa_mask);
+    struct sigaction old_int, old_term, old_chld, old_alrm;
+    sigaction(SIGINT, &stop, &old_int);
+    sigaction(SIGTERM, &stop, &old_term);
+    sigaction(SIGCHLD, &wake, &old_chld);
+    sigaction(SIGALRM, &wake, &old_alrm);
+    bool forwarded = false;
+    int next = 0;
+    for (;;) {
+        // Reap every child that ended.
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            for (int i = 0; i < b->plan->n; i++) {
+                if (b->states[i].pid == pid) {
+                    finish(b, &b->states[i], status);
+                    progress(b, false);
+                    break;
+                }
+            }
+        }
+        if (interrupted) {
+            b->stop_launching = true;
+            if (!forwarded) {
+                // A terminal's Ctrl-C reaches the children too; a SIGTERM sent to the batch
+                // alone (a scheduler's) is passed on, and each child cleans up and exits.
+                for (int i = 0; i < b->plan->n; i++) {
+                    if (b->states[i].pid > 0) {
+                        kill(b->states[i].pid, SIGTERM);
+                    }
+                }
+                forwarded = true;
+            }
+        }
+        while (!b->stop_launching && b->running < b->o->jobs && next < b->plan->n) {
+            slide_state *s = &b->states[next++];
+            if (s->outcome != PENDING) {
+                continue;
+            }
+            int slot = 0;
+            while (b->slot_busy[slot]) {
+                slot++;
+            }
+            launch(b, s, slot);
+            progress(b, false);
+        }
+        if (b->running == 0 && (b->stop_launching || next >= b->plan->n)) {
+            break;
+        }
+        if (b->tty) {
+            alarm(1);   // refreshes the progress line while slides take long
+        }
+        sigsuspend(&waitmask);
+        if (b->tty) {
+            progress(b, false);
+        }
+    }
+    alarm(0);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
+    sigaction(SIGALRM, &old_alrm, NULL);
+    sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+}
+
+int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
+{
+    batch b = {.o = o, .plan = plan, .cores = s2d_batch_cores(), .tty = isatty(STDERR_FILENO)};
+    clock_gettime(CLOCK_MONOTONIC, &b.t0);
+    if (!mkdirs(o->outroot)) {
+        fprintf(stderr, "slide2dcm: %s: cannot create it: %s\n", o->outroot, strerror(errno));
+        return 3;
+    }
+    int lock = lock_outroot(o->outroot);
+    if (lock < 0) {
+        return lock == -2 ? 2 : 3;
+    }
+    // What a killed run left in staging is incomplete by construction.
+    snprintf(b.staging, sizeof b.staging, "%s/.staging", o->outroot);
+    char journal_path[4200];
+    snprintf(journal_path, sizeof journal_path, "%s/batch-journal.jsonl", o->outroot);
+    s2d_error err = {0};
+    if (!remove_tree(b.staging) || mkdir(b.staging, 0777) != 0 ||
+        !(b.journal = s2d_journal_open(journal_path, &err)) || !fsync_dir(o->outroot)) {
+        fprintf(stderr, "slide2dcm: %s: %s\n", o->outroot,
+                err.code ? err.message : strerror(errno));
+        s2d_journal_close(b.journal);
+        close(lock);
+        return 3;
+    }
+    b.states = calloc((size_t)plan->n + 1, sizeof *b.states);
+    b.slot_busy = calloc((size_t)o->jobs, sizeof *b.slot_busy);
+    if (!b.states || !b.slot_busy) {
+        fprintf(stderr, "slide2dcm: out of memory\n");
+        free(b.states);
+        free(b.slot_busy);
+        s2d_journal_close(b.journal);
+        close(lock);
+        return 3;
+    }
+    if (s2d_journal_damaged_lines(b.journal) && !o->quiet) {
+        fprintf(stderr, "slide2dcm: %s: %d incomplete line(s) from an interrupted run ignored\n",
+                journal_path, s2d_journal_damaged_lines(b.journal));
+    }
+    for (int i = 0; i < plan->n; i++) {
+        b.states[i].slide = &plan->slides[i];
+        prepare(&b, &b.states[i]);
+    }
+    run_loop(&b);
+    double seconds = seconds_since(&b.t0);
+    int counts[INTERRUPTED + 1] = {0};
+    for (int i = 0; i < plan->n; i++) {
+        counts[b.states[i].outcome]++;
+    }
+    progress(&b, true);
+    bool reported = write_report(&b, counts, seconds);
+    summary(&b, counts, seconds);
+    if (!reported) {
+        fprintf(stderr, "slide2dcm: %s/batch-report.json: cannot write the report\n", o->outroot);
+    }
+    if (b.io_error) {
+        fprintf(stderr, "slide2dcm: %s: %s\n", o->outroot, b.io_message);
+    }
+    for (int i = 0; b.usage_error && i < plan->n; i++) {
+        if (b.states[i].outcome == FAILED && b.states[i].error) {
+            fprintf(stderr, "slide2dcm: stopped, the convert options do not work: %s\n",
+                    b.states[i].error);
+            break;
+        }
+    }
+    remove_tree(b.staging);
+    for (int i = 0; i < plan->n; i++) {
+        slide_state *s = &b.states[i];
+        free(s->error);
+        json_decref(s->result);
+        json_decref(s->metadata);
+        s2d_slide_files_free(&s->files);
+    }
+    free(b.states);
+    free(b.slot_busy);
+    s2d_journal_close(b.journal);
+    close(lock);
+    if (interrupted) {
+        return 130;
+    }
+    if (b.usage_error) {
+        return 2;
+    }
+    if (b.io_error || !reported) {
+        return 3;
+    }
+    return counts[FAILED] ? 1 : 0;
+}

@@ -1,0 +1,33 @@
+/* Runs a batch plan: each slide converted by a child process (`slide2dcm convert`) into a
+ * staging folder, moved into OUTROOT/<name> when complete, its outcome journaled; then
+ * OUTROOT/batch-report.json and a summary. */
+#ifndef S2D_BATCH_RUN_H
+#define S2D_BATCH_RUN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "batch/plan.h"
+
+typedef struct s2d_batch_options {
+    const char *input;           // for the report
+    const char *outroot;
+    const char *self_exe;        // the slide2dcm binary the children run
+    int jobs;                    // slides at once (>= 1)
+    int threads;                 // encoder threads per slide; 0 = the cores shared by the jobs
+    bool force;                  // redo slides the journal says are done
+    bool quiet;                  // no progress line, no summary
+    char **convert_args;         // options forwarded to every `convert`
+    int nconvert_args;
+    const json_t *metadata;      // --metadata DICOM JSON; a manifest row's columns win
+} s2d_batch_options;
+
+/** Runs the plan. Returns the exit status: 0 every slide converted or already done,
+ *  1 some failed, 2 the convert options are unusable, 3 OUTROOT cannot be written,
+ *  130 interrupted by SIGINT or SIGTERM. */
+int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o);
+
+/** Number of cores this process may run on (its CPU affinity). */
+int s2d_batch_cores(void);
+
+#endif

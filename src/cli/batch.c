@@ -1,0 +1,245 @@
+/* slide2dcm batch: parses the command line, makes the plan (batch/plan.c) and runs it
+ * (batch/run.c), or with --list prints the plan for the Snakemake workflow. */
+#include "cli/batch.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch/manifest.h"
+#include "batch/plan.h"
+#include "batch/run.h"
+
+static const char usage_text[] =
+    "usage: slide2dcm batch INPUT -o OUTROOT [options] [convert options]\n"
+    "\n"
+    "Converts every slide of INPUT, a folder (walked recursively; slides recognised by\n"
+    "content or extension) or a CSV manifest (a \"path\" column, plus columns named by DICOM\n"
+    "keyword that set that attribute for the row's slide), into OUTROOT/<name>/.\n"
+    "Re-running skips the slides already converted and unchanged (OUTROOT/batch-journal.jsonl).\n"
+    "\n"
+    "  -o, --output OUTROOT    output root (created if missing)\n"
+    "  -j, --jobs N            slides converted at once (default 1); the cores are shared\n"
+    "  --threads N             encoder threads per slide (default: cores / jobs)\n"
+    "  --force                 convert again the slides already done\n"
+    "  --list                  print the plan as JSON (names, sources, metadata) and stop\n"
+    "  -q, --quiet             no progress line, no summary\n"
+    "Convert options, applied to every slide (see slide2dcm convert --help):\n"
+    "  --tile-size, --quality, --subsampling, --keep-source-levels, --no-label,\n"
+    "  --no-overview, --no-thumbnail, --mpp, --metadata (manifest columns win over it),\n"
+    "  --patient-name, --patient-id, --patient-birth-date, --patient-sex, --study-id,\n"
+    "  --accession-number, --study-date, --institution-name, --referring-physician,\n"
+    "  --series-description (these win over manifest columns), --deterministic-uids,\n"
+    "  --uid-root\n"
+    "\n"
+    "Exit status: 0 all converted (or already done), 1 some failed (the report says why),\n"
+    "2 usage, 3 OUTROOT not writable, 130 interrupted. Report: OUTROOT/batch-report.json.\n";
+
+enum { OPT_THREADS = 256, OPT_FORCE, OPT_LIST, OPT_METADATA, OPT_FORWARD };
+
+// The convert options a batch passes on to every slide's conversion; `convert` checks
+// their values (a bad value stops the batch at the first slide with exit status 2).
+// --overwrite, --json-report and --threads are the batch's own business.
+static const struct option forwarded[] = {
+    {"tile-size", required_argument, NULL, OPT_FORWARD},
+    {"reencode", no_argument, NULL, OPT_FORWARD},
+    {"quality", required_argument, NULL, OPT_FORWARD},
+    {"subsampling", required_argument, NULL, OPT_FORWARD},
+    {"keep-source-levels", no_argument, NULL, OPT_FORWARD},
+    {"no-label", no_argument, NULL, OPT_FORWARD},
+    {"no-overview", no_argument, NULL, OPT_FORWARD},
+    {"no-thumbnail", no_argument, NULL, OPT_FORWARD},
+    {"mpp", required_argument, NULL, OPT_FORWARD},
+    {"patient-name", required_argument, NULL, OPT_FORWARD},
+    {"patient-id", required_argument, NULL, OPT_FORWARD},
+    {"patient-birth-date", required_argument, NULL, OPT_FORWARD},
+    {"patient-sex", required_argument, NULL, OPT_FORWARD},
+    {"study-id", required_argument, NULL, OPT_FORWARD},
+    {"accession-number", required_argument, NULL, OPT_FORWARD},
+    {"study-date", required_argument, NULL, OPT_FORWARD},
+    {"institution-name", required_argument, NULL, OPT_FORWARD},
+    {"referring-physician", required_argument, NULL, OPT_FORWARD},
+    {"series-description", required_argument, NULL, OPT_FORWARD},
+    {"deterministic-uids", no_argument, NULL, OPT_FORWARD},
+    {"uid-root", required_argument, NULL, OPT_FORWARD},
+};
+
+#define NFORWARDED (sizeof forwarded / sizeof *forwarded)
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "slide2dcm: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(slide2dcm batch --help lists the options)\n");
+    va_end(ap);
+    return 2;
+}
+
+static bool parse_count(const char *s, long max, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > max) {
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static void trim_slashes(char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') {
+        path[--n] = '\0';
+    }
+}
+
+static int print_plan(const s2d_batch_plan *plan, const s2d_batch_options *o)
+{
+    json_t *slides = json_array(), *args = json_array();
+    for (int i = 0; i < o->nconvert_args; i++) {
+        json_array_append_new(args, json_string(o->convert_args[i]));
+    }
+    for (int i = 0; i < plan->n; i++) {
+        const s2d_batch_slide *s = &plan->slides[i];
+        json_t *meta = NULL;
+        if (o->metadata || s->metadata) {
+            meta = o->metadata ? json_deep_copy(o->metadata) : json_object();
+            if (s->metadata) {
+                json_object_update(meta, s->metadata);
+            }
+        }
+        json_array_append_new(slides, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", s->name,
+                                                "source", s->source, "key", s->key, "metadata",
+                                                meta ? meta : json_null(), "error",
+                                                s->error ? json_string(s->error) : json_null()));
+    }
+    json_t *root = json_pack("{s:o, s:o}", "convert_args", args, "slides", slides);
+    int rc = json_dumpf(root, stdout, JSON_INDENT(1)) == 0 && fputc('\n', stdout) != EOF ? 0 : 3;
+    json_decref(root);
+    return rc;
+}
+
+int s2d_cli_batch(int argc, char **argv)
+{
+    // Our options, then the forwarded ones, in one getopt table.
+    static const struct option own[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"list", no_argument, NULL, OPT_LIST},
+        {"metadata", required_argument, NULL, OPT_METADATA},
+    };
+    struct option table[sizeof own / sizeof *own + NFORWARDED + 1];
+    memcpy(table, own, sizeof own);
+    memcpy(table + sizeof own / sizeof *own, forwarded, sizeof forwarded);
+    memset(&table[sizeof own / sizeof *own + NFORWARDED], 0, sizeof *table);
+
+    s2d_batch_options o = {.jobs = 1};
+    char **fwd = calloc((size_t)argc * 2 + 1, sizeof *fwd);
+    char *outroot = NULL;
+    const char *metadata_path = NULL;
+    bool list = false;
+    int c, index, rc = 0;
+    if (!fwd) {
+        fprintf(stderr, "slide2dcm: out of memory\n");
+        return 3;
+    }
+    optind = 1;
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":o:j:qh", table, &index)) != -1) {
+        switch (c) {
+        case 'o': outroot = optarg; break;
+        case 'q': o.quiet = true; break;
+        case 'h': fputs(usage_text, stdout); free(fwd); return 0;
+        case 'j':
+            if (!parse_count(optarg, 256, &o.jobs)) {
+                rc = usage_error("--jobs %s: use 1 to 256", optarg);
+            }
+            break;
+        case OPT_THREADS:
+            if (!parse_count(optarg, 256, &o.threads)) {
+                rc = usage_error("--threads %s: use 1 to 256", optarg);
+            }
+            break;
+        case OPT_FORCE: o.force = true; break;
+        case OPT_LIST: list = true; break;
+        case OPT_METADATA: metadata_path = optarg; break;
+        case OPT_FORWARD: {
+            // Rebuild "--name" (and its value) for the child's command line.
+            static char names[NFORWARDED][32];
+            snprintf(names[index - sizeof own / sizeof *own], 32, "--%s", table[index].name);
+            fwd[o.nconvert_args++] = names[index - sizeof own / sizeof *own];
+            if (table[index].has_arg) {
+                fwd[o.nconvert_args++] = optarg;
+            }
+            break;
+        }
+        case ':': rc = usage_error("%s needs a value", argv[optind - 1]); break;
+        default: rc = usage_error("unknown option %s", argv[optind - 1]); break;
+        }
+    }
+    if (rc == 0 && optind != argc - 1) {
+        rc = usage_error("%s", optind >= argc ? "batch needs one INPUT (a folder or a CSV manifest)"
+                                              : "batch takes one INPUT");
+    }
+    if (rc == 0 && !outroot) {
+        rc = usage_error("%s", "batch needs -o OUTROOT");
+    }
+    json_t *metadata = NULL;
+    if (rc == 0 && metadata_path) {
+        json_error_t jerr;
+        metadata = json_load_file(metadata_path, 0, &jerr);
+        if (!json_is_object(metadata)) {
+            fprintf(stderr, "slide2dcm: %s: %s\n", metadata_path,
+                    metadata ? "not a DICOM JSON object" : jerr.text);
+            rc = 1;
+        }
+    }
+    if (rc != 0) {
+        json_decref(metadata);
+        free(fwd);
+        return rc;
+    }
+    char *input = argv[optind];
+    trim_slashes(input);
+    trim_slashes(outroot);
+    o.input = input;
+    o.outroot = outroot;
+    o.convert_args = fwd;
+    o.metadata = metadata;
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = '\0';
+    o.self_exe = self;
+
+    s2d_batch_plan plan;
+    s2d_error err = {0};
+    if (!s2d_batch_plan_make(input, outroot, &plan, &err)) {
+        fprintf(stderr, "slide2dcm: %s\n", err.message);
+        rc = s2d_error_exit_status(err.code);
+    } else if (list) {
+        rc = print_plan(&plan, &o);
+    } else if (len <= 0) {
+        fprintf(stderr, "slide2dcm: cannot find its own executable to run conversions\n");
+        rc = 3;
+    } else {
+        rc = s2d_batch_run(&plan, &o);
+    }
+    if (err.code == S2D_OK) {
+        s2d_batch_plan_free(&plan);
+    }
+    json_decref(metadata);
+    free(fwd);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* The files a slide is made of, and two digests of them:
+ *  - the change key: names, sizes and modification times (stat only, no reading), which
+ *    decides whether a batch must redo a slide;
+ *  - the content fingerprint: SHA-256 over sizes and sampled content, which identifies the
+ *    slide wherever it lies and seeds deterministic UIDs.
+ * Multi-file formats count all their files: MIRAX (X.mrxs + folder X/) and Hamamatsu
+ * VMS/VMU (the key file + every file it names). */
+#ifndef S2D_FINGERPRINT_H
+#define S2D_FINGERPRINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "slide2dcm/error.h"
+
+typedef struct s2d_slide_file {
+    char *path;              // as opened
+    uint64_t size;
+    int64_t mtime_ns;
+} s2d_slide_file;
+
+typedef struct s2d_slide_files {
+    int n;                   // files[0] is the slide itself, then its companions by name
+    s2d_slide_file *files;
+} s2d_slide_files;
+
+/** Lists the slide's files with their sizes and times. Fails if the slide or a companion
+ *  its key file names cannot be read. */
+bool s2d_slide_files_list(const char *slide_path, s2d_slide_files *out, s2d_error *err);
+void s2d_slide_files_free(s2d_slide_files *files);
+
+/** True for a name whose format spreads a slide over several files (.mrxs, .vms, .vmu). */
+bool s2d_slide_is_multifile(const char *path);
+
+/** Change key (64 hex + NUL) from the listing: file names relative to the slide's folder,
+ *  sizes, modification times. */
+void s2d_slide_change_key(const s2d_slide_files *files, char out[65]);
+
+/** Content fingerprint (64 hex + NUL): SHA-256 of each file's size and content, all of a
+ *  file up to 16 MiB, else sixteen 1 MiB blocks spread evenly from its first to its last
+ *  byte. Names and times are left out: a copy or a renamed slide has the same fingerprint. */
+bool s2d_slide_fingerprint(const s2d_slide_files *files, char out[65], s2d_error *err);
+
+#endif
