@@ -222,10 +222,15 @@ static void print_outcome(void *ctx, const s2d_send_outcome *o)
                     o->status == S2D_SENT_STORED_WARNING ? " with a warning: " : "",
                     o->status == S2D_SENT_STORED_WARNING ? o->detail : "");
         }
+    } else if (o->status == S2D_SENT_NOT_ATTEMPTED) {
+        fprintf(stderr, "slide2dcm: %s: not sent\n", o->path);   // the run's error follows
     } else {
-        fprintf(stderr, "slide2dcm: %s: not stored%s%s: %s\n", o->path,
-                o->sop_instance_uid[0] ? " (SOP Instance UID " : "", o->sop_instance_uid,
-                o->detail);
+        if (o->sop_instance_uid[0]) {
+            fprintf(stderr, "slide2dcm: %s: not stored (SOP Instance UID %s): %s\n", o->path,
+                    o->sop_instance_uid, o->detail);
+        } else {
+            fprintf(stderr, "slide2dcm: %s: not stored: %s\n", o->path, o->detail);
+        }
     }
 }
 

@@ -245,7 +245,11 @@ static void body_excerpt(const s2d_buf *resp, char *out, size_t cap)
     size_t n = 0;
     for (size_t i = 0; i < resp->len && n + 1 < cap && n < 200; i++) {
         char ch = (char)resp->data[i];
-        out[n++] = (ch == '\n' || ch == '\r' || ch == '\t') ? ' ' : ch;
+        ch = (ch == '\n' || ch == '\r' || ch == '\t') ? ' ' : ch;
+        if (ch == ' ' && (n == 0 || out[n - 1] == ' ')) {
+            continue;   // one space for any run of blanks
+        }
+        out[n++] = ch;
     }
     out[n] = '\0';
 }
@@ -266,9 +270,15 @@ static s2d_xfer_result judge_response(long http, const s2d_buf *resp, const char
         char what[64];
         snprintf(what, sizeof what, "refused (HTTP %ld), failure reason", http);
         reason_detail(failed, "00081197", what, out->detail, sizeof out->detail);
-    } else if (http >= 200 && http < 300 && (stored || http == 200)) {
-        // 200 means every instance was stored (PS3.18 10.5.3); 202 needs our UID listed.
-        out->status = S2D_SENT_STORED;
+    } else if (http >= 200 && http < 300 && (stored || !root)) {
+        // Only a listed instance counts as stored: Orthanc 1.10 answers 200 with empty
+        // sequences when its storage refuses a file. A 2xx without DICOM JSON (a server
+        // ignoring our Accept) is taken at its word, with a warning saying so.
+        out->status = stored ? S2D_SENT_STORED : S2D_SENT_STORED_WARNING;
+        if (!stored) {
+            snprintf(out->detail, sizeof out->detail,
+                     "HTTP %ld without a DICOM JSON response: stored by the status alone", http);
+        }
         if (stored && json_object_get(stored, "00081196")) {
             out->status = S2D_SENT_STORED_WARNING;
             reason_detail(stored, "00081196", "warning reason", out->detail, sizeof out->detail);
@@ -288,8 +298,9 @@ static s2d_xfer_result judge_response(long http, const s2d_buf *resp, const char
         result = S2D_XFER_RETRY;
     } else {
         out->status = S2D_SENT_FAILED;
-        snprintf(out->detail, sizeof out->detail, "HTTP %ld, instance not in the response%s%s",
-                 http, excerpt[0] ? ": " : "", excerpt);
+        snprintf(out->detail, sizeof out->detail,
+                 "HTTP %ld and the response does not list the instance as stored%s%s", http,
+                 root ? "" : ": ", root ? "" : excerpt);
     }
     json_decref(root);
     return result;

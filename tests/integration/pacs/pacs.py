@@ -35,9 +35,12 @@ def sha256(path_or_bytes):
 class Orthanc:
     """`with Orthanc(tmp) as o:` starts Orthanc, `o.url`, `o.dicom_port`; stopped on exit.
     users: {name: password} turns on HTTP basic authentication.
-    lua: a Lua script (e.g. a ReceivedInstanceFilter that refuses instances)."""
+    max_storage_mb: a storage area this small refuses larger instances (a real refusal:
+    C-STORE answers 0xA700; STOW-RS leaves the instance out of its Referenced SOP Sequence).
+    (A Lua ReceivedInstanceFilter is no use for that: Orthanc 1.10 reports success for
+    instances it filters out.)"""
 
-    def __init__(self, workdir, users=None, lua=None, check_called_aet=False,
+    def __init__(self, workdir, users=None, max_storage_mb=None, check_called_aet=False,
                  serve_folders=None):
         self.dir = tempfile.mkdtemp(prefix="orthanc-", dir=workdir)
         self.http_port, self.dicom_port = free_port(), free_port()
@@ -55,10 +58,8 @@ class Orthanc:
         }
         if users:
             config["RegisteredUsers"] = users
-        if lua:
-            with open(f"{self.dir}/filter.lua", "w") as f:
-                f.write(lua)
-            config["LuaScripts"] = [f"{self.dir}/filter.lua"]
+        if max_storage_mb:
+            config["MaximumStorageSize"] = max_storage_mb
         if serve_folders:
             config["Plugins"].append(f"{PLUGINS}/libServeFolders.so")
             config["ServeFolders"] = serve_folders
