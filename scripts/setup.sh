@@ -14,7 +14,13 @@ packages=(
   python3-pydicom python3-pil python3-numpy python3-openslide
   # real archives for the sending tests (dcmtk above brings storescp)
   orthanc orthanc-dicomweb time
+  # the browser viewer test: Debian's Chromium, driven from Node (npm installs the page's
+  # pinned packages)
+  chromium
 )
+# Node and npm from Debian unless a Node with npm is already there (a NodeSource nodejs
+# bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
