@@ -27,6 +27,8 @@
 #define MAX_CONTEXTS 128                // presentation context IDs are odd numbers 1..255
 #define OWN_SEND_PDU_MAX (1u << 20)     // our cap when the peer announces "no limit" (0)
 #define RECEIVE_PDU_CAP (16u << 20)     // larger incoming PDUs are a broken peer
+// A C-STORE-RQ command must fit one PDV: a peer taking less than this is not one we serve.
+#define MIN_PEER_PDU 1024
 
 enum {
     PDU_ASSOCIATE_RQ = 0x01, PDU_ASSOCIATE_AC, PDU_ASSOCIATE_RJ, PDU_DATA, PDU_RELEASE_RQ,
@@ -344,6 +346,12 @@ static s2d_xfer_result associate(cstore_session *s, char *why, size_t cap, s2d_e
     int type = sent ? read_pdu(s, why, cap) : 0;
     if (type == PDU_ASSOCIATE_AC && s->pdu.len >= 68) {
         parse_associate_ac(s);
+        if (s->send_pdu < MIN_PEER_PDU) {
+            snprintf(why, cap, "the peer accepts PDUs of only %u bytes", s->send_pdu);
+            send_abort(s);
+            s2d_error_set(err, S2D_ERR_NOT_STORED, "%s", why);
+            return S2D_XFER_FATAL;
+        }
         return S2D_XFER_DONE;
     }
     if (type == PDU_ASSOCIATE_RJ && s->pdu.len >= 4) {
