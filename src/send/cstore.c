@@ -79,17 +79,46 @@ static uint16_t get_u16be(const uint8_t *p)
 
 // ---- socket I/O with the run's timeout; failures leave a reason in `why`.
 
-static bool send_all(int fd, const void *data, size_t len, char *why, size_t cap)
+// Waits until the socket is ready for events, in short slices so that an interrupt (a flag
+// set by a signal handler, which may arrive between two system calls) is seen at once, up to
+// the run's timeout without progress.
+static bool wait_ready(const cstore_session *s, short events, const char *doing, char *why,
+                       size_t cap)
+{
+    const int slice_ms = 200;
+    for (long waited = 0; waited < (long)s->opts->timeout * 1000; waited += slice_ms) {
+        if (s->opts->interrupt && *s->opts->interrupt) {
+            snprintf(why, cap, "interrupted");
+            return false;
+        }
+        struct pollfd p = {.fd = s->fd, .events = events};
+        int n = poll(&p, 1, slice_ms);
+        if (n > 0) {
+            return true;   // ready, or an error the next send/recv reports
+        }
+        if (n < 0 && errno != EINTR) {
+            snprintf(why, cap, "connection lost %s: %s", doing, strerror(errno));
+            return false;
+        }
+    }
+    snprintf(why, cap, "connection lost %s: timed out after %d s", doing, s->opts->timeout);
+    return false;
+}
+
+static bool send_all(const cstore_session *s, const void *data, size_t len, char *why,
+                     size_t cap)
 {
     const uint8_t *p = data;
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
+        if (!wait_ready(s, POLLOUT, "while sending", why, cap)) {
+            return false;
+        }
+        ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
         if (n <= 0) {
-            snprintf(why, cap, "connection lost while sending: %s",
-                     errno == EAGAIN ? "timed out" : strerror(errno));
+            snprintf(why, cap, "connection lost while sending: %s", strerror(errno));
             return false;
         }
         p += n;
@@ -98,18 +127,20 @@ static bool send_all(int fd, const void *data, size_t len, char *why, size_t cap
     return true;
 }
 
-static bool recv_all(int fd, void *data, size_t len, char *why, size_t cap)
+static bool recv_all(const cstore_session *s, void *data, size_t len, char *why, size_t cap)
 {
     uint8_t *p = data;
     while (len) {
-        ssize_t n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR) {
+        if (!wait_ready(s, POLLIN, "while waiting for the peer", why, cap)) {
+            return false;
+        }
+        ssize_t n = recv(s->fd, p, len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
         if (n <= 0) {
             snprintf(why, cap, "connection lost while waiting for the peer: %s",
-                     n == 0 ? "closed by the peer"
-                            : errno == EAGAIN ? "timed out" : strerror(errno));
+                     n == 0 ? "closed by the peer" : strerror(errno));
             return false;
         }
         p += n;
@@ -122,7 +153,7 @@ static bool recv_all(int fd, void *data, size_t len, char *why, size_t cap)
 static int read_pdu(cstore_session *s, char *why, size_t cap)
 {
     uint8_t h[6];
-    if (!recv_all(s->fd, h, sizeof h, why, cap)) {
+    if (!recv_all(s, h, sizeof h, why, cap)) {
         return 0;
     }
     uint32_t len = get_u32be(h + 2);
@@ -140,7 +171,7 @@ static int read_pdu(cstore_session *s, char *why, size_t cap)
         s->pdu.cap = len;
     }
     s->pdu.len = len;
-    if (len && !recv_all(s->fd, s->pdu.data, len, why, cap)) {
+    if (len && !recv_all(s, s->pdu.data, len, why, cap)) {
         return 0;
     }
     return h[0];
@@ -158,7 +189,7 @@ static void send_abort(cstore_session *s)
 {
     static const uint8_t abort_pdu[10] = {PDU_ABORT, 0, 0, 0, 0, 4, 0, 0, 0, 0};
     char ignored[64];
-    send_all(s->fd, abort_pdu, sizeof abort_pdu, ignored, sizeof ignored);
+    send_all(s, abort_pdu, sizeof abort_pdu, ignored, sizeof ignored);
     close_connection(s);
 }
 
@@ -310,9 +341,8 @@ static int connect_to(const char *host, int port, int timeout, char *why, size_t
         if (fd < 0) {
             continue;
         }
-        // The timeout bounds connect() too (SO_SNDTIMEO applies to it on Linux).
+        // SO_SNDTIMEO bounds connect() on Linux; sends and receives wait in poll().
         struct timeval tv = {.tv_sec = timeout};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -341,7 +371,7 @@ static s2d_xfer_result associate(cstore_session *s, char *why, size_t cap, s2d_e
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         return S2D_XFER_FATAL;
     }
-    bool sent = send_all(s->fd, rq.data, rq.len, why, cap);
+    bool sent = send_all(s, rq.data, rq.len, why, cap);
     s2d_buf_free(&rq);
     int type = sent ? read_pdu(s, why, cap) : 0;
     if (type == PDU_ASSOCIATE_AC && s->pdu.len >= 68) {
@@ -434,7 +464,7 @@ static bool send_pdv(cstore_session *s, uint8_t context_id, bool command, bool l
     h[8] = (uint8_t)(item_len >> 8), h[9] = (uint8_t)item_len;
     h[10] = context_id;
     h[11] = (uint8_t)((command ? 1 : 0) | (last ? 2 : 0));
-    return send_all(s->fd, h, sizeof h, why, cap) && send_all(s->fd, data, len, why, cap);
+    return send_all(s, h, sizeof h, why, cap) && send_all(s, data, len, why, cap);
 }
 
 typedef struct store_rsp {
@@ -624,7 +654,7 @@ static void cstore_close(void *session)
         // A-RELEASE-RQ, then wait for A-RELEASE-RP (or the peer closing).
         static const uint8_t release[10] = {PDU_RELEASE_RQ, 0, 0, 0, 0, 4, 0, 0, 0, 0};
         char why[128];
-        if (send_all(s->fd, release, sizeof release, why, sizeof why)) {
+        if (send_all(s, release, sizeof release, why, sizeof why)) {
             int type;
             while ((type = read_pdu(s, why, sizeof why)) == PDU_DATA) {
             }

@@ -201,3 +201,31 @@ class CuttingProxy:
     def close(self):
         self.stop = True
         self.sock.close()
+
+
+class BlackHole:
+    """A server that accepts connections and never answers nor reads: a hung archive.
+    `accepted` is set once a client has connected."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.held = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(client)
+            self.accepted.set()
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()

@@ -9,13 +9,14 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pacs import CuttingProxy, Orthanc, free_port  # noqa: E402
+from pacs import BlackHole, CuttingProxy, Orthanc, free_port  # noqa: E402
 
 import pydicom  # noqa: E402
 
@@ -103,6 +104,24 @@ def main(slide2dcm, converted, work):
         assert first["status"] == "failed" and first["attempts"] == 3, first
         assert all(e["status"] == "not-attempted" for e in rep["instances"][1:]), rep
         assert rep["ok"] is False
+
+    # A hung server and SIGINT: sending stops at once (exit 130), the instance is failed.
+    for dest in ("stow", "cstore"):
+        hole = BlackHole()
+        url = (f"http://127.0.0.1:{hole.port}/dicom-web/studies" if dest == "stow"
+               else f"127.0.0.1:{hole.port}")
+        report = f"{work}/interrupted.json"
+        proc = subprocess.Popen([slide2dcm, "send", level0, f"--{dest}", url, "--json-report",
+                                 report], stderr=subprocess.PIPE, text=True)
+        hole.accepted.wait()
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate()[1]
+        print(f"$ send --{dest} to a hung server, SIGINT -> {proc.returncode}\n{err}")
+        assert proc.returncode == 130, proc.returncode
+        assert "interrupted" in err, err
+        o = outcome(json.load(open(report)), level0)
+        assert o["status"] == "failed" and "interrupted" in o["detail"], o
+        hole.close()
 
     # Not a DICOM file among good ones: that file fails on its own, the others are stored.
     bogus = f"{work}/notdicom.dcm"
