@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pacs import Orthanc, StoreSCP, sha256  # noqa: E402
+from pacs import Orthanc, StoreSCP, free_port, sha256  # noqa: E402
 
 import pydicom  # noqa: E402
 
@@ -117,11 +117,29 @@ def main(slide2dcm, slide, work):
         run(slide2dcm, "send", out, "--cstore", f"127.0.0.1:{scp.port}", "--aec", scp.aet,
             "--aet", "S2DTEST", "-q", "--json-report", f"{work}/storescp.json")
         check_report(f"{work}/storescp.json", files)
-    received = sorted(glob.glob(f"{scp.dir}/*"))
-    assert len(received) == len(files), received
-    for path in received:
-        same_instance(uids[uid_of(path)], path)
-    print(f"C-STORE to storescp: {len(received)} instances, attributes and frames identical")
+        received = sorted(glob.glob(f"{scp.dir}/*"))
+        assert len(received) == len(files), received
+        for path in received:
+            same_instance(uids[uid_of(path)], path)
+            os.unlink(path)
+        print(f"C-STORE to storescp: {len(received)} instances, attributes and frames identical")
+        # convert --send-cstore
+        out3 = f"{work}/converted-and-stored"
+        run(slide2dcm, "convert", slide, "-o", out3, "-q", "--send-cstore",
+            f"127.0.0.1:{scp.port}", "--aec", scp.aet)
+        files3 = sorted(glob.glob(f"{out3}/*.dcm"))
+        received = sorted(glob.glob(f"{scp.dir}/*"))
+        assert sorted(uid_of(p) for p in received) == sorted(uid_of(f) for f in files3)
+        print(f"convert --send-cstore: {len(received)} instances converted and stored")
+
+    # Converted but not delivered: exit 4, the conversion is kept, the report says so.
+    out4 = f"{work}/converted-not-sent"
+    run(slide2dcm, "convert", slide, "-o", out4, "-q", "--send-stow",
+        f"http://127.0.0.1:{free_port()}/dicom-web/studies", "--retries", "0",
+        "--json-report", f"{work}/not-sent.json", expect=4)
+    report = json.load(open(f"{work}/not-sent.json"))
+    assert report["ok"] is True and report["sent"]["ok"] is False, report
+    assert len(glob.glob(f"{out4}/*.dcm")) == len(report["files"])
     shutil.rmtree(work)
 
 
