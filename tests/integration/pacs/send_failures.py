@@ -94,6 +94,41 @@ def main(slide2dcm, converted, work):
     level0 = f"{converted}/level-0.dcm"
     assert label in files and level0 in files, files
 
+    # Usage errors: exit 2 and one line naming the problem, before anything is sent.
+    secret = f"{work}/secret"
+    with open(secret, "w") as f:
+        f.write("alice:pw\n")
+    os.chmod(secret, 0o600)
+    stow = ["--stow", "http://127.0.0.1:9/dicom-web/studies"]
+    for args, env, words in (
+        ([level0], {}, "send needs --stow URL or --cstore HOST:PORT"),
+        (stow, {}, "send needs FILES or a DIR"),
+        ([level0, "--stow", "ftp://host/studies"], {}, "give an http:// or https:// URL"),
+        ([level0, "--cstore", "host"], {}, "--cstore host: give HOST:PORT"),
+        ([level0, "--cstore", "host:70000"], {}, "give HOST:PORT"),
+        ([level0, *stow, "--cstore", "host:104"], {}, "give one destination"),
+        ([level0, "--cstore", "host:104", "--aec", "A" * 17], {}, "AE title is 1 to 16"),
+        ([level0, *stow, "--retries", "-1"], {}, "--retries -1: use 0 to 100"),
+        ([level0, *stow, "--basic-auth-file", secret], {"SLIDE2DCM_BEARER_TOKEN": "t"},
+         None),   # a file beats the other kind's variable: not a usage error (server down)
+        ([level0, *stow], {"SLIDE2DCM_BEARER_TOKEN": "t", "SLIDE2DCM_BASIC_AUTH": "a:b"},
+         "give one credential"),
+        ([level0, "--cstore", "host:104", "--basic-auth-file", secret], {},
+         "credentials are for STOW-RS"),
+        ([level0, *stow], {"SLIDE2DCM_BASIC_AUTH": "no-colon"}, "USER:PASSWORD"),
+        ([level0, *stow, "--bearer-token-file", f"{work}/missing"], {}, "cannot open"),
+        ([f"{work}/empty-dir", *stow], {}, "no .dcm files in this directory"),
+    ):
+        os.makedirs(f"{work}/empty-dir", exist_ok=True)
+        if words is None:
+            send(slide2dcm, work, *args, "--retries", "0", expect=4, env=env)
+            continue
+        r = subprocess.run([slide2dcm, "send", *args], capture_output=True, text=True,
+                           env={**os.environ, **env})
+        print("$ send", " ".join(args), env, f"-> {r.returncode}\n{r.stderr}", flush=True)
+        assert r.returncode in (1, 2) and words in r.stderr, (r.returncode, r.stderr)
+        assert r.stderr.startswith("slide2dcm: "), r.stderr
+
     # Server down: retries with backoff, then one clear error; the rest are not attempted.
     dead = free_port()
     for dest in (["--stow", f"http://127.0.0.1:{dead}/dicom-web/studies"],
