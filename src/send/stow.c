@@ -350,8 +350,12 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
         snprintf(out->detail, sizeof out->detail, "%s", curl_easy_strerror(rc));
         s2d_error_set(err, S2D_ERR_NOT_STORED, "%s: %s", s->opts->stow_url, out->detail);
         result = S2D_XFER_FATAL;
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(out->detail, sizeof out->detail, "timed out: no progress for %d s",
+                 s->opts->timeout);
+        result = S2D_XFER_RETRY;
     } else if (rc != CURLE_OK) {
-        // Dropped connection, timeout, reset mid-transfer: the server never confirmed.
+        // Dropped connection, reset mid-transfer: the server never confirmed.
         snprintf(out->detail, sizeof out->detail, "%s", curl_easy_strerror(rc));
         result = S2D_XFER_RETRY;
     } else {

@@ -158,6 +158,19 @@ def main(slide2dcm, converted, work):
         assert o["status"] == "failed" and "interrupted" in o["detail"], o
         hole.close()
 
+    # A hung server and --timeout: each attempt gives up, is retried, then fails.
+    for dest in ("stow", "cstore"):
+        hole = BlackHole()
+        url = (f"http://127.0.0.1:{hole.port}/dicom-web/studies" if dest == "stow"
+               else f"127.0.0.1:{hole.port}")
+        err, rep = send(slide2dcm, work, level0, f"--{dest}", url, "--timeout", "1",
+                        "--retries", "1", "--retry-wait", "0.1", expect=4)
+        o = outcome(rep, level0)
+        assert o["status"] == "failed" and o["attempts"] == 2, o
+        assert "timed out" in o["detail"].lower(), o
+        assert len(hole.held) == 2, hole.held   # one connection per attempt
+        hole.close()
+
     # Not a DICOM file among good ones: that file fails on its own, the others are stored.
     bogus = f"{work}/notdicom.dcm"
     with open(bogus, "wb") as f:
