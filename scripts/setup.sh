@@ -7,8 +7,8 @@ packages=(
   # build
   build-essential cmake pkg-config
   # libraries the program links
-  libopenslide-dev libtiff-dev libturbojpeg0-dev libjansson-dev liblcms2-dev
-  libcurl4-openssl-dev
+  libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
+  libjansson-dev liblcms2-dev libcurl4-openssl-dev
   # test tools: validators, decoders and independent readers
   dicom3tools dcmtk libgdcm-tools
   python3-pydicom python3-pil python3-numpy python3-openslide

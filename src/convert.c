@@ -21,11 +21,12 @@
 #include "slide2dcm/slide2dcm.h"
 
 #define THUMBNAIL_MAX 1024   // largest side of a thumbnail made from the pyramid
+#define DEFAULT_TILE 256     // frame size when the source's tiles are not copied
+#define UID_JPEG_2000 "1.2.840.10008.1.2.4.91"
 
 void s2d_convert_options_init(s2d_convert_options *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->tile_size = 256;
     opts->quality = 90;
 }
 
@@ -37,6 +38,10 @@ typedef struct output {
     int64_t width, height;
     uint32_t nframes;
     double seconds;
+    bool copied;
+    const char *transfer_syntax;
+    char photometric[16];
+    uint64_t replaced_frames;         // copied levels: frames made because the source's broke
 } output;
 
 typedef struct job {
@@ -56,7 +61,7 @@ typedef struct job {
 
 static bool validate_options(const s2d_convert_options *o, s2d_error *err)
 {
-    if (o->tile_size < 16 || o->tile_size > 4096 || o->tile_size % 16 != 0) {
+    if (o->tile_size != 0 && (o->tile_size < 16 || o->tile_size > 4096 || o->tile_size % 16 != 0)) {
         return s2d_error_set(err, S2D_ERR_USAGE, "tile size %d: use a multiple of 16 from 16 to 4096",
                              o->tile_size);
     }
@@ -274,8 +279,9 @@ static bool output_path(const job *jb, const char *name, char *out, size_t n, s2
 }
 
 // Opens the file for one instance and writes everything before its first frame.
+// frame_bound: the largest frame it can receive, which decides the offset table kind.
 static output *open_output(job *jb, const char *name, const s2d_wsm_instance *inst,
-                           s2d_error *err)
+                           const char *transfer_syntax, uint64_t frame_bound, s2d_error *err)
 {
     output *out = &jb->outputs[jb->noutputs];
     memset(out, 0, sizeof *out);
@@ -284,6 +290,9 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
     out->width = inst->total_width;
     out->height = inst->total_height;
     out->nframes = inst->nframes;
+    out->copied = inst->copied;
+    out->transfer_syntax = transfer_syntax;
+    snprintf(out->photometric, sizeof out->photometric, "%s", inst->photometric);
     char path[4096], uid[S2D_UID_MAX];
     if (!output_path(jb, name, path, sizeof path, err) || !s2d_uid_new(uid, err)) {
         return NULL;
@@ -294,9 +303,8 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
     }
     const s2d_convert_options *o = jb->opts;
     // The table kind must be chosen before the first frame; the BOT is used whenever the
-    // frames cannot reach 4 GiB even at the encoder's worst case.
-    size_t bound = s2d_jpeg_enc_bound(inst->frame_width, inst->frame_height, o->subsampling_444);
-    uint64_t worst = (uint64_t)inst->nframes * (bound + 10);
+    // frames cannot reach 4 GiB even at their worst case.
+    uint64_t worst = (uint64_t)inst->nframes * (frame_bound + 10);
     // The test hook can only lower the limit: a BOT cannot address 4 GiB.
     uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
                                                                           : 0xFFFFFFFFull;
@@ -304,7 +312,7 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
         .final_path = path,
         .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
         .sop_instance_uid = uid,
-        .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
+        .transfer_syntax_uid = transfer_syntax,
         .dataset = ds,
         .nframes = inst->nframes,
         .extended_offsets = worst >= limit,
@@ -357,7 +365,7 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, con
     size_t len;
     output *out = NULL;
     bool ok = enc && s2d_jpeg_enc_encode(enc, rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len, err) &&
-              (out = open_output(jb, name, &inst, err)) != NULL &&
+              (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
               s2d_part10_add_frame(out->writer, jpeg, len, err);
     s2d_jpeg_enc_free(enc);
     if (!ok) {
@@ -391,10 +399,49 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
     return ok;
 }
 
+// The frame size: the source's own tiles when they are to be copied (240 for most Aperio
+// files), else --tile-size, else DEFAULT_TILE.
+static int plan_tile_size(const job *jb)
+{
+    const s2d_level_info *l0 = s2d_reader_level(jb->reader, 0);
+    if (jb->opts->tile_size > 0) {
+        return jb->opts->tile_size;
+    }
+    if (!jb->opts->reencode && l0->coding != S2D_CODING_NONE && l0->tile_w > 0 &&
+        l0->tile_w == l0->tile_h) {
+        return l0->tile_w;
+    }
+    return DEFAULT_TILE;
+}
+
+// A source level is copied when its frames can be taken as they are at this frame size.
+static bool copyable(const job *jb, int source_level, int t)
+{
+    const s2d_level_info *li = s2d_reader_level(jb->reader, source_level);
+    if (jb->opts->reencode || li->coding == S2D_CODING_NONE) {
+        return false;
+    }
+    if (li->tile_w == 0) {   // frames cut on MCU boundaries (NDPI)
+        return li->mcu_w > 0 && li->mcu_h > 0 && t % li->mcu_w == 0 && t % li->mcu_h == 0;
+    }
+    return li->tile_w == t && li->tile_h == t;
+}
+
+static s2d_pyramid_level source_level(const job *jb, int s, int t)
+{
+    const s2d_level_info *li = s2d_reader_level(jb->reader, s);
+    return (s2d_pyramid_level){.width = li->width, .height = li->height, .source_level = s,
+                               .mode = copyable(jb, s, t) ? S2D_LEVEL_COPY : S2D_LEVEL_READ};
+}
+
+// Level 0 is the source's. Each next level halves the one before: a copyable source level
+// of that scale (within 2%) is taken as it is, with its own size; otherwise the level is
+// generated. With --keep-source-levels the source's levels are written as they are.
 static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
 {
     s2d_reader *r = jb->reader;
-    int t = jb->opts->tile_size;
+    int t = plan_tile_size(jb);
+    plan->tile_size = t;
     const s2d_level_info *base = s2d_reader_level(r, 0);
     int n = 0;
     if (jb->opts->keep_source_levels) {
@@ -404,17 +451,38 @@ static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
             jb->warnings++;
         }
         for (int i = 0; i < s2d_reader_level_count(r) && n < S2D_MAX_LEVELS; i++) {
-            const s2d_level_info *li = s2d_reader_level(r, i);
-            plan->levels[n++] = (s2d_pyramid_level){.width = li->width, .height = li->height,
-                                                    .source_level = i};
+            plan->levels[n++] = source_level(jb, i, t);
         }
     } else {
+        plan->levels[n++] = source_level(jb, 0, t);
         int64_t w = base->width, h = base->height;
-        plan->levels[n++] = (s2d_pyramid_level){.width = w, .height = h, .source_level = 0};
+        int next_source = 1;
         while ((w > t || h > t) && n < S2D_MAX_LEVELS) {
-            w = (w + 1) / 2;
-            h = (h + 1) / 2;
-            plan->levels[n++] = (s2d_pyramid_level){.width = w, .height = h, .source_level = -1};
+            int64_t hw = (w + 1) / 2, hh = (h + 1) / 2;
+            double want = (double)base->width / (double)hw;
+            int use = -1;
+            for (int s = next_source; s < s2d_reader_level_count(r); s++) {
+                const s2d_level_info *li = s2d_reader_level(r, s);
+                double ds = (double)base->width / (double)li->width;
+                if (ds > want * 1.02) {
+                    break;
+                }
+                if (ds >= want / 1.02 && copyable(jb, s, t)) {
+                    use = s;
+                    break;
+                }
+            }
+            if (use >= 0) {
+                plan->levels[n] = source_level(jb, use, t);
+                next_source = use + 1;
+            } else {
+                plan->levels[n] = (s2d_pyramid_level){.width = hw, .height = hh,
+                                                      .source_level = -1,
+                                                      .mode = S2D_LEVEL_GENERATE};
+            }
+            w = plan->levels[n].width;
+            h = plan->levels[n].height;
+            n++;
         }
     }
     for (int i = 0; i < n; i++) {
@@ -579,7 +647,8 @@ static bool commit_outputs(job *jb, s2d_error *err)
 static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
-    s2d_pyramid_plan plan = {.reader = jb->reader, .opts = o, .thumb_level = -1};
+    s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path, .opts = o,
+                             .thumb_level = -1};
     int n = plan_levels(jb, &plan, err);
     if (n == 0) {
         return false;
@@ -609,26 +678,38 @@ static bool run_pyramid(job *jb, s2d_error *err)
     }
 
     bool ok = true;
+    int t = plan.tile_size;
     for (int i = 0; ok && i < n; i++) {
         s2d_pyramid_level *lv = &plan.levels[i];
         char name[32];
         snprintf(name, sizeof name, "level-%d.dcm", i);
+        bool copied = lv->mode == S2D_LEVEL_COPY;
+        const s2d_level_info *src = copied ? s2d_reader_level(jb->reader, lv->source_level) : NULL;
+        bool j2k = copied && src->coding == S2D_CODING_J2K;
         s2d_wsm_instance inst = {
             .flavor = S2D_FLAVOR_VOLUME,
             .derived = i > 0,
             .instance_number = jb->next_instance_number++,
             .total_width = lv->width,
             .total_height = lv->height,
-            .frame_width = o->tile_size,
-            .frame_height = o->tile_size,
+            .frame_width = t,
+            .frame_height = t,
             .nframes = lv->cols * lv->rows,
             .downsample_x = (double)base->width / (double)lv->width,
             .downsample_y = (double)base->height / (double)lv->height,
-            .photometric = "YBR_FULL_422",
+            .photometric = copied ? src->photometric : "YBR_FULL_422",
+            .method = j2k ? "ISO_15444_1" : "ISO_10918_1",
             .source = lv->source_level >= 0 ? source_of(jb, lv->width, lv->height, true)
                                             : source_of(jb, base->width, base->height, true),
+            .copied = copied,
         };
-        output *out = open_output(jb, name, &inst, err);
+        // A copied level may still get a replacement frame from our encoder.
+        uint64_t bound = s2d_jpeg_enc_bound(t, t, o->subsampling_444);
+        if (copied && S2D_COPIED_FRAME_MAX(t, t) > bound) {
+            bound = S2D_COPIED_FRAME_MAX(t, t);
+        }
+        output *out = open_output(jb, name, &inst, j2k ? UID_JPEG_2000 : S2D_UID_JPEG_BASELINE,
+                                  bound, err);
         ok = out != NULL;
         if (ok) {
             lv->writer = out->writer;
@@ -638,6 +719,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
     ok = ok && s2d_pyramid_run(&plan, &made, err);
     for (int i = 0; ok && i < n; i++) {
         jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
+        jb->outputs[i].replaced_frames = plan.levels[i].replaced_frames;
     }
     if (ok && want_thumb) {
         // The source's own thumbnail, or the one the pyramid pass made from level pixels.
@@ -715,6 +797,10 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
             f->frames = out->nframes;
             f->bytes = out->writer ? s2d_part10_frame_bytes(out->writer) : 0;
             f->seconds = out->seconds;
+            snprintf(f->mode, sizeof f->mode, "%s", out->copied ? "copy" : "encode");
+            snprintf(f->transfer_syntax, sizeof f->transfer_syntax, "%s", out->transfer_syntax);
+            snprintf(f->photometric, sizeof f->photometric, "%s", out->photometric);
+            f->replaced_tiles = out->replaced_frames;
         }
         report->warnings = jb->warnings;
         report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -35,7 +35,9 @@ typedef struct s2d_progress {
 } s2d_progress;
 
 typedef struct s2d_convert_options {
-    int tile_size;               // frame width and height in pixels (default 256)
+    int tile_size;               // frame size; 0 = the source's tiles when they are copied,
+                                 // else 256
+    bool reencode;               // decode and re-encode every level, even copyable ones
     int quality;                 // JPEG quality 1..100 (default 90)
     bool subsampling_444;        // chroma 4:4:4 instead of 4:2:0
     int threads;                 // encoder threads; 0 = all cores
@@ -68,6 +70,10 @@ typedef struct s2d_file_report {
     uint64_t frames;
     uint64_t bytes;          // encoded frame bytes (fragments, padding included)
     double seconds;          // wall time from the first to the last frame written
+    char mode[8];            // "copy": the source's frames unchanged; "encode": ours
+    char transfer_syntax[65];
+    char photometric[16];
+    uint64_t replaced_tiles; // copied levels: source tiles missing or broken, made anew
 } s2d_file_report;
 
 typedef struct s2d_convert_report {

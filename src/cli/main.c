@@ -20,10 +20,15 @@ static const char usage_text[] =
     "Converts a whole-slide image into DICOM VL Whole Slide Microscopy files:\n"
     "OUTDIR/level-0.dcm ... level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.\n"
     "\n"
+    "Source tiles that are JPEG or JPEG 2000 (Aperio, NDPI, tiled TIFF) are copied into\n"
+    "the DICOM frames without decoding; levels the source lacks are made and encoded.\n"
+    "\n"
     "Pyramid and tiles:\n"
-    "  --tile-size N           frame size in pixels, a multiple of 16 (default 256)\n"
-    "  --quality Q             JPEG quality 1-100 (default 90)\n"
-    "  --subsampling 420|444   chroma subsampling (default 420)\n"
+    "  --reencode              decode and re-encode every level instead of copying\n"
+    "  --tile-size N           frame size in pixels, a multiple of 16 (default: the\n"
+    "                          source's tile size when copying, else 256)\n"
+    "  --quality Q             JPEG quality 1-100 of encoded levels (default 90)\n"
+    "  --subsampling 420|444   chroma subsampling of encoded levels (default 420)\n"
     "  --keep-source-levels    write the slide's own levels instead of halving levels\n"
     "  --threads N             encoder threads (default: all cores)\n"
     "  --no-label, --no-overview, --no-thumbnail   leave that image out\n"
@@ -49,6 +54,7 @@ enum {
     OPT_NO_OVERVIEW, OPT_NO_THUMBNAIL, OPT_MPP, OPT_METADATA, OPT_PATIENT_NAME, OPT_PATIENT_ID,
     OPT_BIRTH, OPT_SEX, OPT_STUDY_ID, OPT_ACCESSION, OPT_STUDY_DATE, OPT_INSTITUTION,
     OPT_REFERRING, OPT_SERIES_DESC, OPT_OVERWRITE, OPT_REPORT, OPT_VERSION, OPT_EOT,
+    OPT_REENCODE,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +62,7 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"tile-size", required_argument, NULL, OPT_TILE},
+    {"reencode", no_argument, NULL, OPT_REENCODE},
     {"quality", required_argument, NULL, OPT_QUALITY},
     {"subsampling", required_argument, NULL, OPT_SUBSAMPLING},
     {"keep-source-levels", no_argument, NULL, OPT_KEEP},
@@ -173,6 +180,7 @@ static int cmd_convert(int argc, char **argv)
             }
             opts.tile_size = (int)v;
             break;
+        case OPT_REENCODE: opts.reencode = true; break;
         case OPT_QUALITY:
             if (!parse_long(optarg, 1, 100, &v)) {
                 return usage_error("--quality %s: use 1 to 100", optarg);

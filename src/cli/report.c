@@ -29,6 +29,10 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
         json_object_set_new(o, "tiles", json_integer((json_int_t)f->frames));
         json_object_set_new(o, "bytes", json_integer((json_int_t)f->bytes));
         json_object_set_new(o, "seconds", json_real(f->seconds));
+        json_object_set_new(o, "mode", json_string(f->mode));
+        json_object_set_new(o, "transfer_syntax", json_string(f->transfer_syntax));
+        json_object_set_new(o, "photometric", json_string(f->photometric));
+        json_object_set_new(o, "replaced_tiles", json_integer((json_int_t)f->replaced_tiles));
         json_object_set_new(o, "tiles_per_second",
                             f->seconds > 0 ? json_real((double)f->frames / f->seconds) : json_null());
         json_array_append_new(files, o);

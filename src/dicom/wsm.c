@@ -171,15 +171,16 @@ static bool put_image(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_instance
     const s2d_source_compression *src = in->source;
     // The two lists correspond value by value and a ratio cannot be empty (dciodvfy reads
     // it as zero), so an earlier step is listed only when its ratio is known.
-    if (src && src->lossy && src->ratio > 0) {
+    const char *method = in->method ? in->method : "ISO_10918_1";
+    if (src && src->lossy && src->ratio > 0 && !in->copied) {
         char src_ratio[17];
         s2d_format_ds(src->ratio, 15, src_ratio);
         // With its backslash, an odd-length value makes an even prefix; a trailing space
         // is allowed in DS.
         snprintf(prefix, sizeof prefix, "%s%s\\", src_ratio, strlen(src_ratio) % 2 ? "" : " ");
-        snprintf(methods, sizeof methods, "%s\\ISO_10918_1", src->method);
+        snprintf(methods, sizeof methods, "%s\\%s", src->method, method);
     } else {
-        snprintf(methods, sizeof methods, "ISO_10918_1");
+        snprintf(methods, sizeof methods, "%s", method);
     }
     snprintf(ratio, sizeof ratio, "%s%16s", prefix, "");
     double lab[3] = {s->absent_pixel_lab[0], s->absent_pixel_lab[1], s->absent_pixel_lab[2]};

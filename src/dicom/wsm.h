@@ -44,10 +44,13 @@ typedef struct s2d_wsm_instance {
     int frame_width, frame_height;
     uint32_t nframes;
     double downsample_x, downsample_y;  // pixel size relative to level 0; 0 = unknown (no spacing)
-    const char *photometric;          // YBR_FULL_422 or RGB
+    const char *photometric;          // YBR_FULL_422, RGB, YBR_ICT or YBR_RCT
+    const char *method;               // what the frames are: ISO_10918_1 or ISO_15444_1
     // How the pixels were stored before we encoded them, when the source says; a lossy
-    // earlier step is listed first in the Lossy Image Compression history.
+    // earlier step is listed first in the Lossy Image Compression history. Copied frames
+    // are that step itself: they have no earlier one.
     const s2d_source_compression *source;
+    bool copied;
 } s2d_wsm_instance;
 
 /** Builds the dataset of one instance (without Pixel Data). The Lossy Image Compression

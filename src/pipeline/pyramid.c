@@ -11,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
+#include "codec/jpeg_lossless.h"
+#include "core/log.h"
 #include "pipeline/queue.h"
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
@@ -20,8 +23,7 @@ typedef struct slot {
     enum slot_state state;
     int level;
     uint32_t col, row;
-    uint8_t *frame;          // encoded JPEG, capacity frame_cap
-    size_t len;
+    s2d_buf frame;           // the frame's bytes
 } slot;
 
 typedef struct run {
@@ -29,7 +31,6 @@ typedef struct run {
     const s2d_convert_options *opts;
     int tile;
     const uint8_t *background;
-    size_t frame_cap;
 
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -133,26 +134,90 @@ typedef struct worker {
     run *rn;
     pthread_t thread;
     s2d_jpeg_enc *enc;
+    s2d_read_ctx *reader;
+    s2d_frame_dec *dec;
     uint8_t *tile;           // tile x tile RGB
-    uint32_t *argb;          // reader scratch
 } worker;
+
+static bool encode_tile(worker *wk, slot *s, s2d_error *err)
+{
+    int t = wk->rn->tile;
+    const uint8_t *jpeg;
+    size_t len;
+    if (!s2d_jpeg_enc_encode(wk->enc, wk->tile, t, t, (size_t)t * 3, &jpeg, &len, err)) {
+        return false;
+    }
+    s->frame.len = 0;
+    s2d_buf_append(&s->frame, jpeg, len);
+    return !s->frame.failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+}
+
+// A copied level's frame, and its pixels when they feed another level or the thumbnail.
+// A tile the source cannot give becomes background, encoded like the level's other frames,
+// so no frame is ever broken.
+static bool copy_tile(worker *wk, slot *s, bool need_pixels, s2d_error *err)
+{
+    run *rn = wk->rn;
+    s2d_pyramid_level *lv = &rn->plan->levels[s->level];
+    const s2d_level_info *src = s2d_reader_level(rn->plan->reader, lv->source_level);
+    int t = rn->tile;
+    s2d_error why = {0};
+    if (s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row, t,
+                              t, &s->frame, &why)) {
+        if (!need_pixels || s2d_frame_dec_decode(wk->dec, s->frame.data, s->frame.len, t, t,
+                                                  wk->tile, (size_t)t * 3, &why)) {
+            return true;
+        }
+        s2d_error_prefix(&why, "level %d tile (%u,%u): ", lv->source_level, s->col, s->row);
+    }
+    if (why.code != S2D_ERR_INPUT) {
+        *err = why;
+        return false;
+    }
+    if (src->coding == S2D_CODING_J2K) {
+        // The planner checked every tile of a copied JPEG 2000 level; we have no J2K encoder.
+        *err = why;
+        return false;
+    }
+    s2d_warn(rn->opts, "%s: %s; written as background", rn->plan->source_name, why.message);
+    fill_background(wk->tile, t, 0, t, rn->background);
+    pthread_mutex_lock(&rn->lock);
+    lv->replaced_frames++;
+    pthread_mutex_unlock(&rn->lock);
+    if (strcmp(src->photometric, "RGB") == 0) {
+        return s2d_jpeg_encode_rgb(wk->tile, t, t, rn->opts->quality, &s->frame, err);
+    }
+    return encode_tile(wk, s, err);
+}
 
 static bool process(worker *wk, slot *s, s2d_error *err)
 {
     run *rn = wk->rn;
     s2d_pyramid_plan *plan = rn->plan;
-    const s2d_pyramid_level *lv = &plan->levels[s->level];
+    s2d_pyramid_level *lv = &plan->levels[s->level];
     int t = rn->tile;
     int64_t x0 = (int64_t)s->col * t, y0 = (int64_t)s->row * t;
     int64_t vw = lv->width - x0 < t ? lv->width - x0 : t;
     int64_t vh = lv->height - y0 < t ? lv->height - y0 : t;
     size_t stride = (size_t)t * 3;
+    int next = s->level + 1;
+    bool feeds_next = next < plan->nlevels && plan->levels[next].mode == S2D_LEVEL_GENERATE;
+    bool feeds_thumb = s->level == plan->thumb_level;
 
-    if (lv->source_level >= 0) {
-        if (!s2d_reader_read_region(plan->reader, lv->source_level, x0, y0, vw, vh, wk->tile,
-                                    stride, wk->argb, err)) {
+    if (lv->mode == S2D_LEVEL_COPY) {
+        if (!copy_tile(wk, s, feeds_next || feeds_thumb, err)) {
+            return false;
+        }
+    } else if (lv->mode == S2D_LEVEL_READ) {
+        int bad = 0;
+        if (!s2d_reader_read_region(plan->reader, wk->reader, lv->source_level, x0, y0, vw, vh,
+                                    wk->tile, stride, &bad, err)) {
             s2d_error_prefix(err, "level %d tile (%u,%u): ", s->level, s->col, s->row);
             return false;
+        }
+        if (bad > 0) {
+            s2d_warn(rn->opts, "%s: level %d tile (%u,%u): %d source tile(s) missing or broken, "
+                     "written as background", plan->source_name, s->level, s->col, s->row, bad);
         }
     } else {
         const uint8_t *strip = rn->strips[s->level] + (s->row % 2) * (size_t)t *
@@ -163,20 +228,17 @@ static bool process(worker *wk, slot *s, s2d_error *err)
                    (size_t)vw * 3);
         }
     }
-    // Edge tiles are padded to full size with the background (TILED_FULL needs full frames).
-    if (vw < t || vh < t) {
-        fill_background(wk->tile, t, vw, vh, rn->background);
+    if (lv->mode != S2D_LEVEL_COPY) {
+        // Edge tiles are padded with the background (TILED_FULL needs full frames).
+        if (vw < t || vh < t) {
+            fill_background(wk->tile, t, vw, vh, rn->background);
+        }
+        if (!encode_tile(wk, s, err)) {
+            return false;
+        }
     }
-    const uint8_t *jpeg;
-    size_t len;
-    if (!s2d_jpeg_enc_encode(wk->enc, wk->tile, t, t, stride, &jpeg, &len, err)) {
-        return false;
-    }
-    memcpy(s->frame, jpeg, len);
-    s->len = len;
 
-    int next = s->level + 1;
-    if (next < plan->nlevels && plan->levels[next].source_level < 0) {
+    if (feeds_next) {
         // This tile's quarter-size image lands in the next level's strip: tile row r of
         // this level fills half of tile row r/2 there.
         uint8_t *strip = rn->strips[next] + ((s->row / 2) % 2) * (size_t)t * rn->strip_stride[next];
@@ -184,7 +246,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
                        (size_t)(x0 / 2) * 3;
         s2d_downsample_2x2(wk->tile, stride, vw, vh, dst, rn->strip_stride[next]);
     }
-    if (s->level == plan->thumb_level) {
+    if (feeds_thumb) {
         add_to_thumbnail(rn, wk->tile, x0, y0, vw, vh);
     }
     return true;
@@ -228,7 +290,7 @@ static void *writer_main(void *arg)
         }
         s2d_pyramid_level *lv = &plan->levels[s->level];
         s2d_error err = {0};
-        if (!s2d_part10_add_frame(lv->writer, s->frame, s->len, &err)) {
+        if (!s2d_part10_add_frame(lv->writer, s->frame.data, s->frame.len, &err)) {
             fail(rn, &err);
             break;
         }
@@ -281,7 +343,7 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
         s->level = level;
         s->col = col;
         s->row = row;
-        s->len = 0;
+        s->frame.len = 0;
         s->state = SLOT_QUEUED;
     }
     pthread_mutex_unlock(&rn->lock);
@@ -319,7 +381,7 @@ static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row)
 {
     s2d_pyramid_plan *plan = rn->plan;
     int next = level + 1;
-    bool feeds_next = next < plan->nlevels && plan->levels[next].source_level < 0;
+    bool feeds_next = next < plan->nlevels && plan->levels[next].mode == S2D_LEVEL_GENERATE;
     bool last = row == plan->levels[level].rows - 1;
     // The next level's strip half we are about to fill was last read by its row two back.
     if (feeds_next && row % 2 == 0 && row / 2 >= 2 && !wait_row(rn, next, row / 2 - 2)) {
@@ -359,7 +421,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
         if (!rn->rows_done[l]) {
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
-        if (lv->source_level < 0) {
+        if (lv->mode == S2D_LEVEL_GENERATE) {
             rn->strip_stride[l] = (size_t)lv->cols * t * 3;
             rn->strips[l] = malloc(2 * (size_t)t * rn->strip_stride[l]);
             if (!rn->strips[l]) {
@@ -380,11 +442,6 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
     rn->jobs = s2d_queue_new(rn->nslots);
     if (!rn->window || !rn->jobs) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < rn->nslots; i++) {
-        if (!(rn->window[i].frame = malloc(rn->frame_cap))) {
-            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-        }
     }
     return true;
 }
@@ -415,9 +472,8 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     run rn = {
         .plan = plan,
         .opts = opts,
-        .tile = opts->tile_size,
         .background = s2d_reader_meta(plan->reader)->background,
-        .frame_cap = s2d_jpeg_enc_bound(opts->tile_size, opts->tile_size, opts->subsampling_444),
+        .tile = plan->tile_size,
         // Enough frames in flight to keep every worker busy while the writer waits for
         // the oldest one; this is the memory bound of the pipeline.
         .nslots = (size_t)nthreads * 4 + 8,
@@ -440,8 +496,9 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         wk->rn = &rn;
         wk->enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, rn.tile, rn.tile, err);
         wk->tile = malloc((size_t)rn.tile * rn.tile * 3);
-        wk->argb = malloc((size_t)rn.tile * rn.tile * sizeof(uint32_t));
-        if (!wk->enc || !wk->tile || !wk->argb) {
+        wk->reader = wk->enc ? s2d_read_ctx_new(plan->reader, rn.tile, rn.tile, err) : NULL;
+        wk->dec = wk->reader ? s2d_frame_dec_new(err) : NULL;
+        if (!wk->enc || !wk->tile || !wk->reader || !wk->dec) {
             s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for worker %d", i);
             ok = false;
             break;
@@ -463,7 +520,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         // the rows that feed them.
         uint64_t seq = 0;
         for (int l = 0; l < plan->nlevels && !atomic_load(&rn.cancelled); l++) {
-            if (plan->levels[l].source_level < 0) {
+            if (plan->levels[l].mode == S2D_LEVEL_GENERATE) {
                 continue;
             }
             for (uint32_t r = 0; r < plan->levels[l].rows; r++) {
@@ -492,11 +549,12 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     for (int i = 0; workers && i < nthreads; i++) {
         s2d_jpeg_enc_free(workers[i].enc);
         free(workers[i].tile);
-        free(workers[i].argb);
+        s2d_read_ctx_free(workers[i].reader);
+        s2d_frame_dec_free(workers[i].dec);
     }
     free(workers);
     for (size_t i = 0; rn.window && i < rn.nslots; i++) {
-        free(rn.window[i].frame);
+        s2d_buf_free(&rn.window[i].frame);
     }
     free(rn.window);
     s2d_queue_free(rn.jobs);

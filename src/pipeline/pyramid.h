@@ -1,10 +1,12 @@
 /* The tile pipeline for one slide: an enumerator (the calling thread) puts tile jobs in
- * frame order into a bounded queue, N workers read or downsample and encode them, and one
- * writer thread appends the frames to each level's file in order.
+ * frame order into a bounded queue, N workers copy, read or downsample and encode them, and
+ * one writer thread appends the frames to each level's file in order.
  *
- * Levels are either read from the source (a source level) or generated: made in the same
- * pass by 2x2 averaging of the level above, which is read only once. Memory is bounded by
- * the reorder window and two tile rows per generated level, whatever the slide size. */
+ * A level is copied (the source's compressed tiles become frames unchanged), read (the
+ * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
+ * of the level above, which is read only once (a copied level feeding one is decoded for
+ * that). Memory is bounded by the reorder window and two tile rows per generated level,
+ * whatever the slide size. */
 #ifndef S2D_PYRAMID_H
 #define S2D_PYRAMID_H
 
@@ -15,19 +17,29 @@
 #include "reader/reader.h"
 #include "slide2dcm/slide2dcm.h"
 
+typedef enum s2d_level_mode {
+    S2D_LEVEL_GENERATE,        // 2x2 average of the level above, encoded
+    S2D_LEVEL_READ,            // source level decoded and encoded
+    S2D_LEVEL_COPY,            // source level's frames copied
+} s2d_level_mode;
+
 typedef struct s2d_pyramid_level {
     int64_t width, height;     // total pixel matrix
-    int source_level;          // reader level to read, or -1: generated from the level above
+    s2d_level_mode mode;
+    int source_level;          // reader level for READ and COPY, else -1
     uint32_t cols, rows;       // tile grid
     s2d_part10 *writer;        // where the frames go (owned by the caller)
     // Filled by the run.
     uint64_t frames_written;
+    uint64_t replaced_frames;  // COPY: source tiles that were missing or broken
     double first_frame_s, last_frame_s;   // seconds since the run started
 } s2d_pyramid_level;
 
 typedef struct s2d_pyramid_plan {
     s2d_reader *reader;
-    const s2d_convert_options *opts;   // tile size, quality, threads, callbacks
+    const char *source_name;           // for warnings
+    const s2d_convert_options *opts;   // quality, threads, callbacks
+    int tile_size;                     // frame width and height of every level
     int nlevels;
     s2d_pyramid_level levels[S2D_MAX_LEVELS];
     // Optional thumbnail: the tiles of thumb_level, area-averaged by thumb_factor.

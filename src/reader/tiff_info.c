@@ -6,7 +6,7 @@
 #include <string.h>
 #include <tiffio.h>
 
-#include "reader/reader.h"
+#include "reader/reader_impl.h"
 
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 
@@ -17,7 +17,7 @@ static void quiet_handlers(void)
     TIFFSetWarningHandler(NULL);
 }
 
-static TIFF *open_quiet(const char *path)
+TIFF *s2d_tiff_open_quiet(const char *path)
 {
     pthread_once(&quiet_once, quiet_handlers);
     return TIFFOpen(path, "rm");
@@ -42,29 +42,40 @@ static bool data_past_end(TIFF *tif, uint64_t file_size)
     return false;
 }
 
-bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+// True when the file starts like a TIFF or BigTIFF (either byte order); *size is its length.
+static bool tiff_magic(const char *path, uint64_t *size)
 {
     uint8_t magic[4] = {0};
     FILE *f = fopen(path, "rb");
     size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
-    uint64_t size = 0;
+    *size = 0;
     if (f && fseeko(f, 0, SEEK_END) == 0) {
-        size = (uint64_t)ftello(f);
+        *size = (uint64_t)ftello(f);
     }
     if (f) {
         fclose(f);
     }
-    bool is_tiff = got == 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
-                                (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43)));
-    if (!is_tiff) {
-        return false;
-    }
-    TIFF *tif = open_quiet(path);
+    return got == 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
+                        (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43)));
+}
+
+bool s2d_is_tiff(const char *path)
+{
+    uint64_t size;
+    return tiff_magic(path, &size);
+}
+
+// Walks every IFD. @return true with a reason when the file is damaged or truncated: an
+// IFD that cannot be read, or image data past the end of the file. *tiled: IFD 0 is tiled.
+static bool tiff_damage(const char *path, uint64_t size, char *reason, size_t n, bool *tiled)
+{
+    TIFF *tif = s2d_tiff_open_quiet(path);
+    *tiled = false;
     if (!tif) {
         snprintf(reason, n, "a damaged or truncated TIFF: its first IFD cannot be read");
         return true;
     }
-    bool tiled = TIFFIsTiled(tif);
+    *tiled = TIFFIsTiled(tif);
     int dir = 0;
     bool truncated = false, broken_chain = false;
     for (;;) {
@@ -82,11 +93,33 @@ bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
                  "of the file", dir);
     } else if (broken_chain) {
         snprintf(reason, n, "a damaged or truncated TIFF: IFD %d cannot be read", dir);
-    } else if (!tiled) {
+    }
+    return truncated || broken_chain;
+}
+
+bool s2d_tiff_info_damaged(const char *path, char *reason, size_t n)
+{
+    uint64_t size;
+    bool tiled;
+    return tiff_magic(path, &size) && tiff_damage(path, size, reason, n, &tiled);
+}
+
+bool s2d_tiff_info_diagnose(const char *path, char *reason, size_t n)
+{
+    uint64_t size;
+    bool tiled;
+    if (!tiff_magic(path, &size)) {
+        return false;
+    }
+    if (tiff_damage(path, size, reason, n, &tiled)) {
+        return true;
+    }
+    if (!tiled) {
         snprintf(reason, n, "a plain (stripped) TIFF, not a whole-slide image; plain TIFFs are "
                  "not supported yet");
     } else {
-        snprintf(reason, n, "a tiled TIFF that OpenSlide does not recognise as a slide");
+        snprintf(reason, n, "a tiled TIFF that is not a slide format we read (neither "
+                 "OpenSlide's nor JPEG or JPEG 2000 tiles to copy)");
     }
     return true;
 }
@@ -134,7 +167,7 @@ static void describe_directory(TIFF *tif, s2d_source_compression *out)
 
 void s2d_tiff_info_read(const char *path, s2d_slide_meta *meta)
 {
-    TIFF *tif = open_quiet(path);
+    TIFF *tif = s2d_tiff_open_quiet(path);
     if (!tif) {
         return;
     }

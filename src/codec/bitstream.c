@@ -1,0 +1,194 @@
+/* JPEG / JPEG 2000 marker reading and TIFF tile splicing; see codec/bitstream.h. */
+#include "codec/bitstream.h"
+
+#include <string.h>
+
+static unsigned be16(const uint8_t *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool s2d_jpeg_parse(const uint8_t *p, size_t n, s2d_jpeg_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->adobe_transform = -1;
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) {
+        return false;
+    }
+    size_t i = 2;
+    while (i + 4 <= n) {
+        if (p[i] != 0xFF) {
+            return false;
+        }
+        unsigned m = p[i + 1];
+        if (m == 0xFF) {   // fill byte
+            i++;
+            continue;
+        }
+        if (m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) {
+            i += 2;
+            continue;
+        }
+        if (m == 0xD9 || m == 0xDA) {
+            break;
+        }
+        size_t len = be16(p + i + 2);
+        if (len < 2 || i + 2 + len > n) {
+            return false;
+        }
+        const uint8_t *seg = p + i + 4;
+        size_t slen = len - 2;
+        if (m == 0xE0 && slen >= 5 && memcmp(seg, "JFIF\0", 5) == 0) {
+            f->jfif = true;
+        } else if (m == 0xEE && slen >= 12 && memcmp(seg, "Adobe", 5) == 0) {
+            f->adobe_transform = seg[11];
+        } else if (m == 0xDD && slen >= 2) {
+            f->restart_interval = (int)be16(seg);
+        } else if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            if (slen < 6) {
+                return false;
+            }
+            f->sof = (int)m;
+            f->precision = seg[0];
+            f->height = (int)be16(seg + 1);
+            f->width = (int)be16(seg + 3);
+            f->ncomp = seg[5];
+            if (f->ncomp < 1 || f->ncomp > 4 || slen < 6 + 3 * (size_t)f->ncomp) {
+                return false;
+            }
+            for (int c = 0; c < f->ncomp; c++) {
+                f->ids[c] = seg[6 + 3 * c];
+                f->h[c] = seg[7 + 3 * c] >> 4;
+                f->v[c] = seg[7 + 3 * c] & 15;
+            }
+        }
+        i += 2 + len;
+    }
+    return f->sof != 0;
+}
+
+bool s2d_jpeg_is_rgb(const s2d_jpeg_facts *f, bool tiff_says_rgb)
+{
+    // The same order of evidence libjpeg uses, with the TIFF tag only for the open case.
+    if (f->adobe_transform >= 0) {
+        return f->adobe_transform == 0;
+    }
+    if (f->jfif) {
+        return false;
+    }
+    if (f->ncomp == 3 && f->ids[0] == 'R' && f->ids[1] == 'G' && f->ids[2] == 'B') {
+        return true;
+    }
+    for (int c = 1; c < f->ncomp; c++) {
+        if (f->h[c] != f->h[0] || f->v[c] != f->v[0]) {
+            return false;   // nobody subsamples green and blue
+        }
+    }
+    return tiff_says_rgb;
+}
+
+// Appends the segments of an abbreviated or complete stream: everything between its SOI and
+// its EOI (or its end).
+static void append_body(s2d_buf *out, const uint8_t *p, size_t n)
+{
+    size_t start = n >= 2 && p[0] == 0xFF && p[1] == 0xD8 ? 2 : 0;
+    size_t end = n;
+    if (end >= start + 2 && p[end - 2] == 0xFF && p[end - 1] == 0xD9) {
+        end -= 2;
+    }
+    s2d_buf_append(out, p + start, end - start);
+}
+
+bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *tile,
+                     size_t tile_len, bool add_rgb_marker, s2d_buf *out)
+{
+    // Adobe APP14, version 100, no flags, transform 0: the components are R, G, B.
+    static const uint8_t app14_rgb[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b',
+                                        'e', 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
+    if (tile_len < 4 || tile[0] != 0xFF || tile[1] != 0xD8) {
+        return false;
+    }
+    out->len = 0;
+    s2d_buf_append(out, "\xFF\xD8", 2);
+    if (add_rgb_marker) {
+        s2d_buf_append(out, app14_rgb, sizeof app14_rgb);
+    }
+    if (tables && tables_len >= 4) {
+        append_body(out, tables, tables_len);
+    }
+    s2d_buf_append(out, tile + 2, tile_len - 2);
+    return !out->failed;
+}
+
+bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height)
+{
+    s2d_jpeg_facts f;
+    if (!s2d_jpeg_parse(p, n, &f) || f.sof != 0xC0 || f.precision != 8 || f.ncomp != 3 ||
+        f.width != width || f.height != height) {
+        return false;
+    }
+    // A scan must follow the headers, and the stream must end with EOI.
+    bool has_scan = false;
+    for (size_t i = 2; i + 1 < n; i++) {
+        if (p[i] == 0xFF && p[i + 1] == 0xDA) {
+            has_scan = true;
+            break;
+        }
+    }
+    return has_scan && n >= 4 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+}
+
+bool s2d_j2k_parse(const uint8_t *p, size_t n, s2d_j2k_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    if (n < 4 || be16(p) != 0xFF4F || be16(p + 2) != 0xFF51) {
+        return false;
+    }
+    bool have_siz = false, have_cod = false;
+    size_t i = 2;
+    while (i + 4 <= n && !(have_siz && have_cod)) {
+        unsigned m = be16(p + i);
+        size_t len = be16(p + i + 2);
+        if ((m >> 8) != 0xFF || len < 2 || i + 2 + len > n || m == 0xFF90) {
+            break;   // SOT: the main header is over
+        }
+        const uint8_t *seg = p + i + 4;
+        if (m == 0xFF51 && len >= 38) {
+            uint32_t xsiz = be32(seg + 2), ysiz = be32(seg + 6);
+            uint32_t xo = be32(seg + 10), yo = be32(seg + 14);
+            f->ncomp = (int)be16(seg + 34);
+            if (xo > xsiz || yo > ysiz || f->ncomp < 1 || len < 38 + 3 * (size_t)f->ncomp) {
+                return false;
+            }
+            f->width = (int)(xsiz - xo);
+            f->height = (int)(ysiz - yo);
+            f->precision = (seg[36] & 0x7F) + 1;
+            for (int c = 0; c < f->ncomp; c++) {
+                f->subsampled |= seg[37 + 3 * c] != 1 || seg[38 + 3 * c] != 1;
+            }
+            have_siz = true;
+        } else if (m == 0xFF52 && len >= 12) {
+            f->mct = seg[4] != 0;
+            f->reversible = seg[9] == 1;
+            have_cod = true;
+        }
+        i += 2 + len;
+    }
+    return have_siz && have_cod;
+}
+
+const char *s2d_j2k_photometric(const s2d_j2k_facts *f, bool samples_are_rgb)
+{
+    if (f->ncomp != 3 || f->subsampled) {
+        return NULL;
+    }
+    if (f->mct) {
+        return f->reversible ? "YBR_RCT" : "YBR_ICT";
+    }
+    return samples_are_rgb ? "RGB" : NULL;
+}

@@ -1,0 +1,57 @@
+/* Facts read from JPEG and JPEG 2000 bitstreams without decoding them, and the splicing that
+ * turns an abbreviated TIFF JPEG tile into a complete stream. The colour coding of a copied
+ * frame comes from here, not from TIFF tags, which vendors get wrong. */
+#ifndef S2D_BITSTREAM_H
+#define S2D_BITSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+typedef struct s2d_jpeg_facts {
+    int sof;                  // SOFn marker (0xC0 baseline), 0 when none was found
+    int precision;
+    int width, height, ncomp;
+    uint8_t ids[4], h[4], v[4];   // component ids and sampling factors
+    bool jfif;                // APP0 "JFIF"
+    int adobe_transform;      // APP14 "Adobe" transform flag, -1 when absent
+    int restart_interval;     // DRI, 0 when absent
+} s2d_jpeg_facts;
+
+/** Reads the markers of a JPEG stream (complete or abbreviated) up to its first SOS.
+ *  @return false when it is not a JPEG stream or has no frame header. */
+bool s2d_jpeg_parse(const uint8_t *p, size_t n, s2d_jpeg_facts *f);
+
+/** How a stream's three components are to be read. tiff_says_rgb settles the one case the
+ *  bitstream leaves open (no APP0/APP14, ids not 'R','G','B', no chroma subsampling). */
+bool s2d_jpeg_is_rgb(const s2d_jpeg_facts *f, bool tiff_says_rgb);
+
+/** A complete stream from a TIFF tile and the JPEGTables tag (either may be abbreviated):
+ *  SOI, [Adobe APP14 transform 0 when add_rgb_marker], the tables' segments, the tile after
+ *  its SOI. tables may be NULL. */
+bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *tile,
+                     size_t tile_len, bool add_rgb_marker, s2d_buf *out);
+
+/** Structure check of a complete stream: SOI, a baseline 8-bit 3-component frame header of
+ *  the given size, a scan, and EOI at the end. */
+bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height);
+
+typedef struct s2d_j2k_facts {
+    int width, height, ncomp;
+    int precision;                // bits of component 0
+    bool subsampled;              // any component with XRsiz/YRsiz != 1
+    bool mct;                     // multiple component transform (COD)
+    bool reversible;              // 5/3 wavelet; false: 9/7
+} s2d_j2k_facts;
+
+/** Reads SIZ and COD of a raw codestream (SOC first). @return false if it is not one. */
+bool s2d_j2k_parse(const uint8_t *p, size_t n, s2d_j2k_facts *f);
+
+/** The Photometric Interpretation that describes a codestream, or NULL when no WSM value
+ *  fits (YCbCr samples without MCT, subsampling). Without MCT the codestream cannot say
+ *  what its components are: samples_are_rgb (from the container) tells. */
+const char *s2d_j2k_photometric(const s2d_j2k_facts *f, bool samples_are_rgb);
+
+#endif

@@ -1,0 +1,169 @@
+/* Frame decoding with TurboJPEG and OpenJPEG; see codec/frame_dec.h. */
+#include "codec/frame_dec.h"
+
+#include <openjpeg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+struct s2d_frame_dec {
+    tjhandle tj;
+};
+
+s2d_frame_dec *s2d_frame_dec_new(s2d_error *err)
+{
+    s2d_frame_dec *d = calloc(1, sizeof *d);
+    if (!d || !(d->tj = tjInitDecompress())) {
+        free(d);
+        s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG decoder");
+        return NULL;
+    }
+    return d;
+}
+
+void s2d_frame_dec_free(s2d_frame_dec *d)
+{
+    if (d) {
+        tjDestroy(d->tj);
+        free(d);
+    }
+}
+
+static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                        int height, uint8_t *rgb, size_t stride, s2d_error *err)
+{
+    int w, h, subsamp, colorspace;
+    if (tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "JPEG header: %s", tjGetErrorStr2(d->tj));
+    }
+    if (w != width || h != height) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "JPEG is %dx%d, expected %dx%d", w, h, width,
+                             height);
+    }
+    // A warning (truncated data padded with grey, say) is a broken tile too.
+    if (tjDecompress2(d->tj, data, (unsigned long)len, rgb, width, (int)stride, height, TJPF_RGB,
+                      TJFLAG_STOPONWARNING) != 0) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", tjGetErrorStr2(d->tj));
+    }
+    return true;
+}
+
+// OpenJPEG reads from a stream object; this one is a window on memory.
+typedef struct mem_stream {
+    const uint8_t *data;
+    size_t len, pos;
+} mem_stream;
+
+static OPJ_SIZE_T mem_read(void *buf, OPJ_SIZE_T n, void *user)
+{
+    mem_stream *s = user;
+    if (s->pos >= s->len) {
+        return (OPJ_SIZE_T)-1;
+    }
+    size_t k = s->len - s->pos < n ? s->len - s->pos : n;
+    memcpy(buf, s->data + s->pos, k);
+    s->pos += k;
+    return k;
+}
+
+static OPJ_OFF_T mem_skip(OPJ_OFF_T n, void *user)
+{
+    mem_stream *s = user;
+    if (n < 0 || (size_t)n > s->len - s->pos) {
+        n = (OPJ_OFF_T)(s->len - s->pos);
+    }
+    s->pos += (size_t)n;
+    return n;
+}
+
+static OPJ_BOOL mem_seek(OPJ_OFF_T n, void *user)
+{
+    mem_stream *s = user;
+    if (n < 0 || (size_t)n > s->len) {
+        return OPJ_FALSE;
+    }
+    s->pos = (size_t)n;
+    return OPJ_TRUE;
+}
+
+static void opj_quiet(const char *msg, void *user)
+{
+    (void)msg;
+    (void)user;
+}
+
+static bool decode_j2k(const uint8_t *data, size_t len, int width, int height, uint8_t *rgb,
+                       size_t stride, s2d_error *err)
+{
+    mem_stream ms = {data, len, 0};
+    opj_codec_t *codec = opj_create_decompress(OPJ_CODEC_J2K);
+    opj_stream_t *stream = opj_stream_create(64 * 1024, OPJ_TRUE);
+    opj_image_t *img = NULL;
+    opj_dparameters_t params;
+    bool ok = false;
+    if (!codec || !stream) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG 2000 decoder");
+        goto out;
+    }
+    opj_set_error_handler(codec, opj_quiet, NULL);
+    opj_set_warning_handler(codec, opj_quiet, NULL);
+    opj_set_info_handler(codec, opj_quiet, NULL);
+    opj_set_default_decoder_parameters(&params);
+    opj_stream_set_user_data(stream, &ms, NULL);
+    opj_stream_set_user_data_length(stream, len);
+    opj_stream_set_read_function(stream, mem_read);
+    opj_stream_set_skip_function(stream, mem_skip);
+    opj_stream_set_seek_function(stream, mem_seek);
+    if (!opj_setup_decoder(codec, &params) || !opj_read_header(stream, codec, &img) ||
+        !opj_decode(codec, stream, img) || !opj_end_decompress(codec, stream)) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG 2000 codestream does not decode");
+        goto out;
+    }
+    if (img->numcomps != 3) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG 2000 frame has %u components, expected 3",
+                      img->numcomps);
+        goto out;
+    }
+    for (int c = 0; c < 3; c++) {
+        const opj_image_comp_t *cp = &img->comps[c];
+        if ((int)cp->w != width || (int)cp->h != height || cp->prec != 8 || cp->sgnd) {
+            s2d_error_set(err, S2D_ERR_INPUT, "JPEG 2000 component %d is %ux%u, %u-bit; "
+                          "expected %dx%d 8-bit", c, cp->w, cp->h, cp->prec, width, height);
+            goto out;
+        }
+    }
+    for (int y = 0; y < height; y++) {
+        uint8_t *row = rgb + (size_t)y * stride;
+        for (int c = 0; c < 3; c++) {
+            const OPJ_INT32 *src = img->comps[c].data + (size_t)y * (size_t)width;
+            for (int x = 0; x < width; x++) {
+                OPJ_INT32 v = src[x];
+                row[3 * x + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+    }
+    ok = true;
+out:
+    if (img) {
+        opj_image_destroy(img);
+    }
+    if (stream) {
+        opj_stream_destroy(stream);
+    }
+    if (codec) {
+        opj_destroy_codec(codec);
+    }
+    return ok;
+}
+
+bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                          int height, uint8_t *rgb, size_t stride, s2d_error *err)
+{
+    if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
+        return decode_jpeg(d, data, len, width, height, rgb, stride, err);
+    }
+    if (len >= 2 && data[0] == 0xFF && data[1] == 0x4F) {
+        return decode_j2k(data, len, width, height, rgb, stride, err);
+    }
+    return s2d_error_set(err, S2D_ERR_INPUT, "neither a JPEG stream nor a JPEG 2000 codestream");
+}

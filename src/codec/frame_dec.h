@@ -1,0 +1,23 @@
+/* Decoder of single frames: a complete JPEG stream (TurboJPEG) or a raw JPEG 2000
+ * codestream (OpenJPEG), told apart by their first marker. One per thread. */
+#ifndef S2D_FRAME_DEC_H
+#define S2D_FRAME_DEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slide2dcm/error.h"
+
+typedef struct s2d_frame_dec s2d_frame_dec;
+
+s2d_frame_dec *s2d_frame_dec_new(s2d_error *err);
+void s2d_frame_dec_free(s2d_frame_dec *d);
+
+/** Decodes a frame of exactly width x height pixels into packed RGB (stride bytes a row).
+ *  JPEG colour follows the stream's markers (an Adobe transform 0 stream stays RGB).
+ *  Fails with S2D_ERR_INPUT on a corrupt or differently sized frame. */
+bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                          int height, uint8_t *rgb, size_t stride, s2d_error *err);
+
+#endif

@@ -1,0 +1,56 @@
+/* What the reader backends share: the reader object, the backend operations and the
+ * property list from which slide metadata is derived (OpenSlide's property names, which
+ * the TIFF backend produces too, so one function interprets them for both). */
+#ifndef S2D_READER_IMPL_H
+#define S2D_READER_IMPL_H
+
+#include "reader/reader.h"
+
+typedef struct s2d_props {
+    char **keys, **values;
+    size_t n, cap;
+} s2d_props;
+
+bool s2d_props_set(s2d_props *p, const char *key, const char *value);
+const char *s2d_props_get(const s2d_props *p, const char *key);   // NULL when absent or empty
+void s2d_props_free(s2d_props *p);
+
+typedef struct s2d_reader_ops {
+    const char *name;
+    void (*close)(s2d_reader *r);
+    void *(*ctx_new)(s2d_reader *r, int max_w, int max_h);
+    void (*ctx_free)(void *ctx);
+    bool (*read_region)(s2d_reader *r, void *ctx, int level, int64_t x, int64_t y, int64_t w,
+                        int64_t h, uint8_t *rgb, size_t stride, int *bad_tiles, s2d_error *err);
+    bool (*read_frame)(s2d_reader *r, void *ctx, int level, uint32_t col, uint32_t row,
+                       int frame_w, int frame_h, s2d_buf *out, s2d_error *err);
+    bool (*has_associated)(const s2d_reader *r, const char *name);
+    bool (*read_associated)(s2d_reader *r, const char *name, uint8_t **rgb, int64_t *w,
+                            int64_t *h, s2d_error *err);
+} s2d_reader_ops;
+
+struct s2d_reader {
+    const s2d_reader_ops *ops;
+    void *impl;
+    char *path;
+    int nlevels;
+    s2d_level_info *levels;
+    s2d_props props;
+    s2d_slide_meta meta;
+};
+
+/** Backends: fill r (levels, props, ops, impl) or fail with err. NULL vendor: not theirs. */
+bool s2d_tiff_backend_open(s2d_reader *r, s2d_error *err);
+bool s2d_openslide_backend_open(s2d_reader *r, s2d_error *err);
+
+/** TIFFOpen without libtiff's messages on stderr (we report problems ourselves). */
+struct tiff;
+struct tiff *s2d_tiff_open_quiet(const char *path);
+
+/** Whether the file starts like a TIFF. */
+bool s2d_is_tiff(const char *path);
+
+/** OpenSlide's name for the file's format, or NULL when OpenSlide does not know it. */
+const char *s2d_openslide_vendor(const char *path);
+
+#endif
