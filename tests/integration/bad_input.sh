@@ -127,7 +127,8 @@ first = tiffdirs.numbers(thumb[273])[0]               # StripOffsets
 data[first:first + 4] = b"\0\0\0\0"                # no SOI: libjpeg refuses the strip
 open(sys.argv[2], "wb").write(data)
 PY
-"$bin" convert "$work/corrupt-thumbnail.svs" -o "$work/corrupt-thumbnail" 2>"$work/corrupt-thumbnail.err"
+"$bin" convert "$work/corrupt-thumbnail.svs" -o "$work/corrupt-thumbnail" \
+    --json-report "$work/corrupt-thumbnail.json" 2>"$work/corrupt-thumbnail.err"
 rc=$?
 if [ "$rc" -ne 0 ] || ! grep -q "warning: .*thumbnail.*making the thumbnail from the pyramid" \
         "$work/corrupt-thumbnail.err" || [ ! -e "$work/corrupt-thumbnail/thumbnail.dcm" ]; then
@@ -136,6 +137,7 @@ else
     echo "ok   corrupt-thumbnail: converted with a warning, thumbnail from the pyramid"
     /usr/bin/python3 "$(dirname "$0")/check_conversion.py" --source "$work/corrupt-thumbnail.svs" \
         --outdir "$work/corrupt-thumbnail" --psnr-min 32 --levels generated \
+        --report "$work/corrupt-thumbnail.json" \
         || fail "corrupt-thumbnail: output does not pass the checks"
 fi
 
@@ -148,12 +150,12 @@ for src in "$cmu" "$data/hamamatsu-ndpi/test3-TRITC 2 (560).ndpi"; do
         head -c $((size * cut / 100)) "$src" >"$bad"
         out="$work/truncated-$cut-out"
         rm -rf "$out"
-        "$bin" convert "$bad" -o "$out" --quiet 2>"$work/truncated.err"
+        "$bin" convert "$bad" -o "$out" --quiet --json-report "$out.json" 2>"$work/truncated.err"
         rc=$?
         lines=$(grep -v "^slide2dcm: warning: " "$work/truncated.err" | grep -c .)
         if [ "$rc" -eq 0 ]; then
             /usr/bin/python3 "$(dirname "$0")/check_conversion.py" --source "$bad" --outdir "$out" \
-                --psnr-min 32 >/dev/null || fail "truncated $cut% of $(basename "$src"): converted, but wrong"
+                --psnr-min 32 --report "$out.json" >/dev/null || fail "truncated $cut% of $(basename "$src"): converted, but wrong"
         elif [ "$rc" -ge 128 ] || [ "$lines" -ne 1 ] || [ -e "$out" ] ||
              ! grep -Eq "truncated-$cut.*: a (damaged or )?truncated TIFF" "$work/truncated.err"; then
             fail "truncated $cut% of $(basename "$src"): exit $rc: $(cat "$work/truncated.err")"

@@ -2,20 +2,27 @@
 """Check one output directory of `slide2dcm convert SLIDE -o OUTDIR`.
 
 usage: check_conversion.py --source SLIDE --outdir DIR [--mpp X] [--psnr-min 32]
-                           [--levels generated|source]
+                           [--levels generated|source] [--report REPORT.json]
                            [--expect-label yes|no|auto] [--expect-overview yes|no|auto]
                            [--expect-thumbnail yes|no|auto]
 
 Checks, in order:
  1. per file: dciodvfy (no "Error" lines), verify-wsm-frames (no findings),
     dcmdump and gdcminfo exit 0; no leftover non-.dcm files in DIR;
- 2. structure by value: SOP class, modality, Image Type = Frame Type, frame
-    counts, pyramid level sizes and count, Pixel Spacing, Imaged Volume
-    Width/Height, shared and distinct UIDs;
- 3. pixels: every VOLUME frame decoded as its Photometric Interpretation
-    says, level 0 (or every level with --levels source) against OpenSlide,
-    generated levels against a 2x2 area average of the level above, edge
-    padding = background;
+ 2. structure by value: SOP class, modality, transfer syntax (JPEG baseline, or
+    JPEG 2000 for copied J2K tiles) with a PI it allows, Image Type = Frame
+    Type, frame counts, pyramid level sizes and count (the passthrough rule: a
+    copied source level at 2x the previous level's downsample is used at its own
+    size, other levels are ceil halves - all of them with --reencode - down to
+    the first level in one frame), Pixel Spacing, Imaged Volume Width/Height,
+    shared and distinct UIDs;
+ 3. pixels: every VOLUME frame decoded as its transfer syntax and Photometric
+    Interpretation say, level 0, every level taken from a source level (and
+    every level with --levels source) against OpenSlide, generated levels
+    against a 2x2 area average of the level above, edge padding = background
+    (except in levels copied from the source: their padding is the source's);
+    the JPEG quality and subsampling of every file the converter encoded
+    (the report's mode "encode"; all files without --report);
  4. label / overview / thumbnail against OpenSlide's associated images.
 
 Everything goes to stdout: the summary (indented lines), then
@@ -25,6 +32,7 @@ libraries such as libtiff.)  Exit 0 if nothing failed, 1 otherwise, 2 on a
 usage problem (bad arguments, source not readable by OpenSlide).
 """
 import argparse
+import json
 import math
 import re
 import shutil
@@ -43,11 +51,14 @@ from pydicom.encaps import generate_pixel_data_frame
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import wsmcheck  # noqa: E402  (needs the path above)
+import check_passthrough  # noqa: E402  (needs the path above)
+import wsmcheck  # noqa: E402
 
 WSM_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
-JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
-ALLOWED_PI = ("YBR_FULL_422", "RGB")
+JPEG_BASELINE = wsmcheck.JPEG_BASELINE
+# Within 2 %, a source level is at twice the downsample of the level above (the
+# passthrough contract's pyramid rule).
+LEVEL_STEP_TOL = 0.02
 LEVEL_FILE = re.compile(r"^level-(\d+)\.dcm$")
 # associated file name -> (Image Type value 3, OpenSlide associated image)
 ASSOCIATED = {
@@ -307,11 +318,13 @@ def check_common(name, ds, role, report):
     if ds.get("Modality") != "SM":
         report.fail(name, "Modality %r, expected 'SM'" % ds.get("Modality"))
     ts = ds.file_meta.get("TransferSyntaxUID")
-    if ts != JPEG_BASELINE:
-        report.fail(name, "transfer syntax %s, expected JPEG baseline %s" % (ts, JPEG_BASELINE))
     pi = ds.get("PhotometricInterpretation")
-    if pi not in ALLOWED_PI:
-        report.fail(name, "PhotometricInterpretation %r, expected one of %s" % (pi, ALLOWED_PI))
+    if ts not in wsmcheck.ALLOWED_TS_PI:
+        report.fail(name, "transfer syntax %s, expected JPEG baseline %s or JPEG 2000 %s"
+                    % (ts, JPEG_BASELINE, wsmcheck.JPEG_2000))
+    elif pi not in wsmcheck.ALLOWED_TS_PI[ts]:
+        report.fail(name, "PhotometricInterpretation %r, expected one of %s with %s"
+                    % (pi, wsmcheck.ALLOWED_TS_PI[ts], ts))
     if ds.get("DimensionOrganizationType") != "TILED_FULL":
         report.fail(name, "DimensionOrganizationType %r, expected TILED_FULL"
                     % ds.get("DimensionOrganizationType"))
@@ -499,12 +512,15 @@ def decode_instance(name, path, report, args):
     Photometric Interpretation declares.  Returns (ds, DecodedImage) or
     (ds, None) when the file cannot be decoded at all."""
     ds = pydicom.dcmread(str(path))
-    space = wsmcheck.jpeg_space_for_pi(ds.get("PhotometricInterpretation", ""))
-    if ds.file_meta.get("TransferSyntaxUID") != JPEG_BASELINE or space is None:
-        report.fail(name, "pixels not checked: needs JPEG baseline with PI RGB or YBR_*")
+    ts, pi = ds.file_meta.get("TransferSyntaxUID"), ds.get("PhotometricInterpretation", "")
+    if pi not in wsmcheck.ALLOWED_TS_PI.get(ts, ()):
+        report.fail(name, "pixels not checked: needs JPEG baseline (PI RGB or YBR_FULL_422) or "
+                    "JPEG 2000 (PI RGB, YBR_ICT or YBR_RCT)")
         return ds, None
-    check_jpeg_settings(name, ds, args, report)
-    decoded = wsmcheck.decode_tiled(ds, space)
+    if file_mode(args, name) == "encode":
+        check_jpeg_settings(name, ds, args, report)
+    space = wsmcheck.jpeg_space_for_pi(pi)
+    decoded = wsmcheck.decode_tiled(ds)
     for frame, message in decoded.decode_errors[:3]:
         report.fail(name, "frame %d does not decode: %s" % (frame, message))
     if len(decoded.decode_errors) > 3:
@@ -652,15 +668,22 @@ def check_one_level(name, path, level, previous, previous_failed, args, slide, b
         return None
     tpm_cols, tpm_rows = int(ds.TotalPixelMatrixColumns), int(ds.TotalPixelMatrixRows)
     pixels = decoded.cropped(tpm_cols, tpm_rows)
-    notes = [check_padding(name, decoded, tpm_cols, tpm_rows, background, report)]
-    if level == 0 or args.levels == "source":
-        if level < slide.level_count:
-            reference = wsmcheck.level_reference(slide, level, background)
-            notes.insert(0, compare(name, "vs OpenSlide level %d" % level,
-                                    pixels, reference, args.psnr_min, report, args)[0])
-            del reference
-        else:
-            notes.insert(0, "no OpenSlide level %d to compare" % level)
+    mode = file_mode(args, name)
+    if mode == "copy":
+        # The frames are the source's tiles: beyond the image they hold whatever the
+        # scanner stored there (check_passthrough.py checks what the contract says).
+        notes = ["padding copied from the source"]
+    else:
+        notes = [check_padding(name, decoded, tpm_cols, tpm_rows, background, report)]
+    source_level = openslide_level_for(slide, args, level, (tpm_cols, tpm_rows), previous, mode)
+    if source_level is not None:
+        reference = wsmcheck.level_reference(slide, source_level, background)
+        notes.insert(0, compare(name, "vs OpenSlide level %d" % source_level,
+                                pixels, reference, args.psnr_min, report, args)[0])
+        del reference
+    elif level == 0 or args.levels == "source":
+        report.fail(name, "OpenSlide has no %dx%d level to compare" % (tpm_cols, tpm_rows))
+        notes.insert(0, "no OpenSlide level %d to compare" % level)
     elif previous is not None:
         reference = wsmcheck.area_average_2x(previous)
         label = "vs 2x2 average of level-%d" % (level - 1)
@@ -674,10 +697,39 @@ def check_one_level(name, path, level, previous, previous_failed, args, slide, b
         del reference
     else:
         notes.insert(0, "not compared (level-%d unusable)" % (level - 1))
-    report.info("  %s %dx%d %d frames %s: %s"
-                % (name, tpm_cols, tpm_rows, decoded.frames,
-                   ds.PhotometricInterpretation, "; ".join(notes)))
+    report.info("  %s %dx%d %d frames %s%s: %s"
+                % (name, tpm_cols, tpm_rows, decoded.frames, ds.PhotometricInterpretation,
+                   " [%s]" % mode if mode else "", "; ".join(notes)))
     return pixels
+
+
+def openslide_level_for(slide, args, level, size, previous, mode):
+    """The OpenSlide level a pyramid level is compared with, or None for a level made
+    from the one above (compared with its 2x2 average). Level 0, every level with
+    --levels source, a level copied from the source, and a level that is not the ceil
+    half of the one above (so it can only be a source level at its own size) come from
+    the source."""
+    try:
+        index = list(slide.level_dimensions).index(tuple(size))
+    except ValueError:
+        index = None
+    if level == 0 or args.levels == "source":
+        return index if index is not None and (level == 0 or index == level) else None
+    if previous is None:
+        return None
+    half = ((previous.shape[1] + 1) // 2, (previous.shape[0] + 1) // 2)
+    if mode == "copy" or tuple(size) != half:
+        return index
+    return None
+
+
+def file_mode(args, name):
+    """The report's mode of a file ("copy" or "encode"); "encode" without --report, as
+    every file was encoded before passthrough; None if the report does not list it."""
+    if args.report_files is None:
+        return "encode"
+    entry = args.report_files.get(name)
+    return entry.get("mode") if entry else None
 
 
 def check_associated(name, path, slide, args, background, level0_dims, mpp, report):
@@ -738,22 +790,53 @@ def expected_level_dims(slide, args, count):
     """Expected Total Pixel Matrix (cols, rows) of levels 0..count-1 (None
     where the rule gives none)."""
     if args.levels == "source":
-        dims = list(slide.level_dimensions)
+        dims = args.source_dims
         return [dims[k] if k < len(dims) else None for k in range(count)]
     dims = [slide.dimensions]
     while len(dims) < count:
-        cols, rows = dims[-1]
-        dims.append(((cols + 1) // 2, (rows + 1) // 2))
+        dims.append(next_level_dims(slide, dims[-1], args.taken_dims))
     return dims[:count]
 
 
-def generated_level_count(level0_dims, tile):
-    """Number of levels the default pyramid must have for a given tile size:
-    halve (rounding up) until a level fits in one tile."""
-    cols, rows = level0_dims
+def source_pyramid(path, slide, args, frame_size):
+    """(stored, taken): (width, height) of the levels the source stores (for a TIFF its
+    pyramid directories read from the bytes - NDPI: 4 stored levels where OpenSlide adds 3
+    made by libjpeg's scaled decode; otherwise OpenSlide's levels), and of those the
+    converter takes into the pyramid at their own size: the levels it copies (tiles of the
+    frame size that can be copied; none with --reencode). Levels it does not copy are
+    generated from the level above."""
+    try:
+        levels = check_passthrough.source_levels(str(path))
+    except Exception:       # a damaged TIFF: OpenSlide's view is what is left
+        levels = []
+    stored = [(lv.width, lv.height) for lv in levels] or [tuple(d) for d in slide.level_dimensions]
+    taken = [] if args.reencode else [(lv.width, lv.height) for lv in levels
+                                      if lv.copyable(frame_size)]
+    return stored, taken
+
+
+def downsample(level0, dims):
+    return (level0[0] / dims[0] + level0[1] / dims[1]) / 2
+
+
+def next_level_dims(slide, dims, taken_dims):
+    """The passthrough contract's next pyramid level after one of `dims`: a source level
+    that is copied (taken_dims) at twice its downsample (within 2 %), at the source level's
+    own size; else the ceil half (generated)."""
+    want = 2 * downsample(slide.dimensions, dims)
+    for size in taken_dims:
+        if abs(downsample(slide.dimensions, size) / want - 1) <= LEVEL_STEP_TOL:
+            return tuple(size)
+    return ((dims[0] + 1) // 2, (dims[1] + 1) // 2)
+
+
+def generated_level_count(slide, tile, taken_dims):
+    """Number of levels the default pyramid must have for a given tile size: next
+    levels (next_level_dims) until a level fits in one tile."""
+    cols, rows = slide.dimensions
     count = 1
     while cols > tile[0] or rows > tile[1]:
-        cols, rows = (cols + 1) // 2, (rows + 1) // 2
+        cols, rows = next_level_dims(slide, (cols, rows), taken_dims)
         count += 1
     return count
 
@@ -769,9 +852,9 @@ def check_pyramid_extent(levels, headers, slide, args, report):
             report.fail("level-%d.dcm" % k, "missing (found levels %s)"
                         % ",".join(map(str, found)))
     if args.levels == "source":
-        if found[-1] + 1 != slide.level_count:
-            report.fail("level-%d.dcm" % found[-1], "%d levels written, OpenSlide has %d "
-                        "(--levels source)" % (found[-1] + 1, slide.level_count))
+        if found[-1] + 1 != len(args.source_dims):
+            report.fail("level-%d.dcm" % found[-1], "%d levels written, the source has %d "
+                        "(--levels source)" % (found[-1] + 1, len(args.source_dims)))
         return
     expected = expected_level_dims(slide, args, found[-1] + 1)
     for k in found:
@@ -787,7 +870,8 @@ def check_pyramid_extent(levels, headers, slide, args, report):
         if not fits and k == found[-1]:
             report.fail(levels[k].name, "last level is %dx%d, which does not fit in one %dx%d "
                         "tile: level-%d.dcm (%dx%d) is missing"
-                        % (cols, rows, tile[0], tile[1], k + 1, (cols + 1) // 2, (rows + 1) // 2))
+                        % ((cols, rows) + tile + (k + 1,)
+                           + next_level_dims(slide, (cols, rows), args.taken_dims)))
 
 
 def check_expectations(associated, slide, args, report):
@@ -835,9 +919,19 @@ def parse_args(argv):
     parser.add_argument("--expect-overview", choices=("yes", "no", "auto"), default="auto")
     parser.add_argument("--expect-thumbnail", choices=("yes", "no", "auto"), default="yes",
                         help="'auto' checks thumbnail.dcm only if present")
+    parser.add_argument("--reencode", action="store_true",
+                        help="converted with --reencode: every level after 0 generated")
+    parser.add_argument("--report", help="the converter's --json-report file: its per-file "
+                        "mode says which files were encoded (JPEG settings checked) and which "
+                        "copied from the source")
     parser.add_argument("--verify-tool", default=None,
                         help="path of verify-wsm-frames (default: ../shared/tools)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.report_files = None
+    if args.report:
+        with open(args.report) as f:
+            args.report_files = {entry["name"]: entry for entry in json.load(f)["files"]}
+    return args
 
 
 def run(args):
@@ -891,6 +985,8 @@ def run(args):
     levels = {k: p for k, p in levels.items() if p.name in headers}
     associated = {n: p for n, p in associated.items() if n in headers}
 
+    frame_size = int(headers[levels[0].name][0].get("Columns", 0) or 0) if 0 in levels else 0
+    args.source_dims, args.taken_dims = source_pyramid(source, slide, args, frame_size)
     report.guard("level-0.dcm", "pyramid extent check", check_pyramid_extent,
                  levels, headers, slide, args, report)
     if levels:
@@ -900,10 +996,10 @@ def run(args):
             ds0 = headers[levels[0].name][0]
             tile = (int(ds0.get("Columns", 0) or 1), int(ds0.get("Rows", 0) or 1))
             report.info("pyramid: generated, %d level(s) written, %d expected for %dx%d tiles"
-                        % (count, generated_level_count(level0_dims, tile), tile[0], tile[1]))
+                        % ((count, generated_level_count(slide, tile, args.taken_dims)) + tile))
         else:
-            report.info("pyramid: %s, %d level(s) written, OpenSlide has %d"
-                        % (args.levels, count, slide.level_count))
+            report.info("pyramid: %s, %d level(s) written, the source has %d"
+                        % (args.levels, count, len(args.source_dims)))
         for k in sorted(levels):
             ds = headers[levels[k].name][0]
             spacing = report.guard(levels[k].name, "level structure check", check_level_structure,

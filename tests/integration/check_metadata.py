@@ -83,13 +83,16 @@ def main(bin_, cmu, work):
     with open(meta_path, "w", encoding="utf-8") as f:
         json.dump(meta, f, ensure_ascii=False)
     out = os.path.join(work, "cmu1")
-    r = convert(bin_, cmu, out, "--metadata", meta_path, "--patient-id", "FROM-FLAG",
+    report_path = os.path.join(work, "cmu1.json")
+    r = convert(bin_, cmu, out, "--json-report", report_path, "--metadata", meta_path,
+                "--patient-id", "FROM-FLAG",
                 "--patient-sex", "F", "--study-date", "20240131", "--series-description",
                 "HE ßlide")
     check(r.returncode == 0, "conversion with --metadata and flags: %s" % r.stderr.strip())
     if r.returncode != 0:
         return
     files = sorted(os.listdir(out))
+    modes = {f["name"]: f["mode"] for f in json.load(open(report_path))["files"]}
     history = source_history(cmu)
     import openslide
     src = openslide.OpenSlide(cmu)
@@ -134,7 +137,13 @@ def main(bin_, cmu, work):
         source_dims = {"label.dcm": label_dims, "overview.dcm": macro_dims,
                        "thumbnail.dcm": thumb_dims}.get(name, level0_dims)
         method, src_ratio = history.get(source_dims, (None, 0))
-        if method:
+        if modes[name] == "copy":
+            # Copied from the source: its compression is the only one, its ratio that of
+            # the frames as written.
+            check(methods == [method] and len(ratios) == 1,
+                  tag + "history of a copied level: the source's %s only (%s, %s)"
+                  % (method, methods, ratios))
+        elif method:
             check(methods == [method, "ISO_10918_1"] and len(ratios) == 2
                   and abs(ratios[0] - src_ratio) < 0.001 * src_ratio,
                   tag + "history: source %s %.3f then ours (%s, %s)"
@@ -166,8 +175,13 @@ def main(bin_, cmu, work):
         path = ds.OpticalPathSequence[0]
         check(src_icc is not None and bytes(path.ICCProfile) == bytes(src_icc)
               and "ColorSpace" not in path, "TCGA ICC profile copied byte for byte")
-        check(list(ds.LossyImageCompressionMethod) == ["ISO_15444_1", "ISO_10918_1"],
-              "TCGA history: JPEG 2000 then JPEG")
+        method = ds.LossyImageCompressionMethod
+        check(ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.91"
+              and method == "ISO_15444_1",
+              "TCGA level 0 copied: JPEG 2000 only (%s)" % method)
+        ds1 = pydicom.dcmread(os.path.join(out2, "level-2.dcm"), stop_before_pixels=True)
+        check(list(ds1.LossyImageCompressionMethod) == ["ISO_15444_1", "ISO_10918_1"],
+              "TCGA generated level 2: JPEG 2000 then JPEG (%s)" % ds1.LossyImageCompressionMethod)
         check((str(ds.PatientName), ds.AccessionNumber, ds.StudyID, ds.InstitutionName,
                str(ds.ReferringPhysicianName), ds.PatientBirthDate)
               == ("Flag^Name", "A-1", "S-1", "Lab", "Ref^Doc", "19800102"),

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # convert_and_check.sh SLIDEDCM SLIDE OUTDIR PSNR_MIN generated|source [convert options]
-# Converts SLIDE, then checks every output with the real validators and against OpenSlide.
+# Converts SLIDE, then checks every output with the real validators and against OpenSlide
+# (check_conversion.py), and against the source's own tiles: what was copied and what
+# encoded (check_passthrough.py). S2D_MUTATIONS=1 in the environment also proves the
+# passthrough checks catch a wrong PI and misplaced frames on this output.
 set -euo pipefail
 bin=$1 slide=$2 out=$3 psnr=$4 levels=$5
 shift 5
@@ -9,20 +12,33 @@ rm -rf "$out" "$out.report.json"
 mkdir -p "$(dirname "$out")"
 "$bin" convert "$slide" -o "$out" --quiet --json-report "$out.report.json" "$@"
 
-check_args=(--source "$slide" --outdir "$out" --psnr-min "$psnr" --levels "$levels")
+check_args=(--source "$slide" --outdir "$out" --psnr-min "$psnr" --levels "$levels"
+            --report "$out.report.json")
+pass_args=(--source "$slide" --outdir "$out" --report "$out.report.json")
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[$i]}" in
-        --mpp | --quality | --subsampling) check_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
+        --mpp | --subsampling) check_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
+        --quality)
+            check_args+=("${args[$i]}" "${args[$((i + 1))]}")
+            pass_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
+        --tile-size) pass_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
+        --reencode)
+            check_args+=(--reencode)
+            pass_args+=(--reencode) ;;
         --no-label) check_args+=(--expect-label no) ;;
         --no-overview) check_args+=(--expect-overview no) ;;
         --no-thumbnail) check_args+=(--expect-thumbnail no) ;;
     esac
 done
-/usr/bin/python3 "$here/check_conversion.py" "${check_args[@]}"
+[ "${S2D_MUTATIONS:-0}" = 1 ] && pass_args+=(--mutations)
+status=0
+/usr/bin/python3 "$here/check_conversion.py" "${check_args[@]}" || status=1
+echo "--- passthrough"
+/usr/bin/python3 "$here/check_passthrough.py" "${pass_args[@]}" || status=1
 
 # The report lists every file written, with the tiles and bytes that are in it.
-/usr/bin/python3 - "$out" "$out.report.json" <<'PY'
+/usr/bin/python3 - "$out" "$out.report.json" <<'PY' || status=1
 import json, os, sys
 import pydicom
 from pydicom.encaps import generate_pixel_data_frame
@@ -38,3 +54,4 @@ for f in report["files"]:
     assert (f["width"], f["height"]) == (ds.TotalPixelMatrixColumns, ds.TotalPixelMatrixRows), f
 print("report: %d files, %d tiles" % (len(names), sum(f["tiles"] for f in report["files"])))
 PY
+exit $status

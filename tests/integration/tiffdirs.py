@@ -3,20 +3,33 @@ bytes rather than against the library it uses. Little-endian classic TIFF only (
 SVS and NDPI in ../shared/testdata)."""
 import struct
 
-TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 7: 1, 16: 8}
+# TIFF 6 field types (+ BigTIFF's LONG8) -> (bytes per value, struct code).
+# 5/10 (S)RATIONAL are two 32-bit integers each: numbers() returns them as fractions.
+TYPES = {1: (1, "B"), 2: (1, "s"), 3: (2, "H"), 4: (4, "I"), 5: (8, "II"), 6: (1, "b"),
+         7: (1, "B"), 8: (2, "h"), 9: (4, "i"), 10: (8, "ii"), 11: (4, "f"), 12: (8, "d"),
+         13: (4, "I"), 16: (8, "Q")}
+
+# Tags the tests look at.
+NEW_SUBFILE_TYPE, WIDTH, LENGTH, BITS, COMPRESSION, PHOTOMETRIC = 254, 256, 257, 258, 259, 262
+DESCRIPTION, STRIP_OFFSETS, SAMPLES, ROWS_PER_STRIP, STRIP_COUNTS = 270, 273, 277, 278, 279
+TILE_WIDTH, TILE_LENGTH, TILE_OFFSETS, TILE_COUNTS = 322, 323, 324, 325
+JPEG_TABLES, SUBSAMPLING = 347, 530
+NDPI_MCU_STARTS = 65426   # byte offset of each restart interval of the level's JPEG strip
 
 
 def directories(data):
     """Every IFD of the TIFF bytes `data` as {tag: (type, count, value bytes, value offset)}."""
     assert data[:4] == b"II*\0", "not a little-endian classic TIFF"
     off = struct.unpack("<I", data[4:8])[0]
-    while off:
+    seen = set()
+    while off and off not in seen:
+        seen.add(off)
         n = struct.unpack("<H", data[off:off + 2])[0]
         tags = {}
         for i in range(n):
             e = off + 2 + 12 * i
             tag, typ, count = struct.unpack("<HHI", data[e:e + 8])
-            size = TYPE_SIZES.get(typ, 1) * count
+            size = TYPES.get(typ, (1, "B"))[0] * count
             at = e + 8 if size <= 4 else struct.unpack("<I", data[e + 8:e + 12])[0]
             tags[tag] = (typ, count, data[at:at + size], at)
         yield tags
@@ -24,6 +37,31 @@ def directories(data):
 
 
 def numbers(entry):
-    """The integer values of a SHORT, LONG or LONG8 entry."""
+    """The values of a numeric entry (integers; floats for FLOAT/DOUBLE; numerator /
+    denominator as a float for RATIONAL/SRATIONAL)."""
     typ, count, raw = entry[:3]
-    return struct.unpack("<%d%s" % (count, {3: "H", 4: "I", 16: "Q"}[typ]), raw)
+    size, code = TYPES[typ]
+    if code == "s":
+        raise ValueError("ASCII entry has no numbers")
+    values = struct.unpack("<%d%s" % (count, code[0]), raw[:size * count])
+    if len(code) == 2:    # rationals: pairs
+        return tuple(values[2 * i] / values[2 * i + 1] if values[2 * i + 1] else float("nan")
+                     for i in range(count))
+    return values
+
+
+def number(ifd, tag, default=None):
+    """The first value of `tag` in an IFD, or default when absent."""
+    return numbers(ifd[tag])[0] if tag in ifd else default
+
+
+def text(ifd, tag):
+    """An ASCII entry without its trailing NULs ('' when absent)."""
+    return ifd[tag][2].rstrip(b"\0").decode("latin-1") if tag in ifd else ""
+
+
+def pieces(ifd):
+    """(offsets, byte counts) of the IFD's tiles, or of its strips when it is not tiled."""
+    if TILE_OFFSETS in ifd:
+        return numbers(ifd[TILE_OFFSETS]), numbers(ifd[TILE_COUNTS])
+    return numbers(ifd[STRIP_OFFSETS]), numbers(ifd[STRIP_COUNTS])

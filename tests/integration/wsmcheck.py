@@ -93,6 +93,16 @@ def pil_colour_guess(image):
     return "RGB" if ids == (ord("R"), ord("G"), ord("B")) else "YCbCr"
 
 
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+JPEG_2000 = "1.2.840.10008.1.2.4.91"
+# The (transfer syntax, PI) pairs a WSM level may have: JPEG in RGB or YCbCr; JPEG 2000
+# raw codestreams with the PI their MCT and wavelet imply (or RGB without MCT).
+ALLOWED_TS_PI = {
+    JPEG_BASELINE: ("RGB", "YBR_FULL_422"),
+    JPEG_2000: ("RGB", "YBR_ICT", "YBR_RCT"),
+}
+
+
 def jpeg_space_for_pi(photometric):
     """The JPEG colour space a DICOM decoder must assume for a given PI."""
     if photometric == "RGB":
@@ -119,6 +129,23 @@ def decode_jpeg(buf, jpeg_space):
     return np.asarray(image), guess
 
 
+def ycbcr_as_rgb(pixels):
+    """Pixels read as YCbCr and converted to RGB: what a YBR PI does to the output of a
+    decoder that made no colour conversion itself."""
+    return np.asarray(Image.frombytes("YCbCr", (pixels.shape[1], pixels.shape[0]),
+                                      pixels.tobytes()).convert("RGB"))
+
+
+def decode_j2k(buf, photometric):
+    """RGB pixels of a raw J2K codestream as a DICOM reader makes them: OpenJPEG applies
+    the codestream's own MCT (PI RGB / YBR_ICT / YBR_RCT); any other PI asks for a YCbCr
+    to RGB conversion afterwards, so a wrong PI yields wrong colours here too."""
+    if buf[:4] != b"\xff\x4f\xff\x51":
+        raise ValueError("not a raw J2K codestream (no SOC SIZ)")
+    pixels = np.asarray(Image.open(io.BytesIO(buf)).convert("RGB"))
+    return pixels if photometric in ("RGB", "YBR_ICT", "YBR_RCT") else ycbcr_as_rgb(pixels)
+
+
 class DecodedImage:
     """All frames of one instance laid out as TILED_FULL (row by row)."""
 
@@ -136,14 +163,17 @@ class DecodedImage:
         return self.mosaic[:rows, :cols]
 
 
-def decode_tiled(ds, jpeg_space):
-    """Decode every frame of ds as jpeg_space ("RGB" or "YCbCr", from its
-    Photometric Interpretation) and assemble the full tile mosaic, including
-    the padding beyond the Total Pixel Matrix."""
+def decode_tiled(ds):
+    """Decode every frame of ds as its transfer syntax and Photometric Interpretation say
+    (JPEG: the PI's colour space; JPEG 2000: OpenJPEG) and assemble the full tile mosaic,
+    including the padding beyond the Total Pixel Matrix."""
     tile_rows, tile_cols = int(ds.Rows), int(ds.Columns)
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     tpm_cols = int(ds.get("TotalPixelMatrixColumns", tile_cols))
     tpm_rows = int(ds.get("TotalPixelMatrixRows", tile_rows))
+    photometric = ds.get("PhotometricInterpretation", "")
+    j2k = ds.file_meta.get("TransferSyntaxUID") == JPEG_2000
+    jpeg_space = jpeg_space_for_pi(photometric)
     across = max(1, math.ceil(tpm_cols / tile_cols))
     down = max(1, math.ceil(tpm_rows / tile_rows))
     # Lay out at least as many tiles as there are frames so that a wrong
@@ -155,7 +185,10 @@ def decode_tiled(ds, jpeg_space):
     for index, frame in enumerate(generate_pixel_data_frame(ds.PixelData, n_frames)):
         result.frames += 1
         try:
-            pixels, guess = decode_jpeg(frame, jpeg_space)
+            if j2k:
+                pixels, guess = decode_j2k(frame, photometric), jpeg_space
+            else:
+                pixels, guess = decode_jpeg(frame, jpeg_space)
         except Exception as exc:  # any decoder failure is a finding
             result.decode_errors.append((index + 1, str(exc)))
             continue

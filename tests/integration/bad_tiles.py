@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""bad_tiles.py SLIDE2DCM SLIDE WORKDIR
+
+Tiles the source cannot give, in a copy of SLIDE damaged here (patched TIFF bytes):
+ - an Aperio-like slide (JPEG tiles): one level-0 tile's byte count set to 0, another
+   tile's bytes overwritten with garbage (no SOI);
+ - an NDPI slide: one restart interval of level 0 overwritten (same length, its RST
+   marker kept) with FF 00 pairs, so that stripe cannot be decoded.
+The copy must still convert: exit 0, a warning naming each replaced tile (Aperio: the two
+tiles; NDPI: the frames of the damaged tile row), every frame of every file decodes,
+dciodvfy and verify-wsm-frames clean, the report's replaced_tiles counts them, they are
+background, and check_passthrough.py (OpenSlide's reference: the pristine SLIDE) finds
+every other frame as the source has it (Aperio byte-identical, NDPI pixel-identical)."""
+import json
+import math
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import openslide
+import pydicom
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import check_conversion  # noqa: E402
+import check_passthrough  # noqa: E402
+import tiffdirs  # noqa: E402
+import wsmcheck  # noqa: E402
+
+failures = []
+NDPI_FRAME = 256    # the converter's default frame size
+
+
+def check(cond, what):
+    print("ok  " if cond else "FAIL", what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def damaged_ndpi(slide, copy, frame_size):
+    """Write `copy`: `slide` with one level-0 restart interval spoiled; returns the
+    (col, row) of the frames it lies in (the whole tile row: restart intervals are full MCU
+    rows)."""
+    data = bytearray(Path(slide).read_bytes())
+    level = check_passthrough.source_levels(slide)[0]
+    assert level.kind == "ndpi", "needs an NDPI slide, not %s" % level.kind
+    starts = tiffdirs.numbers(level.ifd[tiffdirs.NDPI_MCU_STARTS])
+    mcu_rows = len(starts)
+    rows_per_interval = 8 * max(1, round(level.height / 8 / mcu_rows))
+    interval = mcu_rows // 3
+    begin = level.offsets[0] + starts[interval]
+    end = level.offsets[0] + starts[interval + 1] - 2            # keep the RST marker
+    assert data[end] == 0xFF and 0xD0 <= data[end + 1] <= 0xD7, "no RST before the next interval"
+    data[begin:end] = (b"\xff\x00" * ((end - begin) // 2 + 1))[:end - begin]
+    Path(copy).write_bytes(bytes(data))
+    y = interval * rows_per_interval
+    across = math.ceil(level.width / frame_size)
+    return [(c, y // frame_size) for c in range(across)]
+
+
+def damaged_copy(slide, copy):
+    """Write `copy`: `slide` with two level-0 tiles spoiled; returns their (col, row)."""
+    data = bytearray(Path(slide).read_bytes())
+    level = check_passthrough.source_levels(slide)[0]
+    assert level.kind == "jpeg", "needs a slide with JPEG tiles, not %s" % level.kind
+    across, down = level.grid()
+    # Two tiles inside the image (not on an edge), both holding tissue, so background in
+    # their place differs from what the source had.
+    rgb = check_passthrough.level_is_rgb(level)
+    inner = [k for k in range(len(level.offsets))
+             if 0 < k % across < across - 1 and 0 < k // across < down - 1
+             and np.abs(check_passthrough.ExpectedTile(level, k, rgb).pixels.astype(np.int16)
+                        - np.array(wsmcheck.WHITE, np.int16)).max() > 64]
+    assert len(inner) >= 3, "the slide has too few inner tiles with tissue"
+    empty, garbage = inner[len(inner) // 3], inner[2 * len(inner) // 3]
+    counts_at = level.ifd[tiffdirs.TILE_COUNTS][3]
+    assert level.ifd[tiffdirs.TILE_COUNTS][0] == 4, "TileByteCounts must be LONG"
+    data[counts_at + 4 * empty:counts_at + 4 * empty + 4] = b"\0\0\0\0"
+    off, count = level.offsets[garbage], level.counts[garbage]
+    noise = random.Random(7).randbytes(count)
+    data[off:off + count] = b"\0" + noise[1:]     # no SOI: structurally not a JPEG
+    Path(copy).write_bytes(bytes(data))
+    return [divmod(k, across)[::-1] for k in (empty, garbage)]
+
+
+def main(bin_, slide, work):
+    work = Path(work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ndpi = check_passthrough.source_levels(slide)[0].kind == "ndpi"
+    damaged = work / ("damaged" + Path(slide).suffix)
+    spoiled = damaged_ndpi(slide, damaged, NDPI_FRAME) if ndpi else damaged_copy(slide, damaged)
+    print("spoiled level-0 %s (col,row): %s" % ("frames" if ndpi else "tiles", spoiled))
+    out, report_path = work / "out", work / "report.json"
+    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--json-report",
+                          str(report_path)], capture_output=True, text=True)
+    check(run.returncode == 0, "converts with exit 0 (exit %d: %s)"
+          % (run.returncode, run.stderr.strip()[-300:]))
+    if run.returncode != 0:
+        return
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
+    for col, row in spoiled:
+        named = [w for w in warnings
+                 if re.search(r"level 0 (tile|frame) \(%d, ?%d\)" % (col, row), w)]
+        check(len(named) == 1, "one warning names level 0 tile (%d,%d): %s"
+              % (col, row, named or warnings[:3]))
+    check(len(warnings) == len(spoiled), "no other warnings (%d for %d): %s"
+          % (len(warnings), len(spoiled), warnings[:3]))
+
+    report = json.loads(report_path.read_text())
+    level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
+    check(level0.get("mode") == "copy" and level0.get("replaced_tiles") == len(spoiled),
+          "report: level-0 copied with %d replaced tiles: %s" % (len(spoiled), level0))
+
+    verify_tool = check_conversion.find_verify_tool()
+    for path in sorted(out.glob("*.dcm")):
+        collector = check_conversion.Report()
+        status, _ = check_conversion.validate_file(path, verify_tool, collector)
+        check(not collector.failures, "%s: %s %s" % (path.name, status, collector.failures))
+        ds = pydicom.dcmread(str(path))
+        decoded = wsmcheck.decode_tiled(ds)
+        check(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
+              "%s: all %d frames decode %s" % (path.name, decoded.frames,
+                                                decoded.decode_errors[:3]))
+        if path.name == "level-0.dcm":
+            # The replaced frames are the background (check_passthrough below checks it
+            # too, from the source's side).
+            background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)),
+                                  np.int16)
+            for col, row in spoiled:
+                tile = decoded.mosaic[row * decoded.tile_rows:(row + 1) * decoded.tile_rows,
+                                      col * decoded.tile_cols:(col + 1) * decoded.tile_cols]
+                worst = int(np.abs(tile.astype(np.int16) - background).max())
+                check(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
+                      "frame of tile (%d,%d) is background: max abs diff %d" % (col, row, worst))
+
+    lines = check_passthrough.run(check_passthrough.parse_args(
+        ["--source", str(damaged), "--reference", slide, "--outdir", str(out),
+         "--report", str(report_path)]))
+    check(not lines, "check_passthrough against the damaged source's bytes: %s" % lines)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
+    print("%d failure(s)" % len(failures))
+    sys.exit(1 if failures else 0)
