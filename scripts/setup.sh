@@ -8,13 +8,21 @@ packages=(
   build-essential cmake pkg-config
   # libraries the program links
   libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
-  libjansson-dev liblcms2-dev
+  libjansson-dev liblcms2-dev libcurl4-openssl-dev
   # test tools: validators, decoders and independent readers
   dicom3tools dcmtk libgdcm-tools
   python3-pydicom python3-pil python3-numpy python3-openslide
   # the multi-machine workflow (workflow/Snakefile) and its test
   snakemake
+  # real archives for the sending tests (dcmtk above brings storescp)
+  orthanc orthanc-dicomweb time
+  # the browser viewer test: Debian's Chromium, driven from Node (npm installs the page's
+  # pinned packages)
+  chromium
 )
+# Node and npm from Debian unless a Node with npm is already there (a NodeSource nodejs
+# bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

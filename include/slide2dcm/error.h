@@ -13,6 +13,7 @@ typedef enum s2d_error_code {
     S2D_ERR_NOMEM,
     S2D_ERR_CANCELLED,   // interrupted by the caller (exit 130)
     S2D_ERR_INTERNAL,
+    S2D_ERR_NOT_STORED,  // sending: an archive did not store every file (exit 4)
 } s2d_error_code;
 
 typedef struct s2d_error {

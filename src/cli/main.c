@@ -11,11 +11,13 @@
 
 #include "cli/batch.h"
 #include "cli/report.h"
+#include "cli/send.h"
 #include "slide2dcm/slide2dcm.h"
 
 static const char usage_text[] =
     "usage: slide2dcm convert SLIDE -o OUTDIR [options]\n"
     "       slide2dcm batch INPUT -o OUTROOT [options]   (slide2dcm batch --help)\n"
+    "       slide2dcm send FILE|DIR... (--stow URL | --cstore HOST:PORT) [options]\n"
     "\n"
     "Converts a whole-slide image into DICOM VL Whole Slide Microscopy files:\n"
     "OUTDIR/level-0.dcm ... level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.\n"
@@ -47,6 +49,9 @@ static const char usage_text[] =
     "  --json-report FILE      per-level tiles, bytes, seconds and tiles/s\n"
     "  -q, --quiet             no progress or warnings\n"
     "  --eot-threshold BYTES   (testing) use the Extended Offset Table above this size\n"
+    "Sending (after a successful conversion; slide2dcm send --help says more):\n"
+    "  --send-stow URL         STOW-RS the files to this studies URL\n"
+    "  --send-cstore HOST:PORT C-STORE the files to this peer\n" S2D_SEND_USAGE
     "  --version, -h, --help\n";
 
 enum {
@@ -89,6 +94,7 @@ static const struct option long_options[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     // Test hook: force the Extended Offset Table above this many bytes of frames.
     {"eot-threshold", required_argument, NULL, OPT_EOT},
+    S2D_SEND_LONG_OPTIONS("send-stow", "send-cstore"),
     {NULL, 0, NULL, 0},
 };
 
@@ -163,6 +169,8 @@ static int cmd_convert(int argc, char **argv)
     const char *outdir = NULL, *report_path = NULL, *uid_root = NULL;
     bool deterministic_uids = false;
     progress_state ps = {.tty = isatty(STDERR_FILENO) != 0};
+    s2d_cli_send send;
+    s2d_cli_send_init(&send);
     long v;
     double d;
     char *end;
@@ -233,7 +241,15 @@ static int cmd_convert(int argc, char **argv)
         case OPT_REPORT: report_path = optarg; break;
         case OPT_VERSION: printf("slide2dcm %s\n", S2D_VERSION); return 0;
         case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option %s", argv[optind - 1]);
+        default:
+            if (c >= S2D_OPT_SEND_FIRST && c <= S2D_OPT_SEND_LAST) {
+                int rc = s2d_cli_send_option(&send, c, optarg);
+                if (rc) {
+                    return rc;
+                }
+                break;
+            }
+            return usage_error("unknown option %s", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {
@@ -249,6 +265,10 @@ static int cmd_convert(int argc, char **argv)
         opts.uid_root = uid_root ? uid_root : "2.25";
     }
     const char *slide = argv[optind];
+    int send_status = s2d_cli_send_prepare(&send);   // credentials: fail before converting
+    if (send_status) {
+        return send_status;
+    }
     // SIGINT and SIGTERM stop the conversion through its normal failure path, which
     // removes the temporary files.
     struct sigaction sa = {.sa_handler = on_signal};
@@ -267,9 +287,29 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "%sslide2dcm: %s: %s\n", ps.tty && !ps.quiet ? "\n" : "", slide,
                 err.message);
     }
-    if (report_path && !s2d_report_write(report_path, slide, outdir, ok, &report, &err)) {
+    // Convert then send: the files of this conversion, once they are under their names.
+    void *sent = NULL;
+    if (ok && send.wanted) {
+        char **paths = NULL;
+        size_t n = 0;
+        s2d_error list_err = {0};
+        if (s2d_send_list_dir(outdir, &paths, &n, &list_err)) {
+            send.opts.interrupt = &interrupted;
+            send_status = s2d_cli_send_run(&send, (const char *const *)paths, n, ps.quiet,
+                                           report_path ? &sent : NULL);
+            s2d_send_free_paths(paths, n);
+        } else {
+            fprintf(stderr, "slide2dcm: %s: %s\n", outdir, list_err.message);
+            send_status = s2d_error_exit_status(list_err.code);
+        }
+    }
+    s2d_cli_send_free(&send);
+    if (report_path && !s2d_report_write(report_path, slide, outdir, ok, &report, &err, sent)) {
         fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
         return ok ? 3 : s2d_error_exit_status(err.code);
+    }
+    if (ok && send_status) {
+        return send_status;
     }
     if (ok && !ps.quiet) {
         uint64_t bytes = 0;
@@ -295,6 +335,9 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "batch") == 0) {
         return s2d_cli_batch(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "send") == 0) {
+        return s2d_cmd_send(argc - 1, argv + 1);
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0)) {
         printf("slide2dcm %s\n", S2D_VERSION);

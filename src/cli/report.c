@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
-                      const s2d_convert_report *report, const s2d_error *err)
+                      const s2d_convert_report *report, const s2d_error *err, void *sent)
 {
     json_t *root = json_object();
     json_t *files = json_array();
@@ -38,6 +38,9 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
         json_array_append_new(files, o);
     }
     json_object_set_new(root, "files", files);
+    if (sent) {
+        json_object_set_new(root, "sent", (json_t *)sent);
+    }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.partial", path);
     bool written = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 &&

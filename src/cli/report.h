@@ -4,8 +4,9 @@
 
 #include "slide2dcm/slide2dcm.h"
 
-/** Writes the report atomically (temporary file, then rename). ok=false records err. */
+/** Writes the report atomically (temporary file, then rename). ok=false records err.
+ *  sent (a jansson json_t * from s2d_cli_send_run, or NULL) is stolen into "sent". */
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
-                      const s2d_convert_report *report, const s2d_error *err);
+                      const s2d_convert_report *report, const s2d_error *err, void *sent);
 
 #endif

@@ -58,6 +58,8 @@ int s2d_error_exit_status(s2d_error_code code)
     case S2D_ERR_IO:
     case S2D_ERR_NOMEM:
         return 3;
+    case S2D_ERR_NOT_STORED:
+        return 4;
     case S2D_ERR_CANCELLED:
         return 130;   // the shell's convention for a SIGINT
     default:

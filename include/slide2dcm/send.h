@@ -1,0 +1,92 @@
+/* Public API of the slide2dcm library, sending side: deliver Part 10 files to an archive
+ * by DICOMweb STOW-RS (PS3.18) or DIMSE C-STORE (PS3.7, PS3.8), one outcome per file.
+ * Files are streamed from disk: memory stays bounded whatever their size. */
+#ifndef SLIDE2DCM_SEND_H
+#define SLIDE2DCM_SEND_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slide2dcm/error.h"
+
+typedef enum s2d_send_protocol {
+    S2D_SEND_STOW,     // DICOMweb STOW-RS over HTTP(S), libcurl
+    S2D_SEND_CSTORE,   // DIMSE C-STORE SCU over TCP, our own upper layer
+} s2d_send_protocol;
+
+typedef enum s2d_send_status {
+    S2D_SENT_NOT_ATTEMPTED = 0,   // never reached the server (an earlier fatal error)
+    S2D_SENT_STORED,              // the server confirmed it stored the instance
+    S2D_SENT_STORED_WARNING,      // stored, with a warning from the server (see detail)
+    S2D_SENT_FAILED,              // refused, or the transfer failed after all retries
+} s2d_send_status;
+
+typedef struct s2d_send_outcome {
+    const char *path;                 // the caller's string
+    char sop_class_uid[65];
+    char sop_instance_uid[65];
+    char transfer_syntax_uid[65];
+    uint64_t bytes;                   // file size
+    s2d_send_status status;
+    int attempts;                     // transfers started for this file
+    char detail[512];                 // warning or failure reason, in the server's words
+} s2d_send_outcome;
+
+typedef struct s2d_send_options {
+    s2d_send_protocol protocol;
+
+    // STOW-RS: the studies resource, e.g. http://pacs:8042/dicom-web/studies.
+    const char *stow_url;
+    // At most one of these; the CLI reads them from an environment variable or a file,
+    // never from its command line. NULL = no Authorization header.
+    const char *bearer_token;
+    const char *basic_auth;           // "user:password"
+    const char *ca_file;              // extra CA bundle; TLS verification is always on
+
+    // C-STORE
+    const char *host;
+    int port;
+    const char *calling_aet;          // ours (default SLIDE2DCM)
+    const char *called_aet;           // theirs (default ANY-SCP)
+    uint32_t max_pdu;                 // largest PDU we accept (default 65536)
+
+    int retries;                      // extra attempts on connection errors, 5xx, timeouts (3)
+    double retry_wait;                // seconds before the first retry, doubled each time (1)
+    int timeout;                      // seconds without progress before giving up (60)
+
+    // When non-NULL and set non-zero, sending stops: the current transfer is aborted and
+    // the remaining files are left NOT_ATTEMPTED, with S2D_ERR_CANCELLED.
+    const volatile sig_atomic_t *interrupt;
+
+    // Called after each file's outcome is final. May be NULL.
+    void (*on_outcome)(void *ctx, const s2d_send_outcome *outcome);
+    void *callback_ctx;
+} s2d_send_options;
+
+/** Fills options with the defaults listed above (protocol STOW, nothing to send to). */
+void s2d_send_options_init(s2d_send_options *opts);
+
+/**
+ * Sends files in order; outcomes (n of them, caller-owned) get one entry per file.
+ * Resending the same files is harmless: they keep their UIDs, so an archive stores
+ * them once. A file that is not Part 10 DICOM fails on its own; an unreachable server,
+ * refused credentials or a rejected association end the run and leave the rest
+ * NOT_ATTEMPTED.
+ * @return true when every file was stored (warnings included); otherwise false with err
+ *         summarising what went wrong (code S2D_ERR_NOT_STORED unless a usage, I/O or
+ *         cancel error stopped the run).
+ */
+bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *opts,
+                    s2d_send_outcome *outcomes, s2d_error *err);
+
+/** The .dcm files directly inside dir, sorted by name, in a malloc'd array of malloc'd
+ *  strings (free with s2d_send_free_paths). Hidden files (our partial files) are skipped. */
+bool s2d_send_list_dir(const char *dir, char ***paths, size_t *n, s2d_error *err);
+void s2d_send_free_paths(char **paths, size_t n);
+
+/** "stored", "stored-with-warning", "failed", "not-attempted". */
+const char *s2d_send_status_name(s2d_send_status status);
+
+#endif

@@ -1,0 +1,414 @@
+/* slide2dcm send, and the sending options convert shares; see cli/send.h. */
+#include "cli/send.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char send_usage_text[] =
+    "usage: slide2dcm send FILE|DIR... (--stow URL | --cstore HOST:PORT) [options]\n"
+    "\n"
+    "Sends DICOM Part 10 files (a directory: its .dcm files) to an archive and reports\n"
+    "per instance whether it was stored. Exit status 0 only when every file was stored.\n"
+    "\n"
+    "  --stow URL              DICOMweb STOW-RS: the studies URL, e.g.\n"
+    "                          http://orthanc:8042/dicom-web/studies\n"
+    "  --cstore HOST:PORT      DIMSE C-STORE to that peer\n" S2D_SEND_USAGE
+    "  --json-report FILE      every instance with its outcome, as JSON\n"
+    "  -q, --quiet             print only the files that were not stored\n";
+
+__attribute__((format(printf, 1, 2))) static int send_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "slide2dcm: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(slide2dcm send --help lists the options)\n");
+    va_end(ap);
+    return 2;
+}
+
+void s2d_cli_send_init(s2d_cli_send *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    s2d_send_options_init(&cs->opts);
+}
+
+void s2d_cli_send_free(s2d_cli_send *cs)
+{
+    if (cs->secret) {
+        memset(cs->secret, 0, strlen(cs->secret));
+        free(cs->secret);
+        cs->secret = NULL;
+    }
+}
+
+static bool parse_number(const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v >= min && v <= max)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool valid_ae(const char *ae)
+{
+    size_t n = strlen(ae);
+    if (n == 0 || n > 16) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ae[i] < 0x20 || ae[i] > 0x7E || ae[i] == '\\') {
+            return false;
+        }
+    }
+    return true;
+}
+
+int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
+{
+    double v;
+    switch (opt) {
+    case S2D_OPT_STOW:
+        if (cs->wanted) {
+            return send_usage_error("give one destination: --stow or --cstore, once");
+        }
+        if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
+            return send_usage_error("--stow %s: give an http:// or https:// URL", arg);
+        }
+        cs->wanted = true;
+        cs->opts.protocol = S2D_SEND_STOW;
+        cs->opts.stow_url = arg;
+        snprintf(cs->destination, sizeof cs->destination, "%s", arg);
+        return 0;
+    case S2D_OPT_CSTORE: {
+        if (cs->wanted) {
+            return send_usage_error("give one destination: --stow or --cstore, once");
+        }
+        const char *colon = strrchr(arg, ':');
+        if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof cs->host ||
+            !parse_number(colon + 1, 1, 65535, &v) || v != (int)v) {
+            return send_usage_error("--cstore %s: give HOST:PORT", arg);
+        }
+        cs->wanted = true;
+        memcpy(cs->host, arg, (size_t)(colon - arg));
+        cs->host[colon - arg] = '\0';
+        cs->opts.protocol = S2D_SEND_CSTORE;
+        cs->opts.host = cs->host;
+        cs->opts.port = (int)v;
+        snprintf(cs->destination, sizeof cs->destination, "%s", arg);
+        return 0;
+    }
+    case S2D_OPT_AET:
+    case S2D_OPT_AEC:
+        if (!valid_ae(arg)) {
+            return send_usage_error("%s %s: an AE title is 1 to 16 printable characters",
+                                    opt == S2D_OPT_AET ? "--aet" : "--aec", arg);
+        }
+        *(opt == S2D_OPT_AET ? &cs->opts.calling_aet : &cs->opts.called_aet) = arg;
+        return 0;
+    case S2D_OPT_BEARER_FILE: cs->bearer_file = (char *)arg; return 0;
+    case S2D_OPT_BASIC_FILE: cs->basic_file = (char *)arg; return 0;
+    case S2D_OPT_CACERT: cs->opts.ca_file = arg; return 0;
+    case S2D_OPT_RETRIES:
+        if (!parse_number(arg, 0, 100, &v) || v != (int)v) {
+            return send_usage_error("--retries %s: use 0 to 100", arg);
+        }
+        cs->opts.retries = (int)v;
+        return 0;
+    case S2D_OPT_RETRY_WAIT:
+        if (!parse_number(arg, 0, 3600, &v)) {
+            return send_usage_error("--retry-wait %s: give seconds, 0 to 3600", arg);
+        }
+        cs->opts.retry_wait = v;
+        return 0;
+    case S2D_OPT_TIMEOUT:
+        if (!parse_number(arg, 1, 86400, &v) || v != (int)v) {
+            return send_usage_error("--timeout %s: give whole seconds, 1 to 86400", arg);
+        }
+        cs->opts.timeout = (int)v;
+        return 0;
+    case S2D_OPT_MAX_PDU:
+        // PS3.8 allows any length; below 4 KiB only wastes headers.
+        if (!parse_number(arg, 4096, 1 << 24, &v) || v != (int)v) {
+            return send_usage_error("--max-pdu %s: use 4096 to 16777216", arg);
+        }
+        cs->opts.max_pdu = (uint32_t)v;
+        return 0;
+    default:
+        return send_usage_error("unknown option");
+    }
+}
+
+// Reads a one-line secret file; refuses files others can read, like ssh does with keys.
+static char *read_secret_file(const char *path, const char *option)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "slide2dcm: %s: cannot open (%s): %s\n", path, option, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077)) {
+        fprintf(stderr, "slide2dcm: %s: readable by others; chmod 600 it (%s)\n", path, option);
+        fclose(f);
+        return NULL;
+    }
+    char line[8192];
+    if (!fgets(line, sizeof line, f)) {
+        fprintf(stderr, "slide2dcm: %s: empty (%s)\n", path, option);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    char *s = strdup(line);
+    memset(line, 0, sizeof line);
+    return s;
+}
+
+int s2d_cli_send_prepare(s2d_cli_send *cs)
+{
+    if (!cs->wanted) {
+        return 0;
+    }
+    const char *bearer_env = getenv("SLIDE2DCM_BEARER_TOKEN");
+    const char *basic_env = getenv("SLIDE2DCM_BASIC_AUTH");
+    bool bearer = cs->bearer_file || (bearer_env && *bearer_env && !cs->basic_file);
+    bool basic = cs->basic_file || (basic_env && *basic_env && !cs->bearer_file);
+    if (bearer && basic) {
+        return send_usage_error("give one credential: a bearer token or USER:PASSWORD");
+    }
+    if ((bearer || basic) && cs->opts.protocol != S2D_SEND_STOW) {
+        return send_usage_error("credentials are for STOW-RS; C-STORE identifies by AE title");
+    }
+    if (bearer) {
+        cs->secret = cs->bearer_file ? read_secret_file(cs->bearer_file, "--bearer-token-file")
+                                     : strdup(bearer_env);
+        cs->opts.bearer_token = cs->secret;
+    } else if (basic) {
+        cs->secret = cs->basic_file ? read_secret_file(cs->basic_file, "--basic-auth-file")
+                                    : strdup(basic_env);
+        if (cs->secret && !strchr(cs->secret, ':')) {
+            fprintf(stderr, "slide2dcm: basic auth must read USER:PASSWORD\n");
+            s2d_cli_send_free(cs);
+            return 2;
+        }
+        cs->opts.basic_auth = cs->secret;
+    }
+    return (bearer || basic) && !cs->secret ? 2 : 0;
+}
+
+typedef struct print_ctx {
+    bool quiet;
+} print_ctx;
+
+static void print_outcome(void *ctx, const s2d_send_outcome *o)
+{
+    const print_ctx *pc = ctx;
+    if (o->status == S2D_SENT_STORED || o->status == S2D_SENT_STORED_WARNING) {
+        if (!pc->quiet) {
+            fprintf(stderr, "slide2dcm: %s: stored%s%s\n", o->path,
+                    o->status == S2D_SENT_STORED_WARNING ? " with a warning: " : "",
+                    o->status == S2D_SENT_STORED_WARNING ? o->detail : "");
+        }
+    } else if (o->status == S2D_SENT_NOT_ATTEMPTED) {
+        fprintf(stderr, "slide2dcm: %s: not sent\n", o->path);   // the run's error follows
+    } else {
+        if (o->sop_instance_uid[0]) {
+            fprintf(stderr, "slide2dcm: %s: not stored (SOP Instance UID %s): %s\n", o->path,
+                    o->sop_instance_uid, o->detail);
+        } else {
+            fprintf(stderr, "slide2dcm: %s: not stored: %s\n", o->path, o->detail);
+        }
+    }
+}
+
+static json_t *outcomes_json(const s2d_cli_send *cs, const s2d_send_outcome *outcomes, size_t n,
+                             bool ok, const s2d_error *err)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "destination", json_string(cs->destination));
+    json_object_set_new(root, "protocol",
+                        json_string(cs->opts.protocol == S2D_SEND_STOW ? "stow-rs" : "c-store"));
+    json_object_set_new(root, "ok", json_boolean(ok));
+    if (!ok) {
+        json_object_set_new(root, "error", json_string(err->message));
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const s2d_send_outcome *o = &outcomes[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "path", json_string(o->path));
+        json_object_set_new(e, "sop_class_uid", json_string(o->sop_class_uid));
+        json_object_set_new(e, "sop_instance_uid", json_string(o->sop_instance_uid));
+        json_object_set_new(e, "transfer_syntax_uid", json_string(o->transfer_syntax_uid));
+        json_object_set_new(e, "bytes", json_integer((json_int_t)o->bytes));
+        json_object_set_new(e, "status", json_string(s2d_send_status_name(o->status)));
+        json_object_set_new(e, "attempts", json_integer(o->attempts));
+        json_object_set_new(e, "detail", json_string(o->detail));
+        json_array_append_new(list, e);
+    }
+    json_object_set_new(root, "instances", list);
+    return root;
+}
+
+int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool quiet,
+                     void **sent_json)
+{
+    s2d_send_outcome *outcomes = calloc(n ? n : 1, sizeof *outcomes);
+    if (!outcomes) {
+        fprintf(stderr, "slide2dcm: out of memory\n");
+        return 3;
+    }
+    print_ctx pc = {.quiet = quiet};
+    cs->opts.on_outcome = print_outcome;
+    cs->opts.callback_ctx = &pc;
+    s2d_error err = {0};
+    bool ok = s2d_send_files(paths, n, &cs->opts, outcomes, &err);
+    size_t stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        stored += outcomes[i].status == S2D_SENT_STORED ||
+                  outcomes[i].status == S2D_SENT_STORED_WARNING;
+    }
+    if (!ok) {
+        fprintf(stderr, "slide2dcm: %s: %s\n", cs->destination, err.message);
+    } else if (!quiet) {
+        fprintf(stderr, "slide2dcm: %s: %zu of %zu files stored\n", cs->destination, stored, n);
+    }
+    if (sent_json) {
+        *sent_json = outcomes_json(cs, outcomes, n, ok, &err);
+    }
+    free(outcomes);
+    if (!ok && err.code == S2D_OK) {
+        return 4;
+    }
+    return ok ? 0 : s2d_error_exit_status(err.code);
+}
+
+static volatile sig_atomic_t send_interrupted;
+
+static void on_send_signal(int sig)
+{
+    (void)sig;
+    send_interrupted = 1;
+}
+
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int s2d_cmd_send(int argc, char **argv)
+{
+    static const struct option options[] = {
+        S2D_SEND_LONG_OPTIONS("stow", "cstore"),
+        {"json-report", required_argument, NULL, 'r'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    s2d_cli_send cs;
+    s2d_cli_send_init(&cs);
+    const char *report_path = NULL;
+    bool quiet = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        int rc;
+        switch (c) {
+        case 'q': quiet = true; break;
+        case 'h': fputs(send_usage_text, stdout); return 0;
+        case 'r': report_path = optarg; break;
+        case ':': return send_usage_error("%s needs a value", argv[optind - 1]);
+        case '?': return send_usage_error("unknown option %s", argv[optind - 1]);
+        default:
+            if ((rc = s2d_cli_send_option(&cs, c, optarg)) != 0) {
+                return rc;
+            }
+        }
+    }
+    if (!cs.wanted) {
+        return send_usage_error("send needs --stow URL or --cstore HOST:PORT");
+    }
+    if (optind >= argc) {
+        return send_usage_error("send needs FILES or a DIR");
+    }
+    // Directories expand to their .dcm files; files are sent as given.
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    int status = 0;
+    for (int i = optind; i < argc && status == 0; i++) {
+        char **listed = NULL;
+        size_t nlisted = 0;
+        s2d_error err = {0};
+        if (is_directory(argv[i])) {
+            if (!s2d_send_list_dir(argv[i], &listed, &nlisted, &err)) {
+                fprintf(stderr, "slide2dcm: %s: %s\n", argv[i], err.message);
+                status = s2d_error_exit_status(err.code);
+                break;
+            }
+            if (nlisted == 0) {
+                fprintf(stderr, "slide2dcm: %s: no .dcm files in this directory\n", argv[i]);
+                status = 1;
+            }
+        } else if ((listed = malloc(sizeof *listed)) && (listed[0] = strdup(argv[i]))) {
+            nlisted = 1;
+        } else {
+            free(listed);
+            listed = NULL;
+            status = 3;
+        }
+        for (size_t k = 0; k < nlisted; k++) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                char **grown = realloc(paths, cap * sizeof *paths);
+                if (!grown) {
+                    s2d_send_free_paths(listed + k, nlisted - k);
+                    listed = NULL;
+                    status = 3;
+                    break;
+                }
+                paths = grown;
+            }
+            paths[n++] = listed[k];
+        }
+        free(listed);
+    }
+    if (status == 0 && (status = s2d_cli_send_prepare(&cs)) == 0) {
+        struct sigaction sa = {.sa_handler = on_send_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        cs.opts.interrupt = &send_interrupted;
+        json_t *report = NULL;
+        status = s2d_cli_send_run(&cs, (const char *const *)paths, n, quiet,
+                                  report_path ? (void **)&report : NULL);
+        if (report) {
+            char tmp[4096];
+            snprintf(tmp, sizeof tmp, "%s.partial", report_path);
+            if (json_dump_file(report, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
+                rename(tmp, report_path) != 0) {
+                unlink(tmp);
+                fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
+                status = status ? status : 3;
+            }
+            json_decref(report);
+        }
+    }
+    s2d_cli_send_free(&cs);
+    s2d_send_free_paths(paths, n);
+    return status;
+}

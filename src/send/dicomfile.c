@@ -1,0 +1,105 @@
+/* Part 10 file meta reader; see send/dicomfile.h. The meta group is always Explicit VR
+ * Little Endian (PS3.10 7.1). */
+#include "send/dicomfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+// The meta group is a few hundred bytes; anything past this is not a meta group we send.
+#define META_MAX (64 * 1024)
+
+static bool long_length_vr(const uint8_t vr[2])
+{
+    static const char *const vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                      "SV", "UC", "UN", "UR", "UT", "UV"};
+    for (size_t i = 0; i < sizeof vrs / sizeof vrs[0]; i++) {
+        if (memcmp(vr, vrs[i], 2) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void copy_uid(char out[65], const uint8_t *value, uint32_t len)
+{
+    // UIDs are padded with NUL to even length; some writers pad with a space.
+    while (len && (value[len - 1] == '\0' || value[len - 1] == ' ')) {
+        len--;
+    }
+    if (len > 64) {
+        len = 64;
+    }
+    memcpy(out, value, len);
+    out[len] = '\0';
+}
+
+bool s2d_dicomfile_read(const char *path, s2d_dicomfile *out, s2d_error *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return s2d_error_set(err, errno == ENOENT ? S2D_ERR_INPUT : S2D_ERR_IO, "cannot open: %s",
+                             strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return s2d_error_set(err, S2D_ERR_INPUT, "not a regular file");
+    }
+    out->size = (uint64_t)st.st_size;
+    uint8_t buf[META_MAX];
+    size_t got = fread(buf, 1, sizeof buf, f);
+    bool read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        return s2d_error_set(err, S2D_ERR_IO, "cannot read: %s", strerror(errno));
+    }
+    if (got < 132 + 12 || memcmp(buf + 128, "DICM", 4) != 0) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "not a DICOM Part 10 file (no DICM prefix)");
+    }
+    size_t pos = 132;
+    while (pos + 8 <= got) {
+        const uint8_t *e = buf + pos;
+        uint16_t group = (uint16_t)(e[0] | e[1] << 8), elem = (uint16_t)(e[2] | e[3] << 8);
+        if (group != 0x0002) {
+            break;
+        }
+        uint32_t len;
+        size_t header;
+        if (long_length_vr(e + 4)) {
+            if (pos + 12 > got) {
+                break;
+            }
+            len = (uint32_t)e[8] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16 |
+                  (uint32_t)e[11] << 24;
+            header = 12;
+        } else {
+            len = (uint32_t)(e[6] | e[7] << 8);
+            header = 8;
+        }
+        if (len == 0xFFFFFFFFu || pos + header + len > got) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "damaged file meta group");
+        }
+        const uint8_t *value = e + header;
+        if (elem == 0x0002) {
+            copy_uid(out->sop_class_uid, value, len);
+        } else if (elem == 0x0003) {
+            copy_uid(out->sop_instance_uid, value, len);
+        } else if (elem == 0x0010) {
+            copy_uid(out->transfer_syntax_uid, value, len);
+        }
+        pos += header + len;
+    }
+    if (pos + 8 > got && got == sizeof buf) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "file meta group too long");
+    }
+    if (!out->sop_class_uid[0] || !out->sop_instance_uid[0] || !out->transfer_syntax_uid[0]) {
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "the file meta group lacks the SOP Class, SOP Instance or "
+                             "Transfer Syntax UID");
+    }
+    out->dataset_offset = pos;
+    return true;
+}
