@@ -14,6 +14,7 @@
 #include "batch/manifest.h"
 #include "batch/plan.h"
 #include "batch/run.h"
+#include "cli/report.h"
 
 static const char usage_text[] =
     "usage: slide2dcm batch INPUT -o OUTROOT [options] [convert options]\n"
@@ -70,17 +71,6 @@ static const struct option forwarded[] = {
 };
 
 #define NFORWARDED (sizeof forwarded / sizeof *forwarded)
-
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "slide2dcm: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(slide2dcm batch --help lists the options)\n");
-    va_end(ap);
-    return 2;
-}
 
 static bool parse_count(const char *s, long max, int *out)
 {
@@ -164,12 +154,12 @@ int s2d_cli_batch(int argc, char **argv)
         case 'h': fputs(usage_text, stdout); free(fwd); return 0;
         case 'j':
             if (!parse_count(optarg, 256, &o.jobs)) {
-                rc = usage_error("--jobs %s: use 1 to 256", optarg);
+                rc = s2d_cli_usage_error("batch", "--jobs %s: use 1 to 256", optarg);
             }
             break;
         case OPT_THREADS:
             if (!parse_count(optarg, 256, &o.threads)) {
-                rc = usage_error("--threads %s: use 1 to 256", optarg);
+                rc = s2d_cli_usage_error("batch", "--threads %s: use 1 to 256", optarg);
             }
             break;
         case OPT_FORCE: o.force = true; break;
@@ -185,16 +175,16 @@ int s2d_cli_batch(int argc, char **argv)
             }
             break;
         }
-        case ':': rc = usage_error("%s needs a value", argv[optind - 1]); break;
-        default: rc = usage_error("unknown option %s", argv[optind - 1]); break;
+        case ':': rc = s2d_cli_usage_error("batch", "%s needs a value", argv[optind - 1]); break;
+        default: rc = s2d_cli_usage_error("batch", "unknown option %s", argv[optind - 1]); break;
         }
     }
     if (rc == 0 && optind != argc - 1) {
-        rc = usage_error("%s", optind >= argc ? "batch needs one INPUT (a folder or a CSV manifest)"
+        rc = s2d_cli_usage_error("batch", "%s", optind >= argc ? "batch needs one INPUT (a folder or a CSV manifest)"
                                               : "batch takes one INPUT");
     }
     if (rc == 0 && !outroot) {
-        rc = usage_error("%s", "batch needs -o OUTROOT");
+        rc = s2d_cli_usage_error("batch", "%s", "batch needs -o OUTROOT");
     }
     json_t *metadata = NULL;
     if (rc == 0 && metadata_path) {

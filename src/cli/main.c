@@ -98,17 +98,6 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "slide2dcm: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(slide2dcm --help lists the options)\n");
-    va_end(ap);
-    return 2;
-}
-
 static bool parse_long(const char *s, long min, long max, long *out)
 {
     char *end;
@@ -184,39 +173,39 @@ static int cmd_convert(int argc, char **argv)
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_TILE:
             if (!parse_long(optarg, 16, 4096, &v) || v % 16) {
-                return usage_error("--tile-size %s: use a multiple of 16 from 16 to 4096", optarg);
+                return s2d_cli_usage_error("", "--tile-size %s: use a multiple of 16 from 16 to 4096", optarg);
             }
             opts.tile_size = (int)v;
             break;
         case OPT_REENCODE: opts.reencode = true; break;
         case OPT_QUALITY:
             if (!parse_long(optarg, 1, 100, &v)) {
-                return usage_error("--quality %s: use 1 to 100", optarg);
+                return s2d_cli_usage_error("", "--quality %s: use 1 to 100", optarg);
             }
             opts.quality = (int)v;
             break;
         case OPT_SUBSAMPLING:
             if (strcmp(optarg, "420") && strcmp(optarg, "444")) {
-                return usage_error("--subsampling %s: use 420 or 444", optarg);
+                return s2d_cli_usage_error("", "--subsampling %s: use 420 or 444", optarg);
             }
             opts.subsampling_444 = strcmp(optarg, "444") == 0;
             break;
         case OPT_THREADS:
             if (!parse_long(optarg, 1, 256, &v)) {
-                return usage_error("--threads %s: use 1 to 256", optarg);
+                return s2d_cli_usage_error("", "--threads %s: use 1 to 256", optarg);
             }
             opts.threads = (int)v;
             break;
         case OPT_MPP:
             d = strtod(optarg, &end);
             if (end == optarg || *end || !(d > 0 && d < 1e6)) {
-                return usage_error("--mpp %s: give the pixel size in micrometres", optarg);
+                return s2d_cli_usage_error("", "--mpp %s: give the pixel size in micrometres", optarg);
             }
             opts.mpp = d;
             break;
         case OPT_EOT:
             if (!parse_long(optarg, 1, __LONG_MAX__, &v)) {
-                return usage_error("--eot-threshold %s: give a byte count", optarg);
+                return s2d_cli_usage_error("", "--eot-threshold %s: give a byte count", optarg);
             }
             opts.eot_threshold = (uint64_t)v;
             break;
@@ -240,7 +229,7 @@ static int cmd_convert(int argc, char **argv)
         case OPT_OVERWRITE: opts.overwrite = true; break;
         case OPT_REPORT: report_path = optarg; break;
         case OPT_VERSION: printf("slide2dcm %s\n", S2D_VERSION); return 0;
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
+        case ':': return s2d_cli_usage_error("", "%s needs a value", argv[optind - 1]);
         default:
             if (c >= S2D_OPT_SEND_FIRST && c <= S2D_OPT_SEND_LAST) {
                 int rc = s2d_cli_send_option(&send, c, optarg);
@@ -249,17 +238,17 @@ static int cmd_convert(int argc, char **argv)
                 }
                 break;
             }
-            return usage_error("unknown option %s", argv[optind - 1]);
+            return s2d_cli_usage_error("", "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {
-        return usage_error("%s", optind >= argc ? "convert needs one SLIDE" : "convert takes one SLIDE");
+        return s2d_cli_usage_error("", "%s", optind >= argc ? "convert needs one SLIDE" : "convert takes one SLIDE");
     }
     if (!outdir) {
-        return usage_error("%s", "convert needs -o OUTDIR");
+        return s2d_cli_usage_error("", "%s", "convert needs -o OUTDIR");
     }
     if (uid_root && !deterministic_uids) {
-        return usage_error("%s", "--uid-root goes with --deterministic-uids");
+        return s2d_cli_usage_error("", "%s", "--uid-root goes with --deterministic-uids");
     }
     if (deterministic_uids) {
         opts.uid_root = uid_root ? uid_root : "2.25";

@@ -2,6 +2,7 @@
 #include "cli/report.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,4 +51,15 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
     }
     json_decref(root);
     return written;
+}
+
+int s2d_cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "slide2dcm: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(slide2dcm %s%s--help lists the options)\n", command, *command ? " " : "");
+    va_end(ap);
+    return 2;
 }

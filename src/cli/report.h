@@ -1,4 +1,5 @@
-/* The --json-report file: per-file tiles, bytes, seconds and tiles/s of one conversion. */
+/* What the command line's subcommands share: the --json-report file of a conversion
+ * (per-file tiles, bytes, seconds and tiles/s) and the one-line usage error. */
 #ifndef S2D_CLI_REPORT_H
 #define S2D_CLI_REPORT_H
 
@@ -8,5 +9,10 @@
  *  sent (a jansson json_t * from s2d_cli_send_run, or NULL) is stolen into "sent". */
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
                       const s2d_convert_report *report, const s2d_error *err, void *sent);
+
+/** Prints "slide2dcm: MESSAGE" and a pointer to `slide2dcm [command] --help` on stderr.
+ *  command is "" for convert, or e.g. "batch". @return 2, the usage exit status. */
+int s2d_cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/report.h"
+
 static const char send_usage_text[] =
     "usage: slide2dcm send FILE|DIR... (--stow URL | --cstore HOST:PORT) [options]\n"
     "\n"
@@ -22,17 +24,6 @@ static const char send_usage_text[] =
     "  --cstore HOST:PORT      DIMSE C-STORE to that peer\n" S2D_SEND_USAGE
     "  --json-report FILE      every instance with its outcome, as JSON\n"
     "  -q, --quiet             print only the files that were not stored\n";
-
-__attribute__((format(printf, 1, 2))) static int send_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "slide2dcm: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(slide2dcm send --help lists the options)\n");
-    va_end(ap);
-    return 2;
-}
 
 void s2d_cli_send_init(s2d_cli_send *cs)
 {
@@ -81,10 +72,10 @@ int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
     switch (opt) {
     case S2D_OPT_STOW:
         if (cs->wanted) {
-            return send_usage_error("give one destination: --stow or --cstore, once");
+            return s2d_cli_usage_error("send", "give one destination: --stow or --cstore, once");
         }
         if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-            return send_usage_error("--stow %s: give an http:// or https:// URL", arg);
+            return s2d_cli_usage_error("send", "--stow %s: give an http:// or https:// URL", arg);
         }
         cs->wanted = true;
         cs->opts.protocol = S2D_SEND_STOW;
@@ -93,12 +84,12 @@ int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
         return 0;
     case S2D_OPT_CSTORE: {
         if (cs->wanted) {
-            return send_usage_error("give one destination: --stow or --cstore, once");
+            return s2d_cli_usage_error("send", "give one destination: --stow or --cstore, once");
         }
         const char *colon = strrchr(arg, ':');
         if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof cs->host ||
             !parse_number(colon + 1, 1, 65535, &v) || v != (int)v) {
-            return send_usage_error("--cstore %s: give HOST:PORT", arg);
+            return s2d_cli_usage_error("send", "--cstore %s: give HOST:PORT", arg);
         }
         cs->wanted = true;
         memcpy(cs->host, arg, (size_t)(colon - arg));
@@ -112,7 +103,7 @@ int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
     case S2D_OPT_AET:
     case S2D_OPT_AEC:
         if (!valid_ae(arg)) {
-            return send_usage_error("%s %s: an AE title is 1 to 16 printable characters",
+            return s2d_cli_usage_error("send", "%s %s: an AE title is 1 to 16 printable characters",
                                     opt == S2D_OPT_AET ? "--aet" : "--aec", arg);
         }
         *(opt == S2D_OPT_AET ? &cs->opts.calling_aet : &cs->opts.called_aet) = arg;
@@ -122,31 +113,31 @@ int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
     case S2D_OPT_CACERT: cs->opts.ca_file = arg; return 0;
     case S2D_OPT_RETRIES:
         if (!parse_number(arg, 0, 100, &v) || v != (int)v) {
-            return send_usage_error("--retries %s: use 0 to 100", arg);
+            return s2d_cli_usage_error("send", "--retries %s: use 0 to 100", arg);
         }
         cs->opts.retries = (int)v;
         return 0;
     case S2D_OPT_RETRY_WAIT:
         if (!parse_number(arg, 0, 3600, &v)) {
-            return send_usage_error("--retry-wait %s: give seconds, 0 to 3600", arg);
+            return s2d_cli_usage_error("send", "--retry-wait %s: give seconds, 0 to 3600", arg);
         }
         cs->opts.retry_wait = v;
         return 0;
     case S2D_OPT_TIMEOUT:
         if (!parse_number(arg, 1, 86400, &v) || v != (int)v) {
-            return send_usage_error("--timeout %s: give whole seconds, 1 to 86400", arg);
+            return s2d_cli_usage_error("send", "--timeout %s: give whole seconds, 1 to 86400", arg);
         }
         cs->opts.timeout = (int)v;
         return 0;
     case S2D_OPT_MAX_PDU:
         // PS3.8 allows any length; below 4 KiB only wastes headers.
         if (!parse_number(arg, 4096, 1 << 24, &v) || v != (int)v) {
-            return send_usage_error("--max-pdu %s: use 4096 to 16777216", arg);
+            return s2d_cli_usage_error("send", "--max-pdu %s: use 4096 to 16777216", arg);
         }
         cs->opts.max_pdu = (uint32_t)v;
         return 0;
     default:
-        return send_usage_error("unknown option");
+        return s2d_cli_usage_error("send", "unknown option");
     }
 }
 
@@ -187,10 +178,10 @@ int s2d_cli_send_prepare(s2d_cli_send *cs)
     bool bearer = cs->bearer_file || (bearer_env && *bearer_env && !cs->basic_file);
     bool basic = cs->basic_file || (basic_env && *basic_env && !cs->bearer_file);
     if (bearer && basic) {
-        return send_usage_error("give one credential: a bearer token or USER:PASSWORD");
+        return s2d_cli_usage_error("send", "give one credential: a bearer token or USER:PASSWORD");
     }
     if ((bearer || basic) && cs->opts.protocol != S2D_SEND_STOW) {
-        return send_usage_error("credentials are for STOW-RS; C-STORE identifies by AE title");
+        return s2d_cli_usage_error("send", "credentials are for STOW-RS; C-STORE identifies by AE title");
     }
     if (bearer) {
         cs->secret = cs->bearer_file ? read_secret_file(cs->bearer_file, "--bearer-token-file")
@@ -332,8 +323,8 @@ int s2d_cmd_send(int argc, char **argv)
         case 'q': quiet = true; break;
         case 'h': fputs(send_usage_text, stdout); return 0;
         case 'r': report_path = optarg; break;
-        case ':': return send_usage_error("%s needs a value", argv[optind - 1]);
-        case '?': return send_usage_error("unknown option %s", argv[optind - 1]);
+        case ':': return s2d_cli_usage_error("send", "%s needs a value", argv[optind - 1]);
+        case '?': return s2d_cli_usage_error("send", "unknown option %s", argv[optind - 1]);
         default:
             if ((rc = s2d_cli_send_option(&cs, c, optarg)) != 0) {
                 return rc;
@@ -341,10 +332,10 @@ int s2d_cmd_send(int argc, char **argv)
         }
     }
     if (!cs.wanted) {
-        return send_usage_error("send needs --stow URL or --cstore HOST:PORT");
+        return s2d_cli_usage_error("send", "send needs --stow URL or --cstore HOST:PORT");
     }
     if (optind >= argc) {
-        return send_usage_error("send needs FILES or a DIR");
+        return s2d_cli_usage_error("send", "send needs FILES or a DIR");
     }
     // Directories expand to their .dcm files; files are sent as given.
     char **paths = NULL;
