@@ -10,7 +10,7 @@ packages=(
   libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
   libjansson-dev liblcms2-dev libcurl4-openssl-dev
   # test tools: validators, decoders and independent readers
-  dicom3tools dcmtk libgdcm-tools
+  dicom3tools dcmtk libgdcm-tools libjpeg-turbo-progs
   python3-pydicom python3-pil python3-numpy python3-openslide
   # the multi-machine workflow (workflow/Snakefile) and its test
   snakemake
