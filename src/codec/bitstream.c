@@ -35,6 +35,7 @@ bool s2d_jpeg_parse(const uint8_t *p, size_t n, s2d_jpeg_facts *f)
             continue;
         }
         if (m == 0xD9 || m == 0xDA) {
+            f->scan = m == 0xDA;
             break;
         }
         size_t len = be16(p + i + 2);
@@ -133,14 +134,7 @@ bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height)
         return false;
     }
     // A scan must follow the headers, and the stream must end with EOI.
-    bool has_scan = false;
-    for (size_t i = 2; i + 1 < n; i++) {
-        if (p[i] == 0xFF && p[i + 1] == 0xDA) {
-            has_scan = true;
-            break;
-        }
-    }
-    return has_scan && n >= 4 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+    return f.scan && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
 }
 
 bool s2d_j2k_parse(const uint8_t *p, size_t n, s2d_j2k_facts *f)

@@ -18,6 +18,7 @@ typedef struct s2d_jpeg_facts {
     bool jfif;                // APP0 "JFIF"
     int adobe_transform;      // APP14 "Adobe" transform flag, -1 when absent
     int restart_interval;     // DRI, 0 when absent
+    bool scan;                // the headers end in a scan (SOS), not EOI or the end
 } s2d_jpeg_facts;
 
 /** Reads the markers of a JPEG stream (complete or abbreviated) up to its first SOS.
