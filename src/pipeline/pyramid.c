@@ -175,7 +175,8 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, s2d_error *err)
         return false;
     }
     if (src->coding == S2D_CODING_J2K) {
-        // The planner checked every tile of a copied JPEG 2000 level; we have no J2K encoder.
+        // A replacement JPEG 2000 frame would need a J2K encoder, which we do not have:
+        // the conversion stops, naming the tile (--reencode converts such a slide).
         *err = why;
         return false;
     }
