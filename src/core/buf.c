@@ -10,7 +10,7 @@ void s2d_buf_free(s2d_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-static bool reserve(s2d_buf *b, size_t extra)
+bool s2d_buf_reserve(s2d_buf *b, size_t extra)
 {
     if (b->failed) {
         return false;
@@ -39,7 +39,7 @@ static bool reserve(s2d_buf *b, size_t extra)
 
 void s2d_buf_append(s2d_buf *b, const void *data, size_t len)
 {
-    if (len == 0 || !reserve(b, len)) {
+    if (len == 0 || !s2d_buf_reserve(b, len)) {
         return;
     }
     memcpy(b->data + b->len, data, len);

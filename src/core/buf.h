@@ -15,6 +15,8 @@ typedef struct s2d_buf {
 } s2d_buf;
 
 void s2d_buf_free(s2d_buf *b);
+/** Room for extra more bytes after len; false (and failed) when it cannot be had. */
+bool s2d_buf_reserve(s2d_buf *b, size_t extra);
 void s2d_buf_append(s2d_buf *b, const void *data, size_t len);
 void s2d_buf_append_byte(s2d_buf *b, uint8_t v);
 void s2d_buf_append_u16le(s2d_buf *b, uint16_t v);

@@ -223,7 +223,7 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
         // A layout the TIFF backend does not support after all (an Aperio file with
         // JPEG 2000 YCbCr tiles, say) goes to OpenSlide; a real failure is reported.
         s2d_error terr = {0};
-        ok = s2d_tiff_backend_open(r, &terr);
+        ok = s2d_tiff_backend_open(r, vendor, &terr);
         if (!ok && terr.code != S2D_OK) {
             *err = terr;
             s2d_reader_close(r);
@@ -239,7 +239,7 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
         s2d_reader_close(r);
         return NULL;
     }
-    if (!ok && !s2d_openslide_backend_open(r, err)) {
+    if (!ok && !s2d_openslide_backend_open(r, vendor, err)) {
         s2d_reader_close(r);
         return NULL;
     }
@@ -273,11 +273,6 @@ void s2d_reader_close(s2d_reader *r)
     free(r->levels);
     free(r->path);
     free(r);
-}
-
-const char *s2d_reader_backend(const s2d_reader *r)
-{
-    return r->ops->name;
 }
 
 int s2d_reader_level_count(const s2d_reader *r)

@@ -73,8 +73,6 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err);
 /** NULL is a no-op. */
 void s2d_reader_close(s2d_reader *r);
 
-/** "tiff" or "openslide". */
-const char *s2d_reader_backend(const s2d_reader *r);
 int s2d_reader_level_count(const s2d_reader *r);
 const s2d_level_info *s2d_reader_level(const s2d_reader *r, int level);
 const s2d_slide_meta *s2d_reader_meta(const s2d_reader *r);

@@ -16,7 +16,6 @@ const char *s2d_props_get(const s2d_props *p, const char *key);   // NULL when a
 void s2d_props_free(s2d_props *p);
 
 typedef struct s2d_reader_ops {
-    const char *name;
     void (*close)(s2d_reader *r);
     void *(*ctx_new)(s2d_reader *r, int max_w, int max_h);
     void (*ctx_free)(void *ctx);
@@ -39,9 +38,11 @@ struct s2d_reader {
     s2d_slide_meta meta;
 };
 
-/** Backends: fill r (levels, props, ops, impl) or fail with err. NULL vendor: not theirs. */
-bool s2d_tiff_backend_open(s2d_reader *r, s2d_error *err);
-bool s2d_openslide_backend_open(s2d_reader *r, s2d_error *err);
+/** Backends: fill r (levels, props, ops, impl) or fail with err. vendor is OpenSlide's name
+ *  for the file's format (NULL: OpenSlide does not know it), detected once by the caller.
+ *  The TIFF backend fails with err untouched when the layout is not one it copies from. */
+bool s2d_tiff_backend_open(s2d_reader *r, const char *vendor, s2d_error *err);
+bool s2d_openslide_backend_open(s2d_reader *r, const char *vendor, s2d_error *err);
 
 /** TIFFOpen without libtiff's messages on stderr (we report problems ourselves). */
 struct tiff;

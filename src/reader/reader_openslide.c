@@ -159,7 +159,6 @@ out:
 }
 
 static const s2d_reader_ops openslide_ops = {
-    .name = "openslide",
     .close = os_close,
     .ctx_new = os_ctx_new,
     .ctx_free = os_ctx_free,
@@ -169,9 +168,8 @@ static const s2d_reader_ops openslide_ops = {
     .read_associated = os_read_associated,
 };
 
-bool s2d_openslide_backend_open(s2d_reader *r, s2d_error *err)
+bool s2d_openslide_backend_open(s2d_reader *r, const char *vendor, s2d_error *err)
 {
-    const char *vendor = openslide_detect_vendor(r->path);
     openslide_t *osr = openslide_open(r->path);
     const char *oerr = osr ? openslide_get_error(osr) : "OpenSlide could not open it";
     if (oerr) {

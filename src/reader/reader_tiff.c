@@ -5,6 +5,7 @@
  * libtiff only describes the file; tile bytes are read with pread(), so any number of
  * threads read at once, and decoded with our own decoders (codec/frame_dec.h), so a
  * re-encode does not pay for OpenSlide's compositing. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,26 +101,23 @@ static void tiff_close(s2d_reader *r)
     r->impl = NULL;
 }
 
+// Reads exactly len bytes at offset into out (replacing its contents).
 static bool read_at(int fd, uint64_t offset, size_t len, s2d_buf *out)
 {
     out->len = 0;
-    if (out->cap < len) {
-        uint8_t *p = realloc(out->data, len ? len : 1);
-        if (!p) {
-            return false;
-        }
-        out->data = p;
-        out->cap = len;
+    if (!s2d_buf_reserve(out, len)) {
+        return false;
     }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, out->data + done, len - done, (off_t)(offset + done));
+    while (out->len < len) {
+        ssize_t n = pread(fd, out->data + out->len, len - out->len, (off_t)(offset + out->len));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
             return false;
         }
-        done += (size_t)n;
+        out->len += (size_t)n;
     }
-    out->len = len;
     return true;
 }
 
@@ -479,7 +477,6 @@ out:
 // ------------------------------------------------------------------ opening
 
 static const s2d_reader_ops tiff_ops = {
-    .name = "tiff",
     .close = tiff_close,
     .ctx_new = tiff_ctx_new,
     .ctx_free = tiff_ctx_free,
@@ -876,9 +873,8 @@ static bool scan_directories(s2d_reader *r, TIFF *tif, layout kind, s2d_error *e
     return ok && s->nlevels > 0;
 }
 
-bool s2d_tiff_backend_open(s2d_reader *r, s2d_error *err)
+bool s2d_tiff_backend_open(s2d_reader *r, const char *vendor, s2d_error *err)
 {
-    const char *vendor = s2d_openslide_vendor(r->path);
     layout kind = !vendor                            ? LAYOUT_GENERIC
                   : strcmp(vendor, "aperio") == 0    ? LAYOUT_APERIO
                   : strcmp(vendor, "hamamatsu") == 0 ? LAYOUT_NDPI
