@@ -1,8 +1,10 @@
 /* One slide to one output directory: plan the pyramid, describe the instances, run the
  * tile pipeline, write the associated images, then rename every file into place.
  * Invariant: a file appears under its final name only when the whole conversion succeeded. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <lcms2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +33,10 @@ void s2d_convert_options_init(s2d_convert_options *opts)
     opts->quality = 90;
 }
 
-// One output file in the making.
+// One output instance in the making: one file, or with --max-instance-size maybe the
+// parts of a concatenation (the writer knows them once finished).
 typedef struct output {
-    char name[64];
+    char name[64];                    // the file name of the whole instance
     s2d_part10 *writer;
     s2d_flavor flavor;
     int64_t width, height;
@@ -231,10 +234,17 @@ static bool make_uid_seeds(job *jb, s2d_error *err)
     s2d_slide_files_free(&files);
     // Every option that changes the pixel data belongs here, or two different encodings
     // of one slide would share SOP Instance UIDs.
-    snprintf(jb->uid_seed_encoding, sizeof jb->uid_seed_encoding, "%s/tile=%d/q=%d/%s/%s/%s",
-             jb->uid_seed_slide, o->tile_size, o->quality, o->subsampling_444 ? "444" : "420",
-             o->keep_source_levels ? "source-levels" : "halving",
-             o->reencode ? "reencode" : "copy");
+    int n = snprintf(jb->uid_seed_encoding, sizeof jb->uid_seed_encoding,
+                     "%s/tile=%d/q=%d/%s/%s/%s", jb->uid_seed_slide, o->tile_size, o->quality,
+                     o->subsampling_444 ? "444" : "420",
+                     o->keep_source_levels ? "source-levels" : "halving",
+                     o->reencode ? "reencode" : "copy");
+    // The size cap decides which frames share an instance: another cap, other instances.
+    // Without it the seed stays as it always was, and so do the UIDs.
+    if (o->max_instance_bytes && n > 0 && (size_t)n < sizeof jb->uid_seed_encoding) {
+        snprintf(jb->uid_seed_encoding + n, sizeof jb->uid_seed_encoding - (size_t)n,
+                 "/max-instance=%" PRIu64, o->max_instance_bytes);
+    }
     return ok;
 }
 
@@ -321,6 +331,14 @@ static bool output_path(const job *jb, const char *name, char *out, size_t n, s2
     return true;
 }
 
+// The writer's errors about the size cap are usage errors: name the option.
+static void cap_error(const job *jb, s2d_error *err)
+{
+    if (err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
+        s2d_error_prefix(err, "--max-instance-size %" PRIu64 ": ", jb->opts->max_instance_bytes);
+    }
+}
+
 // Opens the file for one instance and writes everything before its first frame.
 // frame_bound: the largest frame it can receive, which decides the offset table kind.
 static output *open_output(job *jb, const char *name, const s2d_wsm_instance *inst,
@@ -352,6 +370,18 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
     // The test hook can only lower the limit: a BOT cannot address 4 GiB.
     uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
                                                                           : 0xFFFFFFFFull;
+    // With a size cap, the writer splits the instance when it does not fit: the parts
+    // point to this instance's UID as their source, their UIDs derive from the
+    // concatenation's.
+    s2d_part10_split split = {.max_file_bytes = o->max_instance_bytes, .frames_bound = worst,
+                              .uid_root = o->uid_root, .eot_threshold = o->eot_threshold};
+    char concatenation_uid[S2D_UID_MAX];
+    snprintf(role, sizeof role, "concatenation:%s", name);
+    if (o->max_instance_bytes && !make_uid(jb, role, true, concatenation_uid, err)) {
+        s2d_ds_free(ds);
+        return NULL;
+    }
+    split.concatenation_uid = concatenation_uid;
     s2d_part10_params params = {
         .final_path = path,
         .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
@@ -361,10 +391,12 @@ static output *open_output(job *jb, const char *name, const s2d_wsm_instance *in
         .nframes = inst->nframes,
         .extended_offsets = worst >= limit,
         .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height * 3,
+        .split = o->max_instance_bytes ? &split : NULL,
     };
     out->writer = s2d_part10_open(&params, err);
     s2d_ds_free(ds);
     if (!out->writer) {
+        cap_error(jb, err);
         return NULL;
     }
     jb->noutputs++;
@@ -412,7 +444,11 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, con
               (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
               s2d_part10_add_frame(out->writer, jpeg, len, err);
     s2d_jpeg_enc_free(enc);
-    if (!ok) {
+    if (!ok && err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
+        if (out) {
+            cap_error(jb, err);   // open_output() names the option itself
+        }
+    } else if (!ok) {
         s2d_error_prefix(err, "%s: ", name);
     }
     return ok;
@@ -571,15 +607,75 @@ static void plan_thumbnail(s2d_pyramid_plan *plan)
     }
 }
 
-// The i-th name slide2dcm may write, i in [0, S2D_MAX_LEVELS + 3).
-static void output_name(int i, char name[32])
+// True for the names slide2dcm writes: level-N.dcm, level-N-part-K.dcm (a concatenation),
+// label.dcm, overview.dcm, thumbnail.dcm.
+static bool is_output_name(const char *name)
 {
-    static const char *const associated[] = {"label.dcm", "overview.dcm", "thumbnail.dcm"};
-    if (i < S2D_MAX_LEVELS) {
-        snprintf(name, 32, "level-%d.dcm", i);
-    } else {
-        snprintf(name, 32, "%s", associated[i - S2D_MAX_LEVELS]);
+    if (!strcmp(name, "label.dcm") || !strcmp(name, "overview.dcm") ||
+        !strcmp(name, "thumbnail.dcm")) {
+        return true;
     }
+    if (strncmp(name, "level-", 6) != 0) {
+        return false;
+    }
+    const char *p = name + 6;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0) {
+        return false;
+    }
+    p += digits;
+    if (strncmp(p, "-part-", 6) == 0) {
+        digits = strspn(p + 6, "0123456789");
+        if (digits == 0) {
+            return false;
+        }
+        p += 6 + digits;
+    }
+    return strcmp(p, ".dcm") == 0;
+}
+
+static void free_names(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+// The slide2dcm files in the output directory, as a NULL-terminated array of names (NULL
+// with err set when the directory cannot be read).
+static char **list_outputs(const job *jb, s2d_error *err)
+{
+    DIR *d = opendir(jb->outdir);
+    if (!d) {
+        s2d_error_set(err, S2D_ERR_IO, "cannot read %s: %s", jb->outdir, strerror(errno));
+        return NULL;
+    }
+    char **names = calloc(1, sizeof *names);
+    size_t n = 0;
+    struct dirent *e;
+    while (names && (e = readdir(d))) {
+        if (!is_output_name(e->d_name)) {
+            continue;
+        }
+        char **grown = realloc(names, (n + 2) * sizeof *names);
+        if (grown) {
+            names = grown;
+        }
+        char *copy = grown ? strdup(e->d_name) : NULL;
+        if (!copy) {
+            free_names(names);
+            names = NULL;
+            break;
+        }
+        names[n++] = copy;
+        names[n] = NULL;
+    }
+    closedir(d);
+    if (!names) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    return names;
 }
 
 // Refuses to mix with an earlier conversion unless asked to replace it.
@@ -597,34 +693,76 @@ static bool prepare_outdir(job *jb, s2d_error *err)
     if (jb->opts->overwrite) {
         return true;
     }
-    char path[4096], name[32];
-    for (int i = 0; i < S2D_MAX_LEVELS + 3; i++) {
-        output_name(i, name);
-        if (output_path(jb, name, path, sizeof path, err) && access(path, F_OK) == 0) {
-            return s2d_error_set(err, S2D_ERR_USAGE,
-                                 "%s already holds a conversion (%s); use --overwrite to replace it",
-                                 jb->outdir, name);
-        }
+    char **names = list_outputs(jb, err);
+    if (names && names[0]) {
+        s2d_error_set(err, S2D_ERR_USAGE,
+                      "%s already holds a conversion (%s); use --overwrite to replace it",
+                      jb->outdir, names[0]);
     }
+    free_names(names);
     return err->code == S2D_OK;
 }
 
-// After success with --overwrite: files of an earlier, larger conversion would mix in.
+// Base name of a path.
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+// Every file of the conversion, the parts of concatenations included, in output order.
+typedef struct output_file {
+    s2d_part10_file info;
+    int output;                       // index into jb->outputs
+} output_file;
+
+static output_file *list_files(const job *jb, size_t *count)
+{
+    size_t n = 0;
+    for (int i = 0; i < jb->noutputs; i++) {
+        n += s2d_part10_file_count(jb->outputs[i].writer);
+    }
+    output_file *files = calloc(n ? n : 1, sizeof *files);
+    if (!files) {
+        return NULL;
+    }
+    size_t k = 0;
+    for (int i = 0; i < jb->noutputs; i++) {
+        size_t nf = s2d_part10_file_count(jb->outputs[i].writer);
+        for (size_t f = 0; f < nf; f++, k++) {
+            s2d_part10_file_at(jb->outputs[i].writer, f, &files[k].info);
+            files[k].output = i;
+        }
+    }
+    *count = n;
+    return files;
+}
+
+// After success with --overwrite: files of an earlier, larger conversion would mix in
+// (a level-7 from a bigger slide, parts of a level now written whole, ...).
 static void remove_stale_outputs(job *jb)
 {
-    char path[4096], name[32];
-    for (int i = 0; i < S2D_MAX_LEVELS + 3; i++) {
-        output_name(i, name);
+    size_t nfiles = 0;
+    output_file *files = list_files(jb, &nfiles);
+    char **names = files ? list_outputs(jb, NULL) : NULL;
+    char path[4096];
+    for (size_t i = 0; names && names[i]; i++) {
         bool ours = false;
-        for (int k = 0; k < jb->noutputs; k++) {
-            ours |= strcmp(jb->outputs[k].name, name) == 0;
+        for (size_t k = 0; k < nfiles && !ours; k++) {
+            ours = strcmp(base_name(files[k].info.final_path), names[i]) == 0;
         }
-        if (!ours && output_path(jb, name, path, sizeof path, NULL) && unlink(path) != 0 &&
+        if (!ours && output_path(jb, names[i], path, sizeof path, NULL) && unlink(path) != 0 &&
             errno != ENOENT) {
             s2d_warn(jb->opts, "cannot remove %s from an earlier conversion: %s", path,
                      strerror(errno));
         }
     }
+    if (!names) {
+        s2d_warn(jb->opts, "cannot list %s to remove files of an earlier conversion",
+                 jb->outdir);
+    }
+    free_names(names);
+    free(files);
 }
 
 static bool fsync_dir(const char *dir)
@@ -637,21 +775,34 @@ static bool fsync_dir(const char *dir)
     return ok;
 }
 
+// The hidden name an earlier conversion's file is moved to while ours go into place.
+static bool backup_path(const job *jb, const char *final_path, char *out, size_t n,
+                        s2d_error *err)
+{
+    char hidden[300];
+    snprintf(hidden, sizeof hidden, ".%s.previous", base_name(final_path));
+    return output_path(jb, hidden, out, n, err);
+}
+
 // Puts every finished file under its final name. Files of an earlier conversion that are
 // replaced (--overwrite) are first moved aside, so a failure part way puts them back and
 // leaves the directory as it was.
 static bool commit_outputs(job *jb, s2d_error *err)
 {
-    char final_path[4096], backup[4096];
-    bool backed_up[S2D_MAX_LEVELS + 3] = {false};
+    char backup[4096];
+    size_t nfiles = 0;
+    output_file *files = list_files(jb, &nfiles);
+    bool *backed_up = calloc(nfiles ? nfiles : 1, sizeof *backed_up);
+    if (!files || !backed_up) {
+        free(files);
+        free(backed_up);
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
     int n = jb->noutputs, committed = 0;
     bool ok = true;
-    for (int i = 0; ok && i < n; i++) {
-        const char *name = jb->outputs[i].name;
-        char hidden[96];
-        snprintf(hidden, sizeof hidden, ".%s.previous", name);
-        ok = output_path(jb, name, final_path, sizeof final_path, err) &&
-             output_path(jb, hidden, backup, sizeof backup, err);
+    for (size_t i = 0; ok && i < nfiles; i++) {
+        const char *final_path = files[i].info.final_path;
+        ok = backup_path(jb, final_path, backup, sizeof backup, err);
         if (ok && access(final_path, F_OK) == 0) {
             if (rename(final_path, backup) != 0) {
                 ok = s2d_error_set(err, S2D_ERR_IO, "cannot move %s aside: %s", final_path,
@@ -661,19 +812,17 @@ static bool commit_outputs(job *jb, s2d_error *err)
             }
         }
     }
+    // A writer commits all its files or none.
     while (ok && committed < n && s2d_part10_commit(jb->outputs[committed].writer, err)) {
         committed++;
     }
     ok = ok && committed == n;
-    for (int i = 0; i < n; i++) {
-        const char *name = jb->outputs[i].name;
-        char hidden[96];
-        snprintf(hidden, sizeof hidden, ".%s.previous", name);
-        if (!output_path(jb, name, final_path, sizeof final_path, NULL) ||
-            !output_path(jb, hidden, backup, sizeof backup, NULL)) {
+    for (size_t i = 0; i < nfiles; i++) {
+        const char *final_path = files[i].info.final_path;
+        if (!backup_path(jb, final_path, backup, sizeof backup, NULL)) {
             continue;
         }
-        if (!ok && i < committed) {
+        if (!ok && files[i].output < committed) {
             unlink(final_path);   // ours, from this failed run
         }
         if (backed_up[i] && (ok ? unlink(backup) : rename(backup, final_path)) != 0) {
@@ -681,6 +830,8 @@ static bool commit_outputs(job *jb, s2d_error *err)
                      strerror(errno));
         }
     }
+    free(files);
+    free(backed_up);
     if (ok && !fsync_dir(jb->outdir)) {
         ok = s2d_error_set(err, S2D_ERR_IO, "cannot flush directory %s: %s", jb->outdir,
                            strerror(errno));
@@ -760,7 +911,10 @@ static bool run_pyramid(job *jb, s2d_error *err)
         }
     }
     s2d_image made = {0};
-    ok = ok && s2d_pyramid_run(&plan, &made, err);
+    if (ok && !s2d_pyramid_run(&plan, &made, err)) {
+        cap_error(jb, err);   // a frame too large for --max-instance-size
+        ok = false;
+    }
     for (int i = 0; ok && i < n; i++) {
         jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
         jb->outputs[i].replaced_frames = plan.levels[i].replaced_frames;
@@ -779,6 +933,57 @@ static bool run_pyramid(job *jb, s2d_error *err)
     free(made.rgb);
     free(thumb_rgb);
     return ok;
+}
+
+// One entry per file written, the parts of a concatenation each with its own.
+static void fill_report(const job *jb, bool ok, s2d_convert_report *report)
+{
+    memset(report, 0, sizeof *report);
+    report->warnings = jb->warnings;
+    size_t nfiles = 0;
+    output_file *files = ok ? list_files(jb, &nfiles) : NULL;
+    report->files = files ? calloc(nfiles ? nfiles : 1, sizeof *report->files) : NULL;
+    if (!report->files) {
+        free(files);
+        return;
+    }
+    report->nfiles = (int)nfiles;
+    for (size_t i = 0; i < nfiles; i++) {
+        const s2d_part10_file *file = &files[i].info;
+        const output *out = &jb->outputs[files[i].output];
+        s2d_file_report *f = &report->files[i];
+        static const char *const flavors[] = {"VOLUME", "LABEL", "OVERVIEW", "THUMBNAIL"};
+        snprintf(f->name, sizeof f->name, "%s", base_name(file->final_path));
+        snprintf(f->level_name, sizeof f->level_name, "%s", out->name);
+        snprintf(f->flavor, sizeof f->flavor, "%s", flavors[out->flavor]);
+        f->width = out->width;
+        f->height = out->height;
+        f->frames = file->nframes;
+        f->bytes = file->frame_bytes;
+        // A part's own time; a whole level's comes from the pipeline.
+        f->seconds = file->in_concatenation_number ? file->seconds : out->seconds;
+        snprintf(f->mode, sizeof f->mode, "%s", out->copied ? "copy" : "encode");
+        snprintf(f->transfer_syntax, sizeof f->transfer_syntax, "%s", out->transfer_syntax);
+        snprintf(f->photometric, sizeof f->photometric, "%s", out->photometric);
+        f->replaced_tiles = out->replaced_frames;
+        if (file->in_concatenation_number) {
+            snprintf(f->concatenation_uid, sizeof f->concatenation_uid, "%s",
+                     file->concatenation_uid);
+            f->in_concatenation_number = file->in_concatenation_number;
+            f->in_concatenation_total = file->in_concatenation_total;
+            f->frame_offset = file->frame_offset;
+        }
+    }
+    free(files);
+}
+
+void s2d_convert_report_free(s2d_convert_report *report)
+{
+    if (report) {
+        free(report->files);
+        report->files = NULL;
+        report->nfiles = 0;
+    }
 }
 
 bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
@@ -811,6 +1016,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     for (int i = 0; ok && i < jb->noutputs; i++) {
         ok = s2d_part10_finish(jb->outputs[i].writer, err);
     }
+    if (!ok) {
+        cap_error(jb, err);
+    }
     if (ok && opts->interrupt && *opts->interrupt) {
         ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
     }
@@ -828,25 +1036,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (report) {
-        memset(report, 0, sizeof *report);
-        report->nfiles = ok ? jb->noutputs : 0;
-        for (int i = 0; i < report->nfiles; i++) {
-            const output *out = &jb->outputs[i];
-            s2d_file_report *f = &report->files[i];
-            static const char *const flavors[] = {"VOLUME", "LABEL", "OVERVIEW", "THUMBNAIL"};
-            snprintf(f->name, sizeof f->name, "%s", out->name);
-            snprintf(f->flavor, sizeof f->flavor, "%s", flavors[out->flavor]);
-            f->width = out->width;
-            f->height = out->height;
-            f->frames = out->nframes;
-            f->bytes = out->writer ? s2d_part10_frame_bytes(out->writer) : 0;
-            f->seconds = out->seconds;
-            snprintf(f->mode, sizeof f->mode, "%s", out->copied ? "copy" : "encode");
-            snprintf(f->transfer_syntax, sizeof f->transfer_syntax, "%s", out->transfer_syntax);
-            snprintf(f->photometric, sizeof f->photometric, "%s", out->photometric);
-            f->replaced_tiles = out->replaced_frames;
-        }
-        report->warnings = jb->warnings;
+        fill_report(jb, ok, report);
         report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     }
     for (int i = 0; i < jb->noutputs; i++) {

@@ -54,6 +54,9 @@ typedef struct s2d_convert_options {
     // Test hook: use the Extended Offset Table when the worst-case pixel data size
     // reaches this many bytes (0 = the DICOM limit of 4 GiB).
     uint64_t eot_threshold;
+    // No file larger than this many bytes: a level that would be is split into a DICOM
+    // concatenation, level-N-part-1.dcm, level-N-part-2.dcm ... (0 = no limit).
+    uint64_t max_instance_bytes;
 
     // When non-NULL and set non-zero (by a signal handler, say), the conversion stops,
     // removes what it wrote and fails with S2D_ERR_CANCELLED.
@@ -78,19 +81,29 @@ typedef struct s2d_file_report {
     char transfer_syntax[65];
     char photometric[16];
     uint64_t replaced_tiles; // copied levels: source tiles missing or broken, made anew
+    // Parts of a concatenation (max_instance_bytes): in_concatenation_number 1..total,
+    // 0 for a file that is a whole instance.
+    char concatenation_uid[65];
+    unsigned in_concatenation_number, in_concatenation_total;
+    uint64_t frame_offset;   // frames of the level in the parts before this one
+    char level_name[64];     // the name the level has unsplit, e.g. level-0.dcm
 } s2d_file_report;
 
 typedef struct s2d_convert_report {
     int nfiles;
-    s2d_file_report files[S2D_MAX_LEVELS + 3];
+    s2d_file_report *files;  // nfiles entries; s2d_convert_report_free() releases them
     int warnings;
     double seconds;          // whole conversion
 } s2d_convert_report;
 
+/** Frees what s2d_convert() allocated in a report (not the report itself). */
+void s2d_convert_report_free(s2d_convert_report *report);
+
 /**
  * Converts slide_path into outdir (created if missing). Files are written under
  * temporary names and renamed only when every file is complete; on failure nothing
- * is left behind. report may be NULL. Not thread-safe with respect to the same outdir.
+ * is left behind. report may be NULL; when given, free it with s2d_convert_report_free().
+ * Not thread-safe with respect to the same outdir.
  * @return true on success; on failure err holds the reason.
  */
 bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,

@@ -36,7 +36,7 @@ static const char usage_text[] =
     "  --patient-name, --patient-id, --patient-birth-date, --patient-sex, --study-id,\n"
     "  --accession-number, --study-date, --institution-name, --referring-physician,\n"
     "  --series-description (these win over manifest columns), --deterministic-uids,\n"
-    "  --uid-root\n"
+    "  --uid-root, --max-instance-size\n"
     "\n"
     "Exit status: 0 all converted (or already done), 1 some failed (the report says why),\n"
     "2 usage, 3 OUTROOT not writable, 130 interrupted. Report: OUTROOT/batch-report.json.\n";
@@ -68,6 +68,7 @@ static const struct option forwarded[] = {
     {"series-description", required_argument, NULL, OPT_FORWARD},
     {"deterministic-uids", no_argument, NULL, OPT_FORWARD},
     {"uid-root", required_argument, NULL, OPT_FORWARD},
+    {"max-instance-size", required_argument, NULL, OPT_FORWARD},
 };
 
 #define NFORWARDED (sizeof forwarded / sizeof *forwarded)

@@ -1,5 +1,7 @@
 /* slide2dcm command line: parses options, reports progress and errors, maps errors to exit
  * codes (1 bad input, 2 usage, 3 I/O). All conversion work is in the library. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +50,9 @@ static const char usage_text[] =
     "  --overwrite             replace an earlier conversion in OUTDIR\n"
     "  --json-report FILE      per-level tiles, bytes, seconds and tiles/s\n"
     "  -q, --quiet             no progress or warnings\n"
+    "  --max-instance-size SIZE  no file larger than SIZE bytes (suffix K, M, G: powers of\n"
+    "                          1024): a level that would be is split into a DICOM\n"
+    "                          concatenation, level-N-part-1.dcm, level-N-part-2.dcm ...\n"
     "  --eot-threshold BYTES   (testing) use the Extended Offset Table above this size\n"
     "Sending (after a successful conversion; slide2dcm send --help says more):\n"
     "  --send-stow URL         STOW-RS the files to this studies URL\n"
@@ -59,7 +64,7 @@ enum {
     OPT_NO_OVERVIEW, OPT_NO_THUMBNAIL, OPT_MPP, OPT_METADATA, OPT_PATIENT_NAME, OPT_PATIENT_ID,
     OPT_BIRTH, OPT_SEX, OPT_STUDY_ID, OPT_ACCESSION, OPT_STUDY_DATE, OPT_INSTITUTION,
     OPT_REFERRING, OPT_SERIES_DESC, OPT_OVERWRITE, OPT_REPORT, OPT_VERSION, OPT_EOT,
-    OPT_REENCODE, OPT_DETERMINISTIC_UIDS, OPT_UID_ROOT,
+    OPT_REENCODE, OPT_DETERMINISTIC_UIDS, OPT_UID_ROOT, OPT_MAX_INSTANCE_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -91,6 +96,7 @@ static const struct option long_options[] = {
     {"uid-root", required_argument, NULL, OPT_UID_ROOT},
     {"overwrite", no_argument, NULL, OPT_OVERWRITE},
     {"json-report", required_argument, NULL, OPT_REPORT},
+    {"max-instance-size", required_argument, NULL, OPT_MAX_INSTANCE_SIZE},
     {"version", no_argument, NULL, OPT_VERSION},
     // Test hook: force the Extended Offset Table above this many bytes of frames.
     {"eot-threshold", required_argument, NULL, OPT_EOT},
@@ -106,6 +112,33 @@ static bool parse_long(const char *s, long min, long max, long *out)
         return false;
     }
     *out = v;
+    return true;
+}
+
+// A byte count with an optional K, M, G or T suffix (powers of 1024), e.g. 500M, 2G.
+static bool parse_size(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) {
+        return false;
+    }
+    int shift = 0;
+    if (*end) {
+        const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
+        if (!u || end[1]) {
+            return false;
+        }
+        shift = 10 * (int)(u - units + 1);
+    }
+    if (v == 0 || v > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    *out = (uint64_t)v << shift;
     return true;
 }
 
@@ -209,6 +242,12 @@ static int cmd_convert(int argc, char **argv)
             }
             opts.eot_threshold = (uint64_t)v;
             break;
+        case OPT_MAX_INSTANCE_SIZE:
+            if (!parse_size(optarg, &opts.max_instance_bytes)) {
+                return s2d_cli_usage_error("", "--max-instance-size %s: give a size in bytes, "
+                                           "or with K, M or G (e.g. 500M, 2G)", optarg);
+            }
+            break;
         case OPT_KEEP: opts.keep_source_levels = true; break;
         case OPT_NO_LABEL: opts.no_label = true; break;
         case OPT_NO_OVERVIEW: opts.no_overview = true; break;
@@ -295,18 +334,20 @@ static int cmd_convert(int argc, char **argv)
     s2d_cli_send_free(&send);
     if (report_path && !s2d_report_write(report_path, slide, outdir, ok, &report, &err, sent)) {
         fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
+        s2d_convert_report_free(&report);
         return ok ? 3 : s2d_error_exit_status(err.code);
     }
-    if (ok && send_status) {
-        return send_status;
-    }
-    if (ok && !ps.quiet) {
+    if (ok && !send_status && !ps.quiet) {
         uint64_t bytes = 0;
         for (int i = 0; i < report.nfiles; i++) {
             bytes += report.files[i].bytes;
         }
         fprintf(stderr, "slide2dcm: %s: %d files, %.1f MB in %s, %.1f s\n", slide, report.nfiles,
                 (double)bytes / 1e6, outdir, report.seconds);
+    }
+    s2d_convert_report_free(&report);
+    if (ok && send_status) {
+        return send_status;
     }
     if (!ok && err.code == S2D_OK) {
         return 1;   // a failure that forgot its reason is still a failure

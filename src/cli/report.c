@@ -36,6 +36,16 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
         json_object_set_new(o, "replaced_tiles", json_integer((json_int_t)f->replaced_tiles));
         json_object_set_new(o, "tiles_per_second",
                             f->seconds > 0 ? json_real((double)f->frames / f->seconds) : json_null());
+        if (f->in_concatenation_number) {
+            // A part of a level split by --max-instance-size (replaced_tiles: the level's).
+            json_t *c = json_object();
+            json_object_set_new(c, "level", json_string(f->level_name));
+            json_object_set_new(c, "uid", json_string(f->concatenation_uid));
+            json_object_set_new(c, "number", json_integer(f->in_concatenation_number));
+            json_object_set_new(c, "total", json_integer(f->in_concatenation_total));
+            json_object_set_new(c, "frame_offset", json_integer((json_int_t)f->frame_offset));
+            json_object_set_new(o, "concatenation", c);
+        }
         json_array_append_new(files, o);
     }
     json_object_set_new(root, "files", files);

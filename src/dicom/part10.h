@@ -1,6 +1,17 @@
-/* Streaming Part 10 writer for one instance with encapsulated Pixel Data: header and
- * dataset first, then frames one at a time; the offset table space is reserved up front
- * and filled by s2d_part10_finish(). Frames are never held in memory. */
+/* Streaming Part 10 writer for one multi-frame instance with encapsulated Pixel Data:
+ * header and dataset first, then frames one at a time; the offset table space is reserved
+ * up front and filled by s2d_part10_finish(). Frames are never held in memory.
+ *
+ * With a size cap (s2d_part10_split) the same writer may instead make a DICOM
+ * concatenation (PS3.3 C.7.6.16): several instances of at most the cap each, written as
+ * NAME-part-1.dcm, NAME-part-2.dcm ... next to final_path. The offset table precedes the
+ * frames and the number of frames a part can take is known only once its frames are
+ * there, so the frames are first gathered in an unlinked spool file next to final_path and
+ * a part is written out (header, exact table, frames) when the next frame would take it
+ * over the cap. In-concatenation Total Number and the Lossy Image Compression Ratio (the
+ * same in every part: the whole instance's) are known only after the last part; they are
+ * rewritten in place in the finished temporary files before anything is renamed. An
+ * instance that fits after all is written as one file under final_path, as without cap. */
 #ifndef S2D_PART10_H
 #define S2D_PART10_H
 
@@ -11,6 +22,20 @@
 #include "dicom/ds.h"
 
 typedef struct s2d_part10 s2d_part10;
+
+/** How to split an instance that may not fit in one file. */
+typedef struct s2d_part10_split {
+    uint64_t max_file_bytes;        // no file larger than this (whole file, preamble included)
+    // The most the frames can take as items (8-byte item headers and padding included):
+    // when even that fits under max_file_bytes the file is written directly, unsplit.
+    uint64_t frames_bound;
+    const char *concatenation_uid;  // Concatenation UID (0020,9161) of the parts
+    // The parts' SOP Instance UIDs are derived from the Concatenation UID under this root
+    // (NULL = 2.25): deterministic whenever the Concatenation UID is.
+    const char *uid_root;
+    // Parts use the Extended Offset Table from this many bytes of frames (0 = 4 GiB).
+    uint64_t eot_threshold;
+} s2d_part10_split;
 
 typedef struct s2d_part10_params {
     const char *final_path;          // renamed to this by s2d_part10_commit()
@@ -24,23 +49,48 @@ typedef struct s2d_part10_params {
     // dataset holds it, the last 16 bytes of its (even-length) value are overwritten
     // with raw / encoded, left-justified.
     uint64_t uncompressed_bytes;
+    const s2d_part10_split *split;   // NULL: one file, whatever its size
 } s2d_part10_params;
 
+/** One file a writer makes (see s2d_part10_file_at). */
+typedef struct s2d_part10_file {
+    const char *final_path;
+    uint32_t nframes;
+    uint64_t frame_bytes;            // encoded frames, fragment padding included
+    double seconds;                  // concatenation parts: first to last frame received
+    // Concatenation parts only (in_concatenation_number 0 otherwise).
+    const char *concatenation_uid;
+    unsigned in_concatenation_number, in_concatenation_total;
+    uint32_t frame_offset;           // Concatenation Frame Offset Number
+} s2d_part10_file;
+
 /** Creates a hidden temporary file next to final_path and writes everything up to the
- *  first frame. @return the writer, or NULL with err set (nothing left on disk). */
+ *  first frame (with split: the spool, unless the instance surely fits). A cap too small
+ *  for the header and one frame is S2D_ERR_USAGE.
+ *  @return the writer, or NULL with err set (nothing left on disk). */
 s2d_part10 *s2d_part10_open(const s2d_part10_params *params, s2d_error *err);
 
-/** Appends one frame as one fragment, padded to even length. Not thread-safe. */
+/** Appends one frame as one fragment, padded to even length. Not thread-safe. With split,
+ *  may write out a finished part first; a frame that does not fit in a part on its own
+ *  is S2D_ERR_USAGE. */
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err);
 
-/** Writes the delimiter, fills the offset table and the ratio, flushes to disk. */
+/** Writes the delimiter, fills the offset table and the ratio, flushes to disk. With
+ *  split: writes the last part and the values known only now into every part. */
 bool s2d_part10_finish(s2d_part10 *w, s2d_error *err);
 
-/** Renames the finished temporary file to its final name. */
+/** Renames the finished temporary file(s) to the final name(s); on failure none is left
+ *  under a final name. */
 bool s2d_part10_commit(s2d_part10 *w, s2d_error *err);
 
 /** Bytes of encoded frames written so far (fragments, padding included). */
 uint64_t s2d_part10_frame_bytes(const s2d_part10 *w);
+
+/** How many files the writer makes: 1, or after s2d_part10_finish() the parts. */
+size_t s2d_part10_file_count(const s2d_part10 *w);
+
+/** Describes file i (< s2d_part10_file_count) ; the strings live as long as the writer. */
+void s2d_part10_file_at(const s2d_part10 *w, size_t i, s2d_part10_file *out);
 
 /** Closes the writer; removes the temporary file unless it was committed. NULL is a no-op. */
 void s2d_part10_free(s2d_part10 *w);
