@@ -448,6 +448,10 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, con
         if (out) {
             cap_error(jb, err);   // open_output() names the option itself
         }
+        static const char *const flags[] = {"", "label", "overview", "thumbnail"};
+        size_t used = strlen(err->message);
+        snprintf(err->message + used, sizeof err->message - used,
+                 " (one frame, which cannot be split; --no-%s leaves it out)", flags[flavor]);
     } else if (!ok) {
         s2d_error_prefix(err, "%s: ", name);
     }
@@ -1014,10 +1018,10 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
               write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err));
     }
     for (int i = 0; ok && i < jb->noutputs; i++) {
-        ok = s2d_part10_finish(jb->outputs[i].writer, err);
-    }
-    if (!ok) {
-        cap_error(jb, err);
+        if (!s2d_part10_finish(jb->outputs[i].writer, err)) {
+            cap_error(jb, err);   // more parts than a concatenation can number
+            ok = false;
+        }
     }
     if (ok && opts->interrupt && *opts->interrupt) {
         ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");

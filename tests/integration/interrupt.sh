@@ -28,6 +28,23 @@ for sig in INT TERM; do
     fi
 done
 
+# With a size cap: the parts already written out (temporary files) go too, and so does
+# the spool of the part being gathered.
+out="$work/new-capped"
+"$bin" convert "$slide" -o "$out" --tile-size 16 --threads 1 --quiet --max-instance-size 1M \
+    2>"$work/capped.err" &
+pid=$!
+sleep 1.5
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -ne 130 ] || ! grep -q "interrupted" "$work/capped.err" || [ -e "$out" ]; then
+    echo "FAIL capped: exit $rc, $(cat "$work/capped.err"), left: $(ls -A "$out" 2>/dev/null)"
+    failures=$((failures + 1))
+else
+    echo "ok   SIGINT with --max-instance-size: exit 130, nothing left"
+fi
+
 # Into a directory that already holds a conversion, with --overwrite: it must survive.
 out="$work/existing"
 "$bin" convert "$slide" -o "$out" --quiet || failures=$((failures + 1))

@@ -7,6 +7,8 @@
   DIMSE the receiver writes its own file meta group and re-encodes the dataset (DCMTK trims
   padding spaces, for one).
 - convert --send-stow: one command converts and sends; its JSON report lists every instance.
+- convert --max-instance-size --send-stow: every part of the split levels stored
+  byte-identical.
 
 usage: send_orthanc.py SLIDE2DCM SLIDE WORKDIR"""
 import glob
@@ -111,6 +113,23 @@ def main(slide2dcm, slide, work):
         stored = orthanc.instances()
         assert sorted(stored) == sorted(uid_of(f) for f in files2)
         print(f"convert --send-stow: {len(stored)} instances converted and stored")
+
+        # A level split by --max-instance-size: every part stored, byte-identical.
+        orthanc.clear()
+        out_parts = f"{work}/converted-in-parts"
+        run(slide2dcm, "convert", slide, "-o", out_parts, "-q", "--max-instance-size", "400K",
+            "--send-stow", stow, "--json-report", f"{work}/parts.json")
+        files_parts = sorted(glob.glob(f"{out_parts}/*.dcm"))
+        parts = [f for f in files_parts if "-part-" in f]
+        assert len(parts) >= 3, files_parts
+        sent = json.load(open(f"{work}/parts.json"))["sent"]
+        assert sent["ok"] is True and len(sent["instances"]) == len(files_parts), sent
+        by_uid = {uid_of(f): f for f in files_parts}
+        stored = orthanc.instances()
+        assert sorted(stored) == sorted(by_uid), (sorted(stored), sorted(by_uid))
+        for uid, oid in stored.items():
+            assert sha256(orthanc.get(f"/instances/{oid}/file")) == sha256(by_uid[uid]), by_uid[uid]
+        print(f"--max-instance-size: {len(parts)} parts among {len(stored)} instances stored")
 
     # dcmtk's storescp, an independent C-STORE peer.
     with StoreSCP(work) as scp:
