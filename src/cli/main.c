@@ -28,7 +28,7 @@ static const char usage_text[] =
     "Pyramid and tiles:\n"
     "  --reencode              decode and re-encode every level instead of copying\n"
     "  --tile-size N           frame size in pixels, a multiple of 16 (default: the\n"
-    "                          source's tile size when copying, else 256)\n"
+    "                          source's tile size when it is JPEG or JPEG 2000, else 256)\n"
     "  --quality Q             JPEG quality 1-100 of encoded levels (default 90)\n"
     "  --subsampling 420|444   chroma subsampling of encoded levels (default 420)\n"
     "  --keep-source-levels    write the slide's own levels instead of halving levels\n"
