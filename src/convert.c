@@ -480,7 +480,8 @@ static s2d_pyramid_level source_level(const job *jb, int s, int t)
 
 // Level 0 is the source's. Each next level halves the one before: a copyable source level
 // of that scale (within 2%) is taken as it is, with its own size; otherwise the level is
-// generated. With --keep-source-levels the source's levels are written as they are.
+// generated. With --keep-source-levels the source's levels are written as they are;
+// --levels keeps only the largest ones.
 static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
 {
     s2d_reader *r = jb->reader;
@@ -528,6 +529,9 @@ static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
             h = plan->levels[n].height;
             n++;
         }
+    }
+    if (jb->opts->max_levels > 0 && n > jb->opts->max_levels) {
+        n = jb->opts->max_levels;
     }
     for (int i = 0; i < n; i++) {
         s2d_pyramid_level *lv = &plan->levels[i];
