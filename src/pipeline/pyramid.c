@@ -206,9 +206,9 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, uint8_t *half, size
     }
     if (src->coding == S2D_CODING_J2K) {
         // A replacement JPEG 2000 frame would need a J2K encoder, which we do not have:
-        // the conversion stops, naming the tile (--reencode converts such a slide).
-        *err = why;
-        return false;
+        // the conversion stops, naming the tile and the way out.
+        return s2d_error_set(err, why.code, "%s (--reencode converts the slide, with such "
+                             "tiles as background)", why.message);
     }
     s2d_warn(rn->opts, "%s: %s; written as background", rn->plan->source_name, why.message);
     fill_background(wk->tile, t, 0, t, rn->background);
