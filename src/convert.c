@@ -24,7 +24,7 @@
 #include "slide2dcm/slide2dcm.h"
 
 #define THUMBNAIL_MAX 1024   // largest side of a thumbnail made from the pyramid
-#define DEFAULT_TILE 256     // frame size when the source's tiles are not copied
+#define DEFAULT_TILE 256     // frame size when the source is not tiled JPEG / JPEG 2000
 #define UID_JPEG_2000 "1.2.840.10008.1.2.4.91"
 
 void s2d_convert_options_init(s2d_convert_options *opts)
@@ -483,16 +483,16 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
     return ok;
 }
 
-// The frame size: the source's own tiles when they are to be copied (240 for most Aperio
-// files), else --tile-size, else DEFAULT_TILE.
+// The frame size: --tile-size, else the source's own JPEG / JPEG 2000 tile size (240 for
+// most Aperio files), else DEFAULT_TILE. Re-encoding keeps the source's size too: then
+// each frame is one decoded source tile, where another size would decode up to four.
 static int plan_tile_size(const job *jb)
 {
     const s2d_level_info *l0 = s2d_reader_level(jb->reader, 0);
     if (jb->opts->tile_size > 0) {
         return jb->opts->tile_size;
     }
-    if (!jb->opts->reencode && l0->coding != S2D_CODING_NONE && l0->tile_w > 0 &&
-        l0->tile_w == l0->tile_h) {
+    if (l0->coding != S2D_CODING_NONE && l0->tile_w > 0 && l0->tile_w == l0->tile_h) {
         return l0->tile_w;
     }
     return DEFAULT_TILE;
@@ -520,7 +520,8 @@ static s2d_pyramid_level source_level(const job *jb, int s, int t)
 
 // Level 0 is the source's. Each next level halves the one before: a copyable source level
 // of that scale (within 2%) is taken as it is, with its own size; otherwise the level is
-// generated. With --keep-source-levels the source's levels are written as they are.
+// generated. With --keep-source-levels the source's levels are written as they are;
+// --levels keeps only the largest ones.
 static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
 {
     s2d_reader *r = jb->reader;
@@ -568,6 +569,9 @@ static int plan_levels(job *jb, s2d_pyramid_plan *plan, s2d_error *err)
             h = plan->levels[n].height;
             n++;
         }
+    }
+    if (jb->opts->max_levels > 0 && n > jb->opts->max_levels) {
+        n = jb->opts->max_levels;
     }
     for (int i = 0; i < n; i++) {
         s2d_pyramid_level *lv = &plan->levels[i];

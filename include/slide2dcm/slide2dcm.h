@@ -42,6 +42,7 @@ typedef struct s2d_convert_options {
     bool subsampling_444;        // chroma 4:4:4 instead of 4:2:0
     int threads;                 // encoder threads; 0 = all cores
     bool keep_source_levels;     // write the source's own levels instead of a 2x pyramid
+    int max_levels;              // write only this many of the largest levels; 0 = all
     bool no_label, no_overview, no_thumbnail;
     bool overwrite;              // replace slide2dcm outputs already in the directory
     double mpp;                  // pixel size in µm when the source has none (0 = from source)

@@ -30,10 +30,11 @@ static const char usage_text[] =
     "Pyramid and tiles:\n"
     "  --reencode              decode and re-encode every level instead of copying\n"
     "  --tile-size N           frame size in pixels, a multiple of 16 (default: the\n"
-    "                          source's tile size when copying, else 256)\n"
+    "                          source's tile size when it is JPEG or JPEG 2000, else 256)\n"
     "  --quality Q             JPEG quality 1-100 of encoded levels (default 90)\n"
     "  --subsampling 420|444   chroma subsampling of encoded levels (default 420)\n"
     "  --keep-source-levels    write the slide's own levels instead of halving levels\n"
+    "  --levels N              write only the N largest levels (default: down to one frame)\n"
     "  --threads N             encoder threads (default: all cores)\n"
     "  --no-label, --no-overview, --no-thumbnail   leave that image out\n"
     "Metadata:\n"
@@ -60,7 +61,7 @@ static const char usage_text[] =
     "  --version, -h, --help\n";
 
 enum {
-    OPT_TILE = 256, OPT_QUALITY, OPT_SUBSAMPLING, OPT_KEEP, OPT_THREADS, OPT_NO_LABEL,
+    OPT_TILE = 256, OPT_QUALITY, OPT_SUBSAMPLING, OPT_KEEP, OPT_LEVELS, OPT_THREADS, OPT_NO_LABEL,
     OPT_NO_OVERVIEW, OPT_NO_THUMBNAIL, OPT_MPP, OPT_METADATA, OPT_PATIENT_NAME, OPT_PATIENT_ID,
     OPT_BIRTH, OPT_SEX, OPT_STUDY_ID, OPT_ACCESSION, OPT_STUDY_DATE, OPT_INSTITUTION,
     OPT_REFERRING, OPT_SERIES_DESC, OPT_OVERWRITE, OPT_REPORT, OPT_VERSION, OPT_EOT,
@@ -76,6 +77,7 @@ static const struct option long_options[] = {
     {"quality", required_argument, NULL, OPT_QUALITY},
     {"subsampling", required_argument, NULL, OPT_SUBSAMPLING},
     {"keep-source-levels", no_argument, NULL, OPT_KEEP},
+    {"levels", required_argument, NULL, OPT_LEVELS},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"no-label", no_argument, NULL, OPT_NO_LABEL},
     {"no-overview", no_argument, NULL, OPT_NO_OVERVIEW},
@@ -249,6 +251,13 @@ static int cmd_convert(int argc, char **argv)
             }
             break;
         case OPT_KEEP: opts.keep_source_levels = true; break;
+        case OPT_LEVELS:
+            if (!parse_long(optarg, 1, S2D_MAX_LEVELS, &v)) {
+                return s2d_cli_usage_error("", "--levels %s: give a count from 1 to %d", optarg,
+                                           S2D_MAX_LEVELS);
+            }
+            opts.max_levels = (int)v;
+            break;
         case OPT_NO_LABEL: opts.no_label = true; break;
         case OPT_NO_OVERVIEW: opts.no_overview = true; break;
         case OPT_NO_THUMBNAIL: opts.no_thumbnail = true; break;

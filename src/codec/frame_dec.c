@@ -29,8 +29,9 @@ void s2d_frame_dec_free(s2d_frame_dec *d)
     }
 }
 
+// `scale` is 1 or 2: the output is width/scale x height/scale.
 static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
-                        int height, uint8_t *rgb, size_t stride, s2d_error *err)
+                        int height, int scale, uint8_t *rgb, size_t stride, s2d_error *err)
 {
     int w, h, subsamp, colorspace;
     if (tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0) {
@@ -41,8 +42,9 @@ static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int w
                              height);
     }
     // A warning (truncated data padded with grey, say) is a broken tile too.
-    if (tjDecompress2(d->tj, data, (unsigned long)len, rgb, width, (int)stride, height, TJPF_RGB,
-                      TJFLAG_STOPONWARNING) != 0) {
+    // TurboJPEG picks the DCT scaling factor that gives the asked size.
+    if (tjDecompress2(d->tj, data, (unsigned long)len, rgb, width / scale, (int)stride,
+                      height / scale, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
         return s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", tjGetErrorStr2(d->tj));
     }
     return true;
@@ -160,10 +162,19 @@ bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int
                           int height, uint8_t *rgb, size_t stride, s2d_error *err)
 {
     if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
-        return decode_jpeg(d, data, len, width, height, rgb, stride, err);
+        return decode_jpeg(d, data, len, width, height, 1, rgb, stride, err);
     }
     if (len >= 2 && data[0] == 0xFF && data[1] == 0x4F) {
         return decode_j2k(data, len, width, height, rgb, stride, err);
     }
     return s2d_error_set(err, S2D_ERR_INPUT, "neither a JPEG stream nor a JPEG 2000 codestream");
+}
+
+bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                               int height, uint8_t *rgb, size_t stride, s2d_error *err)
+{
+    if (len < 2 || data[0] != 0xFF || data[1] != 0xD8) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "not a JPEG stream");
+    }
+    return decode_jpeg(d, data, len, width, height, 2, rgb, stride, err);
 }

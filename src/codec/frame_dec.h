@@ -20,4 +20,10 @@ void s2d_frame_dec_free(s2d_frame_dec *d);
 bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
                           int height, uint8_t *rgb, size_t stride, s2d_error *err);
 
+/** Decodes a JPEG frame of width x height pixels (even) at half size, width/2 x height/2,
+ *  through the decoder's DCT scaling: much cheaper than a full decode and a 2x2 average,
+ *  which it replaces where a copied level only feeds the level below. JPEG only. */
+bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                               int height, uint8_t *rgb, size_t stride, s2d_error *err);
+
 #endif

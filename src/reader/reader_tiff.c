@@ -363,6 +363,22 @@ static bool tiff_read_region(s2d_reader *r, void *ctx, int level, int64_t x, int
     int gw = lv->ndpi ? NDPI_DECODE_GRID : (int)lv->tile_w;
     int gh = lv->ndpi ? NDPI_DECODE_GRID : (int)lv->tile_h;
     s2d_buf *frame = &c->cell_frame;
+    // A region that is exactly one source tile inside the level (re-encoding at the source's
+    // tile size) is decoded straight into the caller's pixels, saving a tile-sized copy.
+    if (x % gw == 0 && y % gh == 0 && w == gw && h == gh && x + w <= lv->width &&
+        y + h <= lv->height) {
+        s2d_error ferr = {0};
+        if (tiff_read_frame(r, c, level, (uint32_t)(x / gw), (uint32_t)(y / gh), gw, gh, frame,
+                            &ferr) &&
+            s2d_frame_dec_decode(c->dec, frame->data, frame->len, gw, gh, rgb, stride, &ferr)) {
+            return true;
+        }
+        if (ferr.code == S2D_ERR_NOMEM || ferr.code == S2D_ERR_INTERNAL) {
+            *err = ferr;
+            return false;
+        }
+        // A missing or broken tile: the general path below fills it with background.
+    }
     bool ok = true;
     for (int64_t gy = y / gh; ok && gy * gh < y + h; gy++) {
         for (int64_t gx = x / gw; ok && gx * gw < x + w; gx++) {

@@ -2,6 +2,8 @@
 """bad_tiles.py SLIDE2DCM SLIDE WORKDIR
 
 Tiles the source cannot give, in a copy of SLIDE damaged here (patched TIFF bytes):
+ - a JPEG 2000 slide: one inner level-0 tile overwritten with garbage; copying must fail
+   (see check_j2k), --reencode must convert it;
  - an Aperio-like slide (JPEG tiles): one level-0 tile's byte count set to 0, another
    tile's bytes overwritten with garbage (no SOI);
  - an NDPI slide: one restart interval of level 0 overwritten (same length, its RST
@@ -86,10 +88,52 @@ def damaged_copy(slide, copy):
     return [divmod(k, across)[::-1] for k in (empty, garbage)]
 
 
+def damaged_j2k(slide, copy):
+    """Write `copy`: `slide` (JPEG 2000 tiles) with one inner level-0 tile overwritten by
+    garbage; returns its (col, row)."""
+    data = bytearray(Path(slide).read_bytes())
+    level = check_passthrough.source_levels(slide)[0]
+    across, down = level.grid()
+    k = (down // 2) * across + across // 2
+    off, count = level.offsets[k], level.counts[k]
+    data[off:off + count] = b"\0" + random.Random(7).randbytes(count)[1:]
+    Path(copy).write_bytes(bytes(data))
+    return divmod(k, across)[::-1]
+
+
+def check_j2k(bin_, slide, work):
+    """A broken JPEG 2000 tile cannot be replaced by a copied frame (we have no J2K
+    encoder): the conversion fails with one line naming the file, the tile and the way out,
+    and leaves no output; --reencode then converts it with that tile as background."""
+    damaged = work / ("damaged" + Path(slide).suffix)
+    col, row = damaged_j2k(slide, damaged)
+    print("spoiled level-0 JPEG 2000 tile (col,row): (%d,%d)" % (col, row))
+    out = work / "out"
+    # TCGA's J2K slides do not record their pixel size.
+    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--mpp", "0.25"],
+                         capture_output=True, text=True)
+    lines = run.stderr.strip().splitlines()
+    check(run.returncode == 1, "copying fails with exit 1 (exit %d)" % run.returncode)
+    check(len(lines) == 1 and lines[0].startswith("slide2dcm: %s: " % damaged)
+          and "level 0 tile (%d,%d)" % (col, row) in lines[0] and "--reencode" in lines[0],
+          "one line naming the file, the tile and --reencode: %s" % lines)
+    check(not any(out.glob("*.dcm")), "no DICOM file left in %s" % out)
+    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--mpp", "0.25",
+                          "--reencode", "--overwrite"], capture_output=True, text=True)
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
+    check(run.returncode == 0, "--reencode converts it (exit %d: %s)"
+          % (run.returncode, run.stderr.strip()[-300:]))
+    check(len(warnings) == 1 and "level 0 tile (%d,%d)" % (col, row) in warnings[0],
+          "--reencode warns once, naming the tile: %s" % warnings)
+
+
 def main(bin_, slide, work):
     work = Path(work)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    if check_passthrough.source_levels(slide)[0].kind == "j2k":
+        check_j2k(bin_, slide, work)
+        return
     ndpi = check_passthrough.source_levels(slide)[0].kind == "ndpi"
     damaged = work / ("damaged" + Path(slide).suffix)
     spoiled = damaged_ndpi(slide, damaged, NDPI_FRAME) if ndpi else damaged_copy(slide, damaged)

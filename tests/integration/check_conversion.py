@@ -867,7 +867,9 @@ def check_pyramid_extent(levels, headers, slide, args, report):
                         "must end here, but level-%d.dcm exists"
                         % (cols, rows, tile[0], tile[1], k + 1))
             break
-        if not fits and k == found[-1]:
+        if not fits and k == found[-1] and k + 1 == args.max_levels:
+            report.info("pyramid ends at level %d as --levels %d asked" % (k, args.max_levels))
+        elif not fits and k == found[-1]:
             report.fail(levels[k].name, "last level is %dx%d, which does not fit in one %dx%d "
                         "tile: level-%d.dcm (%dx%d) is missing"
                         % ((cols, rows) + tile + (k + 1,)
@@ -915,6 +917,8 @@ def parse_args(argv):
                         help="chroma subsampling the converter was given (default 420)")
     parser.add_argument("--levels", choices=("generated", "source"), default="generated",
                         help="'source' when converted with --keep-source-levels")
+    parser.add_argument("--max-levels", type=int, default=0,
+                        help="the converter's --levels N: exactly N levels must be written")
     parser.add_argument("--expect-label", choices=("yes", "no", "auto"), default="auto")
     parser.add_argument("--expect-overview", choices=("yes", "no", "auto"), default="auto")
     parser.add_argument("--expect-thumbnail", choices=("yes", "no", "auto"), default="yes",

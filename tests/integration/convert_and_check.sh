@@ -26,6 +26,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         --reencode)
             check_args+=(--reencode)
             pass_args+=(--reencode) ;;
+        --levels) check_args+=(--max-levels "${args[$((i + 1))]}") ;;
         --no-label) check_args+=(--expect-label no) ;;
         --no-overview) check_args+=(--expect-overview no) ;;
         --no-thumbnail) check_args+=(--expect-thumbnail no) ;;
