@@ -98,9 +98,13 @@ static bool make_srgb(job *jb, s2d_error *err)
     if (srgb) {
         cmsCloseProfile(srgb);
     }
-    if (!ok) {
+    if (!ok || len < 128) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "cannot make an sRGB ICC profile");
     }
+    // lcms stamps the header's creation time (bytes 24-35); a fixed one makes every
+    // conversion of a slide byte-identical. 2000-01-01 00:00:00 as six big-endian uint16.
+    static const uint8_t fixed_date[12] = {0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(jb->srgb_profile + 24, fixed_date, sizeof fixed_date);
     jb->slide.icc_profile = jb->srgb_profile;
     jb->slide.icc_profile_len = len;
     jb->slide.icc_is_srgb = true;
