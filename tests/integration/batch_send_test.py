@@ -2,6 +2,7 @@
 """slide2dcm batch --send-stow / --send-cstore against a real Orthanc started here on
 127.0.0.1 (tests/integration/pacs/pacs.py), over copies of real slides.
 
+0. A bad destination: usage error (exit 2) before anything is converted.
 1. The archive is down: every slide converts, every send fails; exit 4, the journal records
    "send-failed" with the reason and the counts, the report and the summary say so.
 2. One output folder deleted, the archive up: that slide converts again, the other two are
@@ -104,6 +105,11 @@ def main():
     orthanc = Orthanc(WORK)   # its ports are fixed now; started below
     stow = orthanc.url + "/dicom-web/studies"
     quick = ["--retries", "1", "--retry-wait", "0.1"]
+
+    # A bad destination is a usage error before anything is converted.
+    rc, err = batch(src, "-o", out, "--send-cstore", "no-port")
+    check(rc == 2 and "HOST:PORT" in err and not os.path.exists(out),
+          "bad --send-cstore: exit 2, nothing written")
 
     # 1. Archive down.
     rc, err = batch(src, "-o", out, "--jobs", "2", "--send-stow", stow, *quick)
