@@ -643,7 +643,7 @@ static void record_send(batch *b, slide_state *s, const char *why)
     s->outcome = s->send_only ? ALREADY_CONVERTED : CONVERTED;
     if (!why) {
         s->send = SENT;
-    } else if (!s->send_error) {
+    } else {
         s->send = interrupted ? SEND_INTERRUPTED : SEND_FAILED;
         s->send_error = strdup(why);
     }
@@ -804,10 +804,12 @@ static void progress(batch *b, bool final)
     }
     int done = 0, failed = 0, left = 0;
     for (int i = 0; i < b->plan->n; i++) {
+        // When sending, a slide is done once stored.
         const slide_state *s = &b->states[i];
         bool not_stored = s->send == SEND_FAILED || s->send == SEND_INTERRUPTED;
+        bool stored = !b->o->send_slide || s->send == SENT || s->send == ALREADY_SENT;
         done += (s->outcome == CONVERTED || s->outcome == ALREADY_CONVERTED ||
-                 s->outcome == ALREADY_DONE) && !not_stored;
+                 s->outcome == ALREADY_DONE) && stored;
         failed += s->outcome == FAILED || not_stored;
         left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
     }

@@ -11,7 +11,8 @@
 3. Again: nothing converted, nothing sent, nothing journaled; exit 0.
 4. Another destination (C-STORE to the same Orthanc): sent again without converting.
 5. A send interrupted by SIGTERM (a hung archive): exit 130, the conversion kept, the journal
-   says "send-failed: interrupted"; the next run sends it without converting.
+   says "send-failed: interrupted"; the next run sends it without converting. The same after
+   the batch is killed (SIGKILL) while sending.
 6. The Snakemake workflow with send_options: every converted file stored in Orthanc.
 
 usage: batch_send_test.py SLIDE2DCM TESTDATA WORKDIR REPO
@@ -213,6 +214,24 @@ def main():
         check(rc == 0 and d["outcome"] == "already converted" and d["send"]["outcome"] == "sent" and
               snapshot(out2, [d["name"]]) == kept2, "after the interruption: sent without converting")
         check(sop_uids(dcm_files(out2)) <= stored_uids(orthanc), "the interrupted slide is stored now")
+
+        # 5b. The batch killed (SIGKILL, test hook) just after starting a send: its sender
+        # dies with it; the next run sends without converting.
+        src3, out4 = os.path.join(WORK, "in3"), os.path.join(WORK, "out3")
+        copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(src3, "e.svs"))
+        p = subprocess.run([BIN, "batch", src3, "-o", out4, "-q", "--send-stow", stow],
+                           env=dict(os.environ, S2D_BATCH_CRASH_AT="sending:1"))
+        (rec,) = last_records(out4).values()
+        check(p.returncode == -signal.SIGKILL and rec["event"] == "done",
+              "killed while sending: exit %d, last record %s" % (p.returncode, rec["event"]))
+        kept4 = snapshot(out4, [rec["name"]])
+        rc, err = batch(src3, "-o", out4, "--send-stow", stow)
+        _, slides = report(out4)
+        (e,) = slides.values()
+        check(rc == 0 and e["outcome"] == "already converted" and e["send"]["outcome"] == "sent" and
+              snapshot(out4, [rec["name"]]) == kept4 and sop_uids(dcm_files(out4)) <= stored_uids(orthanc),
+              "after the kill: sent without converting")
+        check(not os.path.exists(os.path.join(out4, ".staging")), "the killed run's staging is gone")
 
         # 6. Snakemake: convert --send-stow per slide.
         out3 = os.path.join(WORK, "out-snake")
