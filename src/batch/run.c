@@ -9,7 +9,14 @@
  * and only then is "done" appended to the journal. Killed at any moment, a run leaves at
  * worst a staging folder (removed by the next run) or a finished folder the journal does
  * not call done (converted again by the next run): never a partial file under a final
- * name, and never a slide wrongly skipped. */
+ * name, and never a slide wrongly skipped.
+ *
+ * Sending (--send-stow / --send-cstore): after the commit and the "done" record, a second
+ * child (forked, running the send library through o->send_slide) sends the slide's files;
+ * "sent" or "send-failed" is journaled with the counts. Each of those records repeats the
+ * conversion's fields, so the latest record alone tells a re-run both whether the
+ * conversion is intact and whether this archive has the slide: a failed or killed send is
+ * retried without converting again. */
 #define _GNU_SOURCE
 #include "batch/run.h"
 
@@ -33,17 +40,33 @@
 #include "core/fingerprint.h"
 #include "core/sha256.h"
 
+// What happened to a slide's conversion in this run. INTERRUPTED stays last (counts[]).
 typedef enum outcome {
     PENDING,
     RUNNING,
+    SENDING,                     // converted (now or before), its files being sent
     CONVERTED,
-    ALREADY_DONE,
+    ALREADY_CONVERTED,           // an intact earlier conversion, sent in this run
+    ALREADY_DONE,                // converted and (when sending) stored before: skipped
     FAILED,
     INTERRUPTED,
 } outcome;
 
-static const char *const outcome_names[] = {"not run", "running", "converted", "already done",
-                                            "failed", "interrupted"};
+static const char *const outcome_names[] = {"not run", "running", "sending", "converted",
+                                            "already converted", "already done", "failed",
+                                            "interrupted"};
+
+// What happened to sending a slide, when the batch sends.
+typedef enum send_result {
+    NOT_SENT,                    // not converted, or the run stopped first
+    SENT,
+    SEND_FAILED,
+    SEND_INTERRUPTED,
+    ALREADY_SENT,
+} send_result;
+
+static const char *const send_result_names[] = {"not sent", "sent", "failed", "interrupted",
+                                                "already sent"};
 
 typedef struct slide_state {
     const s2d_batch_slide *slide;
@@ -56,6 +79,11 @@ typedef struct slide_state {
     pid_t pid;
     int slot;
     char stage[4200], log[4300], report[4300], meta[4300];
+    bool send_only;              // its conversion is intact: only sending is left to do
+    send_result send;
+    json_t *send_counts;         // {destination, stored, failed, not_attempted}, or NULL
+    char *send_error;
+    char send_log[4300], send_report[4300];
 } slide_state;
 
 typedef struct batch {
@@ -186,13 +214,18 @@ static void io_failure(batch *b, const s2d_error *err)
     b->stop_launching = true;
 }
 
-static json_t *record(const slide_state *s, const char *event)
+static void utc_now(char when[32])
 {
-    char when[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *record(const slide_state *s, const char *event)
+{
+    char when[32];
+    utc_now(when);
     return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "v", 1, "time", when, "name",
                      s->slide->name, "source", s->slide->source, "event", event, "change",
                      s->change, "fingerprint", s->fingerprint, "settings", s->settings);
@@ -221,7 +254,9 @@ static void journal_outcome(batch *b, const slide_state *s, const char *event)
 }
 
 // What changes a slide's output besides its files: the forwarded options and its
-// metadata. A journal "done" made with other settings does not count.
+// metadata. A journal "done" made with other settings does not count. The archive sent
+// to is not part of it: adding --send-stow to a finished batch sends the slides, it does
+// not convert them again.
 static void settings_key(const batch *b, const slide_state *s, char out[65])
 {
     s2d_sha256 h;
@@ -266,14 +301,30 @@ static bool outputs_present(const batch *b, const slide_state *s, const json_t *
     return true;
 }
 
-static bool already_done(const batch *b, const slide_state *s)
+static bool event_is(const json_t *rec, const char *event)
 {
-    json_t *rec = s2d_journal_last(b->journal, s->slide->name);
-    const char *event = json_string_value(json_object_get(rec, "event"));
+    const char *e = json_string_value(json_object_get(rec, "event"));
+    return e && strcmp(e, event) == 0;
+}
+
+// The conversion that rec (the slide's latest record) describes is still good: the slide
+// was converted ("done", or a send tried after it), from the same files with the same
+// settings, and every output file is in place.
+static bool conversion_intact(const batch *b, const slide_state *s, const json_t *rec)
+{
     const char *change = json_string_value(json_object_get(rec, "change"));
     const char *settings = json_string_value(json_object_get(rec, "settings"));
-    return event && strcmp(event, "done") == 0 && change && strcmp(change, s->change) == 0 &&
-           settings && strcmp(settings, s->settings) == 0 && outputs_present(b, s, rec);
+    return (event_is(rec, "done") || event_is(rec, "sent") || event_is(rec, "send-failed")) &&
+           change && strcmp(change, s->change) == 0 && settings &&
+           strcmp(settings, s->settings) == 0 && outputs_present(b, s, rec);
+}
+
+// rec says this conversion was stored by this run's archive.
+static bool sent_here(const batch *b, const json_t *rec)
+{
+    const char *dest = json_string_value(json_object_get(json_object_get(rec, "send"),
+                                                         "destination"));
+    return event_is(rec, "sent") && dest && strcmp(dest, b->o->send_destination) == 0;
 }
 
 static json_t *merged_metadata(const s2d_batch_options *o, const s2d_batch_slide *slide)
@@ -301,11 +352,20 @@ static void prepare(batch *b, slide_state *s)
         return;
     }
     s2d_slide_change_key(&s->files, s->change);
-    if (!b->o->force && already_done(b, s)) {
-        s->outcome = ALREADY_DONE;
-        s->result = json_incref(s2d_journal_last(b->journal, slide->name));
+    json_t *last = s2d_journal_last(b->journal, slide->name);
+    if (!b->o->force && conversion_intact(b, s, last)) {
+        s->result = json_incref(last);
         const char *fp = json_string_value(json_object_get(s->result, "fingerprint"));
         snprintf(s->fingerprint, sizeof s->fingerprint, "%s", fp ? fp : "");
+        if (!b->o->send_slide) {
+            s->outcome = ALREADY_DONE;
+        } else if (sent_here(b, last)) {
+            s->outcome = ALREADY_DONE;
+            s->send = ALREADY_SENT;
+            s->send_counts = json_incref(json_object_get(last, "send"));
+        } else {
+            s->send_only = true;   // stays PENDING until its turn to send
+        }
     }
 }
 
@@ -318,10 +378,69 @@ static int threads_for_slot(const batch *b, int slot)
     return share > 0 ? share : 1;
 }
 
+static void record_send(batch *b, slide_state *s, const char *why);
+
+// Starts sending OUTROOT/<name> (converted, committed and journaled "done", or intact from
+// an earlier run) in a child process. The child is a fork, not an exec: it runs the send
+// library through o->send_slide with the credentials already read, and exits.
+static void launch_send(batch *b, slide_state *s, int slot)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", b->o->outroot, s->slide->name);
+    snprintf(s->send_log, sizeof s->send_log, "%s/%s.send.log", b->staging, s->slide->name);
+    snprintf(s->send_report, sizeof s->send_report, "%s/%s.send.json", b->staging,
+             s->slide->name);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        // The batch's handlers and mask are not the sender's: SIGINT and SIGTERM set the
+        // flag the send library polls (it aborts the transfer and exits 130).
+        struct sigaction stop = {.sa_handler = on_stop_signal};
+        sigemptyset(&stop.sa_mask);
+        sigaction(SIGINT, &stop, NULL);
+        sigaction(SIGTERM, &stop, NULL);
+        signal(SIGCHLD, SIG_DFL);
+        signal(SIGALRM, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(137);
+        }
+        int log = open(s->send_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (log < 0 || null < 0) {
+            _exit(3);
+        }
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(log, STDERR_FILENO);
+        // _exit: the batch's stdio buffers and atexit handlers are the parent's.
+        _exit(b->o->send_slide(b->o->send_ctx, dir, s->send_report, &interrupted));
+    }
+    if (pid < 0) {
+        char why[256];
+        snprintf(why, sizeof why, "cannot start sending: %s", strerror(errno));
+        record_send(b, s, why);
+        return;
+    }
+    s->pid = pid;
+    s->slot = slot;
+    s->outcome = SENDING;
+    b->slot_busy[slot] = true;
+    b->running++;
+    crash_point("sending");
+}
+
 static void launch(batch *b, slide_state *s, int slot)
 {
     const s2d_batch_options *o = b->o;
     s2d_error err = {0};
+    if (s->send_only) {
+        launch_send(b, s, slot);
+        return;
+    }
     if (!s2d_slide_fingerprint(&s->files, s->fingerprint, &err)) {
         s->outcome = FAILED;
         set_error(s, "%s", err.message);
@@ -516,11 +635,118 @@ static void clean_stage(const slide_state *s)
     unlink(s->meta);
 }
 
+// Journals "sent" (why == NULL) or "send-failed" with the reason: a copy of the
+// conversion's record (s->result) with the event, the time, the send counts and the error,
+// so that the slide's latest record still describes its intact conversion.
+static void record_send(batch *b, slide_state *s, const char *why)
+{
+    s->outcome = s->send_only ? ALREADY_CONVERTED : CONVERTED;
+    if (!why) {
+        s->send = SENT;
+    } else {
+        s->send = interrupted ? SEND_INTERRUPTED : SEND_FAILED;
+        s->send_error = strdup(why);
+    }
+    if (!s->send_counts) {
+        s->send_counts = json_pack("{s:s, s:i, s:i, s:i}", "destination",
+                                   b->o->send_destination, "stored", 0, "failed", 0,
+                                   "not_attempted", 0);
+    }
+    json_t *rec = json_deep_copy(s->result);
+    if (!rec) {
+        journal(b, NULL);   // out of memory: an I/O failure of the run
+        return;
+    }
+    char when[32];
+    utc_now(when);
+    json_object_set_new(rec, "event", json_string(why ? "send-failed" : "sent"));
+    json_object_set_new(rec, "time", json_string(when));
+    json_object_set(rec, "send", s->send_counts);
+    if (why) {
+        json_object_set_new(rec, "error", json_string(why));
+    } else {
+        json_object_del(rec, "error");
+    }
+    json_decref(s->result);
+    s->result = json_incref(rec);
+    journal(b, rec);
+    crash_point("sent");
+}
+
+// The sender's exit: counts from its JSON report (`send --json-report` format), the
+// reason from the report's error and the first refused instance, or from how it ended.
+static void finish_send(batch *b, slide_state *s, int status)
+{
+    json_t *rep = json_load_file(s->send_report, 0, NULL);
+    int stored = 0, failed = 0, not_attempted = 0;
+    const char *first_refusal = NULL, *first_path = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(rep, "instances"), i, e) {
+        const char *st = json_string_value(json_object_get(e, "status"));
+        if (st && strncmp(st, "stored", 6) == 0) {
+            stored++;
+        } else if (st && strcmp(st, "failed") == 0) {
+            failed++;
+            if (!first_refusal) {
+                first_refusal = json_string_value(json_object_get(e, "detail"));
+                first_path = json_string_value(json_object_get(e, "path"));
+            }
+        } else {
+            not_attempted++;
+        }
+    }
+    s->send_counts = json_pack("{s:s, s:i, s:i, s:i}", "destination", b->o->send_destination,
+                               "stored", stored, "failed", failed, "not_attempted",
+                               not_attempted);
+    char why[2048] = "";
+    const char *run_error = json_string_value(json_object_get(rep, "error"));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        // everything stored
+    } else if (interrupted && (WIFSIGNALED(status) || WEXITSTATUS(status) == 130)) {
+        snprintf(why, sizeof why, "interrupted");
+    } else if (WIFSIGNALED(status)) {
+        snprintf(why, sizeof why, "the sender crashed: %s (signal %d)",
+                 strsignal(WTERMSIG(status)), WTERMSIG(status));
+    } else if (run_error && first_refusal && !strstr(run_error, first_refusal)) {
+        const char *slash = first_path ? strrchr(first_path, '/') : NULL;
+        snprintf(why, sizeof why, "%s; %s: %s", run_error,
+                 slash ? slash + 1 : (first_path ? first_path : "?"), first_refusal);
+    } else if (run_error) {
+        snprintf(why, sizeof why, "%s", run_error);
+    } else {
+        // No report: the sender's last message says why (a usage or I/O error).
+        char line[2048];
+        FILE *f = fopen(s->send_log, "r");
+        while (f && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (strncmp(line, "slide2dcm: ", 11) == 0) {
+                snprintf(why, sizeof why, "%s", line + 11);
+            }
+        }
+        if (f) {
+            fclose(f);
+        }
+        if (!why[0]) {
+            snprintf(why, sizeof why, "sending ended with exit status %d", WEXITSTATUS(status));
+        }
+    }
+    json_decref(rep);
+    unlink(s->send_report);
+    unlink(s->send_log);
+    record_send(b, s, why[0] ? why : NULL);
+}
+
 static void finish(batch *b, slide_state *s, int status)
 {
     b->slot_busy[s->slot] = false;
     b->running--;
     s->pid = 0;
+    if (s->outcome == SENDING) {
+        finish_send(b, s, status);
+        b->finished += s->send_only;   // a converted slide was counted when it converted
+        return;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         crash_point("converted");
         char final_dir[4096], why[4400];
@@ -529,9 +755,8 @@ static void finish(batch *b, slide_state *s, int status)
             s->outcome = FAILED;
             set_error(s, "%s", why);
         } else {
-            // Sending the slide to a PACS (--send-stow / --send-cstore) goes here, once that
-            // command exists: the slide is "done" only after its instances were stored, so
-            // a failed send is recorded as failed and the next run retries it.
+            // "done" means converted and in place; when sending, the slide counts as done
+            // only after "sent" (finish_send), so a failed send is retried by the next run.
             s->result = summarize_report(s, final_dir);
             json_t *rec = record(s, "done");
             json_object_update(rec, s->result);
@@ -567,6 +792,9 @@ static void finish(batch *b, slide_state *s, int status)
     }
     clean_stage(s);
     b->finished++;
+    if (s->outcome == CONVERTED && b->o->send_slide && !b->stop_launching) {
+        launch_send(b, s, s->slot);
+    }
 }
 
 static void progress(batch *b, bool final)
@@ -576,10 +804,14 @@ static void progress(batch *b, bool final)
     }
     int done = 0, failed = 0, left = 0;
     for (int i = 0; i < b->plan->n; i++) {
-        outcome oc = b->states[i].outcome;
-        done += oc == CONVERTED || oc == ALREADY_DONE;
-        failed += oc == FAILED;
-        left += oc == PENDING || oc == RUNNING;
+        // When sending, a slide is done once stored.
+        const slide_state *s = &b->states[i];
+        bool not_stored = s->send == SEND_FAILED || s->send == SEND_INTERRUPTED;
+        bool stored = !b->o->send_slide || s->send == SENT || s->send == ALREADY_SENT;
+        done += (s->outcome == CONVERTED || s->outcome == ALREADY_CONVERTED ||
+                 s->outcome == ALREADY_DONE) && stored;
+        failed += s->outcome == FAILED || not_stored;
+        left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
     }
     double elapsed = seconds_since(&b->t0);
     double rate = elapsed > 0 ? b->megapixels / elapsed : 0;
@@ -620,7 +852,23 @@ static json_t *slide_report(const batch *b, const slide_state *s)
         json_array_append(names, json_object_get(f, "name"));
     }
     json_object_set_new(o, "files", names);
+    if (b->o->send_slide) {
+        json_t *sent = s->send_counts ? json_deep_copy(s->send_counts)
+                                      : json_pack("{s:s}", "destination", b->o->send_destination);
+        json_object_set_new(sent, "outcome", json_string(send_result_names[s->send]));
+        json_object_set_new(sent, "error", s->send_error ? json_string(s->send_error) : json_null());
+        json_object_set_new(o, "send", sent);
+    }
     return o;
+}
+
+static int count_sends(const batch *b, send_result which)
+{
+    int n = 0;
+    for (int i = 0; i < b->plan->n; i++) {
+        n += b->states[i].send == which;
+    }
+    return n;
 }
 
 static bool write_report(const batch *b, int counts[], double seconds)
@@ -633,11 +881,20 @@ static bool write_report(const batch *b, int counts[], double seconds)
         json_array_append_new(ignored, json_string(b->plan->ignored[i]));
     }
     json_t *root = json_pack(
-        "{s:s, s:s, s:i, s:i, s:f, s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:o}", "input", b->o->input,
-        "outroot", b->o->outroot, "jobs", b->o->jobs, "threads_per_slide",
+        "{s:s, s:s, s:i, s:i, s:f, s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:o, s:o}", "input",
+        b->o->input, "outroot", b->o->outroot, "jobs", b->o->jobs, "threads_per_slide",
         threads_for_slot(b, 0), "seconds", seconds, "counts", "converted", counts[CONVERTED],
-        "already_done", counts[ALREADY_DONE], "failed", counts[FAILED], "interrupted",
-        counts[INTERRUPTED], "not_run", counts[PENDING], "slides", slides, "ignored", ignored);
+        "already_converted", counts[ALREADY_CONVERTED], "already_done", counts[ALREADY_DONE],
+        "failed", counts[FAILED], "interrupted", counts[INTERRUPTED], "not_run", counts[PENDING],
+        "slides", slides, "ignored", ignored);
+    if (root && b->o->send_slide) {
+        json_object_set_new(root, "send_destination", json_string(b->o->send_destination));
+        json_t *c = json_object_get(root, "counts");
+        json_object_set_new(c, "sent", json_integer(count_sends(b, SENT)));
+        json_object_set_new(c, "already_sent", json_integer(count_sends(b, ALREADY_SENT)));
+        json_object_set_new(c, "send_failed", json_integer(count_sends(b, SEND_FAILED)));
+        json_object_set_new(c, "send_interrupted", json_integer(count_sends(b, SEND_INTERRUPTED)));
+    }
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/batch-report.json", b->o->outroot);
     snprintf(tmp, sizeof tmp, "%s.partial", path);
@@ -660,21 +917,32 @@ static void summary(const batch *b, const int counts[], double seconds)
             bytes += (double)json_integer_value(json_object_get(b->states[i].result, "bytes"));
         }
     }
-    char unfinished[64] = "";
+    char reused[64] = "", unfinished[64] = "";
+    if (counts[ALREADY_CONVERTED]) {
+        snprintf(reused, sizeof reused, ", %d already converted", counts[ALREADY_CONVERTED]);
+    }
     if (counts[INTERRUPTED] || counts[PENDING]) {
         snprintf(unfinished, sizeof unfinished, ", %d interrupted, %d not run", counts[INTERRUPTED],
                  counts[PENDING]);
     }
     fprintf(stderr,
-            "slide2dcm batch: %d slides: %d converted, %d already done, %d failed%s; "
+            "slide2dcm batch: %d slides: %d converted%s, %d already done, %d failed%s; "
             "%.1f MB written in %.1f s; report %s/batch-report.json\n",
-            b->plan->n, counts[CONVERTED], counts[ALREADY_DONE], counts[FAILED], unfinished,
-            bytes / 1e6, seconds, b->o->outroot);
+            b->plan->n, counts[CONVERTED], reused, counts[ALREADY_DONE], counts[FAILED],
+            unfinished, bytes / 1e6, seconds, b->o->outroot);
+    if (b->o->send_slide) {
+        fprintf(stderr, "slide2dcm batch: sent to %s: %d sent, %d already sent, %d not stored%s\n",
+                b->o->send_destination, count_sends(b, SENT), count_sends(b, ALREADY_SENT),
+                count_sends(b, SEND_FAILED),
+                count_sends(b, SEND_INTERRUPTED) ? ", sending interrupted" : "");
+    }
     int shown = 0;
     for (int i = 0; i < b->plan->n; i++) {
         const slide_state *s = &b->states[i];
         if (s->outcome == FAILED && shown++ < 12) {
             fprintf(stderr, "  failed: %s: %s\n", s->slide->source, s->error);
+        } else if (s->send == SEND_FAILED && shown++ < 12) {
+            fprintf(stderr, "  not stored: %s: %s\n", s->slide->source, s->send_error);
         }
     }
     if (shown > 12) {
@@ -850,11 +1118,14 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
         }
     }
     remove_tree(b.staging);
+    int not_stored = count_sends(&b, SEND_FAILED);
     for (int i = 0; i < plan->n; i++) {
         slide_state *s = &b.states[i];
         free(s->error);
         json_decref(s->result);
         json_decref(s->metadata);
+        json_decref(s->send_counts);
+        free(s->send_error);
         s2d_slide_files_free(&s->files);
     }
     free(b.states);
@@ -870,5 +1141,8 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
     if (b.io_error || !reported) {
         return 3;
     }
-    return counts[FAILED] ? 1 : 0;
+    if (counts[FAILED]) {
+        return 1;
+    }
+    return not_stored ? 4 : 0;   // 4: as `slide2dcm send` says when not everything was stored
 }

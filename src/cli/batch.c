@@ -15,6 +15,7 @@
 #include "batch/plan.h"
 #include "batch/run.h"
 #include "cli/report.h"
+#include "cli/send.h"
 
 static const char usage_text[] =
     "usage: slide2dcm batch INPUT -o OUTROOT [options] [convert options]\n"
@@ -36,10 +37,16 @@ static const char usage_text[] =
     "  --patient-name, --patient-id, --patient-birth-date, --patient-sex, --study-id,\n"
     "  --accession-number, --study-date, --institution-name, --referring-physician,\n"
     "  --series-description (these win over manifest columns), --deterministic-uids,\n"
-    "  --uid-root, --max-instance-size\n"
+    "  --uid-root, --max-instance-size, --levels\n"
+    "Sending each slide once converted (as slide2dcm convert; slide2dcm send --help):\n"
+    "  --send-stow URL         STOW-RS the slide's files to this studies URL\n"
+    "  --send-cstore HOST:PORT C-STORE the slide's files to this peer\n" S2D_SEND_USAGE
+    "A slide counts as done once its files are stored; a re-run sends the slides converted\n"
+    "but not stored there, without converting them again.\n"
     "\n"
-    "Exit status: 0 all converted (or already done), 1 some failed (the report says why),\n"
-    "2 usage, 3 OUTROOT not writable, 130 interrupted. Report: OUTROOT/batch-report.json.\n";
+    "Exit status: 0 all converted (or already done) and, when sending, stored; 1 some\n"
+    "failed to convert (the report says why); 2 usage; 3 OUTROOT not writable; 4 all\n"
+    "converted but some not stored; 130 interrupted. Report: OUTROOT/batch-report.json.\n";
 
 enum { OPT_THREADS = 256, OPT_FORCE, OPT_LIST, OPT_METADATA, OPT_FORWARD };
 
@@ -52,6 +59,7 @@ static const struct option forwarded[] = {
     {"quality", required_argument, NULL, OPT_FORWARD},
     {"subsampling", required_argument, NULL, OPT_FORWARD},
     {"keep-source-levels", no_argument, NULL, OPT_FORWARD},
+    {"levels", required_argument, NULL, OPT_FORWARD},
     {"no-label", no_argument, NULL, OPT_FORWARD},
     {"no-overview", no_argument, NULL, OPT_FORWARD},
     {"no-thumbnail", no_argument, NULL, OPT_FORWARD},
@@ -72,6 +80,35 @@ static const struct option forwarded[] = {
 };
 
 #define NFORWARDED (sizeof forwarded / sizeof *forwarded)
+
+// The sending options of convert, under the same names.
+static const struct option sending[] = {S2D_SEND_LONG_OPTIONS("send-stow", "send-cstore")};
+
+#define NSENDING (sizeof sending / sizeof *sending)
+
+// Sends one converted slide, in the batch's sending child (see s2d_batch_options).
+static int send_slide(void *ctx, const char *dir, const char *report_path,
+                      const volatile sig_atomic_t *interrupt)
+{
+    s2d_cli_send *cs = ctx;
+    char **paths = NULL;
+    size_t n = 0;
+    s2d_error err = {0};
+    if (!s2d_send_list_dir(dir, &paths, &n, &err)) {
+        fprintf(stderr, "slide2dcm: %s: %s\n", dir, err.message);
+        return s2d_error_exit_status(err.code);
+    }
+    cs->opts.interrupt = interrupt;
+    json_t *sent = NULL;
+    int status = s2d_cli_send_run(cs, (const char *const *)paths, n, false, (void **)&sent);
+    if (sent && json_dump_file(sent, report_path, JSON_COMPACT) != 0) {
+        fprintf(stderr, "slide2dcm: %s: cannot write\n", report_path);
+        status = status ? status : 3;
+    }
+    json_decref(sent);
+    s2d_send_free_paths(paths, n);
+    return status;
+}
 
 static bool parse_count(const char *s, long max, int *out)
 {
@@ -131,10 +168,13 @@ int s2d_cli_batch(int argc, char **argv)
         {"list", no_argument, NULL, OPT_LIST},
         {"metadata", required_argument, NULL, OPT_METADATA},
     };
-    struct option table[sizeof own / sizeof *own + NFORWARDED + 1];
+    struct option table[sizeof own / sizeof *own + NFORWARDED + NSENDING + 1];
     memcpy(table, own, sizeof own);
     memcpy(table + sizeof own / sizeof *own, forwarded, sizeof forwarded);
-    memset(&table[sizeof own / sizeof *own + NFORWARDED], 0, sizeof *table);
+    memcpy(table + sizeof own / sizeof *own + NFORWARDED, sending, sizeof sending);
+    memset(&table[sizeof own / sizeof *own + NFORWARDED + NSENDING], 0, sizeof *table);
+    s2d_cli_send send;
+    s2d_cli_send_init(&send);
 
     s2d_batch_options o = {.jobs = 1};
     char **fwd = calloc((size_t)argc * 2 + 1, sizeof *fwd);
@@ -177,7 +217,13 @@ int s2d_cli_batch(int argc, char **argv)
             break;
         }
         case ':': rc = s2d_cli_usage_error("batch", "%s needs a value", argv[optind - 1]); break;
-        default: rc = s2d_cli_usage_error("batch", "unknown option %s", argv[optind - 1]); break;
+        default:
+            if (c >= S2D_OPT_SEND_FIRST && c <= S2D_OPT_SEND_LAST) {
+                rc = s2d_cli_send_option(&send, c, optarg);
+                break;
+            }
+            rc = s2d_cli_usage_error("batch", "unknown option %s", argv[optind - 1]);
+            break;
         }
     }
     if (rc == 0 && optind != argc - 1) {
@@ -224,12 +270,27 @@ int s2d_cli_batch(int argc, char **argv)
     } else if (len <= 0) {
         fprintf(stderr, "slide2dcm: cannot find its own executable to run conversions\n");
         rc = 3;
-    } else {
+    } else if ((rc = s2d_cli_send_prepare(&send)) == 0) {   // credentials before converting
+        // The archive as the journal names it: a slide recorded "sent" there is not sent
+        // again; another URL or peer gets every slide.
+        char destination[sizeof send.destination + 32];
+        if (send.wanted) {
+            if (send.opts.protocol == S2D_SEND_CSTORE) {
+                snprintf(destination, sizeof destination, "%s@%s", send.opts.called_aet,
+                         send.destination);
+            } else {
+                snprintf(destination, sizeof destination, "%s", send.destination);
+            }
+            o.send_slide = send_slide;
+            o.send_ctx = &send;
+            o.send_destination = destination;
+        }
         rc = s2d_batch_run(&plan, &o);
     }
     if (err.code == S2D_OK) {
         s2d_batch_plan_free(&plan);
     }
+    s2d_cli_send_free(&send);
     json_decref(metadata);
     free(fwd);
     return rc;
