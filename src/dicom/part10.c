@@ -1,6 +1,7 @@
 /* Streaming Part 10 writer; see dicom/part10.h. Offsets in the tables count from the first
  * byte of the first item after the Basic Offset Table item, as PS3.5 A.4 defines.
  * The first half writes one file; the second splits an instance into a concatenation. */
+#define _GNU_SOURCE   // sync_file_range
 #include "dicom/part10.h"
 
 #include <errno.h>
@@ -25,6 +26,9 @@
 #define IN_CONCATENATION_TOTAL_TAG S2D_TAG(0x0020, 0x9163)
 #define CONCATENATION_FRAME_OFFSET_TAG S2D_TAG(0x0020, 0x9228)
 #define MAX_PARTS 65535   // In-concatenation Number and Total Number are US
+// Written frames are handed to the disk every this many bytes, so that the fsync at the
+// end has little left to do: without it the whole file waits there, after the last frame.
+#define WRITEBACK_CHUNK (8u << 20)
 
 typedef struct split_state split_state;
 
@@ -40,6 +44,7 @@ struct s2d_part10 {
     off_t ratio_pos;         // -1 when the dataset has no ratio to patch
     off_t total_pos;         // In-concatenation Total Number's value; -1 when none
     uint64_t next_offset;    // offset of the next fragment's item tag
+    uint64_t writeback_at;   // next_offset when the disk writing was last started
     uint64_t *offsets;       // per frame
     uint32_t *lengths;       // per frame, item length with padding
     split_state *split;      // non-NULL: frames are gathered for a concatenation (below)
@@ -323,6 +328,15 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     }
     w->next_offset += 8 + padded;
     w->nwritten++;
+    if (w->next_offset - w->writeback_at >= WRITEBACK_CHUNK) {
+        // Asynchronous: queues the dirty pages for writing and returns. A failure here
+        // changes nothing (the final fsync still reports real write errors).
+        w->writeback_at = w->next_offset;
+        if (fflush(w->file) != 0) {
+            return io_error(w, err, "cannot write");
+        }
+        (void)sync_file_range(fileno(w->file), 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     return true;
 }
 
