@@ -373,6 +373,13 @@ def print_tables(res):
             r["tool"], r["mode"], r["threads"], r["wall_s"], r["cpu_s"], r["peak_rss_mb"],
             fmt(r.get("mp_per_s"), 0), fmt(r.get("tiles_per_s"), 0),
             fmt(r.get("output_mb"), 1), r["others_cores"]))
+    busy = [r["others_cores"] for r in syn["runs"] + syn["level0_runs"] + syn["references"]]
+    mean_busy = sum(busy) / len(busy)
+    if mean_busy > 0.25:
+        p("\n**Other processes kept %.2f of the %d cores busy on average during these runs**: "
+          "the 2-thread figures, the thread scaling and CPU-second ratios are distorted by "
+          "that; compare only figures measured side by side." % (mean_busy,
+                                                                 res["environment"]["cores"]))
     p("\nMP/s: the slide's level-0 megapixels per wall second (all level-0 runs and the limit "
       "do level 0 only). tiles/s: frames of all levels per wall second. others' cores: CPU "
       "that other processes used during the run, in cores (of %d)." % res["environment"]["cores"])
@@ -396,16 +403,24 @@ def print_tables(res):
         p("| %s | %s | %s | %s | %s |" % (t["target"], fmt(t["value"]), t["goal"], t["status"],
                                           t["detail"]))
 
-    p("\nReal slides (../shared/testdata), slide2dcm against cp + fsync of the file\n")
-    p("| slide | MP | mode | threads | wall s | CPU s | peak RSS MB | MP/s | tiles/s | "
-      "cp+fsync s | others' cores |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|")
+    threads = res["threads"]
+    per_t = " / ".join(str(t) for t in threads)
+    p("\nReal slides (../shared/testdata): slide2dcm with %s thread(s), against cp + fsync of "
+      "the file\n" % per_t)
+    p("| slide | MP | mode | wall s (%s) | CPU s (%s) | peak RSS MB | MP/s | tiles/s | "
+      "cp+fsync s | others' cores |" % (per_t, per_t))
+    p("|---|---|---|---|---|---|---|---|---|---|")
     for s in res["real_slides"]:
-        for r in s["runs"]:
-            p("| %s | %.1f | %s | %d | %.3f | %.2f | %.1f | %.0f | %.0f | %.3f | %.2f |" % (
-                s["slide"], r["megapixels"], r["mode"], r["threads"], r["wall_s"], r["cpu_s"],
-                r["peak_rss_mb"], r["mp_per_s"], r["tiles_per_s"], s["cp"]["wall_s"],
-                r["others_cores"]))
+        for mode in MODES:
+            rs = [find(s["runs"], mode=mode, threads=t) for t in threads]
+            fast = min(rs, key=lambda r: r["wall_s"])
+            p("| %s | %.1f | %s | %s | %s | %.1f | %.0f | %.0f | %.3f | %.2f |" % (
+                s["slide"], fast["megapixels"], mode,
+                " / ".join("%.3f" % r["wall_s"] for r in rs),
+                " / ".join("%.2f" % r["cpu_s"] for r in rs),
+                max(r["peak_rss_mb"] for r in rs), fast["mp_per_s"], fast["tiles_per_s"],
+                s["cp"]["wall_s"], max(r["others_cores"] for r in rs)))
+    p("\nMP/s and tiles/s of the faster thread count; peak RSS and others' cores: the largest.")
     for name, why in res["skipped_slides"].items():
         p("- skipped %s: %s" % (name, why))
     if res.get("memory"):
@@ -425,8 +440,12 @@ def environment(b):
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name], capture_output=True,
                            text=True)
         return r.stdout or None
-    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
+    # bench/results is what this run rewrites (memory.sh's file, say): not a change of code
+    changed = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", ".",
+                              ":!bench/results"], capture_output=True, text=True).stdout
+    commit += "-dirty" if changed.strip() else ""
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.machine())
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": commit,
