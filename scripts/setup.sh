@@ -16,6 +16,8 @@ packages=(
   snakemake
   # real archives for the sending tests (dcmtk above brings storescp)
   orthanc orthanc-dicomweb time
+  # the benchmark's reference peer (bench/run.sh): Orthanc's WSI dicomizer
+  orthanc-wsi
   # the browser viewer test: Debian's Chromium, driven from Node (npm installs the page's
   # pinned packages)
   chromium

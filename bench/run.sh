@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench/run.sh [--memory] [--smoke] [--repeat N] [--threads 1,2] [--no-orthanc]
+#              [--build-dir DIR] [--work DIR] [--json FILE]
+# The benchmark of issue 5 in one command: installs what it needs (Orthanc's WSI dicomizer
+# among them), builds the release binaries, makes its synthetic slides (cached under
+# build/bench), measures slide2dcm and the references and prints the tables; the figures go
+# to bench/results/bench.json. --memory adds bench/memory.sh's peak-RSS runs (a 100,000 x
+# 80,000 slide: about 4 more minutes). --build-dir uses binaries already built (the smoke
+# test does); --smoke is the test's tiny run. See docs/benchmarks.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+args=() build="" memory=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --memory) memory=1 ;;
+        --build-dir) build=$2; shift ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+
+if [ -z "$build" ]; then
+    bash scripts/setup.sh
+    build=build/release
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target slide2dcm s2d-make-svs s2d-jpeg-limit >/dev/null
+fi
+
+if [ "$memory" = 1 ]; then
+    bash bench/memory.sh >&2
+    args+=(--memory-json bench/results/memory.json)
+fi
+exec /usr/bin/python3 bench/bench.py --build-dir "$build" "${args[@]}"
