@@ -57,8 +57,7 @@ MODES = {
     "copy-source-levels": ["--keep-source-levels"],      # the source's levels, no decoding
 }
 # Level 0 alone, re-encoded: the same work as the limit loop (a), plus the DICOM writing.
-LEVEL0_ARGS = ["--reencode", "--keep-source-levels", "--no-label", "--no-overview",
-               "--no-thumbnail"]
+LEVEL0_ARGS = ["--reencode", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"]
 ORTHANC_MODES = {
     "copy": [],
     "reencode-pyramid": ["--reencode", "1", "--pyramid", "1", "--tile-width", "256",
@@ -162,6 +161,10 @@ def slide2dcm_run(b, slide, mode, extra, threads, workdir):
         levels.append({"level": i, "width": f["width"], "height": f["height"],
                        "tiles": f["tiles"], "mode": f["mode"], "bytes": f["bytes"],
                        "seconds": s, "megapixels": mp,
+                       # levels are made at the same time: when each began and ended
+                       "first_frame_s": f.get("first_frame_s"),
+                       "last_frame_s": (f["first_frame_s"] + s
+                                        if f.get("first_frame_s") is not None else None),
                        # one frame has no first-to-last span
                        "mp_per_s": mp / s if s > 0 else None,
                        "tiles_per_s": f["tiles"] / s if s > 0 else None})

@@ -42,6 +42,7 @@ typedef struct output {
     int64_t width, height;
     uint32_t nframes;
     double seconds;
+    double first_frame_s;    // pyramid levels; -1 for the others
     bool copied;
     const char *transfer_syntax;
     char photometric[16];
@@ -929,6 +930,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
     }
     for (int i = 0; ok && i < n; i++) {
         jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
+        jb->outputs[i].first_frame_s = plan.levels[i].first_frame_s;
         jb->outputs[i].replaced_frames = plan.levels[i].replaced_frames;
     }
     if (ok && want_thumb) {
@@ -974,6 +976,8 @@ static void fill_report(const job *jb, bool ok, s2d_convert_report *report)
         f->bytes = file->frame_bytes;
         // A part's own time; a whole level's comes from the pipeline.
         f->seconds = file->in_concatenation_number ? file->seconds : out->seconds;
+        f->first_frame_s = out->flavor == S2D_FLAVOR_VOLUME && !file->in_concatenation_number
+                               ? out->first_frame_s : -1;
         snprintf(f->mode, sizeof f->mode, "%s", out->copied ? "copy" : "encode");
         snprintf(f->transfer_syntax, sizeof f->transfer_syntax, "%s", out->transfer_syntax);
         snprintf(f->photometric, sizeof f->photometric, "%s", out->photometric);

@@ -78,6 +78,9 @@ typedef struct s2d_file_report {
     uint64_t frames;
     uint64_t bytes;          // encoded frame bytes (fragments, padding included)
     double seconds;          // wall time from the first to the last frame written
+    // Pyramid levels (whole, not parts): when the first frame was written, in seconds
+    // since the pyramid started (levels are made at the same time); else -1.
+    double first_frame_s;
     char mode[8];            // "copy": the source's frames unchanged; "encode": ours
     char transfer_syntax[65];
     char photometric[16];

@@ -30,6 +30,9 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
         json_object_set_new(o, "tiles", json_integer((json_int_t)f->frames));
         json_object_set_new(o, "bytes", json_integer((json_int_t)f->bytes));
         json_object_set_new(o, "seconds", json_real(f->seconds));
+        if (f->first_frame_s >= 0) {
+            json_object_set_new(o, "first_frame_s", json_real(f->first_frame_s));
+        }
         json_object_set_new(o, "mode", json_string(f->mode));
         json_object_set_new(o, "transfer_syntax", json_string(f->transfer_syntax));
         json_object_set_new(o, "photometric", json_string(f->photometric));

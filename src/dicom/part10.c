@@ -29,6 +29,9 @@
 // Written frames are handed to the disk every this many bytes, so that the fsync at the
 // end has little left to do: without it the whole file waits there, after the last frame.
 #define WRITEBACK_CHUNK (8u << 20)
+// stdio buffer of each file: glibc ignores the size given with a NULL buffer and uses 4 KiB,
+// which made a write() per frame.
+#define STDIO_BUFFER (256u << 10)
 
 typedef struct split_state split_state;
 
@@ -36,6 +39,7 @@ struct s2d_part10 {
     char *final_path;
     char *temp_path;
     FILE *file;
+    char *file_buffer;       // file's stdio buffer, freed after fclose
     uint32_t nframes, nwritten;
     bool extended_offsets;
     bool committed;
@@ -277,7 +281,9 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         io_error(w, err, "cannot open");
         goto fail;
     }
-    setvbuf(w->file, NULL, _IOFBF, 1 << 20);
+    if ((w->file_buffer = malloc(STDIO_BUFFER)) != NULL) {
+        setvbuf(w->file, w->file_buffer, _IOFBF, STDIO_BUFFER);
+    }
     // mkstemp makes 0600 files; archive files are meant to be read by others, as the
     // process's umask allows (read once: umask() is process-wide and not thread-safe).
     pthread_once(&umask_once, read_umask);
@@ -415,7 +421,10 @@ bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
     }
     FILE *f = w->file;
     w->file = NULL;
-    if (fclose(f) != 0) {
+    bool closed = fclose(f) == 0;
+    free(w->file_buffer);
+    w->file_buffer = NULL;
+    if (!closed) {
         return io_error(w, err, "cannot close");
     }
     return true;
@@ -444,6 +453,7 @@ void s2d_part10_free(s2d_part10 *w)
     if (w->file) {
         fclose(w->file);
     }
+    free(w->file_buffer);
     if (!w->committed && w->temp_path) {
         unlink(w->temp_path);
     }
@@ -473,6 +483,7 @@ struct split_state {
     char concatenation_uid[S2D_UID_MAX], uid_root[S2D_UID_MAX];
     // The part being gathered: its frames back to back in an unlinked spool file.
     FILE *spool;
+    char *spool_buffer;         // its stdio buffer, freed after fclose
     uint32_t *lengths;          // their lengths, unpadded
     uint32_t nspooled;
     uint64_t spooled_items;     // their size as items: 8-byte header + padded length each
@@ -768,7 +779,9 @@ static s2d_part10 *split_open(const s2d_part10_params *p, s2d_error *err)
         io_error(w, err, "cannot open the spool of");
         goto fail;
     }
-    setvbuf(s->spool, NULL, _IOFBF, 1 << 20);
+    if ((s->spool_buffer = malloc(STDIO_BUFFER)) != NULL) {
+        setvbuf(s->spool, s->spool_buffer, _IOFBF, STDIO_BUFFER);
+    }
     if (!measure_heads(w, err)) {
         goto fail;
     }
@@ -919,6 +932,7 @@ static void split_free(split_state *s)
     if (s->spool) {
         fclose(s->spool);
     }
+    free(s->spool_buffer);
     free(s->lengths);
     free(s->buf);
     s2d_ds_free(s->dataset);

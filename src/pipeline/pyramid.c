@@ -41,6 +41,8 @@ typedef struct run {
     slot *window;            // indexed by sequence number modulo nslots
     uint64_t written;        // frames the writer has finished (slots before it are free)
     uint64_t enumerator_wakes_at;   // `written` the waiting enumerator needs, else UINT64_MAX
+    uint64_t pushed;         // frames queued so far
+    uint64_t writer_wakes_at;   // the frame whose end wakes the waiting writer, else UINT64_MAX
     size_t nslots;
     uint32_t *rows_done[S2D_MAX_LEVELS];   // per level and tile row: jobs finished
     int64_t pending_row[S2D_MAX_LEVELS];   // enumerator only: generated row due, or -1
@@ -48,6 +50,9 @@ typedef struct run {
     s2d_error error;         // first error wins, under lock
 
     s2d_queue *jobs;         // pointers to slots
+    // Levels whose frames the enumerator copies itself (see push_job), with its reader.
+    bool copy_inline[S2D_MAX_LEVELS];
+    s2d_read_ctx *enumerator_reader;
     uint64_t frames_total;
 
     // Two tile rows of pixels for each generated level, filled by the level above.
@@ -293,6 +298,20 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     return true;
 }
 
+// Hands a finished slot to the writer.
+static void job_done(run *rn, slot *s)
+{
+    pthread_mutex_lock(&rn->lock);
+    s->state = SLOT_DONE;
+    if (s->seq == rn->writer_wakes_at) {
+        pthread_cond_signal(&rn->frame_done);
+    }
+    if (++rn->rows_done[s->level][s->row] == rn->plan->levels[s->level].cols) {
+        pthread_cond_signal(&rn->row_done);
+    }
+    pthread_mutex_unlock(&rn->lock);
+}
+
 static void *worker_main(void *arg)
 {
     worker *wk = arg;
@@ -305,15 +324,7 @@ static void *worker_main(void *arg)
         if (!ok) {
             fail(rn, &err);
         }
-        pthread_mutex_lock(&rn->lock);
-        s->state = SLOT_DONE;
-        if (s->seq == rn->written) {   // the frame the writer waits for
-            pthread_cond_signal(&rn->frame_done);
-        }
-        if (++rn->rows_done[s->level][s->row] == rn->plan->levels[s->level].cols) {
-            pthread_cond_signal(&rn->row_done);
-        }
-        pthread_mutex_unlock(&rn->lock);
+        job_done(rn, s);
     }
     return NULL;
 }
@@ -327,8 +338,16 @@ static void *writer_main(void *arg)
         slot *s = &rn->window[seq % rn->nslots];
         pthread_mutex_lock(&rn->lock);
         while (s->state != SLOT_DONE && !atomic_load(&rn->cancelled)) {
+            // Sleep until a few queued frames are done rather than waking for each: the
+            // signal comes when the last of them is, unless that one is done already.
+            uint64_t last = seq + rn->nslots / 4;
+            if (last >= rn->pushed) {
+                last = rn->pushed > seq ? rn->pushed - 1 : seq;
+            }
+            rn->writer_wakes_at = rn->window[last % rn->nslots].state == SLOT_DONE ? seq : last;
             pthread_cond_wait(&rn->frame_done, &rn->lock);
         }
+        rn->writer_wakes_at = UINT64_MAX;
         pthread_mutex_unlock(&rn->lock);
         if (atomic_load(&rn->cancelled)) {
             break;
@@ -394,6 +413,7 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
     bool cancelled = atomic_load(&rn->cancelled);
     if (!cancelled) {
         s->seq = *seq;
+        rn->pushed = *seq + 1;
         s->level = level;
         s->col = col;
         s->row = row;
@@ -405,6 +425,16 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
         return false;
     }
     (*seq)++;
+    // A frame that is only copied from a tiled source costs one pread: the enumerator
+    // takes it itself, sparing two thread hand-offs per frame. Should the source fail to
+    // give it, a worker retries and makes the replacement.
+    s2d_error ignored = {0};
+    if (rn->copy_inline[level] &&
+        s2d_reader_read_frame(rn->plan->reader, rn->enumerator_reader, rn->plan->levels[level].source_level,
+                              col, row, rn->tile, rn->tile, &s->frame, &ignored)) {
+        job_done(rn, s);
+        return true;
+    }
     return s2d_queue_push(rn->jobs, s);
 }
 
@@ -475,6 +505,15 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
         if (!rn->rows_done[l]) {
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
+        // Tiled sources (tile_w > 0) give a frame with a pread; NDPI frames are cut from
+        // coefficients, work for the workers.
+        bool feeds_next = l + 1 < plan->nlevels && plan->levels[l + 1].mode == S2D_LEVEL_GENERATE;
+        rn->copy_inline[l] = lv->mode == S2D_LEVEL_COPY && !feeds_next && l != plan->thumb_level &&
+                             s2d_reader_level(plan->reader, lv->source_level)->tile_w > 0;
+        if (rn->copy_inline[l] && !rn->enumerator_reader &&
+            !(rn->enumerator_reader = s2d_read_ctx_new(plan->reader, t, t, err))) {
+            return false;
+        }
         if (lv->mode == S2D_LEVEL_GENERATE) {
             rn->strip_stride[l] = (size_t)lv->cols * t * 3;
             rn->strips[l] = malloc(2 * (size_t)t * rn->strip_stride[l]);
@@ -532,6 +571,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         // the oldest one; this is the memory bound of the pipeline.
         .nslots = (size_t)nthreads * 4 + 8,
         .enumerator_wakes_at = UINT64_MAX,
+        .writer_wakes_at = UINT64_MAX,
     };
     pthread_mutex_init(&rn.lock, NULL);
     pthread_cond_init(&rn.frame_done, NULL);
@@ -615,6 +655,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     }
     free(rn.window);
     s2d_queue_free(rn.jobs);
+    s2d_read_ctx_free(rn.enumerator_reader);
     for (int l = 0; l < plan->nlevels; l++) {
         free(rn.rows_done[l]);
         free(rn.strips[l]);
