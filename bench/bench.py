@@ -333,6 +333,17 @@ def ratios_and_targets(res, threads_list, memory):
                    else "default, 2x levels generated", t, "s" if t > 1 else ""),
                 v, ">= 0.8", v >= 0.8, "%.3f s vs %.3f s for %.1f MB" %
                 (run["wall_s"], cp["wall_s"], cp["bytes"] / 1e6)))
+    large = res.get("synthetic_large")
+    for run in large["runs"] if large else []:
+        cp = large["cp"]
+        v = cp["wall_s"] / run["wall_s"]
+        ratios["threads_%d" % run["threads"]]["passthrough_large_speed_vs_cp"] = v
+        targets.append(target(
+            "passthrough (--keep-source-levels) >= 0.8 x cp + fsync speed, %.0f MB slide "
+            "(%d thread%s)" % (cp["bytes"] / 1e6, run["threads"],
+                               "s" if run["threads"] > 1 else ""),
+            v, ">= 0.8", v >= 0.8, "%.3f s vs %.3f s for %.1f MB" %
+            (run["wall_s"], cp["wall_s"], cp["bytes"] / 1e6)))
     if len(threads_list) > 1:
         t1, tn = threads_list[0], threads_list[-1]
         a = find(syn, tool="slide2dcm", mode="reencode", threads=t1)
@@ -374,9 +385,12 @@ def print_tables(res):
     p("| tool | mode | threads | wall s | CPU s | peak RSS MB | MP/s | tiles/s | output MB "
       "| others' cores |")
     p("|---|---|---|---|---|---|---|---|---|---|")
-    for r in syn["runs"] + syn["level0_runs"] + syn["references"]:
+    large = res.get("synthetic_large")
+    large_rows = large["runs"] + [large["cp"]] if large else []
+    for r in syn["runs"] + syn["level0_runs"] + syn["references"] + large_rows:
         p("| %s | %s | %d | %.2f | %.2f | %.1f | %s | %s | %s | %.2f |" % (
-            r["tool"], r["mode"], r["threads"], r["wall_s"], r["cpu_s"], r["peak_rss_mb"],
+            r["tool"], r["mode"] + (" (%s)" % large["slide"] if r in large_rows else ""),
+            r["threads"], r["wall_s"], r["cpu_s"], r["peak_rss_mb"],
             fmt(r.get("mp_per_s"), 0), fmt(r.get("tiles_per_s"), 0),
             fmt(r.get("output_mb"), 1), r["others_cores"]))
     busy = [r["others_cores"] for r in syn["runs"] + syn["level0_runs"] + syn["references"]]
@@ -498,6 +512,14 @@ def main():
     # The same generator and seed with one level: the same level-0 tiles, byte for byte.
     slide_l0 = make_slide(b, os.path.join(b.work, "synthetic-%s-level0.svs" % tag), width,
                           height, 1)
+    # Passthrough against cp again on a slide four times larger (about 180 MB), where the
+    # ~30 ms of process start-up and the associated images no longer dominate.
+    big = None
+    if not b.smoke:
+        big_w, big_h = 2 * width, 2 * height
+        big = make_slide(b, os.path.join(b.work, "synthetic-%dx%d.svs" % (big_w, big_h)),
+                         big_w, big_h, 3)
+        big_mp = big_w * big_h / 1e6
     megapixels = width * height / 1e6
     scratch = os.path.join(b.work, "scratch")
     os.makedirs(scratch, exist_ok=True)
@@ -521,6 +543,12 @@ def main():
                     sample(("orthanc", mode, t),
                            lambda: orthanc_run(b, slide, mode, t, megapixels, scratch))
         sample(("cp",), lambda: cp_run(slide, scratch, megapixels))
+        if big:
+            for t in threads_list:
+                sample(("big", t), lambda: slide2dcm_run(b, big, "copy-source-levels",
+                                                         MODES["copy-source-levels"], t,
+                                                         scratch))
+            sample(("big-cp",), lambda: cp_run(big, scratch, big_mp))
         for rel in real if rnd == 0 else []:
             path = os.path.join(TESTDATA, rel)
             for t in threads_list:
@@ -550,6 +578,11 @@ def main():
                          "cp": med[("real-cp", rel)]} for rel in real],
         "skipped_slides": SKIPPED_SLIDES,
     }
+    if big:
+        res["synthetic_large"] = {
+            "slide": os.path.basename(big), "width": 2 * width, "height": 2 * height,
+            "megapixels": big_mp, "bytes": os.path.getsize(big),
+            "runs": [med[("big", t)] for t in threads_list], "cp": med[("big-cp",)]}
     # Orthanc's runs are references too; keep them with the others.
     syn = res["synthetic"]
     syn["references"] += [r for r in syn["runs"] if r["tool"] == "orthanc-wsi"]
