@@ -59,6 +59,17 @@ static bool io_error(s2d_part10 *w, s2d_error *err, const char *what)
     return s2d_error_set(err, S2D_ERR_IO, "%s %s: %s", what, w->final_path, strerror(errno));
 }
 
+// A stream on fd with a STDIO_BUFFER buffer of its own (*buffer, freed after fclose; NULL
+// leaves stdio's default). NULL when fdopen fails.
+static FILE *fdopen_buffered(int fd, char **buffer)
+{
+    FILE *f = fdopen(fd, "w+b");
+    if (f && (*buffer = malloc(STDIO_BUFFER)) != NULL) {
+        setvbuf(f, *buffer, _IOFBF, STDIO_BUFFER);
+    }
+    return f;
+}
+
 static bool write_all(s2d_part10 *w, const void *data, size_t len, s2d_error *err)
 {
     if (len && fwrite(data, 1, len, w->file) != len) {
@@ -275,14 +286,11 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         w->temp_path = NULL;
         goto fail;
     }
-    w->file = fdopen(fd, "w+b");
+    w->file = fdopen_buffered(fd, &w->file_buffer);
     if (!w->file) {
         close(fd);
         io_error(w, err, "cannot open");
         goto fail;
-    }
-    if ((w->file_buffer = malloc(STDIO_BUFFER)) != NULL) {
-        setvbuf(w->file, w->file_buffer, _IOFBF, STDIO_BUFFER);
     }
     // mkstemp makes 0600 files; archive files are meant to be read by others, as the
     // process's umask allows (read once: umask() is process-wide and not thread-safe).
@@ -773,14 +781,11 @@ static s2d_part10 *split_open(const s2d_part10_params *p, s2d_error *err)
         goto fail;
     }
     unlink(spool_path);
-    s->spool = fdopen(fd, "w+b");
+    s->spool = fdopen_buffered(fd, &s->spool_buffer);
     if (!s->spool) {
         close(fd);
         io_error(w, err, "cannot open the spool of");
         goto fail;
-    }
-    if ((s->spool_buffer = malloc(STDIO_BUFFER)) != NULL) {
-        setvbuf(s->spool, s->spool_buffer, _IOFBF, STDIO_BUFFER);
     }
     if (!measure_heads(w, err)) {
         goto fail;
