@@ -23,6 +23,10 @@
 #define NDPI_MCU_STARTS 65426        // LONG[]: offset of each restart interval in the strip
 #define NDPI_PROPERTIES 65449        // ASCII: key=value lines
 #define NDPI_DECODE_GRID 256         // frame size used to read regions of an NDPI level
+// Tiles usually lie one after another in the file: once a read continues where the last
+// one ended, the next this many bytes come with one pread, so that copying a level of small
+// tiles costs a syscall per window instead of one per tile.
+#define READ_WINDOW (1u << 20)
 
 typedef struct tiff_level {
     int dir;
@@ -65,6 +69,8 @@ typedef struct tiff_ctx {
     s2d_error stripe_error;
     s2d_frame_dec *dec;
     s2d_buf frame, raw;              // scratch of read_frame
+    s2d_buf window;                  // file bytes [window_at, window_at + window.len)
+    uint64_t window_at, read_end;    // read_end: where the last tile read ended
     s2d_buf cell_frame;              // scratch of read_region
     uint8_t *cell;                   // one decoded grid cell
     size_t cell_cap;
@@ -121,6 +127,47 @@ static bool read_at(int fd, uint64_t offset, size_t len, s2d_buf *out)
     return true;
 }
 
+// Reads up to len bytes at offset into out (replacing its contents); fewer only at the end
+// of the file.
+static bool read_upto(int fd, uint64_t offset, size_t len, s2d_buf *out)
+{
+    out->len = 0;
+    if (!s2d_buf_reserve(out, len)) {
+        return false;
+    }
+    while (out->len < len) {
+        ssize_t n = pread(fd, out->data + out->len, len - out->len, (off_t)(offset + out->len));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return false;
+        }
+        if (n == 0) {
+            break;
+        }
+        out->len += (size_t)n;
+    }
+    return true;
+}
+
+// The len bytes of a tile at offset, from the context's read window; NULL when the file
+// does not hold them.
+static const uint8_t *tile_bytes(int fd, tiff_ctx *c, uint64_t offset, size_t len)
+{
+    bool inside = offset >= c->window_at && offset + len <= c->window_at + c->window.len;
+    if (!inside) {
+        size_t want = offset == c->read_end && len < READ_WINDOW ? READ_WINDOW : len;
+        c->window_at = offset;
+        if (!read_upto(fd, offset, want, &c->window) || c->window.len < len) {
+            c->window.len = 0;
+            return NULL;
+        }
+    }
+    c->read_end = offset + len;
+    return c->window.data + (offset - c->window_at);
+}
+
 // ------------------------------------------------------------------ frames
 
 static bool tiled_frame(tiff_slide *s, const tiff_level *lv, int level, uint32_t col,
@@ -141,20 +188,22 @@ static bool tiled_frame(tiff_slide *s, const tiff_level *lv, int level, uint32_t
         return s2d_error_set(err, S2D_ERR_INPUT, "level %d tile (%u,%u) claims %llu bytes", level,
                              col, row, (unsigned long long)lv->counts[i]);
     }
-    bool is_jpeg = lv->compression == COMPRESSION_JPEG;
-    s2d_buf *raw = is_jpeg ? &c->raw : out;
-    if (!read_at(s->fd, lv->offsets[i], (size_t)lv->counts[i], raw)) {
+    size_t len = (size_t)lv->counts[i];
+    const uint8_t *tile = tile_bytes(s->fd, c, lv->offsets[i], len);
+    if (!tile) {
         return s2d_error_set(err, S2D_ERR_INPUT, "level %d tile (%u,%u) cannot be read (past the "
                              "end of the file?)", level, col, row);
     }
     bool ok;
-    if (is_jpeg) {
-        ok = s2d_jpeg_splice(lv->tables, lv->tables_len, raw->data, raw->len, lv->rgb, out) &&
+    if (lv->compression == COMPRESSION_JPEG) {
+        ok = s2d_jpeg_splice(lv->tables, lv->tables_len, tile, len, lv->rgb, out) &&
              s2d_jpeg_complete(out->data, out->len, (int)lv->tile_w, (int)lv->tile_h);
     } else {
         s2d_j2k_facts f;
-        ok = s2d_j2k_parse(out->data, out->len, &f) && f.width == (int)lv->tile_w &&
-             f.height == (int)lv->tile_h;
+        out->len = 0;
+        s2d_buf_append(out, tile, len);
+        ok = !out->failed && s2d_j2k_parse(out->data, out->len, &f) &&
+             f.width == (int)lv->tile_w && f.height == (int)lv->tile_h;
     }
     if (!ok) {
         return s2d_error_set(err, S2D_ERR_INPUT, "level %d tile (%u,%u) is damaged", level, col,
@@ -339,6 +388,7 @@ static void tiff_ctx_free(void *ctx)
         s2d_jpeg_coefs_free(c->stripe);
         s2d_buf_free(&c->frame);
         s2d_buf_free(&c->raw);
+        s2d_buf_free(&c->window);
         s2d_buf_free(&c->cell_frame);
         free(c->cell);
         free(c);
