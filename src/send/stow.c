@@ -1,7 +1,11 @@
 /* DICOMweb STOW-RS (PS3.18 10.5) with libcurl: one POST per file, the multipart/related
  * body streamed from the file by a read callback, the DICOM JSON response parsed for the
- * instance's outcome. One curl handle per run keeps the connection alive between files. */
+ * instance's outcome. One curl handle per run keeps the connection alive between files.
+ * libcurl is loaded when the first STOW-RS session opens, not when the program starts: it
+ * and the thirty libraries it pulls in cost every run ~15 ms of start-up, and most runs
+ * (every conversion that does not send) never use it. */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -103,10 +107,48 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return b->interrupt && *b->interrupt;   // non-zero aborts the transfer
 }
 
+// Debian's libcurl4 (the runtime of libcurl4-openssl-dev, which we compile against).
+#define LIBCURL_SONAME "libcurl.so.4"
+
+// The libcurl functions used here, resolved by load_curl().
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *c, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *c);
+    CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode code);
+    void (*easy_cleanup)(CURL *c);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *text);
+    void (*slist_free_all)(struct curl_slist *list);
+} lib;
+static char load_error[256];   // empty once libcurl is loaded
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void init_curl(void)
+
+// POSIX guarantees that dlsym's object pointer converts to a function pointer.
+#define RESOLVE(handle, field, name) (*(void **)&lib.field = dlsym(handle, name)) != NULL
+
+static void load_curl(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    bool ok = h && RESOLVE(h, global_init, "curl_global_init") &&
+              RESOLVE(h, easy_init, "curl_easy_init") &&
+              RESOLVE(h, easy_setopt, "curl_easy_setopt") &&
+              RESOLVE(h, easy_perform, "curl_easy_perform") &&
+              RESOLVE(h, easy_getinfo, "curl_easy_getinfo") &&
+              RESOLVE(h, easy_strerror, "curl_easy_strerror") &&
+              RESOLVE(h, easy_cleanup, "curl_easy_cleanup") &&
+              RESOLVE(h, slist_append, "curl_slist_append") &&
+              RESOLVE(h, slist_free_all, "curl_slist_free_all");
+    if (!ok) {
+        const char *why = dlerror();
+        snprintf(load_error, sizeof load_error, "cannot load %s: %s", LIBCURL_SONAME,
+                 why ? why : "a function is missing");
+        return;
+    }
+    if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(load_error, sizeof load_error, "libcurl did not initialise");
+    }
 }
 
 static void stow_close(void *session)
@@ -115,8 +157,8 @@ static void stow_close(void *session)
     if (!s) {
         return;
     }
-    curl_easy_cleanup(s->curl);
-    curl_slist_free_all(s->headers);
+    lib.easy_cleanup(s->curl);
+    lib.slist_free_all(s->headers);
     free(s->auth_header);
     free(s);
 }
@@ -125,25 +167,29 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
                        s2d_error *err)
 {
     (void)files, (void)n;
-    pthread_once(&curl_once, init_curl);
+    pthread_once(&curl_once, load_curl);
+    if (load_error[0]) {
+        s2d_error_set(err, S2D_ERR_IO, "%s", load_error);
+        return NULL;
+    }
     stow_session *s = calloc(1, sizeof *s);
-    if (!s || !(s->curl = curl_easy_init())) {
+    if (!s || !(s->curl = lib.easy_init())) {
         free(s);
         s2d_error_set(err, S2D_ERR_NOMEM, "cannot start libcurl");
         return NULL;
     }
     s->opts = opts;
     struct curl_slist *h = NULL;
-    h = curl_slist_append(h, "Content-Type: multipart/related; type=\"application/dicom\"; "
+    h = lib.slist_append(h, "Content-Type: multipart/related; type=\"application/dicom\"; "
                              "boundary=" BOUNDARY);
-    h = curl_slist_append(h, "Accept: application/dicom+json");
-    h = curl_slist_append(h, "Expect:");   // no 100-continue round trip per file
+    h = lib.slist_append(h, "Accept: application/dicom+json");
+    h = lib.slist_append(h, "Expect:");   // no 100-continue round trip per file
     if (opts->bearer_token) {
         size_t len = strlen(opts->bearer_token) + 32;
         s->auth_header = malloc(len);
         if (s->auth_header) {
             snprintf(s->auth_header, len, "Authorization: Bearer %s", opts->bearer_token);
-            h = curl_slist_append(h, s->auth_header);
+            h = lib.slist_append(h, s->auth_header);
         }
     }
     s->headers = h;
@@ -153,29 +199,29 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
         return NULL;
     }
     CURL *c = s->curl;
-    curl_easy_setopt(c, CURLOPT_URL, opts->stow_url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->headers);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "slide2dcm/" S2D_VERSION);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    lib.easy_setopt(c, CURLOPT_URL, opts->stow_url);
+    lib.easy_setopt(c, CURLOPT_POST, 1L);
+    lib.easy_setopt(c, CURLOPT_HTTPHEADER, s->headers);
+    lib.easy_setopt(c, CURLOPT_USERAGENT, "slide2dcm/" S2D_VERSION);
+    lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (opts->ca_file) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_file);
+        lib.easy_setopt(c, CURLOPT_CAINFO, opts->ca_file);
     }
     if (opts->basic_auth) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERPWD, opts->basic_auth);
+        lib.easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        lib.easy_setopt(c, CURLOPT_USERPWD, opts->basic_auth);
     }
     // A stalled server: less than 1 byte/s for `timeout` seconds ends the attempt.
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)opts->timeout);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)opts->timeout);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
-    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_response);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)opts->timeout);
+    lib.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    lib.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)opts->timeout);
+    lib.easy_setopt(c, CURLOPT_READFUNCTION, read_body);
+    lib.easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_body);
+    lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, write_response);
+    lib.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    lib.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     return s;
 }
 
@@ -324,13 +370,13 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
     }
     s2d_buf resp = {0};
     CURL *c = s->curl;
-    curl_easy_setopt(c, CURLOPT_READDATA, &b);
-    curl_easy_setopt(c, CURLOPT_SEEKDATA, &b);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &b);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+    lib.easy_setopt(c, CURLOPT_READDATA, &b);
+    lib.easy_setopt(c, CURLOPT_SEEKDATA, &b);
+    lib.easy_setopt(c, CURLOPT_XFERINFODATA, &b);
+    lib.easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+    lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)(b.head_len + b.file_len + b.tail_len));
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = lib.easy_perform(c);
     fclose(b.file);
     s2d_xfer_result result;
     if (s->opts->interrupt && *s->opts->interrupt) {
@@ -342,12 +388,12 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
         snprintf(out->detail, sizeof out->detail, "the file changed or could not be read while sending");
         result = S2D_XFER_DONE;
     } else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
-        snprintf(out->detail, sizeof out->detail, "%s", curl_easy_strerror(rc));
+        snprintf(out->detail, sizeof out->detail, "%s", lib.easy_strerror(rc));
         result = S2D_XFER_UNREACHABLE;
     } else if (rc == CURLE_SSL_CACERT || rc == CURLE_PEER_FAILED_VERIFICATION ||
                rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_URL_MALFORMAT ||
                rc == CURLE_UNSUPPORTED_PROTOCOL) {
-        snprintf(out->detail, sizeof out->detail, "%s", curl_easy_strerror(rc));
+        snprintf(out->detail, sizeof out->detail, "%s", lib.easy_strerror(rc));
         s2d_error_set(err, S2D_ERR_NOT_STORED, "%s: %s", s->opts->stow_url, out->detail);
         result = S2D_XFER_FATAL;
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -356,11 +402,11 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
         result = S2D_XFER_RETRY;
     } else if (rc != CURLE_OK) {
         // Dropped connection, reset mid-transfer: the server never confirmed.
-        snprintf(out->detail, sizeof out->detail, "%s", curl_easy_strerror(rc));
+        snprintf(out->detail, sizeof out->detail, "%s", lib.easy_strerror(rc));
         result = S2D_XFER_RETRY;
     } else {
         long http = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+        lib.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
         result = judge_response(http, &resp, file->sop_instance_uid, out, err);
     }
     s2d_buf_free(&resp);
