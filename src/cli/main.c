@@ -51,7 +51,7 @@ static const char usage_text[] =
     "  --overwrite             replace an earlier conversion in OUTDIR\n"
     "  --json-report FILE      per-level tiles, bytes, seconds and tiles/s\n"
     "  -q, --quiet             no progress or warnings\n"
-    "  --max-instance-size SIZE  no file larger than SIZE bytes (suffix K, M, G: powers of\n"
+    "  --max-instance-size SIZE  no file larger than SIZE bytes (suffix K, M, G, T: powers of\n"
     "                          1024): a level that would be is split into a DICOM\n"
     "                          concatenation, level-N-part-1.dcm, level-N-part-2.dcm ...\n"
     "  --eot-threshold BYTES   (testing) use the Extended Offset Table above this size\n"
@@ -247,7 +247,7 @@ static int cmd_convert(int argc, char **argv)
         case OPT_MAX_INSTANCE_SIZE:
             if (!parse_size(optarg, &opts.max_instance_bytes)) {
                 return s2d_cli_usage_error("", "--max-instance-size %s: give a size in bytes, "
-                                           "or with K, M or G (e.g. 500M, 2G)", optarg);
+                                           "or with K, M, G or T (e.g. 500M, 2G)", optarg);
             }
             break;
         case OPT_KEEP: opts.keep_source_levels = true; break;

@@ -495,8 +495,14 @@ struct split_state {
     uint32_t *lengths;          // their lengths, unpadded
     uint32_t nspooled;
     uint64_t spooled_items;     // their size as items: 8-byte header + padded length each
-    uint64_t part_head;         // upper bound of its head without the offset tables
-    uint64_t whole_head;        // the same for the whole instance as one file
+    uint64_t part_head;         // its head without the offset tables, measured with
+    uint32_t part_head_frames;  // this Number of Frames (all the frames left)
+    uint64_t whole_head;        // the head of the whole instance as one file, likewise
+    // While no part is written the spool may still become the whole instance as one file;
+    // its first part_fit frames (part_fit_items bytes as items) would fit in a part.
+    uint32_t part_fit;
+    uint64_t part_fit_items;
+    bool outgrown;              // too large for one file: parts from now on
     double first_at, last_at;
     // The files written so far.
     split_part *parts;
@@ -576,17 +582,22 @@ static s2d_part10_params part_params(const split_state *s, const char *path, con
     };
 }
 
-// Upper bounds of the heads of the next part (its Number of Frames is at most all the
-// frames left, so its value is no longer) and, while no part is written, of the whole
-// instance as one file, which the spool still may become.
+// The heads of the next part (measured with all the frames left as its Number of Frames;
+// part_bytes() corrects that) and, while no part is written, of the whole instance as one
+// file, which the spool still may become.
 static bool measure_heads(s2d_part10 *w, s2d_error *err)
 {
     split_state *s = w->split;
     unsigned k = s->nparts + 1;
+    if (k > MAX_PARTS) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "%s: more than %d parts; allow larger files",
+                             w->final_path, MAX_PARTS);
+    }
     char uid[S2D_UID_MAX];
     part_uid(s, k, uid);
     char *path = part_path(w->final_path, k);
-    s2d_ds *ds = path ? part_dataset(s, k, s->whole.nframes - s->frames_done, uid, err) : NULL;
+    s->part_head_frames = s->whole.nframes - s->frames_done;
+    s2d_ds *ds = path ? part_dataset(s, k, s->part_head_frames, uid, err) : NULL;
     if (!path) {
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
@@ -603,15 +614,29 @@ static bool measure_heads(s2d_part10 *w, s2d_error *err)
     return ok;
 }
 
-// Size of the file the spool would make holding n frames that take items bytes as items.
-static uint64_t gathered_bytes(const split_state *s, uint32_t n, uint64_t items)
+// Bytes of an IS value of n: its digits, padded to an even length.
+static uint64_t is_value_bytes(uint64_t n)
 {
-    uint64_t head = s->part_head + tables_bytes(n, items >= s->eot_limit);
-    if (s->nparts == 0) {
-        uint64_t whole = s->whole_head + tables_bytes(n, s->whole.extended_offsets);
-        head = whole > head ? whole : head;
+    uint64_t digits = 1;
+    while (n >= 10) {
+        n /= 10;
+        digits++;
     }
-    return head + items + 8;   // 8: the sequence delimiter after the last frame
+    return digits + (digits & 1);
+}
+
+// Size of the next part holding n frames that take items bytes as items.
+static uint64_t part_bytes(const split_state *s, uint32_t n, uint64_t items)
+{
+    uint64_t head = s->part_head - is_value_bytes(s->part_head_frames) + is_value_bytes(n);
+    return head + tables_bytes(n, items >= s->eot_limit) + items + 8;   // 8: the delimiter
+}
+
+// Size of the whole instance as one file, at the least, once frames taking items bytes as
+// items are in it (its table has room for all its frames from the start).
+static uint64_t whole_bytes(const split_state *s, uint64_t items)
+{
+    return s->whole_head + tables_bytes(s->whole.nframes, s->whole.extended_offsets) + items + 8;
 }
 
 static bool read_at(int fd, uint8_t *buf, size_t len, off_t at)
@@ -693,11 +718,7 @@ static bool add_part(split_state *s, s2d_part10 *f, uint32_t frame_offset)
 static bool write_part(s2d_part10 *w, s2d_error *err)
 {
     split_state *s = w->split;
-    unsigned k = s->nparts + 1;
-    if (k > MAX_PARTS) {
-        return s2d_error_set(err, S2D_ERR_USAGE, "%s: more than %d parts; allow larger files",
-                             w->final_path, MAX_PARTS);
-    }
+    unsigned k = s->nparts + 1;   // measure_heads() has checked it against MAX_PARTS
     char uid[S2D_UID_MAX];
     part_uid(s, k, uid);
     char *path = part_path(w->final_path, k);
@@ -790,7 +811,11 @@ static s2d_part10 *split_open(const s2d_part10_params *p, s2d_error *err)
     if (!measure_heads(w, err)) {
         goto fail;
     }
-    uint64_t one = gathered_bytes(s, 1, 0) - 8;
+    // The smallest head this instance can have: as one file, or as a part of one frame.
+    uint64_t one = whole_bytes(s, 0) - 8;
+    if (s->whole.nframes > 1 && part_bytes(s, 1, 0) - 8 < one) {
+        one = part_bytes(s, 1, 0) - 8;
+    }
     if (one + 8 + 2 + 8 > s->max_file_bytes) {
         s2d_error_set(err, S2D_ERR_USAGE,
                       "%s: its header alone takes %" PRIu64 " bytes; a file of at most %" PRIu64
@@ -804,6 +829,77 @@ fail:
     free(spool_path);
     s2d_part10_free(w);
     return NULL;
+}
+
+static bool spool_frame(s2d_part10 *w, const uint8_t *data, size_t len, uint64_t item,
+                        s2d_error *err)
+{
+    split_state *s = w->split;
+    if (len && fwrite(data, 1, len, s->spool) != len) {
+        return io_error(w, err, "cannot write the spool of");
+    }
+    double now = now_seconds();
+    if (s->nspooled == 0) {
+        s->first_at = now;
+    }
+    s->last_at = now;
+    s->lengths[s->nspooled++] = (uint32_t)len;
+    s->spooled_items += item;
+    return true;
+}
+
+static bool frame_too_large(s2d_part10 *w, uint32_t index, size_t len, uint64_t need,
+                            s2d_error *err)
+{
+    return s2d_error_set(err, S2D_ERR_USAGE,
+                         "%s: frame %" PRIu32 " (%zu bytes) and the header make a file of %" PRIu64
+                         " bytes, more than %" PRIu64,
+                         w->final_path, index + 1, len, need, w->split->max_file_bytes);
+}
+
+// The instance has outgrown one file, so it becomes parts. When the gathered frames do not
+// all fit a part (a part's head is longer than the whole file's, so the last few may fit
+// the one but not the other), the first part_fit of them become part 1 and the others are
+// taken back from the spool and added again, to part 2.
+static bool split_first_part(s2d_part10 *w, s2d_error *err)
+{
+    split_state *s = w->split;
+    s->outgrown = true;
+    if (s->part_fit == s->nspooled) {
+        return true;   // all gathered fit a part: part 1 goes on as any part
+    }
+    if (s->part_fit == 0) {
+        uint64_t item = 8 + s->lengths[0] + (s->lengths[0] & 1);
+        return frame_too_large(w, 0, s->lengths[0], part_bytes(s, 1, item), err);
+    }
+    uint32_t carry = s->nspooled - s->part_fit;
+    uint64_t at = 0, carried_len = 0;
+    for (uint32_t i = 0; i < s->nspooled; i++) {
+        *(i < s->part_fit ? &at : &carried_len) += s->lengths[i];
+    }
+    uint8_t *carried = malloc(carried_len ? carried_len : 1);
+    uint32_t *lengths = malloc((carry ? carry : 1) * sizeof *lengths);
+    bool ok = carried && lengths;
+    if (!ok) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    } else if (fflush(s->spool) != 0 ||
+               !read_at(fileno(s->spool), carried, carried_len, (off_t)at)) {
+        ok = io_error(w, err, "cannot read the spool of");
+    }
+    if (ok) {
+        memcpy(lengths, s->lengths + s->part_fit, carry * sizeof *lengths);
+        s->nspooled = s->part_fit;
+        s->spooled_items = s->part_fit_items;
+        ok = write_part(w, err) && measure_heads(w, err);
+    }
+    uint64_t off = 0;
+    for (uint32_t i = 0; ok && i < carry; i++) {
+        ok = split_add_frame(w, carried + off, lengths[i], err);
+        off += lengths[i];
+    }
+    free(carried);
+    free(lengths);
+    return ok;
 }
 
 static bool split_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err)
@@ -820,30 +916,35 @@ static bool split_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_
                              w->final_path, len);
     }
     uint64_t item = 8 + padded;
+    uint64_t cap = s->max_file_bytes;
+    if (!s->outgrown) {
+        // Until the instance outgrows one file it stays one file, as without a cap.
+        uint64_t whole = whole_bytes(s, s->spooled_items + item);
+        if (whole <= cap) {
+            if (s->part_fit == s->nspooled &&
+                part_bytes(s, s->nspooled + 1, s->spooled_items + item) <= cap) {
+                s->part_fit++;
+                s->part_fit_items += item;
+            }
+            return spool_frame(w, data, len, item, err);
+        }
+        if (s->whole.nframes == 1) {
+            return frame_too_large(w, index, len, whole, err);   // one frame: no parts
+        }
+        if (!split_first_part(w, err)) {
+            return false;
+        }
+    }
     // Roll over before the frame that would take the part past the cap.
-    if (s->nspooled > 0 &&
-        gathered_bytes(s, s->nspooled + 1, s->spooled_items + item) > s->max_file_bytes &&
+    if (s->nspooled > 0 && part_bytes(s, s->nspooled + 1, s->spooled_items + item) > cap &&
         (!write_part(w, err) || !measure_heads(w, err))) {
         return false;
     }
-    uint64_t need = gathered_bytes(s, s->nspooled + 1, s->spooled_items + item);
-    if (need > s->max_file_bytes) {
-        return s2d_error_set(err, S2D_ERR_USAGE,
-                             "%s: frame %" PRIu32 " (%zu bytes) and the header make a file of %"
-                             PRIu64 " bytes, more than %" PRIu64,
-                             w->final_path, index + 1, len, need, s->max_file_bytes);
+    uint64_t need = part_bytes(s, s->nspooled + 1, s->spooled_items + item);
+    if (need > cap) {
+        return frame_too_large(w, s->frames_done + s->nspooled, len, need, err);
     }
-    if (len && fwrite(data, 1, len, s->spool) != len) {
-        return io_error(w, err, "cannot write the spool of");
-    }
-    double now = now_seconds();
-    if (s->nspooled == 0) {
-        s->first_at = now;
-    }
-    s->last_at = now;
-    s->lengths[s->nspooled++] = (uint32_t)len;
-    s->spooled_items += item;
-    return true;
+    return spool_frame(w, data, len, item, err);
 }
 
 // Rewrites values known only after the last part in a finished, not yet renamed file.

@@ -19,6 +19,9 @@ level 0 into four parts and level 1 into two. Then:
 - parts with the Extended Offset Table (--eot-threshold) check out too;
 - a cap too small for the header, or for one frame, is a usage error (exit 2) leaving
   nothing behind; bad SIZE strings are usage errors;
+- caps near a file's size: a level that fits stays whole, one just over splits, every part
+  but the last could not take its next frame; a one-frame image that fits is written, one
+  that does not is refused with its own size;
 - --overwrite swaps a split conversion for a whole one and back without stale files.
 """
 import json
@@ -34,6 +37,7 @@ from pydicom.encaps import generate_pixel_data_frame
 
 CAP = 400 * 1024
 CAP_ARG = "400K"
+UID_SLACK = 8   # bytes by which files of two runs may differ: their UIDs' lengths
 # What may differ across conversions besides UIDs and dates: nothing (the sRGB profile's
 # creation time is fixed, so this also proves the profile is the same bytes every time).
 ACROSS_RUNS = set()
@@ -205,6 +209,65 @@ def check_split(slide2dcm, tool, whole_dir, split_dir, report_path, cap):
     return split_levels, nfiles
 
 
+def is_bytes(n):
+    """Bytes of the IS value of n (Number of Frames): digits padded to an even length."""
+    digits = len(str(n))
+    return digits + digits % 2
+
+
+def item_bytes(frame):
+    return 8 + len(frame) + len(frame) % 2
+
+
+def check_edges(slide2dcm, slide, work):
+    """Caps near a file's size. UIDs differ between runs (and their lengths by a few bytes),
+    so the caps keep UID_SLACK bytes from the sizes they are made from. A level that fits
+    stays one file; a level just over splits, every part but the last as full as the cap
+    allows (its next frame would pass it, computed from that part's own size); frames that
+    fit the whole file but not a part (a part's head is longer) move to the next part; a
+    one-frame image that fits is written, and one that does not is refused with its own
+    size."""
+    edge = ["-q", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"]
+    run(slide2dcm, "convert", slide, "-o", work / "edge-ref", *edge)
+    ref_path = work / "edge-ref/level-0.dcm"
+    size = ref_path.stat().st_size
+    ref_frames = frames(pydicom.dcmread(ref_path))
+    last = item_bytes(ref_frames[-1])
+    for i, (cap, nparts) in enumerate(((size + UID_SLACK, 1), (size - UID_SLACK, 2),
+                                       (size - last + 4 * UID_SLACK, 2), (CAP, None))):
+        out = work / f"edge-{i}"
+        run(slide2dcm, "convert", slide, "-o", out, "--max-instance-size", cap, *edge)
+        parts = level_files(out).get("level-0.dcm", [])
+        got, sizes = [], []
+        for k, path in enumerate(parts):
+            part_frames = frames(pydicom.dcmread(path))
+            got += part_frames
+            sizes.append(path.stat().st_size)
+            check(sizes[-1] <= cap, f"cap {cap}: {path.name} has {sizes[-1]} bytes")
+            if k + 1 < len(parts):
+                n = len(part_frames)
+                grown = (sizes[-1] + 4 + item_bytes(ref_frames[len(got)]) + is_bytes(n + 1) -
+                         is_bytes(n))
+                check(grown > cap, f"cap {cap}: {path.name} could take one more frame "
+                                   f"({grown} bytes)")
+        check(got == ref_frames, f"cap {cap}: the frames are not the level's")
+        if nparts == 1:
+            check([p.name for p in parts] == ["level-0.dcm"], f"cap {cap}: {parts}, not one file")
+        elif nparts:
+            check(len(parts) == nparts, f"cap {cap}: {len(parts)} parts, expected {nparts}")
+        print(f"cap {cap}: sizes {sizes}", flush=True)
+    thumb = (work / "whole/thumbnail.dcm").stat().st_size
+    one = ["-q", "--levels", "1", "--no-label", "--no-overview"]
+    run(slide2dcm, "convert", slide, "-o", work / "thumb-fits", "--max-instance-size",
+        thumb + UID_SLACK, *one)
+    check((work / "thumb-fits/thumbnail.dcm").exists(), "a thumbnail that fits was refused")
+    r = run(slide2dcm, "convert", slide, "-o", work / "thumb-over", "--max-instance-size",
+            thumb - 100, *one, expect=2)
+    m = re.search(r"make a file of (\d+) bytes, more than (\d+)", r.stderr)
+    check(m and abs(int(m.group(1)) - thumb) <= UID_SLACK and int(m.group(2)) == thumb - 100,
+          f"thumbnail refused with {r.stderr.strip()!r}, not its own size {thumb}")
+
+
 def uids(outdir):
     return {p.name: str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID)
             for p in sorted(Path(outdir).glob("*.dcm"))}
@@ -258,6 +321,8 @@ def main(slide2dcm, slide, work):
     for bad in ("0", "abc", "5X", "12KB", "-1", ""):
         run(slide2dcm, "convert", slide, "-o", work / "bad", "--max-instance-size", bad, expect=2)
     check(not (work / "bad").exists(), "bad size: output directory created")
+
+    check_edges(slide2dcm, slide, work)
 
     # --overwrite: whole over split and split over whole, never a stale file.
     run(slide2dcm, "convert", slide, "-o", work / "split", "-q", expect=2)
