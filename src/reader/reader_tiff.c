@@ -107,26 +107,6 @@ static void tiff_close(s2d_reader *r)
     r->impl = NULL;
 }
 
-// Reads exactly len bytes at offset into out (replacing its contents).
-static bool read_at(int fd, uint64_t offset, size_t len, s2d_buf *out)
-{
-    out->len = 0;
-    if (!s2d_buf_reserve(out, len)) {
-        return false;
-    }
-    while (out->len < len) {
-        ssize_t n = pread(fd, out->data + out->len, len - out->len, (off_t)(offset + out->len));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        out->len += (size_t)n;
-    }
-    return true;
-}
-
 // Reads up to len bytes at offset into out (replacing its contents); fewer only at the end
 // of the file.
 static bool read_upto(int fd, uint64_t offset, size_t len, s2d_buf *out)
@@ -149,6 +129,12 @@ static bool read_upto(int fd, uint64_t offset, size_t len, s2d_buf *out)
         out->len += (size_t)n;
     }
     return true;
+}
+
+// Reads exactly len bytes at offset into out (replacing its contents).
+static bool read_at(int fd, uint64_t offset, size_t len, s2d_buf *out)
+{
+    return read_upto(fd, offset, len, out) && out->len == len;
 }
 
 // The len bytes of a tile at offset, from the context's read window; NULL when the file
