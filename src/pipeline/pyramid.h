@@ -5,8 +5,8 @@
  * A level is copied (the source's compressed tiles become frames unchanged), read (the
  * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
  * of the level above, which is read only once (a copied level feeding one is decoded for
- * that). Memory is bounded by the reorder window and two tile rows per generated level,
- * whatever the slide size. */
+ * that). Memory is bounded by the reorder window and two tile rows per generated level:
+ * whatever the slide's height, but those rows grow with its width (docs/benchmarks.md). */
 #ifndef S2D_PYRAMID_H
 #define S2D_PYRAMID_H
 
