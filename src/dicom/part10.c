@@ -812,9 +812,9 @@ static s2d_part10 *split_open(const s2d_part10_params *p, s2d_error *err)
         goto fail;
     }
     // The smallest head this instance can have: as one file, or as a part of one frame.
-    uint64_t one = whole_bytes(s, 0) - 8;
-    if (s->whole.nframes > 1 && part_bytes(s, 1, 0) - 8 < one) {
-        one = part_bytes(s, 1, 0) - 8;
+    uint64_t one = whole_bytes(s, 0) - 8, one_part = part_bytes(s, 1, 0) - 8;
+    if (s->whole.nframes > 1 && one_part < one) {
+        one = one_part;
     }
     if (one + 8 + 2 + 8 > s->max_file_bytes) {
         s2d_error_set(err, S2D_ERR_USAGE,

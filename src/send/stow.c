@@ -181,7 +181,7 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
     s->opts = opts;
     struct curl_slist *h = NULL;
     h = lib.slist_append(h, "Content-Type: multipart/related; type=\"application/dicom\"; "
-                             "boundary=" BOUNDARY);
+                            "boundary=" BOUNDARY);
     h = lib.slist_append(h, "Accept: application/dicom+json");
     h = lib.slist_append(h, "Expect:");   // no 100-continue round trip per file
     if (opts->bearer_token) {
@@ -375,7 +375,7 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
     lib.easy_setopt(c, CURLOPT_XFERINFODATA, &b);
     lib.easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)(b.head_len + b.file_len + b.tail_len));
+                    (curl_off_t)(b.head_len + b.file_len + b.tail_len));
     CURLcode rc = lib.easy_perform(c);
     fclose(b.file);
     s2d_xfer_result result;
