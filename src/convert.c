@@ -855,8 +855,8 @@ static bool commit_outputs(job *jb, s2d_error *err)
 static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
-    s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path, .opts = o,
-                             .thumb_level = -1};
+    s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
+                             .spill_dir = jb->outdir, .opts = o, .thumb_level = -1};
     int n = plan_levels(jb, &plan, err);
     if (n == 0) {
         return false;

@@ -17,6 +17,7 @@
 #include "codec/jpeg_lossless.h"
 #include "core/log.h"
 #include "pipeline/queue.h"
+#include "pipeline/strips.h"
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
 
@@ -55,9 +56,8 @@ typedef struct run {
     s2d_read_ctx *enumerator_reader;
     uint64_t frames_total;
 
-    // Two tile rows of pixels for each generated level, filled by the level above.
-    uint8_t *strips[S2D_MAX_LEVELS];
-    size_t strip_stride[S2D_MAX_LEVELS];
+    // Two tile rows for each generated level, filled by the level above.
+    s2d_strips *strips;
 
     // Thumbnail accumulation (under thumb_lock): per-pixel sums and counts.
     pthread_mutex_t thumb_lock;
@@ -125,6 +125,8 @@ typedef struct worker {
     s2d_read_ctx *reader;
     s2d_frame_dec *dec;
     uint8_t *tile;           // tile x tile RGB
+    uint8_t *quarter;        // tile/2 x tile/2 RGB, this tile's share of the level below
+    uint8_t *scratch;        // tile x tile x 3 bytes, for reading a generated tile's quarters
 } worker;
 
 static bool encode_tile(worker *wk, slot *s, s2d_error *err)
@@ -141,11 +143,11 @@ static bool encode_tile(worker *wk, slot *s, s2d_error *err)
 }
 
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
-// at half size straight into `half` when one is given (the level below is all they feed),
+// at half size into the worker's quarter when `halve` (the level below is all they feed),
 // else into the worker's tile. *halved tells which happened. A tile the source cannot give
 // becomes background, encoded like the level's other frames, so no frame is ever broken.
-static bool copy_tile(worker *wk, slot *s, bool need_pixels, uint8_t *half, size_t half_stride,
-                      bool *halved, s2d_error *err)
+static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *halved,
+                      s2d_error *err)
 {
     run *rn = wk->rn;
     s2d_pyramid_level *lv = &rn->plan->levels[s->level];
@@ -158,12 +160,12 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, uint8_t *half, size
         if (!need_pixels) {
             return true;
         }
-        if (half && s2d_frame_dec_decode_half(wk->dec, s->frame.data, s->frame.len, t, t, half,
-                                              half_stride, &why)) {
+        if (halve && s2d_frame_dec_decode_half(wk->dec, s->frame.data, s->frame.len, t, t,
+                                               wk->quarter, (size_t)(t / 2) * 3, &why)) {
             *halved = true;
             return true;
         }
-        if (!half && s2d_frame_dec_decode(wk->dec, s->frame.data, s->frame.len, t, t, wk->tile,
+        if (!halve && s2d_frame_dec_decode(wk->dec, s->frame.data, s->frame.len, t, t, wk->tile,
                                           (size_t)t * 3, &why)) {
             return true;
         }
@@ -203,15 +205,6 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     int next = s->level + 1;
     bool feeds_next = next < plan->nlevels && plan->levels[next].mode == S2D_LEVEL_GENERATE;
     bool feeds_thumb = s->level == plan->thumb_level;
-
-    // Where this tile's quarter-size image lands in the next level's strip: tile row r of
-    // this level fills half of tile row r/2 there.
-    uint8_t *next_dst = NULL;
-    if (feeds_next) {
-        uint8_t *strip = rn->strips[next] + ((s->row / 2) % 2) * (size_t)t * rn->strip_stride[next];
-        next_dst = strip + (size_t)((s->row % 2) * (t / 2)) * rn->strip_stride[next] +
-                   (size_t)(x0 / 2) * 3;
-    }
     bool downsampled = false;
     if (lv->mode == S2D_LEVEL_COPY) {
         // JPEG tiles that feed only the level below are decoded at half size, which costs
@@ -219,8 +212,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         // bottom edges: the DCT scaling would mix the source's padding into the image.
         bool halve = feeds_next && !feeds_thumb && t % 2 == 0 && vw == t && vh == t &&
                      s2d_reader_level(plan->reader, lv->source_level)->coding == S2D_CODING_JPEG;
-        if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve ? next_dst : NULL,
-                       feeds_next ? rn->strip_stride[next] : 0, &downsampled, err)) {
+        if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &downsampled, err)) {
             return false;
         }
     } else if (lv->mode == S2D_LEVEL_READ) {
@@ -234,14 +226,9 @@ static bool process(worker *wk, slot *s, s2d_error *err)
             s2d_warn(rn->opts, "%s: level %d tile (%u,%u): %d source tile(s) missing or broken, "
                      "written as background", plan->source_name, s->level, s->col, s->row, bad);
         }
-    } else {
-        const uint8_t *strip = rn->strips[s->level] + (s->row % 2) * (size_t)t *
-                               rn->strip_stride[s->level];
-        for (int64_t y = 0; y < vh; y++) {
-            memcpy(wk->tile + (size_t)y * stride,
-                   strip + (size_t)y * rn->strip_stride[s->level] + (size_t)x0 * 3,
-                   (size_t)vw * 3);
-        }
+    } else if (!s2d_strips_get_tile(rn->strips, s->level, s->col, s->row, wk->tile, wk->scratch,
+                                    err)) {
+        return false;
     }
     if (lv->mode != S2D_LEVEL_COPY) {
         // Edge tiles are padded with the background (TILED_FULL needs full frames).
@@ -254,7 +241,10 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     }
 
     if (feeds_next && !downsampled) {
-        s2d_downsample_2x2(wk->tile, stride, vw, vh, next_dst, rn->strip_stride[next]);
+        s2d_downsample_2x2(wk->tile, stride, vw, vh, wk->quarter, (size_t)(t / 2) * 3);
+    }
+    if (feeds_next && !s2d_strips_put_quarter(rn->strips, next, s->col, s->row, wk->quarter, err)) {
+        return false;
     }
     if (feeds_thumb) {
         add_to_thumbnail(rn, wk->tile, x0, y0, vw, vh);
@@ -431,7 +421,7 @@ static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row)
     int next = level + 1;
     bool feeds_next = next < plan->nlevels && plan->levels[next].mode == S2D_LEVEL_GENERATE;
     bool last = row == plan->levels[level].rows - 1;
-    // The next level's strip half we are about to fill was last read by its row two back.
+    // The next level's row slot we are about to fill was last read by its row two back.
     if (feeds_next && row % 2 == 0 && row / 2 >= 2 && !wait_row(rn, next, row / 2 - 2)) {
         return false;
     }
@@ -461,6 +451,8 @@ static int default_threads(void)
 static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
 {
     int t = rn->tile;
+    uint32_t generated_cols[S2D_MAX_LEVELS] = {0};
+    bool generates = false;
     for (int l = 0; l < plan->nlevels; l++) {
         s2d_pyramid_level *lv = &plan->levels[l];
         rn->pending_row[l] = -1;
@@ -479,12 +471,13 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
             return false;
         }
         if (lv->mode == S2D_LEVEL_GENERATE) {
-            rn->strip_stride[l] = (size_t)lv->cols * t * 3;
-            rn->strips[l] = malloc(2 * (size_t)t * rn->strip_stride[l]);
-            if (!rn->strips[l]) {
-                return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for level %d strips", l);
-            }
+            generated_cols[l] = lv->cols;
+            generates = true;
         }
+    }
+    if (generates && !(rn->strips = s2d_strips_new(plan->spill_dir, t, generated_cols,
+                                                   plan->nlevels, err))) {
+        return false;
     }
     if (plan->thumb_level >= 0) {
         const s2d_pyramid_level *lv = &plan->levels[plan->thumb_level];
@@ -559,9 +552,11 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         wk->rn = &rn;
         wk->enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, rn.tile, rn.tile, err);
         wk->tile = malloc((size_t)rn.tile * rn.tile * 3);
+        wk->scratch = malloc((size_t)rn.tile * rn.tile * 3);
+        wk->quarter = malloc((size_t)(rn.tile / 2) * (rn.tile / 2) * 3);
         wk->reader = wk->enc ? s2d_read_ctx_new(plan->reader, rn.tile, rn.tile, err) : NULL;
         wk->dec = wk->reader ? s2d_frame_dec_new(err) : NULL;
-        if (!wk->enc || !wk->tile || !wk->reader || !wk->dec) {
+        if (!wk->enc || !wk->tile || !wk->scratch || !wk->quarter || !wk->reader || !wk->dec) {
             s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for worker %d", i);
             ok = false;
             break;
@@ -612,6 +607,8 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     for (int i = 0; workers && i < nthreads; i++) {
         s2d_jpeg_enc_free(workers[i].enc);
         free(workers[i].tile);
+        free(workers[i].scratch);
+        free(workers[i].quarter);
         s2d_read_ctx_free(workers[i].reader);
         s2d_frame_dec_free(workers[i].dec);
     }
@@ -624,8 +621,8 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     s2d_read_ctx_free(rn.enumerator_reader);
     for (int l = 0; l < plan->nlevels; l++) {
         free(rn.rows_done[l]);
-        free(rn.strips[l]);
     }
+    s2d_strips_free(rn.strips);
     free(rn.thumb_sum);
     pthread_mutex_destroy(&rn.lock);
     pthread_cond_destroy(&rn.frame_done);

@@ -5,8 +5,8 @@
  * A level is copied (the source's compressed tiles become frames unchanged), read (the
  * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
  * of the level above, which is read only once (a copied level feeding one is decoded for
- * that). Memory is bounded by the reorder window and two tile rows per generated level:
- * whatever the slide's height, but those rows grow with its width (docs/benchmarks.md). */
+ * that). Memory is bounded by the reorder window, whatever the slide's size: the two tile
+ * rows per generated level that grow with its width are kept in a file (pipeline/strips.h). */
 #ifndef S2D_PYRAMID_H
 #define S2D_PYRAMID_H
 
@@ -38,6 +38,7 @@ typedef struct s2d_pyramid_level {
 typedef struct s2d_pyramid_plan {
     s2d_reader *reader;
     const char *source_name;           // for warnings
+    const char *spill_dir;             // where generated levels' rows are kept (the output's)
     const s2d_convert_options *opts;   // quality, threads, callbacks
     int tile_size;                     // frame width and height of every level
     int nlevels;

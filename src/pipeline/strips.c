@@ -1,0 +1,125 @@
+/* Generated levels' tile rows in a spill file; see pipeline/strips.h.
+ * Layout: per level, two tile rows (row r in slot r % 2); per tile its four quarters one
+ * after another (top left, top right, bottom left, bottom right), each packed RGB. A quarter
+ * is one pwrite and a tile one pread. */
+#include "pipeline/strips.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline/pyramid.h"
+
+struct s2d_strips {
+    int fd;
+    int tile, half;
+    size_t quarter_bytes, tile_bytes;
+    uint32_t cols[S2D_MAX_LEVELS];
+    off_t base[S2D_MAX_LEVELS];   // where each generated level's two rows start
+    char *path;                    // for errors; the file itself is already unlinked
+};
+
+s2d_strips *s2d_strips_new(const char *dir, int tile, const uint32_t *cols, int nlevels,
+                           s2d_error *err)
+{
+    if (tile <= 0 || tile % 2 != 0 || nlevels > S2D_MAX_LEVELS) {
+        s2d_error_set(err, S2D_ERR_USAGE, "levels can be generated only at an even tile size "
+                      "(not %d)", tile);
+        return NULL;
+    }
+    s2d_strips *s = calloc(1, sizeof *s);
+    size_t n = strlen(dir) + 32;
+    if (!s || !(s->path = malloc(n))) {
+        free(s);
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(s->path, n, "%s/.slide2dcm-rows-XXXXXX", dir);
+    s->tile = tile;
+    s->half = tile / 2;
+    s->quarter_bytes = (size_t)s->half * s->half * 3;
+    s->tile_bytes = 4 * s->quarter_bytes;
+    off_t size = 0;
+    for (int l = 0; l < nlevels; l++) {
+        s->cols[l] = cols[l];
+        s->base[l] = size;
+        size += (off_t)2 * cols[l] * (off_t)s->tile_bytes;
+    }
+    // Unlinked at once: nothing is left behind, whatever happens. Sized up front so that
+    // the quarters never written (past an edge) read back as bytes, not a short read.
+    s->fd = mkstemp(s->path);
+    if (s->fd < 0) {
+        s2d_error_set(err, S2D_ERR_IO, "cannot create a row file in %s: %s", dir, strerror(errno));
+    } else if (unlink(s->path), ftruncate(s->fd, size) != 0) {
+        s2d_error_set(err, S2D_ERR_IO, "cannot write the row file %s: %s", s->path,
+                      strerror(errno));
+    } else {
+        return s;
+    }
+    s2d_strips_free(s);
+    return NULL;
+}
+
+void s2d_strips_free(s2d_strips *s)
+{
+    if (s) {
+        if (s->fd >= 0) {
+            close(s->fd);
+        }
+        free(s->path);
+        free(s);
+    }
+}
+
+static off_t tile_offset(const s2d_strips *s, int level, uint32_t col, uint32_t row)
+{
+    return s->base[level] + ((off_t)(row % 2) * s->cols[level] + col) * (off_t)s->tile_bytes;
+}
+
+bool s2d_strips_put_quarter(s2d_strips *s, int level, uint32_t src_col, uint32_t src_row,
+                            const uint8_t *quarter, s2d_error *err)
+{
+    int which = (int)(src_row % 2) * 2 + (int)(src_col % 2);
+    off_t at = tile_offset(s, level, src_col / 2, src_row / 2) + which * (off_t)s->quarter_bytes;
+    for (size_t done = 0; done < s->quarter_bytes;) {
+        ssize_t n = pwrite(s->fd, quarter + done, s->quarter_bytes - done, at + (off_t)done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return s2d_error_set(err, S2D_ERR_IO, "cannot write the row file %s: %s", s->path,
+                                 n < 0 ? strerror(errno) : "no progress");
+        }
+        done += (size_t)n;
+    }
+    return true;
+}
+
+bool s2d_strips_get_tile(s2d_strips *s, int level, uint32_t col, uint32_t row, uint8_t *tile,
+                         uint8_t *scratch, s2d_error *err)
+{
+    off_t at = tile_offset(s, level, col, row);
+    for (size_t done = 0; done < s->tile_bytes;) {
+        ssize_t n = pread(s->fd, scratch + done, s->tile_bytes - done, at + (off_t)done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return s2d_error_set(err, S2D_ERR_IO, "cannot read the row file %s: %s", s->path,
+                                 n < 0 ? strerror(errno) : "end of file");
+        }
+        done += (size_t)n;
+    }
+    size_t row_bytes = (size_t)s->half * 3, stride = (size_t)s->tile * 3;
+    for (int q = 0; q < 4; q++) {
+        const uint8_t *src = scratch + q * s->quarter_bytes;
+        uint8_t *dst = tile + (size_t)(q / 2) * s->half * stride + (size_t)(q % 2) * row_bytes;
+        for (int y = 0; y < s->half; y++) {
+            memcpy(dst + (size_t)y * stride, src + (size_t)y * row_bytes, row_bytes);
+        }
+    }
+    return true;
+}
