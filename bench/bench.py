@@ -366,6 +366,21 @@ def ratios_and_targets(res, threads_list, memory):
     else:
         targets.append(target("peak RSS < 300 MB on 100000 x 80000", None, "< 300 MB", False,
                               "not run: bash bench/run.sh --memory"))
+    # Independent of size: a slide 20x wider (and as many pixels as 5 of the small one) may
+    # not need more memory than the small one, beyond what grows per frame (offsets).
+    runs = {m["size"]: m for m in memory.get("runs", [])} if memory else {}
+    small, wide = runs.get("20000x16000"), runs.get("400000x4000")
+    if small and wide:
+        grew = wide["peak_rss_mb"] - small["peak_rss_mb"]
+        detail = "%.1f MB at 400,000 wide vs %.1f MB at 20,000" % (wide["peak_rss_mb"],
+                                                                   small["peak_rss_mb"])
+        if big:
+            per_gp = (big[0]["peak_rss_mb"] - small["peak_rss_mb"]) / (
+                big[0]["megapixels"] - small["megapixels"]) * 1000
+            ratios["peak_rss_mb_per_gigapixel"] = per_gp
+            detail += "; with area: %+.1f MB per gigapixel (frame offsets)" % per_gp
+        targets.append(target("peak RSS independent of width (400000 x 4000 vs 20000 x 16000)",
+                              grew, "<= +10 MB", grew <= 10, detail))
     rss = [r["peak_rss_mb"] for r in syn if r["tool"] == "slide2dcm"]
     ratios["synthetic_peak_rss_mb_max"] = max(rss)
     return ratios, targets

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/memory.sh [WIDTHxHEIGHT ...]
 # Peak resident memory of `slide2dcm convert` on synthetic Aperio-like slides of growing
-# size (default 20000x16000 and 100000x80000): it must stay bounded, independent of the
-# slide's size. Each slide and its output are deleted after its run. Prints a table and
+# size (default 20000x16000, 100000x80000, and 400000x4000 for width alone): it must stay
+# bounded, independent of the slide's size. Each slide and its output are deleted after its run. Prints a table and
 # writes bench/results/memory.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j2 --target slide2dcm s2d-make-svs >/dev/null
 
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(20000x16000 100000x80000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(20000x16000 100000x80000 400000x4000)
 work=${BENCH_WORK:-build/bench-memory}
 mkdir -p "$work" bench/results
 results=()

@@ -205,7 +205,10 @@ s2d_reader *s2d_reader_open(const char *path, s2d_error *err)
         s2d_error_set(err, S2D_ERR_INPUT, "is a directory, not a slide file");
         return NULL;
     }
-    const char *vendor = s2d_openslide_vendor(path);
+    const char *vendor = s2d_tiff_info_known_vendor(path);
+    if (!vendor && !s2d_openslide_vendor(path, &vendor, err)) {
+        return NULL;
+    }
     // A tiled TIFF OpenSlide does not know (OME-TIFF, say) may still hold tiles to copy.
     bool try_tiff = tiff_backend_candidate(vendor, path) || (!vendor && s2d_is_tiff(path));
     if (!vendor && !try_tiff) {

@@ -51,7 +51,14 @@ struct tiff *s2d_tiff_open_quiet(const char *path);
 /** Whether the file starts like a TIFF. */
 bool s2d_is_tiff(const char *path);
 
-/** OpenSlide's name for the file's format, or NULL when OpenSlide does not know it. */
-const char *s2d_openslide_vendor(const char *path);
+/** *vendor: OpenSlide's name for the file's format, or NULL when OpenSlide does not know
+ *  it. Fails only when OpenSlide cannot be loaded. */
+bool s2d_openslide_vendor(const char *path, const char **vendor, s2d_error *err);
+
+/** "aperio" for a file OpenSlide would call so, told without loading OpenSlide: a tiled
+ *  TIFF whose first ImageDescription starts with "Aperio" (OpenSlide's own test) and that
+ *  has no mark of the TIFF formats OpenSlide tries before or beside it (the NDPI tag 65420,
+ *  a Trestle "MedScan" Software tag, Ventana's XMP). NULL: OpenSlide must be asked. */
+const char *s2d_tiff_info_known_vendor(const char *path);
 
 #endif

@@ -3,10 +3,12 @@
  * file is straight RGB on the background. */
 #include <math.h>
 #include <openslide.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dynlib.h"
 #include "reader/reader_impl.h"
 
 typedef struct os_ctx {
@@ -14,9 +16,65 @@ typedef struct os_ctx {
     size_t cap;              // pixels
 } os_ctx;
 
-const char *s2d_openslide_vendor(const char *path)
+// Debian's libopenslide0, the runtime of the libopenslide-dev we compile against.
+#define OPENSLIDE_SONAME "libopenslide.so.0"
+
+// The OpenSlide functions used here, resolved by load_openslide().
+static struct {
+    const char *(*detect_vendor)(const char *filename);
+    openslide_t *(*open)(const char *filename);
+    void (*close)(openslide_t *osr);
+    const char *(*get_error)(openslide_t *osr);
+    int32_t (*get_level_count)(openslide_t *osr);
+    void (*get_level_dimensions)(openslide_t *osr, int32_t level, int64_t *w, int64_t *h);
+    double (*get_level_downsample)(openslide_t *osr, int32_t level);
+    const char *const *(*get_property_names)(openslide_t *osr);
+    const char *(*get_property_value)(openslide_t *osr, const char *name);
+    void (*read_region)(openslide_t *osr, uint32_t *dest, int64_t x, int64_t y, int32_t level,
+                        int64_t w, int64_t h);
+    const char *const *(*get_associated_image_names)(openslide_t *osr);
+    void (*get_associated_image_dimensions)(openslide_t *osr, const char *name, int64_t *w,
+                                            int64_t *h);
+    void (*read_associated_image)(openslide_t *osr, const char *name, uint32_t *dest);
+} lib;
+static char load_error[256];   // empty once OpenSlide is loaded
+static pthread_once_t openslide_once = PTHREAD_ONCE_INIT;
+
+static void load_openslide(void)
 {
-    return openslide_detect_vendor(path);
+    const s2d_dynsym syms[] = {
+        S2D_DYNSYM("openslide_detect_vendor", lib.detect_vendor),
+        S2D_DYNSYM("openslide_open", lib.open),
+        S2D_DYNSYM("openslide_close", lib.close),
+        S2D_DYNSYM("openslide_get_error", lib.get_error),
+        S2D_DYNSYM("openslide_get_level_count", lib.get_level_count),
+        S2D_DYNSYM("openslide_get_level_dimensions", lib.get_level_dimensions),
+        S2D_DYNSYM("openslide_get_level_downsample", lib.get_level_downsample),
+        S2D_DYNSYM("openslide_get_property_names", lib.get_property_names),
+        S2D_DYNSYM("openslide_get_property_value", lib.get_property_value),
+        S2D_DYNSYM("openslide_read_region", lib.read_region),
+        S2D_DYNSYM("openslide_get_associated_image_names", lib.get_associated_image_names),
+        S2D_DYNSYM("openslide_get_associated_image_dimensions",
+                   lib.get_associated_image_dimensions),
+        S2D_DYNSYM("openslide_read_associated_image", lib.read_associated_image),
+    };
+    s2d_dynlib_load(OPENSLIDE_SONAME, syms, sizeof syms / sizeof *syms, load_error,
+                    sizeof load_error);
+}
+
+static bool loaded(s2d_error *err)
+{
+    pthread_once(&openslide_once, load_openslide);
+    return !load_error[0] || s2d_error_set(err, S2D_ERR_IO, "%s", load_error);
+}
+
+bool s2d_openslide_vendor(const char *path, const char **vendor, s2d_error *err)
+{
+    if (!loaded(err)) {
+        return false;
+    }
+    *vendor = lib.detect_vendor(path);
+    return true;
 }
 
 static openslide_t *osr_of(const s2d_reader *r)
@@ -27,7 +85,7 @@ static openslide_t *osr_of(const s2d_reader *r)
 static void os_close(s2d_reader *r)
 {
     if (r->impl) {
-        openslide_close(osr_of(r));
+        lib.close(osr_of(r));
     }
 }
 
@@ -91,8 +149,8 @@ static bool os_read_region(s2d_reader *r, void *ctx, int level, int64_t x, int64
                              (long long)h);
     }
     double ds = r->levels[level].downsample;
-    openslide_read_region(osr_of(r), c->argb, llround(x * ds), llround(y * ds), level, w, h);
-    const char *oerr = openslide_get_error(osr_of(r));
+    lib.read_region(osr_of(r), c->argb, llround(x * ds), llround(y * ds), level, w, h);
+    const char *oerr = lib.get_error(osr_of(r));
     if (oerr) {
         return s2d_error_set(err, S2D_ERR_INPUT, "cannot read the slide's pixels: %s", oerr);
     }
@@ -104,7 +162,7 @@ static bool os_read_region(s2d_reader *r, void *ctx, int level, int64_t x, int64
 
 static bool os_has_associated(const s2d_reader *r, const char *name)
 {
-    const char *const *names = openslide_get_associated_image_names(osr_of(r));
+    const char *const *names = lib.get_associated_image_names(osr_of(r));
     for (; names && *names; names++) {
         if (strcmp(*names, name) == 0) {
             return true;
@@ -119,16 +177,16 @@ static bool os_read_associated(s2d_reader *r, const char *name, uint8_t **rgb, i
     *rgb = NULL;
     // OpenSlide errors are sticky: a corrupt label would poison every later read of the
     // pyramid. A handle of its own keeps a broken associated image a warning.
-    openslide_t *osr = openslide_open(r->path);
-    if (!osr || openslide_get_error(osr)) {
+    openslide_t *osr = lib.open(r->path);
+    if (!osr || lib.get_error(osr)) {
         if (osr) {
-            openslide_close(osr);
+            lib.close(osr);
         }
         return s2d_error_set(err, S2D_ERR_INPUT, "cannot reopen the slide for the %s image", name);
     }
     bool ok = false;
     uint32_t *argb = NULL;
-    openslide_get_associated_image_dimensions(osr, name, w, h);
+    lib.get_associated_image_dimensions(osr, name, w, h);
     if (*w <= 0 || *h <= 0 || *w > 65535 || *h > 65535) {
         s2d_error_set(err, S2D_ERR_INPUT, "the %s image has no usable size", name);
         goto out;
@@ -140,8 +198,8 @@ static bool os_read_associated(s2d_reader *r, const char *name, uint8_t **rgb, i
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory reading the %s image", name);
         goto out;
     }
-    openslide_read_associated_image(osr, name, argb);
-    const char *oerr = openslide_get_error(osr);
+    lib.read_associated_image(osr, name, argb);
+    const char *oerr = lib.get_error(osr);
     if (oerr) {
         s2d_error_set(err, S2D_ERR_INPUT, "cannot read the %s image: %s", name, oerr);
         goto out;
@@ -154,7 +212,7 @@ out:
         *rgb = NULL;
     }
     free(argb);
-    openslide_close(osr);
+    lib.close(osr);
     return ok;
 }
 
@@ -170,30 +228,33 @@ static const s2d_reader_ops openslide_ops = {
 
 bool s2d_openslide_backend_open(s2d_reader *r, const char *vendor, s2d_error *err)
 {
-    openslide_t *osr = openslide_open(r->path);
-    const char *oerr = osr ? openslide_get_error(osr) : "OpenSlide could not open it";
+    if (!loaded(err)) {
+        return false;
+    }
+    openslide_t *osr = lib.open(r->path);
+    const char *oerr = osr ? lib.get_error(osr) : "OpenSlide could not open it";
     if (oerr) {
         s2d_error_set(err, S2D_ERR_INPUT, "cannot open the %s slide: %s",
                       vendor ? vendor : "", oerr);
         if (osr) {
-            openslide_close(osr);
+            lib.close(osr);
         }
         return false;
     }
     r->ops = &openslide_ops;
     r->impl = osr;
-    int32_t n = openslide_get_level_count(osr);
+    int32_t n = lib.get_level_count(osr);
     r->levels = calloc(n > 0 ? (size_t)n : 1, sizeof *r->levels);
     if (n <= 0 || !r->levels) {
         return s2d_error_set(err, S2D_ERR_INPUT, "the slide has no readable levels");
     }
     r->nlevels = n;
     for (int i = 0; i < n; i++) {
-        openslide_get_level_dimensions(osr, i, &r->levels[i].width, &r->levels[i].height);
-        r->levels[i].downsample = openslide_get_level_downsample(osr, i);
+        lib.get_level_dimensions(osr, i, &r->levels[i].width, &r->levels[i].height);
+        r->levels[i].downsample = lib.get_level_downsample(osr, i);
     }
-    for (const char *const *names = openslide_get_property_names(osr); names && *names; names++) {
-        const char *v = openslide_get_property_value(osr, *names);
+    for (const char *const *names = lib.get_property_names(osr); names && *names; names++) {
+        const char *v = lib.get_property_value(osr, *names);
         if (!s2d_props_set(&r->props, *names, v ? v : "")) {
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }

@@ -197,3 +197,27 @@ const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *m
     }
     return NULL;
 }
+
+const char *s2d_tiff_info_known_vendor(const char *path)
+{
+    uint64_t size;
+    if (!tiff_magic(path, &size)) {
+        return NULL;
+    }
+    TIFF *tif = s2d_tiff_open_quiet(path);
+    if (!tif) {
+        return NULL;
+    }
+    const char *description = NULL, *software = NULL;
+    uint32_t xmp_len = 0;
+    void *xmp = NULL;
+    // Tag 65420 is not libtiff's: it has a field description only if the directory has it.
+    bool aperio = TIFFIsTiled(tif) && TIFFGetField(tif, TIFFTAG_IMAGEDESCRIPTION, &description) &&
+                  description && strncmp(description, "Aperio", 6) == 0 &&
+                  !(TIFFGetField(tif, TIFFTAG_SOFTWARE, &software) && software &&
+                    strncmp(software, "MedScan", 7) == 0) &&
+                  !TIFFGetField(tif, TIFFTAG_XMLPACKET, &xmp_len, &xmp) &&
+                  !TIFFFindField(tif, 65420, TIFF_ANY);
+    TIFFClose(tif);
+    return aperio ? "aperio" : NULL;
+}

@@ -5,7 +5,6 @@
  * and the thirty libraries it pulls in cost every run ~15 ms of start-up, and most runs
  * (every conversion that does not send) never use it. */
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/dynlib.h"
 #include "send/transport.h"
 
 #define BOUNDARY "slide2dcm-7c3f9e1d0b5a4c28"
@@ -125,28 +125,22 @@ static struct {
 static char load_error[256];   // empty once libcurl is loaded
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
-// POSIX guarantees that dlsym's object pointer converts to a function pointer.
-#define RESOLVE(handle, field, name) (*(void **)&lib.field = dlsym(handle, name)) != NULL
-
 static void load_curl(void)
 {
-    void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    bool ok = h && RESOLVE(h, global_init, "curl_global_init") &&
-              RESOLVE(h, easy_init, "curl_easy_init") &&
-              RESOLVE(h, easy_setopt, "curl_easy_setopt") &&
-              RESOLVE(h, easy_perform, "curl_easy_perform") &&
-              RESOLVE(h, easy_getinfo, "curl_easy_getinfo") &&
-              RESOLVE(h, easy_strerror, "curl_easy_strerror") &&
-              RESOLVE(h, easy_cleanup, "curl_easy_cleanup") &&
-              RESOLVE(h, slist_append, "curl_slist_append") &&
-              RESOLVE(h, slist_free_all, "curl_slist_free_all");
-    if (!ok) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof load_error, "cannot load %s: %s", LIBCURL_SONAME,
-                 why ? why : "a function is missing");
-        return;
-    }
-    if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    const s2d_dynsym syms[] = {
+        S2D_DYNSYM("curl_global_init", lib.global_init),
+        S2D_DYNSYM("curl_easy_init", lib.easy_init),
+        S2D_DYNSYM("curl_easy_setopt", lib.easy_setopt),
+        S2D_DYNSYM("curl_easy_perform", lib.easy_perform),
+        S2D_DYNSYM("curl_easy_getinfo", lib.easy_getinfo),
+        S2D_DYNSYM("curl_easy_strerror", lib.easy_strerror),
+        S2D_DYNSYM("curl_easy_cleanup", lib.easy_cleanup),
+        S2D_DYNSYM("curl_slist_append", lib.slist_append),
+        S2D_DYNSYM("curl_slist_free_all", lib.slist_free_all),
+    };
+    if (s2d_dynlib_load(LIBCURL_SONAME, syms, sizeof syms / sizeof *syms, load_error,
+                        sizeof load_error) &&
+        lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(load_error, sizeof load_error, "libcurl did not initialise");
     }
 }
