@@ -1,7 +1,6 @@
 /* Streaming Part 10 writer; see dicom/part10.h. Offsets in the tables count from the first
  * byte of the first item after the Basic Offset Table item, as PS3.5 A.4 defines.
  * The first half writes one file; the second splits an instance into a concatenation. */
-#define _GNU_SOURCE   // sync_file_range
 #include "dicom/part10.h"
 
 #include <errno.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/flusher.h"
 #include "dicom/uid.h"
 
 #define RATIO_TAG S2D_TAG(0x0028, 0x2112)
@@ -26,9 +26,9 @@
 #define IN_CONCATENATION_TOTAL_TAG S2D_TAG(0x0020, 0x9163)
 #define CONCATENATION_FRAME_OFFSET_TAG S2D_TAG(0x0020, 0x9228)
 #define MAX_PARTS 65535   // In-concatenation Number and Total Number are US
-// Written frames are handed to the disk every this many bytes, so that the fsync at the
-// end has little left to do: without it the whole file waits there, after the last frame.
-#define WRITEBACK_CHUNK (8u << 20)
+// Written frames are flushed to disk every this many bytes by a thread beside the writer
+// (core/flusher.h), so that the fsync at the end has little left to do.
+#define FLUSH_CHUNK (8u << 20)
 // stdio buffer of each file: glibc ignores the size given with a NULL buffer and uses 4 KiB,
 // which made a write() per frame.
 #define STDIO_BUFFER (256u << 10)
@@ -48,7 +48,8 @@ struct s2d_part10 {
     off_t ratio_pos;         // -1 when the dataset has no ratio to patch
     off_t total_pos;         // In-concatenation Total Number's value; -1 when none
     uint64_t next_offset;    // offset of the next fragment's item tag
-    uint64_t writeback_at;   // next_offset when the disk writing was last started
+    uint64_t flushed_at;     // next_offset when a flush was last asked for
+    s2d_flusher *flusher;    // started when the file passes FLUSH_CHUNK
     uint64_t *offsets;       // per frame
     uint32_t *lengths;       // per frame, item length with padding
     split_state *split;      // non-NULL: frames are gathered for a concatenation (below)
@@ -342,14 +343,17 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     }
     w->next_offset += 8 + padded;
     w->nwritten++;
-    if (w->next_offset - w->writeback_at >= WRITEBACK_CHUNK) {
-        // Asynchronous: queues the dirty pages for writing and returns. A failure here
-        // changes nothing (the final fsync still reports real write errors).
-        w->writeback_at = w->next_offset;
+    if (w->next_offset - w->flushed_at >= FLUSH_CHUNK) {
+        w->flushed_at = w->next_offset;
         if (fflush(w->file) != 0) {
             return io_error(w, err, "cannot write");
         }
-        (void)sync_file_range(fileno(w->file), 0, 0, SYNC_FILE_RANGE_WRITE);
+        if (!w->flusher) {
+            w->flusher = s2d_flusher_start(fileno(w->file));
+        }
+        if (w->flusher) {
+            s2d_flusher_request(w->flusher);
+        }
     }
     return true;
 }
@@ -424,6 +428,12 @@ bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
     if (!ok) {
         return false;
     }
+    int flush_error = w->flusher ? s2d_flusher_stop(w->flusher) : 0;
+    w->flusher = NULL;
+    if (flush_error) {
+        errno = flush_error;
+        return io_error(w, err, "cannot write");
+    }
     if (fflush(w->file) != 0 || fsync(fileno(w->file)) != 0) {
         return io_error(w, err, "cannot write");
     }
@@ -457,6 +467,9 @@ void s2d_part10_free(s2d_part10 *w)
 {
     if (!w) {
         return;
+    }
+    if (w->flusher) {
+        s2d_flusher_stop(w->flusher);   // the file is abandoned: its errors do not matter
     }
     if (w->file) {
         fclose(w->file);
