@@ -27,7 +27,8 @@ static int wrong_pixels(const uint8_t *tile, int level, uint32_t col, uint32_t r
         uint32_t sc = 2 * col + (uint32_t)(part % 2), sr = 2 * row + (uint32_t)(part / 2);
         make_quarter(q, level, sc, sr);
         for (int y = 0; y < HALF; y++) {
-            const uint8_t *at = tile + ((size_t)((part / 2) * HALF + y) * TILE + (part % 2) * HALF) * 3;
+            size_t line = (size_t)((part / 2) * HALF + y);
+            const uint8_t *at = tile + (line * TILE + (size_t)(part % 2) * HALF) * 3;
             wrong += memcmp(at, q + y * HALF * 3, HALF * 3) != 0;
         }
     }

@@ -25,7 +25,8 @@ static int check_file(const char *path, const struct stat *st, int type, struct 
     if (fast) {
         told++;
         if (!vendor || strcmp(fast, vendor) != 0) {
-            fprintf(stderr, "%s: told %s, OpenSlide says %s\n", path, fast, vendor ? vendor : "none");
+            fprintf(stderr, "%s: told %s, OpenSlide says %s\n", path, fast,
+                    vendor ? vendor : "none");
             CHECK(!"the vendor told without OpenSlide is OpenSlide's");
         }
     } else if (vendor && strcmp(vendor, "aperio") == 0) {
