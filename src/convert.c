@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lcms2.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +49,6 @@ typedef struct output {
     uint64_t replaced_frames;         // copied levels: frames made because the source's broke
 } output;
 
-// A single-frame image (label, overview, the source's thumbnail) JPEG-encoded by a thread
-// of its own while the pyramid is made, then written by the main thread in the usual order.
-typedef struct side_image {
-    const char *source_name;   // the associated image to read; NULL: `rgb` is given
-    const uint8_t *rgb;        // given pixels (the source's thumbnail, read earlier)
-    bool wanted;
-    int64_t w, h;
-    s2d_buf jpeg;              // empty when the source has no such image or it did not read
-    s2d_error read_err;        // the source could not give it: a warning, nothing written
-    s2d_error err;             // encoding failed: the conversion fails
-} side_image;
-
-enum { SIDE_THUMBNAIL, SIDE_LABEL, SIDE_OVERVIEW, SIDE_IMAGES };
-
 typedef struct job {
     const char *slide_path;
     const char *outdir;
@@ -80,7 +65,6 @@ typedef struct job {
     // With opts->uid_root: what identifies the slide (its content fingerprint) and what
     // identifies this encoding of it (fingerprint + the options that change the pixels).
     char uid_seed_slide[65], uid_seed_encoding[160];
-    side_image side[SIDE_IMAGES];
 } job;
 
 static bool validate_options(const s2d_convert_options *o, s2d_error *err)
@@ -438,26 +422,9 @@ static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t
     return c;
 }
 
-static bool encode_single_frame(const job *jb, const uint8_t *rgb, int64_t w, int64_t h,
-                                s2d_buf *out, s2d_error *err)
-{
-    s2d_jpeg_enc *enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
-                                         (int)h, err);
-    const uint8_t *jpeg;
-    size_t len;
-    bool ok = enc && s2d_jpeg_enc_encode(enc, rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len, err);
-    if (ok) {
-        s2d_buf_append(out, jpeg, len);
-        ok = !out->failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-    }
-    s2d_jpeg_enc_free(enc);
-    return ok;
-}
-
-static bool write_encoded_frame(job *jb, const char *name, s2d_flavor flavor,
-                                const s2d_buf *jpeg, int64_t w, int64_t h, double downsample_x,
-                                double downsample_y, const s2d_source_compression *source,
-                                s2d_error *err)
+static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, const uint8_t *rgb,
+                               int64_t w, int64_t h, double downsample_x, double downsample_y,
+                               const s2d_source_compression *source, s2d_error *err)
 {
     s2d_wsm_instance inst = {
         .flavor = flavor,
@@ -473,9 +440,15 @@ static bool write_encoded_frame(job *jb, const char *name, s2d_flavor flavor,
         .photometric = "YBR_FULL_422",
         .source = source,
     };
+    s2d_jpeg_enc *enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
+                                         (int)h, err);
+    const uint8_t *jpeg;
+    size_t len;
     output *out = NULL;
-    bool ok = (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, jpeg->len, err)) != NULL &&
-              s2d_part10_add_frame(out->writer, jpeg->data, jpeg->len, err);
+    bool ok = enc && s2d_jpeg_enc_encode(enc, rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len, err) &&
+              (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
+              s2d_part10_add_frame(out->writer, jpeg, len, err);
+    s2d_jpeg_enc_free(enc);
     if (!ok && err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
         if (out) {
             cap_error(jb, err);   // open_output() names the option itself
@@ -490,56 +463,29 @@ static bool write_encoded_frame(job *jb, const char *name, s2d_flavor flavor,
     return ok;
 }
 
-// Reads (unless given) and encodes the wanted side images; runs beside the pyramid pass.
-// The reader takes associated images through handles of their own, so this is safe
-// alongside the workers' reads.
-static void *encode_side_images(void *arg)
+// Label and overview come from the source as they are; a broken one is a warning.
+static bool write_associated(job *jb, const char *source_name, const char *file,
+                             s2d_flavor flavor, s2d_error *err)
 {
-    job *jb = arg;
-    for (int i = 0; i < SIDE_IMAGES; i++) {
-        side_image *im = &jb->side[i];
-        if (!im->wanted) {
-            continue;
+    if (!s2d_reader_has_associated(jb->reader, source_name)) {
+        return true;
+    }
+    uint8_t *rgb;
+    int64_t w, h;
+    s2d_error read_err = {0};
+    if (!s2d_reader_read_associated(jb->reader, source_name, &rgb, &w, &h, &read_err)) {
+        if (read_err.code == S2D_ERR_NOMEM) {
+            *err = read_err;
+            return false;
         }
-        uint8_t *rgb = NULL;
-        if (!im->rgb) {
-            if (!s2d_reader_has_associated(jb->reader, im->source_name) ||
-                !s2d_reader_read_associated(jb->reader, im->source_name, &rgb, &im->w, &im->h,
-                                            &im->read_err)) {
-                continue;
-            }
-        }
-        encode_single_frame(jb, im->rgb ? im->rgb : rgb, im->w, im->h, &im->jpeg, &im->err);
-        free(rgb);
-    }
-    return NULL;
-}
-
-// Label and overview come from the source as they are, encoded beside the pyramid pass; a
-// broken one is a warning.
-static bool write_associated(job *jb, int which, const char *file, s2d_flavor flavor,
-                             s2d_error *err)
-{
-    side_image *im = &jb->side[which];
-    if (im->err.code != S2D_OK) {
-        *err = im->err;
-        s2d_error_prefix(err, "%s: ", file);
-        return false;
-    }
-    if (im->read_err.code == S2D_ERR_NOMEM) {
-        *err = im->read_err;
-        return false;
-    }
-    if (im->read_err.code != S2D_OK) {
-        s2d_warn(jb->opts, "%s: %s; %s not written", jb->slide_path, im->read_err.message, file);
+        s2d_warn(jb->opts, "%s: %s; %s not written", jb->slide_path, read_err.message, file);
         jb->warnings++;
         return true;
     }
-    if (im->jpeg.len == 0) {
-        return true;   // the source has no such image
-    }
-    return write_encoded_frame(jb, file, flavor, &im->jpeg, im->w, im->h, 0, 0,
-                               source_of(jb, im->w, im->h, false), err);
+    bool ok = write_single_frame(jb, file, flavor, rgb, w, h, 0, 0, source_of(jb, w, h, false),
+                                 err);
+    free(rgb);
+    return ok;
 }
 
 // The frame size: --tile-size, else the source's own JPEG / JPEG 2000 tile size (240 for
@@ -977,24 +923,10 @@ static bool run_pyramid(job *jb, s2d_error *err)
             lv->writer = out->writer;
         }
     }
-    // The label, overview and the source's thumbnail are encoded beside the pass: while
-    // levels are only copied the workers leave a core free, and these took ~15 % of a
-    // 45 MB passthrough conversion (docs/benchmarks.md).
-    jb->side[SIDE_THUMBNAIL] = (side_image){.rgb = thumb_rgb, .w = tw, .h = th,
-                                            .wanted = want_thumb && thumb_rgb};
-    jb->side[SIDE_LABEL] = (side_image){.source_name = "label", .wanted = !o->no_label};
-    jb->side[SIDE_OVERVIEW] = (side_image){.source_name = "macro", .wanted = !o->no_overview};
-    pthread_t side_thread;
-    bool side_started = ok && pthread_create(&side_thread, NULL, encode_side_images, jb) == 0;
     s2d_image made = {0};
     if (ok && !s2d_pyramid_run(&plan, &made, err)) {
         cap_error(jb, err);   // a frame too large for --max-instance-size
         ok = false;
-    }
-    if (side_started) {
-        pthread_join(side_thread, NULL);
-    } else if (ok) {
-        encode_side_images(jb);
     }
     for (int i = 0; ok && i < n; i++) {
         jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
@@ -1002,25 +934,15 @@ static bool run_pyramid(job *jb, s2d_error *err)
         jb->outputs[i].replaced_frames = plan.levels[i].replaced_frames;
     }
     if (ok && want_thumb) {
-        // The source's own thumbnail, encoded beside the pass, or the one the pass made
-        // from level pixels.
-        side_image *own = &jb->side[SIDE_THUMBNAIL];
-        int64_t w = own->wanted ? tw : made.width, h = own->wanted ? th : made.height;
+        // The source's own thumbnail, or the one the pyramid pass made from level pixels.
+        bool own = thumb_rgb != NULL;
+        const uint8_t *rgb = own ? thumb_rgb : made.rgb;
+        int64_t w = own ? tw : made.width, h = own ? th : made.height;
         const s2d_source_compression *source =
-            own->wanted ? source_of(jb, w, h, false)
-                        : source_of(jb, base->width, base->height, true);
-        if (own->err.code != S2D_OK) {
-            *err = own->err;
-            ok = false;
-        } else if (!own->wanted) {
-            ok = encode_single_frame(jb, made.rgb, w, h, &own->jpeg, err);
-        }
-        if (!ok) {
-            s2d_error_prefix(err, "thumbnail.dcm: ");
-        }
-        ok = ok && write_encoded_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, &own->jpeg, w, h,
-                                       (double)base->width / (double)w,
-                                       (double)base->height / (double)h, source, err);
+            own ? source_of(jb, w, h, false) : source_of(jb, base->width, base->height, true);
+        ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, rgb, w, h,
+                                (double)base->width / (double)w, (double)base->height / (double)h,
+                                source, err);
     }
     free(made.rgb);
     free(thumb_rgb);
@@ -1103,10 +1025,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     if (ok) {
         jb->slide.overrides = jb->overrides;
         ok = run_pyramid(jb, err) &&
-             (opts->no_label ||
-              write_associated(jb, SIDE_LABEL, "label.dcm", S2D_FLAVOR_LABEL, err)) &&
+             (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_FLAVOR_LABEL, err)) &&
              (opts->no_overview ||
-              write_associated(jb, SIDE_OVERVIEW, "overview.dcm", S2D_FLAVOR_OVERVIEW, err));
+              write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err));
     }
     for (int i = 0; ok && i < jb->noutputs; i++) {
         if (!s2d_part10_finish(jb->outputs[i].writer, err)) {
@@ -1139,9 +1060,6 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     }
     s2d_ds_free(jb->overrides);
     free(jb->srgb_profile);
-    for (int i = 0; i < SIDE_IMAGES; i++) {
-        s2d_buf_free(&jb->side[i].jpeg);
-    }
     s2d_reader_close(jb->reader);
     free(jb);
     return ok;
