@@ -79,18 +79,19 @@ static off_t tile_offset(const s2d_strips *s, int level, uint32_t col, uint32_t 
     return s->base[level] + ((off_t)(row % 2) * s->cols[level] + col) * (off_t)s->tile_bytes;
 }
 
-bool s2d_strips_put_quarter(s2d_strips *s, int level, uint32_t src_col, uint32_t src_row,
-                            const uint8_t *quarter, s2d_error *err)
+// The whole of one pread or pwrite, resumed after a short transfer or a signal.
+static bool transfer(s2d_strips *s, bool writing, uint8_t *buf, size_t len, off_t at,
+                     s2d_error *err)
 {
-    int which = (int)(src_row % 2) * 2 + (int)(src_col % 2);
-    off_t at = tile_offset(s, level, src_col / 2, src_row / 2) + which * (off_t)s->quarter_bytes;
-    for (size_t done = 0; done < s->quarter_bytes;) {
-        ssize_t n = pwrite(s->fd, quarter + done, s->quarter_bytes - done, at + (off_t)done);
+    for (size_t done = 0; done < len;) {
+        ssize_t n = writing ? pwrite(s->fd, buf + done, len - done, at + (off_t)done)
+                            : pread(s->fd, buf + done, len - done, at + (off_t)done);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            return s2d_error_set(err, S2D_ERR_IO, "cannot write the row file %s: %s", s->path,
+            return s2d_error_set(err, S2D_ERR_IO, "cannot %s the row file %s: %s",
+                                 writing ? "write" : "read", s->path,
                                  n < 0 ? strerror(errno) : "no progress");
         }
         done += (size_t)n;
@@ -98,20 +99,19 @@ bool s2d_strips_put_quarter(s2d_strips *s, int level, uint32_t src_col, uint32_t
     return true;
 }
 
+bool s2d_strips_put_quarter(s2d_strips *s, int level, uint32_t src_col, uint32_t src_row,
+                            const uint8_t *quarter, s2d_error *err)
+{
+    int which = (int)(src_row % 2) * 2 + (int)(src_col % 2);
+    off_t at = tile_offset(s, level, src_col / 2, src_row / 2) + which * (off_t)s->quarter_bytes;
+    return transfer(s, true, (uint8_t *)quarter, s->quarter_bytes, at, err);
+}
+
 bool s2d_strips_get_tile(s2d_strips *s, int level, uint32_t col, uint32_t row, uint8_t *tile,
                          uint8_t *scratch, s2d_error *err)
 {
-    off_t at = tile_offset(s, level, col, row);
-    for (size_t done = 0; done < s->tile_bytes;) {
-        ssize_t n = pread(s->fd, scratch + done, s->tile_bytes - done, at + (off_t)done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return s2d_error_set(err, S2D_ERR_IO, "cannot read the row file %s: %s", s->path,
-                                 n < 0 ? strerror(errno) : "end of file");
-        }
-        done += (size_t)n;
+    if (!transfer(s, false, scratch, s->tile_bytes, tile_offset(s, level, col, row), err)) {
+        return false;
     }
     size_t row_bytes = (size_t)s->half * 3, stride = (size_t)s->tile * 3;
     for (int q = 0; q < 4; q++) {
