@@ -55,10 +55,11 @@ bool s2d_is_tiff(const char *path);
  *  it. Fails only when OpenSlide cannot be loaded. */
 bool s2d_openslide_vendor(const char *path, const char **vendor, s2d_error *err);
 
-/** "aperio" for a file OpenSlide would call so, told without loading OpenSlide: a tiled
- *  TIFF whose first ImageDescription starts with "Aperio" (OpenSlide's own test) and that
- *  has no mark of the TIFF formats OpenSlide tries before or beside it (the NDPI tag 65420,
- *  a Trestle "MedScan" Software tag, Ventana's XMP). NULL: OpenSlide must be asked. */
+/** OpenSlide's name for the TIFF formats the TIFF backend reads, told without loading
+ *  OpenSlide by OpenSlide's own tests: "hamamatsu" for a TIFF with the NDPI tag 65420;
+ *  "aperio" for a tiled TIFF whose first ImageDescription starts with "Aperio" and that has
+ *  no mark of the TIFF formats OpenSlide tries before or beside it (a Trestle "MedScan"
+ *  Software tag, Ventana's XMP). NULL: OpenSlide must be asked. */
 const char *s2d_tiff_info_known_vendor(const char *path);
 
 #endif

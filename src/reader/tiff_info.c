@@ -212,12 +212,14 @@ const char *s2d_tiff_info_known_vendor(const char *path)
     uint32_t xmp_len = 0;
     void *xmp = NULL;
     // Tag 65420 is not libtiff's: it has a field description only if the directory has it.
-    bool aperio = TIFFIsTiled(tif) && TIFFGetField(tif, TIFFTAG_IMAGEDESCRIPTION, &description) &&
-                  description && strncmp(description, "Aperio", 6) == 0 &&
+    // OpenSlide tries NDPI right after the formats that are not TIFF files.
+    bool ndpi = TIFFFindField(tif, 65420, TIFF_ANY) != NULL;
+    bool aperio = !ndpi && TIFFIsTiled(tif) &&
+                  TIFFGetField(tif, TIFFTAG_IMAGEDESCRIPTION, &description) && description &&
+                  strncmp(description, "Aperio", 6) == 0 &&
                   !(TIFFGetField(tif, TIFFTAG_SOFTWARE, &software) && software &&
                     strncmp(software, "MedScan", 7) == 0) &&
-                  !TIFFGetField(tif, TIFFTAG_XMLPACKET, &xmp_len, &xmp) &&
-                  !TIFFFindField(tif, 65420, TIFF_ANY);
+                  !TIFFGetField(tif, TIFFTAG_XMLPACKET, &xmp_len, &xmp);
     TIFFClose(tif);
-    return aperio ? "aperio" : NULL;
+    return ndpi ? "hamamatsu" : aperio ? "aperio" : NULL;
 }
