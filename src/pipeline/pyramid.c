@@ -552,11 +552,14 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         wk->rn = &rn;
         wk->enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, rn.tile, rn.tile, err);
         wk->tile = malloc((size_t)rn.tile * rn.tile * 3);
-        wk->scratch = malloc((size_t)rn.tile * rn.tile * 3);
-        wk->quarter = malloc((size_t)(rn.tile / 2) * (rn.tile / 2) * 3);
+        // Room for making generated levels, when there are any.
+        bool generates = rn.strips != NULL;
+        wk->scratch = generates ? malloc((size_t)rn.tile * rn.tile * 3) : NULL;
+        wk->quarter = generates ? malloc((size_t)(rn.tile / 2) * (rn.tile / 2) * 3) : NULL;
         wk->reader = wk->enc ? s2d_read_ctx_new(plan->reader, rn.tile, rn.tile, err) : NULL;
         wk->dec = wk->reader ? s2d_frame_dec_new(err) : NULL;
-        if (!wk->enc || !wk->tile || !wk->scratch || !wk->quarter || !wk->reader || !wk->dec) {
+        if (!wk->enc || !wk->tile || (generates && (!wk->scratch || !wk->quarter)) ||
+            !wk->reader || !wk->dec) {
             s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for worker %d", i);
             ok = false;
             break;

@@ -5,8 +5,10 @@
  * A level is copied (the source's compressed tiles become frames unchanged), read (the
  * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
  * of the level above, which is read only once (a copied level feeding one is decoded for
- * that). Memory is bounded by the reorder window, whatever the slide's size: the two tile
- * rows per generated level that grow with its width are kept in a file (pipeline/strips.h). */
+ * that). Memory is the reorder window and a few tiles per worker, independent of the slide's
+ * width: the two tile rows per generated level that grow with it are kept in a file
+ * (pipeline/strips.h). What grows with the area is per frame and per tile row: counters and
+ * offsets, ~1 MB per gigapixel. */
 #ifndef S2D_PYRAMID_H
 #define S2D_PYRAMID_H
 

@@ -2,6 +2,7 @@
  * Layout: per level, two tile rows (row r in slot r % 2); per tile its four quarters one
  * after another (top left, top right, bottom left, bottom right), each packed RGB. A quarter
  * is one pwrite and a tile one pread. */
+#define _GNU_SOURCE   // O_TMPFILE
 #include "pipeline/strips.h"
 
 #include <errno.h>
@@ -19,15 +20,19 @@ struct s2d_strips {
     size_t quarter_bytes, tile_bytes;
     uint32_t cols[S2D_MAX_LEVELS];
     off_t base[S2D_MAX_LEVELS];   // where each generated level's two rows start
-    char *path;                    // for errors; the file itself is already unlinked
+    char *path;                    // for errors: the file has no name of its own
 };
 
 s2d_strips *s2d_strips_new(const char *dir, int tile, const uint32_t *cols, int nlevels,
                            s2d_error *err)
 {
-    if (tile <= 0 || tile % 2 != 0 || nlevels > S2D_MAX_LEVELS) {
+    if (tile <= 0 || tile % 2 != 0) {
         s2d_error_set(err, S2D_ERR_USAGE, "levels can be generated only at an even tile size "
                       "(not %d)", tile);
+        return NULL;
+    }
+    if (nlevels > S2D_MAX_LEVELS) {
+        s2d_error_set(err, S2D_ERR_INTERNAL, "%d levels, at most %d", nlevels, S2D_MAX_LEVELS);
         return NULL;
     }
     s2d_strips *s = calloc(1, sizeof *s);
@@ -37,7 +42,7 @@ s2d_strips *s2d_strips_new(const char *dir, int tile, const uint32_t *cols, int 
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    snprintf(s->path, n, "%s/.slide2dcm-rows-XXXXXX", dir);
+    snprintf(s->path, n, "%s/.slide2dcm-rows", dir);
     s->tile = tile;
     s->half = tile / 2;
     s->quarter_bytes = (size_t)s->half * s->half * 3;
@@ -48,12 +53,23 @@ s2d_strips *s2d_strips_new(const char *dir, int tile, const uint32_t *cols, int 
         s->base[l] = size;
         size += (off_t)2 * cols[l] * (off_t)s->tile_bytes;
     }
-    // Unlinked at once: nothing is left behind, whatever happens. Sized up front so that
+    // A file without a name (O_TMPFILE), so that nothing is left behind whatever happens;
+    // where the file system cannot, a named one unlinked at once. Sized up front so that
     // the quarters never written (past an edge) read back as bytes, not a short read.
-    s->fd = mkstemp(s->path);
+    s->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (s->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        strcat(s->path, "-XXXXXX");
+        s->fd = mkstemp(s->path);
+        if (s->fd >= 0 && unlink(s->path) != 0) {
+            s2d_error_set(err, S2D_ERR_IO, "cannot remove the row file %s: %s", s->path,
+                          strerror(errno));
+            s2d_strips_free(s);
+            return NULL;
+        }
+    }
     if (s->fd < 0) {
         s2d_error_set(err, S2D_ERR_IO, "cannot create a row file in %s: %s", dir, strerror(errno));
-    } else if (unlink(s->path), ftruncate(s->fd, size) != 0) {
+    } else if (ftruncate(s->fd, size) != 0) {
         s2d_error_set(err, S2D_ERR_IO, "cannot write the row file %s: %s", s->path,
                       strerror(errno));
     } else {

@@ -58,8 +58,9 @@ bool s2d_openslide_vendor(const char *path, const char **vendor, s2d_error *err)
 /** OpenSlide's name for the TIFF formats the TIFF backend reads, told without loading
  *  OpenSlide by OpenSlide's own tests: "hamamatsu" for a TIFF with the NDPI tag 65420;
  *  "aperio" for a tiled TIFF whose first ImageDescription starts with "Aperio" and that has
- *  no mark of the TIFF formats OpenSlide tries before or beside it (a Trestle "MedScan"
- *  Software tag, Ventana's XMP). NULL: OpenSlide must be asked. */
+ *  no mark of the TIFF formats OpenSlide 3.4.1 tries before it (NDPI, Trestle's "MedScan"
+ *  Software tag). Ventana's XMP, tried after Aperio, is refused too, out of caution.
+ *  NULL: OpenSlide must be asked. */
 const char *s2d_tiff_info_known_vendor(const char *path);
 
 #endif

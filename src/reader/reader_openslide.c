@@ -16,8 +16,11 @@ typedef struct os_ctx {
     size_t cap;              // pixels
 } os_ctx;
 
-// Debian's libopenslide0, the runtime of the libopenslide-dev we compile against.
-#define OPENSLIDE_SONAME "libopenslide.so.0"
+// The runtime of the OpenSlide we compile against (CMakeLists.txt derives its name from the
+// version: libopenslide.so.0 for 3.x, Debian 12's; .so.1 from 4.0).
+#ifndef OPENSLIDE_SONAME
+#error "OPENSLIDE_SONAME is set by CMakeLists.txt"
+#endif
 
 // The OpenSlide functions used here, resolved by load_openslide().
 static struct {
