@@ -54,7 +54,12 @@ typedef struct run {
     // Levels whose frames the enumerator copies itself (see push_job), with its reader.
     bool copy_inline[S2D_MAX_LEVELS];
     s2d_read_ctx *enumerator_reader;
+    // Every level is copied that way: the enumerator also writes each frame as it pushes
+    // it, and no writer thread runs. Handing every frame to a writer thread cost more than
+    // it overlapped (docs/benchmarks.md).
+    bool enumerator_writes;
     uint64_t frames_total;
+    uint64_t frames_out;     // frames written, by whichever thread writes
 
     // Two tile rows for each generated level, filled by the level above.
     s2d_strips *strips;
@@ -283,53 +288,58 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+// Waits until frame `seq` is done, appends it to its level's file and frees its slot. False
+// when the run is cancelled or the write fails.
+static bool write_frame(run *rn, uint64_t seq)
+{
+    slot *s = &rn->window[seq % rn->nslots];
+    pthread_mutex_lock(&rn->lock);
+    while (s->state != SLOT_DONE && !atomic_load(&rn->cancelled)) {
+        // Sleep until a few queued frames are done rather than waking for each: the
+        // signal comes when the last of them is, unless that one is done already.
+        uint64_t last = seq + rn->nslots / 4;
+        if (last >= rn->pushed) {
+            last = rn->pushed > seq ? rn->pushed - 1 : seq;
+        }
+        rn->writer_wakes_at = rn->window[last % rn->nslots].state == SLOT_DONE ? seq : last;
+        pthread_cond_wait(&rn->frame_done, &rn->lock);
+    }
+    rn->writer_wakes_at = UINT64_MAX;
+    pthread_mutex_unlock(&rn->lock);
+    if (atomic_load(&rn->cancelled)) {
+        return false;
+    }
+    s2d_pyramid_level *lv = &rn->plan->levels[s->level];
+    s2d_error err = {0};
+    if (!s2d_part10_add_frame(lv->writer, s->frame.data, s->frame.len, &err)) {
+        fail(rn, &err);
+        return false;
+    }
+    double now = elapsed(rn);
+    if (lv->frames_written++ == 0) {
+        lv->first_frame_s = now;
+    }
+    lv->last_frame_s = now;
+    rn->frames_out++;
+    int level = s->level;
+    pthread_mutex_lock(&rn->lock);
+    s->state = SLOT_FREE;
+    rn->written = seq + 1;
+    if (rn->written >= rn->enumerator_wakes_at) {
+        pthread_cond_signal(&rn->slot_freed);
+    }
+    pthread_mutex_unlock(&rn->lock);
+    if (rn->opts->progress) {
+        s2d_progress p = {level, rn->frames_out, rn->frames_total, now};
+        rn->opts->progress(rn->opts->callback_ctx, &p);
+    }
+    return true;
+}
+
 static void *writer_main(void *arg)
 {
     run *rn = arg;
-    s2d_pyramid_plan *plan = rn->plan;
-    uint64_t done = 0;
-    for (uint64_t seq = 0; seq < rn->frames_total; seq++) {
-        slot *s = &rn->window[seq % rn->nslots];
-        pthread_mutex_lock(&rn->lock);
-        while (s->state != SLOT_DONE && !atomic_load(&rn->cancelled)) {
-            // Sleep until a few queued frames are done rather than waking for each: the
-            // signal comes when the last of them is, unless that one is done already.
-            uint64_t last = seq + rn->nslots / 4;
-            if (last >= rn->pushed) {
-                last = rn->pushed > seq ? rn->pushed - 1 : seq;
-            }
-            rn->writer_wakes_at = rn->window[last % rn->nslots].state == SLOT_DONE ? seq : last;
-            pthread_cond_wait(&rn->frame_done, &rn->lock);
-        }
-        rn->writer_wakes_at = UINT64_MAX;
-        pthread_mutex_unlock(&rn->lock);
-        if (atomic_load(&rn->cancelled)) {
-            break;
-        }
-        s2d_pyramid_level *lv = &plan->levels[s->level];
-        s2d_error err = {0};
-        if (!s2d_part10_add_frame(lv->writer, s->frame.data, s->frame.len, &err)) {
-            fail(rn, &err);
-            break;
-        }
-        double now = elapsed(rn);
-        if (lv->frames_written++ == 0) {
-            lv->first_frame_s = now;
-        }
-        lv->last_frame_s = now;
-        done++;
-        int level = s->level;
-        pthread_mutex_lock(&rn->lock);
-        s->state = SLOT_FREE;
-        rn->written = seq + 1;
-        if (rn->written >= rn->enumerator_wakes_at) {
-            pthread_cond_signal(&rn->slot_freed);
-        }
-        pthread_mutex_unlock(&rn->lock);
-        if (rn->opts->progress) {
-            s2d_progress p = {level, done, rn->frames_total, now};
-            rn->opts->progress(rn->opts->callback_ctx, &p);
-        }
+    for (uint64_t seq = 0; seq < rn->frames_total && write_frame(rn, seq); seq++) {
     }
     return NULL;
 }
@@ -387,9 +397,11 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
         s2d_reader_read_frame(rn->plan->reader, rn->enumerator_reader, rn->plan->levels[level].source_level,
                               col, row, rn->tile, rn->tile, &s->frame, &ignored)) {
         job_done(rn, s);
-        return true;
+    } else if (!s2d_queue_push(rn->jobs, s)) {
+        return false;
     }
-    return s2d_queue_push(rn->jobs, s);
+    // A replacement frame, made by a worker, is waited for here.
+    return !rn->enumerator_writes || write_frame(rn, *seq - 1);
 }
 
 static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row);
@@ -478,6 +490,10 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
     if (generates && !(rn->strips = s2d_strips_new(plan->spill_dir, t, generated_cols,
                                                    plan->nlevels, err))) {
         return false;
+    }
+    rn->enumerator_writes = true;
+    for (int l = 0; l < plan->nlevels; l++) {
+        rn->enumerator_writes = rn->enumerator_writes && rn->copy_inline[l];
     }
     if (plan->thumb_level >= 0) {
         const s2d_pyramid_level *lv = &plan->levels[plan->thumb_level];
@@ -570,7 +586,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         }
         started++;
     }
-    if (ok) {
+    if (ok && !rn.enumerator_writes) {
         writer_started = pthread_create(&writer, NULL, writer_main, &rn) == 0;
         if (!writer_started) {
             ok = s2d_error_set(err, S2D_ERR_NOMEM, "cannot start the writer thread");

@@ -185,6 +185,34 @@ def main(bin_, slide, work):
         ["--source", str(damaged), "--reference", slide, "--outdir", str(out),
          "--report", str(report_path)]))
     check(not lines, "check_passthrough against the damaged source's bytes: %s" % lines)
+    if not ndpi:
+        check_keep_source_levels(bin_, damaged, work, spoiled, out / "level-0.dcm")
+
+
+def frames_of(path):
+    ds = pydicom.dcmread(str(path))
+    return list(pydicom.encaps.generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames)))
+
+
+def check_keep_source_levels(bin_, damaged, work, spoiled, default_level0):
+    """With every level copied, the enumerator writes each frame itself; a replacement is
+    still made by a worker and must land in its place: level 0 as in the default mode."""
+    out, report_path = work / "keep", work / "keep.json"
+    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--keep-source-levels",
+                          "--json-report", str(report_path)], capture_output=True, text=True)
+    check(run.returncode == 0, "--keep-source-levels converts with exit 0 (exit %d: %s)"
+          % (run.returncode, run.stderr.strip()[-300:]))
+    if run.returncode != 0:
+        return
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
+    check(len(warnings) == len(spoiled), "--keep-source-levels: %d warnings for %d tiles"
+          % (len(warnings), len(spoiled)))
+    report = json.loads(report_path.read_text())
+    level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
+    check(level0.get("replaced_tiles") == len(spoiled),
+          "--keep-source-levels: report counts %s replaced tiles" % level0.get("replaced_tiles"))
+    check(frames_of(out / "level-0.dcm") == frames_of(default_level0),
+          "--keep-source-levels: level-0 frames byte-identical to the default mode's")
 
 
 if __name__ == "__main__":
