@@ -1,6 +1,7 @@
 /* The tile pipeline for one slide: an enumerator (the calling thread) puts tile jobs in
  * frame order into a bounded queue, N workers copy, read or downsample and encode them, and
- * one writer thread appends the frames to each level's file in order.
+ * one writer thread appends the frames to each level's file in order (the enumerator
+ * itself when every level is only copied).
  *
  * A level is copied (the source's compressed tiles become frames unchanged), read (the
  * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
