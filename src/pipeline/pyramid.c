@@ -215,7 +215,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         // JPEG tiles that feed only the level below are decoded at half size, which costs
         // less than a full decode and replaces the 2x2 average. Not at the level's right and
         // bottom edges: the DCT scaling would mix the source's padding into the image.
-        bool halve = feeds_next && !feeds_thumb && t % 2 == 0 && vw == t && vh == t &&
+        bool halve = feeds_next && !feeds_thumb && vw == t && vh == t &&
                      s2d_reader_level(plan->reader, lv->source_level)->coding == S2D_CODING_JPEG;
         if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &downsampled, err)) {
             return false;
@@ -465,6 +465,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
     int t = rn->tile;
     uint32_t generated_cols[S2D_MAX_LEVELS] = {0};
     bool generates = false;
+    rn->enumerator_writes = true;
     for (int l = 0; l < plan->nlevels; l++) {
         s2d_pyramid_level *lv = &plan->levels[l];
         rn->pending_row[l] = -1;
@@ -478,6 +479,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
         bool feeds_next = l + 1 < plan->nlevels && plan->levels[l + 1].mode == S2D_LEVEL_GENERATE;
         rn->copy_inline[l] = lv->mode == S2D_LEVEL_COPY && !feeds_next && l != plan->thumb_level &&
                              s2d_reader_level(plan->reader, lv->source_level)->tile_w > 0;
+        rn->enumerator_writes = rn->enumerator_writes && rn->copy_inline[l];
         if (rn->copy_inline[l] && !rn->enumerator_reader &&
             !(rn->enumerator_reader = s2d_read_ctx_new(plan->reader, t, t, err))) {
             return false;
@@ -490,10 +492,6 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
     if (generates && !(rn->strips = s2d_strips_new(plan->spill_dir, t, generated_cols,
                                                    plan->nlevels, err))) {
         return false;
-    }
-    rn->enumerator_writes = true;
-    for (int l = 0; l < plan->nlevels; l++) {
-        rn->enumerator_writes = rn->enumerator_writes && rn->copy_inline[l];
     }
     if (plan->thumb_level >= 0) {
         const s2d_pyramid_level *lv = &plan->levels[plan->thumb_level];

@@ -200,11 +200,7 @@ const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *m
 
 const char *s2d_tiff_info_known_vendor(const char *path)
 {
-    uint64_t size;
-    if (!tiff_magic(path, &size)) {
-        return NULL;
-    }
-    TIFF *tif = s2d_tiff_open_quiet(path);
+    TIFF *tif = s2d_is_tiff(path) ? s2d_tiff_open_quiet(path) : NULL;
     if (!tif) {
         return NULL;
     }
