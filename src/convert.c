@@ -422,10 +422,44 @@ static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t
     return c;
 }
 
-static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, const uint8_t *rgb,
-                               int64_t w, int64_t h, double downsample_x, double downsample_y,
-                               const s2d_source_compression *source, s2d_error *err)
+// A single-frame image (label, overview, thumbnail): pixels to encode, or the source's own
+// JPEG to copy as it is.
+typedef struct single_image {
+    uint8_t *rgb;             // malloc'd, tightly packed; NULL when jpeg holds the image
+    s2d_buf jpeg;
+    char photometric[16];     // jpeg's
+    int64_t width, height;
+} single_image;
+
+// The source's associated image: copied when stored as JPEG strips (unless everything is
+// re-encoded), else decoded.
+static bool read_single_image(job *jb, const char *source_name, single_image *img,
+                              s2d_error *err)
 {
+    memset(img, 0, sizeof *img);
+    if (!jb->opts->reencode &&
+        s2d_reader_associated_jpeg(jb->reader, source_name, &img->jpeg, &img->width,
+                                   &img->height, img->photometric)) {
+        return true;
+    }
+    s2d_buf_free(&img->jpeg);
+    return s2d_reader_read_associated(jb->reader, source_name, &img->rgb, &img->width,
+                                      &img->height, err);
+}
+
+static void single_image_free(single_image *img)
+{
+    free(img->rgb);
+    s2d_buf_free(&img->jpeg);
+}
+
+static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
+                               const single_image *img, double downsample_x,
+                               double downsample_y, const s2d_source_compression *source,
+                               s2d_error *err)
+{
+    int64_t w = img->width, h = img->height;
+    bool copied = img->rgb == NULL;
     s2d_wsm_instance inst = {
         .flavor = flavor,
         .derived = flavor == S2D_FLAVOR_THUMBNAIL,
@@ -437,17 +471,21 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor, con
         .nframes = 1,
         .downsample_x = downsample_x,
         .downsample_y = downsample_y,
-        .photometric = "YBR_FULL_422",
+        .photometric = copied ? img->photometric : "YBR_FULL_422",
         .source = source,
+        .copied = copied,
     };
-    s2d_jpeg_enc *enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
-                                         (int)h, err);
-    const uint8_t *jpeg;
-    size_t len;
+    s2d_jpeg_enc *enc = NULL;
+    const uint8_t *jpeg = img->jpeg.data;
+    size_t len = img->jpeg.len;
     output *out = NULL;
-    bool ok = enc && s2d_jpeg_enc_encode(enc, rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len, err) &&
-              (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
-              s2d_part10_add_frame(out->writer, jpeg, len, err);
+    bool ok = copied ||
+              ((enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
+                                       (int)h, err)) != NULL &&
+               s2d_jpeg_enc_encode(enc, img->rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len,
+                                   err));
+    ok = ok && (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
+         s2d_part10_add_frame(out->writer, jpeg, len, err);
     s2d_jpeg_enc_free(enc);
     if (!ok && err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
         if (out) {
@@ -470,10 +508,9 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
     if (!s2d_reader_has_associated(jb->reader, source_name)) {
         return true;
     }
-    uint8_t *rgb;
-    int64_t w, h;
+    single_image img;
     s2d_error read_err = {0};
-    if (!s2d_reader_read_associated(jb->reader, source_name, &rgb, &w, &h, &read_err)) {
+    if (!read_single_image(jb, source_name, &img, &read_err)) {
         if (read_err.code == S2D_ERR_NOMEM) {
             *err = read_err;
             return false;
@@ -482,9 +519,9 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
         jb->warnings++;
         return true;
     }
-    bool ok = write_single_frame(jb, file, flavor, rgb, w, h, 0, 0, source_of(jb, w, h, false),
-                                 err);
-    free(rgb);
+    bool ok = write_single_frame(jb, file, flavor, &img, 0, 0,
+                                 source_of(jb, img.width, img.height, false), err);
+    single_image_free(&img);
     return ok;
 }
 
@@ -864,18 +901,18 @@ static bool run_pyramid(job *jb, s2d_error *err)
     const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
 
     // A thumbnail from the source when it reads; else one made during the pyramid pass.
-    uint8_t *thumb_rgb = NULL;
-    int64_t tw = 0, th = 0;
-    bool want_thumb = !o->no_thumbnail;
+    single_image thumb = {0};
+    bool want_thumb = !o->no_thumbnail, own_thumb = false;
     if (want_thumb && s2d_reader_has_associated(jb->reader, "thumbnail")) {
         s2d_error terr = {0};
-        if (!s2d_reader_read_associated(jb->reader, "thumbnail", &thumb_rgb, &tw, &th, &terr)) {
+        own_thumb = read_single_image(jb, "thumbnail", &thumb, &terr);
+        if (!own_thumb) {
             s2d_warn(o, "%s: %s; making the thumbnail from the pyramid", jb->slide_path,
                      terr.message);
             jb->warnings++;
         }
     }
-    if (want_thumb && !thumb_rgb) {
+    if (want_thumb && !own_thumb) {
         plan_thumbnail(&plan);
         if (plan.thumb_level < 0) {
             s2d_warn(o, "%s: the smallest level is too large to make a thumbnail from; "
@@ -935,17 +972,19 @@ static bool run_pyramid(job *jb, s2d_error *err)
     }
     if (ok && want_thumb) {
         // The source's own thumbnail, or the one the pyramid pass made from level pixels.
-        bool own = thumb_rgb != NULL;
-        const uint8_t *rgb = own ? thumb_rgb : made.rgb;
-        int64_t w = own ? tw : made.width, h = own ? th : made.height;
+        if (!own_thumb) {
+            thumb = (single_image){.rgb = made.rgb, .width = made.width, .height = made.height};
+            made.rgb = NULL;
+        }
         const s2d_source_compression *source =
-            own ? source_of(jb, w, h, false) : source_of(jb, base->width, base->height, true);
-        ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, rgb, w, h,
-                                (double)base->width / (double)w, (double)base->height / (double)h,
-                                source, err);
+            own_thumb ? source_of(jb, thumb.width, thumb.height, false)
+                      : source_of(jb, base->width, base->height, true);
+        ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, &thumb,
+                                (double)base->width / (double)thumb.width,
+                                (double)base->height / (double)thumb.height, source, err);
     }
     free(made.rgb);
-    free(thumb_rgb);
+    single_image_free(&thumb);
     return ok;
 }
 

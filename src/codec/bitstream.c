@@ -105,15 +105,15 @@ static void append_body(s2d_buf *out, const uint8_t *p, size_t n)
     s2d_buf_append(out, p + start, end - start);
 }
 
-bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *tile,
-                     size_t tile_len, bool add_rgb_marker, s2d_buf *out)
+// Adobe APP14, version 100, no flags, transform 0: the components are R, G, B.
+static const uint8_t app14_rgb[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b',
+                                    'e', 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
+
+// Starts out afresh with what every stream made from TIFF pieces begins with: SOI, [the
+// APP14 RGB marker], the tables' segments.
+static void begin_stream(const uint8_t *tables, size_t tables_len, bool add_rgb_marker,
+                         s2d_buf *out)
 {
-    // Adobe APP14, version 100, no flags, transform 0: the components are R, G, B.
-    static const uint8_t app14_rgb[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b',
-                                        'e', 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
-    if (tile_len < 4 || tile[0] != 0xFF || tile[1] != 0xD8) {
-        return false;
-    }
     out->len = 0;
     s2d_buf_append(out, "\xFF\xD8", 2);
     if (add_rgb_marker) {
@@ -122,8 +122,166 @@ bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *ti
     if (tables && tables_len >= 4) {
         append_body(out, tables, tables_len);
     }
+}
+
+bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *tile,
+                     size_t tile_len, bool add_rgb_marker, s2d_buf *out)
+{
+    if (tile_len < 4 || tile[0] != 0xFF || tile[1] != 0xD8) {
+        return false;
+    }
+    begin_stream(tables, tables_len, add_rgb_marker, out);
     s2d_buf_append(out, tile + 2, tile_len - 2);
     return !out->failed;
+}
+
+// Where things are in a JPEG stream's headers: the height field of its baseline frame
+// header, its first SOS marker and the entropy-coded data after it.
+typedef struct jpeg_layout {
+    size_t sof_height, sos, data;
+    int scan_ncomp;
+} jpeg_layout;
+
+static bool find_layout(const uint8_t *p, size_t n, jpeg_layout *l)
+{
+    memset(l, 0, sizeof *l);
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) {
+        return false;
+    }
+    size_t i = 2;
+    while (i + 4 <= n) {
+        unsigned m = p[i + 1];
+        if (p[i] != 0xFF || m == 0xD8 || m == 0xD9 || (m >= 0xD0 && m <= 0xD7)) {
+            return false;   // no header segment
+        }
+        if (m == 0xFF) {   // fill byte
+            i++;
+            continue;
+        }
+        size_t len = be16(p + i + 2);
+        if (len < 2 || i + 2 + len > n) {
+            return false;
+        }
+        if (m == 0xC0 && len >= 8) {
+            l->sof_height = i + 5;   // FF C0, length, precision, then the height
+        } else if (m == 0xDA) {
+            l->sos = i;
+            l->scan_ncomp = len >= 3 ? p[i + 4] : 0;
+            l->data = i + 2 + len;
+            return l->sof_height != 0;
+        }
+        i += 2 + len;
+    }
+    return false;
+}
+
+// The end of the entropy-coded data from start: before a final EOI, and only when no other
+// marker comes first (0xFF is then always followed by a stuffed 0). 0 when there is none.
+static size_t entropy_end(const uint8_t *p, size_t start, size_t n)
+{
+    size_t end = n;
+    if (end >= start + 2 && p[end - 2] == 0xFF && p[end - 1] == 0xD9) {
+        end -= 2;
+    }
+    const uint8_t *q = p + start;
+    while ((q = memchr(q, 0xFF, (size_t)(p + end - q))) != NULL) {
+        if (q + 1 >= p + end || q[1] != 0x00) {
+            return 0;
+        }
+        q += 2;
+    }
+    return end > start ? end : 0;
+}
+
+// The joined stream's headers: SOI, [APP14 RGB], the tables, strip 0's segments, [DRI
+// with its interval still 0], strip 0's SOS.
+static void join_headers(const uint8_t *tables, size_t tables_len, const uint8_t *p0,
+                         const jpeg_layout *first, bool restarts, bool add_rgb_marker,
+                         s2d_buf *out)
+{
+    begin_stream(tables, tables_len, add_rgb_marker, out);
+    s2d_buf_append(out, p0 + 2, first->sos - 2);
+    if (restarts) {
+        s2d_buf_append(out, "\xFF\xDD\x00\x04\x00\x00", 6);
+    }
+    s2d_buf_append(out, p0 + first->sos, first->data - first->sos);
+}
+
+bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_buf *strips,
+                          size_t nstrips, int width, int height, int64_t rows_per_strip,
+                          bool tiff_says_rgb, bool *rgb, s2d_buf *out)
+{
+    out->len = 0;
+    *rgb = false;
+    if (nstrips == 0 || width < 1 || height < 1 || height > 65535 || rows_per_strip < 1 ||
+        (uint64_t)(height - 1) / (uint64_t)rows_per_strip + 1 != nstrips) {
+        return false;
+    }
+    const uint8_t *p0 = strips[0].data;
+    jpeg_layout first, joined;
+    s2d_jpeg_facts own, f;
+    bool restarts = nstrips > 1;
+    if (!find_layout(p0, strips[0].len, &first) || !s2d_jpeg_parse(p0, strips[0].len, &own) ||
+        (restarts && own.restart_interval != 0)) {
+        return false;
+    }
+    join_headers(tables, tables_len, p0, &first, restarts, false, out);
+    if (out->failed || !s2d_jpeg_parse(out->data, out->len, &f) || f.sof != 0xC0 ||
+        f.precision != 8 || f.ncomp != 3 || f.width != width ||
+        !find_layout(out->data, out->len, &joined) || joined.scan_ncomp != f.ncomp) {
+        return false;
+    }
+    *rgb = s2d_jpeg_is_rgb(&f, tiff_says_rgb);
+    if (*rgb) {
+        join_headers(tables, tables_len, p0, &first, restarts, true, out);
+        if (!find_layout(out->data, out->len, &joined)) {
+            return false;
+        }
+    }
+    out->data[joined.sof_height] = (uint8_t)(height >> 8);
+    out->data[joined.sof_height + 1] = (uint8_t)height;
+    if (restarts) {
+        int mcu_w = 0, mcu_h = 0;
+        for (int c = 0; c < f.ncomp; c++) {
+            mcu_w = 8 * f.h[c] > mcu_w ? 8 * f.h[c] : mcu_w;
+            mcu_h = 8 * f.v[c] > mcu_h ? 8 * f.v[c] : mcu_h;
+        }
+        if (mcu_w == 0 || mcu_h == 0 || rows_per_strip % mcu_h != 0) {
+            return false;
+        }
+        uint64_t interval = (uint64_t)(width + mcu_w - 1) / (uint64_t)mcu_w *
+                            (uint64_t)(rows_per_strip / mcu_h);
+        if (interval > 65535) {
+            return false;
+        }
+        size_t dri = joined.sos - 6;   // DRI sits right before SOS
+        out->data[dri + 4] = (uint8_t)(interval >> 8);
+        out->data[dri + 5] = (uint8_t)interval;
+    }
+
+    // The scans, each strip checked against strip 0's headers and its own height.
+    for (size_t k = 0; k < nstrips; k++) {
+        const uint8_t *p = strips[k].data;
+        size_t n = strips[k].len;
+        int64_t rows = height - (int64_t)k * rows_per_strip;
+        rows = rows < rows_per_strip ? rows : rows_per_strip;
+        jpeg_layout l;
+        size_t end;
+        if (!find_layout(p, n, &l) || l.data != first.data || l.sof_height != first.sof_height ||
+            memcmp(p, p0, first.sof_height) != 0 ||
+            memcmp(p + first.sof_height + 2, p0 + first.sof_height + 2,
+                   first.data - first.sof_height - 2) != 0 ||
+            be16(p + l.sof_height) != (unsigned)rows || (end = entropy_end(p, l.data, n)) == 0) {
+            return false;
+        }
+        s2d_buf_append(out, p + l.data, end - l.data);
+        if (k + 1 < nstrips) {
+            uint8_t rst[2] = {0xFF, (uint8_t)(0xD0 + k % 8)};
+            s2d_buf_append(out, rst, 2);
+        }
+    }
+    s2d_buf_append(out, "\xFF\xD9", 2);
+    return !out->failed && s2d_jpeg_complete(out->data, out->len, width, height);
 }
 
 bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height)

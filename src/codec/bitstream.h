@@ -35,6 +35,18 @@ bool s2d_jpeg_is_rgb(const s2d_jpeg_facts *f, bool tiff_says_rgb);
 bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *tile,
                      size_t tile_len, bool add_rgb_marker, s2d_buf *out);
 
+/** One complete stream from the JPEG strips of a TIFF image (each abbreviated or complete,
+ *  sharing tables), without decoding: the strips' scans are joined with restart markers,
+ *  one restart interval per strip. The image is width x height in strips of
+ *  rows_per_strip rows. Every strip must have the same headers but for its own height,
+ *  one interleaved scan, no restart interval of its own, and all but the last a whole
+ *  number of MCU rows. *rgb tells how the components are to be read (s2d_jpeg_is_rgb);
+ *  when they are R, G, B an Adobe APP14 marker says so, as s2d_jpeg_splice does.
+ *  @return false when the strips cannot be joined so (decode them instead). */
+bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_buf *strips,
+                          size_t nstrips, int width, int height, int64_t rows_per_strip,
+                          bool tiff_says_rgb, bool *rgb, s2d_buf *out);
+
 /** Structure check of a complete stream: SOI, a baseline 8-bit 3-component frame header of
  *  the given size, a scan, and EOI at the end. */
 bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height);

@@ -502,6 +502,11 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for the thumbnail");
         }
     }
+    if (rn->enumerator_writes) {
+        // Each frame is written as soon as it is read: one slot suffices, and its buffer
+        // stays in the cache instead of the window's 64 buffers each being paged in.
+        rn->nslots = 1;
+    }
     rn->window = calloc(rn->nslots, sizeof(slot));
     rn->jobs = s2d_queue_new(rn->nslots);
     if (!rn->window || !rn->jobs) {

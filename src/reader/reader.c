@@ -347,6 +347,12 @@ bool s2d_reader_has_associated(const s2d_reader *r, const char *name)
     return r->ops->has_associated(r, name);
 }
 
+bool s2d_reader_associated_jpeg(s2d_reader *r, const char *name, s2d_buf *out, int64_t *w,
+                                int64_t *h, char photometric[16])
+{
+    return r->ops->associated_jpeg && r->ops->associated_jpeg(r, name, out, w, h, photometric);
+}
+
 bool s2d_reader_read_associated(s2d_reader *r, const char *name, uint8_t **rgb, int64_t *w,
                                 int64_t *h, s2d_error *err)
 {

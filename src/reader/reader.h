@@ -106,6 +106,12 @@ bool s2d_reader_read_associated(s2d_reader *r, const char *name, uint8_t **rgb, 
                                 int64_t *h, s2d_error *err);
 bool s2d_reader_has_associated(const s2d_reader *r, const char *name);
 
+/** An associated image that the source stores as baseline JPEG strips, as one complete
+ *  JPEG made without decoding (s2d_jpeg_join_strips), with its Photometric Interpretation.
+ *  @return false when the source does not store it so: read_associated decodes it. */
+bool s2d_reader_associated_jpeg(s2d_reader *r, const char *name, s2d_buf *out, int64_t *w,
+                                int64_t *h, char photometric[16]);
+
 /** The source image of exactly width x height, or NULL when the source has none (or is
  *  not TIFF-based). */
 const s2d_source_compression *s2d_slide_meta_compression(const s2d_slide_meta *meta,

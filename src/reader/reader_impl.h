@@ -26,6 +26,9 @@ typedef struct s2d_reader_ops {
     bool (*has_associated)(const s2d_reader *r, const char *name);
     bool (*read_associated)(s2d_reader *r, const char *name, uint8_t **rgb, int64_t *w,
                             int64_t *h, s2d_error *err);
+    // NULL when the backend never has one to copy.
+    bool (*associated_jpeg)(s2d_reader *r, const char *name, s2d_buf *out, int64_t *w,
+                            int64_t *h, char photometric[16]);
 } s2d_reader_ops;
 
 struct s2d_reader {

@@ -526,6 +526,64 @@ out:
     return ok;
 }
 
+// Joins the JPEG strips of an associated image into one JPEG (the strips are read
+// straight from the file; their total is bounded as a copied frame's is).
+static bool tiff_associated_jpeg(s2d_reader *r, const char *name, s2d_buf *out, int64_t *w,
+                                 int64_t *h, char photometric[16])
+{
+    tiff_slide *s = slide_of(r);
+    int dir = associated_dir(s, name);
+    TIFF *tif = dir >= 0 ? s2d_tiff_open_quiet(r->path) : NULL;
+    uint32_t iw = 0, ih = 0, rps = 0, tn = 0;
+    uint16_t compression = 0, spp = 0, bps = 0, planar = 0, pm = 0;
+    uint64_t *offsets = NULL, *counts = NULL;
+    void *tables = NULL;
+    s2d_buf *strips = NULL;
+    uint32_t n = 0;
+    bool rgb, ok = tif && TIFFSetDirectory(tif, (tdir_t)dir) && !TIFFIsTiled(tif) &&
+                   TIFFGetField(tif, TIFFTAG_COMPRESSION, &compression) &&
+                   compression == COMPRESSION_JPEG &&
+                   TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &iw) &&
+                   TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &ih) &&
+                   TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps) &&
+                   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp) && spp == 3 &&
+                   TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps) && bps == 8 &&
+                   TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar) &&
+                   planar == PLANARCONFIG_CONTIG &&
+                   TIFFGetFieldDefaulted(tif, TIFFTAG_PHOTOMETRIC, &pm) &&
+                   TIFFGetField(tif, TIFFTAG_STRIPOFFSETS, &offsets) &&
+                   TIFFGetField(tif, TIFFTAG_STRIPBYTECOUNTS, &counts) && iw > 0 && ih > 0 &&
+                   iw <= 65535 && ih <= 65535 && (n = TIFFNumberOfStrips(tif)) > 0;
+    uint64_t total = 0;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        total += counts[i];
+        ok = counts[i] > 0 && total <= S2D_COPIED_FRAME_MAX(iw, ih);
+    }
+    ok = ok && (strips = calloc(n, sizeof *strips)) != NULL;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        ok = read_at(s->fd, offsets[i], (size_t)counts[i], &strips[i]);
+    }
+    if (ok && !TIFFGetField(tif, TIFFTAG_JPEGTABLES, &tn, &tables)) {
+        tables = NULL;
+        tn = 0;
+    }
+    ok = ok && s2d_jpeg_join_strips(tables, tn, strips, n, (int)iw, (int)ih, rps,
+                                     pm == PHOTOMETRIC_RGB, &rgb, out);
+    if (ok) {
+        *w = iw;
+        *h = ih;
+        snprintf(photometric, 16, "%s", rgb ? "RGB" : "YBR_FULL_422");
+    }
+    for (uint32_t i = 0; strips && i < n; i++) {
+        s2d_buf_free(&strips[i]);
+    }
+    free(strips);
+    if (tif) {
+        TIFFClose(tif);
+    }
+    return ok;
+}
+
 // ------------------------------------------------------------------ opening
 
 static const s2d_reader_ops tiff_ops = {
@@ -536,6 +594,7 @@ static const s2d_reader_ops tiff_ops = {
     .read_frame = tiff_read_frame,
     .has_associated = tiff_has_associated,
     .read_associated = tiff_read_associated,
+    .associated_jpeg = tiff_associated_jpeg,
 };
 
 // A private-tag value libtiff keeps as an anonymous field: count and data.

@@ -29,7 +29,12 @@ source directory of the same size:
    the report's replaced_tiles;
  - a copied level keeps the source's lossy history: 01, the source's method only, ratio
    = uncompressed frame bytes / written frame bytes;
- - an encoded level carries libjpeg's quantisation tables at --quality, not the source's.
+ - an encoded level carries libjpeg's quantisation tables at --quality, not the source's;
+ - label, overview and thumbnail: when the source image of the same size is stored as JPEG
+   strips that can be joined (same headers but the height, whole MCU rows, no restart
+   markers of their own), the frame is byte for byte their join (see joined_strips), mode
+   "copy", PI as the bitstream says, a copy's lossy history, and within 45 dB of
+   OpenSlide's image; otherwise (and under --reencode) mode "encode".
 --mutations then breaks the checked output in memory (wrong PI, two frames swapped, APP14
 dropped) and requires each breakage to be caught: the checks can fail.
 --self-test needs no output: it proves the expected frames from the source alone (spliced
@@ -145,6 +150,78 @@ def jpeg_is_rgb(header, tiff_photometric):
 def spliced_tile(tables, tile, rgb):
     """The contract's frame for an abbreviated TIFF JPEG tile."""
     return SOI + (ADOBE_RGB if rgb else b"") + (tables[2:-2] if tables else b"") + tile[2:]
+
+
+def jpeg_segments(stream):
+    """[(marker, start, end)] of a JPEG stream's header segments up to and including its
+    SOS; None when the stream is not one."""
+    if stream[:2] != SOI:
+        return None
+    segments, i = [], 2
+    while i + 4 <= len(stream) and stream[i] == 0xFF:
+        marker = stream[i + 1]
+        end = i + 2 + struct.unpack(">H", stream[i + 2:i + 4])[0]
+        segments.append((marker, i, end))
+        if marker == 0xDA:
+            return segments
+        i = end
+    return None
+
+
+def joined_strips(image):
+    """The contract's one JPEG for an image stored as JPEG strips, or (None, why) when the
+    strips cannot be joined so and the image must be encoded. The frame is SOI, [Adobe
+    APP14 transform 0 when the strips are RGB], the JPEGTables without SOI/EOI, strip 1's
+    segments before its SOS with the SOF height set to the image's, [DRI of one strip's
+    MCUs when there are several strips], strip 1's SOS, then every strip's entropy-coded
+    data, RST0..RST7 in turn between strips, and EOI."""
+    if image.compression != 7:
+        return None, "not JPEG"
+    strips = [image.raw(k) for k in range(len(image.offsets))]
+    rps = tiffdirs.number(image.ifd, tiffdirs.ROWS_PER_STRIP, 2 ** 32 - 1)
+    if len(strips) != -(-image.height // rps) or not all(strips):
+        return None, "strips missing"
+    first = jpeg_segments(strips[0])
+    if first is None:
+        return None, "strip 1 is not a JPEG"
+    header = jpeg_header((image.tables[:-2] if image.tables else SOI) + strips[0][2:])
+    sof = [seg for seg in first if seg[0] == 0xC0]
+    if header["sof"] != 0xC0 or len(sof) != 1 or len(header["ids"]) != 3 or \
+            header["size"][0] != image.width or any(m == 0xDD for m, _, _ in first):
+        return None, "not one baseline 3-component scan without restarts"
+    sos_start, data_start = first[-1][1], first[-1][2]
+    if strips[0][sos_start + 4] != 3:
+        return None, "scan not interleaved"
+    height_at = sof[0][1] + 5
+    mcu_w = 8 * max(h for h, _ in header["sampling"])
+    mcu_h = 8 * max(v for _, v in header["sampling"])
+    if len(strips) > 1 and rps % mcu_h:
+        return None, "strips of %d rows, MCUs of %d" % (rps, mcu_h)
+    scans = []
+    for k, strip in enumerate(strips):
+        rows = min(rps, image.height - k * rps)
+        segs = jpeg_segments(strip)
+        if segs is None or segs[-1][2] != data_start or \
+                strip[:height_at] + strip[height_at + 2:data_start] != \
+                strips[0][:height_at] + strips[0][height_at + 2:data_start] or \
+                struct.unpack(">H", strip[height_at:height_at + 2])[0] != rows:
+            return None, "strip %d's headers differ" % (k + 1)
+        scan = strip[data_start:]
+        scan = scan[:-2] if scan.endswith(b"\xff\xd9") else scan
+        if re.search(rb"\xff[^\x00]", scan) or scan.endswith(b"\xff") or not scan:
+            return None, "strip %d's scan holds a marker" % (k + 1)
+        scans.append(scan)
+    rgb = jpeg_is_rgb(header, image.photometric)
+    head = strips[0][2:height_at] + struct.pack(">H", image.height) + \
+        strips[0][height_at + 2:sos_start]
+    if len(strips) > 1:
+        interval = -(-image.width // mcu_w) * (rps // mcu_h)
+        head += b"\xff\xdd\x00\x04" + struct.pack(">H", interval)
+    head += strips[0][sos_start:data_start]
+    body = b"".join(scan + (bytes((0xFF, 0xD0 + k % 8)) if k + 1 < len(scans) else b"")
+                    for k, scan in enumerate(scans))
+    return (SOI + (ADOBE_RGB if rgb else b"") + (image.tables[2:-2] if image.tables else b"")
+            + head + body + b"\xff\xd9"), "joined"
 
 
 def j2k_header(stream):
@@ -272,6 +349,21 @@ def source_levels(path):
         if (ndpi and tiffdirs.NDPI_MCU_STARTS in ifd) or (not ndpi and tiffdirs.TILE_WIDTH in ifd):
             levels.append(SourceLevel(data, index, ifd))
     return levels
+
+
+def source_images(path):
+    """The stripped directories of a TIFF slide that are no level (Aperio's thumbnail,
+    label and macro; NDPI's macro), by (width, height); {} for a non-TIFF source."""
+    data = open(path, "rb").read()
+    if data[:4] != b"II*\0":
+        return {}
+    images = {}
+    for index, ifd in enumerate(tiffdirs.directories(data)):
+        if tiffdirs.TILE_WIDTH not in ifd and tiffdirs.NDPI_MCU_STARTS not in ifd and \
+                tiffdirs.STRIP_OFFSETS in ifd:
+            image = SourceLevel(data, index, ifd)
+            images.setdefault((image.width, image.height), image)
+    return images
 
 
 def openslide_level(slide, size):
@@ -691,6 +783,47 @@ def check_level(name, ds, entry, level, slide, background, args, fails):
     return "%s [%s] %s %s: %s" % (name, mode, source, pi, "; ".join(notes or []))
 
 
+ASSOCIATED = {"label.dcm": "label", "overview.dcm": "macro", "thumbnail.dcm": "thumbnail"}
+
+
+def check_associated(name, ds, entry, image, slide, background, args, fails):
+    """A label, overview or thumbnail: copied exactly as the contract joins the source's
+    JPEG strips (and then the lossy history of a copy), or encoded when they cannot be
+    joined, under --reencode, or when the source has no image of this size."""
+    ts, pi = ds.file_meta.TransferSyntaxUID, ds.PhotometricInterpretation
+    for key, value in (("transfer_syntax", ts), ("photometric", pi)):
+        if entry is None or entry.get(key) != value:
+            fails.fail(name, "report %s %r, the file has %r" % (key, entry and entry.get(key),
+                                                                value))
+    mode = entry.get("mode") if entry else None
+    frame, why = joined_strips(image) if image is not None else (None, "no source image")
+    want = "copy" if frame is not None and not args.reencode else "encode"
+    if mode != want:
+        fails.fail(name, "report mode %r, expected %s (%s%s)"
+                   % (mode, want, why, ", --reencode" if args.reencode else ""))
+        return "%s [%s]: %s" % (name, mode, why)
+    if want == "encode":
+        return "%s [encode]: %s" % (name, "--reencode" if args.reencode else why)
+    frames = [unpad(f) for f in frames_of(ds)]
+    if len(frames) != 1 or frames[0] != frame:
+        fails.fail(name, "the frame (%d bytes) differs from the joined strips of source IFD %d "
+                   "(%d bytes)" % (len(frames[0]), image.index, len(frame)))
+        return "%s [copy]: differs" % name
+    rgb = frame.startswith(SOI + ADOBE_RGB)
+    if pi != ("RGB" if rgb else "YBR_FULL_422"):
+        fails.fail(name, "PI %s for %s strips" % (pi, "RGB" if rgb else "YCbCr"))
+    check_lossy_history(name, ds, frames, "ISO_10918_1", fails)
+    source = ASSOCIATED[name]
+    note = "%s [copy]: IFD %d, %d strips joined, %s" % (name, image.index, len(image.offsets), pi)
+    if source in slide.associated_images:
+        psnr = masked_psnr(decode_frame(frame, ts, pi),
+                           wsmcheck.associated_reference(slide, source, background))
+        if psnr < COLOUR_PSNR_MIN:
+            fails.fail(name, "differs from OpenSlide's %s: %.1f dB" % (source, psnr))
+        note += ", %.1f dB vs OpenSlide" % psnr
+    return note
+
+
 def load_report(path, fails):
     try:
         report = json.load(open(path))
@@ -706,6 +839,7 @@ def run(args):
     slide = openslide.OpenSlide(args.reference or args.source)
     background = wsmcheck.background_rgb(slide)
     by_size = {(lv.width, lv.height): lv for lv in reversed(levels)}
+    images = source_images(args.source)
     entries = load_report(args.report, fails)
     outdir = Path(args.outdir)
     fails.info("source %s: %s" % (Path(args.source).name, ", ".join(
@@ -719,11 +853,9 @@ def run(args):
         ds = pydicom.dcmread(str(path))
         entry = entries.get(path.name)
         if not LEVEL_FILE.match(path.name):
-            for key, value in (("transfer_syntax", ds.file_meta.TransferSyntaxUID),
-                               ("photometric", ds.PhotometricInterpretation)):
-                if entry is None or entry.get(key) != value:
-                    fails.fail(path.name, "report %s %r, the file has %r"
-                               % (key, entry and entry.get(key), value))
+            size = (int(ds.Columns), int(ds.Rows))
+            fails.info("  " + check_associated(path.name, ds, entry, images.get(size), slide,
+                                               background, args, fails))
             continue
         size = (int(ds.TotalPixelMatrixColumns), int(ds.TotalPixelMatrixRows))
         level = by_size.get(size)
