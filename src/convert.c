@@ -988,6 +988,16 @@ static bool run_pyramid(job *jb, s2d_error *err)
     return ok;
 }
 
+static bool complete_outputs(job *jb, s2d_error *err)
+{
+    for (int i = 0; i < jb->noutputs; i++) {
+        if (!s2d_part10_complete(jb->outputs[i].writer, err)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // One entry per file written, the parts of a concatenation each with its own.
 static void fill_report(const job *jb, bool ok, s2d_convert_report *report)
 {
@@ -1063,10 +1073,13 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
               describe_slide(jb, err) && prepare_outdir(jb, err);
     if (ok) {
         jb->slide.overrides = jb->overrides;
-        ok = run_pyramid(jb, err) &&
+        // Each file goes on its way to disk as soon as it is complete, beside the work
+        // still to do and the other files; the loop below then only waits.
+        ok = run_pyramid(jb, err) && complete_outputs(jb, err) &&
              (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_FLAVOR_LABEL, err)) &&
              (opts->no_overview ||
-              write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err));
+              write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err)) &&
+             complete_outputs(jb, err);
     }
     for (int i = 0; ok && i < jb->noutputs; i++) {
         if (!s2d_part10_finish(jb->outputs[i].writer, err)) {

@@ -51,6 +51,15 @@ void s2d_buf_append_byte(s2d_buf *b, uint8_t v)
     s2d_buf_append(b, &v, 1);
 }
 
+void s2d_buf_append_zeros(s2d_buf *b, size_t n)
+{
+    if (n == 0 || !s2d_buf_reserve(b, n)) {
+        return;
+    }
+    memset(b->data + b->len, 0, n);
+    b->len += n;
+}
+
 void s2d_put_u16le(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;

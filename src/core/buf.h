@@ -19,6 +19,7 @@ void s2d_buf_free(s2d_buf *b);
 bool s2d_buf_reserve(s2d_buf *b, size_t extra);
 void s2d_buf_append(s2d_buf *b, const void *data, size_t len);
 void s2d_buf_append_byte(s2d_buf *b, uint8_t v);
+void s2d_buf_append_zeros(s2d_buf *b, size_t n);
 void s2d_buf_append_u16le(s2d_buf *b, uint16_t v);
 void s2d_buf_append_u32le(s2d_buf *b, uint32_t v);
 void s2d_buf_append_u64le(s2d_buf *b, uint64_t v);

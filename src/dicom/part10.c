@@ -49,7 +49,8 @@ struct s2d_part10 {
     off_t total_pos;         // In-concatenation Total Number's value; -1 when none
     uint64_t next_offset;    // offset of the next fragment's item tag
     uint64_t flushed_at;     // next_offset when a flush was last asked for
-    s2d_flusher *flusher;    // started when the file passes FLUSH_CHUNK
+    s2d_flusher *flusher;    // started when the file passes FLUSH_CHUNK, or by complete
+    bool completed;          // s2d_part10_complete() has run
     uint64_t *offsets;       // per frame
     uint32_t *lengths;       // per frame, item length with padding
     split_state *split;      // non-NULL: frames are gathered for a concatenation (below)
@@ -202,9 +203,7 @@ static bool build_head(const s2d_part10_params *p, s2d_buf *head, off_t *ratio_p
             if (e == 1) {
                 *table_pos = (off_t)head->len;
             }
-            for (uint64_t i = 0; i < table_bytes; i++) {
-                s2d_buf_append_byte(head, 0);
-            }
+            s2d_buf_append_zeros(head, (size_t)table_bytes);
         }
     }
     // Pixel Data, OB, undefined length, then the BOT item.
@@ -219,9 +218,7 @@ static bool build_head(const s2d_part10_params *p, s2d_buf *head, off_t *ratio_p
     s2d_buf_append_u32le(head, bot_len);
     if (!p->extended_offsets) {
         *table_pos = (off_t)head->len;
-        for (uint32_t i = 0; i < bot_len; i++) {
-            s2d_buf_append_byte(head, 0);
-        }
+        s2d_buf_append_zeros(head, bot_len);
     }
     if (head->failed) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -386,11 +383,9 @@ static void ratio_field(uint64_t uncompressed, uint64_t encoded, char field[17])
     snprintf(field, 17, "%-16s", num);
 }
 
-bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
+// What follows the last frame, and the values known only then.
+static bool write_trailer(s2d_part10 *w, s2d_error *err)
 {
-    if (w->split) {
-        return split_finish(w, err);
-    }
     if (w->nwritten != w->nframes) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: %u frames written of %u",
                              w->final_path, w->nwritten, w->nframes);
@@ -425,7 +420,36 @@ bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
         ratio_field(w->uncompressed_bytes, s2d_part10_frame_bytes(w), field);
         ok = patch(w, w->ratio_pos, field, 16, err);
     }
-    if (!ok) {
+    return ok;
+}
+
+bool s2d_part10_complete(s2d_part10 *w, s2d_error *err)
+{
+    if (w->split || w->completed) {
+        return true;
+    }
+    if (!write_trailer(w, err)) {
+        return false;
+    }
+    if (fflush(w->file) != 0) {
+        return io_error(w, err, "cannot write");
+    }
+    if (!w->flusher) {
+        w->flusher = s2d_flusher_start(fileno(w->file));
+    }
+    if (w->flusher) {
+        s2d_flusher_request(w->flusher);
+    }
+    w->completed = true;
+    return true;
+}
+
+bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
+{
+    if (w->split) {
+        return split_finish(w, err);
+    }
+    if (!w->completed && !write_trailer(w, err)) {
         return false;
     }
     int flush_error = w->flusher ? s2d_flusher_stop(w->flusher) : 0;

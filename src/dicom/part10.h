@@ -75,8 +75,14 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *params, s2d_error *err);
  *  is S2D_ERR_USAGE. */
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err);
 
-/** Writes the delimiter, fills the offset table and the ratio, flushes to disk. With
- *  split: writes the last part and the values known only now into every part. */
+/** Writes the delimiter, fills the offset table and the ratio, and starts the file's way
+ *  to disk in the background: a caller with several files completes them all before
+ *  finishing any, so that the disk writes them at once. Optional (finish completes a
+ *  writer that is not); nothing to do with split. */
+bool s2d_part10_complete(s2d_part10 *w, s2d_error *err);
+
+/** Completes the writer if need be, then waits until the file is on disk. With split:
+ *  writes the last part and the values known only now into every part. */
 bool s2d_part10_finish(s2d_part10 *w, s2d_error *err);
 
 /** Renames the finished temporary file(s) to the final name(s); on failure none is left

@@ -47,7 +47,8 @@ struct s2d_reader {
 bool s2d_tiff_backend_open(s2d_reader *r, const char *vendor, s2d_error *err);
 bool s2d_openslide_backend_open(s2d_reader *r, const char *vendor, s2d_error *err);
 
-/** TIFFOpen without libtiff's messages on stderr (we report problems ourselves). */
+/** TIFFOpen without libtiff's messages on stderr (we report problems ourselves), and with
+ *  tile and strip arrays loaded only when asked for. */
 struct tiff;
 struct tiff *s2d_tiff_open_quiet(const char *path);
 

@@ -20,7 +20,9 @@ static void quiet_handlers(void)
 TIFF *s2d_tiff_open_quiet(const char *path)
 {
     pthread_once(&quiet_once, quiet_handlers);
-    return TIFFOpen(path, "rm");
+    // D: a directory's tile and strip arrays are read when first asked for, not whenever
+    // the directory is passed (level 0 of a large slide holds hundreds of kilobytes).
+    return TIFFOpen(path, "rmD");
 }
 
 // True when any strip or tile of the current directory lies past the end of the file.

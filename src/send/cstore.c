@@ -264,9 +264,7 @@ static bool build_associate_rq(const cstore_session *s, s2d_buf *b)
     put_u16be(b, 0);
     put_ae(b, s->opts->called_aet);
     put_ae(b, s->opts->calling_aet);
-    for (int i = 0; i < 32; i++) {
-        s2d_buf_append_byte(b, 0);
-    }
+    s2d_buf_append_zeros(b, 32);
     s2d_buf_append(b, items.data, items.len);
     bool ok = !items.failed && !b->failed;
     s2d_buf_free(&items);
