@@ -425,7 +425,8 @@ static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t
 // A single-frame image (label, overview, thumbnail): pixels to encode, or the source's own
 // JPEG to copy as it is.
 typedef struct single_image {
-    uint8_t *rgb;             // malloc'd, tightly packed; NULL when jpeg holds the image
+    bool copied;              // jpeg holds the image, else rgb
+    uint8_t *rgb;             // malloc'd, tightly packed
     s2d_buf jpeg;
     char photometric[16];     // jpeg's
     int64_t width, height;
@@ -440,6 +441,7 @@ static bool read_single_image(job *jb, const char *source_name, single_image *im
     if (!jb->opts->reencode &&
         s2d_reader_associated_jpeg(jb->reader, source_name, &img->jpeg, &img->width,
                                    &img->height, img->photometric)) {
+        img->copied = true;
         return true;
     }
     s2d_buf_free(&img->jpeg);
@@ -459,7 +461,10 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
                                s2d_error *err)
 {
     int64_t w = img->width, h = img->height;
-    bool copied = img->rgb == NULL;
+    bool copied = img->copied;
+    if (!copied && !img->rgb) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no pixels", name);
+    }
     s2d_wsm_instance inst = {
         .flavor = flavor,
         .derived = flavor == S2D_FLAVOR_THUMBNAIL,

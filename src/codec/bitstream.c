@@ -73,6 +73,17 @@ bool s2d_jpeg_parse(const uint8_t *p, size_t n, s2d_jpeg_facts *f)
     return f->sof != 0;
 }
 
+void s2d_jpeg_mcu_size(const s2d_jpeg_facts *f, int *mcu_w, int *mcu_h)
+{
+    int hmax = 1, vmax = 1;
+    for (int c = 0; c < f->ncomp; c++) {
+        hmax = f->h[c] > hmax ? f->h[c] : hmax;
+        vmax = f->v[c] > vmax ? f->v[c] : vmax;
+    }
+    *mcu_w = 8 * hmax;
+    *mcu_h = 8 * vmax;
+}
+
 bool s2d_jpeg_is_rgb(const s2d_jpeg_facts *f, bool tiff_says_rgb)
 {
     // The same order of evidence libjpeg uses, with the TIFF tag only for the open case.
@@ -222,7 +233,7 @@ bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_bu
     s2d_jpeg_facts own, f;
     bool restarts = nstrips > 1;
     if (!find_layout(p0, strips[0].len, &first) || !s2d_jpeg_parse(p0, strips[0].len, &own) ||
-        (restarts && own.restart_interval != 0)) {
+        own.restart_interval != 0) {
         return false;
     }
     join_headers(tables, tables_len, p0, &first, restarts, false, out);
@@ -241,12 +252,9 @@ bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_bu
     out->data[joined.sof_height] = (uint8_t)(height >> 8);
     out->data[joined.sof_height + 1] = (uint8_t)height;
     if (restarts) {
-        int mcu_w = 0, mcu_h = 0;
-        for (int c = 0; c < f.ncomp; c++) {
-            mcu_w = 8 * f.h[c] > mcu_w ? 8 * f.h[c] : mcu_w;
-            mcu_h = 8 * f.v[c] > mcu_h ? 8 * f.v[c] : mcu_h;
-        }
-        if (mcu_w == 0 || mcu_h == 0 || rows_per_strip % mcu_h != 0) {
+        int mcu_w, mcu_h;
+        s2d_jpeg_mcu_size(&f, &mcu_w, &mcu_h);
+        if (rows_per_strip % mcu_h != 0) {
             return false;
         }
         uint64_t interval = (uint64_t)(width + mcu_w - 1) / (uint64_t)mcu_w *

@@ -25,6 +25,9 @@ typedef struct s2d_jpeg_facts {
  *  @return false when it is not a JPEG stream or has no frame header. */
 bool s2d_jpeg_parse(const uint8_t *p, size_t n, s2d_jpeg_facts *f);
 
+/** The MCU of a parsed frame: 8 pixels times the largest sampling factors. */
+void s2d_jpeg_mcu_size(const s2d_jpeg_facts *f, int *mcu_w, int *mcu_h);
+
 /** How a stream's three components are to be read. tiff_says_rgb settles the one case the
  *  bitstream leaves open (no APP0/APP14, ids not 'R','G','B', no chroma subsampling). */
 bool s2d_jpeg_is_rgb(const s2d_jpeg_facts *f, bool tiff_says_rgb);
@@ -39,8 +42,8 @@ bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *ti
  *  sharing tables), without decoding: the strips' scans are joined with restart markers,
  *  one restart interval per strip. The image is width x height in strips of
  *  rows_per_strip rows. Every strip must have the same headers but for its own height,
- *  one interleaved scan, no restart interval of its own, and all but the last a whole
- *  number of MCU rows. *rgb tells how the components are to be read (s2d_jpeg_is_rgb);
+ *  one interleaved baseline 8-bit scan of 3 components, no restart interval of its own
+ *  (nor restart markers), and all but the last a whole number of MCU rows. *rgb tells how the components are to be read (s2d_jpeg_is_rgb);
  *  when they are R, G, B an Adobe APP14 marker says so, as s2d_jpeg_splice does.
  *  @return false when the strips cannot be joined so (decode them instead). */
 bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_buf *strips,

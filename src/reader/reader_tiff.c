@@ -527,7 +527,8 @@ out:
 }
 
 // Joins the JPEG strips of an associated image into one JPEG (the strips are read
-// straight from the file; their total is bounded as a copied frame's is).
+// straight from the file; their total is bounded as a copied frame's is). Only an image
+// stored top row first: the decode path turns the others upright, a copy cannot.
 static bool tiff_associated_jpeg(s2d_reader *r, const char *name, s2d_buf *out, int64_t *w,
                                  int64_t *h, char photometric[16])
 {
@@ -535,7 +536,7 @@ static bool tiff_associated_jpeg(s2d_reader *r, const char *name, s2d_buf *out, 
     int dir = associated_dir(s, name);
     TIFF *tif = dir >= 0 ? s2d_tiff_open_quiet(r->path) : NULL;
     uint32_t iw = 0, ih = 0, rps = 0, tn = 0;
-    uint16_t compression = 0, spp = 0, bps = 0, planar = 0, pm = 0;
+    uint16_t compression = 0, spp = 0, bps = 0, planar = 0, pm = 0, orientation = 0;
     uint64_t *offsets = NULL, *counts = NULL;
     void *tables = NULL;
     s2d_buf *strips = NULL;
@@ -550,7 +551,10 @@ static bool tiff_associated_jpeg(s2d_reader *r, const char *name, s2d_buf *out, 
                    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps) && bps == 8 &&
                    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar) &&
                    planar == PLANARCONFIG_CONTIG &&
-                   TIFFGetFieldDefaulted(tif, TIFFTAG_PHOTOMETRIC, &pm) &&
+                   TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &pm) &&
+                   (pm == PHOTOMETRIC_RGB || pm == PHOTOMETRIC_YCBCR) &&
+                   TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orientation) &&
+                   orientation == ORIENTATION_TOPLEFT &&
                    TIFFGetField(tif, TIFFTAG_STRIPOFFSETS, &offsets) &&
                    TIFFGetField(tif, TIFFTAG_STRIPBYTECOUNTS, &counts) && iw > 0 && ih > 0 &&
                    iw <= 65535 && ih <= 65535 && (n = TIFFNumberOfStrips(tif)) > 0;
@@ -840,13 +844,7 @@ static bool probe_ndpi(TIFF *tif, int fd, tiff_level *lv, s2d_level_info *info)
               f.sof == 0xC0 && f.precision == 8 && f.ncomp == 3 && f.restart_interval > 0 &&
               (uint32_t)f.width == lv->width && (uint32_t)f.height == lv->height;
     if (ok) {
-        int hmax = 1, vmax = 1;
-        for (int c = 0; c < 3; c++) {
-            hmax = f.h[c] > hmax ? f.h[c] : hmax;
-            vmax = f.v[c] > vmax ? f.v[c] : vmax;
-        }
-        lv->mcu_w = 8 * hmax;
-        lv->mcu_h = 8 * vmax;
+        s2d_jpeg_mcu_size(&f, &lv->mcu_w, &lv->mcu_h);
         lv->interval = (uint32_t)f.restart_interval;
         lv->mcus_per_row = (lv->width + (uint32_t)lv->mcu_w - 1) / (uint32_t)lv->mcu_w;
         lv->mcu_rows = (lv->height + (uint32_t)lv->mcu_h - 1) / (uint32_t)lv->mcu_h;

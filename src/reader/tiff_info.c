@@ -25,8 +25,10 @@ TIFF *s2d_tiff_open_quiet(const char *path)
     return TIFFOpen(path, "rmD");
 }
 
-// True when any strip or tile of the current directory lies past the end of the file.
-static bool data_past_end(TIFF *tif, uint64_t file_size)
+// What is wrong with where the current directory's strips or tiles are, or NULL: their
+// tables cannot be read (libtiff reads them when first asked for), or one lies past the
+// end of the file.
+static const char *data_problem(TIFF *tif, uint64_t file_size)
 {
     bool tiled = TIFFIsTiled(tif);
     uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
@@ -34,14 +36,14 @@ static bool data_past_end(TIFF *tif, uint64_t file_size)
     if (!TIFFGetField(tif, tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &offsets) ||
         !TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts) ||
         !offsets || !counts) {
-        return false;
+        return n > 0 ? "its tile or strip offsets cannot be read" : NULL;
     }
     for (uint32_t i = 0; i < n; i++) {
         if (offsets[i] > file_size || counts[i] > file_size - offsets[i]) {
-            return true;
+            return "its image data lies past the end of the file";
         }
     }
-    return false;
+    return NULL;
 }
 
 // True when the file starts like a TIFF or BigTIFF (either byte order); *size is its length.
@@ -79,9 +81,10 @@ static bool tiff_damage(const char *path, uint64_t size, char *reason, size_t n,
     }
     *tiled = TIFFIsTiled(tif);
     int dir = 0;
-    bool truncated = false, broken_chain = false;
+    const char *problem = NULL;
+    bool broken_chain = false;
     for (;;) {
-        if ((truncated = data_past_end(tif, size)) || TIFFLastDirectory(tif)) {
+        if ((problem = data_problem(tif, size)) != NULL || TIFFLastDirectory(tif)) {
             break;
         }
         if (++dir >= 1000 || !TIFFReadDirectory(tif)) {
@@ -90,13 +93,12 @@ static bool tiff_damage(const char *path, uint64_t size, char *reason, size_t n,
         }
     }
     TIFFClose(tif);
-    if (truncated) {
-        snprintf(reason, n, "a truncated TIFF: the image data of IFD %d lies past the end "
-                 "of the file", dir);
+    if (problem) {
+        snprintf(reason, n, "a damaged or truncated TIFF: IFD %d: %s", dir, problem);
     } else if (broken_chain) {
         snprintf(reason, n, "a damaged or truncated TIFF: IFD %d cannot be read", dir);
     }
-    return truncated || broken_chain;
+    return problem || broken_chain;
 }
 
 bool s2d_tiff_info_damaged(const char *path, char *reason, size_t n)

@@ -164,6 +164,28 @@ for src in "$cmu" "$data/hamamatsu-ndpi/test3-TRITC 2 (560).ndpi"; do
 done
 echo "ok   truncated slides: clean errors or valid output"
 
+# A tile offset table that points past the end of the file: libtiff reads the tables only
+# when asked (deferred loading), so the damage must still be found and named.
+/usr/bin/python3 - "$cmu" "$work/offsets-past-end.svs" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+ifd = struct.unpack("<I", data[4:8])[0]
+for i in range(struct.unpack("<H", data[ifd:ifd + 2])[0]):
+    entry = ifd + 2 + 12 * i
+    if struct.unpack("<H", data[entry:entry + 2])[0] == 324:   # TileOffsets
+        data[entry + 8:entry + 12] = struct.pack("<I", len(data) + 4096)
+open(sys.argv[2], "wb").write(data)
+PY
+"$bin" convert "$work/offsets-past-end.svs" -o "$work/offsets-past-end" 2>"$work/offsets.err"
+rc=$?
+if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ] || [ -e "$work/offsets-past-end" ] ||
+   [ "$(grep -c . "$work/offsets.err")" -ne 1 ] ||
+   ! grep -q "offsets-past-end.svs: a damaged or truncated TIFF: IFD 0: its tile or strip offsets cannot be read" "$work/offsets.err"; then
+    fail "offsets-past-end: exit $rc: $(cat "$work/offsets.err")"
+else
+    echo "ok   offsets-past-end: $(cat "$work/offsets.err")"
+fi
+
 # Bytes overwritten in the middle of the pixel data.
 /usr/bin/python3 - "$cmu" "$work/corrupt-tiles.svs" <<'PY'
 import sys

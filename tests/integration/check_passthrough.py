@@ -177,6 +177,9 @@ def joined_strips(image):
     data, RST0..RST7 in turn between strips, and EOI."""
     if image.compression != 7:
         return None, "not JPEG"
+    orientation = tiffdirs.number(image.ifd, 274, 1)
+    if orientation != 1 or image.photometric not in (2, 6):
+        return None, "Orientation %d, Photometric %s" % (orientation, image.photometric)
     strips = [image.raw(k) for k in range(len(image.offsets))]
     rps = tiffdirs.number(image.ifd, tiffdirs.ROWS_PER_STRIP, 2 ** 32 - 1)
     if len(strips) != -(-image.height // rps) or not all(strips):
@@ -806,8 +809,8 @@ def check_associated(name, ds, entry, image, slide, background, args, fails):
         return "%s [encode]: %s" % (name, "--reencode" if args.reencode else why)
     frames = [unpad(f) for f in frames_of(ds)]
     if len(frames) != 1 or frames[0] != frame:
-        fails.fail(name, "the frame (%d bytes) differs from the joined strips of source IFD %d "
-                   "(%d bytes)" % (len(frames[0]), image.index, len(frame)))
+        fails.fail(name, "the frames (%s bytes) differ from the joined strips of source IFD %d "
+                   "(%d bytes)" % ([len(f) for f in frames], image.index, len(frame)))
         return "%s [copy]: differs" % name
     rgb = frame.startswith(SOI + ADOBE_RGB)
     if pi != ("RGB" if rgb else "YBR_FULL_422"):

@@ -5,7 +5,9 @@
  * TIFF-style abbreviated strips plus shared tables; and strips that cannot be joined so
  * must be refused. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <jpeglib.h>
 #include <turbojpeg.h>
 
 #include "codec/bitstream.h"
@@ -189,9 +191,143 @@ static void test_refusals(void)
     tjDestroy(tj);
 }
 
+// What libjpeg is asked to write for one strip, beyond TurboJPEG's defaults.
+typedef struct strip_style {
+    bool rgb;             // components R, G, B (Adobe transform 0), no chroma subsampling
+    int restart_mcus;     // a restart interval of this many MCUs, 0: none
+    bool scan_per_component;
+} strip_style;
+
+// Encodes rows [y, y + rows) with libjpeg itself, for what TurboJPEG cannot write.
+static void encode_strip_libjpeg(const uint8_t *rgb, int w, int y, int rows, strip_style st,
+                                 s2d_buf *out)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    unsigned char *mem = NULL;
+    unsigned long len = 0;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &mem, &len);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)rows;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 85, TRUE);
+    if (st.rgb) {
+        jpeg_set_colorspace(&c, JCS_RGB);
+    }
+    c.restart_interval = (unsigned)st.restart_mcus;
+    jpeg_scan_info scans[3];
+    if (st.scan_per_component) {
+        for (int k = 0; k < 3; k++) {
+            scans[k] = (jpeg_scan_info){.comps_in_scan = 1, .component_index = {k}, .Ss = 0,
+                                        .Se = 63, .Ah = 0, .Al = 0};
+        }
+        c.scan_info = scans;
+        c.num_scans = 3;
+    }
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + ((size_t)y + c.next_scanline) * (size_t)w * 3);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    out->len = 0;
+    s2d_buf_append(out, mem, len);
+    free(mem);
+}
+
+// Joins a 64 x 48 image in three 16-row strips of the given style.
+static bool join_style(strip_style st, bool *is_rgb, s2d_buf *joined)
+{
+    uint8_t *rgb = make_image(64, 48);
+    s2d_buf strips[3] = {{0}};
+    for (int k = 0; k < 3; k++) {
+        encode_strip_libjpeg(rgb, 64, 16 * k, 16, st, &strips[k]);
+    }
+    bool ok = s2d_jpeg_join_strips(NULL, 0, strips, 3, 64, 48, 16, false, is_rgb, joined);
+    for (int k = 0; k < 3; k++) {
+        s2d_buf_free(&strips[k]);
+    }
+    free(rgb);
+    return ok;
+}
+
+// Drops the DRI segment from a complete stream's headers (its RST markers stay).
+static void drop_dri(s2d_buf *b)
+{
+    for (size_t i = 2; i + 4 <= b->len && b->data[i + 1] != 0xDA;) {
+        size_t seg = 2 + ((size_t)b->data[i + 2] << 8 | b->data[i + 3]);
+        if (b->data[i + 1] == 0xDD) {
+            memmove(b->data + i, b->data + i + seg, b->len - i - seg);
+            b->len -= seg;
+            return;
+        }
+        i += seg;
+    }
+}
+
+static void test_styles(void)
+{
+    tjhandle tjd = tjInitDecompress();
+    bool is_rgb = false;
+    s2d_buf joined = {0};
+    // RGB strips join with the Adobe marker first, and decode as RGB to the image.
+    CHECK(join_style((strip_style){.rgb = true}, &is_rgb, &joined) && is_rgb);
+    static const uint8_t adobe[] = {0xFF, 0xD8, 0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e'};
+    CHECK(joined.len > sizeof adobe && memcmp(joined.data, adobe, sizeof adobe) == 0);
+    s2d_jpeg_facts f;
+    CHECK(s2d_jpeg_parse(joined.data, joined.len, &f) && f.adobe_transform == 0);
+    uint8_t *want = make_image(64, 48), *got = malloc(64 * 48 * 3);
+    bool close = decode(tjd, joined.data, joined.len, 64, 48, got);
+    for (size_t i = 0; close && i < 64 * 48 * 3; i++) {
+        close = abs(got[i] - want[i]) <= 24;   // JPEG at q85 of sharp edges, in RGB
+    }
+    CHECK(close);
+    // Strips with restart markers of their own, with their DRI or without it, and strips
+    // of one scan per component are refused.
+    CHECK(!join_style((strip_style){.restart_mcus = 1}, &is_rgb, &joined));
+    uint8_t *rgb = make_image(64, 48);
+    s2d_buf strips[3] = {{0}};
+    for (int k = 0; k < 3; k++) {
+        encode_strip_libjpeg(rgb, 64, 16 * k, 16, (strip_style){.restart_mcus = 1}, &strips[k]);
+        drop_dri(&strips[k]);
+    }
+    s2d_jpeg_facts own;
+    CHECK(s2d_jpeg_parse(strips[0].data, strips[0].len, &own) && own.restart_interval == 0);
+    CHECK(!s2d_jpeg_join_strips(NULL, 0, strips, 3, 64, 48, 16, false, &is_rgb, &joined));
+    CHECK(!join_style((strip_style){.scan_per_component = true}, &is_rgb, &joined));
+    // A 12-bit frame header (the bytes patched; the headers still agree) is refused.
+    for (int k = 0; k < 3; k++) {
+        encode_strip_libjpeg(rgb, 64, 16 * k, 16, (strip_style){0}, &strips[k]);
+    }
+    CHECK(s2d_jpeg_join_strips(NULL, 0, strips, 3, 64, 48, 16, false, &is_rgb, &joined));
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 2; i + 4 < strips[k].len; i++) {
+            if (strips[k].data[i] == 0xFF && strips[k].data[i + 1] == 0xC0) {
+                strips[k].data[i + 4] = 12;
+                break;
+            }
+        }
+    }
+    CHECK(!s2d_jpeg_join_strips(NULL, 0, strips, 3, 64, 48, 16, false, &is_rgb, &joined));
+    for (int k = 0; k < 3; k++) {
+        s2d_buf_free(&strips[k]);
+    }
+    s2d_buf_free(&joined);
+    free(rgb);
+    free(want);
+    free(got);
+    tjDestroy(tjd);
+}
+
 int main(void)
 {
     RUN(test_joins);
     RUN(test_refusals);
+    RUN(test_styles);
     return harness_failures != 0;
 }
