@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
 #include "core/fingerprint.h"
 #include "core/log.h"
@@ -432,17 +433,45 @@ typedef struct single_image {
     int64_t width, height;
 } single_image;
 
-// The source's associated image: copied when stored as JPEG strips (unless everything is
-// re-encoded), else decoded.
+// Decodes the joined JPEG of an associated image into img->rgb with our own decoder, which
+// takes the colour space from the bitstream as it does for tiles (libtiff's RGBA reader
+// goes by the TIFF tag alone, and fails where they disagree).
+static bool decode_joined(single_image *img, s2d_error *err)
+{
+    s2d_frame_dec *dec = s2d_frame_dec_new(err);
+    img->rgb = dec ? malloc((size_t)img->width * (size_t)img->height * 3) : NULL;
+    if (dec && !img->rgb) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for an associated image");
+    }
+    bool ok = img->rgb &&
+              s2d_frame_dec_decode(dec, img->jpeg.data, img->jpeg.len, (int)img->width,
+                                   (int)img->height, img->rgb, (size_t)img->width * 3, err);
+    s2d_frame_dec_free(dec);
+    if (!ok) {
+        free(img->rgb);
+        img->rgb = NULL;
+    }
+    return ok;
+}
+
+// The source's associated image: copied when stored as JPEG strips, or under --reencode
+// decoded from them; else decoded by the reader.
 static bool read_single_image(job *jb, const char *source_name, single_image *img,
                               s2d_error *err)
 {
     memset(img, 0, sizeof *img);
-    if (!jb->opts->reencode &&
-        s2d_reader_associated_jpeg(jb->reader, source_name, &img->jpeg, &img->width,
+    if (s2d_reader_associated_jpeg(jb->reader, source_name, &img->jpeg, &img->width,
                                    &img->height, img->photometric)) {
-        img->copied = true;
-        return true;
+        s2d_error dec_err = {0};
+        img->copied = !jb->opts->reencode;
+        if (img->copied || decode_joined(img, &dec_err)) {
+            return true;
+        }
+        if (dec_err.code == S2D_ERR_NOMEM) {
+            *err = dec_err;
+            s2d_buf_free(&img->jpeg);
+            return false;
+        }
     }
     s2d_buf_free(&img->jpeg);
     return s2d_reader_read_associated(jb->reader, source_name, &img->rgb, &img->width,

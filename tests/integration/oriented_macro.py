@@ -52,18 +52,40 @@ def with_orientation(data, index, value):
     return bytes(data)
 
 
+def overview_pixels(out):
+    """The dataset of OUT/overview.dcm and its frame decoded as RGB (PIL reads the colour
+    space from the JPEG's markers, which the converter's frames carry)."""
+    ds = pydicom.dcmread(str(out / "overview.dcm"))
+    frame = next(generate_pixel_data_frame(ds.PixelData, 1))
+    return ds, np.asarray(Image.open(io.BytesIO(frame)).convert("RGB"))
+
+
+def verdict(failures):
+    for line in failures:
+        print("FAIL: " + line)
+    print("RESULT: %s" % ("FAIL" if failures else "PASS"))
+    return 1 if failures else 0
+
+
 def psnr(a, b):
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def main():
-    binary, source, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+def start(argv):
+    """(converter, source path, emptied work directory, source bytes, its directories,
+    the index of the macro's) from the command line."""
+    binary, source, work = argv[1], argv[2], Path(argv[3])
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     data = open(source, "rb").read()
     dirs = list(tiffdirs.directories(data))
     macro = next(i for i, d in enumerate(dirs) if "macro" in tiffdirs.text(d, tiffdirs.DESCRIPTION))
+    return binary, source, work, data, dirs, macro
+
+
+def main():
+    binary, source, work, data, dirs, macro = start(sys.argv)
     slide_path = work / "oriented-macro.svs"
     slide_path.write_bytes(with_orientation(data, macro, 3))
     out, report = work / "out", work / "report.json"
@@ -79,9 +101,7 @@ def main():
                         % modes.get("overview.dcm"))
     if modes.get("thumbnail.dcm") != "copy":
         failures.append("thumbnail.dcm mode %r, expected copy" % modes.get("thumbnail.dcm"))
-    ds = pydicom.dcmread(str(out / "overview.dcm"))
-    frame = next(generate_pixel_data_frame(ds.PixelData, 1))
-    got = np.asarray(Image.open(io.BytesIO(frame)).convert("RGB"))
+    got = overview_pixels(out)[1]
     slide = openslide.OpenSlide(str(slide_path))
     upright = np.asarray(slide.associated_images["macro"].convert("RGB"))
     stored = np.asarray(openslide.OpenSlide(source).associated_images["macro"].convert("RGB"))
@@ -97,10 +117,7 @@ def main():
         if right < 30 or wrong > right - 10:
             failures.append("overview is not OpenSlide's upright macro (%.1f dB, stored "
                             "image %.1f dB)" % (right, wrong))
-    for line in failures:
-        print("FAIL: " + line)
-    print("RESULT: %s" % ("FAIL" if failures else "PASS"))
-    return 1 if failures else 0
+    return verdict(failures)
 
 
 if __name__ == "__main__":
