@@ -43,8 +43,9 @@ bool s2d_jpeg_splice(const uint8_t *tables, size_t tables_len, const uint8_t *ti
  *  one restart interval per strip. The image is width x height in strips of
  *  rows_per_strip rows. Every strip must have the same headers but for its own height,
  *  one interleaved baseline 8-bit scan of 3 components, no restart interval of its own
- *  (nor restart markers), and all but the last a whole number of MCU rows. *rgb tells how the components are to be read (s2d_jpeg_is_rgb);
- *  when they are R, G, B an Adobe APP14 marker says so, as s2d_jpeg_splice does.
+ *  (nor restart markers), and all but the last a whole number of MCU rows. *rgb tells how
+ *  the components are to be read (s2d_jpeg_is_rgb); when they are R, G, B an Adobe APP14
+ *  marker says so, as s2d_jpeg_splice does.
  *  @return false when the strips cannot be joined so (decode them instead). */
 bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_buf *strips,
                           size_t nstrips, int width, int height, int64_t rows_per_strip,

@@ -310,6 +310,22 @@ static bool split_finish(s2d_part10 *w, s2d_error *err);
 static bool split_commit(s2d_part10 *w, s2d_error *err);
 static void split_free(split_state *s);
 
+// Hands what has been written so far to the file's flusher thread (started on first use;
+// without one, the final fsync does it all).
+static bool flush_in_background(s2d_part10 *w, s2d_error *err)
+{
+    if (fflush(w->file) != 0) {
+        return io_error(w, err, "cannot write");
+    }
+    if (!w->flusher) {
+        w->flusher = s2d_flusher_start(fileno(w->file));
+    }
+    if (w->flusher) {
+        s2d_flusher_request(w->flusher);
+    }
+    return true;
+}
+
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err)
 {
     if (w->split) {
@@ -342,15 +358,7 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     w->nwritten++;
     if (w->next_offset - w->flushed_at >= FLUSH_CHUNK) {
         w->flushed_at = w->next_offset;
-        if (fflush(w->file) != 0) {
-            return io_error(w, err, "cannot write");
-        }
-        if (!w->flusher) {
-            w->flusher = s2d_flusher_start(fileno(w->file));
-        }
-        if (w->flusher) {
-            s2d_flusher_request(w->flusher);
-        }
+        return flush_in_background(w, err);
     }
     return true;
 }
@@ -428,17 +436,8 @@ bool s2d_part10_complete(s2d_part10 *w, s2d_error *err)
     if (w->split || w->completed) {
         return true;
     }
-    if (!write_trailer(w, err)) {
+    if (!write_trailer(w, err) || !flush_in_background(w, err)) {
         return false;
-    }
-    if (fflush(w->file) != 0) {
-        return io_error(w, err, "cannot write");
-    }
-    if (!w->flusher) {
-        w->flusher = s2d_flusher_start(fileno(w->file));
-    }
-    if (w->flusher) {
-        s2d_flusher_request(w->flusher);
     }
     w->completed = true;
     return true;
