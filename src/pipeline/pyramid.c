@@ -1,8 +1,11 @@
 /* Tile pipeline; see pipeline/pyramid.h.
- * Ownership: a window slot belongs to the enumerator until queued, then to one worker until
- * marked done, then to the writer until it frees the slot. All state changes happen under
- * `lock`. Each waiter has its own condition variable, signalled only for what it waits for:
- * one shared variable woke the writer and the enumerator for every tile. */
+ * Ownership: a window slot belongs to the enumerator until queued, then to the one thread
+ * that makes its frame until marked done, then to the thread holding the write turn until it
+ * frees the slot. Frames are written in order by whichever thread finishes the one due next
+ * (it takes the write turn and writes every frame done after it): a writer thread of its own
+ * woke ~1,000 times a run and displaced a busy worker each time. All state changes happen
+ * under `lock`, one for the jobs, the window and the rows, so a worker takes it once per
+ * tile. Each waiter has its own condition variable, signalled only for what it waits for. */
 #include "pipeline/pyramid.h"
 
 #include <pthread.h>
@@ -16,14 +19,18 @@
 #include "codec/jpeg_enc.h"
 #include "codec/jpeg_lossless.h"
 #include "core/log.h"
-#include "pipeline/queue.h"
 #include "pipeline/strips.h"
 
-enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
+enum slot_state {
+    SLOT_FREE,
+    SLOT_QUEUED,     // waiting in `jobs` for a worker
+    SLOT_BUSY,       // a worker, or the enumerator copying inline, is making the frame
+    SLOT_DONE,       // the frame is ready to be written
+};
 
 typedef struct slot {
     enum slot_state state;
-    uint64_t seq;            // frame sequence number, the writer's order
+    uint64_t seq;            // frame sequence number: the order frames are written in
     int level;
     uint32_t col, row;
     s2d_buf frame;           // the frame's bytes
@@ -36,30 +43,27 @@ typedef struct run {
     const uint8_t *background;
 
     pthread_mutex_t lock;
-    pthread_cond_t frame_done;     // the writer waits for the next frame in order
+    pthread_cond_t job_queued;     // idle workers wait for a job
     pthread_cond_t slot_freed;     // the enumerator waits for a free window slot
     pthread_cond_t row_done;       // the enumerator waits for a whole tile row
     slot *window;            // indexed by sequence number modulo nslots
-    uint64_t written;        // frames the writer has finished (slots before it are free)
-    uint64_t enumerator_wakes_at;   // `written` the waiting enumerator needs, else UINT64_MAX
-    uint64_t pushed;         // frames queued so far
-    uint64_t writer_wakes_at;   // the frame whose end wakes the waiting writer, else UINT64_MAX
     size_t nslots;
+    uint64_t written;        // frames written (their slots are free)
+    uint64_t enumerator_wakes_at;   // `written` the waiting enumerator needs, else UINT64_MAX
+    bool writing;            // some thread holds the write turn
+    uint64_t *jobs;          // queued slots' sequence numbers, a ring of nslots
+    size_t jobs_head, jobs_count;
+    bool all_pushed;         // the enumerator has queued its last job
     uint32_t *rows_done[S2D_MAX_LEVELS];   // per level and tile row: jobs finished
     int64_t pending_row[S2D_MAX_LEVELS];   // enumerator only: generated row due, or -1
     atomic_bool cancelled;
     s2d_error error;         // first error wins, under lock
 
-    s2d_queue *jobs;         // pointers to slots
     // Levels whose frames the enumerator copies itself (see push_job), with its reader.
     bool copy_inline[S2D_MAX_LEVELS];
     s2d_read_ctx *enumerator_reader;
-    // Every level is copied that way: the enumerator also writes each frame as it pushes
-    // it, and no writer thread runs. Handing every frame to a writer thread cost more than
-    // it overlapped (docs/benchmarks.md).
-    bool enumerator_writes;
     uint64_t frames_total;
-    uint64_t frames_out;     // frames written, by whichever thread writes
+    uint64_t frames_out;     // frames written, by the thread holding the write turn
 
     // Two tile rows for each generated level, filled by the level above.
     s2d_strips *strips;
@@ -86,11 +90,10 @@ static void fail(run *rn, const s2d_error *e)
         rn->error = *e;
     }
     atomic_store(&rn->cancelled, true);
-    pthread_cond_broadcast(&rn->frame_done);
+    pthread_cond_broadcast(&rn->job_queued);
     pthread_cond_broadcast(&rn->slot_freed);
     pthread_cond_broadcast(&rn->row_done);
     pthread_mutex_unlock(&rn->lock);
-    s2d_queue_close(rn->jobs);
 }
 
 static void fill_background(uint8_t *tile, int t, int64_t vw, int64_t vh, const uint8_t bg[3])
@@ -257,58 +260,10 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     return true;
 }
 
-// Hands a finished slot to the writer.
-static void job_done(run *rn, slot *s)
+// Appends one done frame to its level's file. Called by the thread holding the write turn,
+// without the lock. False when the write fails (the run is then cancelled).
+static bool write_frame(run *rn, slot *s)
 {
-    pthread_mutex_lock(&rn->lock);
-    s->state = SLOT_DONE;
-    if (s->seq == rn->writer_wakes_at) {
-        pthread_cond_signal(&rn->frame_done);
-    }
-    if (++rn->rows_done[s->level][s->row] == rn->plan->levels[s->level].cols) {
-        pthread_cond_signal(&rn->row_done);
-    }
-    pthread_mutex_unlock(&rn->lock);
-}
-
-static void *worker_main(void *arg)
-{
-    worker *wk = arg;
-    run *rn = wk->rn;
-    void *item;
-    while (s2d_queue_pop(rn->jobs, &item)) {
-        slot *s = item;
-        s2d_error err = {0};
-        bool ok = atomic_load(&rn->cancelled) || process(wk, s, &err);
-        if (!ok) {
-            fail(rn, &err);
-        }
-        job_done(rn, s);
-    }
-    return NULL;
-}
-
-// Waits until frame `seq` is done, appends it to its level's file and frees its slot. False
-// when the run is cancelled or the write fails.
-static bool write_frame(run *rn, uint64_t seq)
-{
-    slot *s = &rn->window[seq % rn->nslots];
-    pthread_mutex_lock(&rn->lock);
-    while (s->state != SLOT_DONE && !atomic_load(&rn->cancelled)) {
-        // Sleep until a few queued frames are done rather than waking for each: the
-        // signal comes when the last of them is, unless that one is done already.
-        uint64_t last = seq + rn->nslots / 4;
-        if (last >= rn->pushed) {
-            last = rn->pushed > seq ? rn->pushed - 1 : seq;
-        }
-        rn->writer_wakes_at = rn->window[last % rn->nslots].state == SLOT_DONE ? seq : last;
-        pthread_cond_wait(&rn->frame_done, &rn->lock);
-    }
-    rn->writer_wakes_at = UINT64_MAX;
-    pthread_mutex_unlock(&rn->lock);
-    if (atomic_load(&rn->cancelled)) {
-        return false;
-    }
     s2d_pyramid_level *lv = &rn->plan->levels[s->level];
     s2d_error err = {0};
     if (!s2d_part10_add_frame(lv->writer, s->frame.data, s->frame.len, &err)) {
@@ -321,26 +276,101 @@ static bool write_frame(run *rn, uint64_t seq)
     }
     lv->last_frame_s = now;
     rn->frames_out++;
-    int level = s->level;
-    pthread_mutex_lock(&rn->lock);
-    s->state = SLOT_FREE;
-    rn->written = seq + 1;
-    if (rn->written >= rn->enumerator_wakes_at) {
-        pthread_cond_signal(&rn->slot_freed);
-    }
-    pthread_mutex_unlock(&rn->lock);
     if (rn->opts->progress) {
-        s2d_progress p = {level, rn->frames_out, rn->frames_total, now};
+        s2d_progress p = {s->level, rn->frames_out, rn->frames_total, now};
         rn->opts->progress(rn->opts->callback_ctx, &p);
     }
     return true;
 }
 
-static void *writer_main(void *arg)
+// With the lock held and the write turn taken: writes the frames done from `written` on, a
+// run at a time without the lock, and frees their slots; gives the turn back when the frame
+// due next is not done yet.
+static void write_done_frames(run *rn)
 {
-    run *rn = arg;
-    for (uint64_t seq = 0; seq < rn->frames_total && write_frame(rn, seq); seq++) {
+    while (!atomic_load(&rn->cancelled)) {
+        uint64_t first = rn->written, end = first;
+        for (slot *s = &rn->window[first % rn->nslots]; s->state == SLOT_DONE && s->seq == end;
+             s = &rn->window[end % rn->nslots]) {
+            end++;
+        }
+        if (end == first) {
+            break;
+        }
+        pthread_mutex_unlock(&rn->lock);
+        bool ok = true;
+        for (uint64_t seq = first; ok && seq < end; seq++) {
+            ok = write_frame(rn, &rn->window[seq % rn->nslots]);
+        }
+        pthread_mutex_lock(&rn->lock);
+        if (!ok) {
+            break;
+        }
+        for (uint64_t seq = first; seq < end; seq++) {
+            rn->window[seq % rn->nslots].state = SLOT_FREE;
+        }
+        rn->written = end;
+        if (rn->written >= rn->enumerator_wakes_at) {
+            pthread_cond_signal(&rn->slot_freed);
+        }
     }
+    rn->writing = false;
+}
+
+// Marks a slot's frame done, with the lock held, and writes it and the frames done after
+// it when it is the one due next and no other thread is writing.
+static void finish_job(run *rn, slot *s)
+{
+    s->state = SLOT_DONE;
+    if (++rn->rows_done[s->level][s->row] == rn->plan->levels[s->level].cols) {
+        pthread_cond_signal(&rn->row_done);
+    }
+    if (!rn->writing && s->seq == rn->written) {
+        rn->writing = true;
+        write_done_frames(rn);
+    }
+}
+
+// Queues a slot for the workers, with the lock held.
+static void queue_job(run *rn, slot *s)
+{
+    s->state = SLOT_QUEUED;
+    rn->jobs[(rn->jobs_head + rn->jobs_count++) % rn->nslots] = s->seq;
+    pthread_cond_signal(&rn->job_queued);
+}
+
+// With the lock held: the next queued slot, waiting for one; NULL once every job has been
+// taken or the run is cancelled.
+static slot *take_job(run *rn)
+{
+    while (rn->jobs_count == 0 && !rn->all_pushed && !atomic_load(&rn->cancelled)) {
+        pthread_cond_wait(&rn->job_queued, &rn->lock);
+    }
+    if (rn->jobs_count == 0 || atomic_load(&rn->cancelled)) {
+        return NULL;
+    }
+    slot *s = &rn->window[rn->jobs[rn->jobs_head] % rn->nslots];
+    rn->jobs_head = (rn->jobs_head + 1) % rn->nslots;
+    rn->jobs_count--;
+    s->state = SLOT_BUSY;
+    return s;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *wk = arg;
+    run *rn = wk->rn;
+    pthread_mutex_lock(&rn->lock);
+    for (slot *s; (s = take_job(rn));) {
+        pthread_mutex_unlock(&rn->lock);
+        s2d_error err = {0};
+        if (!atomic_load(&rn->cancelled) && !process(wk, s, &err)) {
+            fail(rn, &err);
+        }
+        pthread_mutex_lock(&rn->lock);
+        finish_job(rn, s);
+    }
+    pthread_mutex_unlock(&rn->lock);
     return NULL;
 }
 
@@ -368,7 +398,7 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
     pthread_mutex_lock(&rn->lock);
     while (s->state != SLOT_FREE && !atomic_load(&rn->cancelled)) {
         // Sleep until a quarter of the window is free rather than waking for every slot;
-        // the frames before *seq are all queued, so the writer can get there.
+        // the frames before *seq are all queued, so the writing can get there.
         uint64_t slot_free_at = *seq + 1 - rn->nslots;   // *seq >= nslots when not free
         rn->enumerator_wakes_at = slot_free_at + rn->nslots / 4;
         pthread_cond_wait(&rn->slot_freed, &rn->lock);
@@ -377,12 +407,15 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
     bool cancelled = atomic_load(&rn->cancelled);
     if (!cancelled) {
         s->seq = *seq;
-        rn->pushed = *seq + 1;
         s->level = level;
         s->col = col;
         s->row = row;
         s->frame.len = 0;
-        s->state = SLOT_QUEUED;
+        if (rn->copy_inline[level]) {
+            s->state = SLOT_BUSY;
+        } else {
+            queue_job(rn, s);
+        }
     }
     pthread_mutex_unlock(&rn->lock);
     if (cancelled) {
@@ -392,16 +425,20 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
     // A frame that is only copied from a tiled source costs one pread: the enumerator
     // takes it itself, sparing two thread hand-offs per frame. Should the source fail to
     // give it, a worker retries and makes the replacement.
-    s2d_error ignored = {0};
-    if (rn->copy_inline[level] &&
-        s2d_reader_read_frame(rn->plan->reader, rn->enumerator_reader, rn->plan->levels[level].source_level,
-                              col, row, rn->tile, rn->tile, &s->frame, &ignored)) {
-        job_done(rn, s);
-    } else if (!s2d_queue_push(rn->jobs, s)) {
-        return false;
+    if (rn->copy_inline[level]) {
+        s2d_error ignored = {0};
+        bool copied = s2d_reader_read_frame(rn->plan->reader, rn->enumerator_reader,
+                                            rn->plan->levels[level].source_level, col, row,
+                                            rn->tile, rn->tile, &s->frame, &ignored);
+        pthread_mutex_lock(&rn->lock);
+        if (copied) {
+            finish_job(rn, s);
+        } else {
+            queue_job(rn, s);
+        }
+        pthread_mutex_unlock(&rn->lock);
     }
-    // A replacement frame, made by a worker, is waited for here.
-    return !rn->enumerator_writes || write_frame(rn, *seq - 1);
+    return !atomic_load(&rn->cancelled);
 }
 
 static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row);
@@ -465,7 +502,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
     int t = rn->tile;
     uint32_t generated_cols[S2D_MAX_LEVELS] = {0};
     bool generates = false;
-    rn->enumerator_writes = true;
+    bool all_inline = true;
     for (int l = 0; l < plan->nlevels; l++) {
         s2d_pyramid_level *lv = &plan->levels[l];
         rn->pending_row[l] = -1;
@@ -479,7 +516,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
         bool feeds_next = l + 1 < plan->nlevels && plan->levels[l + 1].mode == S2D_LEVEL_GENERATE;
         rn->copy_inline[l] = lv->mode == S2D_LEVEL_COPY && !feeds_next && l != plan->thumb_level &&
                              s2d_reader_level(plan->reader, lv->source_level)->tile_w > 0;
-        rn->enumerator_writes = rn->enumerator_writes && rn->copy_inline[l];
+        all_inline = all_inline && rn->copy_inline[l];
         if (rn->copy_inline[l] && !rn->enumerator_reader &&
             !(rn->enumerator_reader = s2d_read_ctx_new(plan->reader, t, t, err))) {
             return false;
@@ -502,13 +539,14 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for the thumbnail");
         }
     }
-    if (rn->enumerator_writes) {
-        // Each frame is written as soon as it is read: one slot suffices, and its buffer
-        // stays in the cache instead of the window's 64 buffers each being paged in.
+    if (all_inline) {
+        // The enumerator writes each frame as soon as it has read it: one slot suffices,
+        // and its buffer stays in the cache instead of the window's 64 buffers each being
+        // paged in.
         rn->nslots = 1;
     }
     rn->window = calloc(rn->nslots, sizeof(slot));
-    rn->jobs = s2d_queue_new(rn->nslots);
+    rn->jobs = calloc(rn->nslots, sizeof *rn->jobs);
     if (!rn->window || !rn->jobs) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
@@ -543,16 +581,14 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         .opts = opts,
         .background = s2d_reader_meta(plan->reader)->background,
         .tile = plan->tile_size,
-        // Enough frames in flight to keep every worker busy while the writer waits for
-        // the oldest one, and for copied frames to stream from the enumerator to the
-        // writer without the two taking turns (a 12-slot window made a 180 MB
-        // --keep-source-levels copy ~10 % slower). A slot holds one compressed frame.
+        // Enough frames in flight to keep every worker busy while the oldest one is still
+        // being made, and the enumerator asleep for a quarter of them at a time. A slot
+        // holds one compressed frame.
         .nslots = (size_t)nthreads * 4 + 56,
         .enumerator_wakes_at = UINT64_MAX,
-        .writer_wakes_at = UINT64_MAX,
     };
     pthread_mutex_init(&rn.lock, NULL);
-    pthread_cond_init(&rn.frame_done, NULL);
+    pthread_cond_init(&rn.job_queued, NULL);
     pthread_cond_init(&rn.slot_freed, NULL);
     pthread_cond_init(&rn.row_done, NULL);
     pthread_mutex_init(&rn.thumb_lock, NULL);
@@ -560,8 +596,6 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
 
     worker *workers = calloc((size_t)nthreads, sizeof *workers);
     int started = 0;
-    bool writer_started = false;
-    pthread_t writer;
     bool ok = workers && setup(&rn, plan, err);
     if (!workers) {
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -589,12 +623,6 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         }
         started++;
     }
-    if (ok && !rn.enumerator_writes) {
-        writer_started = pthread_create(&writer, NULL, writer_main, &rn) == 0;
-        if (!writer_started) {
-            ok = s2d_error_set(err, S2D_ERR_NOMEM, "cannot start the writer thread");
-        }
-    }
     if (ok) {
         // The enumerator: every source level row by row; generated levels follow from
         // the rows that feed them.
@@ -610,18 +638,21 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
             }
         }
     }
-    if (rn.jobs) {
-        s2d_queue_close(rn.jobs);
-    }
+    pthread_mutex_lock(&rn.lock);
+    rn.all_pushed = true;
+    pthread_cond_broadcast(&rn.job_queued);
+    pthread_mutex_unlock(&rn.lock);
     for (int i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
-    }
-    if (writer_started) {
-        pthread_join(writer, NULL);
     }
     if (ok && rn.error.code != S2D_OK) {
         *err = rn.error;
         ok = false;
+    }
+    if (ok && rn.frames_out != rn.frames_total) {
+        ok = s2d_error_set(err, S2D_ERR_INTERNAL, "%llu of %llu frames written",
+                           (unsigned long long)rn.frames_out,
+                           (unsigned long long)rn.frames_total);
     }
     if (ok && plan->thumb_level >= 0) {
         ok = collect_thumbnail(&rn, thumb, err);
@@ -639,7 +670,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         s2d_buf_free(&rn.window[i].frame);
     }
     free(rn.window);
-    s2d_queue_free(rn.jobs);
+    free(rn.jobs);
     s2d_read_ctx_free(rn.enumerator_reader);
     for (int l = 0; l < plan->nlevels; l++) {
         free(rn.rows_done[l]);
@@ -647,7 +678,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     s2d_strips_free(rn.strips);
     free(rn.thumb_sum);
     pthread_mutex_destroy(&rn.lock);
-    pthread_cond_destroy(&rn.frame_done);
+    pthread_cond_destroy(&rn.job_queued);
     pthread_cond_destroy(&rn.slot_freed);
     pthread_cond_destroy(&rn.row_done);
     pthread_mutex_destroy(&rn.thumb_lock);

@@ -1,7 +1,7 @@
-/* The tile pipeline for one slide: an enumerator (the calling thread) puts tile jobs in
- * frame order into a bounded queue, N workers copy, read or downsample and encode them, and
- * one writer thread appends the frames to each level's file in order (the enumerator
- * itself when every level is only copied).
+/* The tile pipeline for one slide: an enumerator (the calling thread) queues tile jobs in
+ * frame order into a window of slots, N workers copy, read or downsample and encode them,
+ * and whichever thread finishes the frame due next appends it, with the frames done after
+ * it, to each level's file in order. No thread only writes.
  *
  * A level is copied (the source's compressed tiles become frames unchanged), read (the
  * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
