@@ -10,8 +10,10 @@ around the child, CPU (user + sys) and peak RSS from the rusage of that child al
 GNU time), and the cores other processes kept busy meanwhile (/proc/stat), since this
 machine is shared. slide2dcm on the synthetic slide, the limit loop, cp and Orthanc run
 --repeat times, round after round so that other work on the machine falls on all of them
-alike, and the fastest run of each is kept (other work only slows runs down); the real
-slides (tiny) run in the first round only, to keep the benchmark within a few minutes.
+alike, and the fastest run of each is kept (other work only slows runs down). The
+passthrough of the source levels and cp + fsync, runs of 0.06-0.25 s that one disk or
+scheduler hiccup can slow by a third, run SHORT_SAMPLES times a round, taking turns; the
+real slides (tiny) run in the first round only, to keep the benchmark within a few minutes.
 Nothing here asserts timing: the smoke test (tests/CMakeLists.txt) checks the JSON only.
 """
 import argparse
@@ -56,6 +58,8 @@ MODES = {
     "copy": [],                                          # default: copy + generated 2x levels
     "copy-source-levels": ["--keep-source-levels"],      # the source's levels, no decoding
 }
+# Runs per round of the short passthrough-against-cp comparison (see the docstring).
+SHORT_SAMPLES = 5
 # Level 0 alone, re-encoded: the same work as the limit loop (a), plus the DICOM writing.
 LEVEL0_ARGS = ["--reencode", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"]
 ORTHANC_MODES = {
@@ -394,9 +398,11 @@ def print_tables(res):
     syn = res["synthetic"]
     p = print
     p("\nSynthetic slide %s: %dx%d, %.0f megapixels, %d source levels, %.1f MB, level 0 %.2f "
-      "bits/pixel; fastest of %d runs; source in the page cache before every run\n"
+      "bits/pixel; fastest of %d runs (of %d for copy-source-levels and cp + fsync); source "
+      "in the page cache before every run\n"
       % (syn["slide"], syn["width"], syn["height"], syn["megapixels"], syn["source_levels"],
-         syn["bytes"] / 1e6, syn["level0_bits_per_pixel"], res["repeat"]))
+         syn["bytes"] / 1e6, syn["level0_bits_per_pixel"], res["repeat"],
+         res["repeat"] * res["short_samples"]))
     p("| tool | mode | threads | wall s | CPU s | peak RSS MB | MP/s | tiles/s | output MB "
       "| others' cores |")
     p("|---|---|---|---|---|---|---|---|---|---|")
@@ -549,6 +555,8 @@ def main():
         log("round %d of %d" % (rnd + 1, repeat))
         for t in threads_list:
             for mode, extra in MODES.items():
+                if mode == "copy-source-levels":
+                    continue   # below, in turns with cp
                 sample(("s2d", mode, t), lambda: slide2dcm_run(b, slide, mode, extra, t, scratch))
             sample(("l0", t), lambda: slide2dcm_run(b, slide_l0, "reencode-level0",
                                                     LEVEL0_ARGS, t, scratch))
@@ -557,13 +565,18 @@ def main():
                 for mode in ORTHANC_MODES:
                     sample(("orthanc", mode, t),
                            lambda: orthanc_run(b, slide, mode, t, megapixels, scratch))
-        sample(("cp",), lambda: cp_run(slide, scratch, megapixels))
-        if big:
+        passthrough = MODES["copy-source-levels"]
+        for _ in range(1 if b.smoke else SHORT_SAMPLES):
             for t in threads_list:
-                sample(("big", t), lambda: slide2dcm_run(b, big, "copy-source-levels",
-                                                         MODES["copy-source-levels"], t,
-                                                         scratch))
-            sample(("big-cp",), lambda: cp_run(big, scratch, big_mp))
+                sample(("s2d", "copy-source-levels", t),
+                       lambda: slide2dcm_run(b, slide, "copy-source-levels", passthrough, t,
+                                             scratch))
+            sample(("cp",), lambda: cp_run(slide, scratch, megapixels))
+            if big:
+                for t in threads_list:
+                    sample(("big", t), lambda: slide2dcm_run(b, big, "copy-source-levels",
+                                                             passthrough, t, scratch))
+                sample(("big-cp",), lambda: cp_run(big, scratch, big_mp))
         for rel in real if rnd == 0 else []:
             path = os.path.join(TESTDATA, rel)
             for t in threads_list:
@@ -576,6 +589,7 @@ def main():
     limit1 = med[("limit", threads_list[0])]["loop"]
     res = {
         "environment": env, "repeat": repeat, "threads": threads_list, "smoke": b.smoke,
+        "short_samples": 1 if b.smoke else SHORT_SAMPLES,
         "synthetic": {
             "slide": os.path.basename(slide), "width": width, "height": height,
             "megapixels": megapixels, "source_levels": 3, "bytes": os.path.getsize(slide),
