@@ -8,6 +8,10 @@
 
 struct s2d_frame_dec {
     tjhandle tj;
+    // For planes_to_rgb only, made on first use: TurboJPEG 2.1's tjDecodeYUVPlanes on a
+    // handle that has decoded an RGB-coded JPEG keeps that colour space and skips the
+    // conversion (the thumbnail came out in YCbCr numbers).
+    tjhandle planes_tj;
 };
 
 s2d_frame_dec *s2d_frame_dec_new(s2d_error *err)
@@ -25,6 +29,9 @@ void s2d_frame_dec_free(s2d_frame_dec *d)
 {
     if (d) {
         tjDestroy(d->tj);
+        if (d->planes_tj) {
+            tjDestroy(d->planes_tj);
+        }
         free(d);
     }
 }
@@ -46,6 +53,24 @@ static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int w
     if (tjDecompress2(d->tj, data, (unsigned long)len, rgb, width / scale, (int)stride,
                       height / scale, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
         return s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", tjGetErrorStr2(d->tj));
+    }
+    return true;
+}
+
+bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int width, int height,
+                                 int chroma_div, uint8_t *rgb, size_t stride, s2d_error *err)
+{
+    size_t luma = (size_t)width * (size_t)height;
+    size_t chroma = (size_t)(width / chroma_div) * (size_t)(height / chroma_div);
+    const unsigned char *plane[3] = {planes, planes + luma, planes + luma + chroma};
+    int strides[3] = {width, width / chroma_div, width / chroma_div};
+    if (!d->planes_tj && !(d->planes_tj = tjInitDecompress())) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG decoder");
+    }
+    if (tjDecodeYUVPlanes(d->planes_tj, plane, strides, chroma_div == 1 ? TJSAMP_444 : TJSAMP_420, rgb,
+                          width, (int)stride, height, TJPF_RGB, 0) != 0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "colour conversion failed: %s",
+                             tjGetErrorStr2(d->planes_tj));
     }
     return true;
 }

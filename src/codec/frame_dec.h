@@ -26,4 +26,9 @@ bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int
 bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
                                int height, uint8_t *rgb, size_t stride, s2d_error *err);
 
+/** Converts a YCbCr image in the encoder's planar layout (codec/jpeg_enc.h: Y, then Cb and
+ *  Cr at 1/chroma_div of each side) into packed RGB, as a JPEG decoder would. */
+bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int width, int height,
+                                 int chroma_div, uint8_t *rgb, size_t stride, s2d_error *err);
+
 #endif

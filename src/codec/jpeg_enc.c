@@ -76,3 +76,76 @@ bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int h
     *out_len = len;
     return true;
 }
+
+int s2d_jpeg_enc_chroma_div(const s2d_jpeg_enc *enc)
+{
+    return enc->subsamp == TJSAMP_444 ? 1 : 2;
+}
+
+size_t s2d_jpeg_enc_planes_size(const s2d_jpeg_enc *enc, int width, int height)
+{
+    int d = s2d_jpeg_enc_chroma_div(enc);
+    return (size_t)width * (size_t)height + 2 * (size_t)(width / d) * (size_t)(height / d);
+}
+
+// The three planes of the layout in `planes`, with their strides.
+static void split_planes(const s2d_jpeg_enc *enc, const uint8_t *planes, int width, int height,
+                         const unsigned char *plane[3], int stride[3])
+{
+    int d = s2d_jpeg_enc_chroma_div(enc);
+    size_t luma = (size_t)width * (size_t)height, chroma = (size_t)(width / d) * (height / d);
+    plane[0] = planes;
+    plane[1] = planes + luma;
+    plane[2] = planes + luma + chroma;
+    stride[0] = width;
+    stride[1] = stride[2] = width / d;
+}
+
+static bool fits(const s2d_jpeg_enc *enc, int width, int height, s2d_error *err)
+{
+    int d = s2d_jpeg_enc_chroma_div(enc);
+    if (s2d_jpeg_enc_bound(width, height, enc->subsamp == TJSAMP_444) > enc->cap ||
+        width % d != 0 || height % d != 0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "image %dx%d not for this encoder", width,
+                             height);
+    }
+    return true;
+}
+
+bool s2d_jpeg_enc_rgb_to_planes(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
+                                size_t stride, uint8_t *planes, s2d_error *err)
+{
+    const unsigned char *plane[3];
+    int strides[3];
+    split_planes(enc, planes, width, height, plane, strides);
+    if (!fits(enc, width, height, err)) {
+        return false;
+    }
+    if (tjEncodeYUVPlanes(enc->tj, rgb, width, (int)stride, height, TJPF_RGB,
+                          (unsigned char **)plane, strides, enc->subsamp, 0) != 0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "colour conversion failed: %s",
+                             tjGetErrorStr2(enc->tj));
+    }
+    return true;
+}
+
+bool s2d_jpeg_enc_encode_planes(s2d_jpeg_enc *enc, const uint8_t *planes, int width, int height,
+                                const uint8_t **out, size_t *out_len, s2d_error *err)
+{
+    const unsigned char *plane[3];
+    int strides[3];
+    split_planes(enc, planes, width, height, plane, strides);
+    unsigned long len = (unsigned long)enc->cap;
+    unsigned char *dst = enc->buf;
+    if (!fits(enc, width, height, err)) {
+        return false;
+    }
+    if (tjCompressFromYUVPlanes(enc->tj, plane, width, strides, height, enc->subsamp, &dst, &len,
+                                enc->quality, TJFLAG_NOREALLOC) != 0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "JPEG encoding failed: %s",
+                             tjGetErrorStr2(enc->tj));
+    }
+    *out = dst;
+    *out_len = len;
+    return true;
+}

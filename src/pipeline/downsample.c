@@ -10,15 +10,15 @@
 #define HAVE_SSSE3_PATH 1
 #endif
 
-// Output pixels [x, full) of one row from source rows r0 and r1: each the rounded mean of a
-// 2x2 block.
-static void average_row_c(const uint8_t *r0, const uint8_t *r1, int64_t x, int64_t full,
+// Output pixels [x, full) of one row of `n`-byte pixels from source rows r0 and r1: each
+// the rounded mean of a 2x2 block.
+static void average_row_c(const uint8_t *r0, const uint8_t *r1, int n, int64_t x, int64_t full,
                           uint8_t *out)
 {
     for (; x < full; x++) {
-        const uint8_t *a = r0 + 6 * x, *b = r1 + 6 * x;
-        for (int c = 0; c < 3; c++) {
-            out[3 * x + c] = (uint8_t)((a[c] + a[c + 3] + b[c] + b[c + 3] + 2) >> 2);
+        const uint8_t *a = r0 + 2 * n * x, *b = r1 + 2 * n * x;
+        for (int c = 0; c < n; c++) {
+            out[n * x + c] = (uint8_t)((a[c] + a[c + n] + b[c] + b[c + n] + 2) >> 2);
         }
     }
 }
@@ -69,10 +69,33 @@ __attribute__((target("ssse3"))) static int64_t average_row_ssse3(const uint8_t 
     }
     return x;
 }
+
+// One plane (one byte a pixel): sixteen output bytes per step from 32 source bytes of each
+// row, neighbours summed in pairs by a multiply-add with ones.
+__attribute__((target("ssse3"))) static int64_t average_plane_row_ssse3(const uint8_t *r0,
+                                                                        const uint8_t *r1,
+                                                                        int64_t full,
+                                                                        uint8_t *out)
+{
+    const __m128i ones = _mm_set1_epi8(1), two = _mm_set1_epi16(2);
+    int64_t x = 0;
+    for (; x + 16 <= full; x += 16) {
+        const uint8_t *a = r0 + 2 * x, *b = r1 + 2 * x;
+        __m128i s[2];
+        for (int k = 0; k < 2; k++) {
+            __m128i pa = _mm_maddubs_epi16(_mm_loadu_si128((const __m128i *)(a + 16 * k)), ones);
+            __m128i pb = _mm_maddubs_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * k)), ones);
+            s[k] = _mm_srli_epi16(_mm_add_epi16(_mm_add_epi16(pa, pb), two), 2);
+        }
+        _mm_storeu_si128((__m128i *)(out + x), _mm_packus_epi16(s[0], s[1]));
+    }
+    return x;
+}
 #endif
 
-void s2d_downsample_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, uint8_t *dst,
-                        size_t dst_stride)
+// Both averages: `n` bytes a pixel (3 or 1).
+static void downsample(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, int n,
+                       uint8_t *dst, size_t dst_stride)
 {
 #ifdef HAVE_SSSE3_PATH
     bool ssse3 = __builtin_cpu_supports("ssse3");
@@ -86,15 +109,27 @@ void s2d_downsample_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_
         int64_t x = 0;
 #ifdef HAVE_SSSE3_PATH
         if (ssse3) {
-            x = average_row_ssse3(r0, r1, full, o);
+            x = n == 3 ? average_row_ssse3(r0, r1, full, o) : average_plane_row_ssse3(r0, r1, full, o);
         }
 #endif
-        average_row_c(r0, r1, x, full, o);
+        average_row_c(r0, r1, n, x, full, o);
         if (w & 1) {
-            const uint8_t *a = r0 + 6 * full, *b = r1 + 6 * full;
-            for (int c = 0; c < 3; c++) {
-                o[3 * full + c] = (uint8_t)((a[c] + b[c] + 1) >> 1);
+            const uint8_t *a = r0 + 2 * n * full, *b = r1 + 2 * n * full;
+            for (int c = 0; c < n; c++) {
+                o[n * full + c] = (uint8_t)((a[c] + b[c] + 1) >> 1);
             }
         }
     }
+}
+
+void s2d_downsample_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, uint8_t *dst,
+                        size_t dst_stride)
+{
+    downsample(src, src_stride, w, h, 3, dst, dst_stride);
+}
+
+void s2d_downsample_plane_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h,
+                              uint8_t *dst, size_t dst_stride)
+{
+    downsample(src, src_stride, w, h, 1, dst, dst_stride);
 }

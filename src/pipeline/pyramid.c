@@ -41,6 +41,8 @@ typedef struct run {
     const s2d_convert_options *opts;
     int tile;
     const uint8_t *background;
+    uint8_t background_ycc[3];     // the background as the encoder converts it
+    int chroma_div;                // 2 under 4:2:0, 1 under 4:4:4 (codec/jpeg_enc.h)
 
     pthread_mutex_t lock;
     pthread_cond_t job_queued;     // idle workers wait for a job
@@ -96,6 +98,7 @@ static void fail(run *rn, const s2d_error *e)
     pthread_mutex_unlock(&rn->lock);
 }
 
+// Sets the pixels of a t x t RGB image outside its top-left vw x vh to the background.
 static void fill_background(uint8_t *tile, int t, int64_t vw, int64_t vh, const uint8_t bg[3])
 {
     size_t stride = (size_t)t * 3;
@@ -104,6 +107,22 @@ static void fill_background(uint8_t *tile, int t, int64_t vw, int64_t vh, const 
         for (int64_t x = y < vh ? vw : 0; x < t; x++) {
             memcpy(row + 3 * x, bg, 3);
         }
+    }
+}
+
+// The same for a t x t image in the encoder's planar layout; a chroma sample counts as
+// inside when any pixel it covers is.
+static void fill_background_planes(uint8_t *planes, int t, int d, int64_t vw, int64_t vh,
+                                   const uint8_t ycc[3])
+{
+    for (int p = 0; p < 3; p++) {
+        int64_t side = p == 0 ? t : t / d, f = p == 0 ? 1 : d;
+        int64_t w = (vw + f - 1) / f, h = (vh + f - 1) / f;
+        for (int64_t y = 0; y < side; y++) {
+            int64_t from = y < h ? w : 0;
+            memset(planes + y * side + from, ycc[p], (size_t)(side - from));
+        }
+        planes += side * side;
     }
 }
 
@@ -133,16 +152,22 @@ typedef struct worker {
     s2d_read_ctx *reader;
     s2d_frame_dec *dec;
     uint8_t *tile;           // tile x tile RGB
-    uint8_t *quarter;        // tile/2 x tile/2 RGB, this tile's share of the level below
-    uint8_t *scratch;        // tile x tile x 3 bytes, for reading a generated tile's quarters
+    uint8_t *planes;         // tile x tile in the encoder's planar layout: what it encodes
+    // When a level is generated: this tile's share of the level below, as RGB (a copied
+    // tile's average, or its decode at half size) and planar; and room for reading a
+    // generated tile's quarters.
+    uint8_t *quarter_rgb;
+    uint8_t *quarter;
+    uint8_t *scratch;
 } worker;
 
-static bool encode_tile(worker *wk, slot *s, s2d_error *err)
+// Encodes wk->planes into the slot's frame.
+static bool encode_planes(worker *wk, slot *s, s2d_error *err)
 {
     int t = wk->rn->tile;
     const uint8_t *jpeg;
     size_t len;
-    if (!s2d_jpeg_enc_encode(wk->enc, wk->tile, t, t, (size_t)t * 3, &jpeg, &len, err)) {
+    if (!s2d_jpeg_enc_encode_planes(wk->enc, wk->planes, t, t, &jpeg, &len, err)) {
         return false;
     }
     s->frame.len = 0;
@@ -150,8 +175,16 @@ static bool encode_tile(worker *wk, slot *s, s2d_error *err)
     return !s->frame.failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 
+// Encodes wk->tile's RGB, through wk->planes (the same bytes as encoding the RGB at once).
+static bool encode_tile(worker *wk, slot *s, s2d_error *err)
+{
+    int t = wk->rn->tile;
+    return s2d_jpeg_enc_rgb_to_planes(wk->enc, wk->tile, t, t, (size_t)t * 3, wk->planes, err) &&
+           encode_planes(wk, s, err);
+}
+
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
-// at half size into the worker's quarter when `halve` (the level below is all they feed),
+// at half size into the worker's quarter_rgb when `halve` (the level below is all they feed),
 // else into the worker's tile. *halved tells which happened. A tile the source cannot give
 // becomes background, encoded like the level's other frames, so no frame is ever broken.
 static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *halved,
@@ -169,7 +202,7 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *h
             return true;
         }
         if (halve && s2d_frame_dec_decode_half(wk->dec, s->frame.data, s->frame.len, t, t,
-                                               wk->quarter, (size_t)(t / 2) * 3, &why)) {
+                                               wk->quarter_rgb, (size_t)(t / 2) * 3, &why)) {
             *halved = true;
             return true;
         }
@@ -200,6 +233,40 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *h
     return encode_tile(wk, s, err);
 }
 
+// The tile's quarter-size image, into the rows of the generated level below: the 2x2
+// average of its planes when it was encoded here, else of its RGB (unless decoded at half
+// size already), converted.
+static bool put_quarter(worker *wk, const slot *s, bool encoded, bool halved, int64_t vw,
+                        int64_t vh, s2d_error *err)
+{
+    run *rn = wk->rn;
+    int t = rn->tile, half = t / 2;
+    if (encoded) {
+        const uint8_t *src = wk->planes;
+        uint8_t *dst = wk->quarter;
+        for (int p = 0; p < 3; p++) {
+            int f = p == 0 ? 1 : rn->chroma_div;
+            int64_t side = t / f;
+            s2d_downsample_plane_2x2(src, (size_t)side, (vw + f - 1) / f, (vh + f - 1) / f, dst,
+                                     (size_t)side / 2);
+            src += side * side;
+            dst += side / 2 * (side / 2);
+        }
+    } else {
+        if (!halved) {
+            s2d_downsample_2x2(wk->tile, (size_t)t * 3, vw, vh, wk->quarter_rgb,
+                               (size_t)half * 3);
+            // What lies past the image would otherwise colour the chroma at its edge.
+            fill_background(wk->quarter_rgb, half, (vw + 1) / 2, (vh + 1) / 2, rn->background);
+        }
+        if (!s2d_jpeg_enc_rgb_to_planes(wk->enc, wk->quarter_rgb, half, half, (size_t)half * 3,
+                                        wk->quarter, err)) {
+            return false;
+        }
+    }
+    return s2d_strips_put_quarter(rn->strips, s->level + 1, s->col, s->row, wk->quarter, err);
+}
+
 static bool process(worker *wk, slot *s, s2d_error *err)
 {
     run *rn = wk->rn;
@@ -213,14 +280,14 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     int next = s->level + 1;
     bool feeds_next = next < plan->nlevels && plan->levels[next].mode == S2D_LEVEL_GENERATE;
     bool feeds_thumb = s->level == plan->thumb_level;
-    bool downsampled = false;
+    bool halved = false;
     if (lv->mode == S2D_LEVEL_COPY) {
         // JPEG tiles that feed only the level below are decoded at half size, which costs
         // less than a full decode and replaces the 2x2 average. Not at the level's right and
         // bottom edges: the DCT scaling would mix the source's padding into the image.
         bool halve = feeds_next && !feeds_thumb && vw == t && vh == t &&
                      s2d_reader_level(plan->reader, lv->source_level)->coding == S2D_CODING_JPEG;
-        if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &downsampled, err)) {
+        if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &halved, err)) {
             return false;
         }
     } else if (lv->mode == S2D_LEVEL_READ) {
@@ -234,11 +301,6 @@ static bool process(worker *wk, slot *s, s2d_error *err)
             s2d_warn(rn->opts, "%s: level %d tile (%u,%u): %d source tile(s) missing or broken, "
                      "written as background", plan->source_name, s->level, s->col, s->row, bad);
         }
-    } else if (!s2d_strips_get_tile(rn->strips, s->level, s->col, s->row, wk->tile, wk->scratch,
-                                    err)) {
-        return false;
-    }
-    if (lv->mode != S2D_LEVEL_COPY) {
         // Edge tiles are padded with the background (TILED_FULL needs full frames).
         if (vw < t || vh < t) {
             fill_background(wk->tile, t, vw, vh, rn->background);
@@ -246,15 +308,28 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         if (!encode_tile(wk, s, err)) {
             return false;
         }
+    } else {
+        // Generated: its planes as the level above left them, averaged; never RGB.
+        if (!s2d_strips_get_tile(rn->strips, s->level, s->col, s->row, wk->planes, wk->scratch,
+                                 err)) {
+            return false;
+        }
+        if (vw < t || vh < t) {
+            fill_background_planes(wk->planes, t, rn->chroma_div, vw, vh, rn->background_ycc);
+        }
+        if (!encode_planes(wk, s, err)) {
+            return false;
+        }
     }
-
-    if (feeds_next && !downsampled) {
-        s2d_downsample_2x2(wk->tile, stride, vw, vh, wk->quarter, (size_t)(t / 2) * 3);
-    }
-    if (feeds_next && !s2d_strips_put_quarter(rn->strips, next, s->col, s->row, wk->quarter, err)) {
+    if (feeds_next && !put_quarter(wk, s, lv->mode != S2D_LEVEL_COPY, halved, vw, vh, err)) {
         return false;
     }
     if (feeds_thumb) {
+        if (lv->mode == S2D_LEVEL_GENERATE &&
+            !s2d_frame_dec_planes_to_rgb(wk->dec, wk->planes, t, t, rn->chroma_div, wk->tile,
+                                         stride, err)) {
+            return false;
+        }
         add_to_thumbnail(rn, wk->tile, x0, y0, vw, vh);
     }
     return true;
@@ -497,9 +572,31 @@ static int default_threads(void)
     return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
 }
 
+// The background in YCbCr, as the encoder converts it (for padding generated tiles).
+static bool convert_background(run *rn, s2d_error *err)
+{
+    enum { N = 16 };   // the smallest block every subsampling takes
+    uint8_t rgb[N * N * 3], planes[N * N * 3];
+    fill_background(rgb, N, 0, 0, rn->background);
+    s2d_jpeg_enc *enc = s2d_jpeg_enc_new(rn->opts->quality, rn->opts->subsampling_444, N, N, err);
+    bool ok = enc && s2d_jpeg_enc_rgb_to_planes(enc, rgb, N, N, N * 3, planes, err);
+    if (ok) {
+        size_t luma = N * N, chroma = (size_t)(N / rn->chroma_div) * (N / rn->chroma_div);
+        rn->background_ycc[0] = planes[0];
+        rn->background_ycc[1] = planes[luma];
+        rn->background_ycc[2] = planes[luma + chroma];
+    }
+    s2d_jpeg_enc_free(enc);
+    return ok;
+}
+
 static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
 {
     int t = rn->tile;
+    rn->chroma_div = rn->opts->subsampling_444 ? 1 : 2;
+    if (!convert_background(rn, err)) {
+        return false;
+    }
     uint32_t generated_cols[S2D_MAX_LEVELS] = {0};
     bool generates = false;
     bool all_inline = true;
@@ -526,8 +623,8 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
             generates = true;
         }
     }
-    if (generates && !(rn->strips = s2d_strips_new(plan->spill_dir, t, generated_cols,
-                                                   plan->nlevels, err))) {
+    if (generates && !(rn->strips = s2d_strips_new(plan->spill_dir, t, rn->chroma_div,
+                                                   generated_cols, plan->nlevels, err))) {
         return false;
     }
     if (plan->thumb_level >= 0) {
@@ -604,15 +701,22 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         worker *wk = &workers[i];
         wk->rn = &rn;
         wk->enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, rn.tile, rn.tile, err);
-        wk->tile = malloc((size_t)rn.tile * rn.tile * 3);
+        int t = rn.tile, half = t / 2;
+        size_t planes = wk->enc ? s2d_jpeg_enc_planes_size(wk->enc, t, t) : 0;
+        wk->tile = malloc((size_t)t * t * 3);
+        wk->planes = planes ? malloc(planes) : NULL;
         // Room for making generated levels, when there are any.
         bool generates = rn.strips != NULL;
-        wk->scratch = generates ? malloc((size_t)rn.tile * rn.tile * 3) : NULL;
-        wk->quarter = generates ? malloc((size_t)(rn.tile / 2) * (rn.tile / 2) * 3) : NULL;
-        wk->reader = wk->enc ? s2d_read_ctx_new(plan->reader, rn.tile, rn.tile, err) : NULL;
+        if (generates && wk->enc) {
+            wk->scratch = malloc(planes);
+            wk->quarter_rgb = malloc((size_t)half * half * 3);
+            wk->quarter = malloc(s2d_jpeg_enc_planes_size(wk->enc, half, half));
+        }
+        wk->reader = wk->enc ? s2d_read_ctx_new(plan->reader, t, t, err) : NULL;
         wk->dec = wk->reader ? s2d_frame_dec_new(err) : NULL;
-        if (!wk->enc || !wk->tile || (generates && (!wk->scratch || !wk->quarter)) ||
-            !wk->reader || !wk->dec) {
+        if (!wk->enc || !wk->tile || !wk->planes ||
+            (generates && (!wk->scratch || !wk->quarter_rgb || !wk->quarter)) || !wk->reader ||
+            !wk->dec) {
             s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for worker %d", i);
             ok = false;
             break;
@@ -660,7 +764,9 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     for (int i = 0; workers && i < nthreads; i++) {
         s2d_jpeg_enc_free(workers[i].enc);
         free(workers[i].tile);
+        free(workers[i].planes);
         free(workers[i].scratch);
+        free(workers[i].quarter_rgb);
         free(workers[i].quarter);
         s2d_read_ctx_free(workers[i].reader);
         s2d_frame_dec_free(workers[i].dec);

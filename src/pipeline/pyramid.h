@@ -6,7 +6,8 @@
  * A level is copied (the source's compressed tiles become frames unchanged), read (the
  * source level decoded and re-encoded) or generated: made in the same pass by 2x2 averaging
  * of the level above, which is read only once (a copied level feeding one is decoded for
- * that). Memory is the reorder window and a few tiles per worker, independent of the slide's
+ * that). Generated levels stay YCbCr planes from the level they come from to their
+ * encoding (codec/jpeg_enc.h). Memory is the reorder window and a few tiles per worker, independent of the slide's
  * width: the two tile rows per generated level that grow with it are kept in a file
  * (pipeline/strips.h). What grows with the area is per frame and per tile row: counters and
  * offsets, ~1 MB per gigapixel. */
@@ -65,5 +66,9 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err);
  *  last row or column averages only the pixels that exist. */
 void s2d_downsample_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, uint8_t *dst,
                         size_t dst_stride);
+
+/** The same for one plane of one byte a pixel (a Y, Cb or Cr plane). */
+void s2d_downsample_plane_2x2(const uint8_t *src, size_t src_stride, int64_t w, int64_t h,
+                              uint8_t *dst, size_t dst_stride);
 
 #endif

@@ -1,6 +1,6 @@
 /* Generated levels' tile rows in a spill file; see pipeline/strips.h.
  * Layout: per level, two tile rows (row r in slot r % 2); per tile its four quarters one
- * after another (top left, top right, bottom left, bottom right), each packed RGB. A quarter
+ * after another (top left, top right, bottom left, bottom right), each planar. A quarter
  * is one pwrite and a tile one pread. */
 #define _GNU_SOURCE   // O_TMPFILE
 #include "pipeline/strips.h"
@@ -16,19 +16,19 @@
 
 struct s2d_strips {
     int fd;
-    int tile, half;
+    int tile, chroma_div;
     size_t quarter_bytes, tile_bytes;
     uint32_t cols[S2D_MAX_LEVELS];
     off_t base[S2D_MAX_LEVELS];   // where each generated level's two rows start
     char *path;                    // for errors: the file has no name of its own
 };
 
-s2d_strips *s2d_strips_new(const char *dir, int tile, const uint32_t *cols, int nlevels,
-                           s2d_error *err)
+s2d_strips *s2d_strips_new(const char *dir, int tile, int chroma_div, const uint32_t *cols,
+                           int nlevels, s2d_error *err)
 {
-    if (tile <= 0 || tile % 2 != 0) {
-        s2d_error_set(err, S2D_ERR_USAGE, "levels can be generated only at an even tile size "
-                      "(not %d)", tile);
+    if (tile <= 0 || (chroma_div != 1 && chroma_div != 2) || tile % (2 * chroma_div) != 0) {
+        s2d_error_set(err, S2D_ERR_USAGE, "levels can be generated only at a tile size that "
+                      "is a multiple of %d (not %d)", 2 * chroma_div, tile);
         return NULL;
     }
     if (nlevels > S2D_MAX_LEVELS) {
@@ -44,8 +44,9 @@ s2d_strips *s2d_strips_new(const char *dir, int tile, const uint32_t *cols, int 
     }
     snprintf(s->path, n, "%s/.slide2dcm-rows", dir);
     s->tile = tile;
-    s->half = tile / 2;
-    s->quarter_bytes = (size_t)s->half * s->half * 3;
+    s->chroma_div = chroma_div;
+    int half = tile / 2, half_chroma = half / chroma_div;
+    s->quarter_bytes = (size_t)half * half + 2 * (size_t)half_chroma * half_chroma;
     s->tile_bytes = 4 * s->quarter_bytes;
     off_t size = 0;
     for (int l = 0; l < nlevels; l++) {
@@ -129,13 +130,19 @@ bool s2d_strips_get_tile(s2d_strips *s, int level, uint32_t col, uint32_t row, u
     if (!transfer(s, false, scratch, s->tile_bytes, tile_offset(s, level, col, row), err)) {
         return false;
     }
-    size_t row_bytes = (size_t)s->half * 3, stride = (size_t)s->tile * 3;
-    for (int q = 0; q < 4; q++) {
-        const uint8_t *src = scratch + q * s->quarter_bytes;
-        uint8_t *dst = tile + (size_t)(q / 2) * s->half * stride + (size_t)(q % 2) * row_bytes;
-        for (int y = 0; y < s->half; y++) {
-            memcpy(dst + (size_t)y * stride, src + (size_t)y * row_bytes, row_bytes);
+    // Each plane of the tile is four quarter planes side by side.
+    size_t plane_at = 0, quarter_plane_at = 0;
+    for (int p = 0; p < 3; p++) {
+        size_t side = (size_t)s->tile / (p == 0 ? 1 : (size_t)s->chroma_div), half = side / 2;
+        for (int q = 0; q < 4; q++) {
+            const uint8_t *src = scratch + q * s->quarter_bytes + quarter_plane_at;
+            uint8_t *dst = tile + plane_at + (size_t)(q / 2) * half * side + (size_t)(q % 2) * half;
+            for (size_t y = 0; y < half; y++) {
+                memcpy(dst + y * side, src + y * half, half);
+            }
         }
+        plane_at += side * side;
+        quarter_plane_at += half * half;
     }
     return true;
 }
