@@ -562,13 +562,18 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
 // The frame size: --tile-size, else the source's own JPEG / JPEG 2000 tile size (240 for
 // most Aperio files), else DEFAULT_TILE. Re-encoding keeps the source's size too: then
 // each frame is one decoded source tile, where another size would decode up to four.
+// Frames are always a multiple of 16, as TIFF requires of tiles: the encoder's planar
+// path (codec/jpeg_enc.h) gives tjCompress2's bytes only at whole MCUs, and generated
+// levels' quarters must split into whole chroma samples. A file that breaks the rule
+// (libtiff only warns) is decoded into DEFAULT_TILE frames.
 static int plan_tile_size(const job *jb)
 {
     const s2d_level_info *l0 = s2d_reader_level(jb->reader, 0);
     if (jb->opts->tile_size > 0) {
         return jb->opts->tile_size;
     }
-    if (l0->coding != S2D_CODING_NONE && l0->tile_w > 0 && l0->tile_w == l0->tile_h) {
+    if (l0->coding != S2D_CODING_NONE && l0->tile_w > 0 && l0->tile_w == l0->tile_h &&
+        l0->tile_w % 16 == 0) {
         return l0->tile_w;
     }
     return DEFAULT_TILE;
