@@ -1,6 +1,8 @@
 /* Frame decoding with TurboJPEG and OpenJPEG; see codec/frame_dec.h. */
 #include "codec/frame_dec.h"
 
+#include "codec/jpeg_enc.h"
+
 #include <openjpeg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,15 +62,18 @@ static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int w
 bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int width, int height,
                                  int chroma_div, uint8_t *rgb, size_t stride, s2d_error *err)
 {
-    size_t luma = (size_t)width * (size_t)height;
-    size_t chroma = (size_t)(width / chroma_div) * (size_t)(height / chroma_div);
-    const unsigned char *plane[3] = {planes, planes + luma, planes + luma + chroma};
-    int strides[3] = {width, width / chroma_div, width / chroma_div};
+    s2d_planes_layout l = s2d_planes_layout_of(width, height, chroma_div);
+    const unsigned char *plane[3];
+    int strides[3];
+    for (int p = 0; p < 3; p++) {
+        plane[p] = planes + l.offset[p];
+        strides[p] = width / l.side_div[p];
+    }
     if (!d->planes_tj && !(d->planes_tj = tjInitDecompress())) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG decoder");
     }
-    if (tjDecodeYUVPlanes(d->planes_tj, plane, strides, chroma_div == 1 ? TJSAMP_444 : TJSAMP_420, rgb,
-                          width, (int)stride, height, TJPF_RGB, 0) != 0) {
+    if (tjDecodeYUVPlanes(d->planes_tj, plane, strides, chroma_div == 1 ? TJSAMP_444 : TJSAMP_420,
+                          rgb, width, (int)stride, height, TJPF_RGB, 0) != 0) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "colour conversion failed: %s",
                              tjGetErrorStr2(d->planes_tj));
     }

@@ -77,33 +77,36 @@ bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int h
     return true;
 }
 
-int s2d_jpeg_enc_chroma_div(const s2d_jpeg_enc *enc)
+// The chroma divisor d of the encoder's subsampling.
+static int chroma_div(const s2d_jpeg_enc *enc)
 {
     return enc->subsamp == TJSAMP_444 ? 1 : 2;
 }
 
-size_t s2d_jpeg_enc_planes_size(const s2d_jpeg_enc *enc, int width, int height)
+s2d_planes_layout s2d_planes_layout_of(int width, int height, int d)
 {
-    int d = s2d_jpeg_enc_chroma_div(enc);
-    return (size_t)width * (size_t)height + 2 * (size_t)(width / d) * (size_t)(height / d);
+    s2d_planes_layout l = {.side_div = {1, d, d}};
+    for (int p = 0; p < 3; p++) {
+        l.offset[p] = l.size;
+        l.size += (size_t)(width / l.side_div[p]) * (size_t)(height / l.side_div[p]);
+    }
+    return l;
 }
 
 // The three planes of the layout in `planes`, with their strides.
 static void split_planes(const s2d_jpeg_enc *enc, const uint8_t *planes, int width, int height,
                          const unsigned char *plane[3], int stride[3])
 {
-    int d = s2d_jpeg_enc_chroma_div(enc);
-    size_t luma = (size_t)width * (size_t)height, chroma = (size_t)(width / d) * (height / d);
-    plane[0] = planes;
-    plane[1] = planes + luma;
-    plane[2] = planes + luma + chroma;
-    stride[0] = width;
-    stride[1] = stride[2] = width / d;
+    s2d_planes_layout l = s2d_planes_layout_of(width, height, chroma_div(enc));
+    for (int p = 0; p < 3; p++) {
+        plane[p] = planes + l.offset[p];
+        stride[p] = width / l.side_div[p];
+    }
 }
 
 static bool fits(const s2d_jpeg_enc *enc, int width, int height, s2d_error *err)
 {
-    int d = s2d_jpeg_enc_chroma_div(enc);
+    int d = chroma_div(enc);
     if (s2d_jpeg_enc_bound(width, height, enc->subsamp == TJSAMP_444) > enc->cap ||
         width % d != 0 || height % d != 0) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "image %dx%d not for this encoder", width,

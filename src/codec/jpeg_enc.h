@@ -27,11 +27,15 @@ bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int h
  * are converted from RGB once, at the level they come from, and averaged and encoded as
  * they are: the conversion and chroma subsampling are ~20 % of an encode. */
 
-/** The chroma divisor d of the encoder's subsampling. */
-int s2d_jpeg_enc_chroma_div(const s2d_jpeg_enc *enc);
+/** Where the planes of a width x height image lie in the planar layout. */
+typedef struct s2d_planes_layout {
+    size_t offset[3];     // Y, Cb, Cr from the buffer's start
+    int side_div[3];      // each plane is width/side_div x height/side_div: 1, d, d
+    size_t size;          // the whole buffer
+} s2d_planes_layout;
 
-/** Bytes of a width x height image in the planar layout. */
-size_t s2d_jpeg_enc_planes_size(const s2d_jpeg_enc *enc, int width, int height);
+/** The layout for chroma divisor d (2 or 1); the one place that knows it. */
+s2d_planes_layout s2d_planes_layout_of(int width, int height, int d);
 
 /** Converts packed RGB into the planar layout, as the encoder would before encoding:
  *  s2d_jpeg_enc_encode_planes() of the result gives s2d_jpeg_enc_encode()'s bytes. */

@@ -115,14 +115,15 @@ static void fill_background(uint8_t *tile, int t, int64_t vw, int64_t vh, const 
 static void fill_background_planes(uint8_t *planes, int t, int d, int64_t vw, int64_t vh,
                                    const uint8_t ycc[3])
 {
+    s2d_planes_layout l = s2d_planes_layout_of(t, t, d);
     for (int p = 0; p < 3; p++) {
-        int64_t side = p == 0 ? t : t / d, f = p == 0 ? 1 : d;
+        int64_t f = l.side_div[p], side = t / f;
         int64_t w = (vw + f - 1) / f, h = (vh + f - 1) / f;
+        uint8_t *plane = planes + l.offset[p];
         for (int64_t y = 0; y < side; y++) {
             int64_t from = y < h ? w : 0;
-            memset(planes + y * side + from, ycc[p], (size_t)(side - from));
+            memset(plane + y * side + from, ycc[p], (size_t)(side - from));
         }
-        planes += side * side;
     }
 }
 
@@ -242,15 +243,13 @@ static bool put_quarter(worker *wk, const slot *s, bool encoded, bool halved, in
     run *rn = wk->rn;
     int t = rn->tile, half = t / 2;
     if (encoded) {
-        const uint8_t *src = wk->planes;
-        uint8_t *dst = wk->quarter;
+        s2d_planes_layout from = s2d_planes_layout_of(t, t, rn->chroma_div);
+        s2d_planes_layout to = s2d_planes_layout_of(half, half, rn->chroma_div);
         for (int p = 0; p < 3; p++) {
-            int f = p == 0 ? 1 : rn->chroma_div;
-            int64_t side = t / f;
-            s2d_downsample_plane_2x2(src, (size_t)side, (vw + f - 1) / f, (vh + f - 1) / f, dst,
+            int64_t f = from.side_div[p], side = t / f;
+            s2d_downsample_plane_2x2(wk->planes + from.offset[p], (size_t)side, (vw + f - 1) / f,
+                                     (vh + f - 1) / f, wk->quarter + to.offset[p],
                                      (size_t)side / 2);
-            src += side * side;
-            dst += side / 2 * (side / 2);
         }
     } else {
         if (!halved) {
@@ -580,11 +579,9 @@ static bool convert_background(run *rn, s2d_error *err)
     fill_background(rgb, N, 0, 0, rn->background);
     s2d_jpeg_enc *enc = s2d_jpeg_enc_new(rn->opts->quality, rn->opts->subsampling_444, N, N, err);
     bool ok = enc && s2d_jpeg_enc_rgb_to_planes(enc, rgb, N, N, N * 3, planes, err);
-    if (ok) {
-        size_t luma = N * N, chroma = (size_t)(N / rn->chroma_div) * (N / rn->chroma_div);
-        rn->background_ycc[0] = planes[0];
-        rn->background_ycc[1] = planes[luma];
-        rn->background_ycc[2] = planes[luma + chroma];
+    s2d_planes_layout l = s2d_planes_layout_of(N, N, rn->chroma_div);
+    for (int p = 0; ok && p < 3; p++) {
+        rn->background_ycc[p] = planes[l.offset[p]];
     }
     s2d_jpeg_enc_free(enc);
     return ok;
@@ -702,15 +699,15 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
         wk->rn = &rn;
         wk->enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, rn.tile, rn.tile, err);
         int t = rn.tile, half = t / 2;
-        size_t planes = wk->enc ? s2d_jpeg_enc_planes_size(wk->enc, t, t) : 0;
+        size_t planes = s2d_planes_layout_of(t, t, rn.chroma_div).size;
         wk->tile = malloc((size_t)t * t * 3);
-        wk->planes = planes ? malloc(planes) : NULL;
+        wk->planes = malloc(planes);
         // Room for making generated levels, when there are any.
         bool generates = rn.strips != NULL;
-        if (generates && wk->enc) {
+        if (generates) {
             wk->scratch = malloc(planes);
             wk->quarter_rgb = malloc((size_t)half * half * 3);
-            wk->quarter = malloc(s2d_jpeg_enc_planes_size(wk->enc, half, half));
+            wk->quarter = malloc(s2d_planes_layout_of(half, half, rn.chroma_div).size);
         }
         wk->reader = wk->enc ? s2d_read_ctx_new(plan->reader, t, t, err) : NULL;
         wk->dec = wk->reader ? s2d_frame_dec_new(err) : NULL;

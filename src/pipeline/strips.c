@@ -12,11 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec/jpeg_enc.h"
 #include "pipeline/pyramid.h"
 
 struct s2d_strips {
     int fd;
-    int tile, chroma_div;
+    int tile;
+    s2d_planes_layout tile_layout, quarter_layout;
     size_t quarter_bytes, tile_bytes;
     uint32_t cols[S2D_MAX_LEVELS];
     off_t base[S2D_MAX_LEVELS];   // where each generated level's two rows start
@@ -44,9 +46,9 @@ s2d_strips *s2d_strips_new(const char *dir, int tile, int chroma_div, const uint
     }
     snprintf(s->path, n, "%s/.slide2dcm-rows", dir);
     s->tile = tile;
-    s->chroma_div = chroma_div;
-    int half = tile / 2, half_chroma = half / chroma_div;
-    s->quarter_bytes = (size_t)half * half + 2 * (size_t)half_chroma * half_chroma;
+    s->tile_layout = s2d_planes_layout_of(tile, tile, chroma_div);
+    s->quarter_layout = s2d_planes_layout_of(tile / 2, tile / 2, chroma_div);
+    s->quarter_bytes = s->quarter_layout.size;
     s->tile_bytes = 4 * s->quarter_bytes;
     off_t size = 0;
     for (int l = 0; l < nlevels; l++) {
@@ -131,18 +133,16 @@ bool s2d_strips_get_tile(s2d_strips *s, int level, uint32_t col, uint32_t row, u
         return false;
     }
     // Each plane of the tile is four quarter planes side by side.
-    size_t plane_at = 0, quarter_plane_at = 0;
     for (int p = 0; p < 3; p++) {
-        size_t side = (size_t)s->tile / (p == 0 ? 1 : (size_t)s->chroma_div), half = side / 2;
+        size_t side = (size_t)(s->tile / s->tile_layout.side_div[p]), half = side / 2;
         for (int q = 0; q < 4; q++) {
-            const uint8_t *src = scratch + q * s->quarter_bytes + quarter_plane_at;
-            uint8_t *dst = tile + plane_at + (size_t)(q / 2) * half * side + (size_t)(q % 2) * half;
+            const uint8_t *src = scratch + q * s->quarter_bytes + s->quarter_layout.offset[p];
+            uint8_t *dst = tile + s->tile_layout.offset[p] + (size_t)(q / 2) * half * side +
+                           (size_t)(q % 2) * half;
             for (size_t y = 0; y < half; y++) {
                 memcpy(dst + y * side, src + y * half, half);
             }
         }
-        plane_at += side * side;
-        quarter_plane_at += half * half;
     }
     return true;
 }
