@@ -17,6 +17,7 @@
 #include "codec/bitstream.h"
 #include "codec/frame_dec.h"
 #include "codec/jpeg_lossless.h"
+#include "core/bigmem.h"
 #include "reader/reader_impl.h"
 
 #define NDPI_SOURCE_LENS 65421       // FLOAT: objective of a level; -1 macro, -2 map
@@ -69,7 +70,8 @@ typedef struct tiff_ctx {
     s2d_error stripe_error;
     s2d_frame_dec *dec;
     s2d_buf frame, raw;              // scratch of read_frame
-    s2d_buf window;                  // file bytes [window_at, window_at + window.len)
+    uint8_t *window;                 // file bytes [window_at, window_at + window_len)
+    size_t window_len, window_cap;   // window_cap: what s2d_bigmem_alloc was asked for
     uint64_t window_at, read_end;    // read_end: where the last tile read ended
     s2d_buf cell_frame;              // scratch of read_region
     uint8_t *cell;                   // one decoded grid cell
@@ -107,51 +109,63 @@ static void tiff_close(s2d_reader *r)
     r->impl = NULL;
 }
 
-// Reads up to len bytes at offset into out (replacing its contents); fewer only at the end
-// of the file.
-static bool read_upto(int fd, uint64_t offset, size_t len, s2d_buf *out)
+// Reads up to len bytes at offset into out; fewer only at the end of the file. Returns
+// how many, or -1 on a read error.
+static ssize_t read_upto(int fd, uint64_t offset, size_t len, uint8_t *out)
 {
-    out->len = 0;
-    if (!s2d_buf_reserve(out, len)) {
-        return false;
-    }
-    while (out->len < len) {
-        ssize_t n = pread(fd, out->data + out->len, len - out->len, (off_t)(offset + out->len));
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, out + done, len - done, (off_t)(offset + done));
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
-            return false;
+            return -1;
         }
         if (n == 0) {
             break;
         }
-        out->len += (size_t)n;
+        done += (size_t)n;
     }
-    return true;
+    return (ssize_t)done;
 }
 
 // Reads exactly len bytes at offset into out (replacing its contents).
 static bool read_at(int fd, uint64_t offset, size_t len, s2d_buf *out)
 {
-    return read_upto(fd, offset, len, out) && out->len == len;
+    out->len = 0;
+    if (!s2d_buf_reserve(out, len) || read_upto(fd, offset, len, out->data) != (ssize_t)len) {
+        return false;
+    }
+    out->len = len;
+    return true;
 }
 
 // The len bytes of a tile at offset, from the context's read window; NULL when the file
-// does not hold them.
+// does not hold them (or there is no memory for a tile larger than the window).
 static const uint8_t *tile_bytes(int fd, tiff_ctx *c, uint64_t offset, size_t len)
 {
-    bool inside = offset >= c->window_at && offset + len <= c->window_at + c->window.len;
+    bool inside = offset >= c->window_at && offset + len <= c->window_at + c->window_len;
     if (!inside) {
         size_t want = offset == c->read_end && len < READ_WINDOW ? READ_WINDOW : len;
-        c->window_at = offset;
-        if (!read_upto(fd, offset, want, &c->window) || c->window.len < len) {
-            c->window.len = 0;
+        c->window_len = 0;
+        if (want > c->window_cap) {
+            s2d_bigmem_free(c->window, c->window_cap);
+            c->window_cap = 0;
+            if (!(c->window = s2d_bigmem_alloc(want))) {
+                return NULL;
+            }
+            c->window_cap = want;
+        }
+        ssize_t got = read_upto(fd, offset, want, c->window);
+        if (got < (ssize_t)len) {
             return NULL;
         }
+        c->window_at = offset;
+        c->window_len = (size_t)got;
     }
     c->read_end = offset + len;
-    return c->window.data + (offset - c->window_at);
+    return c->window + (offset - c->window_at);
 }
 
 // ------------------------------------------------------------------ frames
@@ -374,7 +388,7 @@ static void tiff_ctx_free(void *ctx)
         s2d_jpeg_coefs_free(c->stripe);
         s2d_buf_free(&c->frame);
         s2d_buf_free(&c->raw);
-        s2d_buf_free(&c->window);
+        s2d_bigmem_free(c->window, c->window_cap);
         s2d_buf_free(&c->cell_frame);
         free(c->cell);
         free(c);
@@ -496,7 +510,7 @@ static bool tiff_read_associated(s2d_reader *r, const char *name, uint8_t **rgb,
         s2d_error_set(err, S2D_ERR_INPUT, "the %s image has no usable size", name);
         goto out;
     }
-    raster = malloc((size_t)iw * ih * sizeof *raster);
+    raster = s2d_bigmem_alloc((size_t)iw * ih * sizeof *raster);
     *rgb = malloc((size_t)iw * ih * 3);
     if (!raster || !*rgb) {
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory reading the %s image", name);
@@ -519,7 +533,7 @@ out:
         free(*rgb);
         *rgb = NULL;
     }
-    free(raster);
+    s2d_bigmem_free(raster, (size_t)iw * ih * sizeof *raster);
     if (tif) {
         TIFFClose(tif);
     }

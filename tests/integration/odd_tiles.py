@@ -32,17 +32,19 @@ def image():
     return img.astype(np.uint8)
 
 
-def tiled_tiff(path, tile):
-    """A little-endian tiled TIFF: YCbCr JPEG tiles, each a complete JPEG stream."""
-    img = image()
+def tiled_tiff(path, tile, img=None, quality=90, subsampling=2):
+    """A little-endian tiled TIFF: YCbCr JPEG tiles, each a complete JPEG stream (Pillow's
+    subsampling: 0 is 4:4:4, 2 is 4:2:0). Returns the tiles' sizes in bytes."""
+    img = image() if img is None else img
+    height, width = img.shape[:2]
     tiles = []
-    for r in range(0, HEIGHT, tile):
-        for c in range(0, WIDTH, tile):
+    for r in range(0, height, tile):
+        for c in range(0, width, tile):
             block = np.full((tile, tile, 3), 255, np.uint8)
             part = img[r:r + tile, c:c + tile]
             block[:part.shape[0], :part.shape[1]] = part
             out = io.BytesIO()
-            Image.fromarray(block).save(out, "JPEG", quality=90, subsampling=2)
+            Image.fromarray(block).save(out, "JPEG", quality=quality, subsampling=subsampling)
             tiles.append(out.getvalue())
     data = bytearray(b"II*\0\0\0\0\0")
 
@@ -58,7 +60,7 @@ def tiled_tiff(path, tile):
     offs = put(struct.pack("<%dI" % len(tiles), *offsets))
     counts = put(struct.pack("<%dI" % len(tiles), *[len(t) for t in tiles]))
     SHORT, LONG = 3, 4
-    entries = [(256, LONG, 1, WIDTH), (257, LONG, 1, HEIGHT), (258, SHORT, 3, bits),
+    entries = [(256, LONG, 1, width), (257, LONG, 1, height), (258, SHORT, 3, bits),
                (259, SHORT, 1, 7), (262, SHORT, 1, 6), (277, SHORT, 1, 3), (284, SHORT, 1, 1),
                (322, LONG, 1, tile), (323, LONG, 1, tile), (324, LONG, len(tiles), offs),
                (325, LONG, len(tiles), counts)]
@@ -72,6 +74,7 @@ def tiled_tiff(path, tile):
     data.extend(struct.pack("<I", 0))
     struct.pack_into("<I", data, 4, ifd)
     path.write_bytes(bytes(data))
+    return [len(t) for t in tiles]
 
 
 def main():

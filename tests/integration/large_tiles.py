@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Source tiles larger than the reader's read window (1 MiB; reader_tiff.c READ_WINDOW):
+each such tile is read on its own, into a window grown to hold it, and the frames must
+still be the tiles byte for byte (check_passthrough.py) and pass the usual checks
+(check_conversion.py: dciodvfy, verify-wsm-frames, pixels against OpenSlide).
+
+usage: large_tiles.py SLIDE2DCM WORKDIR
+
+The slide is written here (odd_tiles.tiled_tiff): 3000 x 2000 pixels of noise over
+gradients, 1024-pixel JPEG tiles at Q95 4:4:4, every one above 1 MiB, the last column and
+row of tiles partly outside the image. It is converted by default (frames copied) and with
+--threads 2 (two readers, each with its own window). Exit 0 when both pass, 1 otherwise."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from odd_tiles import tiled_tiff
+
+HERE = Path(__file__).resolve().parent
+WIDTH, HEIGHT, TILE = 3000, 2000, 1024
+READ_WINDOW = 1 << 20
+
+
+def noisy_image():
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    base = np.stack([x * 255 // WIDTH, y * 255 // HEIGHT, (x + y) * 255 // (WIDTH + HEIGHT)], -1)
+    noise = rng.integers(-60, 61, (HEIGHT, WIDTH, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def main():
+    binary, work = sys.argv[1], Path(sys.argv[2])
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    slide = work / "large-tiles.tif"
+    sizes = tiled_tiff(slide, TILE, noisy_image(), quality=95, subsampling=0)
+    if min(sizes) <= READ_WINDOW:
+        print("FAIL the test slide's tiles (%d to %d bytes) do not all pass the read window"
+              % (min(sizes), max(sizes)))
+        return 1
+    failures = []
+    for name, extra in (("default", []), ("2 threads", ["--threads", "2"])):
+        out = work / name.replace(" ", "-")
+        report = work / (name.replace(" ", "-") + ".json")
+        run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
+                              "--quiet", "--json-report", str(report)] + extra,
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            failures.append("%s: exit %d: %s" % (name, run.returncode, run.stderr.strip()))
+            continue
+        before = len(failures)
+        for script, args in (
+                ("check_passthrough.py", []),
+                ("check_conversion.py", ["--mpp", "0.5", "--levels", "generated",
+                                         "--quality", "90", "--psnr-min", "30"])):
+            check = subprocess.run([sys.executable, str(HERE / script), "--source", str(slide),
+                                    "--outdir", str(out), "--report", str(report)] + args,
+                                   capture_output=True, text=True)
+            if check.returncode != 0:
+                failures.append("%s: %s fails:\n%s" % (name, script, check.stdout[-1500:]))
+        if len(failures) == before:
+            print("ok   %s: %d tiles of %d to %d bytes copied byte for byte, checks pass"
+                  % (name, len(sizes), min(sizes), max(sizes)))
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
