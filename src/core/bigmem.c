@@ -13,7 +13,7 @@ static size_t mapped_size(size_t size)
     return size > SIZE_MAX - 2 * HUGE_PAGE ? 0 : (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 }
 
-#ifdef __SANITIZE_ADDRESS__
+#ifdef S2D_BIGMEM_FROM_MALLOC
 
 void *s2d_bigmem_alloc(size_t size)
 {
@@ -46,9 +46,7 @@ void *s2d_bigmem_alloc(size_t size)
     if (head) {
         munmap(raw, head);
     }
-    if (HUGE_PAGE - head) {
-        munmap(p + len, HUGE_PAGE - head);
-    }
+    munmap(p + len, HUGE_PAGE - head);   // never empty: head < HUGE_PAGE
     madvise(p, len, MADV_HUGEPAGE);   // a request: without THP the pages stay small
     return p;
 }

@@ -10,6 +10,16 @@
 
 #include <stddef.h>
 
+// Defined when the buffers come from malloc because AddressSanitizer watches this build
+// (GCC says so with __SANITIZE_ADDRESS__, Clang with __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define S2D_BIGMEM_FROM_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S2D_BIGMEM_FROM_MALLOC 1
+#endif
+#endif
+
 /** size bytes, zero-filled; NULL when they cannot be had (or size is 0). */
 void *s2d_bigmem_alloc(size_t size);
 

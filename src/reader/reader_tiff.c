@@ -150,12 +150,15 @@ static const uint8_t *tile_bytes(int fd, tiff_ctx *c, uint64_t offset, size_t le
         size_t want = offset == c->read_end && len < READ_WINDOW ? READ_WINDOW : len;
         c->window_len = 0;
         if (want > c->window_cap) {
+            // Never less than a window, so that a first tile read on its own does not
+            // leave a window too small for the reads that follow it.
+            size_t cap = want > READ_WINDOW ? want : READ_WINDOW;
             s2d_bigmem_free(c->window, c->window_cap);
             c->window_cap = 0;
-            if (!(c->window = s2d_bigmem_alloc(want))) {
+            if (!(c->window = s2d_bigmem_alloc(cap))) {
                 return NULL;
             }
-            c->window_cap = want;
+            c->window_cap = cap;
         }
         ssize_t got = read_upto(fd, offset, want, c->window);
         if (got < (ssize_t)len) {

@@ -1,8 +1,8 @@
 /* Large buffers on huge pages (core/bigmem.h): every size gives zero-filled memory that can
  * be written to its last byte; sizes that cannot be had give NULL. Outside AddressSanitizer
- * the buffer starts on a 2 MiB boundary and, where the kernel offers transparent huge pages
- * (always, or on madvise), a written 4 MiB buffer is backed by them: that is the point of
- * the module, a fault per 2 MiB instead of one per 4 KiB. */
+ * the buffer starts on a 2 MiB boundary and, where the kernel offers this process transparent
+ * huge pages (always, or on madvise), a written 4 MiB buffer is backed by them: that is the
+ * point of the module, a fault per 2 MiB instead of one per 4 KiB. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ static void sizes_are_whole_and_zeroed(void)
         CHECK(nonzero == 0);
         memset(p, 0xA5, n);
         CHECK(p[0] == 0xA5 && p[n - 1] == 0xA5);
-#ifndef __SANITIZE_ADDRESS__
+#ifndef S2D_BIGMEM_FROM_MALLOC
         CHECK((uintptr_t)p % (2 * MIB) == 0);
 #endif
         s2d_bigmem_free(p, n);
@@ -45,23 +45,45 @@ static void impossible_sizes_fail(void)
     s2d_bigmem_free(NULL, 123);   // does nothing
 }
 
-#ifndef __SANITIZE_ADDRESS__
-// The mode the kernel gives transparent huge pages: 'a' always, 'm' madvise, 'n' never,
-// '?' unknown.
-static char thp_mode(void)
+#ifndef S2D_BIGMEM_FROM_MALLOC
+// The word in brackets in a sysfs choice file ("always [madvise] never"), else "".
+static void chosen(const char *path, char *out, size_t n)
 {
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    char line[128] = "";
-    if (!f) {
-        return '?';
-    }
-    if (!fgets(line, sizeof line, f)) {
+    char line[160] = "";
+    FILE *f = fopen(path, "r");
+    if (f && !fgets(line, sizeof line, f)) {
         line[0] = '\0';
     }
-    fclose(f);
-    return strstr(line, "[always]") ? 'a' : strstr(line, "[madvise]") ? 'm'
-                                       : strstr(line, "[never]")   ? 'n'
-                                                                     : '?';
+    if (f) {
+        fclose(f);
+    }
+    const char *open = strchr(line, '['), *close = open ? strchr(open, ']') : NULL;
+    size_t len = close ? (size_t)(close - open - 1) : 0;
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), open ? open + 1 : "");
+}
+
+// Whether this process may get transparent huge pages on madvise: the system's mode is
+// always or madvise, the 2 MiB size is not switched off on its own (kernels from 6.8), and
+// the process has not been denied them (prctl PR_SET_THP_DISABLE, inherited).
+static bool huge_pages_offered(void)
+{
+    char mode[32], size_mode[32], line[128];
+    chosen("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof mode);
+    chosen("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled", size_mode,
+           sizeof size_mode);
+    bool offered = (strcmp(mode, "always") == 0 || strcmp(mode, "madvise") == 0) &&
+                   strcmp(size_mode, "never") != 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        int enabled;
+        if (sscanf(line, "THP_enabled: %d", &enabled) == 1 && enabled == 0) {
+            offered = false;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return offered;
 }
 
 // AnonHugePages of the mapping that starts at p, in kB; -1 when it is not listed.
@@ -89,12 +111,11 @@ static long huge_kb_at(const void *p)
 
 static void backed_by_huge_pages(void)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef S2D_BIGMEM_FROM_MALLOC
     fprintf(stderr, "     (AddressSanitizer build: malloc'd, no huge pages to check)\n");
 #else
-    char mode = thp_mode();
-    if (mode != 'a' && mode != 'm') {
-        fprintf(stderr, "     (transparent huge pages are off here: nothing to check)\n");
+    if (!huge_pages_offered()) {
+        fprintf(stderr, "     (no transparent huge pages for this process: nothing to check)\n");
         return;
     }
     size_t n = 4 * MIB;
