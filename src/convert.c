@@ -580,23 +580,32 @@ static int plan_tile_size(const job *jb)
 }
 
 // A source level is copied when its frames can be taken as they are at this frame size.
-static bool copyable(const job *jb, int source_level, int t)
+// Whether the source gives each t x t frame of a level as it is: its tiles are that size,
+// or it is cut from strips on MCU boundaries (NDPI).
+static bool gives_frames(const job *jb, int source_level, int t)
 {
     const s2d_level_info *li = s2d_reader_level(jb->reader, source_level);
-    if (jb->opts->reencode || li->coding == S2D_CODING_NONE) {
+    if (li->coding == S2D_CODING_NONE) {
         return false;
     }
-    if (li->tile_w == 0) {   // frames cut on MCU boundaries (NDPI)
+    if (li->tile_w == 0) {
         return li->mcu_w > 0 && li->mcu_h > 0 && t % li->mcu_w == 0 && t % li->mcu_h == 0;
     }
     return li->tile_w == t && li->tile_h == t;
+}
+
+static bool copyable(const job *jb, int source_level, int t)
+{
+    return !jb->opts->reencode && gives_frames(jb, source_level, t);
 }
 
 static s2d_pyramid_level source_level(const job *jb, int s, int t)
 {
     const s2d_level_info *li = s2d_reader_level(jb->reader, s);
     return (s2d_pyramid_level){.width = li->width, .height = li->height, .source_level = s,
-                               .mode = copyable(jb, s, t) ? S2D_LEVEL_COPY : S2D_LEVEL_READ};
+                               .mode = copyable(jb, s, t) ? S2D_LEVEL_COPY : S2D_LEVEL_READ,
+                               .jpeg_frames = li->coding == S2D_CODING_JPEG &&
+                                              gives_frames(jb, s, t)};
 }
 
 // Level 0 is the source's. Each next level halves the one before: a copyable source level

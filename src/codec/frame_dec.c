@@ -208,3 +208,32 @@ bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len
     }
     return decode_jpeg(d, data, len, width, height, 2, rgb, stride, err);
 }
+
+s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *data, size_t len,
+                                              int width, int height, int scale, uint8_t *planes,
+                                              int *chroma_div, s2d_error *err)
+{
+    int w, h, subsamp, colorspace;
+    if (len < 2 || data[0] != 0xFF || data[1] != 0xD8 ||
+        tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0 ||
+        w != width || h != height || colorspace != TJCS_YCbCr ||
+        (subsamp != TJSAMP_420 && subsamp != TJSAMP_444)) {
+        return S2D_PLANES_NOT_YCBCR;
+    }
+    *chroma_div = subsamp == TJSAMP_420 ? 2 : 1;
+    int ow = width / scale, oh = height / scale;
+    s2d_planes_layout l = s2d_planes_layout_of(ow, oh, *chroma_div);
+    unsigned char *plane[3];
+    int strides[3];
+    for (int p = 0; p < 3; p++) {
+        plane[p] = planes + l.offset[p];
+        strides[p] = ow / l.side_div[p];
+    }
+    // TurboJPEG picks the DCT scaling factor that gives the asked size, as for RGB.
+    if (tjDecompressToYUVPlanes(d->tj, data, (unsigned long)len, plane, ow, strides, oh,
+                                TJFLAG_STOPONWARNING) != 0) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", tjGetErrorStr2(d->tj));
+        return S2D_PLANES_FAILED;
+    }
+    return S2D_PLANES_DECODED;
+}

@@ -26,6 +26,23 @@ bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int
 bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
                                int height, uint8_t *rgb, size_t stride, s2d_error *err);
 
+typedef enum s2d_planes_result {
+    S2D_PLANES_DECODED,
+    S2D_PLANES_NOT_YCBCR,   // not a stream this can decode: decode it to RGB instead
+    S2D_PLANES_FAILED,      // a corrupt stream: err says why
+} s2d_planes_result;
+
+/** Decodes a JPEG frame of width x height pixels coded as YCbCr 4:2:0 or 4:4:4, at 1/scale
+ *  of its size (scale 1 or 2), straight into the encoder's planar layout (codec/jpeg_enc.h)
+ *  with the stream's own chroma: *chroma_div is 2 for 4:2:0, 1 for 4:4:4. Y, Cb and Cr are
+ *  the stream's, with no conversion to RGB and back (which a re-encode would otherwise pay
+ *  for twice, and lose a little to). planes must hold the 4:4:4 layout, 3 bytes a pixel.
+ *  Any other stream (RGB-coded, grey, other subsampling, another size, not JPEG) is
+ *  S2D_PLANES_NOT_YCBCR. */
+s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *data, size_t len,
+                                              int width, int height, int scale, uint8_t *planes,
+                                              int *chroma_div, s2d_error *err);
+
 /** Converts a YCbCr image in the encoder's planar layout (codec/jpeg_enc.h: Y, then Cb and
  *  Cr at 1/chroma_div of each side) into packed RGB, as a JPEG decoder would. */
 bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int width, int height,

@@ -160,6 +160,7 @@ typedef struct worker {
     uint8_t *quarter_rgb;
     uint8_t *quarter;
     uint8_t *scratch;
+    bool rgb_level[S2D_MAX_LEVELS];   // a frame of the level was not YCbCr: decode to RGB
 } worker;
 
 // Encodes wk->planes into the slot's frame.
@@ -184,11 +185,70 @@ static bool encode_tile(worker *wk, slot *s, s2d_error *err)
            encode_planes(wk, s, err);
 }
 
+// Where a tile's share of the generated level below comes from (put_quarter).
+typedef enum quarter_source {
+    QUARTER_OF_PLANES,     // the 2x2 average of wk->planes (a tile encoded here)
+    QUARTER_OF_TILE,       // the 2x2 average of wk->tile's RGB, converted
+    QUARTER_OF_HALF_RGB,   // wk->quarter_rgb (decoded at half size), converted
+    QUARTER_MADE,          // wk->quarter already holds it (decoded at half size as planes)
+} quarter_source;
+
+// Decodes a YCbCr JPEG frame of level `level`, of the tile's size, at 1/scale, into `to`
+// (the encoder's layout at that size) without passing through RGB; 4:4:4 chroma is averaged
+// 2x2 when the output is 4:2:0. `scratch` holds 3 bytes a pixel at that size. False when the
+// frame cannot be decoded this way (not YCbCr, 4:2:0 into 4:4:4, broken): the caller decodes
+// it to RGB, which reports what is wrong with it. A level whose frame is not YCbCr is not
+// tried again by this worker: its frames share their coding.
+static bool decode_to_planes(worker *wk, int level, const s2d_buf *frame, int scale,
+                             uint8_t *to, uint8_t *scratch)
+{
+    run *rn = wk->rn;
+    int t = rn->tile, side = t / scale, div = 0;
+    s2d_error ignored = {0};
+    if (wk->rgb_level[level]) {
+        return false;
+    }
+    s2d_planes_result got = s2d_frame_dec_decode_planes(wk->dec, frame->data, frame->len, t, t,
+                                                        scale, scratch, &div, &ignored);
+    // 4:2:0 chroma would need upsampling for 4:4:4 frames: those go through RGB.
+    if (got == S2D_PLANES_NOT_YCBCR || (got == S2D_PLANES_DECODED && div > rn->chroma_div)) {
+        wk->rgb_level[level] = true;
+    }
+    if (got != S2D_PLANES_DECODED || div > rn->chroma_div) {
+        return false;
+    }
+    s2d_planes_layout from = s2d_planes_layout_of(side, side, div);
+    s2d_planes_layout out = s2d_planes_layout_of(side, side, rn->chroma_div);
+    for (int p = 0; p < 3; p++) {
+        int64_t n = side / from.side_div[p];
+        if (from.side_div[p] == out.side_div[p]) {
+            memcpy(to + out.offset[p], scratch + from.offset[p], (size_t)(n * n));
+        } else {
+            s2d_downsample_plane_2x2(scratch + from.offset[p], (size_t)n, n, n, to + out.offset[p],
+                                     (size_t)n / 2);
+        }
+    }
+    return true;
+}
+
+// A frame of a level read from a source whose frames are JPEGs of the frame's size, decoded
+// into wk->planes when it is YCbCr (wk->tile serving as scratch).
+static bool source_planes(worker *wk, slot *s, const s2d_pyramid_level *lv)
+{
+    run *rn = wk->rn;
+    s2d_error ignored = {0};
+    return lv->jpeg_frames && !wk->rgb_level[s->level] &&
+           s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row,
+                                 rn->tile, rn->tile, &s->frame, &ignored) &&
+           decode_to_planes(wk, s->level, &s->frame, 1, wk->planes, wk->tile);
+}
+
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
-// at half size into the worker's quarter_rgb when `halve` (the level below is all they feed),
-// else into the worker's tile. *halved tells which happened. A tile the source cannot give
-// becomes background, encoded like the level's other frames, so no frame is ever broken.
-static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *halved,
+// at half size when `halve` (the level below is all they feed): as planes into the worker's
+// quarter when the frame is YCbCr, else as RGB into its quarter_rgb; otherwise into the
+// worker's tile. *quarter tells which happened. A tile the source cannot give becomes
+// background, encoded like the level's other frames, so no frame is ever broken.
+static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, quarter_source *quarter,
                       s2d_error *err)
 {
     run *rn = wk->rn;
@@ -196,15 +256,19 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *h
     const s2d_level_info *src = s2d_reader_level(rn->plan->reader, lv->source_level);
     int t = rn->tile;
     s2d_error why = {0};
-    *halved = false;
+    *quarter = QUARTER_OF_TILE;
     if (s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row, t,
                               t, &s->frame, &why)) {
         if (!need_pixels) {
             return true;
         }
+        if (halve && decode_to_planes(wk, s->level, &s->frame, 2, wk->quarter, wk->quarter_rgb)) {
+            *quarter = QUARTER_MADE;
+            return true;
+        }
         if (halve && s2d_frame_dec_decode_half(wk->dec, s->frame.data, s->frame.len, t, t,
                                                wk->quarter_rgb, (size_t)(t / 2) * 3, &why)) {
-            *halved = true;
+            *quarter = QUARTER_OF_HALF_RGB;
             return true;
         }
         if (!halve && s2d_frame_dec_decode(wk->dec, s->frame.data, s->frame.len, t, t, wk->tile,
@@ -234,15 +298,14 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, bool *h
     return encode_tile(wk, s, err);
 }
 
-// The tile's quarter-size image, into the rows of the generated level below: the 2x2
-// average of its planes when it was encoded here, else of its RGB (unless decoded at half
-// size already), converted.
-static bool put_quarter(worker *wk, const slot *s, bool encoded, bool halved, int64_t vw,
+// The tile's quarter-size image, into the rows of the generated level below, from where
+// `source` says.
+static bool put_quarter(worker *wk, const slot *s, quarter_source source, int64_t vw,
                         int64_t vh, s2d_error *err)
 {
     run *rn = wk->rn;
     int t = rn->tile, half = t / 2;
-    if (encoded) {
+    if (source == QUARTER_OF_PLANES) {
         s2d_planes_layout from = s2d_planes_layout_of(t, t, rn->chroma_div);
         s2d_planes_layout to = s2d_planes_layout_of(half, half, rn->chroma_div);
         for (int p = 0; p < 3; p++) {
@@ -251,8 +314,8 @@ static bool put_quarter(worker *wk, const slot *s, bool encoded, bool halved, in
                                      (vh + f - 1) / f, wk->quarter + to.offset[p],
                                      (size_t)side / 2);
         }
-    } else {
-        if (!halved) {
+    } else if (source != QUARTER_MADE) {
+        if (source == QUARTER_OF_TILE) {
             s2d_downsample_2x2(wk->tile, (size_t)t * 3, vw, vh, wk->quarter_rgb,
                                (size_t)half * 3);
             // What lies past the image would otherwise colour the chroma at its edge.
@@ -279,14 +342,22 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     int next = s->level + 1;
     bool feeds_next = next < plan->nlevels && plan->levels[next].mode == S2D_LEVEL_GENERATE;
     bool feeds_thumb = s->level == plan->thumb_level;
-    bool halved = false;
+    quarter_source quarter = QUARTER_OF_PLANES;
     if (lv->mode == S2D_LEVEL_COPY) {
         // JPEG tiles that feed only the level below are decoded at half size, which costs
         // less than a full decode and replaces the 2x2 average. Not at the level's right and
         // bottom edges: the DCT scaling would mix the source's padding into the image.
         bool halve = feeds_next && !feeds_thumb && vw == t && vh == t &&
                      s2d_reader_level(plan->reader, lv->source_level)->coding == S2D_CODING_JPEG;
-        if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &halved, err)) {
+        if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &quarter, err)) {
+            return false;
+        }
+    } else if (lv->mode == S2D_LEVEL_READ && !feeds_thumb && source_planes(wk, s, lv)) {
+        // A YCbCr source tile of the frame's size: its planes are encoded as they are.
+        if (vw < t || vh < t) {
+            fill_background_planes(wk->planes, t, rn->chroma_div, vw, vh, rn->background_ycc);
+        }
+        if (!encode_planes(wk, s, err)) {
             return false;
         }
     } else if (lv->mode == S2D_LEVEL_READ) {
@@ -320,7 +391,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
             return false;
         }
     }
-    if (feeds_next && !put_quarter(wk, s, lv->mode != S2D_LEVEL_COPY, halved, vw, vh, err)) {
+    if (feeds_next && !put_quarter(wk, s, quarter, vw, vh, err)) {
         return false;
     }
     if (feeds_thumb) {

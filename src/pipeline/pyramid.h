@@ -31,6 +31,7 @@ typedef struct s2d_pyramid_level {
     int64_t width, height;     // total pixel matrix
     s2d_level_mode mode;
     int source_level;          // reader level for READ and COPY, else -1
+    bool jpeg_frames;          // the source gives each frame as a JPEG of the frame's size
     uint32_t cols, rows;       // tile grid
     s2d_part10 *writer;        // where the frames go (owned by the caller)
     // Filled by the run.
