@@ -215,8 +215,13 @@ s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *d
 {
     int w, h, subsamp, colorspace;
     if (len < 2 || data[0] != 0xFF || data[1] != 0xD8 ||
-        tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0 ||
-        w != width || h != height || colorspace != TJCS_YCbCr ||
+        tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0) {
+        s2d_error_set(err, S2D_ERR_INPUT, "JPEG header: %s",
+                      len < 2 || data[0] != 0xFF || data[1] != 0xD8 ? "no SOI marker"
+                                                                     : tjGetErrorStr2(d->tj));
+        return S2D_PLANES_FAILED;   // a broken frame, not a sign of the level's coding
+    }
+    if (w != width || h != height || colorspace != TJCS_YCbCr ||
         (subsamp != TJSAMP_420 && subsamp != TJSAMP_444)) {
         return S2D_PLANES_NOT_YCBCR;
     }

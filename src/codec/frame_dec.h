@@ -28,8 +28,8 @@ bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len
 
 typedef enum s2d_planes_result {
     S2D_PLANES_DECODED,
-    S2D_PLANES_NOT_YCBCR,   // not a stream this can decode: decode it to RGB instead
-    S2D_PLANES_FAILED,      // a corrupt stream: err says why
+    S2D_PLANES_NOT_YCBCR,   // coded otherwise, or another size: decode it to RGB instead
+    S2D_PLANES_FAILED,      // a broken stream (not even its header reads): err says why
 } s2d_planes_result;
 
 /** Decodes a JPEG frame of width x height pixels coded as YCbCr 4:2:0 or 4:4:4, at 1/scale
@@ -37,7 +37,7 @@ typedef enum s2d_planes_result {
  *  with the stream's own chroma: *chroma_div is 2 for 4:2:0, 1 for 4:4:4. Y, Cb and Cr are
  *  the stream's, with no conversion to RGB and back (which a re-encode would otherwise pay
  *  for twice, and lose a little to). planes must hold the 4:4:4 layout, 3 bytes a pixel.
- *  Any other stream (RGB-coded, grey, other subsampling, another size, not JPEG) is
+ *  Any other stream (RGB-coded, grey, other subsampling, another size) is
  *  S2D_PLANES_NOT_YCBCR. */
 s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *data, size_t len,
                                               int width, int height, int scale, uint8_t *planes,

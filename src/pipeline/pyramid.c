@@ -195,12 +195,14 @@ typedef enum quarter_source {
 
 // Decodes a YCbCr JPEG frame of level `level`, of the tile's size, at 1/scale, into `to`
 // (the encoder's layout at that size) without passing through RGB; 4:4:4 chroma is averaged
-// 2x2 when the output is 4:2:0. `scratch` holds 3 bytes a pixel at that size. False when the
-// frame cannot be decoded this way (not YCbCr, 4:2:0 into 4:4:4, broken): the caller decodes
-// it to RGB, which reports what is wrong with it. A level whose frame is not YCbCr is not
-// tried again by this worker: its frames share their coding.
+// 2x2 when the output is 4:2:0, over the vw x vh pixels of the image only (what lies
+// beyond is the source's padding, whatever its colour). `scratch` holds 3 bytes a pixel at
+// that size. False when the frame cannot be decoded this way (not YCbCr, 4:2:0 into 4:4:4,
+// broken): the caller decodes it to RGB, which reports what is wrong with it. A level
+// whose frame is not YCbCr is not tried again by this worker: its frames share their
+// coding.
 static bool decode_to_planes(worker *wk, int level, const s2d_buf *frame, int scale,
-                             uint8_t *to, uint8_t *scratch)
+                             int64_t vw, int64_t vh, uint8_t *to, uint8_t *scratch)
 {
     run *rn = wk->rn;
     int t = rn->tile, side = t / scale, div = 0;
@@ -224,23 +226,24 @@ static bool decode_to_planes(worker *wk, int level, const s2d_buf *frame, int sc
         if (from.side_div[p] == out.side_div[p]) {
             memcpy(to + out.offset[p], scratch + from.offset[p], (size_t)(n * n));
         } else {
-            s2d_downsample_plane_2x2(scratch + from.offset[p], (size_t)n, n, n, to + out.offset[p],
-                                     (size_t)n / 2);
+            s2d_downsample_plane_2x2(scratch + from.offset[p], (size_t)n, vw, vh,
+                                     to + out.offset[p], (size_t)n / 2);
         }
     }
     return true;
 }
 
 // A frame of a level read from a source whose frames are JPEGs of the frame's size, decoded
-// into wk->planes when it is YCbCr (wk->tile serving as scratch).
-static bool source_planes(worker *wk, slot *s, const s2d_pyramid_level *lv)
+// into wk->planes when it is YCbCr (wk->tile serving as scratch); vw x vh of it is image.
+static bool source_planes(worker *wk, slot *s, const s2d_pyramid_level *lv, int64_t vw,
+                          int64_t vh)
 {
     run *rn = wk->rn;
     s2d_error ignored = {0};
     return lv->jpeg_frames && !wk->rgb_level[s->level] &&
            s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row,
                                  rn->tile, rn->tile, &s->frame, &ignored) &&
-           decode_to_planes(wk, s->level, &s->frame, 1, wk->planes, wk->tile);
+           decode_to_planes(wk, s->level, &s->frame, 1, vw, vh, wk->planes, wk->tile);
 }
 
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
@@ -262,7 +265,8 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, quarter
         if (!need_pixels) {
             return true;
         }
-        if (halve && decode_to_planes(wk, s->level, &s->frame, 2, wk->quarter, wk->quarter_rgb)) {
+        if (halve && decode_to_planes(wk, s->level, &s->frame, 2, t / 2, t / 2, wk->quarter,
+                                      wk->quarter_rgb)) {
             *quarter = QUARTER_MADE;
             return true;
         }
@@ -352,7 +356,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &quarter, err)) {
             return false;
         }
-    } else if (lv->mode == S2D_LEVEL_READ && !feeds_thumb && source_planes(wk, s, lv)) {
+    } else if (lv->mode == S2D_LEVEL_READ && !feeds_thumb && source_planes(wk, s, lv, vw, vh)) {
         // A YCbCr source tile of the frame's size: its planes are encoded as they are.
         if (vw < t || vh < t) {
             fill_background_planes(wk->planes, t, rn->chroma_div, vw, vh, rn->background_ycc);

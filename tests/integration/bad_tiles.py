@@ -187,6 +187,7 @@ def main(bin_, slide, work):
     check(not lines, "check_passthrough against the damaged source's bytes: %s" % lines)
     if not ndpi:
         check_keep_source_levels(bin_, damaged, work, spoiled, out / "level-0.dcm")
+    check_reencode(bin_, damaged, slide, work, spoiled)
 
 
 def frames_of(path):
@@ -213,6 +214,63 @@ def check_keep_source_levels(bin_, damaged, work, spoiled, default_level0):
           "--keep-source-levels: report counts %s replaced tiles" % level0.get("replaced_tiles"))
     check(frames_of(out / "level-0.dcm") == frames_of(default_level0),
           "--keep-source-levels: level-0 frames byte-identical to the default mode's")
+
+
+def spoil_scan(source, copy, spoiled):
+    """Write `copy`: `source` with one more inner level-0 tile whose headers are intact but
+    whose entropy-coded data is half noise, so that only decoding finds it broken; returns
+    its (col, row)."""
+    data = bytearray(Path(source).read_bytes())
+    level = check_passthrough.source_levels(source)[0]
+    across, down = level.grid()
+    k = next(k for k in range((down // 2) * across + across // 2, len(level.offsets))
+             if 0 < k % across < across - 1 and divmod(k, across)[::-1] not in spoiled)
+    off, count = level.offsets[k], level.counts[k]
+    tile = bytes(data[off:off + count])
+    sos = tile.index(b"\xff\xda")
+    scan = sos + 2 + int.from_bytes(tile[sos + 2:sos + 4], "big")
+    start, end = scan + (count - scan) // 4, scan + 3 * (count - scan) // 4
+    data[off + start:off + end] = random.Random(11).randbytes(end - start)
+    Path(copy).write_bytes(bytes(data))
+    return divmod(k, across)[::-1]
+
+
+def check_reencode(bin_, damaged, slide, work, spoiled):
+    """--reencode reads YCbCr tiles straight into planes when it can; a tile that cannot be
+    read or decoded must still go the general way: one warning naming it, background
+    pixels, every frame decoding. Tiled slides get one more tile whose scan alone is
+    broken (its headers read, its data does not decode)."""
+    if check_passthrough.source_levels(slide)[0].kind == "jpeg":
+        worse = work / ("scan-damaged" + Path(slide).suffix)
+        spoiled = spoiled + [spoil_scan(damaged, worse, spoiled)]
+        damaged = worse
+    out = work / "reencode"
+    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--reencode"],
+                         capture_output=True, text=True)
+    check(run.returncode == 0, "--reencode converts with exit 0 (exit %d: %s)"
+          % (run.returncode, run.stderr.strip()[-300:]))
+    if run.returncode != 0:
+        return
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
+    for col, row in spoiled:
+        named = [w for w in warnings if re.search(r"level 0 tile \(%d, ?%d\)" % (col, row), w)]
+        check(len(named) == 1, "--reencode: one warning names level 0 tile (%d,%d): %s"
+              % (col, row, named or warnings[:3]))
+    check(len(warnings) == len(spoiled), "--reencode: no other warnings (%d for %d): %s"
+          % (len(warnings), len(spoiled), warnings[:3]))
+    ds = pydicom.dcmread(str(out / "level-0.dcm"))
+    decoded = wsmcheck.decode_tiled(ds)
+    check(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
+          "--reencode: all %d level-0 frames decode %s" % (decoded.frames,
+                                                           decoded.decode_errors[:3]))
+    background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)), np.int16)
+    for col, row in spoiled:
+        tile = decoded.mosaic[row * decoded.tile_rows:(row + 1) * decoded.tile_rows,
+                              col * decoded.tile_cols:(col + 1) * decoded.tile_cols]
+        worst = int(np.abs(tile.astype(np.int16) - background).max())
+        check(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
+              "--reencode: frame of tile (%d,%d) is background: max abs diff %d"
+              % (col, row, worst))
 
 
 if __name__ == "__main__":

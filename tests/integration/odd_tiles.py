@@ -32,15 +32,17 @@ def image():
     return img.astype(np.uint8)
 
 
-def tiled_tiff(path, tile, img=None, quality=90, subsampling=2):
+def tiled_tiff(path, tile, img=None, quality=90, subsampling=2, pad=(255, 255, 255)):
     """A little-endian tiled TIFF: YCbCr JPEG tiles, each a complete JPEG stream (Pillow's
-    subsampling: 0 is 4:4:4, 2 is 4:2:0). Returns the tiles' sizes in bytes."""
+    subsampling: 0 is 4:4:4, 2 is 4:2:0), edge tiles filled past the image with `pad`.
+    Returns the tiles' sizes in bytes."""
     img = image() if img is None else img
     height, width = img.shape[:2]
     tiles = []
     for r in range(0, height, tile):
         for c in range(0, width, tile):
-            block = np.full((tile, tile, 3), 255, np.uint8)
+            block = np.empty((tile, tile, 3), np.uint8)
+            block[:] = pad
             part = img[r:r + tile, c:c + tile]
             block[:part.shape[0], :part.shape[1]] = part
             out = io.BytesIO()

@@ -14,19 +14,29 @@ with --reencode (4:2:0 frames: 4:4:4 chroma averaged 2x2, 4:2:0 chroma as it is)
 --reencode --subsampling 444 (4:4:4 as it is; 4:2:0 cannot be upsampled this way and goes
 through RGB) and by default (level 0 copied, level 1 from the half-size planes), and must
 pass check_conversion.py: dciodvfy, verify-wsm-frames, level 0 against OpenSlide, every
-generated level against the 2x2 average of the level above. Exit 0 when all pass."""
+generated level against the 2x2 average of the level above.
+
+Then the edges: a 2101 x 1501 slide of 4:4:4 tiles padded past the image with green, its
+last three columns and rows magenta. Re-encoded to 4:2:0, the chroma sample that straddles
+the odd edge must average the image's pixel alone, not the source's padding: level 0's last
+column and row against OpenSlide's must stay above EDGE_PSNR_MIN (averaged with the
+source's padding they came out at 10 dB; through RGB, averaged with the white background
+that pads frames, at 19 dB). Exit 0 when all pass."""
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import openslide
+import pydicom
 
 from odd_tiles import tiled_tiff
 
 HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT = 2100, 1500
 MARGIN = 40
+EDGE_PSNR_MIN = 28.0
 CASES = (("reencode", ["--reencode"], "420"),
          ("reencode-444", ["--reencode", "--subsampling", "444"], "444"),
          ("default", [], "420"))
@@ -55,6 +65,55 @@ def colourful():
     rgb[:, WIDTH - MARGIN:] = 255
     rgb[HEIGHT - MARGIN:, :] = 255
     return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def psnr(a, b):
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def level0_pixels(path):
+    """Level 0 of a TILED_FULL file as one RGB array (pydicom converts YBR to RGB)."""
+    ds = pydicom.dcmread(str(path))
+    frames = ds.pixel_array
+    if ds.PhotometricInterpretation != "RGB":
+        frames = pydicom.pixel_data_handlers.util.convert_color_space(
+            frames, ds.PhotometricInterpretation, "RGB")
+    frames = frames.reshape((-1, ds.Rows, ds.Columns, 3))
+    across = -(-ds.TotalPixelMatrixColumns // ds.Columns)
+    down = -(-ds.TotalPixelMatrixRows // ds.Rows)
+    mosaic = np.zeros((down * ds.Rows, across * ds.Columns, 3), np.uint8)
+    for i, frame in enumerate(frames):
+        r, c = divmod(i, across)
+        mosaic[r * ds.Rows:(r + 1) * ds.Rows, c * ds.Columns:(c + 1) * ds.Columns] = frame
+    return mosaic[:ds.TotalPixelMatrixRows, :ds.TotalPixelMatrixColumns]
+
+
+def check_edges(binary, work):
+    """The odd-edge case of the docstring; returns a list of failures."""
+    w, h = 2101, 1501
+    img = np.empty((h, w, 3), np.uint8)
+    img[:] = (90, 150, 210)
+    img[:, w - 3:] = (200, 40, 160)
+    img[h - 3:, :] = (200, 40, 160)
+    slide, out = work / "edge-444.tif", work / "edge-reencode"
+    tiled_tiff(slide, 256, img, quality=95, subsampling=0, pad=(0, 255, 0))
+    run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
+                          "--quiet", "--reencode"], capture_output=True, text=True)
+    if run.returncode != 0:
+        return ["edges: exit %d: %s" % (run.returncode, run.stderr.strip())]
+    ours = level0_pixels(out / "level-0.dcm")
+    source = np.asarray(openslide.OpenSlide(str(slide)).read_region((0, 0), 0, (w, h)))[..., :3]
+    failures = []
+    for name, a, b in (("last column", ours[:, -1], source[:, -1]),
+                       ("last row", ours[-1, :], source[-1, :])):
+        value = psnr(a, b)
+        print("%s   edges: level 0's %s %.1f dB from OpenSlide's (at least %.0f)"
+              % ("ok " if value >= EDGE_PSNR_MIN else "bad", name, value, EDGE_PSNR_MIN))
+        if value < EDGE_PSNR_MIN:
+            failures.append("edges: level 0's %s is %.1f dB from the source's, below %.0f dB: "
+                            "padding got into its chroma" % (name, value, EDGE_PSNR_MIN))
+    return failures
 
 
 def main():
@@ -86,6 +145,7 @@ def main():
                 level0 = [line.strip() for line in check.stdout.splitlines()
                           if line.strip().startswith("level-0.dcm") and "PSNR" in line]
                 print("ok   %s: %s" % (what, level0[0] if level0 else "checks pass"))
+    failures += check_edges(binary, work)
     for f in failures:
         print("FAIL " + f)
     return 1 if failures else 0

@@ -1,8 +1,8 @@
 /* s2d_frame_dec_decode_planes: YCbCr 4:2:0 and 4:4:4 JPEGs, whole and at half size, come out
  * in the encoder's planar layout with the stream's chroma, and converted back to RGB they
  * match TurboJPEG's own RGB decode (a plane out of place or a wrong stride would not);
- * every other stream is refused (grey, 4:2:2, another size, not a JPEG) and a truncated
- * one fails. JPEGs made here with TurboJPEG from a colourful test image. */
+ * every other stream is refused (grey, 4:2:2, another size) and a broken one fails (no
+ * SOI, truncated). JPEGs made here with TurboJPEG from a colourful test image. */
 #include <stdlib.h>
 #include <turbojpeg.h>
 
@@ -100,7 +100,8 @@ static void other_streams_are_refused(void)
         CHECK(s2d_frame_dec_decode_planes(d, jpeg, len, SIDE, SIDE * 2, 1, planes, &div, &err) ==
               S2D_PLANES_NOT_YCBCR);   // another size
         CHECK(s2d_frame_dec_decode_planes(d, jpeg + 1, len - 1, SIDE, SIDE, 1, planes, &div,
-                                          &err) == S2D_PLANES_NOT_YCBCR);   // no SOI
+                                          &err) == S2D_PLANES_FAILED);      // no SOI
+        CHECK(err.code == S2D_ERR_INPUT);
         err = (s2d_error){0};
         CHECK(s2d_frame_dec_decode_planes(d, jpeg, len * 2 / 3, SIDE, SIDE, 1, planes, &div,
                                           &err) == S2D_PLANES_FAILED);      // truncated
