@@ -7,7 +7,7 @@ dciodvfy, verify-wsm-frames, pixels against OpenSlide).
 
 usage: large_tiles.py SLIDE2DCM WORKDIR
 
-The slide is written here (odd_tiles.tiled_tiff): 3000 x 2000 pixels, 1024-pixel JPEG
+The slide is written here (odd_tiles.tiled_tiff): 3000 x 1100 pixels, 1024-pixel JPEG
 tiles at Q95 4:4:4; noise over gradients in the first two tile columns (tiles above
 1 MiB), gradients alone in the third (tiles of a few KB), which is partly outside the
 image, as is the second tile row. It is converted by default (frames copied) and with
@@ -22,7 +22,7 @@ import numpy as np
 from odd_tiles import tiled_tiff
 
 HERE = Path(__file__).resolve().parent
-WIDTH, HEIGHT, TILE = 3000, 2000, 1024
+WIDTH, HEIGHT, TILE = 3000, 1100, 1024
 READ_WINDOW = 1 << 20
 
 

@@ -6,7 +6,7 @@ tiles (gradients and stripes in every hue) so that a chroma plane out of place s
 
 usage: ycbcr_planes.py SLIDE2DCM WORKDIR
 
-The slides are written here (odd_tiles.tiled_tiff): 2100 x 1500 pixels of hues across and
+The slides are written here (odd_tiles.tiled_tiff): 1600 x 1100 pixels of hues across and
 saturation down, with texture and a white margin, in 256-pixel JPEG tiles (the last column and row partly
 outside the image; level 0 is too large to make the thumbnail, which would need its RGB),
 4:4:4 and 4:2:0. Each is converted
@@ -16,7 +16,7 @@ through RGB) and by default (level 0 copied, level 1 from the half-size planes),
 pass check_conversion.py: dciodvfy, verify-wsm-frames, level 0 against OpenSlide, every
 generated level against the 2x2 average of the level above.
 
-Then the edges: a 2101 x 1501 slide of 4:4:4 tiles padded past the image with green, its
+Then the edges: a 1301 x 901 slide of 4:4:4 tiles padded past the image with green, its
 last three columns and rows magenta. Re-encoded to 4:2:0, the chroma sample that straddles
 the odd edge must average the image's pixel alone, not the source's padding: level 0's last
 column and row against OpenSlide's must stay above EDGE_PSNR_MIN (averaged with the
@@ -34,7 +34,7 @@ import pydicom
 from odd_tiles import tiled_tiff
 
 HERE = Path(__file__).resolve().parent
-WIDTH, HEIGHT = 2100, 1500
+WIDTH, HEIGHT = 1600, 1100
 MARGIN = 40
 EDGE_PSNR_MIN = 28.0
 CASES = (("reencode", ["--reencode"], "420"),
@@ -91,7 +91,7 @@ def level0_pixels(path):
 
 def check_edges(binary, work):
     """The odd-edge case of the docstring; returns a list of failures."""
-    w, h = 2101, 1501
+    w, h = 1301, 901
     img = np.empty((h, w, 3), np.uint8)
     img[:] = (90, 150, 210)
     img[:, w - 3:] = (200, 40, 160)
