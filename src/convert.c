@@ -579,7 +579,6 @@ static int plan_tile_size(const job *jb)
     return DEFAULT_TILE;
 }
 
-// A source level is copied when its frames can be taken as they are at this frame size.
 // Whether the source gives each t x t frame of a level as it is: its tiles are that size,
 // or it is cut from strips on MCU boundaries (NDPI).
 static bool gives_frames(const job *jb, int source_level, int t)
@@ -594,6 +593,7 @@ static bool gives_frames(const job *jb, int source_level, int t)
     return li->tile_w == t && li->tile_h == t;
 }
 
+// A source level is copied when its frames can be taken as they are at this frame size.
 static bool copyable(const job *jb, int source_level, int t)
 {
     return !jb->opts->reencode && gives_frames(jb, source_level, t);

@@ -62,13 +62,9 @@ static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int w
 bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int width, int height,
                                  int chroma_div, uint8_t *rgb, size_t stride, s2d_error *err)
 {
-    s2d_planes_layout l = s2d_planes_layout_of(width, height, chroma_div);
     const unsigned char *plane[3];
     int strides[3];
-    for (int p = 0; p < 3; p++) {
-        plane[p] = planes + l.offset[p];
-        strides[p] = width / l.side_div[p];
-    }
+    s2d_planes_split(planes, width, height, chroma_div, plane, strides);
     if (!d->planes_tj && !(d->planes_tj = tjInitDecompress())) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG decoder");
     }
@@ -214,11 +210,11 @@ s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *d
                                               int *chroma_div, s2d_error *err)
 {
     int w, h, subsamp, colorspace;
-    if (len < 2 || data[0] != 0xFF || data[1] != 0xD8 ||
+    bool soi = len >= 2 && data[0] == 0xFF && data[1] == 0xD8;
+    if (!soi ||
         tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0) {
         s2d_error_set(err, S2D_ERR_INPUT, "JPEG header: %s",
-                      len < 2 || data[0] != 0xFF || data[1] != 0xD8 ? "no SOI marker"
-                                                                     : tjGetErrorStr2(d->tj));
+                      soi ? tjGetErrorStr2(d->tj) : "no SOI marker");
         return S2D_PLANES_FAILED;   // a broken frame, not a sign of the level's coding
     }
     if (w != width || h != height || colorspace != TJCS_YCbCr ||
@@ -227,16 +223,12 @@ s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *d
     }
     *chroma_div = subsamp == TJSAMP_420 ? 2 : 1;
     int ow = width / scale, oh = height / scale;
-    s2d_planes_layout l = s2d_planes_layout_of(ow, oh, *chroma_div);
-    unsigned char *plane[3];
+    const unsigned char *plane[3];
     int strides[3];
-    for (int p = 0; p < 3; p++) {
-        plane[p] = planes + l.offset[p];
-        strides[p] = ow / l.side_div[p];
-    }
+    s2d_planes_split(planes, ow, oh, *chroma_div, plane, strides);
     // TurboJPEG picks the DCT scaling factor that gives the asked size, as for RGB.
-    if (tjDecompressToYUVPlanes(d->tj, data, (unsigned long)len, plane, ow, strides, oh,
-                                TJFLAG_STOPONWARNING) != 0) {
+    if (tjDecompressToYUVPlanes(d->tj, data, (unsigned long)len, (unsigned char **)plane, ow,
+                                strides, oh, TJFLAG_STOPONWARNING) != 0) {
         s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", tjGetErrorStr2(d->tj));
         return S2D_PLANES_FAILED;
     }

@@ -93,11 +93,10 @@ s2d_planes_layout s2d_planes_layout_of(int width, int height, int d)
     return l;
 }
 
-// The three planes of the layout in `planes`, with their strides.
-static void split_planes(const s2d_jpeg_enc *enc, const uint8_t *planes, int width, int height,
-                         const unsigned char *plane[3], int stride[3])
+void s2d_planes_split(const uint8_t *planes, int width, int height, int d,
+                      const unsigned char *plane[3], int stride[3])
 {
-    s2d_planes_layout l = s2d_planes_layout_of(width, height, chroma_div(enc));
+    s2d_planes_layout l = s2d_planes_layout_of(width, height, d);
     for (int p = 0; p < 3; p++) {
         plane[p] = planes + l.offset[p];
         stride[p] = width / l.side_div[p];
@@ -120,7 +119,7 @@ bool s2d_jpeg_enc_rgb_to_planes(s2d_jpeg_enc *enc, const uint8_t *rgb, int width
 {
     const unsigned char *plane[3];
     int strides[3];
-    split_planes(enc, planes, width, height, plane, strides);
+    s2d_planes_split(planes, width, height, chroma_div(enc), plane, strides);
     if (!fits(enc, width, height, err)) {
         return false;
     }
@@ -137,7 +136,7 @@ bool s2d_jpeg_enc_encode_planes(s2d_jpeg_enc *enc, const uint8_t *planes, int wi
 {
     const unsigned char *plane[3];
     int strides[3];
-    split_planes(enc, planes, width, height, plane, strides);
+    s2d_planes_split(planes, width, height, chroma_div(enc), plane, strides);
     unsigned long len = (unsigned long)enc->cap;
     unsigned char *dst = enc->buf;
     if (!fits(enc, width, height, err)) {

@@ -37,6 +37,11 @@ typedef struct s2d_planes_layout {
 /** The layout for chroma divisor d (2 or 1); the one place that knows it. */
 s2d_planes_layout s2d_planes_layout_of(int width, int height, int d);
 
+/** The three planes of that layout in `planes`, with their strides, as TurboJPEG's YUV
+ *  functions take them. */
+void s2d_planes_split(const uint8_t *planes, int width, int height, int d,
+                      const unsigned char *plane[3], int stride[3]);
+
 /** Converts packed RGB into the planar layout, as the encoder would before encoding:
  *  s2d_jpeg_enc_encode_planes() of the result gives s2d_jpeg_enc_encode()'s bytes. */
 bool s2d_jpeg_enc_rgb_to_planes(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,

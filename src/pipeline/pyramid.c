@@ -177,6 +177,16 @@ static bool encode_planes(worker *wk, slot *s, s2d_error *err)
     return !s->frame.failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 
+// Pads wk->planes past the image's vw x vh with the background, then encodes them.
+static bool encode_padded_planes(worker *wk, slot *s, int64_t vw, int64_t vh, s2d_error *err)
+{
+    run *rn = wk->rn;
+    if (vw < rn->tile || vh < rn->tile) {
+        fill_background_planes(wk->planes, rn->tile, rn->chroma_div, vw, vh, rn->background_ycc);
+    }
+    return encode_planes(wk, s, err);
+}
+
 // Encodes wk->tile's RGB, through wk->planes (the same bytes as encoding the RGB at once).
 static bool encode_tile(worker *wk, slot *s, s2d_error *err)
 {
@@ -212,11 +222,10 @@ static bool decode_to_planes(worker *wk, int level, const s2d_buf *frame, int sc
     }
     s2d_planes_result got = s2d_frame_dec_decode_planes(wk->dec, frame->data, frame->len, t, t,
                                                         scale, scratch, &div, &ignored);
-    // 4:2:0 chroma would need upsampling for 4:4:4 frames: those go through RGB.
-    if (got == S2D_PLANES_NOT_YCBCR || (got == S2D_PLANES_DECODED && div > rn->chroma_div)) {
-        wk->rgb_level[level] = true;
-    }
+    // 4:2:0 chroma would need upsampling for 4:4:4 frames: those go through RGB, as do
+    // frames coded otherwise. A broken frame says nothing of its level's coding.
     if (got != S2D_PLANES_DECODED || div > rn->chroma_div) {
+        wk->rgb_level[level] = got != S2D_PLANES_FAILED;
         return false;
     }
     s2d_planes_layout from = s2d_planes_layout_of(side, side, div);
@@ -358,10 +367,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         }
     } else if (lv->mode == S2D_LEVEL_READ && !feeds_thumb && source_planes(wk, s, lv, vw, vh)) {
         // A YCbCr source tile of the frame's size: its planes are encoded as they are.
-        if (vw < t || vh < t) {
-            fill_background_planes(wk->planes, t, rn->chroma_div, vw, vh, rn->background_ycc);
-        }
-        if (!encode_planes(wk, s, err)) {
+        if (!encode_padded_planes(wk, s, vw, vh, err)) {
             return false;
         }
     } else if (lv->mode == S2D_LEVEL_READ) {
@@ -385,13 +391,8 @@ static bool process(worker *wk, slot *s, s2d_error *err)
     } else {
         // Generated: its planes as the level above left them, averaged; never RGB.
         if (!s2d_strips_get_tile(rn->strips, s->level, s->col, s->row, wk->planes, wk->scratch,
-                                 err)) {
-            return false;
-        }
-        if (vw < t || vh < t) {
-            fill_background_planes(wk->planes, t, rn->chroma_div, vw, vh, rn->background_ycc);
-        }
-        if (!encode_planes(wk, s, err)) {
+                                 err) ||
+            !encode_padded_planes(wk, s, vw, vh, err)) {
             return false;
         }
     }

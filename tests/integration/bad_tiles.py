@@ -145,14 +145,7 @@ def main(bin_, slide, work):
           % (run.returncode, run.stderr.strip()[-300:]))
     if run.returncode != 0:
         return
-    warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
-    for col, row in spoiled:
-        named = [w for w in warnings
-                 if re.search(r"level 0 (tile|frame) \(%d, ?%d\)" % (col, row), w)]
-        check(len(named) == 1, "one warning names level 0 tile (%d,%d): %s"
-              % (col, row, named or warnings[:3]))
-    check(len(warnings) == len(spoiled), "no other warnings (%d for %d): %s"
-          % (len(warnings), len(spoiled), warnings[:3]))
+    check_warnings(run.stderr, spoiled, "(tile|frame)", "")
 
     report = json.loads(report_path.read_text())
     level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
@@ -172,14 +165,7 @@ def main(bin_, slide, work):
         if path.name == "level-0.dcm":
             # The replaced frames are the background (check_passthrough below checks it
             # too, from the source's side).
-            background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)),
-                                  np.int16)
-            for col, row in spoiled:
-                tile = decoded.mosaic[row * decoded.tile_rows:(row + 1) * decoded.tile_rows,
-                                      col * decoded.tile_cols:(col + 1) * decoded.tile_cols]
-                worst = int(np.abs(tile.astype(np.int16) - background).max())
-                check(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
-                      "frame of tile (%d,%d) is background: max abs diff %d" % (col, row, worst))
+            check_background(decoded, slide, spoiled, "")
 
     lines = check_passthrough.run(check_passthrough.parse_args(
         ["--source", str(damaged), "--reference", slide, "--outdir", str(out),
@@ -188,6 +174,30 @@ def main(bin_, slide, work):
     if not ndpi:
         check_keep_source_levels(bin_, damaged, work, spoiled, out / "level-0.dcm")
     check_reencode(bin_, damaged, slide, work, spoiled)
+
+
+def check_warnings(stderr, spoiled, noun, prefix):
+    """One warning names each spoiled level-0 tile (`noun`: how the warning calls it, a
+    regular expression), and there are no others."""
+    warnings = [line for line in stderr.splitlines() if line.startswith("slide2dcm: warning")]
+    for col, row in spoiled:
+        named = [w for w in warnings
+                 if re.search(r"level 0 %s \(%d, ?%d\)" % (noun, col, row), w)]
+        check(len(named) == 1, "%sone warning names level 0 tile (%d,%d): %s"
+              % (prefix, col, row, named or warnings[:3]))
+    check(len(warnings) == len(spoiled), "%sno other warnings (%d for %d): %s"
+          % (prefix, len(warnings), len(spoiled), warnings[:3]))
+
+
+def check_background(decoded, slide, spoiled, prefix):
+    """The frames of the spoiled level-0 tiles in `decoded` are the slide's background."""
+    background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)), np.int16)
+    for col, row in spoiled:
+        tile = decoded.mosaic[row * decoded.tile_rows:(row + 1) * decoded.tile_rows,
+                              col * decoded.tile_cols:(col + 1) * decoded.tile_cols]
+        worst = int(np.abs(tile.astype(np.int16) - background).max())
+        check(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
+              "%sframe of tile (%d,%d) is background: max abs diff %d" % (prefix, col, row, worst))
 
 
 def frames_of(path):
@@ -251,26 +261,13 @@ def check_reencode(bin_, damaged, slide, work, spoiled):
           % (run.returncode, run.stderr.strip()[-300:]))
     if run.returncode != 0:
         return
-    warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
-    for col, row in spoiled:
-        named = [w for w in warnings if re.search(r"level 0 tile \(%d, ?%d\)" % (col, row), w)]
-        check(len(named) == 1, "--reencode: one warning names level 0 tile (%d,%d): %s"
-              % (col, row, named or warnings[:3]))
-    check(len(warnings) == len(spoiled), "--reencode: no other warnings (%d for %d): %s"
-          % (len(warnings), len(spoiled), warnings[:3]))
+    check_warnings(run.stderr, spoiled, "tile", "--reencode: ")
     ds = pydicom.dcmread(str(out / "level-0.dcm"))
     decoded = wsmcheck.decode_tiled(ds)
     check(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
           "--reencode: all %d level-0 frames decode %s" % (decoded.frames,
                                                            decoded.decode_errors[:3]))
-    background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)), np.int16)
-    for col, row in spoiled:
-        tile = decoded.mosaic[row * decoded.tile_rows:(row + 1) * decoded.tile_rows,
-                              col * decoded.tile_cols:(col + 1) * decoded.tile_cols]
-        worst = int(np.abs(tile.astype(np.int16) - background).max())
-        check(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
-              "--reencode: frame of tile (%d,%d) is background: max abs diff %d"
-              % (col, row, worst))
+    check_background(decoded, slide, spoiled, "--reencode: ")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from odd_tiles import tiled_tiff
+from odd_tiles import convert, tiled_tiff
 
 HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT, TILE = 3000, 1100, 1024
@@ -49,11 +49,9 @@ def main():
     for name, extra in (("default", []), ("2 threads", ["--threads", "2"])):
         out = work / name.replace(" ", "-")
         report = work / (name.replace(" ", "-") + ".json")
-        run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
-                              "--quiet", "--json-report", str(report)] + extra,
-                             capture_output=True, text=True)
-        if run.returncode != 0:
-            failures.append("%s: exit %d: %s" % (name, run.returncode, run.stderr.strip()))
+        failed = convert(binary, slide, out, report, extra)
+        if failed:
+            failures.append("%s: %s" % (name, failed))
             continue
         before = len(failures)
         for script, args in (

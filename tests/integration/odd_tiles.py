@@ -79,6 +79,15 @@ def tiled_tiff(path, tile, img=None, quality=90, subsampling=2, pad=(255, 255, 2
     return [len(t) for t in tiles]
 
 
+def convert(binary, slide, out, report, extra):
+    """slide2dcm convert as these tests run it (--mpp 0.5, a JSON report, quiet): None when
+    it succeeds, else its exit status and error."""
+    run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
+                          "--quiet", "--json-report", str(report)] + extra,
+                         capture_output=True, text=True)
+    return None if run.returncode == 0 else "exit %d: %s" % (run.returncode, run.stderr.strip())
+
+
 def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     shutil.rmtree(work, ignore_errors=True)
@@ -89,12 +98,10 @@ def main():
         tiled_tiff(slide, tile)
         for mode, extra in (("default", []), ("reencode", ["--reencode"])):
             out, report = work / ("%d-%s" % (tile, mode)), work / ("%d-%s.json" % (tile, mode))
-            run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
-                                  "--quiet", "--json-report", str(report)] + extra,
-                                 capture_output=True, text=True)
             what = "tiles of %d, %s" % (tile, mode)
-            if run.returncode != 0:
-                failures.append("%s: exit %d: %s" % (what, run.returncode, run.stderr.strip()))
+            failed = convert(binary, slide, out, report, extra)
+            if failed:
+                failures.append("%s: %s" % (what, failed))
                 continue
             frames = {(ds.Columns, ds.Rows) for ds in
                       (pydicom.dcmread(f, stop_before_pixels=True) for f in out.glob("level-*.dcm"))}

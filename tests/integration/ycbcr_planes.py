@@ -31,7 +31,7 @@ import numpy as np
 import openslide
 import pydicom
 
-from odd_tiles import tiled_tiff
+from odd_tiles import convert, tiled_tiff
 
 HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT = 1600, 1100
@@ -127,11 +127,9 @@ def main():
         for name, extra, out_subsampling in CASES:
             what = "%s tiles, %s" % (source, name)
             out, report = work / ("%s-%s" % (source, name)), work / ("%s-%s.json" % (source, name))
-            run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
-                                  "--quiet", "--json-report", str(report)] + extra,
-                                 capture_output=True, text=True)
-            if run.returncode != 0:
-                failures.append("%s: exit %d: %s" % (what, run.returncode, run.stderr.strip()))
+            failed = convert(binary, slide, out, report, extra)
+            if failed:
+                failures.append("%s: %s" % (what, failed))
                 continue
             check = subprocess.run(
                 [sys.executable, str(HERE / "check_conversion.py"), "--source", str(slide),
