@@ -17,7 +17,7 @@
 
 #include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
-#include "codec/jpeg_lossless.h"
+#include "codec/jpeg_cut.h"
 #include "core/log.h"
 #include "pipeline/strips.h"
 

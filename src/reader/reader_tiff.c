@@ -16,7 +16,7 @@
 
 #include "codec/bitstream.h"
 #include "codec/frame_dec.h"
-#include "codec/jpeg_lossless.h"
+#include "codec/jpeg_cut.h"
 #include "core/bigmem.h"
 #include "reader/reader_impl.h"
 

@@ -1,8 +1,8 @@
 /* What only the libjpeg API can do: cut a frame out of a JPEG at DCT-coefficient level
  * (lossless: the coefficients are copied, not decoded to pixels), and encode pixels
  * without a colour transform (Photometric RGB). */
-#ifndef S2D_JPEG_LOSSLESS_H
-#define S2D_JPEG_LOSSLESS_H
+#ifndef S2D_JPEG_CUT_H
+#define S2D_JPEG_CUT_H
 
 #include <stdbool.h>
 #include <stddef.h>

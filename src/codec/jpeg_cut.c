@@ -1,6 +1,6 @@
-/* libjpeg (not TurboJPEG) operations; see codec/jpeg_lossless.h. libjpeg reports errors by
+/* libjpeg (not TurboJPEG) operations; see codec/jpeg_cut.h. libjpeg reports errors by
  * calling error_exit, which must not return: it jumps back to the operation. */
-#include "codec/jpeg_lossless.h"
+#include "codec/jpeg_cut.h"
 
 #include <math.h>
 #include <setjmp.h>
