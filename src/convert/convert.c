@@ -1,0 +1,477 @@
+/* One slide to one output directory: validate the options, open the source, describe the
+ * slide (identity.h), plan the pyramid (plan.h), open the writers, run the tile pipeline,
+ * write the associated images, then rename every file into place (outdir.h).
+ * Invariant: a file appears under its final name only when the whole conversion succeeded. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/frame_dec.h"
+#include "codec/jpeg_enc.h"
+#include "convert/identity.h"
+#include "convert/outdir.h"
+#include "convert/output.h"
+#include "convert/plan.h"
+#include "convert/report.h"
+#include "core/log.h"
+#include "dicom/part10.h"
+#include "dicom/wsm.h"
+#include "pipeline/pyramid.h"
+#include "reader/reader.h"
+#include "slide2dcm/slide2dcm.h"
+
+#define UID_JPEG_2000 "1.2.840.10008.1.2.4.91"
+
+void s2d_convert_options_init(s2d_convert_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->quality = 90;
+}
+
+typedef struct job {
+    const char *slide_path;
+    const char *outdir;
+    const s2d_convert_options *opts;
+    s2d_reader *reader;
+    s2d_wsm_slide slide;
+    s2d_identity id;
+    s2d_output outputs[S2D_MAX_LEVELS + 3];
+    int noutputs;
+    int next_instance_number;
+    int warnings;
+    bool created_outdir;     // removed again if the conversion fails
+} job;
+
+static bool validate_options(const s2d_convert_options *o, s2d_error *err)
+{
+    if (o->tile_size != 0 && (o->tile_size < 16 || o->tile_size > 4096 || o->tile_size % 16 != 0)) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "tile size %d: use a multiple of 16 from 16 to 4096",
+                             o->tile_size);
+    }
+    if (o->quality < 1 || o->quality > 100) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "JPEG quality %d is not in 1..100", o->quality);
+    }
+    if (o->threads < 0 || o->threads > 256) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "thread count %d is not in 0..256", o->threads);
+    }
+    if (o->uid_root && !s2d_uid_root_check(o->uid_root, err)) {
+        return false;
+    }
+    if (o->mpp < 0 || o->mpp > 1e6) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres",
+                             o->mpp);
+    }
+    return true;
+}
+
+// The writer's errors about the size cap are usage errors: name the option.
+static void cap_error(const job *jb, s2d_error *err)
+{
+    if (err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
+        s2d_error_prefix(err, "--max-instance-size %" PRIu64 ": ", jb->opts->max_instance_bytes);
+    }
+}
+
+// Opens the file for one instance and writes everything before its first frame.
+// frame_bound: the largest frame it can receive, which decides the offset table kind.
+static s2d_output *open_output(job *jb, const char *name, const s2d_wsm_instance *inst,
+                           const char *transfer_syntax, uint64_t frame_bound, s2d_error *err)
+{
+    s2d_output *out = &jb->outputs[jb->noutputs];
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->flavor = inst->flavor;
+    out->width = inst->total_width;
+    out->height = inst->total_height;
+    out->nframes = inst->nframes;
+    out->copied = inst->copied;
+    out->transfer_syntax = transfer_syntax;
+    snprintf(out->photometric, sizeof out->photometric, "%s", inst->photometric);
+    char path[4096], uid[S2D_UID_MAX], role[96];
+    snprintf(role, sizeof role, "instance:%s", name);
+    if (!s2d_outdir_path(jb->outdir, name, path, sizeof path, err) ||
+        !s2d_identity_uid(&jb->id, role, true, uid, err)) {
+        return NULL;
+    }
+    s2d_ds *ds = s2d_wsm_build(&jb->slide, inst, uid, err);
+    if (!ds) {
+        return NULL;
+    }
+    const s2d_convert_options *o = jb->opts;
+    // The table kind must be chosen before the first frame; the BOT is used whenever the
+    // frames cannot reach 4 GiB even at their worst case.
+    uint64_t worst = (uint64_t)inst->nframes * (frame_bound + 10);
+    // The test hook can only lower the limit: a BOT cannot address 4 GiB.
+    uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
+                                                                          : 0xFFFFFFFFull;
+    // With a size cap, the writer splits the instance when it does not fit: the parts
+    // point to this instance's UID as their source, their UIDs derive from the
+    // concatenation's.
+    s2d_part10_split split = {.max_file_bytes = o->max_instance_bytes, .frames_bound = worst,
+                              .uid_root = o->uid_root, .eot_threshold = o->eot_threshold};
+    char concatenation_uid[S2D_UID_MAX];
+    snprintf(role, sizeof role, "concatenation:%s", name);
+    if (o->max_instance_bytes && !s2d_identity_uid(&jb->id, role, true, concatenation_uid, err)) {
+        s2d_ds_free(ds);
+        return NULL;
+    }
+    split.concatenation_uid = concatenation_uid;
+    s2d_part10_params params = {
+        .final_path = path,
+        .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
+        .sop_instance_uid = uid,
+        .transfer_syntax_uid = transfer_syntax,
+        .dataset = ds,
+        .nframes = inst->nframes,
+        .extended_offsets = worst >= limit,
+        .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height * 3,
+        .split = o->max_instance_bytes ? &split : NULL,
+    };
+    out->writer = s2d_part10_open(&params, err);
+    s2d_ds_free(ds);
+    if (!out->writer) {
+        cap_error(jb, err);
+        return NULL;
+    }
+    jb->noutputs++;
+    return out;
+}
+
+// How the source stored the image of w x h pixels; levels and images we derive from the
+// pyramid fall back to level 0, whose pixels they are made of.
+static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t h,
+                                               bool from_pyramid)
+{
+    const s2d_slide_meta *m = s2d_reader_meta(jb->reader);
+    const s2d_source_compression *c = s2d_slide_meta_compression(m, w, h);
+    if (!c && from_pyramid) {
+        const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
+        c = s2d_slide_meta_compression(m, base->width, base->height);
+    }
+    return c;
+}
+
+// A single-frame image (label, overview, thumbnail): pixels to encode, or the source's own
+// JPEG to copy as it is.
+typedef struct single_image {
+    bool copied;              // jpeg holds the image, else rgb
+    uint8_t *rgb;             // malloc'd, tightly packed
+    s2d_buf jpeg;
+    char photometric[16];     // jpeg's
+    int64_t width, height;
+} single_image;
+
+// Decodes the joined JPEG of an associated image into img->rgb with our own decoder, which
+// takes the colour space from the bitstream as it does for tiles (libtiff's RGBA reader
+// goes by the TIFF tag alone, and fails where they disagree).
+static bool decode_joined(single_image *img, s2d_error *err)
+{
+    s2d_frame_dec *dec = s2d_frame_dec_new(err);
+    img->rgb = dec ? malloc((size_t)img->width * (size_t)img->height * 3) : NULL;
+    if (dec && !img->rgb) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for an associated image");
+    }
+    bool ok = img->rgb &&
+              s2d_frame_dec_decode(dec, img->jpeg.data, img->jpeg.len, (int)img->width,
+                                   (int)img->height, img->rgb, (size_t)img->width * 3, err);
+    s2d_frame_dec_free(dec);
+    if (!ok) {
+        free(img->rgb);
+        img->rgb = NULL;
+    }
+    return ok;
+}
+
+// The source's associated image: copied when stored as JPEG strips, or under --reencode
+// decoded from them; else decoded by the reader.
+static bool read_single_image(job *jb, const char *source_name, single_image *img,
+                              s2d_error *err)
+{
+    memset(img, 0, sizeof *img);
+    if (s2d_reader_associated_jpeg(jb->reader, source_name, &img->jpeg, &img->width,
+                                   &img->height, img->photometric)) {
+        s2d_error dec_err = {0};
+        img->copied = !jb->opts->reencode;
+        if (img->copied || decode_joined(img, &dec_err)) {
+            return true;
+        }
+        if (dec_err.code == S2D_ERR_NOMEM) {
+            *err = dec_err;
+            s2d_buf_free(&img->jpeg);
+            return false;
+        }
+    }
+    s2d_buf_free(&img->jpeg);
+    return s2d_reader_read_associated(jb->reader, source_name, &img->rgb, &img->width,
+                                      &img->height, err);
+}
+
+static void single_image_free(single_image *img)
+{
+    free(img->rgb);
+    s2d_buf_free(&img->jpeg);
+}
+
+static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
+                               const single_image *img, double downsample_x,
+                               double downsample_y, const s2d_source_compression *source,
+                               s2d_error *err)
+{
+    int64_t w = img->width, h = img->height;
+    bool copied = img->copied;
+    if (!copied && !img->rgb) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no pixels", name);
+    }
+    s2d_wsm_instance inst = {
+        .flavor = flavor,
+        .derived = flavor == S2D_FLAVOR_THUMBNAIL,
+        .instance_number = jb->next_instance_number++,
+        .total_width = w,
+        .total_height = h,
+        .frame_width = (int)w,
+        .frame_height = (int)h,
+        .nframes = 1,
+        .downsample_x = downsample_x,
+        .downsample_y = downsample_y,
+        .photometric = copied ? img->photometric : "YBR_FULL_422",
+        .source = source,
+        .copied = copied,
+    };
+    s2d_jpeg_enc *enc = NULL;
+    const uint8_t *jpeg = img->jpeg.data;
+    size_t len = img->jpeg.len;
+    s2d_output *out = NULL;
+    bool ok = copied ||
+              ((enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
+                                       (int)h, err)) != NULL &&
+               s2d_jpeg_enc_encode(enc, img->rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len,
+                                   err));
+    ok = ok && (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
+         s2d_part10_add_frame(out->writer, jpeg, len, err);
+    s2d_jpeg_enc_free(enc);
+    if (!ok && err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
+        if (out) {
+            cap_error(jb, err);   // open_output() names the option itself
+        }
+        static const char *const flags[] = {"", "label", "overview", "thumbnail"};
+        size_t used = strlen(err->message);
+        snprintf(err->message + used, sizeof err->message - used,
+                 " (one frame, which cannot be split; --no-%s leaves it out)", flags[flavor]);
+    } else if (!ok) {
+        s2d_error_prefix(err, "%s: ", name);
+    }
+    return ok;
+}
+
+// Label and overview come from the source as they are; a broken one is a warning.
+static bool write_associated(job *jb, const char *source_name, const char *file,
+                             s2d_flavor flavor, s2d_error *err)
+{
+    if (!s2d_reader_has_associated(jb->reader, source_name)) {
+        return true;
+    }
+    single_image img;
+    s2d_error read_err = {0};
+    if (!read_single_image(jb, source_name, &img, &read_err)) {
+        if (read_err.code == S2D_ERR_NOMEM) {
+            *err = read_err;
+            return false;
+        }
+        s2d_warn(jb->opts, "%s: %s; %s not written", jb->slide_path, read_err.message, file);
+        jb->warnings++;
+        return true;
+    }
+    bool ok = write_single_frame(jb, file, flavor, &img, 0, 0,
+                                 source_of(jb, img.width, img.height, false), err);
+    single_image_free(&img);
+    return ok;
+}
+
+static bool run_pyramid(job *jb, s2d_error *err)
+{
+    const s2d_convert_options *o = jb->opts;
+    s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
+                             .spill_dir = jb->outdir, .opts = o, .thumb_level = -1};
+    int n = s2d_plan_levels(jb->reader, o, jb->slide_path, &jb->warnings, &plan, err);
+    if (n == 0) {
+        return false;
+    }
+    const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
+
+    // A thumbnail from the source when it reads; else one made during the pyramid pass.
+    single_image thumb = {0};
+    bool want_thumb = !o->no_thumbnail, own_thumb = false;
+    if (want_thumb && s2d_reader_has_associated(jb->reader, "thumbnail")) {
+        s2d_error terr = {0};
+        own_thumb = read_single_image(jb, "thumbnail", &thumb, &terr);
+        if (!own_thumb) {
+            s2d_warn(o, "%s: %s; making the thumbnail from the pyramid", jb->slide_path,
+                     terr.message);
+            jb->warnings++;
+        }
+    }
+    if (want_thumb && !own_thumb) {
+        s2d_plan_thumbnail(&plan);
+        if (plan.thumb_level < 0) {
+            s2d_warn(o, "%s: the smallest level is too large to make a thumbnail from; "
+                     "thumbnail.dcm not written", jb->slide_path);
+            jb->warnings++;
+            want_thumb = false;
+        }
+    }
+
+    bool ok = true;
+    int t = plan.tile_size;
+    for (int i = 0; ok && i < n; i++) {
+        s2d_pyramid_level *lv = &plan.levels[i];
+        char name[32];
+        snprintf(name, sizeof name, "level-%d.dcm", i);
+        bool copied = lv->mode == S2D_LEVEL_COPY;
+        const s2d_level_info *src = copied ? s2d_reader_level(jb->reader, lv->source_level) : NULL;
+        bool j2k = copied && src->coding == S2D_CODING_J2K;
+        s2d_wsm_instance inst = {
+            .flavor = S2D_FLAVOR_VOLUME,
+            .derived = i > 0,
+            .instance_number = jb->next_instance_number++,
+            .total_width = lv->width,
+            .total_height = lv->height,
+            .frame_width = t,
+            .frame_height = t,
+            .nframes = lv->cols * lv->rows,
+            .downsample_x = (double)base->width / (double)lv->width,
+            .downsample_y = (double)base->height / (double)lv->height,
+            .photometric = copied ? src->photometric : "YBR_FULL_422",
+            .method = j2k ? "ISO_15444_1" : "ISO_10918_1",
+            .source = lv->source_level >= 0 ? source_of(jb, lv->width, lv->height, true)
+                                            : source_of(jb, base->width, base->height, true),
+            .copied = copied,
+        };
+        // A copied level may still get a replacement frame from our encoder.
+        uint64_t bound = s2d_jpeg_enc_bound(t, t, o->subsampling_444);
+        if (copied && S2D_COPIED_FRAME_MAX(t, t) > bound) {
+            bound = S2D_COPIED_FRAME_MAX(t, t);
+        }
+        s2d_output *out = open_output(jb, name, &inst, j2k ? UID_JPEG_2000 : S2D_UID_JPEG_BASELINE,
+                                      bound, err);
+        ok = out != NULL;
+        if (ok) {
+            lv->writer = out->writer;
+        }
+    }
+    s2d_image made = {0};
+    if (ok && !s2d_pyramid_run(&plan, &made, err)) {
+        cap_error(jb, err);   // a frame too large for --max-instance-size
+        ok = false;
+    }
+    for (int i = 0; ok && i < n; i++) {
+        jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
+        jb->outputs[i].first_frame_s = plan.levels[i].first_frame_s;
+        jb->outputs[i].replaced_frames = plan.levels[i].replaced_frames;
+    }
+    if (ok && want_thumb) {
+        // The source's own thumbnail, or the one the pyramid pass made from level pixels.
+        if (!own_thumb) {
+            thumb = (single_image){.rgb = made.rgb, .width = made.width, .height = made.height};
+            made.rgb = NULL;
+        }
+        const s2d_source_compression *source =
+            own_thumb ? source_of(jb, thumb.width, thumb.height, false)
+                      : source_of(jb, base->width, base->height, true);
+        ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, &thumb,
+                                (double)base->width / (double)thumb.width,
+                                (double)base->height / (double)thumb.height, source, err);
+    }
+    free(made.rgb);
+    single_image_free(&thumb);
+    return ok;
+}
+
+static bool complete_outputs(job *jb, s2d_error *err)
+{
+    for (int i = 0; i < jb->noutputs; i++) {
+        if (!s2d_part10_complete(jb->outputs[i].writer, err)) {
+            return false;
+        }
+    }
+    return true;
+}
+void s2d_convert_report_free(s2d_convert_report *report)
+{
+    if (report) {
+        free(report->files);
+        report->files = NULL;
+        report->nfiles = 0;
+    }
+}
+
+bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
+                 s2d_convert_report *report, s2d_error *err)
+{
+    if (report) {
+        memset(report, 0, sizeof *report);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    job *jb = calloc(1, sizeof *jb);
+    if (!jb) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    jb->slide_path = slide_path;
+    jb->outdir = outdir;
+    jb->opts = opts;
+    jb->next_instance_number = 1;
+
+    jb->id.opts = opts;
+
+    bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, err) &&
+              (jb->reader = s2d_reader_open(slide_path, err)) != NULL &&
+              s2d_identity_describe(&jb->id, slide_path, s2d_reader_meta(jb->reader), &jb->slide,
+                                    &jb->warnings, err) &&
+              s2d_outdir_prepare(outdir, opts->overwrite, &jb->created_outdir, err);
+    if (ok) {
+        jb->slide.overrides = jb->id.overrides;
+        // Each file goes on its way to disk as soon as it is complete, beside the work
+        // still to do and the other files; the loop below then only waits.
+        ok = run_pyramid(jb, err) && complete_outputs(jb, err) &&
+             (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_FLAVOR_LABEL, err)) &&
+             (opts->no_overview ||
+              write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err)) &&
+             complete_outputs(jb, err);
+    }
+    for (int i = 0; ok && i < jb->noutputs; i++) {
+        if (!s2d_part10_finish(jb->outputs[i].writer, err)) {
+            cap_error(jb, err);   // more parts than a concatenation can number
+            ok = false;
+        }
+    }
+    if (ok && opts->interrupt && *opts->interrupt) {
+        ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
+    }
+    ok = ok && s2d_outdir_commit(outdir, jb->outputs, jb->noutputs, opts, err);
+    if (!ok) {
+        if (jb->created_outdir) {
+            for (int i = 0; i < jb->noutputs; i++) {
+                s2d_part10_free(jb->outputs[i].writer);   // removes the temporary files
+                jb->outputs[i].writer = NULL;
+            }
+            rmdir(outdir);
+        }
+    } else if (opts->overwrite) {
+        s2d_outdir_remove_stale(outdir, jb->outputs, jb->noutputs, opts);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (report) {
+        s2d_report_fill(report, jb->outputs, jb->noutputs, jb->warnings, ok);
+        report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    }
+    for (int i = 0; i < jb->noutputs; i++) {
+        s2d_part10_free(jb->outputs[i].writer);
+    }
+    s2d_identity_free(&jb->id);
+    s2d_reader_close(jb->reader);
+    free(jb);
+    return ok;
+}

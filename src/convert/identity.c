@@ -1,0 +1,277 @@
+/* The slide's identity and what every instance of it shares (see identity.h). */
+#include "convert/identity.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <lcms2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/fingerprint.h"
+#include "core/log.h"
+#include "dicom/json_meta.h"
+
+static bool make_srgb(s2d_identity *id, s2d_wsm_slide *s, s2d_error *err)
+{
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsUInt32Number len = 0;
+    bool ok = srgb && cmsSaveProfileToMem(srgb, NULL, &len) && len > 0 &&
+              (id->srgb_profile = malloc(len)) != NULL &&
+              cmsSaveProfileToMem(srgb, id->srgb_profile, &len);
+    if (srgb) {
+        cmsCloseProfile(srgb);
+    }
+    if (!ok || len < 128) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "cannot make an sRGB ICC profile");
+    }
+    // lcms stamps the header's creation time (bytes 24-35); a fixed one makes every
+    // conversion of a slide byte-identical. 2000-01-01 00:00:00 as six big-endian uint16.
+    static const uint8_t fixed_date[12] = {0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(id->srgb_profile + 24, fixed_date, sizeof fixed_date);
+    s->icc_profile = id->srgb_profile;
+    s->icc_profile_len = len;
+    s->icc_is_srgb = true;
+    return true;
+}
+
+// The background colour as CIELab in the PS3.3 C.10.7.1.1 encoding, for Recommended
+// Absent Pixel CIELab Value: what viewers paint outside the scanned area.
+static void background_lab(const uint8_t rgb[3], uint16_t out[3])
+{
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsHPROFILE lab = cmsCreateLab4Profile(NULL);
+    cmsHTRANSFORM xf = srgb && lab ? cmsCreateTransform(srgb, TYPE_RGB_8, lab, TYPE_Lab_DBL,
+                                                        INTENT_PERCEPTUAL, 0)
+                                   : NULL;
+    cmsCIELab v = {100, 0, 0};
+    if (xf) {
+        cmsDoTransform(xf, rgb, &v, 1);
+        cmsDeleteTransform(xf);
+    }
+    if (srgb) {
+        cmsCloseProfile(srgb);
+    }
+    if (lab) {
+        cmsCloseProfile(lab);
+    }
+    double l = v.L < 0 ? 0 : v.L > 100 ? 100 : v.L;
+    double a = v.a < -128 ? -128 : v.a > 127 ? 127 : v.a;
+    double b = v.b < -128 ? -128 : v.b > 127 ? 127 : v.b;
+    out[0] = (uint16_t)(l * 65535.0 / 100.0 + 0.5);
+    out[1] = (uint16_t)((a + 128) * 65535.0 / 255.0 + 0.5);
+    out[2] = (uint16_t)((b + 128) * 65535.0 / 255.0 + 0.5);
+}
+
+// Makes text from the source (a barcode, a file name) a valid single LO value of at most
+// 64 characters: backslashes, control characters and bytes that are not UTF-8 become '_'.
+static void sanitize_lo(const char *in, char out[257])
+{
+    size_t o = 0, chars = 0;
+    const unsigned char *s = (const unsigned char *)in;
+    const unsigned char *end = s + strlen(in);
+    while (*s && chars < 64) {
+        // The same UTF-8 rule the dataset encoder enforces, so a cleaned value is accepted.
+        size_t len = s2d_utf8_char_len(s, (size_t)(end - s));
+        if (len == 0 || *s == '\\' || *s < 0x20 || *s == 0x7F) {
+            out[o++] = '_';
+            s++;
+        } else {
+            memcpy(out + o, s, len);
+            o += len;
+            s += len;
+        }
+        chars++;
+    }
+    out[o] = '\0';
+}
+
+static void file_stem(const char *path, char out[257])
+{
+    const char *base = strrchr(path, '/');
+    char stem[4096];
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : path);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) {
+        *dot = '\0';
+    }
+    sanitize_lo(stem, out);
+}
+
+static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value,
+                     const char *flag, s2d_error *err)
+{
+    if (!value) {
+        return true;
+    }
+    if (strchr(value, '\\')) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "%s: a backslash would split the value in two",
+                             flag);
+    }
+    if (!s2d_ds_put_str(ds, tag, vr, value, err)) {
+        err->code = S2D_ERR_USAGE;
+        s2d_error_prefix(err, "%s: ", flag);
+        return false;
+    }
+    return true;
+}
+
+bool s2d_identity_load_overrides(s2d_identity *id, s2d_error *err)
+{
+    const s2d_convert_options *o = id->opts;
+    id->overrides = o->metadata_json ? s2d_json_meta_load(o->metadata_json, err) : s2d_ds_new();
+    if (!id->overrides) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");   // no-op if already set
+    }
+    const s2d_common_attrs *a = &o->attrs;
+    if (a->patient_sex && strcmp(a->patient_sex, "M") && strcmp(a->patient_sex, "F") &&
+        strcmp(a->patient_sex, "O")) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "--patient-sex must be M, F or O");
+    }
+    s2d_ds *ds = id->overrides;
+    bool ok = put_flag(ds, S2D_TAG(0x0010, 0x0010), "PN", a->patient_name, "--patient-name", err) &&
+           put_flag(ds, S2D_TAG(0x0010, 0x0020), "LO", a->patient_id, "--patient-id", err) &&
+           put_flag(ds, S2D_TAG(0x0010, 0x0030), "DA", a->patient_birth_date,
+                    "--patient-birth-date", err) &&
+           put_flag(ds, S2D_TAG(0x0010, 0x0040), "CS", a->patient_sex, "--patient-sex", err) &&
+           put_flag(ds, S2D_TAG(0x0020, 0x0010), "SH", a->study_id, "--study-id", err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0050), "SH", a->accession_number, "--accession-number",
+                    err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0020), "DA", a->study_date, "--study-date", err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0080), "LO", a->institution_name, "--institution-name",
+                    err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x0090), "PN", a->referring_physician,
+                    "--referring-physician", err) &&
+           put_flag(ds, S2D_TAG(0x0008, 0x103E), "LO", a->series_description,
+                    "--series-description", err);
+    // The default Study Time is the scan's; with a user's Study Date it would not belong.
+    if (ok && s2d_ds_has(ds, S2D_TAG(0x0008, 0x0020)) && !s2d_ds_has(ds, S2D_TAG(0x0008, 0x0030))) {
+        ok = s2d_ds_put_str(ds, S2D_TAG(0x0008, 0x0030), "TM", "", err);
+    }
+    return ok;
+}
+
+static bool make_uid_seeds(s2d_identity *id, const char *slide_path, s2d_error *err)
+{
+    const s2d_convert_options *o = id->opts;
+    s2d_slide_files files;
+    if (!s2d_slide_files_list(slide_path, &files, err)) {
+        return false;
+    }
+    bool ok = s2d_slide_fingerprint(&files, id->uid_seed_slide, err);
+    s2d_slide_files_free(&files);
+    // Every option that changes the pixel data belongs here, or two different encodings
+    // of one slide would share SOP Instance UIDs.
+    int n = snprintf(id->uid_seed_encoding, sizeof id->uid_seed_encoding,
+                     "%s/tile=%d/q=%d/%s/%s/%s", id->uid_seed_slide, o->tile_size, o->quality,
+                     o->subsampling_444 ? "444" : "420",
+                     o->keep_source_levels ? "source-levels" : "halving",
+                     o->reencode ? "reencode" : "copy");
+    // The size cap decides which frames share an instance: another cap, other instances.
+    // Without it the seed stays as it always was, and so do the UIDs.
+    if (o->max_instance_bytes && n > 0 && (size_t)n < sizeof id->uid_seed_encoding) {
+        snprintf(id->uid_seed_encoding + n, sizeof id->uid_seed_encoding - (size_t)n,
+                 "/max-instance=%" PRIu64, o->max_instance_bytes);
+    }
+    return ok;
+}
+
+// A new random UID, or with --deterministic-uids one derived from the slide (study, frame
+// of reference, specimen, acquisition: the same whatever the options) or from this
+// encoding of it (series, pyramid, dimension organization, instances).
+bool s2d_identity_uid(const s2d_identity *id, const char *role, bool per_encoding,
+                      char out[S2D_UID_MAX], s2d_error *err)
+{
+    if (!id->opts->uid_root) {
+        return s2d_uid_new(out, err);
+    }
+    s2d_uid_derive(id->opts->uid_root, per_encoding ? id->uid_seed_encoding : id->uid_seed_slide,
+                   role, out);
+    return true;
+}
+
+// The time of the conversion: now, or SOURCE_DATE_EPOCH when set (the reproducible-builds
+// convention), so that a test can ask for byte-identical files twice (tests/golden).
+static time_t conversion_time(void)
+{
+    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    if (epoch && *epoch) {
+        char *end;
+        errno = 0;
+        long long t = strtoll(epoch, &end, 10);
+        if (!*end && errno == 0 && t >= 0) {
+            return (time_t)t;
+        }
+    }
+    return time(NULL);
+}
+
+bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
+                           s2d_wsm_slide *s, int *warnings, s2d_error *err)
+{
+    const s2d_convert_options *o = id->opts;
+    if (o->mpp > 0) {
+        if (m->mpp_x > 0 && (m->mpp_x / o->mpp > 1.001 || o->mpp / m->mpp_x > 1.001)) {
+            s2d_warn(o, "--mpp %g replaces the slide's own pixel size %g", o->mpp, m->mpp_x);
+            (*warnings)++;
+        }
+        s->mpp_x = s->mpp_y = o->mpp;
+    } else if (m->mpp_x > 0) {
+        s->mpp_x = m->mpp_x;
+        s->mpp_y = m->mpp_y > 0 ? m->mpp_y : m->mpp_x;
+    } else {
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "the slide does not record its pixel size; pass --mpp MICRONS");
+    }
+    s->objective_power = m->objective_power;
+    if (m->barcode[0]) {
+        sanitize_lo(m->barcode, s->container_id);
+        snprintf(s->barcode, sizeof s->barcode, "%s", s->container_id);
+    } else {
+        file_stem(slide_path, s->container_id);
+    }
+    time_t now = conversion_time();
+    struct tm tm_now;
+    localtime_r(&now, &tm_now);
+    strftime(s->content_date, sizeof s->content_date, "%Y%m%d", &tm_now);
+    strftime(s->content_time, sizeof s->content_time, "%H%M%S", &tm_now);
+    if (m->acquisition_datetime[0]) {
+        snprintf(s->acquisition_datetime, sizeof s->acquisition_datetime, "%s",
+                 m->acquisition_datetime);
+    } else {
+        // Type 1 and unknown: the slide file's modification time is the closest fact.
+        struct stat st;
+        struct tm tm_file;
+        time_t t = stat(slide_path, &st) == 0 ? st.st_mtime : now;
+        localtime_r(&t, &tm_file);
+        strftime(s->acquisition_datetime, sizeof s->acquisition_datetime, "%Y%m%d%H%M%S",
+                 &tm_file);
+    }
+    if (m->icc_profile) {
+        s->icc_profile = m->icc_profile;
+        s->icc_profile_len = m->icc_profile_len;
+    } else if (!make_srgb(id, s, err)) {
+        return false;
+    }
+    background_lab(m->background, s->absent_pixel_lab);
+    s->fluorescence = m->fluorescence;
+    s->excitation_nm = m->excitation_nm;
+    return (!o->uid_root || make_uid_seeds(id, slide_path, err)) &&
+           s2d_identity_uid(id, "study", false, s->study_uid, err) &&
+           s2d_identity_uid(id, "series", true, s->series_uid, err) &&
+           s2d_identity_uid(id, "frame-of-reference", false, s->frame_of_reference_uid, err) &&
+           s2d_identity_uid(id, "pyramid", true, s->pyramid_uid, err) &&
+           s2d_identity_uid(id, "acquisition", false, s->acquisition_uid, err) &&
+           s2d_identity_uid(id, "specimen", false, s->specimen_uid, err) &&
+           s2d_identity_uid(id, "dimension-organization", true, s->dimension_organization_uid, err);
+}
+
+void s2d_identity_free(s2d_identity *id)
+{
+    s2d_ds_free(id->overrides);
+    id->overrides = NULL;
+    free(id->srgb_profile);
+    id->srgb_profile = NULL;
+}

@@ -1,0 +1,42 @@
+/* What identifies a slide and its instances: the UIDs (random, or derived from the slide's
+ * content and the options that change the pixels), the user's attributes (--metadata and
+ * the attribute flags), and what the slide says about itself (pixel size, container id,
+ * dates, ICC profile, background colour). */
+#ifndef S2D_CONVERT_IDENTITY_H
+#define S2D_CONVERT_IDENTITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dicom/ds.h"
+#include "dicom/uid.h"
+#include "dicom/wsm.h"
+#include "reader/reader.h"
+#include "slide2dcm/slide2dcm.h"
+
+typedef struct s2d_identity {
+    const s2d_convert_options *opts;
+    s2d_ds *overrides;           // owned; user attributes, --metadata first, then the flags
+    uint8_t *srgb_profile;       // owned; made when the slide has no ICC profile
+    // With opts->uid_root: what identifies the slide (its content fingerprint) and what
+    // identifies this encoding of it (fingerprint + the options that change the pixels).
+    char uid_seed_slide[65], uid_seed_encoding[160];
+} s2d_identity;
+
+/** Reads --metadata and the attribute flags into id->overrides (owned by id). */
+bool s2d_identity_load_overrides(s2d_identity *id, s2d_error *err);
+
+/** Fills what every instance of the slide shares; s->icc_profile points into the slide's
+ *  meta or id, both of which must outlive s. Warnings are counted in *warnings. */
+bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
+                           s2d_wsm_slide *s, int *warnings, s2d_error *err);
+
+/** A new random UID, or with a UID root one derived for role from the slide or (per_encoding)
+ *  from this encoding of it. */
+bool s2d_identity_uid(const s2d_identity *id, const char *role, bool per_encoding,
+                      char out[S2D_UID_MAX], s2d_error *err);
+
+/** Frees what id owns (not id itself). */
+void s2d_identity_free(s2d_identity *id);
+
+#endif

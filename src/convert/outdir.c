@@ -1,0 +1,247 @@
+/* The output directory as a transaction (see outdir.h). */
+#include "convert/outdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, s2d_error *err)
+{
+    if ((size_t)snprintf(out, n, "%s/%s", outdir, name) >= n) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "output directory path is too long");
+    }
+    return true;
+}
+
+// True for the names slide2dcm writes: level-N.dcm, level-N-part-K.dcm (a concatenation),
+// label.dcm, overview.dcm, thumbnail.dcm.
+static bool is_output_name(const char *name)
+{
+    if (!strcmp(name, "label.dcm") || !strcmp(name, "overview.dcm") ||
+        !strcmp(name, "thumbnail.dcm")) {
+        return true;
+    }
+    if (strncmp(name, "level-", 6) != 0) {
+        return false;
+    }
+    const char *p = name + 6;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0) {
+        return false;
+    }
+    p += digits;
+    if (strncmp(p, "-part-", 6) == 0) {
+        digits = strspn(p + 6, "0123456789");
+        if (digits == 0) {
+            return false;
+        }
+        p += 6 + digits;
+    }
+    return strcmp(p, ".dcm") == 0;
+}
+
+static void free_names(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+// The slide2dcm files in the output directory, as a NULL-terminated array of names (NULL
+// with err set when the directory cannot be read).
+static char **list_outputs(const char *outdir, s2d_error *err)
+{
+    DIR *d = opendir(outdir);
+    if (!d) {
+        s2d_error_set(err, S2D_ERR_IO, "cannot read %s: %s", outdir, strerror(errno));
+        return NULL;
+    }
+    char **names = calloc(1, sizeof *names);
+    size_t n = 0;
+    struct dirent *e;
+    while (names && (e = readdir(d))) {
+        if (!is_output_name(e->d_name)) {
+            continue;
+        }
+        char **grown = realloc(names, (n + 2) * sizeof *names);
+        if (grown) {
+            names = grown;
+        }
+        char *copy = grown ? strdup(e->d_name) : NULL;
+        if (!copy) {
+            free_names(names);
+            names = NULL;
+            break;
+        }
+        names[n++] = copy;
+        names[n] = NULL;
+    }
+    closedir(d);
+    if (!names) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    return names;
+}
+
+// Refuses to mix with an earlier conversion unless asked to replace it.
+bool s2d_outdir_prepare(const char *outdir, bool overwrite, bool *created, s2d_error *err)
+{
+    if (mkdir(outdir, 0777) == 0) {
+        *created = true;
+    } else if (errno != EEXIST) {
+        return s2d_error_set(err, S2D_ERR_IO, "cannot create %s: %s", outdir, strerror(errno));
+    }
+    struct stat st;
+    if (stat(outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return s2d_error_set(err, S2D_ERR_IO, "%s is not a directory", outdir);
+    }
+    if (overwrite) {
+        return true;
+    }
+    char **names = list_outputs(outdir, err);
+    if (names && names[0]) {
+        s2d_error_set(err, S2D_ERR_USAGE,
+                      "%s already holds a conversion (%s); use --overwrite to replace it",
+                      outdir, names[0]);
+    }
+    free_names(names);
+    return err->code == S2D_OK;
+}
+
+const char *s2d_base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+s2d_output_file *s2d_outdir_files(const s2d_output *outputs, int noutputs, size_t *count)
+{
+    size_t n = 0;
+    for (int i = 0; i < noutputs; i++) {
+        n += s2d_part10_file_count(outputs[i].writer);
+    }
+    s2d_output_file *files = calloc(n ? n : 1, sizeof *files);
+    if (!files) {
+        return NULL;
+    }
+    size_t k = 0;
+    for (int i = 0; i < noutputs; i++) {
+        size_t nf = s2d_part10_file_count(outputs[i].writer);
+        for (size_t f = 0; f < nf; f++, k++) {
+            s2d_part10_file_at(outputs[i].writer, f, &files[k].info);
+            files[k].output = i;
+        }
+    }
+    *count = n;
+    return files;
+}
+
+// After success with --overwrite: files of an earlier, larger conversion would mix in
+// (a level-7 from a bigger slide, parts of a level now written whole, ...).
+void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int noutputs,
+                             const s2d_convert_options *opts)
+{
+    size_t nfiles = 0;
+    s2d_output_file *files = s2d_outdir_files(outputs, noutputs, &nfiles);
+    char **names = files ? list_outputs(outdir, NULL) : NULL;
+    char path[4096];
+    for (size_t i = 0; names && names[i]; i++) {
+        bool ours = false;
+        for (size_t k = 0; k < nfiles && !ours; k++) {
+            ours = strcmp(s2d_base_name(files[k].info.final_path), names[i]) == 0;
+        }
+        if (!ours && s2d_outdir_path(outdir, names[i], path, sizeof path, NULL) &&
+            unlink(path) != 0 && errno != ENOENT) {
+            s2d_warn(opts, "cannot remove %s from an earlier conversion: %s", path,
+                     strerror(errno));
+        }
+    }
+    if (!names) {
+        s2d_warn(opts, "cannot list %s to remove files of an earlier conversion", outdir);
+    }
+    free_names(names);
+    free(files);
+}
+
+static bool fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+// The hidden name an earlier conversion's file is moved to while ours go into place.
+static bool backup_path(const char *outdir, const char *final_path, char *out, size_t n,
+                        s2d_error *err)
+{
+    char hidden[300];
+    snprintf(hidden, sizeof hidden, ".%s.previous", s2d_base_name(final_path));
+    return s2d_outdir_path(outdir, hidden, out, n, err);
+}
+
+// Puts every finished file under its final name. Files of an earlier conversion that are
+// replaced (--overwrite) are first moved aside, so a failure part way puts them back and
+// leaves the directory as it was.
+bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutputs,
+                       const s2d_convert_options *opts, s2d_error *err)
+{
+    char backup[4096];
+    size_t nfiles = 0;
+    s2d_output_file *files = s2d_outdir_files(outputs, noutputs, &nfiles);
+    bool *backed_up = calloc(nfiles ? nfiles : 1, sizeof *backed_up);
+    if (!files || !backed_up) {
+        free(files);
+        free(backed_up);
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    int n = noutputs, committed = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < nfiles; i++) {
+        const char *final_path = files[i].info.final_path;
+        ok = backup_path(outdir, final_path, backup, sizeof backup, err);
+        if (ok && access(final_path, F_OK) == 0) {
+            if (rename(final_path, backup) != 0) {
+                ok = s2d_error_set(err, S2D_ERR_IO, "cannot move %s aside: %s", final_path,
+                                   strerror(errno));
+            } else {
+                backed_up[i] = true;
+            }
+        }
+    }
+    // A writer commits all its files or none.
+    while (ok && committed < n && s2d_part10_commit(outputs[committed].writer, err)) {
+        committed++;
+    }
+    ok = ok && committed == n;
+    for (size_t i = 0; i < nfiles; i++) {
+        const char *final_path = files[i].info.final_path;
+        if (!backup_path(outdir, final_path, backup, sizeof backup, NULL)) {
+            continue;
+        }
+        if (!ok && files[i].output < committed) {
+            unlink(final_path);   // ours, from this failed run
+        }
+        if (backed_up[i] && (ok ? unlink(backup) : rename(backup, final_path)) != 0) {
+            s2d_warn(opts, "cannot %s %s: %s", ok ? "remove" : "restore", backup,
+                     strerror(errno));
+        }
+    }
+    free(files);
+    free(backed_up);
+    if (ok && !fsync_dir(outdir)) {
+        ok = s2d_error_set(err, S2D_ERR_IO, "cannot flush directory %s: %s", outdir,
+                           strerror(errno));
+    }
+    return ok;
+}

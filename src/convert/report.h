@@ -1,0 +1,16 @@
+/* The report of one conversion: one entry per file written, the parts of a concatenation
+ * each with its own, filled from the outputs and their finished writers. */
+#ifndef S2D_CONVERT_REPORT_H
+#define S2D_CONVERT_REPORT_H
+
+#include <stdbool.h>
+
+#include "convert/output.h"
+#include "slide2dcm/slide2dcm.h"
+
+/** Fills *report (report->files is malloc'd, freed by s2d_convert_report_free); after a
+ *  failure (!ok) only the warning count. */
+void s2d_report_fill(s2d_convert_report *report, const s2d_output *outputs, int noutputs,
+                     int warnings, bool ok);
+
+#endif
