@@ -64,7 +64,7 @@ typedef struct s2d_convert_options {
     const volatile sig_atomic_t *interrupt;
 
     void (*progress)(void *ctx, const s2d_progress *p);   // may be NULL
-    void (*warn)(void *ctx, const char *message);         // NULL = stderr
+    void (*warn)(void *ctx, const char *message);         // NULL = counted, not shown
     void *callback_ctx;
 } s2d_convert_options;
 
@@ -96,7 +96,7 @@ typedef struct s2d_file_report {
 typedef struct s2d_convert_report {
     int nfiles;
     s2d_file_report *files;  // nfiles entries; s2d_convert_report_free() releases them
-    int warnings;
+    int warnings;            // warnings handed to opts->warn (counted without one too)
     double seconds;          // whole conversion
 } s2d_convert_report;
 

@@ -16,7 +16,7 @@
 #include "convert/output.h"
 #include "convert/plan.h"
 #include "convert/report.h"
-#include "core/log.h"
+#include "core/diag.h"
 #include "dicom/part10.h"
 #include "dicom/wsm.h"
 #include "pipeline/pyramid.h"
@@ -41,7 +41,7 @@ typedef struct job {
     s2d_output outputs[S2D_MAX_LEVELS + 3];
     int noutputs;
     int next_instance_number;
-    int warnings;
+    s2d_diag diag;           // warnings: delivered through opts->warn and counted
     bool created_outdir;     // removed again if the conversion fails
 } job;
 
@@ -280,8 +280,8 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
             *err = read_err;
             return false;
         }
-        s2d_warn(jb->opts, "%s: %s; %s not written", jb->slide_path, read_err.message, file);
-        jb->warnings++;
+        s2d_diag_warn(&jb->diag, "%s: %s; %s not written", jb->slide_path, read_err.message,
+                      file);
         return true;
     }
     bool ok = write_single_frame(jb, file, flavor, &img, 0, 0,
@@ -294,8 +294,9 @@ static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
     s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
-                             .spill_dir = jb->outdir, .opts = o, .thumb_level = -1};
-    int n = s2d_plan_levels(jb->reader, o, jb->slide_path, &jb->warnings, &plan, err);
+                             .spill_dir = jb->outdir, .opts = o, .diag = &jb->diag,
+                             .thumb_level = -1};
+    int n = s2d_plan_levels(jb->reader, o, jb->slide_path, &jb->diag, &plan, err);
     if (n == 0) {
         return false;
     }
@@ -308,17 +309,15 @@ static bool run_pyramid(job *jb, s2d_error *err)
         s2d_error terr = {0};
         own_thumb = read_single_image(jb, "thumbnail", &thumb, &terr);
         if (!own_thumb) {
-            s2d_warn(o, "%s: %s; making the thumbnail from the pyramid", jb->slide_path,
-                     terr.message);
-            jb->warnings++;
+            s2d_diag_warn(&jb->diag, "%s: %s; making the thumbnail from the pyramid",
+                          jb->slide_path, terr.message);
         }
     }
     if (want_thumb && !own_thumb) {
         s2d_plan_thumbnail(&plan);
         if (plan.thumb_level < 0) {
-            s2d_warn(o, "%s: the smallest level is too large to make a thumbnail from; "
-                     "thumbnail.dcm not written", jb->slide_path);
-            jb->warnings++;
+            s2d_diag_warn(&jb->diag, "%s: the smallest level is too large to make a thumbnail "
+                          "from; thumbnail.dcm not written", jb->slide_path);
             want_thumb = false;
         }
     }
@@ -423,13 +422,14 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     jb->outdir = outdir;
     jb->opts = opts;
     jb->next_instance_number = 1;
+    s2d_diag_init(&jb->diag, opts->warn, opts->callback_ctx);
 
     jb->id.opts = opts;
 
     bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, err) &&
               (jb->reader = s2d_reader_open(slide_path, err)) != NULL &&
               s2d_identity_describe(&jb->id, slide_path, s2d_reader_meta(jb->reader), &jb->slide,
-                                    &jb->warnings, err) &&
+                                    &jb->diag, err) &&
               s2d_outdir_prepare(outdir, opts->overwrite, &jb->created_outdir, err);
     if (ok) {
         jb->slide.overrides = jb->id.overrides;
@@ -450,7 +450,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     if (ok && opts->interrupt && *opts->interrupt) {
         ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
     }
-    ok = ok && s2d_outdir_commit(outdir, jb->outputs, jb->noutputs, opts, err);
+    ok = ok && s2d_outdir_commit(outdir, jb->outputs, jb->noutputs, &jb->diag, err);
     if (!ok) {
         if (jb->created_outdir) {
             for (int i = 0; i < jb->noutputs; i++) {
@@ -460,11 +460,11 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
             rmdir(outdir);
         }
     } else if (opts->overwrite) {
-        s2d_outdir_remove_stale(outdir, jb->outputs, jb->noutputs, opts);
+        s2d_outdir_remove_stale(outdir, jb->outputs, jb->noutputs, &jb->diag);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (report) {
-        s2d_report_fill(report, jb->outputs, jb->noutputs, jb->warnings, ok);
+        s2d_report_fill(report, jb->outputs, jb->noutputs, s2d_diag_warnings(&jb->diag), ok);
         report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     }
     for (int i = 0; i < jb->noutputs; i++) {

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "core/fingerprint.h"
-#include "core/log.h"
+#include "core/diag.h"
 #include "dicom/json_meta.h"
 
 static bool make_srgb(s2d_identity *id, s2d_wsm_slide *s, s2d_error *err)
@@ -209,13 +209,13 @@ static time_t conversion_time(void)
 }
 
 bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
-                           s2d_wsm_slide *s, int *warnings, s2d_error *err)
+                           s2d_wsm_slide *s, s2d_diag *diag, s2d_error *err)
 {
     const s2d_convert_options *o = id->opts;
     if (o->mpp > 0) {
         if (m->mpp_x > 0 && (m->mpp_x / o->mpp > 1.001 || o->mpp / m->mpp_x > 1.001)) {
-            s2d_warn(o, "--mpp %g replaces the slide's own pixel size %g", o->mpp, m->mpp_x);
-            (*warnings)++;
+            s2d_diag_warn(diag, "--mpp %g replaces the slide's own pixel size %g", o->mpp,
+                          m->mpp_x);
         }
         s->mpp_x = s->mpp_y = o->mpp;
     } else if (m->mpp_x > 0) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/diag.h"
 #include "dicom/ds.h"
 #include "dicom/uid.h"
 #include "dicom/wsm.h"
@@ -27,9 +28,9 @@ typedef struct s2d_identity {
 bool s2d_identity_load_overrides(s2d_identity *id, s2d_error *err);
 
 /** Fills what every instance of the slide shares; s->icc_profile points into the slide's
- *  meta or id, both of which must outlive s. Warnings are counted in *warnings. */
+ *  meta or id, both of which must outlive s. Warnings go to diag. */
 bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
-                           s2d_wsm_slide *s, int *warnings, s2d_error *err);
+                           s2d_wsm_slide *s, s2d_diag *diag, s2d_error *err);
 
 /** A new random UID, or with a UID root one derived for role from the slide or (per_encoding)
  *  from this encoding of it. */

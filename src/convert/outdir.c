@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "core/diag.h"
 
 bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, s2d_error *err)
 {
@@ -147,7 +147,7 @@ s2d_output_file *s2d_outdir_files(const s2d_output *outputs, int noutputs, size_
 // After success with --overwrite: files of an earlier, larger conversion would mix in
 // (a level-7 from a bigger slide, parts of a level now written whole, ...).
 void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int noutputs,
-                             const s2d_convert_options *opts)
+                             s2d_diag *diag)
 {
     size_t nfiles = 0;
     s2d_output_file *files = s2d_outdir_files(outputs, noutputs, &nfiles);
@@ -160,12 +160,12 @@ void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int 
         }
         if (!ours && s2d_outdir_path(outdir, names[i], path, sizeof path, NULL) &&
             unlink(path) != 0 && errno != ENOENT) {
-            s2d_warn(opts, "cannot remove %s from an earlier conversion: %s", path,
+            s2d_diag_warn(diag, "cannot remove %s from an earlier conversion: %s", path,
                      strerror(errno));
         }
     }
     if (!names) {
-        s2d_warn(opts, "cannot list %s to remove files of an earlier conversion", outdir);
+        s2d_diag_warn(diag, "cannot list %s to remove files of an earlier conversion", outdir);
     }
     free_names(names);
     free(files);
@@ -194,7 +194,7 @@ static bool backup_path(const char *outdir, const char *final_path, char *out, s
 // replaced (--overwrite) are first moved aside, so a failure part way puts them back and
 // leaves the directory as it was.
 bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutputs,
-                       const s2d_convert_options *opts, s2d_error *err)
+                       s2d_diag *diag, s2d_error *err)
 {
     char backup[4096];
     size_t nfiles = 0;
@@ -233,7 +233,7 @@ bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutpu
             unlink(final_path);   // ours, from this failed run
         }
         if (backed_up[i] && (ok ? unlink(backup) : rename(backup, final_path)) != 0) {
-            s2d_warn(opts, "cannot %s %s: %s", ok ? "remove" : "restore", backup,
+            s2d_diag_warn(diag, "cannot %s %s: %s", ok ? "remove" : "restore", backup,
                      strerror(errno));
         }
     }

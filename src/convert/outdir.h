@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "convert/output.h"
+#include "core/diag.h"
 #include "slide2dcm/slide2dcm.h"
 
 /** Creates outdir (*created then true) or checks that it is a directory; without overwrite,
@@ -33,13 +34,13 @@ typedef struct s2d_output_file {
 s2d_output_file *s2d_outdir_files(const s2d_output *outputs, int noutputs, size_t *count);
 
 /** Puts every finished file under its final name, all or none, and flushes outdir.
- *  Warnings (a backup that cannot be removed or restored) go through opts' log. */
+ *  Warnings (a backup that cannot be removed or restored) go to diag. */
 bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutputs,
-                       const s2d_convert_options *opts, s2d_error *err);
+                       s2d_diag *diag, s2d_error *err);
 
 /** After a successful --overwrite: removes the slide2dcm files in outdir that are not among
  *  the outputs' (an earlier, larger conversion's); what fails is a warning. */
 void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int noutputs,
-                             const s2d_convert_options *opts);
+                             s2d_diag *diag);
 
 #endif

@@ -1,7 +1,7 @@
 /* The pyramid plan (see plan.h). */
 #include "convert/plan.h"
 
-#include "core/log.h"
+#include "core/diag.h"
 
 #define THUMBNAIL_MAX 1024   // largest side of a thumbnail made from the pyramid
 #define DEFAULT_TILE 256     // frame size when the source is not tiled JPEG / JPEG 2000
@@ -61,7 +61,7 @@ static s2d_pyramid_level source_level(const s2d_reader *r, const s2d_convert_opt
 // generated. With --keep-source-levels the source's levels are written as they are;
 // --levels keeps only the largest ones.
 int s2d_plan_levels(const s2d_reader *r, const s2d_convert_options *o, const char *source_name,
-                    int *warnings, s2d_pyramid_plan *plan, s2d_error *err)
+                    s2d_diag *diag, s2d_pyramid_plan *plan, s2d_error *err)
 {
     int t = plan_tile_size(r, o);
     plan->tile_size = t;
@@ -69,9 +69,8 @@ int s2d_plan_levels(const s2d_reader *r, const s2d_convert_options *o, const cha
     int n = 0;
     if (o->keep_source_levels) {
         if (s2d_reader_level_count(r) > S2D_MAX_LEVELS) {
-            s2d_warn(o, "%s: only the first %d of %d levels are written", source_name,
-                     S2D_MAX_LEVELS, s2d_reader_level_count(r));
-            (*warnings)++;
+            s2d_diag_warn(diag, "%s: only the first %d of %d levels are written", source_name,
+                          S2D_MAX_LEVELS, s2d_reader_level_count(r));
         }
         for (int i = 0; i < s2d_reader_level_count(r) && n < S2D_MAX_LEVELS; i++) {
             plan->levels[n++] = source_level(r, o, i, t);

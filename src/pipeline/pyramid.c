@@ -18,7 +18,7 @@
 #include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
 #include "codec/jpeg_cut.h"
-#include "core/log.h"
+#include "core/diag.h"
 #include "pipeline/strips.h"
 
 enum slot_state {
@@ -300,7 +300,8 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, quarter
         return s2d_error_set(err, why.code, "%s (--reencode converts the slide, with such "
                              "tiles as background)", why.message);
     }
-    s2d_warn(rn->opts, "%s: %s; written as background", rn->plan->source_name, why.message);
+    s2d_diag_warn(rn->plan->diag, "%s: %s; written as background", rn->plan->source_name,
+                  why.message);
     fill_background(wk->tile, t, 0, t, rn->background);
     pthread_mutex_lock(&rn->lock);
     lv->replaced_frames++;
@@ -378,8 +379,9 @@ static bool process(worker *wk, slot *s, s2d_error *err)
             return false;
         }
         if (bad > 0) {
-            s2d_warn(rn->opts, "%s: level %d tile (%u,%u): %d source tile(s) missing or broken, "
-                     "written as background", plan->source_name, s->level, s->col, s->row, bad);
+            s2d_diag_warn(plan->diag, "%s: level %d tile (%u,%u): %d source tile(s) missing or "
+                          "broken, written as background", plan->source_name, s->level, s->col,
+                          s->row, bad);
         }
         // Edge tiles are padded with the background (TILED_FULL needs full frames).
         if (vw < t || vh < t) {

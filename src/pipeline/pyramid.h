@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/diag.h"
 #include "dicom/part10.h"
 #include "reader/reader.h"
 #include "slide2dcm/slide2dcm.h"
@@ -45,6 +46,7 @@ typedef struct s2d_pyramid_plan {
     const char *source_name;           // for warnings
     const char *spill_dir;             // where generated levels' rows are kept (the output's)
     const s2d_convert_options *opts;   // quality, threads, callbacks
+    s2d_diag *diag;                    // where the run's warnings go (the caller's)
     int tile_size;                     // frame width and height of every level
     int nlevels;
     s2d_pyramid_level levels[S2D_MAX_LEVELS];

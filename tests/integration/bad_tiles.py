@@ -10,7 +10,8 @@ Tiles the source cannot give, in a copy of SLIDE damaged here (patched TIFF byte
    marker kept) with FF 00 pairs, so that stripe cannot be decoded.
 The copy must still convert: exit 0, a warning naming each replaced tile (Aperio: the two
 tiles; NDPI: the frames of the damaged tile row), every frame of every file decodes,
-dciodvfy and verify-wsm-frames clean, the report's replaced_tiles counts them, they are
+dciodvfy and verify-wsm-frames clean, the report's replaced_tiles counts them and its
+"warnings" the warnings printed, they are
 background, and check_passthrough.py (OpenSlide's reference: the pristine SLIDE) finds
 every other frame as the source has it (Aperio byte-identical, NDPI pixel-identical)."""
 import json
@@ -151,6 +152,7 @@ def main(bin_, slide, work):
     level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
     check(level0.get("mode") == "copy" and level0.get("replaced_tiles") == len(spoiled),
           "report: level-0 copied with %d replaced tiles: %s" % (len(spoiled), level0))
+    check_warning_count(report, run.stderr, len(spoiled), "")
 
     verify_tool = check_conversion.find_verify_tool()
     for path in sorted(out.glob("*.dcm")):
@@ -189,6 +191,15 @@ def check_warnings(stderr, spoiled, noun, prefix):
           % (prefix, len(warnings), len(spoiled), warnings[:3]))
 
 
+def check_warning_count(report, stderr, expected, prefix):
+    """The report counts the warnings the user was shown: as many as the warning lines on
+    stderr, one per spoiled tile."""
+    printed = sum(line.startswith("slide2dcm: warning") for line in stderr.splitlines())
+    check(report.get("warnings") == printed == expected,
+          "%sreport: \"warnings\": %s, %d printed, %d expected"
+          % (prefix, report.get("warnings"), printed, expected))
+
+
 def check_background(decoded, slide, spoiled, prefix):
     """The frames of the spoiled level-0 tiles in `decoded` are the slide's background."""
     background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)), np.int16)
@@ -222,6 +233,7 @@ def check_keep_source_levels(bin_, damaged, work, spoiled, default_level0):
     level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
     check(level0.get("replaced_tiles") == len(spoiled),
           "--keep-source-levels: report counts %s replaced tiles" % level0.get("replaced_tiles"))
+    check_warning_count(report, run.stderr, len(spoiled), "--keep-source-levels: ")
     check(frames_of(out / "level-0.dcm") == frames_of(default_level0),
           "--keep-source-levels: level-0 frames byte-identical to the default mode's")
 
