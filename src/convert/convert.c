@@ -237,6 +237,8 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
         .downsample_x = downsample_x,
         .downsample_y = downsample_y,
         .photometric = copied ? img->photometric : "YBR_FULL_422",
+        .samples_per_pixel = 3,   // the reader gives 8-bit colour only
+        .bits_per_sample = 8,
         .source = source,
         .copied = copied,
     };
@@ -343,6 +345,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
             .downsample_x = (double)base->width / (double)lv->width,
             .downsample_y = (double)base->height / (double)lv->height,
             .photometric = copied ? src->photometric : "YBR_FULL_422",
+            .samples_per_pixel = 3,   // the reader gives 8-bit colour only
+            .bits_per_sample = 8,
             .method = j2k ? "ISO_15444_1" : "ISO_10918_1",
             .source = lv->source_level >= 0 ? source_of(jb, lv->width, lv->height, true)
                                             : source_of(jb, base->width, base->height, true),

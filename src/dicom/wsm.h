@@ -45,6 +45,7 @@ typedef struct s2d_wsm_instance {
     uint32_t nframes;
     double downsample_x, downsample_y;  // pixel size relative to level 0; 0 = unknown (no spacing)
     const char *photometric;          // YBR_FULL_422, RGB, YBR_ICT or YBR_RCT
+    uint16_t samples_per_pixel, bits_per_sample;
     const char *method;               // what the frames are: ISO_10918_1 or ISO_15444_1
     // How the pixels were stored before we encoded them, when the source says; a lossy
     // earlier step is listed first in the Lossy Image Compression history. Copied frames

@@ -44,6 +44,7 @@ static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression
                              .total_width = COLS * TILE - 7, .total_height = ROWS * TILE - 3,
                              .frame_width = TILE, .frame_height = TILE, .nframes = NFRAMES,
                              .downsample_x = 1, .downsample_y = 1, .photometric = "YBR_FULL_422",
+                             .samples_per_pixel = 3, .bits_per_sample = 8,
                              .source = source};
     s2d_ds *ds = s2d_wsm_build(&slide, &inst, uid, &err);
     CHECK(ds != NULL);

@@ -1,0 +1,22 @@
+/* Patient, General Study, General Series and Frame of Reference; see modules.h. */
+#include "dicom/modules/modules.h"
+
+bool s2d_module_patient_study_series(s2d_ds *ds, const s2d_study_series *s, s2d_error *err)
+{
+    return s2d_put_str(ds, S2D_KW_PatientName, "", err) &&
+           s2d_put_str(ds, S2D_KW_PatientID, "", err) &&
+           s2d_put_str(ds, S2D_KW_PatientBirthDate, "", err) &&
+           s2d_put_str(ds, S2D_KW_PatientSex, "", err) &&
+           s2d_put_str(ds, S2D_KW_StudyInstanceUID, s->study_uid, err) &&
+           s2d_put_str(ds, S2D_KW_StudyDate, s->study_date, err) &&
+           s2d_put_str(ds, S2D_KW_StudyTime, s->study_time, err) &&
+           s2d_put_str(ds, S2D_KW_ReferringPhysicianName, "", err) &&
+           s2d_put_str(ds, S2D_KW_StudyID, "", err) &&
+           s2d_put_str(ds, S2D_KW_AccessionNumber, "", err) &&
+           s2d_put_str(ds, S2D_KW_Modality, s->modality, err) &&
+           s2d_put_str(ds, S2D_KW_SeriesInstanceUID, s->series_uid, err) &&
+           s2d_put_str(ds, S2D_KW_SeriesNumber, "1", err) &&
+           s2d_put_str(ds, S2D_KW_FrameOfReferenceUID, s->frame_of_reference_uid, err) &&
+           s2d_put_str(ds, S2D_KW_PositionReferenceIndicator, s->position_reference_indicator,
+                       err);
+}
