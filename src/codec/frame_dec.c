@@ -38,9 +38,10 @@ void s2d_frame_dec_free(s2d_frame_dec *d)
     }
 }
 
-// `scale` is 1 or 2: the output is width/scale x height/scale.
+// `scale` is 1 or 2: the output is width/scale x height/scale, in TurboJPEG's pixel_format.
 static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
-                        int height, int scale, uint8_t *rgb, size_t stride, s2d_error *err)
+                        int height, int scale, int pixel_format, uint8_t *out, size_t stride,
+                        s2d_error *err)
 {
     int w, h, subsamp, colorspace;
     if (tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0) {
@@ -52,8 +53,8 @@ static bool decode_jpeg(s2d_frame_dec *d, const uint8_t *data, size_t len, int w
     }
     // A warning (truncated data padded with grey, say) is a broken tile too.
     // TurboJPEG picks the DCT scaling factor that gives the asked size.
-    if (tjDecompress2(d->tj, data, (unsigned long)len, rgb, width / scale, (int)stride,
-                      height / scale, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
+    if (tjDecompress2(d->tj, data, (unsigned long)len, out, width / scale, (int)stride,
+                      height / scale, pixel_format, TJFLAG_STOPONWARNING) != 0) {
         return s2d_error_set(err, S2D_ERR_INPUT, "JPEG data: %s", tjGetErrorStr2(d->tj));
     }
     return true;
@@ -188,7 +189,7 @@ bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int
                           int height, uint8_t *rgb, size_t stride, s2d_error *err)
 {
     if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
-        return decode_jpeg(d, data, len, width, height, 1, rgb, stride, err);
+        return decode_jpeg(d, data, len, width, height, 1, TJPF_RGB, rgb, stride, err);
     }
     if (len >= 2 && data[0] == 0xFF && data[1] == 0x4F) {
         return decode_j2k(data, len, width, height, rgb, stride, err);
@@ -202,7 +203,16 @@ bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len
     if (len < 2 || data[0] != 0xFF || data[1] != 0xD8) {
         return s2d_error_set(err, S2D_ERR_INPUT, "not a JPEG stream");
     }
-    return decode_jpeg(d, data, len, width, height, 2, rgb, stride, err);
+    return decode_jpeg(d, data, len, width, height, 2, TJPF_RGB, rgb, stride, err);
+}
+
+bool s2d_frame_dec_decode_grey(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                               int height, uint8_t *grey, size_t stride, s2d_error *err)
+{
+    if (len < 2 || data[0] != 0xFF || data[1] != 0xD8) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "not a JPEG stream");
+    }
+    return decode_jpeg(d, data, len, width, height, 1, TJPF_GRAY, grey, stride, err);
 }
 
 s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *data, size_t len,

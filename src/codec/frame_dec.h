@@ -26,6 +26,11 @@ bool s2d_frame_dec_decode(s2d_frame_dec *d, const uint8_t *data, size_t len, int
 bool s2d_frame_dec_decode_half(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
                                int height, uint8_t *rgb, size_t stride, s2d_error *err);
 
+/** Decodes a JPEG frame of exactly width x height pixels into one byte of grey a pixel
+ *  (a colour stream's luminance). JPEG only; fails as s2d_frame_dec_decode(). */
+bool s2d_frame_dec_decode_grey(s2d_frame_dec *d, const uint8_t *data, size_t len, int width,
+                               int height, uint8_t *grey, size_t stride, s2d_error *err);
+
 typedef enum s2d_planes_result {
     S2D_PLANES_DECODED,
     S2D_PLANES_NOT_YCBCR,   // coded otherwise, or another size: decode it to RGB instead

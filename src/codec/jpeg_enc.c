@@ -58,16 +58,18 @@ void s2d_jpeg_enc_free(s2d_jpeg_enc *enc)
     free(enc);
 }
 
-bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
-                         size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err)
+// Encodes packed pixels of pixel_format with the subsampling subsamp.
+static bool compress(s2d_jpeg_enc *enc, const uint8_t *pixels, int width, int height,
+                     size_t stride, int pixel_format, int subsamp, const uint8_t **out,
+                     size_t *out_len, s2d_error *err)
 {
     unsigned long len = (unsigned long)enc->cap;
     unsigned char *dst = enc->buf;
-    if (s2d_jpeg_enc_bound(width, height, enc->subsamp == TJSAMP_444) > enc->cap) {
+    if ((size_t)tjBufSize(width, height, subsamp) > enc->cap) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "image %dx%d larger than the encoder's", width,
                              height);
     }
-    if (tjCompress2(enc->tj, rgb, width, (int)stride, height, TJPF_RGB, &dst, &len, enc->subsamp,
+    if (tjCompress2(enc->tj, pixels, width, (int)stride, height, pixel_format, &dst, &len, subsamp,
                     enc->quality, TJFLAG_NOREALLOC) != 0) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "JPEG encoding failed: %s",
                              tjGetErrorStr2(enc->tj));
@@ -75,6 +77,23 @@ bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int h
     *out = dst;
     *out_len = len;
     return true;
+}
+
+bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
+                         size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err)
+{
+    return compress(enc, rgb, width, height, stride, TJPF_RGB, enc->subsamp, out, out_len, err);
+}
+
+size_t s2d_jpeg_enc_grey_bound(int width, int height)
+{
+    return (size_t)tjBufSize(width, height, TJSAMP_GRAY);
+}
+
+bool s2d_jpeg_enc_encode_grey(s2d_jpeg_enc *enc, const uint8_t *grey, int width, int height,
+                              size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err)
+{
+    return compress(enc, grey, width, height, stride, TJPF_GRAY, TJSAMP_GRAY, out, out_len, err);
 }
 
 // The chroma divisor d of the encoder's subsampling.

@@ -1,5 +1,6 @@
 /* JPEG baseline encoder (TurboJPEG), one per thread. Output is a complete interchange
- * stream (SOI, JFIF, tables, SOF0, scan, EOI) storing YCbCr: Photometric YBR_FULL_422. */
+ * stream (SOI, JFIF, tables, SOF0, scan, EOI) storing YCbCr: Photometric YBR_FULL_422;
+ * or, from grey pixels, one component. */
 #ifndef S2D_JPEG_ENC_H
 #define S2D_JPEG_ENC_H
 
@@ -20,6 +21,15 @@ void s2d_jpeg_enc_free(s2d_jpeg_enc *enc);
 /** Encodes packed RGB. *out points into the encoder's buffer, valid until the next call. */
 bool s2d_jpeg_enc_encode(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
                          size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err);
+
+/** Encodes one-sample grey pixels as a one-component JPEG (Photometric MONOCHROME2 or 1,
+ *  whichever the pixels are); *out as for s2d_jpeg_enc_encode(). The encoder's maximum
+ *  size holds for grey images too. */
+bool s2d_jpeg_enc_encode_grey(s2d_jpeg_enc *enc, const uint8_t *grey, int width, int height,
+                              size_t stride, const uint8_t **out, size_t *out_len, s2d_error *err);
+
+/** Upper bound of the encoded size of a width x height grey image. */
+size_t s2d_jpeg_enc_grey_bound(int width, int height);
 
 /* A YCbCr image in the encoder's planar layout, one buffer: Y (width x height), then Cb and
  * Cr (width/d x height/d each; d = 2 under 4:2:0, 1 under 4:4:4), rows tightly packed.

@@ -1,0 +1,26 @@
+/* The codec table; see codec/codec.h. */
+#include "codec/codec.h"
+
+#include <string.h>
+
+// The one list of codecs.
+static const s2d_codec *const codecs[] = {
+    &s2d_codec_jpeg_baseline,
+    &s2d_codec_jpeg2000,
+    &s2d_codec_native,
+};
+
+const s2d_codec *s2d_codec_at(size_t i)
+{
+    return i < sizeof codecs / sizeof *codecs ? codecs[i] : NULL;
+}
+
+const s2d_codec *s2d_codec_find(const char *transfer_syntax_uid)
+{
+    for (size_t i = 0; i < sizeof codecs / sizeof *codecs; i++) {
+        if (strcmp(codecs[i]->transfer_syntax_uid, transfer_syntax_uid) == 0) {
+            return codecs[i];
+        }
+    }
+    return NULL;
+}
