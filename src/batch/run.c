@@ -39,6 +39,7 @@
 #include "batch/journal.h"
 #include "core/fingerprint.h"
 #include "core/sha256.h"
+#include "iod/iod.h"
 
 // What happened to a slide's conversion in this run. INTERRUPTED stays last (counts[]).
 typedef enum outcome {
@@ -579,7 +580,8 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
                                                (json_int_t)st.st_size));
         frames += json_integer_value(json_object_get(f, "tiles"));
         bytes += json_integer_value(json_object_get(f, "bytes"));
-        if (flavor && strcmp(flavor, "VOLUME") == 0) {
+        s2d_role role;
+        if (flavor && s2d_iod_role_of(flavor, &role) && role == S2D_ROLE_LEVEL) {
             levels++;
             double mp = (double)json_integer_value(json_object_get(f, "width")) *
                         (double)json_integer_value(json_object_get(f, "height")) / 1e6;

@@ -18,7 +18,7 @@
 #include "convert/report.h"
 #include "core/diag.h"
 #include "dicom/part10.h"
-#include "dicom/wsm.h"
+#include "iod/iod.h"
 #include "pipeline/pyramid.h"
 #include "reader/reader.h"
 #include "slide2dcm/slide2dcm.h"
@@ -36,7 +36,8 @@ typedef struct job {
     const char *outdir;
     const s2d_convert_options *opts;
     s2d_reader *reader;
-    s2d_wsm_slide slide;
+    const s2d_iod *iod;      // what the instances are
+    s2d_iod_shared slide;
     s2d_identity id;
     s2d_output outputs[S2D_MAX_LEVELS + 3];
     int noutputs;
@@ -77,13 +78,14 @@ static void cap_error(const job *jb, s2d_error *err)
 
 // Opens the file for one instance and writes everything before its first frame.
 // frame_bound: the largest frame it can receive, which decides the offset table kind.
-static s2d_output *open_output(job *jb, const char *name, const s2d_wsm_instance *inst,
+static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance *inst,
                            const char *transfer_syntax, uint64_t frame_bound, s2d_error *err)
 {
     s2d_output *out = &jb->outputs[jb->noutputs];
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name);
-    out->flavor = inst->flavor;
+    out->role = inst->role;
+    out->flavor = jb->iod->image_type[inst->role];
     out->width = inst->total_width;
     out->height = inst->total_height;
     out->nframes = inst->nframes;
@@ -96,7 +98,7 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_wsm_instance
         !s2d_identity_uid(&jb->id, role, true, uid, err)) {
         return NULL;
     }
-    s2d_ds *ds = s2d_wsm_build(&jb->slide, inst, uid, err);
+    s2d_ds *ds = jb->iod->build(&jb->slide, inst, uid, err);
     if (!ds) {
         return NULL;
     }
@@ -121,7 +123,7 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_wsm_instance
     split.concatenation_uid = concatenation_uid;
     s2d_part10_params params = {
         .final_path = path,
-        .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
+        .sop_class_uid = jb->iod->sop_class_uid,
         .sop_instance_uid = uid,
         .transfer_syntax_uid = transfer_syntax,
         .dataset = ds,
@@ -215,7 +217,7 @@ static void single_image_free(single_image *img)
     s2d_buf_free(&img->jpeg);
 }
 
-static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
+static bool write_single_frame(job *jb, const char *name, s2d_role role,
                                const single_image *img, double downsample_x,
                                double downsample_y, const s2d_source_compression *source,
                                s2d_error *err)
@@ -225,9 +227,9 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
     if (!copied && !img->rgb) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no pixels", name);
     }
-    s2d_wsm_instance inst = {
-        .flavor = flavor,
-        .derived = flavor == S2D_FLAVOR_THUMBNAIL,
+    s2d_iod_instance inst = {
+        .role = role,
+        .derived = role == S2D_ROLE_THUMBNAIL,
         .instance_number = jb->next_instance_number++,
         .total_width = w,
         .total_height = h,
@@ -261,7 +263,7 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
         static const char *const flags[] = {"", "label", "overview", "thumbnail"};
         size_t used = strlen(err->message);
         snprintf(err->message + used, sizeof err->message - used,
-                 " (one frame, which cannot be split; --no-%s leaves it out)", flags[flavor]);
+                 " (one frame, which cannot be split; --no-%s leaves it out)", flags[role]);
     } else if (!ok) {
         s2d_error_prefix(err, "%s: ", name);
     }
@@ -270,7 +272,7 @@ static bool write_single_frame(job *jb, const char *name, s2d_flavor flavor,
 
 // Label and overview come from the source as they are; a broken one is a warning.
 static bool write_associated(job *jb, const char *source_name, const char *file,
-                             s2d_flavor flavor, s2d_error *err)
+                             s2d_role role, s2d_error *err)
 {
     if (!s2d_reader_has_associated(jb->reader, source_name)) {
         return true;
@@ -286,7 +288,7 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
                       file);
         return true;
     }
-    bool ok = write_single_frame(jb, file, flavor, &img, 0, 0,
+    bool ok = write_single_frame(jb, file, role, &img, 0, 0,
                                  source_of(jb, img.width, img.height, false), err);
     single_image_free(&img);
     return ok;
@@ -333,8 +335,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
         bool copied = lv->mode == S2D_LEVEL_COPY;
         const s2d_level_info *src = copied ? s2d_reader_level(jb->reader, lv->source_level) : NULL;
         bool j2k = copied && src->coding == S2D_CODING_J2K;
-        s2d_wsm_instance inst = {
-            .flavor = S2D_FLAVOR_VOLUME,
+        s2d_iod_instance inst = {
+            .role = S2D_ROLE_LEVEL,
             .derived = i > 0,
             .instance_number = jb->next_instance_number++,
             .total_width = lv->width,
@@ -383,7 +385,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
         const s2d_source_compression *source =
             own_thumb ? source_of(jb, thumb.width, thumb.height, false)
                       : source_of(jb, base->width, base->height, true);
-        ok = write_single_frame(jb, "thumbnail.dcm", S2D_FLAVOR_THUMBNAIL, &thumb,
+        ok = write_single_frame(jb, "thumbnail.dcm", S2D_ROLE_THUMBNAIL, &thumb,
                                 (double)base->width / (double)thumb.width,
                                 (double)base->height / (double)thumb.height, source, err);
     }
@@ -429,8 +431,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     s2d_diag_init(&jb->diag, opts->warn, opts->callback_ctx);
 
     jb->id.opts = opts;
+    jb->iod = s2d_iod_find("WSM");
 
-    bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, err) &&
+    bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
               (jb->reader = s2d_reader_open(slide_path, err)) != NULL &&
               s2d_identity_describe(&jb->id, slide_path, s2d_reader_meta(jb->reader), &jb->slide,
                                     &jb->diag, err) &&
@@ -440,9 +443,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
         ok = run_pyramid(jb, err) && complete_outputs(jb, err) &&
-             (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_FLAVOR_LABEL, err)) &&
+             (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_ROLE_LABEL, err)) &&
              (opts->no_overview ||
-              write_associated(jb, "macro", "overview.dcm", S2D_FLAVOR_OVERVIEW, err)) &&
+              write_associated(jb, "macro", "overview.dcm", S2D_ROLE_OVERVIEW, err)) &&
              complete_outputs(jb, err);
     }
     for (int i = 0; ok && i < jb->noutputs; i++) {

@@ -14,7 +14,7 @@
 #include "core/diag.h"
 #include "dicom/json_meta.h"
 
-static bool make_srgb(s2d_identity *id, s2d_wsm_slide *s, s2d_error *err)
+static bool make_srgb(s2d_identity *id, s2d_iod_shared *s, s2d_error *err)
 {
     cmsHPROFILE srgb = cmsCreate_sRGBProfile();
     cmsUInt32Number len = 0;
@@ -100,8 +100,8 @@ static void file_stem(const char *path, char out[257])
     sanitize_lo(stem, out);
 }
 
-static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value,
-                     const char *flag, s2d_error *err)
+static bool put_flag(s2d_ds *ds, s2d_kw kw, const char *value, const char *flag,
+                     s2d_error *err)
 {
     if (!value) {
         return true;
@@ -110,7 +110,7 @@ static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value
         return s2d_error_set(err, S2D_ERR_USAGE, "%s: a backslash would split the value in two",
                              flag);
     }
-    if (!s2d_ds_put_str(ds, tag, vr, value, err)) {
+    if (!s2d_put_str(ds, kw, value, err)) {
         err->code = S2D_ERR_USAGE;
         s2d_error_prefix(err, "%s: ", flag);
         return false;
@@ -118,10 +118,12 @@ static bool put_flag(s2d_ds *ds, uint32_t tag, const char *vr, const char *value
     return true;
 }
 
-bool s2d_identity_load_overrides(s2d_identity *id, s2d_error *err)
+bool s2d_identity_load_overrides(s2d_identity *id, const s2d_iod *iod, s2d_error *err)
 {
     const s2d_convert_options *o = id->opts;
-    id->overrides = o->metadata_json ? s2d_json_meta_load(o->metadata_json, err) : s2d_ds_new();
+    id->overrides = o->metadata_json
+                        ? s2d_json_meta_load(o->metadata_json, iod->owned, iod->nowned, err)
+                        : s2d_ds_new();
     if (!id->overrides) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");   // no-op if already set
     }
@@ -131,24 +133,24 @@ bool s2d_identity_load_overrides(s2d_identity *id, s2d_error *err)
         return s2d_error_set(err, S2D_ERR_USAGE, "--patient-sex must be M, F or O");
     }
     s2d_ds *ds = id->overrides;
-    bool ok = put_flag(ds, S2D_TAG(0x0010, 0x0010), "PN", a->patient_name, "--patient-name", err) &&
-           put_flag(ds, S2D_TAG(0x0010, 0x0020), "LO", a->patient_id, "--patient-id", err) &&
-           put_flag(ds, S2D_TAG(0x0010, 0x0030), "DA", a->patient_birth_date,
-                    "--patient-birth-date", err) &&
-           put_flag(ds, S2D_TAG(0x0010, 0x0040), "CS", a->patient_sex, "--patient-sex", err) &&
-           put_flag(ds, S2D_TAG(0x0020, 0x0010), "SH", a->study_id, "--study-id", err) &&
-           put_flag(ds, S2D_TAG(0x0008, 0x0050), "SH", a->accession_number, "--accession-number",
-                    err) &&
-           put_flag(ds, S2D_TAG(0x0008, 0x0020), "DA", a->study_date, "--study-date", err) &&
-           put_flag(ds, S2D_TAG(0x0008, 0x0080), "LO", a->institution_name, "--institution-name",
-                    err) &&
-           put_flag(ds, S2D_TAG(0x0008, 0x0090), "PN", a->referring_physician,
-                    "--referring-physician", err) &&
-           put_flag(ds, S2D_TAG(0x0008, 0x103E), "LO", a->series_description,
-                    "--series-description", err);
+    bool ok = put_flag(ds, S2D_KW_PatientName, a->patient_name, "--patient-name", err) &&
+              put_flag(ds, S2D_KW_PatientID, a->patient_id, "--patient-id", err) &&
+              put_flag(ds, S2D_KW_PatientBirthDate, a->patient_birth_date,
+                       "--patient-birth-date", err) &&
+              put_flag(ds, S2D_KW_PatientSex, a->patient_sex, "--patient-sex", err) &&
+              put_flag(ds, S2D_KW_StudyID, a->study_id, "--study-id", err) &&
+              put_flag(ds, S2D_KW_AccessionNumber, a->accession_number, "--accession-number",
+                       err) &&
+              put_flag(ds, S2D_KW_StudyDate, a->study_date, "--study-date", err) &&
+              put_flag(ds, S2D_KW_InstitutionName, a->institution_name, "--institution-name",
+                       err) &&
+              put_flag(ds, S2D_KW_ReferringPhysicianName, a->referring_physician,
+                       "--referring-physician", err) &&
+              put_flag(ds, S2D_KW_SeriesDescription, a->series_description,
+                       "--series-description", err);
     // The default Study Time is the scan's; with a user's Study Date it would not belong.
-    if (ok && s2d_ds_has(ds, S2D_TAG(0x0008, 0x0020)) && !s2d_ds_has(ds, S2D_TAG(0x0008, 0x0030))) {
-        ok = s2d_ds_put_str(ds, S2D_TAG(0x0008, 0x0030), "TM", "", err);
+    if (ok && s2d_has(ds, S2D_KW_StudyDate) && !s2d_has(ds, S2D_KW_StudyTime)) {
+        ok = s2d_put_str(ds, S2D_KW_StudyTime, "", err);
     }
     return ok;
 }
@@ -209,7 +211,7 @@ static time_t conversion_time(void)
 }
 
 bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
-                           s2d_wsm_slide *s, s2d_diag *diag, s2d_error *err)
+                           s2d_iod_shared *s, s2d_diag *diag, s2d_error *err)
 {
     const s2d_convert_options *o = id->opts;
     if (o->mpp > 0) {

@@ -11,7 +11,7 @@
 #include "core/diag.h"
 #include "dicom/ds.h"
 #include "dicom/uid.h"
-#include "dicom/wsm.h"
+#include "iod/iod.h"
 #include "reader/reader.h"
 #include "slide2dcm/slide2dcm.h"
 
@@ -24,13 +24,14 @@ typedef struct s2d_identity {
     char uid_seed_slide[65], uid_seed_encoding[160];
 } s2d_identity;
 
-/** Reads --metadata and the attribute flags into id->overrides (owned by id). */
-bool s2d_identity_load_overrides(s2d_identity *id, s2d_error *err);
+/** Reads --metadata and the attribute flags into id->overrides (owned by id); --metadata
+ *  may not set the attributes iod owns. */
+bool s2d_identity_load_overrides(s2d_identity *id, const s2d_iod *iod, s2d_error *err);
 
 /** Fills what every instance of the slide shares; s->icc_profile points into the slide's
  *  meta or id, both of which must outlive s. Warnings go to diag. */
 bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
-                           s2d_wsm_slide *s, s2d_diag *diag, s2d_error *err);
+                           s2d_iod_shared *s, s2d_diag *diag, s2d_error *err);
 
 /** A new random UID, or with a UID root one derived for role from the slide or (per_encoding)
  *  from this encoding of it. */

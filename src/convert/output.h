@@ -6,14 +6,15 @@
 #include <stdint.h>
 
 #include "dicom/part10.h"
-#include "dicom/wsm.h"
+#include "iod/iod.h"
 
 // One output instance in the making: one file, or with --max-instance-size maybe the
 // parts of a concatenation (the writer knows them once finished).
 typedef struct s2d_output {
     char name[64];                    // the file name of the whole instance
     s2d_part10 *writer;
-    s2d_flavor flavor;
+    s2d_role role;
+    const char *flavor;               // the IOD's name for role (static)
     int64_t width, height;
     uint32_t nframes;
     double seconds;

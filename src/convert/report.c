@@ -24,17 +24,16 @@ void s2d_report_fill(s2d_convert_report *report, const s2d_output *outputs, int 
         const s2d_part10_file *file = &files[i].info;
         const s2d_output *out = &outputs[files[i].output];
         s2d_file_report *f = &report->files[i];
-        static const char *const flavors[] = {"VOLUME", "LABEL", "OVERVIEW", "THUMBNAIL"};
         snprintf(f->name, sizeof f->name, "%s", s2d_base_name(file->final_path));
         snprintf(f->level_name, sizeof f->level_name, "%s", out->name);
-        snprintf(f->flavor, sizeof f->flavor, "%s", flavors[out->flavor]);
+        snprintf(f->flavor, sizeof f->flavor, "%s", out->flavor);
         f->width = out->width;
         f->height = out->height;
         f->frames = file->nframes;
         f->bytes = file->frame_bytes;
         // A part's own time; a whole level's comes from the pipeline.
         f->seconds = file->in_concatenation_number ? file->seconds : out->seconds;
-        f->first_frame_s = out->flavor == S2D_FLAVOR_VOLUME && !file->in_concatenation_number
+        f->first_frame_s = out->role == S2D_ROLE_LEVEL && !file->in_concatenation_number
                                ? out->first_frame_s : -1;
         snprintf(f->mode, sizeof f->mode, "%s", out->copied ? "copy" : "encode");
         snprintf(f->transfer_syntax, sizeof f->transfer_syntax, "%s", out->transfer_syntax);

@@ -40,6 +40,11 @@ const s2d_dict_entry *s2d_dict_find_tag(uint32_t tag)
     return lo < S2D_KW_COUNT && table[lo].tag == tag ? &table[lo] : NULL;
 }
 
+bool s2d_has(const s2d_ds *ds, s2d_kw kw)
+{
+    return s2d_ds_has(ds, table[kw].tag);
+}
+
 bool s2d_put_str(s2d_ds *ds, s2d_kw kw, const char *value, s2d_error *err)
 {
     return s2d_ds_put_str(ds, table[kw].tag, table[kw].vr, value, err);

@@ -166,7 +166,8 @@ const s2d_dict_entry *s2d_dict_entry_of(s2d_kw kw);
 const s2d_dict_entry *s2d_dict_find_keyword(const char *keyword);
 const s2d_dict_entry *s2d_dict_find_tag(uint32_t tag);
 
-/* The dataset setters of ds.h, with the tag and VR taken from the dictionary. */
+/* The dataset calls of ds.h, with the tag and VR taken from the dictionary. */
+bool s2d_has(const s2d_ds *ds, s2d_kw kw);
 bool s2d_put_str(s2d_ds *ds, s2d_kw kw, const char *value, s2d_error *err);
 bool s2d_put_number(s2d_ds *ds, s2d_kw kw, double value, s2d_error *err);
 bool s2d_put_numbers(s2d_ds *ds, s2d_kw kw, const double *values, size_t n, s2d_error *err);

@@ -8,23 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Attributes whose values follow from the pixels or identify one instance: a user value
-// would make the file wrong, so it is refused rather than silently applied.
-static const uint32_t owned_tags[] = {
-    S2D_TAG(0x0008, 0x0008), S2D_TAG(0x0008, 0x0016), S2D_TAG(0x0008, 0x0018),
-    S2D_TAG(0x0020, 0x0013), S2D_TAG(0x0028, 0x0002), S2D_TAG(0x0028, 0x0004),
-    S2D_TAG(0x0028, 0x0006), S2D_TAG(0x0028, 0x0008), S2D_TAG(0x0028, 0x0010),
-    S2D_TAG(0x0028, 0x0011), S2D_TAG(0x0028, 0x0100), S2D_TAG(0x0028, 0x0101),
-    S2D_TAG(0x0028, 0x0102), S2D_TAG(0x0028, 0x0103), S2D_TAG(0x0028, 0x2110),
-    S2D_TAG(0x0028, 0x2112), S2D_TAG(0x0028, 0x2114), S2D_TAG(0x0048, 0x0006),
-    S2D_TAG(0x0048, 0x0007), S2D_TAG(0x0048, 0x0303), S2D_TAG(0x0048, 0x0302),
-    S2D_TAG(0x0020, 0x9311), S2D_TAG(0x0048, 0x0010), S2D_TAG(0x0048, 0x0001),
-    S2D_TAG(0x0048, 0x0002), S2D_TAG(0x5200, 0x9229), S2D_TAG(0x5200, 0x9230),
-    S2D_TAG(0x0020, 0x9221), S2D_TAG(0x0028, 0x0301),
-    // Our text is UTF-8: another character set would misdescribe every string.
-    S2D_TAG(0x0008, 0x0005),
-};
-
 // Tags a dataset cannot hold at all: file meta and command groups, group lengths, and
 // everything from Pixel Data on (which the writer places after the dataset).
 static bool outside_dataset(uint32_t tag)
@@ -32,10 +15,16 @@ static bool outside_dataset(uint32_t tag)
     return (tag >> 16) < 0x0008 || (tag >> 16) >= 0x7FE0 || (tag & 0xFFFF) == 0;
 }
 
-static bool is_owned(uint32_t tag)
+// The attributes a user may not set: the IOD's (iod/iod.h).
+typedef struct owned_list {
+    const s2d_kw *kw;
+    size_t n;
+} owned_list;
+
+static bool is_owned(const owned_list *owned, uint32_t tag)
 {
-    for (size_t i = 0; i < sizeof owned_tags / sizeof *owned_tags; i++) {
-        if (owned_tags[i] == tag) {
+    for (size_t i = 0; i < owned->n; i++) {
+        if (s2d_dict_entry_of(owned->kw[i])->tag == tag) {
             return true;
         }
     }
@@ -80,7 +69,8 @@ static const char *const binary_vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "UN
 static const char *const number_vrs[] = {"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV", NULL};
 static const char *const single_text_vrs[] = {"LT", "ST", "UT", "UR", NULL};
 
-static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2d_error *err);
+static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, const owned_list *owned,
+                         s2d_error *err);
 
 static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const char *path,
                          uint32_t tag, s2d_error *err)
@@ -223,7 +213,7 @@ static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *pa
         json_t *item;
         json_array_foreach(values, i, item) {
             s2d_ds *child = s2d_ds_seq_append(ds, tag, err);
-            if (!child || !fill_dataset(child, item, path, false, err)) {
+            if (!child || !fill_dataset(child, item, path, NULL, err)) {
                 return false;
             }
         }
@@ -296,7 +286,9 @@ static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *pa
     return ok;
 }
 
-static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2d_error *err)
+// owned: the attributes refused at top level; NULL inside sequence items.
+static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, const owned_list *owned,
+                         s2d_error *err)
 {
     if (!json_is_object(obj)) {
         return s2d_error_set(err, S2D_ERR_INPUT, "%s: expected a JSON object of attributes", path);
@@ -319,10 +311,11 @@ static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2
             return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) is given twice", path,
                                  tag >> 16, tag & 0xFFFF);
         }
-        if (top && is_owned(tag)) {
+        if (owned && is_owned(owned, tag)) {
             return s2d_error_set(err, S2D_ERR_INPUT,
-                                 "%s: (%04X,%04X) is set by slide2dcm from the pixels and cannot "
-                                 "be overridden", path, tag >> 16, tag & 0xFFFF);
+                                 "%s: (%04X,%04X) %s is set by slide2dcm from the pixels and "
+                                 "cannot be overridden", path, tag >> 16, tag & 0xFFFF,
+                                 s2d_dict_find_tag(tag)->keyword);
         }
         if (!put_attribute(ds, tag, attr, path, err)) {
             return false;
@@ -331,8 +324,10 @@ static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, bool top, s2
     return true;
 }
 
-s2d_ds *s2d_json_meta_load(const char *path, s2d_error *err)
+s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
+                           s2d_error *err)
 {
+    owned_list refused = {owned, nowned};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -345,7 +340,7 @@ s2d_ds *s2d_json_meta_load(const char *path, s2d_error *err)
     s2d_ds *ds = s2d_ds_new();
     if (!ds) {
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-    } else if (!fill_dataset(ds, obj, path, true, err)) {
+    } else if (!fill_dataset(ds, obj, path, &refused, err)) {
         if (strncmp(err->message, path, strlen(path)) != 0) {
             s2d_error_prefix(err, "%s: ", path);
         }

@@ -2,11 +2,13 @@
 #ifndef S2D_JSON_META_H
 #define S2D_JSON_META_H
 
-#include "dicom/ds.h"
+#include "dicom/dict.h"
 
-/** Parses path into a new dataset. Rejects attributes slide2dcm must own (file meta,
- *  pixel description, per-instance UIDs), naming the attribute and the file.
+/** Parses path into a new dataset. Rejects what no dataset holds (file meta, Pixel Data
+ *  and after) and, at top level, the nowned attributes of owned (the IOD's: pixel
+ *  description, per-instance UIDs), naming the attribute and the file.
  *  @return the dataset (caller frees) or NULL with err set. */
-s2d_ds *s2d_json_meta_load(const char *path, s2d_error *err);
+s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
+                           s2d_error *err);
 
 #endif

@@ -383,7 +383,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
                           "broken, written as background", plan->source_name, s->level, s->col,
                           s->row, bad);
         }
-        // Edge tiles are padded with the background (TILED_FULL needs full frames).
+        // Edge tiles are padded with the background (every frame of an instance has its full size).
         if (vw < t || vh < t) {
             fill_background(wk->tile, t, vw, vh, rn->background);
         }

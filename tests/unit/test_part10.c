@@ -11,7 +11,7 @@
 
 #include "codec/jpeg_enc.h"
 #include "dicom/part10.h"
-#include "dicom/wsm.h"
+#include "iod/iod.h"
 #include "harness.h"
 
 enum { TILE = 64, COLS = 5, ROWS = 3, NFRAMES = COLS * ROWS };
@@ -30,7 +30,7 @@ static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression
 {
     static uint8_t icc[4] = {1, 2, 3, 4};
     // Pixels twice as tall as wide, so a swap of row and column spacing shows.
-    s2d_wsm_slide slide = {.mpp_x = 0.25, .mpp_y = 0.5, .icc_profile = icc, .icc_profile_len = 4,
+    s2d_iod_shared slide = {.mpp_x = 0.25, .mpp_y = 0.5, .icc_profile = icc, .icc_profile_len = 4,
                            .acquisition_datetime = "20260101120000", .content_date = "20260101",
                            .content_time = "120000", .container_id = "TEST"};
     s2d_error err = {0};
@@ -40,13 +40,13 @@ static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression
     for (size_t i = 0; i < sizeof uids / sizeof *uids; i++) {
         s2d_uid_new(uids[i], &err);
     }
-    s2d_wsm_instance inst = {.flavor = S2D_FLAVOR_VOLUME, .instance_number = 1,
+    s2d_iod_instance inst = {.role = S2D_ROLE_LEVEL, .instance_number = 1,
                              .total_width = COLS * TILE - 7, .total_height = ROWS * TILE - 3,
                              .frame_width = TILE, .frame_height = TILE, .nframes = NFRAMES,
                              .downsample_x = 1, .downsample_y = 1, .photometric = "YBR_FULL_422",
                              .samples_per_pixel = 3, .bits_per_sample = 8,
                              .source = source};
-    s2d_ds *ds = s2d_wsm_build(&slide, &inst, uid, &err);
+    s2d_ds *ds = s2d_iod_wsm.build(&slide, &inst, uid, &err);
     CHECK(ds != NULL);
     return ds;
 }
@@ -59,7 +59,7 @@ static void write_file_with_source(const char *name, bool eot,
     s2d_error err = {0};
     s2d_uid_new(uid, &err);
     s2d_ds *ds = dataset_with_source(uid, source);
-    s2d_part10_params p = {.final_path = path, .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
+    s2d_part10_params p = {.final_path = path, .sop_class_uid = s2d_iod_wsm.sop_class_uid,
                            .sop_instance_uid = uid, .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
                            .dataset = ds, .nframes = NFRAMES, .extended_offsets = eot,
                            .uncompressed_bytes = (uint64_t)NFRAMES * TILE * TILE * 3};
@@ -127,7 +127,7 @@ static void test_abandoned_writer_leaves_nothing(void)
     s2d_error err = {0};
     s2d_uid_new(uid, &err);
     s2d_ds *ds = dataset(uid);
-    s2d_part10_params p = {.final_path = path, .sop_class_uid = S2D_UID_WSM_SOP_CLASS,
+    s2d_part10_params p = {.final_path = path, .sop_class_uid = s2d_iod_wsm.sop_class_uid,
                            .sop_instance_uid = uid, .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
                            .dataset = ds, .nframes = NFRAMES};
     s2d_part10 *w = s2d_part10_open(&p, &err);

@@ -1,16 +1,16 @@
-/* WSM IOD attributes; see dicom/wsm.h and docs/architecture.md. Geometry: Image Orientation
- * (Slide) 0\1\0\1\0\0 (rows run along +Y, columns along +X) with the origin at the slide
- * corner, so every pixel of every level maps to non-negative slide coordinates. */
-#include "dicom/wsm.h"
-
+/* The VL Whole Slide Microscopy Image IOD (PS3.3 A.32.8): the only file that knows its SOP
+ * class, its image flavours and TILED_FULL. Each instance is one pyramid level, label,
+ * overview or thumbnail, its frames tiling the whole image in row-major order.
+ * Geometry: Image Orientation (Slide) 0\1\0\1\0\0 (rows run along +Y, columns along +X)
+ * with the origin at the slide corner, so every pixel of every level maps to non-negative
+ * slide coordinates. */
 #include <stdio.h>
 #include <string.h>
 
 #include "dicom/modules/modules.h"
+#include "iod/iod.h"
 
-static const char *const flavor_names[] = {"VOLUME", "LABEL", "OVERVIEW", "THUMBNAIL"};
-
-static bool put_geometry(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_instance *in,
+static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_instance *in,
                          s2d_error *err)
 {
     s2d_ds *origin = s2d_put_item(ds, S2D_KW_TotalPixelMatrixOriginSequence, err);
@@ -23,7 +23,7 @@ static bool put_geometry(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_insta
         !s2d_put_number(ds, S2D_KW_TotalPixelMatrixFocalPlanes, 1, err)) {
         return false;
     }
-    if (in->flavor != S2D_FLAVOR_VOLUME || in->downsample_x <= 0) {
+    if (in->role != S2D_ROLE_LEVEL || in->downsample_x <= 0) {
         return true;
     }
     // Width runs along a row (columns x column spacing), in mm; depth is in µm.
@@ -37,7 +37,7 @@ static bool put_geometry(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_insta
 
 // Multi-frame Functional Groups: every frame shares its pixel measures, frame type and
 // optical path.
-static bool put_functional_groups(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_wsm_instance *in,
+static bool put_functional_groups(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_instance *in,
                                   const char *type, s2d_error *err)
 {
     char frames[16];
@@ -68,7 +68,7 @@ static bool put_functional_groups(s2d_ds *ds, const s2d_wsm_slide *s, const s2d_
 }
 
 // The Whole Slide Microscopy Image module's own attributes, and the frame organisation.
-static bool put_wsm_image(s2d_ds *ds, const s2d_wsm_slide *s, bool label_visible,
+static bool put_wsm_image(s2d_ds *ds, const s2d_iod_shared *s, bool label_visible,
                           s2d_error *err)
 {
     double lab[3] = {s->absent_pixel_lab[0], s->absent_pixel_lab[1], s->absent_pixel_lab[2]};
@@ -84,7 +84,7 @@ static bool put_wsm_image(s2d_ds *ds, const s2d_wsm_slide *s, bool label_visible
 }
 
 // One optical path, brightfield or epifluorescence, as the slide says.
-static bool put_optical_path(s2d_ds *ds, const s2d_wsm_slide *s, s2d_error *err)
+static bool put_optical_path(s2d_ds *ds, const s2d_iod_shared *s, s2d_error *err)
 {
     s2d_optical_path path = {
         .identifier = "1",
@@ -99,7 +99,7 @@ static bool put_optical_path(s2d_ds *ds, const s2d_wsm_slide *s, s2d_error *err)
 }
 
 // Copied frames are the source's lossy step itself: they have no earlier one.
-static bool put_lossy_history(s2d_ds *ds, const s2d_wsm_instance *in, s2d_error *err)
+static bool put_lossy_history(s2d_ds *ds, const s2d_iod_instance *in, s2d_error *err)
 {
     const s2d_source_compression *src = in->source;
     s2d_lossy_step earlier = {0};
@@ -110,8 +110,8 @@ static bool put_lossy_history(s2d_ds *ds, const s2d_wsm_instance *in, s2d_error 
     return s2d_module_lossy_history(ds, in->method ? in->method : "ISO_10918_1", &earlier, err);
 }
 
-s2d_ds *s2d_wsm_build(const s2d_wsm_slide *s, const s2d_wsm_instance *in,
-                      const char *sop_instance_uid, s2d_error *err)
+static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
+                     const char *sop_instance_uid, s2d_error *err)
 {
     s2d_ds *ds = s2d_ds_new();
     if (!ds) {
@@ -120,9 +120,9 @@ s2d_ds *s2d_wsm_build(const s2d_wsm_slide *s, const s2d_wsm_instance *in,
     }
     char type[64];
     snprintf(type, sizeof type, "%s\\PRIMARY\\%s\\%s", in->derived ? "DERIVED" : "ORIGINAL",
-             flavor_names[in->flavor], in->derived ? "RESAMPLED" : "NONE");
-    bool label_visible = in->flavor == S2D_FLAVOR_LABEL || in->flavor == S2D_FLAVOR_OVERVIEW;
-    bool in_pyramid = in->flavor == S2D_FLAVOR_VOLUME || in->flavor == S2D_FLAVOR_THUMBNAIL;
+             s2d_iod_wsm.image_type[in->role], in->derived ? "RESAMPLED" : "NONE");
+    bool label_visible = in->role == S2D_ROLE_LABEL || in->role == S2D_ROLE_OVERVIEW;
+    bool in_pyramid = in->role == S2D_ROLE_LEVEL || in->role == S2D_ROLE_THUMBNAIL;
     char study_date[9] = "", study_time[7] = "";
     if (s->acquisition_datetime[0]) {
         memcpy(study_date, s->acquisition_datetime, 8);
@@ -152,7 +152,7 @@ s2d_ds *s2d_wsm_build(const s2d_wsm_slide *s, const s2d_wsm_instance *in,
         .bits_stored = in->bits_per_sample,
         .photometric = in->photometric,
     };
-    bool ok = s2d_module_sop_common(ds, S2D_UID_WSM_SOP_CLASS, sop_instance_uid, err) &&
+    bool ok = s2d_module_sop_common(ds, s2d_iod_wsm.sop_class_uid, sop_instance_uid, err) &&
               s2d_module_patient_study_series(ds, &study, err) &&
               s2d_module_equipment(ds, err) &&
               s2d_module_acquisition(ds, s->acquisition_uid, s->acquisition_datetime, err) &&
@@ -166,7 +166,7 @@ s2d_ds *s2d_wsm_build(const s2d_wsm_slide *s, const s2d_wsm_instance *in,
         ok = s2d_put_str(ds, S2D_KW_PyramidUID, s->pyramid_uid, err) &&
              s2d_put_str(ds, S2D_KW_PyramidLabel, s->container_id, err);
     }
-    if (ok && in->flavor == S2D_FLAVOR_LABEL) {
+    if (ok && in->role == S2D_ROLE_LABEL) {
         ok = s2d_put_str(ds, S2D_KW_BarcodeValue, s->barcode, err) &&
              s2d_put_str(ds, S2D_KW_LabelText, "", err);
     }
@@ -179,3 +179,28 @@ s2d_ds *s2d_wsm_build(const s2d_wsm_slide *s, const s2d_wsm_instance *in,
     }
     return ds;
 }
+
+// What follows from the pixels or identifies one instance, and the character set: our text
+// is UTF-8, and another would misdescribe every string.
+static const s2d_kw owned[] = {
+    S2D_KW_SpecificCharacterSet, S2D_KW_ImageType, S2D_KW_SOPClassUID, S2D_KW_SOPInstanceUID,
+    S2D_KW_InstanceNumber, S2D_KW_DimensionOrganizationSequence,
+    S2D_KW_DimensionOrganizationType, S2D_KW_SamplesPerPixel, S2D_KW_PhotometricInterpretation,
+    S2D_KW_PlanarConfiguration, S2D_KW_NumberOfFrames, S2D_KW_Rows, S2D_KW_Columns,
+    S2D_KW_BitsAllocated, S2D_KW_BitsStored, S2D_KW_HighBit, S2D_KW_PixelRepresentation,
+    S2D_KW_BurnedInAnnotation, S2D_KW_LossyImageCompression, S2D_KW_LossyImageCompressionRatio,
+    S2D_KW_LossyImageCompressionMethod, S2D_KW_ImagedVolumeWidth, S2D_KW_ImagedVolumeHeight,
+    S2D_KW_TotalPixelMatrixColumns, S2D_KW_TotalPixelMatrixRows, S2D_KW_SpecimenLabelInImage,
+    S2D_KW_NumberOfOpticalPaths, S2D_KW_TotalPixelMatrixFocalPlanes,
+    S2D_KW_SharedFunctionalGroupsSequence, S2D_KW_PerFrameFunctionalGroupsSequence,
+};
+
+const s2d_iod s2d_iod_wsm = {
+    .name = "WSM",
+    .sop_class_uid = "1.2.840.10008.5.1.4.1.1.77.1.6",
+    .image_type = {[S2D_ROLE_LEVEL] = "VOLUME", [S2D_ROLE_LABEL] = "LABEL",
+                   [S2D_ROLE_OVERVIEW] = "OVERVIEW", [S2D_ROLE_THUMBNAIL] = "THUMBNAIL"},
+    .owned = owned,
+    .nowned = sizeof owned / sizeof *owned,
+    .build = build,
+};

@@ -1,0 +1,90 @@
+/* An IOD: one kind of DICOM object slide2dcm writes, as a table entry. It owns its SOP
+ * class, its names for what each instance shows (Image Type value 3, the report's flavour),
+ * the attributes a user may not set, and the building of each instance's dataset from the
+ * shared modules (dicom/modules/) and its own. The conversion (src/convert/) knows IODs only
+ * through this interface; the registry (registry.c) lists them. */
+#ifndef S2D_IOD_H
+#define S2D_IOD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicom/dict.h"
+#include "dicom/uid.h"
+#include "reader/reader.h"
+
+/** What an instance shows of the source; an IOD names each in its own terms. */
+typedef enum s2d_role {
+    S2D_ROLE_LEVEL,          // a pyramid level, tiled into frames
+    S2D_ROLE_LABEL,
+    S2D_ROLE_OVERVIEW,
+    S2D_ROLE_THUMBNAIL,
+    S2D_ROLE_COUNT
+} s2d_role;
+
+/** Everything the instances of one conversion share. */
+typedef struct s2d_iod_shared {
+    char study_uid[S2D_UID_MAX], series_uid[S2D_UID_MAX], frame_of_reference_uid[S2D_UID_MAX];
+    char pyramid_uid[S2D_UID_MAX], acquisition_uid[S2D_UID_MAX], specimen_uid[S2D_UID_MAX];
+    char dimension_organization_uid[S2D_UID_MAX];
+    char container_id[257];           // LO: 64 characters of up to 4 UTF-8 bytes
+    char barcode[257];                // for the Slide Label module; may be empty
+    char acquisition_datetime[27];    // DICOM DT, never empty
+    char content_date[9], content_time[7];
+    double mpp_x, mpp_y;              // level-0 pixel size in µm
+    double objective_power;           // 0 = unknown
+    const uint8_t *icc_profile;       // borrowed
+    size_t icc_profile_len;
+    bool icc_is_srgb;                 // made by us: also say Color Space SRGB
+    uint16_t absent_pixel_lab[3];     // the background colour, PS3.3 CIELab encoding
+    bool fluorescence;                // epifluorescence instead of brightfield
+    double excitation_nm;             // fluorescence excitation wavelength; 0 = unknown
+    const s2d_ds *overrides;          // borrowed; user attributes (--metadata, then flags); may be NULL
+} s2d_iod_shared;
+
+/** One instance. */
+typedef struct s2d_iod_instance {
+    s2d_role role;
+    bool derived;                     // made from other pixels (resampled), not the source's own
+    int instance_number;
+    int64_t total_width, total_height;
+    int frame_width, frame_height;
+    uint32_t nframes;
+    double downsample_x, downsample_y;  // pixel size relative to level 0; 0 = unknown (no spacing)
+    const char *photometric;          // YBR_FULL_422, RGB, YBR_ICT or YBR_RCT
+    uint16_t samples_per_pixel, bits_per_sample;
+    const char *method;               // what the frames are: ISO_10918_1 or ISO_15444_1
+    // How the pixels were stored before we encoded them, when the source says; a lossy
+    // earlier step is listed first in the Lossy Image Compression history. Copied frames
+    // are that step itself: they have no earlier one.
+    const s2d_source_compression *source;
+    bool copied;
+} s2d_iod_instance;
+
+typedef struct s2d_iod {
+    const char *name;
+    const char *sop_class_uid;
+    /** The IOD's name for each role: Image Type value 3, and the report's flavour. */
+    const char *image_type[S2D_ROLE_COUNT];
+    /** Attributes that follow from the pixels or identify one instance: a user's value
+     *  would make the file wrong, so --metadata may not set them. */
+    const s2d_kw *owned;
+    size_t nowned;
+    /** The dataset of one instance, without Pixel Data. Its Lossy Image Compression Ratio
+     *  ends with a 16-character field that the Part 10 writer fills.
+     *  @return a new dataset (the caller frees it) or NULL with err set. */
+    s2d_ds *(*build)(const s2d_iod_shared *shared, const s2d_iod_instance *inst,
+                     const char *sop_instance_uid, s2d_error *err);
+} s2d_iod;
+
+/** The IOD of this name, or NULL; a static entry, never freed. */
+const s2d_iod *s2d_iod_find(const char *name);
+
+/** The role that some IOD names image_type (a report's flavour); false when none does. */
+bool s2d_iod_role_of(const char *image_type, s2d_role *role);
+
+/* The registry's entries, one per IOD file. */
+extern const s2d_iod s2d_iod_wsm;
+
+#endif
