@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec/codec.h"
 #include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
 #include "convert/identity.h"
@@ -354,8 +355,14 @@ static bool run_pyramid(job *jb, s2d_error *err)
                                             : source_of(jb, base->width, base->height, true),
             .copied = copied,
         };
-        // A copied level may still get a replacement frame from our encoder.
-        uint64_t bound = s2d_jpeg_enc_bound(t, t, o->subsampling_444);
+        // A copied level may still get a replacement frame from our encoder, which makes
+        // the generated levels: JPEG baseline from 8-bit RGB.
+        const s2d_pixdesc frame = {.width = (uint32_t)t, .height = (uint32_t)t, .samples = 3,
+                                   .bits_allocated = 8, .bits_stored = 8,
+                                   .colour = S2D_COLOUR_RGB};
+        const s2d_codec_opts codec_opts = {.quality = o->quality,
+                                           .subsampling_444 = o->subsampling_444};
+        uint64_t bound = s2d_codec_jpeg_baseline.bound(&frame, &codec_opts);
         if (copied && S2D_COPIED_FRAME_MAX(t, t) > bound) {
             bound = S2D_COPIED_FRAME_MAX(t, t);
         }
