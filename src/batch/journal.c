@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
+
 struct s2d_journal {
     int fd;
     char *path;
@@ -87,22 +89,6 @@ int s2d_journal_damaged_lines(const s2d_journal *j)
     return j->damaged;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 bool s2d_journal_append(s2d_journal *j, json_t *record, s2d_error *err)
 {
     char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
@@ -122,7 +108,7 @@ bool s2d_journal_append(s2d_journal *j, json_t *record, s2d_error *err)
         memcpy(line + n, text, len);
         n += len;
         line[n++] = '\n';
-        ok = write_all(j->fd, line, n) && fdatasync(j->fd) == 0;
+        ok = s2d_write_all(j->fd, line, n) && fdatasync(j->fd) == 0;
         if (!ok) {
             s2d_error_set(err, S2D_ERR_IO, "cannot write %s: %s", j->path, strerror(errno));
             j->needs_newline = true;   // part of the line may have been written

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +36,10 @@
 #include <unistd.h>
 
 #include "batch/journal.h"
+#include "core/clock.h"
+#include "core/cpu.h"
 #include "core/fingerprint.h"
+#include "core/fs.h"
 #include "core/sha256.h"
 #include "iod/iod.h"
 
@@ -101,7 +103,7 @@ typedef struct batch {
     bool io_error;
     char io_message[1200];
     bool tty;
-    struct timespec t0;
+    double t0;                   // s2d_clock_seconds() at the start
     double megapixels;           // converted in this run
     int finished;                // converted or failed in this run
 } batch;
@@ -132,23 +134,6 @@ static void crash_point(const char *point)
     }
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-int s2d_batch_cores(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
-        return CPU_COUNT(&set);
-    }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st, (void)ftw;
@@ -166,32 +151,6 @@ static bool remove_tree(const char *path)
         return unlink(path) == 0;
     }
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
-}
-
-static bool fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
-}
-
-static bool mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                return false;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0777) == 0 || errno == EEXIST;
 }
 
 static void set_error(slide_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -381,6 +340,66 @@ static int threads_for_slot(const batch *b, int slot)
 
 static void record_send(batch *b, slide_state *s, const char *why);
 
+// Exit statuses of a child that did not get to run its body.
+#define CHILD_ORPHANED 137   // the batch died before the child could tie itself to it
+#define CHILD_SETUP 127      // its log or /dev/null could not be opened, or exec failed
+
+// Starts a child process that dies with the batch (PR_SET_PDEATHSIG), with stdin and stdout
+// on /dev/null, stderr into log_path, no descriptor of the batch's beyond those three, and
+// the default signal handlers and no signal blocked (a body that wants to poll `interrupted`
+// installs on_stop_signal itself). It runs body(ctx) and exits with the status body returns.
+// Returns the child's pid, or -1 with errno set.
+static pid_t spawn_child(const char *log_path, int (*body)(void *ctx), void *ctx)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) {
+        return pid;
+    }
+    // The batch's handlers and mask are not the child's.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+        _exit(CHILD_ORPHANED);
+    }
+    // O_CLOEXEC: dup2's copies below are the only ones an exec'd program inherits.
+    int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (log < 0 || null < 0) {
+        _exit(CHILD_SETUP);
+    }
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    // _exit: the batch's stdio buffers and atexit handlers are the parent's.
+    _exit(body(ctx));
+}
+
+typedef struct send_child {
+    const batch *b;
+    const char *dir;
+    const slide_state *s;
+} send_child;
+
+// SIGINT and SIGTERM set the flag the send library polls (it aborts the transfer and
+// returns 130); one that comes before the handler is in place kills the child, which the
+// batch takes as an interrupted send too.
+static int run_send(void *ctx)
+{
+    const send_child *c = ctx;
+    struct sigaction stop = {.sa_handler = on_stop_signal};
+    sigemptyset(&stop.sa_mask);
+    sigaction(SIGINT, &stop, NULL);
+    sigaction(SIGTERM, &stop, NULL);
+    return c->b->o->send_slide(c->b->o->send_ctx, c->dir, c->s->send_report, &interrupted);
+}
+
 // Starts sending OUTROOT/<name> (converted, committed and journaled "done", or intact from
 // an earlier run) in a child process. The child is a fork, not an exec: it runs the send
 // library through o->send_slide with the credentials already read, and exits.
@@ -391,35 +410,8 @@ static void launch_send(batch *b, slide_state *s, int slot)
     snprintf(s->send_log, sizeof s->send_log, "%s/%s.send.log", b->staging, s->slide->name);
     snprintf(s->send_report, sizeof s->send_report, "%s/%s.send.json", b->staging,
              s->slide->name);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        // The batch's handlers and mask are not the sender's: SIGINT and SIGTERM set the
-        // flag the send library polls (it aborts the transfer and exits 130).
-        struct sigaction stop = {.sa_handler = on_stop_signal};
-        sigemptyset(&stop.sa_mask);
-        sigaction(SIGINT, &stop, NULL);
-        sigaction(SIGTERM, &stop, NULL);
-        signal(SIGCHLD, SIG_DFL);
-        signal(SIGALRM, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) {
-            _exit(137);
-        }
-        int log = open(s->send_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (log < 0 || null < 0) {
-            _exit(3);
-        }
-        dup2(null, STDIN_FILENO);
-        dup2(null, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
-        // _exit: the batch's stdio buffers and atexit handlers are the parent's.
-        _exit(b->o->send_slide(b->o->send_ctx, dir, s->send_report, &interrupted));
-    }
+    send_child c = {.b = b, .dir = dir, .s = s};
+    pid_t pid = spawn_child(s->send_log, run_send, &c);
     if (pid < 0) {
         char why[256];
         snprintf(why, sizeof why, "cannot start sending: %s", strerror(errno));
@@ -432,6 +424,24 @@ static void launch_send(batch *b, slide_state *s, int slot)
     b->slot_busy[slot] = true;
     b->running++;
     crash_point("sending");
+}
+
+typedef struct convert_child {
+    const s2d_batch_options *o;
+    const slide_state *s;
+    const char **argv;
+} convert_child;
+
+// The converter is our own binary's `convert`, exec'd: a crash or a leak in a reader
+// library costs the child only.
+static int run_convert(void *ctx)
+{
+    const convert_child *c = ctx;
+    execv(c->o->self_exe, (char *const *)c->argv);
+    // The batch reads the reason from the log, as it would the converter's.
+    dprintf(STDERR_FILENO, "slide2dcm: %s: cannot run %s: %s\n", c->s->slide->source,
+            c->o->self_exe, strerror(errno));
+    return CHILD_SETUP;
 }
 
 static void launch(batch *b, slide_state *s, int slot)
@@ -489,31 +499,8 @@ static void launch(batch *b, slide_state *s, int slot)
     argv[n++] = s->slide->source;
     argv[n] = NULL;
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        // The child: our own signal setup must not reach the converter.
-        sigset_t none;
-        sigemptyset(&none);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) {
-            _exit(137);   // the batch died before the line above
-        }
-        int log = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-        int null = open("/dev/null", O_RDWR);
-        if (log >= 0 && null >= 0) {
-            dup2(null, STDIN_FILENO);
-            dup2(null, STDOUT_FILENO);
-            dup2(log, STDERR_FILENO);
-            execv(o->self_exe, (char *const *)argv);
-            dprintf(STDERR_FILENO, "slide2dcm: %s: cannot run %s: %s\n", s->slide->source,
-                    o->self_exe, strerror(errno));
-        }
-        _exit(127);
-    }
+    convert_child c = {.o = o, .s = s, .argv = argv};
+    pid_t pid = spawn_child(s->log, run_convert, &c);
     free(argv);
     if (pid < 0) {
         s->outcome = FAILED;
@@ -620,7 +607,7 @@ static bool commit(batch *b, slide_state *s, char *why, size_t whylen)
                  rename(old, s->stage) == 0;
         }
     }
-    if (!ok || !fsync_dir(b->o->outroot)) {
+    if (!ok || !s2d_fsync_dir(b->o->outroot)) {
         snprintf(why, whylen, "cannot move the conversion to %s: %s", final_dir, strerror(errno));
         return false;
     }
@@ -815,7 +802,7 @@ static void progress(batch *b, bool final)
         failed += s->outcome == FAILED || not_stored;
         left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
     }
-    double elapsed = seconds_since(&b->t0);
+    double elapsed = s2d_clock_seconds() - b->t0;
     double rate = elapsed > 0 ? b->megapixels / elapsed : 0;
     char eta[32] = "-";
     if (b->finished > 0 && left > 0) {
@@ -1056,9 +1043,9 @@ static void run_loop(batch *b)
 
 int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
 {
-    batch b = {.o = o, .plan = plan, .cores = s2d_batch_cores(), .tty = isatty(STDERR_FILENO)};
-    clock_gettime(CLOCK_MONOTONIC, &b.t0);
-    if (!mkdirs(o->outroot)) {
+    batch b = {.o = o, .plan = plan, .cores = s2d_cpu_count(), .tty = isatty(STDERR_FILENO)};
+    b.t0 = s2d_clock_seconds();
+    if (!s2d_mkdirs(o->outroot)) {
         fprintf(stderr, "slide2dcm: %s: cannot create it: %s\n", o->outroot, strerror(errno));
         return 3;
     }
@@ -1072,7 +1059,7 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
     snprintf(journal_path, sizeof journal_path, "%s/batch-journal.jsonl", o->outroot);
     s2d_error err = {0};
     if (!remove_tree(b.staging) || mkdir(b.staging, 0777) != 0 ||
-        !(b.journal = s2d_journal_open(journal_path, &err)) || !fsync_dir(o->outroot)) {
+        !(b.journal = s2d_journal_open(journal_path, &err)) || !s2d_fsync_dir(o->outroot)) {
         fprintf(stderr, "slide2dcm: %s: %s\n", o->outroot,
                 err.code ? err.message : strerror(errno));
         s2d_journal_close(b.journal);
@@ -1098,7 +1085,7 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
         prepare(&b, &b.states[i]);
     }
     run_loop(&b);
-    double seconds = seconds_since(&b.t0);
+    double seconds = s2d_clock_seconds() - b.t0;
     int counts[INTERRUPTED + 1] = {0};
     for (int i = 0; i < plan->n; i++) {
         counts[b.states[i].outcome]++;

@@ -39,7 +39,4 @@ typedef struct s2d_batch_options {
  *  stored by the archive, 130 interrupted by SIGINT or SIGTERM. */
 int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o);
 
-/** Number of cores this process may run on (its CPU affinity). */
-int s2d_batch_cores(void);
-
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "codec/codec.h"
@@ -17,6 +16,7 @@
 #include "convert/output.h"
 #include "convert/plan.h"
 #include "convert/report.h"
+#include "core/clock.h"
 #include "core/diag.h"
 #include "dicom/part10.h"
 #include "iod/iod.h"
@@ -425,8 +425,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     if (report) {
         memset(report, 0, sizeof *report);
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = s2d_clock_seconds();
     job *jb = calloc(1, sizeof *jb);
     if (!jb) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -476,10 +475,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     } else if (opts->overwrite) {
         s2d_outdir_remove_stale(outdir, jb->outputs, jb->noutputs, &jb->diag);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (report) {
         s2d_report_fill(report, jb->outputs, jb->noutputs, s2d_diag_warnings(&jb->diag), ok);
-        report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        report->seconds = s2d_clock_seconds() - t0;
     }
     for (int i = 0; i < jb->noutputs; i++) {
         s2d_part10_free(jb->outputs[i].writer);

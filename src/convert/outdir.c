@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/diag.h"
+#include "core/fs.h"
 
 bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, s2d_error *err)
 {
@@ -171,16 +171,6 @@ void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int 
     free(files);
 }
 
-static bool fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
-}
-
 // The hidden name an earlier conversion's file is moved to while ours go into place.
 static bool backup_path(const char *outdir, const char *final_path, char *out, size_t n,
                         s2d_error *err)
@@ -239,7 +229,7 @@ bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutpu
     }
     free(files);
     free(backed_up);
-    if (ok && !fsync_dir(outdir)) {
+    if (ok && !s2d_fsync_dir(outdir)) {
         ok = s2d_error_set(err, S2D_ERR_IO, "cannot flush directory %s: %s", outdir,
                            strerror(errno));
     }

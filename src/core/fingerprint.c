@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/sha256.h"
 
 #define SAMPLE_BLOCK (1u << 20)   // 1 MiB
@@ -228,10 +229,7 @@ static bool hash_range(s2d_sha256 *h, int fd, uint64_t offset, uint64_t len, uin
 {
     while (len > 0) {
         size_t want = len < SAMPLE_BLOCK ? (size_t)len : SAMPLE_BLOCK;
-        ssize_t got = pread(fd, buf, want, (off_t)offset);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
+        ssize_t got = s2d_pread_full(fd, buf, want, offset);
         if (got <= 0) {
             return s2d_error_set(err, S2D_ERR_INPUT, "cannot read %s: %s", path,
                                  got < 0 ? strerror(errno) : "it became shorter");

@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/flusher.h"
+#include "core/fs.h"
 #include "dicom/uid.h"
 
 #define RATIO_TAG S2D_TAG(0x0028, 0x2112)
@@ -550,13 +551,6 @@ struct split_state {
     size_t bufcap;
 };
 
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 // NAME.dcm -> NAME-part-K.dcm
 static char *part_path(const char *final_path, unsigned k)
 {
@@ -677,22 +671,11 @@ static uint64_t whole_bytes(const split_state *s, uint64_t items)
 
 static bool read_at(int fd, uint8_t *buf, size_t len, off_t at)
 {
-    while (len > 0) {
-        ssize_t r = pread(fd, buf, len, at);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            if (r == 0) {
-                errno = EIO;   // the spool is shorter than what was written to it
-            }
-            return false;
-        }
-        buf += r;
-        len -= (size_t)r;
-        at += r;
+    ssize_t got = s2d_pread_full(fd, buf, len, (uint64_t)at);
+    if (got >= 0 && (size_t)got < len) {
+        errno = EIO;   // the spool is shorter than what was written to it
     }
-    return true;
+    return got >= 0 && (size_t)got == len;
 }
 
 // Writes the gathered frames into the file p describes and finishes it; empties the spool.
@@ -874,7 +857,7 @@ static bool spool_frame(s2d_part10 *w, const uint8_t *data, size_t len, uint64_t
     if (len && fwrite(data, 1, len, s->spool) != len) {
         return io_error(w, err, "cannot write the spool of");
     }
-    double now = now_seconds();
+    double now = s2d_clock_seconds();
     if (s->nspooled == 0) {
         s->first_at = now;
     }

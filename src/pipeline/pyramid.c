@@ -12,12 +12,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
 #include "codec/jpeg_cut.h"
+#include "core/clock.h"
+#include "core/cpu.h"
 #include "core/diag.h"
 #include "pipeline/strips.h"
 
@@ -75,14 +75,12 @@ typedef struct run {
     uint32_t *thumb_sum;
     int64_t thumb_w, thumb_h;
 
-    struct timespec start;
+    double start;            // s2d_clock_seconds() when the run started
 } run;
 
 static double elapsed(const run *rn)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - rn->start.tv_sec) + (now.tv_nsec - rn->start.tv_nsec) / 1e9;
+    return s2d_clock_seconds() - rn->start;
 }
 
 static void fail(run *rn, const s2d_error *e)
@@ -645,8 +643,8 @@ static bool emit_row(run *rn, uint64_t *seq, int level, uint32_t row)
 
 static int default_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    int n = s2d_cpu_count();   // the CPUs this process may use, not the machine's
+    return n > 256 ? 256 : n;
 }
 
 // The background in YCbCr, as the encoder converts it (for padding generated tiles).
@@ -764,7 +762,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     pthread_cond_init(&rn.slot_freed, NULL);
     pthread_cond_init(&rn.row_done, NULL);
     pthread_mutex_init(&rn.thumb_lock, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &rn.start);
+    rn.start = s2d_clock_seconds();
 
     worker *workers = calloc((size_t)nthreads, sizeof *workers);
     int started = 0;

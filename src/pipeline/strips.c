@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "codec/jpeg_enc.h"
+#include "core/fs.h"
 #include "pipeline/pyramid.h"
 
 struct s2d_strips {
@@ -102,18 +103,19 @@ static off_t tile_offset(const s2d_strips *s, int level, uint32_t col, uint32_t 
 static bool transfer(s2d_strips *s, bool writing, uint8_t *buf, size_t len, off_t at,
                      s2d_error *err)
 {
-    for (size_t done = 0; done < len;) {
-        ssize_t n = writing ? pwrite(s->fd, buf + done, len - done, at + (off_t)done)
-                            : pread(s->fd, buf + done, len - done, at + (off_t)done);
-        if (n < 0 && errno == EINTR) {
-            continue;
+    bool ok;
+    if (writing) {
+        ok = s2d_pwrite_all(s->fd, buf, len, (uint64_t)at);
+    } else {
+        ssize_t n = s2d_pread_full(s->fd, buf, len, (uint64_t)at);
+        ok = n >= 0 && (size_t)n == len;
+        if (n >= 0 && !ok) {
+            errno = EIO;   // the row file is shorter than what was written to it
         }
-        if (n <= 0) {
-            return s2d_error_set(err, S2D_ERR_IO, "cannot %s the row file %s: %s",
-                                 writing ? "write" : "read", s->path,
-                                 n < 0 ? strerror(errno) : "no progress");
-        }
-        done += (size_t)n;
+    }
+    if (!ok) {
+        return s2d_error_set(err, S2D_ERR_IO, "cannot %s the row file %s: %s",
+                             writing ? "write" : "read", s->path, strerror(errno));
     }
     return true;
 }

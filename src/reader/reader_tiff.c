@@ -18,6 +18,7 @@
 #include "codec/frame_dec.h"
 #include "codec/jpeg_cut.h"
 #include "core/bigmem.h"
+#include "core/fs.h"
 #include "reader/reader_impl.h"
 
 #define NDPI_SOURCE_LENS 65421       // FLOAT: objective of a level; -1 macro, -2 map
@@ -109,32 +110,11 @@ static void tiff_close(s2d_reader *r)
     r->impl = NULL;
 }
 
-// Reads up to len bytes at offset into out; fewer only at the end of the file. Returns
-// how many, or -1 on a read error.
-static ssize_t read_upto(int fd, uint64_t offset, size_t len, uint8_t *out)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, out + done, len - done, (off_t)(offset + done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return -1;
-        }
-        if (n == 0) {
-            break;
-        }
-        done += (size_t)n;
-    }
-    return (ssize_t)done;
-}
-
 // Reads exactly len bytes at offset into out (replacing its contents).
 static bool read_at(int fd, uint64_t offset, size_t len, s2d_buf *out)
 {
     out->len = 0;
-    if (!s2d_buf_reserve(out, len) || read_upto(fd, offset, len, out->data) != (ssize_t)len) {
+    if (!s2d_buf_reserve(out, len) || s2d_pread_full(fd, out->data, len, offset) != (ssize_t)len) {
         return false;
     }
     out->len = len;
@@ -160,7 +140,7 @@ static const uint8_t *tile_bytes(int fd, tiff_ctx *c, uint64_t offset, size_t le
             }
             c->window_cap = cap;
         }
-        ssize_t got = read_upto(fd, offset, want, c->window);
+        ssize_t got = s2d_pread_full(fd, c->window, want, offset);
         if (got < (ssize_t)len) {
             return NULL;
         }

@@ -1,0 +1,31 @@
+/* File-system steps the converter, the batch and the senders share. They are thin: each
+ * fails with errno set, and the caller, who knows what the file is, words the error. */
+#ifndef S2D_FS_H
+#define S2D_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** fsyncs directory dir, making the creations, renames and removals in it durable.
+ *  false with errno set when it cannot be opened or flushed. */
+bool s2d_fsync_dir(const char *dir);
+
+/** Creates path and its missing parents (mkdir -p, mode 0777 before the umask). true when
+ *  path is a directory or was made one; false with errno set. */
+bool s2d_mkdirs(const char *path);
+
+/** Writes all len bytes of buf to fd, resuming after short writes and signals.
+ *  false with errno set (EIO when write makes no progress). */
+bool s2d_write_all(int fd, const void *buf, size_t len);
+
+/** Writes all len bytes of buf at offset, resuming after short writes and signals.
+ *  false with errno set (EIO when pwrite makes no progress). */
+bool s2d_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
+
+/** Reads len bytes at offset into buf, resuming after short reads and signals. Returns the
+ *  bytes read, fewer than len only at the end of the file, or -1 with errno set. */
+ssize_t s2d_pread_full(int fd, void *buf, size_t len, uint64_t offset);
+
+#endif
