@@ -143,10 +143,10 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance
     return out;
 }
 
-// How the source stored the image of w x h pixels; levels and images we derive from the
-// pyramid fall back to level 0, whose pixels they are made of.
-static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t h,
-                                               bool from_pyramid)
+// How the source stored the image of w x h pixels (not lossy when it does not say);
+// levels and images we derive from the pyramid fall back to level 0, whose pixels they
+// are made of. The method points into the reader's meta.
+static s2d_lossy_step source_of(const job *jb, int64_t w, int64_t h, bool from_pyramid)
 {
     const s2d_slide_meta *m = s2d_reader_meta(jb->reader);
     const s2d_source_compression *c = s2d_slide_meta_compression(m, w, h);
@@ -154,7 +154,8 @@ static const s2d_source_compression *source_of(const job *jb, int64_t w, int64_t
         const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
         c = s2d_slide_meta_compression(m, base->width, base->height);
     }
-    return c;
+    return c ? (s2d_lossy_step){.lossy = c->lossy, .method = c->method, .ratio = c->ratio}
+             : (s2d_lossy_step){0};
 }
 
 // A single-frame image (label, overview, thumbnail): pixels to encode, or the source's own
@@ -220,8 +221,7 @@ static void single_image_free(single_image *img)
 
 static bool write_single_frame(job *jb, const char *name, s2d_role role,
                                const single_image *img, double downsample_x,
-                               double downsample_y, const s2d_source_compression *source,
-                               s2d_error *err)
+                               double downsample_y, s2d_lossy_step source, s2d_error *err)
 {
     int64_t w = img->width, h = img->height;
     bool copied = img->copied;
@@ -389,7 +389,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
             thumb = (single_image){.rgb = made.rgb, .width = made.width, .height = made.height};
             made.rgb = NULL;
         }
-        const s2d_source_compression *source =
+        s2d_lossy_step source =
             own_thumb ? source_of(jb, thumb.width, thumb.height, false)
                       : source_of(jb, base->width, base->height, true);
         ok = write_single_frame(jb, "thumbnail.dcm", S2D_ROLE_THUMBNAIL, &thumb,

@@ -12,7 +12,7 @@
 
 #include "dicom/dict.h"
 #include "dicom/uid.h"
-#include "reader/reader.h"
+#include "dicom/modules/modules.h"
 
 /** What an instance shows of the source; an IOD names each in its own terms. */
 typedef enum s2d_role {
@@ -55,10 +55,10 @@ typedef struct s2d_iod_instance {
     const char *photometric;          // YBR_FULL_422, RGB, YBR_ICT or YBR_RCT
     uint16_t samples_per_pixel, bits_per_sample;
     const char *method;               // what the frames are: ISO_10918_1 or ISO_15444_1
-    // How the pixels were stored before we encoded them, when the source says; a lossy
-    // earlier step is listed first in the Lossy Image Compression history. Copied frames
-    // are that step itself: they have no earlier one.
-    const s2d_source_compression *source;
+    // How the source stored these pixels before we encoded them; a lossy step is listed
+    // first in the Lossy Image Compression history. Copied frames are that step itself:
+    // they have no earlier one.
+    s2d_lossy_step source;
     bool copied;
 } s2d_iod_instance;
 

@@ -101,13 +101,8 @@ static bool put_optical_path(s2d_ds *ds, const s2d_iod_shared *s, s2d_error *err
 // Copied frames are the source's lossy step itself: they have no earlier one.
 static bool put_lossy_history(s2d_ds *ds, const s2d_iod_instance *in, s2d_error *err)
 {
-    const s2d_source_compression *src = in->source;
-    s2d_lossy_step earlier = {0};
-    if (src && !in->copied) {
-        earlier = (s2d_lossy_step){.lossy = src->lossy, .method = src->method,
-                                   .ratio = src->ratio};
-    }
-    return s2d_module_lossy_history(ds, in->method ? in->method : "ISO_10918_1", &earlier, err);
+    return s2d_module_lossy_history(ds, in->method ? in->method : "ISO_10918_1",
+                                    in->copied ? NULL : &in->source, err);
 }
 
 static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,

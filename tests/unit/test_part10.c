@@ -19,14 +19,14 @@ enum { TILE = 64, COLS = 5, ROWS = 3, NFRAMES = COLS * ROWS };
 static const char *outdir;
 static int odd_frames;
 
-static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression *source);
+static s2d_ds *dataset_with_source(const char *uid, const s2d_lossy_step *source);
 
 static s2d_ds *dataset(const char *uid)
 {
     return dataset_with_source(uid, NULL);
 }
 
-static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression *source)
+static s2d_ds *dataset_with_source(const char *uid, const s2d_lossy_step *source)
 {
     static uint8_t icc[4] = {1, 2, 3, 4};
     // Pixels twice as tall as wide, so a swap of row and column spacing shows.
@@ -45,14 +45,14 @@ static s2d_ds *dataset_with_source(const char *uid, const s2d_source_compression
                              .frame_width = TILE, .frame_height = TILE, .nframes = NFRAMES,
                              .downsample_x = 1, .downsample_y = 1, .photometric = "YBR_FULL_422",
                              .samples_per_pixel = 3, .bits_per_sample = 8,
-                             .source = source};
+                             .source = source ? *source : (s2d_lossy_step){0}};
     s2d_ds *ds = s2d_iod_wsm.build(&slide, &inst, uid, &err);
     CHECK(ds != NULL);
     return ds;
 }
 
 static void write_file_with_source(const char *name, bool eot,
-                                   const s2d_source_compression *source)
+                                   const s2d_lossy_step *source)
 {
     char path[4096], uid[S2D_UID_MAX];
     snprintf(path, sizeof path, "%s/%s", outdir, name);
@@ -102,7 +102,7 @@ static void test_ratio_after_source_ratios(void)
 {
     static const double ratios[] = {0, 12.5, 15.486866875559, 123456789.123456789, 7};
     for (size_t i = 0; i < sizeof ratios / sizeof *ratios; i++) {
-        s2d_source_compression src = {.lossy = true, .method = "ISO_10918_1", .ratio = ratios[i]};
+        s2d_lossy_step src = {.lossy = true, .method = "ISO_10918_1", .ratio = ratios[i]};
         char name[32];
         snprintf(name, sizeof name, "ratio-%zu.dcm", i);
         write_file_with_source(name, false, &src);
