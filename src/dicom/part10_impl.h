@@ -1,0 +1,69 @@
+/* What dicom/part10.c and dicom/concat.c share and no one else sees: the writer's state
+ * and the helpers both use. */
+#ifndef S2D_PART10_IMPL_H
+#define S2D_PART10_IMPL_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "core/flusher.h"
+#include "dicom/part10.h"
+
+typedef struct split_state split_state;
+
+struct s2d_part10 {
+    char *final_path;
+    char *temp_path;
+    FILE *file;
+    char *file_buffer;       // file's stdio buffer, freed after fclose
+    uint32_t nframes, nwritten;
+    bool extended_offsets;
+    bool committed;
+    uint64_t uncompressed_bytes;
+    off_t table_pos;         // where the BOT values (or the EOT values) start
+    off_t ratio_pos;         // -1 when the dataset has no ratio to patch
+    off_t total_pos;         // In-concatenation Total Number's value; -1 when none
+    uint64_t next_offset;    // offset of the next fragment's item tag
+    uint64_t flushed_at;     // next_offset when a flush was last asked for
+    s2d_flusher *flusher;    // started when the file passes FLUSH_CHUNK, or by complete
+    bool completed;          // s2d_part10_complete() has run
+    uint64_t *offsets;       // per frame
+    uint32_t *lengths;       // per frame, item length with padding
+    split_state *split;      // non-NULL: frames are gathered for a concatenation (dicom/concat.c)
+};
+
+
+/** Sets err to an S2D_ERR_IO "what final_path: strerror(errno)"; returns false. */
+bool part10_io_error(s2d_part10 *w, s2d_error *err, const char *what);
+
+/** A read-write stream on fd with a large stdio buffer of its own (*buffer, which the
+ *  caller frees after fclose; left NULL when it cannot be had). NULL when fdopen fails. */
+FILE *part10_fdopen_buffered(int fd, char **buffer);
+
+/** A hidden name next to final_path, ".NAME.<what>-XXXXXX" for mkstemp; the caller frees
+ *  it. NULL when out of memory. */
+char *part10_temp_name(const char *final_path, const char *what);
+
+/** Bytes the offset tables of n frames add to a head built for none. */
+uint64_t part10_tables_bytes(uint64_t n, bool extended);
+
+/** Size of the head of p without its tables (as for zero frames and a BOT). */
+bool part10_head_bytes(const s2d_part10_params *p, uint64_t *out, s2d_error *err);
+
+/** The Lossy Image Compression Ratio field: raw / encoded, left-justified in 16 bytes. */
+void part10_ratio_field(uint64_t uncompressed, uint64_t encoded, char field[17]);
+
+/* The concatenation splitter (dicom/concat.c), behind a writer opened with a size cap. */
+
+/** Opens a writer for p (p->split set): one file directly when the instance surely fits,
+ *  otherwise a spool that becomes one file or parts. NULL with err set. */
+s2d_part10 *s2d_concat_open(const s2d_part10_params *p, s2d_error *err);
+bool s2d_concat_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err);
+bool s2d_concat_finish(s2d_part10 *w, s2d_error *err);
+bool s2d_concat_commit(s2d_part10 *w, s2d_error *err);
+uint64_t s2d_concat_frame_bytes(const split_state *s);
+size_t s2d_concat_file_count(const split_state *s);
+void s2d_concat_file_at(const split_state *s, size_t i, s2d_part10_file *out);
+void s2d_concat_free(split_state *s);
+
+#endif
