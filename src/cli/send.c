@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/options.h"
 #include "cli/report.h"
 
 static const char send_usage_text[] =
@@ -303,34 +304,40 @@ static bool is_directory(const char *path)
 
 int s2d_cmd_send(int argc, char **argv)
 {
-    static const struct option options[] = {
-        S2D_SEND_LONG_OPTIONS("stow", "cstore"),
-        {"json-report", required_argument, NULL, 'r'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    s2d_cli_send cs;
-    s2d_cli_send_init(&cs);
-    const char *report_path = NULL;
-    bool quiet = false;
-    int c;
+    s2d_cli_args args;
+    s2d_cli_args_init(&args, "send");
+    char shortopts[16];
+    struct option *options = s2d_cli_getopt_table(S2D_OPT_SEND, shortopts);
+    if (!options) {
+        fprintf(stderr, "slide2dcm: out of memory\n");
+        return 3;
+    }
+    int c, rc = 0;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-        int rc;
-        switch (c) {
-        case 'q': quiet = true; break;
-        case 'h': fputs(send_usage_text, stdout); return 0;
-        case 'r': report_path = optarg; break;
-        case ':': return s2d_cli_usage_error("send", "%s needs a value", argv[optind - 1]);
-        case '?': return s2d_cli_usage_error("send", "unknown option %s", argv[optind - 1]);
-        default:
-            if ((rc = s2d_cli_send_option(&cs, c, optarg)) != 0) {
-                return rc;
-            }
+    while (rc == 0 && !args.help && (c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+        const s2d_cli_option *opt = s2d_cli_option_of_val(c);
+        if (opt) {
+            rc = opt->apply(opt, &args, optarg);
+        } else if (c == ':') {
+            rc = s2d_cli_usage_error("send", "%s needs a value", argv[optind - 1]);
+        } else if (c == '?') {
+            rc = s2d_cli_usage_error("send", "unknown option %s", argv[optind - 1]);
+        } else {
+            rc = s2d_cli_send_option(&args.send, c, optarg);
         }
     }
+    free(options);
+    if (rc || args.help) {
+        if (args.help) {
+            fputs(send_usage_text, stdout);
+        }
+        s2d_cli_send_free(&args.send);
+        return rc;
+    }
+    s2d_cli_send cs = args.send;   // s2d_cli_send_free(&cs) frees what it holds
+    const char *report_path = args.report_path;
+    bool quiet = args.quiet;
     if (!cs.wanted) {
         return s2d_cli_usage_error("send", "send needs --stow URL or --cstore HOST:PORT");
     }

@@ -16,11 +16,10 @@ enum {
     S2D_OPT_SEND_LAST = S2D_OPT_MAX_PDU,
 };
 
-// getopt_long entries: the send command names the destinations "stow" and "cstore",
-// convert names them "send-stow" and "send-cstore"; the other options read the same.
-#define S2D_SEND_LONG_OPTIONS(stow, cstore)                                                     \
-    {stow, required_argument, NULL, S2D_OPT_STOW},                                              \
-    {cstore, required_argument, NULL, S2D_OPT_CSTORE},                                          \
+// getopt_long entries of the options `send` shares with convert and batch, which name the
+// destinations --send-stow and --send-cstore (cli/options.c) where `send` has --stow and
+// --cstore.
+#define S2D_SEND_SHARED_OPTIONS                                                                 \
     {"aet", required_argument, NULL, S2D_OPT_AET},                                              \
     {"aec", required_argument, NULL, S2D_OPT_AEC},                                              \
     {"bearer-token-file", required_argument, NULL, S2D_OPT_BEARER_FILE},                        \

@@ -1,0 +1,441 @@
+/* The option table of convert and batch (see options.h), the appliers of its rows and the
+ * usage texts generated from it. */
+#include "cli/options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/report.h"
+
+void s2d_cli_args_init(s2d_cli_args *args, const char *command)
+{
+    memset(args, 0, sizeof *args);
+    args->command = command;
+    s2d_convert_options_init(&args->opts);
+    args->jobs = 1;
+    s2d_cli_send_init(&args->send);
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+// A byte count with an optional K, M, G or T suffix (powers of 1024), e.g. 500M, 2G.
+static bool parse_size(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) {
+        return false;
+    }
+    int shift = 0;
+    if (*end) {
+        const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
+        if (!u || end[1]) {
+            return false;
+        }
+        shift = 10 * (int)(u - units + 1);
+    }
+    if (v == 0 || v > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+// The generic appliers: the row's field is a bool to set, or a string to point at the value.
+static int set_flag(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    (void)arg;
+    *(bool *)((char *)a + opt->field) = true;
+    return 0;
+}
+
+static int set_text(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    *(char **)((char *)a + opt->field) = arg;
+    return 0;
+}
+
+static int set_const_text(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    *(const char **)((char *)a + opt->field) = arg;
+    return 0;
+}
+
+static int set_tile_size(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    long v;
+    if (!parse_long(arg, 16, 4096, &v) || v % 16) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use a multiple of 16 from 16 to 4096",
+                                   opt->name, arg);
+    }
+    a->opts.tile_size = (int)v;
+    return 0;
+}
+
+static int set_quality(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    long v;
+    if (!parse_long(arg, 1, 100, &v)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use 1 to 100", opt->name, arg);
+    }
+    a->opts.quality = (int)v;
+    return 0;
+}
+
+static int set_subsampling(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "420") && strcmp(arg, "444")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use 420 or 444", opt->name, arg);
+    }
+    a->opts.subsampling_444 = strcmp(arg, "444") == 0;
+    return 0;
+}
+
+static int set_levels(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    long v;
+    if (!parse_long(arg, 1, S2D_MAX_LEVELS, &v)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give a count from 1 to %d", opt->name,
+                                   arg, S2D_MAX_LEVELS);
+    }
+    a->opts.max_levels = (int)v;
+    return 0;
+}
+
+// --threads and --jobs: 1 to 256 into an int field.
+static int set_count(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    long v;
+    if (!parse_long(arg, 1, 256, &v)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use 1 to 256", opt->name, arg);
+    }
+    *(int *)((char *)a + opt->field) = (int)v;
+    return 0;
+}
+
+static int set_mpp(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    char *end;
+    double d = strtod(arg, &end);
+    if (end == arg || *end || !(d > 0 && d < 1e6)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give the pixel size in micrometres",
+                                   opt->name, arg);
+    }
+    a->opts.mpp = d;
+    return 0;
+}
+
+static int set_max_instance_size(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (!parse_size(arg, &a->opts.max_instance_bytes)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give a size in bytes, or with K, M, G "
+                                   "or T (e.g. 500M, 2G)", opt->name, arg);
+    }
+    return 0;
+}
+
+static int set_eot_threshold(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    long v;
+    if (!parse_long(arg, 1, __LONG_MAX__, &v)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give a byte count", opt->name, arg);
+    }
+    a->opts.eot_threshold = (uint64_t)v;
+    return 0;
+}
+
+// --send-stow and --send-cstore of convert and batch, --stow and --cstore of send.
+static int set_stow(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    (void)opt;
+    return s2d_cli_send_option(&a->send, S2D_OPT_STOW, arg);
+}
+
+static int set_cstore(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    (void)opt;
+    return s2d_cli_send_option(&a->send, S2D_OPT_CSTORE, arg);
+}
+
+#define FIELD(member) offsetof(s2d_cli_args, member)
+#define ATTR(member) FIELD(opts.attrs.member)
+// Convert options batch passes on to every slide; convert checks their values there.
+#define FORWARDED (S2D_OPT_CONVERT | S2D_OPT_FORWARD)
+
+// In convert --help order; a row's section heading is printed before it.
+const s2d_cli_option s2d_cli_options[] = {
+    {"reencode", 0, NULL, "Pyramid and tiles:",
+     "decode and re-encode every level and image instead of\ncopying", NULL, set_flag,
+     FIELD(opts.reencode), FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"tile-size", 0, "N", NULL,
+     "frame size in pixels, a multiple of 16 (default: the\nsource's JPEG or JPEG 2000 tile "
+     "size, when a multiple of 16\nas TIFF requires, else 256)", NULL, set_tile_size, 0,
+     FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"quality", 0, "Q", NULL, "JPEG quality 1-100 of encoded levels (default 90)", NULL,
+     set_quality, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"subsampling", 0, "420|444", NULL, "chroma subsampling of encoded levels (default 420)",
+     NULL, set_subsampling, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"keep-source-levels", 0, NULL, NULL, "write the slide's own levels instead of halving levels",
+     NULL, set_flag, FIELD(opts.keep_source_levels), FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"levels", 0, "N", NULL, "write only the N largest levels (default: down to one frame)",
+     NULL, set_levels, 0, FORWARDED, NULL},
+    {"threads", 0, "N", NULL, "encoder threads (default: all cores)",
+     "encoder threads per slide (default: cores / jobs)", set_count, FIELD(opts.threads),
+     S2D_OPT_CONVERT | S2D_OPT_BATCH, NULL},
+    {"no-label", 0, NULL, NULL, "leave the label image out", NULL, set_flag,
+     FIELD(opts.no_label), FORWARDED, NULL},
+    {"no-overview", 0, NULL, NULL, "leave the overview image out", NULL, set_flag,
+     FIELD(opts.no_overview), FORWARDED, NULL},
+    {"no-thumbnail", 0, NULL, NULL, "leave the thumbnail image out", NULL, set_flag,
+     FIELD(opts.no_thumbnail), FORWARDED, NULL},
+    {"mpp", 0, "MICRONS", "Metadata:", "pixel size, for slides that do not record it", NULL,
+     set_mpp, 0, FORWARDED, NULL},
+    {"metadata", 0, "FILE", NULL, "DICOM JSON (PS3.18 F.2) attributes; they override defaults",
+     "DICOM JSON attributes for every slide (manifest\ncolumns win over it)", set_const_text,
+     FIELD(opts.metadata_json), S2D_OPT_CONVERT | S2D_OPT_BATCH, NULL},
+    {"deterministic-uids", 0, NULL, NULL,
+     "UIDs derived from the slide's content (same slide and pixel\noptions, same UIDs: "
+     "re-sending replaces, never duplicates)", NULL, set_flag, FIELD(deterministic_uids),
+     FORWARDED, NULL},
+    {"uid-root", 0, "ROOT", NULL, "root of those UIDs (default 2.25, name-based UUIDs)", NULL,
+     set_const_text, FIELD(uid_root), FORWARDED, NULL},
+    {"patient-name", 0, "VALUE", "Attributes (these override --metadata):", "Patient's Name", NULL, set_const_text,
+     ATTR(patient_name), FORWARDED, NULL},
+    {"patient-id", 0, "VALUE", NULL, "Patient ID", NULL, set_const_text, ATTR(patient_id),
+     FORWARDED, NULL},
+    {"patient-birth-date", 0, "YYYYMMDD", NULL, "Patient's Birth Date", NULL, set_const_text,
+     ATTR(patient_birth_date), FORWARDED, NULL},
+    {"patient-sex", 0, "M|F|O", NULL, "Patient's Sex", NULL, set_const_text, ATTR(patient_sex),
+     FORWARDED, NULL},
+    {"study-id", 0, "VALUE", NULL, "Study ID", NULL, set_const_text, ATTR(study_id), FORWARDED, NULL},
+    {"accession-number", 0, "VALUE", NULL, "Accession Number", NULL, set_const_text,
+     ATTR(accession_number), FORWARDED, NULL},
+    {"study-date", 0, "YYYYMMDD", NULL, "Study Date", NULL, set_const_text, ATTR(study_date),
+     FORWARDED, NULL},
+    {"institution-name", 0, "VALUE", NULL, "Institution Name", NULL, set_const_text,
+     ATTR(institution_name), FORWARDED, NULL},
+    {"referring-physician", 0, "VALUE", NULL, "Referring Physician's Name", NULL,
+     set_const_text, ATTR(referring_physician), FORWARDED, NULL},
+    {"series-description", 0, "VALUE", NULL, "Series Description", NULL, set_const_text,
+     ATTR(series_description), FORWARDED, NULL},
+    {"output", 'o', "OUTDIR", "Output:", "output directory (created if missing)",
+     "output root (created if missing)", set_text, FIELD(output),
+     S2D_OPT_CONVERT | S2D_OPT_BATCH, "OUTROOT"},
+    {"overwrite", 0, NULL, NULL, "replace an earlier conversion in OUTDIR", NULL, set_flag,
+     FIELD(opts.overwrite), S2D_OPT_CONVERT, NULL},
+    {"json-report", 0, "FILE", NULL, "per-level tiles, bytes, seconds and tiles/s", NULL,
+     set_const_text, FIELD(report_path), S2D_OPT_CONVERT | S2D_OPT_SEND, NULL},
+    {"quiet", 'q', NULL, NULL, "no progress or warnings", "no progress line, no summary",
+     set_flag, FIELD(quiet), S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_SEND, NULL},
+    {"max-instance-size", 0, "SIZE", NULL,
+     "no file larger than SIZE bytes (suffix K, M, G, T: powers of\n1024): a level that would "
+     "be is split into a DICOM\nconcatenation, level-N-part-1.dcm, level-N-part-2.dcm ...",
+     NULL, set_max_instance_size, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    // Test hook: force the Extended Offset Table above this many bytes of frames.
+    {"eot-threshold", 0, "BYTES", NULL, "(testing) use the Extended Offset Table above this size",
+     NULL, set_eot_threshold, 0, S2D_OPT_CONVERT, NULL},
+    {"send-stow", 0, "URL",
+     "Sending (after a successful conversion; slide2dcm send --help says more):",
+     "STOW-RS the files to this studies URL", "STOW-RS the slide's files to this studies URL",
+     set_stow, 0, S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_DESTINATION, NULL},
+    {"send-cstore", 0, "HOST:PORT", NULL, "C-STORE the files to this peer",
+     "C-STORE the slide's files to this peer", set_cstore, 0,
+     S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_DESTINATION, NULL},
+    {"version", 0, NULL, "Other:", "print the version and stop", NULL, set_flag, FIELD(version),
+     S2D_OPT_CONVERT, NULL},
+    {"help", 'h', NULL, NULL, "print this text and stop", "print this text and stop", set_flag,
+     FIELD(help), S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_SEND, NULL},
+    // send's own destinations (its usage text is its own, in cli/send.c).
+    {"stow", 0, "URL", NULL, NULL, NULL, set_stow, 0, S2D_OPT_SEND | S2D_OPT_DESTINATION, NULL},
+    {"cstore", 0, "HOST:PORT", NULL, NULL, NULL, set_cstore, 0,
+     S2D_OPT_SEND | S2D_OPT_DESTINATION, NULL},
+    // batch's own.
+    {"jobs", 'j', "N", NULL, NULL, "slides converted at once (default 1); the cores are shared",
+     set_count, FIELD(jobs), S2D_OPT_BATCH, NULL},
+    {"force", 0, NULL, NULL, NULL, "convert again the slides already done", set_flag,
+     FIELD(force), S2D_OPT_BATCH, NULL},
+    {"list", 0, NULL, NULL, NULL,
+     "print the plan as JSON (names, sources, metadata) and stop", set_flag, FIELD(list),
+     S2D_OPT_BATCH, NULL},
+};
+
+const size_t s2d_cli_noptions = sizeof s2d_cli_options / sizeof *s2d_cli_options;
+
+// Options without a short name are numbered past every character getopt could return.
+enum { LONG_ONLY_VAL = 2000 };
+
+int s2d_cli_option_val(const s2d_cli_option *opt)
+{
+    return opt->short_name ? opt->short_name : LONG_ONLY_VAL + (int)(opt - s2d_cli_options);
+}
+
+const s2d_cli_option *s2d_cli_option_of_val(int val)
+{
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        if (s2d_cli_option_val(&s2d_cli_options[i]) == val) {
+            return &s2d_cli_options[i];
+        }
+    }
+    return NULL;
+}
+
+struct option *s2d_cli_getopt_table(unsigned command_flags, char shortopts[16])
+{
+    static const struct option sending[] = {S2D_SEND_SHARED_OPTIONS};
+    size_t nsending = sizeof sending / sizeof *sending;
+    struct option *table = calloc(s2d_cli_noptions + nsending + 1, sizeof *table);
+    if (!table) {
+        return NULL;
+    }
+    size_t n = 0, s = 0;
+    shortopts[s++] = ':';   // a missing value returns ':' (our own message)
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *opt = &s2d_cli_options[i];
+        if (!(opt->flags & command_flags)) {
+            continue;
+        }
+        table[n++] = (struct option){opt->name, opt->arg ? required_argument : no_argument, NULL,
+                                     s2d_cli_option_val(opt)};
+        if (opt->short_name && s + 3 <= 16) {
+            shortopts[s++] = opt->short_name;
+            if (opt->arg) {
+                shortopts[s++] = ':';
+            }
+        }
+    }
+    shortopts[s] = '\0';
+    memcpy(table + n, sending, sizeof sending);
+    return table;
+}
+
+// "  -o, --output OUTDIR     help", the help's further lines under its first.
+static void print_option(FILE *out, const s2d_cli_option *opt, const char *arg,
+                         const char *help)
+{
+    enum { HELP_COLUMN = 26 };
+    char left[64];
+    int n = opt->short_name ? snprintf(left, sizeof left, "  -%c, --%s", opt->short_name, opt->name)
+                            : snprintf(left, sizeof left, "  --%s", opt->name);
+    if (arg) {
+        n += snprintf(left + n, sizeof left - (size_t)n, " %s", arg);
+    }
+    fprintf(out, "%s%*s", left, n < HELP_COLUMN ? HELP_COLUMN - n : 2, "");
+    for (const char *line = help; *line;) {
+        size_t len = strcspn(line, "\n");
+        fprintf(out, "%.*s\n", (int)len, line);
+        line += len;
+        if (*line == '\n') {
+            line++;
+            fprintf(out, "%*s", HELP_COLUMN, "");
+        }
+    }
+}
+
+void s2d_cli_print_convert_usage(FILE *out)
+{
+    fputs("usage: slide2dcm convert SLIDE -o OUTDIR [options]\n"
+          "       slide2dcm batch INPUT -o OUTROOT [options]   (slide2dcm batch --help)\n"
+          "       slide2dcm send FILE|DIR... (--stow URL | --cstore HOST:PORT) [options]\n"
+          "\n"
+          "Converts a whole-slide image into DICOM VL Whole Slide Microscopy files:\n"
+          "OUTDIR/level-0.dcm ... level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.\n"
+          "\n"
+          "Source tiles that are JPEG or JPEG 2000 (Aperio, NDPI, tiled TIFF) are copied into\n"
+          "the DICOM frames without decoding, and so are a label, overview or thumbnail\n"
+          "stored as JPEG; levels the source lacks are made and encoded.\n"
+          "\n",
+          out);
+    bool after_destination = false;
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *opt = &s2d_cli_options[i];
+        if (!(opt->flags & S2D_OPT_CONVERT)) {
+            continue;
+        }
+        bool destination = opt->flags & S2D_OPT_DESTINATION;
+        if (after_destination && !destination) {
+            fputs(S2D_SEND_USAGE, out);
+        }
+        after_destination = destination;
+        if (opt->section) {
+            fprintf(out, "%s\n", opt->section);
+        }
+        print_option(out, opt, opt->arg, opt->help);
+    }
+    if (after_destination) {
+        fputs(S2D_SEND_USAGE, out);
+    }
+}
+
+void s2d_cli_print_batch_usage(FILE *out)
+{
+    fputs("usage: slide2dcm batch INPUT -o OUTROOT [options] [convert options]\n"
+          "\n"
+          "Converts every slide of INPUT, a folder (walked recursively; slides recognised by\n"
+          "content or extension) or a CSV manifest (a \"path\" column, plus columns named by "
+          "DICOM\nkeyword that set that attribute for the row's slide), into OUTROOT/<name>/.\n"
+          "Re-running skips the slides already converted and unchanged "
+          "(OUTROOT/batch-journal.jsonl).\n"
+          "\n",
+          out);
+    // Those with a short name first.
+    for (int with_short = 1; with_short >= 0; with_short--) {
+        for (size_t i = 0; i < s2d_cli_noptions; i++) {
+            const s2d_cli_option *opt = &s2d_cli_options[i];
+            if ((opt->flags & S2D_OPT_BATCH) && !(opt->flags & S2D_OPT_DESTINATION) &&
+                (opt->short_name != 0) == with_short) {
+                print_option(out, opt, opt->batch_arg ? opt->batch_arg : opt->arg, opt->batch_help);
+            }
+        }
+    }
+    fputs("Convert options, applied to every slide (see slide2dcm convert --help; the\n"
+          "attribute options win over manifest columns):\n",
+          out);
+    int column = 0;
+    const char *separator = "  ";
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *opt = &s2d_cli_options[i];
+        if (opt->flags & S2D_OPT_FORWARD) {
+            int width = (int)(strlen(separator) + 2 + strlen(opt->name));
+            if (column + width > 86) {
+                fputs(",\n", out);
+                separator = "  ";
+                column = 0;
+            }
+            fprintf(out, "%s--%s", separator, opt->name);
+            column += width;
+            separator = ", ";
+        }
+    }
+    fputs("\nSending each slide once converted (as slide2dcm convert; slide2dcm send --help):\n",
+          out);
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *opt = &s2d_cli_options[i];
+        if ((opt->flags & S2D_OPT_BATCH) && (opt->flags & S2D_OPT_DESTINATION)) {
+            print_option(out, opt, opt->arg, opt->batch_help);
+        }
+    }
+    fputs(S2D_SEND_USAGE
+          "A slide counts as done once its files are stored; a re-run sends the slides converted\n"
+          "but not stored there, without converting them again.\n"
+          "\n"
+          "Exit status: 0 all converted (or already done) and, when sending, stored; 1 some\n"
+          "failed to convert (the report says why); 2 usage; 3 OUTROOT not writable; 4 all\n"
+          "converted but some not stored; 130 interrupted. Report: OUTROOT/batch-report.json.\n",
+          out);
+}

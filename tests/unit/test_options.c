@@ -1,0 +1,191 @@
+/* The option table of src/cli/options.c against what users read: every option of convert
+ * and batch appears in its --help and (convert's) in README.md's option table, and nothing
+ * appears there that the table lacks. Usage: test_options README.md */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/options.h"
+#include "harness.h"
+
+static const struct option shared_send[] = {S2D_SEND_SHARED_OPTIONS};
+
+// Whether "--name" occurs in text as a whole option name.
+static bool mentions(const char *text, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = strstr(text, "--"); p; p = strstr(p + 1, "--")) {
+        if (strncmp(p + 2, name, len) == 0 &&
+            !(isalnum((unsigned char)p[2 + len]) || p[2 + len] == '-')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const s2d_cli_option *row_named(const char *name, size_t len)
+{
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        if (strlen(s2d_cli_options[i].name) == len &&
+            strncmp(s2d_cli_options[i].name, name, len) == 0) {
+            return &s2d_cli_options[i];
+        }
+    }
+    return NULL;
+}
+
+static bool is_shared_send(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof shared_send / sizeof *shared_send; i++) {
+        if (strlen(shared_send[i].name) == len && strncmp(shared_send[i].name, name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Every "--name" in text is a row with any of flags, or (when allowed) a shared sending
+// option; what is not is printed.
+static int unknown_names(const char *text, unsigned flags, bool sending_allowed, const char *where)
+{
+    int unknown = 0;
+    for (const char *p = strstr(text, "--"); p; p = strstr(p + 2, "--")) {
+        const char *name = p + 2;
+        size_t len = 0;
+        while (isalnum((unsigned char)name[len]) || name[len] == '-') {
+            len++;
+        }
+        if (len == 0 || !isalpha((unsigned char)name[0])) {
+            continue;
+        }
+        const s2d_cli_option *row = row_named(name, len);
+        if (!(row && (row->flags & flags)) && !(sending_allowed && is_shared_send(name, len))) {
+            fprintf(stderr, "%s names --%.*s, which the option table does not give it\n", where,
+                    (int)len, name);
+            unknown++;
+        }
+    }
+    return unknown;
+}
+
+// Every row with any of flags is mentioned in text.
+static int missing_names(const char *text, unsigned flags, const char *where)
+{
+    int missing = 0;
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *row = &s2d_cli_options[i];
+        if ((row->flags & flags) && !mentions(text, row->name)) {
+            fprintf(stderr, "%s lacks --%s\n", where, row->name);
+            missing++;
+        }
+    }
+    return missing;
+}
+
+typedef void (*usage_fn)(FILE *out);
+
+// The usage text as a string; the caller frees it.
+static char *usage_text(usage_fn print)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    print(f);
+    fclose(f);
+    return text;
+}
+
+// README.md's table of convert options: the table rows ("| `--...") between "## Using it"
+// and the next section. The caller frees it.
+static char *readme_convert_table(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    char *table = NULL, line[4096];
+    size_t size = 0;
+    FILE *out = open_memstream(&table, &size);
+    bool inside = false;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "## ", 3) == 0) {
+            inside = strncmp(line, "## Using it", 11) == 0;
+        } else if (inside && strncmp(line, "| `-", 4) == 0) {
+            fputs(line, out);
+        }
+    }
+    fclose(out);
+    fclose(f);
+    return table;
+}
+
+static void test_table_is_consistent(void)
+{
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *a = &s2d_cli_options[i];
+        for (size_t k = i + 1; k < s2d_cli_noptions; k++) {
+            const s2d_cli_option *b = &s2d_cli_options[k];
+            CHECK(strcmp(a->name, b->name) != 0);
+            CHECK(!a->short_name || a->short_name != b->short_name);
+        }
+        CHECK(a->apply != NULL);
+        CHECK(!(a->flags & S2D_OPT_CONVERT) || a->help);
+        CHECK(!(a->flags & S2D_OPT_BATCH) || a->batch_help);
+        // A forwarded option is convert's, and batch cannot also act on it itself.
+        CHECK(!(a->flags & S2D_OPT_FORWARD) || (a->flags & S2D_OPT_CONVERT));
+        CHECK(!((a->flags & S2D_OPT_FORWARD) && (a->flags & S2D_OPT_BATCH)));
+        // batch's settings key hashes the forwarded options: one that changes the pixels
+        // and were not forwarded would be missed by it.
+        CHECK(!(a->flags & S2D_OPT_PIXELS) || (a->flags & S2D_OPT_FORWARD));
+    }
+}
+
+static void test_convert_help(void)
+{
+    char *text = usage_text(s2d_cli_print_convert_usage);
+    CHECK(missing_names(text, S2D_OPT_CONVERT, "convert --help") == 0);
+    // Its synopsis of `send` names send's destinations.
+    CHECK(unknown_names(text, S2D_OPT_CONVERT | S2D_OPT_DESTINATION, true, "convert --help") == 0);
+    for (size_t i = 0; i < sizeof shared_send / sizeof *shared_send; i++) {
+        CHECK(mentions(text, shared_send[i].name));
+    }
+    free(text);
+}
+
+static void test_batch_help(void)
+{
+    char *text = usage_text(s2d_cli_print_batch_usage);
+    CHECK(missing_names(text, S2D_OPT_BATCH | S2D_OPT_FORWARD, "batch --help") == 0);
+    // "see slide2dcm convert --help" names convert's --help, which batch has too.
+    CHECK(unknown_names(text, S2D_OPT_BATCH | S2D_OPT_FORWARD, true, "batch --help") == 0);
+    free(text);
+}
+
+static const char *readme_path;
+
+static void test_readme(void)
+{
+    char *table = readme_convert_table(readme_path);
+    CHECK(table && *table);
+    if (table) {
+        CHECK(missing_names(table, S2D_OPT_CONVERT, "README.md's convert options") == 0);
+        CHECK(unknown_names(table, S2D_OPT_CONVERT, false, "README.md's convert options") == 0);
+    }
+    free(table);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_options README.md\n");
+        return 2;
+    }
+    readme_path = argv[1];
+    RUN(test_table_is_consistent);
+    RUN(test_convert_help);
+    RUN(test_batch_help);
+    RUN(test_readme);
+    return harness_failures != 0;
+}
