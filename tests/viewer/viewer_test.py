@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration", "pacs"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
 from pacs import Orthanc  # noqa: E402
 
 import pydicom  # noqa: E402

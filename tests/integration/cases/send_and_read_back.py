@@ -10,7 +10,7 @@
 - convert --max-instance-size --send-stow: every part of the split levels stored
   byte-identical.
 
-usage: send_orthanc.py SLIDE2DCM SLIDE WORKDIR"""
+usage: send_and_read_back.py SLIDE2DCM SLIDE WORKDIR"""
 import glob
 import json
 import os
@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pacs import Orthanc, StoreSCP, free_port, sha256  # noqa: E402
 
 import pydicom  # noqa: E402

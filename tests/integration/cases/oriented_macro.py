@@ -9,9 +9,7 @@ The slide is CMU-1-Small-Region.svs with an Orientation entry added to its macro
 directory (a copy of the directory, with the entry, appended to the file and linked in
 place of the original). Its thumbnail, stored top row first, must still be copied.
 Exit 0 when both hold, 1 otherwise."""
-import io
 import json
-import shutil
 import struct
 import subprocess
 import sys
@@ -19,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import openslide
-import pydicom
-from pydicom.encaps import generate_pixel_data_frame
-from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tiffdirs  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
+from macro import macro_case, overview_pixels  # noqa: E402
+from wsmcheck import psnr  # noqa: E402
 
 ORIENTATION = 274
 
@@ -52,72 +49,37 @@ def with_orientation(data, index, value):
     return bytes(data)
 
 
-def overview_pixels(out):
-    """The dataset of OUT/overview.dcm and its frame decoded as RGB (PIL reads the colour
-    space from the JPEG's markers, which the converter's frames carry)."""
-    ds = pydicom.dcmread(str(out / "overview.dcm"))
-    frame = next(generate_pixel_data_frame(ds.PixelData, 1))
-    return ds, np.asarray(Image.open(io.BytesIO(frame)).convert("RGB"))
-
-
-def verdict(failures):
-    for line in failures:
-        print("FAIL: " + line)
-    print("RESULT: %s" % ("FAIL" if failures else "PASS"))
-    return 1 if failures else 0
-
-
-def psnr(a, b):
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
-
-
-def start(argv):
-    """(converter, source path, emptied work directory, source bytes, its directories,
-    the index of the macro's) from the command line."""
-    binary, source, work = argv[1], argv[2], Path(argv[3])
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    data = open(source, "rb").read()
-    dirs = list(tiffdirs.directories(data))
-    macro = next(i for i, d in enumerate(dirs) if "macro" in tiffdirs.text(d, tiffdirs.DESCRIPTION))
-    return binary, source, work, data, dirs, macro
-
-
 def main():
-    binary, source, work, data, dirs, macro = start(sys.argv)
+    binary, source, work, data, dirs, macro = macro_case(sys.argv)
     slide_path = work / "oriented-macro.svs"
     slide_path.write_bytes(with_orientation(data, macro, 3))
     out, report = work / "out", work / "report.json"
     run = subprocess.run([binary, "convert", str(slide_path), "-o", str(out), "--json-report",
                           str(report)], capture_output=True, text=True)
-    failures = []
-    if run.returncode != 0:
-        print("FAIL: exit %d: %s" % (run.returncode, run.stderr.strip()))
-        return 1
+    checks = Checks()
+    if not checks.expect(run.returncode == 0, "exit %d: %s" % (run.returncode, run.stderr.strip())):
+        return checks.result()
     modes = {f["name"]: f.get("mode") for f in json.load(open(report))["files"]}
-    if modes.get("overview.dcm") != "encode":
-        failures.append("overview.dcm mode %r, expected encode (Orientation 3)"
-                        % modes.get("overview.dcm"))
-    if modes.get("thumbnail.dcm") != "copy":
-        failures.append("thumbnail.dcm mode %r, expected copy" % modes.get("thumbnail.dcm"))
+    checks.expect(modes.get("overview.dcm") == "encode",
+                  "overview.dcm mode %r, expected encode (Orientation 3)" % modes.get("overview.dcm"))
+    checks.expect(modes.get("thumbnail.dcm") == "copy",
+                  "thumbnail.dcm mode %r, expected copy" % modes.get("thumbnail.dcm"))
     got = overview_pixels(out)[1]
     slide = openslide.OpenSlide(str(slide_path))
     upright = np.asarray(slide.associated_images["macro"].convert("RGB"))
     stored = np.asarray(openslide.OpenSlide(source).associated_images["macro"].convert("RGB"))
-    if got.shape != upright.shape:
-        failures.append("overview %s, OpenSlide's macro %s" % (got.shape, upright.shape))
-    else:
+    if checks.expect(got.shape == upright.shape,
+                     "overview %s, OpenSlide's macro %s" % (got.shape, upright.shape)):
         right, wrong = psnr(got, upright), psnr(got, stored)
         print("overview vs OpenSlide's macro: %.1f dB; vs the image as stored: %.1f dB"
               % (right, wrong))
         # The test means something only if turning the image makes a difference.
-        if psnr(upright, stored) > 25:
-            failures.append("the turned macro is too like the stored one to tell them apart")
-        if right < 30 or wrong > right - 10:
-            failures.append("overview is not OpenSlide's upright macro (%.1f dB, stored "
-                            "image %.1f dB)" % (right, wrong))
-    return verdict(failures)
+        checks.expect(psnr(upright, stored) <= 25,
+                      "the turned macro differs enough from the stored one to tell them apart")
+        checks.expect(right >= 30 and wrong <= right - 10,
+                      "overview is OpenSlide's upright macro (%.1f dB, stored image %.1f dB)"
+                      % (right, wrong))
+    return checks.result()
 
 
 if __name__ == "__main__":

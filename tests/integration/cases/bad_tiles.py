@@ -27,7 +27,7 @@ import numpy as np
 import openslide
 import pydicom
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import check_conversion  # noqa: E402
 import check_passthrough  # noqa: E402
 import tiffdirs  # noqa: E402

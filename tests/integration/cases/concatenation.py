@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """convert --max-instance-size: levels split into DICOM concatenations (PS3.3 C.7.6.16).
 
-usage: concat_test.py SLIDE2DCM SLIDE WORKDIR   (S2D_TOOLS: where verify-wsm-frames is)
+usage: concatenation.py SLIDE2DCM SLIDE WORKDIR   (S2D_TOOLS: where verify-wsm-frames is)
 
 The slide is converted without a cap (the reference) and with a cap small enough to split
 level 0 into four parts and level 1 into two. Then:
@@ -277,7 +277,7 @@ def main(slide2dcm, slide, work):
     work = Path(work)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    tool = os.environ.get("S2D_TOOLS", str(Path(__file__).resolve().parents[3] / "shared/tools"))
+    tool = os.environ.get("S2D_TOOLS", str(Path(__file__).resolve().parents[4] / "shared/tools"))
     tool = str(Path(tool) / "verify-wsm-frames")
 
     run(slide2dcm, "convert", slide, "-o", work / "whole", "-q")

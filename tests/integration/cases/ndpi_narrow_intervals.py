@@ -2,7 +2,7 @@
 """NDPI strips whose restart intervals are narrower than a row, as in large real NDPI files
 (the two in ../shared/testdata have one interval per MCU row).
 
-usage: ndpi_narrow.py SLIDE2DCM SOURCE_SLIDE WORKDIR
+usage: ndpi_narrow_intervals.py SLIDE2DCM SOURCE_SLIDE WORKDIR
 
 Builds NDPI-like files from a region of SOURCE_SLIDE: cjpeg (libjpeg-turbo) encodes it
 with a restart marker every few MCUs; a minimal TIFF holds the strip with Hamamatsu's tags
@@ -158,7 +158,7 @@ def case(binary, region, work, sampling, restart):
         psnr = 10 * np.log10(255 ** 2 / mse) if mse else float("inf")
         if psnr < 45:
             fail("%s: %.1f dB from the strip's decode" % (name, psnr))
-    tools = Path(__file__).resolve().parents[3] / "shared" / "tools"
+    tools = Path(__file__).resolve().parents[4] / "shared" / "tools"
     for path in sorted(out.glob("*.dcm")):
         v = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
         errors = [l for l in (v.stdout + v.stderr).splitlines() if "Error" in l]

@@ -7,7 +7,7 @@ dciodvfy, verify-wsm-frames, pixels against OpenSlide).
 
 usage: large_tiles.py SLIDE2DCM WORKDIR
 
-The slide is written here (odd_tiles.tiled_tiff): 3000 x 1100 pixels, 1024-pixel JPEG
+The slide is written here (synthetic_tiff.tiled_tiff): 3000 x 1100 pixels, 1024-pixel JPEG
 tiles at Q95 4:4:4; noise over gradients in the first two tile columns (tiles above
 1 MiB), gradients alone in the third (tiles of a few KB), which is partly outside the
 image, as is the second tile row. It is converted by default (frames copied) and with
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from odd_tiles import convert, tiled_tiff
+LIB = Path(__file__).resolve().parent.parent / "lib"
+sys.path.insert(0, str(LIB))
+from runs import convert  # noqa: E402
+from synthetic_tiff import tiled_tiff  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT, TILE = 3000, 1100, 1024
 READ_WINDOW = 1 << 20
 
@@ -58,7 +60,7 @@ def main():
                 ("check_passthrough.py", []),
                 ("check_conversion.py", ["--mpp", "0.5", "--levels", "generated",
                                          "--quality", "90", "--psnr-min", "30"])):
-            check = subprocess.run([sys.executable, str(HERE / script), "--source", str(slide),
+            check = subprocess.run([sys.executable, str(LIB / script), "--source", str(slide),
                                     "--outdir", str(out), "--report", str(report)] + args,
                                    capture_output=True, text=True)
             if check.returncode != 0:

@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import openslide
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import tiffdirs  # noqa: E402
-from oriented_macro import overview_pixels, psnr, start, verdict  # noqa: E402
+from checks import Checks  # noqa: E402
+from macro import macro_case, overview_pixels  # noqa: E402
+from wsmcheck import psnr  # noqa: E402
 
 PHOTOMETRIC = 262
 
@@ -41,36 +43,34 @@ def with_rgb_photometric(data, index):
 
 
 def main():
-    binary, source, work, data, dirs, macro = start(sys.argv)
-    if tiffdirs.number(dirs[macro], PHOTOMETRIC) != 6:
-        print("FAIL: the source's macro is not YCbCr to begin with")
-        return 1
+    binary, source, work, data, dirs, macro = macro_case(sys.argv)
+    checks = Checks()
+    if not checks.expect(tiffdirs.number(dirs[macro], PHOTOMETRIC) == 6,
+                         "the source's macro is YCbCr to begin with"):
+        return checks.result()
     slide_path = work / "macro-says-rgb.svs"
     slide_path.write_bytes(with_rgb_photometric(data, macro))
     reference = np.asarray(openslide.OpenSlide(source).associated_images["macro"].convert("RGB"))
-    failures = []
     for options, mode in (([], "copy"), (["--reencode"], "encode")):
         out, report = work / ("out" + "".join(options)), work / ("report%s.json" % "".join(options))
         run = subprocess.run([binary, "convert", str(slide_path), "-o", str(out),
                               "--json-report", str(report)] + options,
                              capture_output=True, text=True)
         what = " ".join(options) or "default"
-        if run.returncode != 0 or "warning" in run.stderr:
-            failures.append("%s: exit %d: %s" % (what, run.returncode, run.stderr.strip()))
+        if not checks.expect(run.returncode == 0 and "warning" not in run.stderr, what,
+                             "exit %d: %s" % (run.returncode, run.stderr.strip())):
             continue
         modes = {f["name"]: f.get("mode") for f in json.load(open(report))["files"]}
-        if modes.get("overview.dcm") != mode:
-            failures.append("%s: overview.dcm mode %r, expected %s"
-                            % (what, modes.get("overview.dcm"), mode))
+        if not checks.expect(modes.get("overview.dcm") == mode, what,
+                             "overview.dcm mode %r, expected %s" % (modes.get("overview.dcm"), mode)):
             continue
         ds, got = overview_pixels(out)
         value = psnr(got, reference) if got.shape == reference.shape else 0.0
         print("%s: overview.dcm [%s] %s, %.1f dB vs the macro" %
               (what, mode, ds.PhotometricInterpretation, value))
-        if value < 40:
-            failures.append("%s: overview.dcm %.1f dB vs OpenSlide's macro of the unchanged "
-                            "slide" % (what, value))
-    return verdict(failures)
+        checks.expect(value >= 40, what, "overview.dcm %.1f dB vs OpenSlide's macro of the "
+                      "unchanged slide (at least 40)" % value)
+    return checks.result()
 
 
 if __name__ == "__main__":

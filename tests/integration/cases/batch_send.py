@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """slide2dcm batch --send-stow / --send-cstore against a real Orthanc started here on
-127.0.0.1 (tests/integration/pacs/pacs.py), over copies of real slides.
+127.0.0.1 (tests/integration/lib/pacs.py), over copies of real slides.
 
 0. A bad destination: usage error (exit 2) before anything is converted.
 1. The archive is down: every slide converts, every send fails; exit 4, the journal records
@@ -15,7 +15,7 @@
    the batch is killed (SIGKILL) while sending.
 6. The Snakemake workflow with send_options: every converted file stored in Orthanc.
 
-usage: batch_send_test.py SLIDE2DCM TESTDATA WORKDIR REPO
+usage: batch_send.py SLIDE2DCM TESTDATA WORKDIR REPO
 Prints "ok ..." or "FAIL ..." lines; exit status 0 only without failures."""
 import json
 import os
@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pacs"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pacs import BlackHole, Orthanc  # noqa: E402
 
 import pydicom  # noqa: E402

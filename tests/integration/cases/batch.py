@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """slide2dcm batch against copies of real slides (never in the repository: in WORKDIR).
 
-usage: batch_test.py CASE SLIDE2DCM TESTDATA WORKDIR [REPO | MAKE_SVS]
+usage: batch.py CASE SLIDE2DCM TESTDATA WORKDIR [REPO | MAKE_SVS]
 CASE is one of:
   folder      a folder with spaces and parentheses in names, a slide without extension
               (recognised by content), a broken slide, an unsupported one, a multi-file MIRAX and a text file: good ones converted and valid under

@@ -123,7 +123,7 @@ class Report:
 def find_verify_tool():
     """verify-wsm-frames lives in ../shared/tools relative to the project
     root; fall back to PATH."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     candidate = root.parent / "shared" / "tools" / "verify-wsm-frames"
     if candidate.is_file():
         return str(candidate)

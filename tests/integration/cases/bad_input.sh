@@ -116,7 +116,7 @@ rm -rf "$work/again/.thumbnail.dcm.previous"
 
 # A corrupt thumbnail (derived from a pristine slide here) is a warning: the slide still
 # converts, with a thumbnail made from the pyramid.
-/usr/bin/python3 - "$cmu" "$work/corrupt-thumbnail.svs" "$(dirname "$0")" <<'PY'
+/usr/bin/python3 - "$cmu" "$work/corrupt-thumbnail.svs" "$(dirname "$0")/../lib" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[3])
 import tiffdirs
@@ -135,7 +135,7 @@ if [ "$rc" -ne 0 ] || ! grep -q "warning: .*thumbnail.*making the thumbnail from
     fail "corrupt-thumbnail: exit $rc: $(cat "$work/corrupt-thumbnail.err")"
 else
     echo "ok   corrupt-thumbnail: converted with a warning, thumbnail from the pyramid"
-    /usr/bin/python3 "$(dirname "$0")/check_conversion.py" --source "$work/corrupt-thumbnail.svs" \
+    /usr/bin/python3 "$(dirname "$0")/../lib/check_conversion.py" --source "$work/corrupt-thumbnail.svs" \
         --outdir "$work/corrupt-thumbnail" --psnr-min 32 --levels generated \
         --report "$work/corrupt-thumbnail.json" \
         || fail "corrupt-thumbnail: output does not pass the checks"
@@ -154,7 +154,7 @@ for src in "$cmu" "$data/hamamatsu-ndpi/test3-TRITC 2 (560).ndpi"; do
         rc=$?
         lines=$(grep -v "^slide2dcm: warning: " "$work/truncated.err" | grep -c .)
         if [ "$rc" -eq 0 ]; then
-            /usr/bin/python3 "$(dirname "$0")/check_conversion.py" --source "$bad" --outdir "$out" \
+            /usr/bin/python3 "$(dirname "$0")/../lib/check_conversion.py" --source "$bad" --outdir "$out" \
                 --psnr-min 32 --report "$out.json" >/dev/null || fail "truncated $cut% of $(basename "$src"): converted, but wrong"
         elif [ "$rc" -ge 128 ] || [ "$lines" -ne 1 ] || [ -e "$out" ] ||
              ! grep -Eq "truncated-$cut.*: a (damaged or )?truncated TIFF" "$work/truncated.err"; then

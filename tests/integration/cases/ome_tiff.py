@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """OME-TIFF with JPEG tiles, which OpenSlide cannot open: slide2dcm copies the tiles.
 
-usage: check_ome.py SLIDE2DCM OME_TIFF OUTDIR
+usage: ome_tiff.py SLIDE2DCM OME_TIFF OUTDIR
 
 Bio-Formats writes these tiles as YCbCr 4:2:0 JPEG while the TIFF Photometric tag says RGB,
 so a converter that trusts the tag labels them RGB and every viewer shows false colours.
@@ -69,7 +69,7 @@ def channel_ratio(frames, convert=lambda b: b):
 
 def main():
     binary, slide, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    tools = Path(__file__).resolve().parents[3] / "shared" / "tools"
+    tools = Path(__file__).resolve().parents[4] / "shared" / "tools"
     subprocess.run(["rm", "-rf", str(out)], check=True)
     report = out.with_suffix(".report.json")
     run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "-q",

@@ -15,7 +15,7 @@ import sys
 import threading
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pacs import BlackHole, CuttingProxy, Orthanc, free_port  # noqa: E402
 
 import pydicom  # noqa: E402

@@ -7,7 +7,7 @@
 set -euo pipefail
 bin=$1 slide=$2 out=$3 psnr=$4 levels=$5
 shift 5
-here=$(cd "$(dirname "$0")" && pwd)
+lib=$(cd "$(dirname "$0")/../lib" && pwd)
 rm -rf "$out" "$out.report.json"
 mkdir -p "$(dirname "$out")"
 "$bin" convert "$slide" -o "$out" --quiet --json-report "$out.report.json" "$@"
@@ -34,9 +34,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 [ "${S2D_MUTATIONS:-0}" = 1 ] && pass_args+=(--mutations)
 status=0
-/usr/bin/python3 "$here/check_conversion.py" "${check_args[@]}" || status=1
+/usr/bin/python3 "$lib/check_conversion.py" "${check_args[@]}" || status=1
 echo "--- passthrough"
-/usr/bin/python3 "$here/check_passthrough.py" "${pass_args[@]}" || status=1
+/usr/bin/python3 "$lib/check_passthrough.py" "${pass_args[@]}" || status=1
 
 # The report lists every file written, with the tiles and bytes that are in it.
 /usr/bin/python3 - "$out" "$out.report.json" <<'PY' || status=1

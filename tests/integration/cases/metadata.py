@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""check_metadata.py SLIDE2DCM CMU1_SVS WORKDIR
+"""metadata.py SLIDE2DCM CMU1_SVS WORKDIR
 
 Metadata by value: what the source says (pixel spacing, objective, scan date, ICC), what a
 DICOM JSON file sets (sequences included), what the flags set (they win over the file),
@@ -12,7 +12,7 @@ import sys
 
 import pydicom
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tiffdirs  # noqa: E402
 import struct
 

@@ -6,7 +6,7 @@ tiles (gradients and stripes in every hue) so that a chroma plane out of place s
 
 usage: ycbcr_planes.py SLIDE2DCM WORKDIR
 
-The slides are written here (odd_tiles.tiled_tiff): 1600 x 1100 pixels of hues across and
+The slides are written here (synthetic_tiff.tiled_tiff): 1600 x 1100 pixels of hues across and
 saturation down, with texture and a white margin, in 256-pixel JPEG tiles (the last column and row partly
 outside the image; level 0 is too large to make the thumbnail, which would need its RGB),
 4:4:4 and 4:2:0. Each is converted
@@ -31,9 +31,11 @@ import numpy as np
 import openslide
 import pydicom
 
-from odd_tiles import convert, tiled_tiff
+LIB = Path(__file__).resolve().parent.parent / "lib"
+sys.path.insert(0, str(LIB))
+from runs import convert  # noqa: E402
+from synthetic_tiff import tiled_tiff  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT = 1600, 1100
 MARGIN = 40
 EDGE_PSNR_MIN = 28.0
@@ -132,7 +134,7 @@ def main():
                 failures.append("%s: %s" % (what, failed))
                 continue
             check = subprocess.run(
-                [sys.executable, str(HERE / "check_conversion.py"), "--source", str(slide),
+                [sys.executable, str(LIB / "check_conversion.py"), "--source", str(slide),
                  "--outdir", str(out), "--mpp", "0.5", "--psnr-min", "34", "--levels",
                  "generated", "--subsampling", out_subsampling, "--report", str(report)]
                 + (["--reencode"] if "--reencode" in extra else []),

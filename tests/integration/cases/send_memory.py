@@ -10,8 +10,8 @@ import shutil
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib")
+sys.path.insert(0, LIB)
 from pacs import Orthanc, StoreSCP  # noqa: E402
 
 import pydicom  # noqa: E402
@@ -33,7 +33,7 @@ def main(slide2dcm, level, work, megabytes="2100"):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     big = f"{work}/big.dcm"
-    subprocess.run([sys.executable, f"{HERE}/make_big_instance.py", level, big, megabytes],
+    subprocess.run([sys.executable, f"{LIB}/make_big_instance.py", level, big, megabytes],
                    check=True)
     size = os.path.getsize(big)
     uid = str(pydicom.dcmread(big, stop_before_pixels=True).SOPInstanceUID)
