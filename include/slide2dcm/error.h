@@ -29,7 +29,4 @@ bool s2d_error_set(s2d_error *err, s2d_error_code code, const char *fmt, ...)
 /** Puts context in front of an error already set, e.g. "level 2: ". */
 void s2d_error_prefix(s2d_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/** Exit status the command line uses for an error code. */
-int s2d_error_exit_status(s2d_error_code code);
-
 #endif

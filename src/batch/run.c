@@ -102,7 +102,7 @@ typedef struct batch {
     bool usage_error;
     bool io_error;
     char io_message[1200];
-    bool tty;
+    const s2d_batch_callbacks *cb;   // never NULL
     double t0;                   // s2d_clock_seconds() at the start
     double megapixels;           // converted in this run
     int finished;                // converted or failed in this run
@@ -788,29 +788,26 @@ static void finish(batch *b, slide_state *s, int status)
 
 static void progress(batch *b, bool final)
 {
-    if (!b->tty || b->o->quiet) {
+    if (!b->cb->progress) {
         return;
     }
-    int done = 0, failed = 0, left = 0;
+    s2d_batch_progress p = {.final = final, .eta_seconds = -1};
     for (int i = 0; i < b->plan->n; i++) {
         // When sending, a slide is done once stored.
         const slide_state *s = &b->states[i];
         bool not_stored = s->send == SEND_FAILED || s->send == SEND_INTERRUPTED;
         bool stored = !b->o->send_slide || s->send == SENT || s->send == ALREADY_SENT;
-        done += (s->outcome == CONVERTED || s->outcome == ALREADY_CONVERTED ||
-                 s->outcome == ALREADY_DONE) && stored;
-        failed += s->outcome == FAILED || not_stored;
-        left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
+        p.done += (s->outcome == CONVERTED || s->outcome == ALREADY_CONVERTED ||
+                   s->outcome == ALREADY_DONE) && stored;
+        p.failed += s->outcome == FAILED || not_stored;
+        p.left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
     }
     double elapsed = s2d_clock_seconds() - b->t0;
-    double rate = elapsed > 0 ? b->megapixels / elapsed : 0;
-    char eta[32] = "-";
-    if (b->finished > 0 && left > 0) {
-        double s = elapsed / b->finished * left;
-        snprintf(eta, sizeof eta, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    p.megapixels_per_second = elapsed > 0 ? b->megapixels / elapsed : 0;
+    if (b->finished > 0 && p.left > 0) {
+        p.eta_seconds = elapsed / b->finished * p.left;
     }
-    fprintf(stderr, "\rslides: %d done, %d failed, %d left  %.1f MP/s  ETA %s   %s", done, failed,
-            left, rate, eta, final ? "\n" : "");
+    b->cb->progress(b->cb->ctx, &p);
 }
 
 static json_t *slide_report(const batch *b, const slide_state *s)
@@ -895,68 +892,72 @@ static bool write_report(const batch *b, int counts[], double seconds)
     return ok;
 }
 
-static void summary(const batch *b, const int counts[], double seconds)
+// The counts, the bytes written and the failures, for the caller's summary.
+static bool fill_result(const batch *b, const int counts[], double seconds,
+                        s2d_batch_result *r)
 {
-    if (b->o->quiet) {
-        return;
+    r->ran = true;
+    r->slides = b->plan->n;
+    r->converted = counts[CONVERTED];
+    r->already_converted = counts[ALREADY_CONVERTED];
+    r->already_done = counts[ALREADY_DONE];
+    r->failed = counts[FAILED];
+    r->interrupted = counts[INTERRUPTED];
+    r->not_run = counts[PENDING];
+    r->sent = count_sends(b, SENT);
+    r->already_sent = count_sends(b, ALREADY_SENT);
+    r->send_failed = count_sends(b, SEND_FAILED);
+    r->send_interrupted = count_sends(b, SEND_INTERRUPTED);
+    r->seconds = seconds;
+    r->nignored = b->plan->nignored;
+    r->failures = calloc((size_t)b->plan->n + 1, sizeof *r->failures);
+    if (!r->failures) {
+        return false;
     }
-    double bytes = 0;
-    for (int i = 0; i < b->plan->n; i++) {
-        if (b->states[i].outcome == CONVERTED) {
-            bytes += (double)json_integer_value(json_object_get(b->states[i].result, "bytes"));
-        }
-    }
-    char reused[64] = "", unfinished[64] = "";
-    if (counts[ALREADY_CONVERTED]) {
-        snprintf(reused, sizeof reused, ", %d already converted", counts[ALREADY_CONVERTED]);
-    }
-    if (counts[INTERRUPTED] || counts[PENDING]) {
-        snprintf(unfinished, sizeof unfinished, ", %d interrupted, %d not run", counts[INTERRUPTED],
-                 counts[PENDING]);
-    }
-    fprintf(stderr,
-            "slide2dcm batch: %d slides: %d converted%s, %d already done, %d failed%s; "
-            "%.1f MB written in %.1f s; report %s/batch-report.json\n",
-            b->plan->n, counts[CONVERTED], reused, counts[ALREADY_DONE], counts[FAILED],
-            unfinished, bytes / 1e6, seconds, b->o->outroot);
-    if (b->o->send_slide) {
-        fprintf(stderr, "slide2dcm batch: sent to %s: %d sent, %d already sent, %d not stored%s\n",
-                b->o->send_destination, count_sends(b, SENT), count_sends(b, ALREADY_SENT),
-                count_sends(b, SEND_FAILED),
-                count_sends(b, SEND_INTERRUPTED) ? ", sending interrupted" : "");
-    }
-    int shown = 0;
     for (int i = 0; i < b->plan->n; i++) {
         const slide_state *s = &b->states[i];
-        if (s->outcome == FAILED && shown++ < 12) {
-            fprintf(stderr, "  failed: %s: %s\n", s->slide->source, s->error);
-        } else if (s->send == SEND_FAILED && shown++ < 12) {
-            fprintf(stderr, "  not stored: %s: %s\n", s->slide->source, s->send_error);
+        if (s->outcome == CONVERTED) {
+            r->bytes += (double)json_integer_value(json_object_get(s->result, "bytes"));
+        }
+        const char *why = s->outcome == FAILED ? s->error
+                          : s->send == SEND_FAILED ? s->send_error : NULL;
+        if (s->outcome == FAILED || s->send == SEND_FAILED) {
+            s2d_batch_failure *f = &r->failures[r->nfailures++];
+            f->source = strdup(s->slide->source);
+            f->error = strdup(why ? why : "");
+            f->not_stored = s->outcome != FAILED;
+            if (!f->source || !f->error) {
+                return false;
+            }
         }
     }
-    if (shown > 12) {
-        fprintf(stderr, "  ... and %d more failures in the report\n", shown - 12);
+    return true;
+}
+
+void s2d_batch_result_free(s2d_batch_result *result)
+{
+    for (int i = 0; i < result->nfailures; i++) {
+        free(result->failures[i].source);
+        free(result->failures[i].error);
     }
-    if (b->plan->nignored) {
-        fprintf(stderr, "  %d file(s) in the folder are not slides (listed in the report)\n",
-                b->plan->nignored);
-    }
+    free(result->failures);
+    result->failures = NULL;
+    result->nfailures = 0;
 }
 
 // Claims OUTROOT for this run: two batches writing one journal and one staging folder
 // would undo each other's work.
-static int lock_outroot(const char *outroot)
+static int lock_outroot(const char *outroot, s2d_error *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/.batch.lock", outroot);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        fprintf(stderr, "slide2dcm: %s: another batch is running on this folder\n", outroot);
-        return -2;
-    }
     if (fd < 0) {
-        fprintf(stderr, "slide2dcm: %s: cannot create %s: %s\n", outroot, path, strerror(errno));
+        s2d_error_set(err, S2D_ERR_IO, "%s: cannot create %s: %s", outroot, path, strerror(errno));
+    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        fd = -1;
+        s2d_error_set(err, S2D_ERR_USAGE, "%s: another batch is running on this folder", outroot);
     }
     return fd;
 }
@@ -1025,11 +1026,11 @@ static void run_loop(batch *b)
         if (b->running == 0 && (b->stop_launching || next >= b->plan->n)) {
             break;
         }
-        if (b->tty) {
-            alarm(1);   // refreshes the progress line while slides take long
+        if (b->cb->progress) {
+            alarm(1);   // refreshes the progress while slides take long
         }
         sigsuspend(&waitmask);
-        if (b->tty) {
+        if (b->cb->progress) {
             progress(b, false);
         }
     }
@@ -1041,44 +1042,48 @@ static void run_loop(batch *b)
     sigprocmask(SIG_UNBLOCK, &blocked, NULL);
 }
 
-int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
+bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
+                   const s2d_batch_callbacks *cb, s2d_batch_result *result, s2d_error *err)
 {
-    batch b = {.o = o, .plan = plan, .cores = s2d_cpu_count(), .tty = isatty(STDERR_FILENO)};
+    static const s2d_batch_callbacks no_callbacks = {0};
+    memset(result, 0, sizeof *result);
+    batch b = {.o = o, .plan = plan, .cb = cb ? cb : &no_callbacks, .cores = s2d_cpu_count()};
     b.t0 = s2d_clock_seconds();
     if (!s2d_mkdirs(o->outroot)) {
-        fprintf(stderr, "slide2dcm: %s: cannot create it: %s\n", o->outroot, strerror(errno));
-        return 3;
+        return s2d_error_set(err, S2D_ERR_IO, "%s: cannot create it: %s", o->outroot,
+                             strerror(errno));
     }
-    int lock = lock_outroot(o->outroot);
+    int lock = lock_outroot(o->outroot, err);
     if (lock < 0) {
-        return lock == -2 ? 2 : 3;
+        return false;
     }
     // What a killed run left in staging is incomplete by construction.
     snprintf(b.staging, sizeof b.staging, "%s/.staging", o->outroot);
     char journal_path[4200];
     snprintf(journal_path, sizeof journal_path, "%s/batch-journal.jsonl", o->outroot);
-    s2d_error err = {0};
+    s2d_error jerr = {0};
     if (!remove_tree(b.staging) || mkdir(b.staging, 0777) != 0 ||
-        !(b.journal = s2d_journal_open(journal_path, &err)) || !s2d_fsync_dir(o->outroot)) {
-        fprintf(stderr, "slide2dcm: %s: %s\n", o->outroot,
-                err.code ? err.message : strerror(errno));
+        !(b.journal = s2d_journal_open(journal_path, &jerr)) || !s2d_fsync_dir(o->outroot)) {
+        s2d_error_set(err, S2D_ERR_IO, "%s: %s", o->outroot,
+                      jerr.code ? jerr.message : strerror(errno));
         s2d_journal_close(b.journal);
         close(lock);
-        return 3;
+        return false;
     }
     b.states = calloc((size_t)plan->n + 1, sizeof *b.states);
     b.slot_busy = calloc((size_t)o->jobs, sizeof *b.slot_busy);
     if (!b.states || !b.slot_busy) {
-        fprintf(stderr, "slide2dcm: out of memory\n");
         free(b.states);
         free(b.slot_busy);
         s2d_journal_close(b.journal);
         close(lock);
-        return 3;
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    if (s2d_journal_damaged_lines(b.journal) && !o->quiet) {
-        fprintf(stderr, "slide2dcm: %s: %d incomplete line(s) from an interrupted run ignored\n",
-                journal_path, s2d_journal_damaged_lines(b.journal));
+    if (s2d_journal_damaged_lines(b.journal) && b.cb->notice) {
+        char notice[4400];
+        snprintf(notice, sizeof notice, "%s: %d incomplete line(s) from an interrupted run ignored",
+                 journal_path, s2d_journal_damaged_lines(b.journal));
+        b.cb->notice(b.cb->ctx, notice);
     }
     for (int i = 0; i < plan->n; i++) {
         b.states[i].slide = &plan->slides[i];
@@ -1092,22 +1097,30 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
     }
     progress(&b, true);
     bool reported = write_report(&b, counts, seconds);
-    summary(&b, counts, seconds);
-    if (!reported) {
-        fprintf(stderr, "slide2dcm: %s/batch-report.json: cannot write the report\n", o->outroot);
-    }
-    if (b.io_error) {
-        fprintf(stderr, "slide2dcm: %s: %s\n", o->outroot, b.io_message);
+    bool filled = fill_result(&b, counts, seconds, result);
+    // One error: the one that decides the exit status first.
+    s2d_error failure = {0};
+    if (interrupted) {
+        s2d_error_set(&failure, S2D_ERR_CANCELLED, "interrupted");
     }
     for (int i = 0; b.usage_error && i < plan->n; i++) {
         if (b.states[i].outcome == FAILED && b.states[i].error) {
-            fprintf(stderr, "slide2dcm: stopped, the convert options do not work: %s\n",
-                    b.states[i].error);
+            s2d_error_set(&failure, S2D_ERR_USAGE, "stopped, the convert options do not work: %s",
+                          b.states[i].error);
             break;
         }
     }
+    if (b.io_error) {
+        s2d_error_set(&failure, S2D_ERR_IO, "%s: %s", o->outroot, b.io_message);
+    }
+    if (!reported) {
+        s2d_error_set(&failure, S2D_ERR_IO, "%s/batch-report.json: cannot write the report",
+                      o->outroot);
+    }
+    if (!filled) {
+        s2d_error_set(&failure, S2D_ERR_NOMEM, "out of memory");
+    }
     remove_tree(b.staging);
-    int not_stored = count_sends(&b, SEND_FAILED);
     for (int i = 0; i < plan->n; i++) {
         slide_state *s = &b.states[i];
         free(s->error);
@@ -1121,17 +1134,8 @@ int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o)
     free(b.slot_busy);
     s2d_journal_close(b.journal);
     close(lock);
-    if (interrupted) {
-        return 130;
+    if (failure.code != S2D_OK) {
+        return s2d_error_set(err, failure.code, "%s", failure.message);
     }
-    if (b.usage_error) {
-        return 2;
-    }
-    if (b.io_error || !reported) {
-        return 3;
-    }
-    if (counts[FAILED]) {
-        return 1;
-    }
-    return not_stored ? 4 : 0;   // 4: as `slide2dcm send` says when not everything was stored
+    return true;
 }

@@ -1,6 +1,7 @@
 /* Runs a batch plan: each slide converted by a child process (`slide2dcm convert`) into a
  * staging folder, moved into OUTROOT/<name> when complete, its outcome journaled; then
- * OUTROOT/batch-report.json and a summary. */
+ * OUTROOT/batch-report.json. What happened comes back as counts and an s2d_error; the
+ * caller shows progress, notices and the summary (nothing here prints). */
 #ifndef S2D_BATCH_RUN_H
 #define S2D_BATCH_RUN_H
 
@@ -17,7 +18,6 @@ typedef struct s2d_batch_options {
     int jobs;                    // slides at once (>= 1)
     int threads;                 // encoder threads per slide; 0 = the cores shared by the jobs
     bool force;                  // redo slides the journal says are done
-    bool quiet;                  // no progress line, no summary
     char **convert_args;         // options forwarded to every `convert`
     int nconvert_args;
     const json_t *metadata;      // --metadata DICOM JSON; a manifest row's columns win
@@ -33,10 +33,50 @@ typedef struct s2d_batch_options {
     const char *send_destination;
 } s2d_batch_options;
 
-/** Runs the plan. Returns the exit status: 0 every slide converted or already done (and,
- *  when sending, stored), 1 some slide failed to convert, 2 the convert options are
- *  unusable, 3 OUTROOT cannot be written, 4 every slide converted but some were not
- *  stored by the archive, 130 interrupted by SIGINT or SIGTERM. */
-int s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o);
+/** Where the run stands, handed to the progress callback when a slide starts or ends and
+ *  every second while slides take long. When sending, a slide is done once stored. */
+typedef struct s2d_batch_progress {
+    int done, failed, left;
+    double megapixels_per_second;   // converted in this run, over its time so far
+    double eta_seconds;             // -1 until a slide has finished
+    bool final;                     // the last call, after every slide
+} s2d_batch_progress;
+
+/** A slide that failed to convert, or was converted but not stored by the archive. */
+typedef struct s2d_batch_failure {
+    char *source;                // owned by the result
+    char *error;                 // owned by the result
+    bool not_stored;             // converted; sending it failed
+} s2d_batch_failure;
+
+/** What a run did. Free with s2d_batch_result_free. */
+typedef struct s2d_batch_result {
+    bool ran;                    // the slides were run (false: OUTROOT could not be set up)
+    int slides;
+    int converted, already_converted, already_done, failed, interrupted, not_run;
+    int sent, already_sent, send_failed, send_interrupted;   // when sending
+    double bytes;                // written by the conversions of this run
+    double seconds;
+    int nignored;                // files of the folder that are not slides
+    s2d_batch_failure *failures; // nfailures entries in plan order, owned by the result
+    int nfailures;
+} s2d_batch_result;
+
+typedef struct s2d_batch_callbacks {
+    void (*progress)(void *ctx, const s2d_batch_progress *p);   // NULL: none
+    void (*notice)(void *ctx, const char *message);              // NULL: none
+    void *ctx;
+} s2d_batch_callbacks;
+
+/** Runs the plan and fills *result (also on failure; free it either way).
+ *  @return true when every slide was run and recorded (some may have failed to convert or
+ *  to send: see result); false with err: S2D_ERR_CANCELLED interrupted by SIGINT or
+ *  SIGTERM, S2D_ERR_USAGE the convert options are unusable or another batch holds OUTROOT,
+ *  S2D_ERR_IO OUTROOT, its journal or its report cannot be written, S2D_ERR_NOMEM. */
+bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
+                   const s2d_batch_callbacks *cb, s2d_batch_result *result, s2d_error *err);
+
+/** Frees what s2d_batch_run put in result (not result itself). */
+void s2d_batch_result_free(s2d_batch_result *result);
 
 #endif

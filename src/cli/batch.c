@@ -28,7 +28,7 @@ static int send_slide(void *ctx, const char *dir, const char *report_path,
     s2d_error err = {0};
     if (!s2d_send_list_dir(dir, &paths, &n, &err)) {
         fprintf(stderr, "slide2dcm: %s: %s\n", dir, err.message);
-        return s2d_error_exit_status(err.code);
+        return s2d_cli_exit_status(err.code);
     }
     cs->opts.interrupt = interrupt;
     json_t *sent = NULL;
@@ -40,6 +40,79 @@ static int send_slide(void *ctx, const char *dir, const char *report_path,
     json_decref(sent);
     s2d_send_free_paths(paths, n);
     return status;
+}
+
+// The progress line, rewritten in place on a terminal.
+static void print_progress(void *ctx, const s2d_batch_progress *p)
+{
+    (void)ctx;
+    char eta[32] = "-";
+    if (p->eta_seconds >= 0) {
+        snprintf(eta, sizeof eta, "%dm%02ds", (int)(p->eta_seconds / 60),
+                 (int)p->eta_seconds % 60);
+    }
+    fprintf(stderr, "\rslides: %d done, %d failed, %d left  %.1f MP/s  ETA %s   %s", p->done,
+            p->failed, p->left, p->megapixels_per_second, eta, p->final ? "\n" : "");
+}
+
+static void print_notice(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "slide2dcm: %s\n", message);
+}
+
+static void print_summary(const s2d_batch_result *r, const s2d_batch_options *o)
+{
+    char reused[64] = "", unfinished[64] = "";
+    if (r->already_converted) {
+        snprintf(reused, sizeof reused, ", %d already converted", r->already_converted);
+    }
+    if (r->interrupted || r->not_run) {
+        snprintf(unfinished, sizeof unfinished, ", %d interrupted, %d not run", r->interrupted,
+                 r->not_run);
+    }
+    fprintf(stderr,
+            "slide2dcm batch: %d slides: %d converted%s, %d already done, %d failed%s; "
+            "%.1f MB written in %.1f s; report %s/batch-report.json\n",
+            r->slides, r->converted, reused, r->already_done, r->failed, unfinished,
+            r->bytes / 1e6, r->seconds, o->outroot);
+    if (o->send_slide) {
+        fprintf(stderr, "slide2dcm batch: sent to %s: %d sent, %d already sent, %d not stored%s\n",
+                o->send_destination, r->sent, r->already_sent, r->send_failed,
+                r->send_interrupted ? ", sending interrupted" : "");
+    }
+    for (int i = 0; i < r->nfailures && i < 12; i++) {
+        fprintf(stderr, "  %s: %s: %s\n", r->failures[i].not_stored ? "not stored" : "failed",
+                r->failures[i].source, r->failures[i].error);
+    }
+    if (r->nfailures > 12) {
+        fprintf(stderr, "  ... and %d more failures in the report\n", r->nfailures - 12);
+    }
+    if (r->nignored) {
+        fprintf(stderr, "  %d file(s) in the folder are not slides (listed in the report)\n",
+                r->nignored);
+    }
+}
+
+// Runs the plan, shows what happened and returns the exit status: the error's when the run
+// failed as a whole, else 1 when a slide failed, 4 when one was not stored, 0.
+static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, bool quiet)
+{
+    bool tty = isatty(STDERR_FILENO) != 0;
+    s2d_batch_callbacks cb = {.progress = tty && !quiet ? print_progress : NULL,
+                              .notice = quiet ? NULL : print_notice};
+    s2d_batch_result result;
+    s2d_error err = {0};
+    bool ok = s2d_batch_run(plan, o, &cb, &result, &err);
+    if (result.ran && !quiet) {
+        print_summary(&result, o);
+    }
+    if (!ok && err.code != S2D_ERR_CANCELLED) {
+        fprintf(stderr, "slide2dcm: %s\n", err.message);
+    }
+    int rc = !ok ? s2d_cli_exit_status(err.code) : result.failed ? 1 : result.send_failed ? 4 : 0;
+    s2d_batch_result_free(&result);
+    return rc;
 }
 
 static void trim_slashes(char *path)
@@ -146,7 +219,6 @@ int s2d_cli_batch(int argc, char **argv)
     int rc = parse_batch(argc, argv, &args, dashed, &o);
     o.jobs = args.jobs;
     o.threads = args.opts.threads;
-    o.quiet = args.quiet;
     o.force = args.force;
     const char *metadata_path = args.opts.metadata_json;
     char *outroot = args.output;
@@ -182,7 +254,7 @@ int s2d_cli_batch(int argc, char **argv)
     s2d_error err = {0};
     if (!s2d_batch_plan_make(input, outroot, &plan, &err)) {
         fprintf(stderr, "slide2dcm: %s\n", err.message);
-        rc = s2d_error_exit_status(err.code);
+        rc = s2d_cli_exit_status(err.code);
     } else if (args.list) {
         rc = print_plan(&plan, &o);
     } else if (len <= 0) {
@@ -203,7 +275,7 @@ int s2d_cli_batch(int argc, char **argv)
             o.send_ctx = send;
             o.send_destination = destination;
         }
-        rc = s2d_batch_run(&plan, &o);
+        rc = run_batch(&plan, &o, args.quiet);
     }
     if (err.code == S2D_OK) {
         s2d_batch_plan_free(&plan);

@@ -159,14 +159,14 @@ static int cmd_convert(int argc, char **argv)
             s2d_send_free_paths(paths, n);
         } else {
             fprintf(stderr, "slide2dcm: %s: %s\n", outdir, list_err.message);
-            send_status = s2d_error_exit_status(list_err.code);
+            send_status = s2d_cli_exit_status(list_err.code);
         }
     }
     s2d_cli_send_free(send);
     if (report_path && !s2d_report_write(report_path, slide, outdir, ok, &report, &err, sent)) {
         fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
         s2d_convert_report_free(&report);
-        return ok ? 3 : s2d_error_exit_status(err.code);
+        return ok ? 3 : s2d_cli_exit_status(err.code);
     }
     if (ok && !send_status && !ps.quiet) {
         uint64_t bytes = 0;
@@ -183,7 +183,7 @@ static int cmd_convert(int argc, char **argv)
     if (!ok && err.code == S2D_OK) {
         return 1;   // a failure that forgot its reason is still a failure
     }
-    return ok ? 0 : s2d_error_exit_status(err.code);
+    return ok ? 0 : s2d_cli_exit_status(err.code);
 }
 
 int main(int argc, char **argv)

@@ -76,3 +76,22 @@ int s2d_cli_usage_error(const char *command, const char *fmt, ...)
     va_end(ap);
     return 2;
 }
+
+int s2d_cli_exit_status(s2d_error_code code)
+{
+    switch (code) {
+    case S2D_OK:
+        return 0;
+    case S2D_ERR_USAGE:
+        return 2;
+    case S2D_ERR_IO:
+    case S2D_ERR_NOMEM:
+        return 3;
+    case S2D_ERR_NOT_STORED:
+        return 4;
+    case S2D_ERR_CANCELLED:
+        return 130;   // the shell's convention for a SIGINT
+    default:
+        return 1;
+    }
+}

@@ -10,6 +10,9 @@
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
                       const s2d_convert_report *report, const s2d_error *err, void *sent);
 
+/** The exit status of the command line for an error code (0 for S2D_OK). */
+int s2d_cli_exit_status(s2d_error_code code);
+
 /** Prints "slide2dcm: MESSAGE" and a pointer to `slide2dcm [command] --help` on stderr.
  *  command is "" for convert, or e.g. "batch". @return 2, the usage exit status. */
 int s2d_cli_usage_error(const char *command, const char *fmt, ...)

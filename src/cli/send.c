@@ -285,7 +285,7 @@ int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool 
     if (!ok && err.code == S2D_OK) {
         return 4;
     }
-    return ok ? 0 : s2d_error_exit_status(err.code);
+    return ok ? 0 : s2d_cli_exit_status(err.code);
 }
 
 static volatile sig_atomic_t send_interrupted;
@@ -355,7 +355,7 @@ int s2d_cmd_send(int argc, char **argv)
         if (is_directory(argv[i])) {
             if (!s2d_send_list_dir(argv[i], &listed, &nlisted, &err)) {
                 fprintf(stderr, "slide2dcm: %s: %s\n", argv[i], err.message);
-                status = s2d_error_exit_status(err.code);
+                status = s2d_cli_exit_status(err.code);
                 break;
             }
             if (nlisted == 0) {

@@ -47,22 +47,3 @@ void s2d_error_prefix(s2d_error *err, const char *fmt, ...)
     memcpy(err->message, prefix, plen);
     err->message[plen + mlen] = '\0';
 }
-
-int s2d_error_exit_status(s2d_error_code code)
-{
-    switch (code) {
-    case S2D_OK:
-        return 0;
-    case S2D_ERR_USAGE:
-        return 2;
-    case S2D_ERR_IO:
-    case S2D_ERR_NOMEM:
-        return 3;
-    case S2D_ERR_NOT_STORED:
-        return 4;
-    case S2D_ERR_CANCELLED:
-        return 130;   // the shell's convention for a SIGINT
-    default:
-        return 1;
-    }
-}
