@@ -71,6 +71,13 @@ typedef struct s2d_convert_options {
 /** Fills options with the defaults listed above. */
 void s2d_convert_options_init(s2d_convert_options *opts);
 
+/** The options that change the pixel data, as one canonical string, e.g.
+ *  "tile=0/q=90/420/halving/copy" (plus "/max-instance=N" under a size cap): deterministic
+ *  UIDs of the series and instances derive from the slide's fingerprint and this, so that
+ *  another encoding of a slide gets other UIDs. Writes at most size bytes, terminated, into
+ *  out (the caller's). @return the length of the whole string, as snprintf. */
+int s2d_convert_pixel_settings(const s2d_convert_options *opts, char *out, size_t size);
+
 typedef struct s2d_file_report {
     char name[64];           // file name inside the output directory
     char flavor[16];         // VOLUME, LABEL, OVERVIEW, THUMBNAIL

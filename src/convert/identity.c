@@ -155,28 +155,36 @@ bool s2d_identity_load_overrides(s2d_identity *id, const s2d_iod *iod, s2d_error
     return ok;
 }
 
+int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t size)
+{
+    // Every option that changes the pixel data belongs here, or two different encodings
+    // of one slide would share SOP Instance UIDs.
+    int n = snprintf(out, size, "tile=%d/q=%d/%s/%s/%s", o->tile_size, o->quality,
+                     o->subsampling_444 ? "444" : "420",
+                     o->keep_source_levels ? "source-levels" : "halving",
+                     o->reencode ? "reencode" : "copy");
+    // The size cap decides which frames share an instance: another cap, other instances.
+    // Without it the string stays as it always was, and so do the UIDs.
+    if (o->max_instance_bytes && n >= 0) {
+        size_t used = (size_t)n < size ? (size_t)n : size;
+        n += snprintf(out + used, size - used, "/max-instance=%" PRIu64, o->max_instance_bytes);
+    }
+    return n;
+}
+
 static bool make_uid_seeds(s2d_identity *id, const char *slide_path, s2d_error *err)
 {
-    const s2d_convert_options *o = id->opts;
     s2d_slide_files files;
     if (!s2d_slide_files_list(slide_path, &files, err)) {
         return false;
     }
     bool ok = s2d_slide_fingerprint(&files, id->uid_seed_slide, err);
     s2d_slide_files_free(&files);
-    // Every option that changes the pixel data belongs here, or two different encodings
-    // of one slide would share SOP Instance UIDs.
-    int n = snprintf(id->uid_seed_encoding, sizeof id->uid_seed_encoding,
-                     "%s/tile=%d/q=%d/%s/%s/%s", id->uid_seed_slide, o->tile_size, o->quality,
-                     o->subsampling_444 ? "444" : "420",
-                     o->keep_source_levels ? "source-levels" : "halving",
-                     o->reencode ? "reencode" : "copy");
-    // The size cap decides which frames share an instance: another cap, other instances.
-    // Without it the seed stays as it always was, and so do the UIDs.
-    if (o->max_instance_bytes && n > 0 && (size_t)n < sizeof id->uid_seed_encoding) {
-        snprintf(id->uid_seed_encoding + n, sizeof id->uid_seed_encoding - (size_t)n,
-                 "/max-instance=%" PRIu64, o->max_instance_bytes);
-    }
+    // "FINGERPRINT/PIXEL-SETTINGS"; the fingerprint is 64 characters, so both fit.
+    int n = snprintf(id->uid_seed_encoding, sizeof id->uid_seed_encoding, "%s/",
+                     id->uid_seed_slide);
+    s2d_convert_pixel_settings(id->opts, id->uid_seed_encoding + n,
+                               sizeof id->uid_seed_encoding - (size_t)n);
     return ok;
 }
 

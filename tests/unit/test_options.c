@@ -1,6 +1,8 @@
 /* The option table of src/cli/options.c against what users read: every option of convert
  * and batch appears in its --help and (convert's) in README.md's option table, and nothing
- * appears there that the table lacks. Usage: test_options README.md */
+ * appears there that the table lacks; and its "changes the pixels" flags against the
+ * library's rule, s2d_convert_pixel_settings(), the seed of deterministic UIDs.
+ * Usage: test_options README.md */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +165,75 @@ static void test_batch_help(void)
     free(text);
 }
 
+// A value each option accepts; an option taking a value not listed here gets "X".
+static const char *const samples[][2] = {
+    {"tile-size", "512"}, {"quality", "80"}, {"subsampling", "444"}, {"levels", "2"},
+    {"threads", "2"}, {"jobs", "2"}, {"mpp", "0.25"}, {"patient-birth-date", "20000101"},
+    {"patient-sex", "F"}, {"study-date", "20240101"}, {"uid-root", "1.2.3"},
+    {"max-instance-size", "500M"}, {"eot-threshold", "1000"},
+    {"send-stow", "http://pacs/studies"}, {"stow", "http://pacs/studies"},
+    {"send-cstore", "pacs:104"}, {"cstore", "pacs:104"},
+};
+
+static char *sample(const s2d_cli_option *opt)
+{
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+        if (strcmp(samples[i][0], opt->name) == 0) {
+            return (char *)samples[i][1];
+        }
+    }
+    return opt->arg ? (char *)"X" : NULL;
+}
+
+// An option changes s2d_convert_pixel_settings() exactly when its row says it changes
+// the pixels.
+static void test_pixel_flags(void)
+{
+    s2d_cli_args defaults;
+    s2d_cli_args_init(&defaults, "");
+    char before[160], after[160];
+    s2d_convert_pixel_settings(&defaults.opts, before, sizeof before);
+    for (size_t i = 0; i < s2d_cli_noptions; i++) {
+        const s2d_cli_option *opt = &s2d_cli_options[i];
+        s2d_cli_args args;
+        s2d_cli_args_init(&args, "");
+        int rc = opt->apply(opt, &args, sample(opt));
+        s2d_convert_pixel_settings(&args.opts, after, sizeof after);
+        bool changed = strcmp(before, after) != 0;
+        if (rc != 0 || changed != ((opt->flags & S2D_OPT_PIXELS) != 0)) {
+            fprintf(stderr, "--%s %s: exit %d, pixel settings %s -> %s, flagged %s\n", opt->name,
+                    sample(opt) ? sample(opt) : "", rc, before, after,
+                    opt->flags & S2D_OPT_PIXELS ? "pixels" : "not pixels");
+        }
+        CHECK(rc == 0);
+        CHECK(changed == ((opt->flags & S2D_OPT_PIXELS) != 0));
+        s2d_cli_send_free(&args.send);
+    }
+    s2d_cli_send_free(&defaults.send);
+}
+
+// The string is the seed of deterministic UIDs: a byte changed is every such UID changed.
+static void test_pixel_settings_string(void)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    char text[160];
+    CHECK(s2d_convert_pixel_settings(&o, text, sizeof text) == 28);
+    CHECK(strcmp(text, "tile=0/q=90/420/halving/copy") == 0);
+    o.tile_size = 512;
+    o.quality = 80;
+    o.subsampling_444 = true;
+    o.keep_source_levels = true;
+    o.reencode = true;
+    o.max_instance_bytes = 500u << 20;
+    s2d_convert_pixel_settings(&o, text, sizeof text);
+    CHECK(strcmp(text, "tile=512/q=80/444/source-levels/reencode/max-instance=524288000") == 0);
+    // Cut short, it still says how long it is and stays terminated.
+    char small[20];
+    CHECK(s2d_convert_pixel_settings(&o, small, sizeof small) == (int)strlen(text));
+    CHECK(strcmp(small, "tile=512/q=80/444/s") == 0);
+}
+
 static const char *readme_path;
 
 static void test_readme(void)
@@ -187,5 +258,7 @@ int main(int argc, char **argv)
     RUN(test_convert_help);
     RUN(test_batch_help);
     RUN(test_readme);
+    RUN(test_pixel_flags);
+    RUN(test_pixel_settings_string);
     return harness_failures != 0;
 }
