@@ -15,6 +15,7 @@
 #include "batch/manifest.h"
 #include "core/fingerprint.h"
 #include "core/sha256.h"
+#include "source/source.h"
 
 void s2d_batch_output_name(const char *key, char out[S2D_BATCH_NAME_MAX])
 {
@@ -43,30 +44,6 @@ void s2d_batch_output_name(const char *key, char out[S2D_BATCH_NAME_MAX])
     s2d_sha256_final(&h, digest);
     s2d_hex(digest, 5, hex);
     snprintf(out + n, S2D_BATCH_NAME_MAX - n, "-%s", hex);
-}
-
-// A slide extension, or the first bytes of a TIFF or BigTIFF (every TIFF-based format).
-static bool looks_like_slide(const char *path)
-{
-    static const char *const exts[] = {".svs", ".tif", ".tiff", ".ndpi", ".scn", ".bif",
-                                       ".svslide", ".mrxs", ".vms", ".vmu"};
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    for (size_t i = 0; dot && i < sizeof exts / sizeof *exts; i++) {
-        if (!strcasecmp(dot, exts[i])) {
-            return true;
-        }
-    }
-    unsigned char head[4] = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    bool tiff = false;
-    if (fd >= 0) {
-        tiff = read(fd, head, 4) == 4 &&
-               ((head[0] == 'I' && head[1] == 'I' && (head[2] == 42 || head[2] == 43) && !head[3]) ||
-                (head[0] == 'M' && head[1] == 'M' && !head[2] && (head[3] == 42 || head[3] == 43)));
-        close(fd);
-    }
-    return tiff;
 }
 
 static bool fits(int printed, size_t size)
@@ -212,7 +189,7 @@ static bool plan_folder(const char *input, const struct stat *skip, s2d_batch_pl
             continue;
         }
         snprintf(path, sizeof path, "%s/%s", input, files.items[i]);
-        ok = looks_like_slide(path) ? add_slide(plan, path, files.items[i], NULL, 0)
+        ok = s2d_source_sniff(path) ? add_slide(plan, path, files.items[i], NULL, 0)
                                     : strlist_add(&ignored, path);
     }
     free(taken);
@@ -292,7 +269,7 @@ bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan
     bool ok;
     if (S_ISDIR(st.st_mode)) {
         ok = plan_folder(input, have_skip ? &skip : NULL, plan, err);
-    } else if (looks_like_slide(input)) {
+    } else if (s2d_source_sniff(input)) {
         ok = s2d_error_set(err, S2D_ERR_USAGE,
                            "%s is a slide; batch takes a folder or a CSV manifest "
                            "(slide2dcm convert takes one slide)", input);

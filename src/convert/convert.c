@@ -19,9 +19,10 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "dicom/part10.h"
+#include "dicom/source_terms.h"
 #include "iod/iod.h"
 #include "pipeline/pyramid.h"
-#include "reader/reader.h"
+#include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
 
 #define UID_JPEG_2000 "1.2.840.10008.1.2.4.91"
@@ -36,7 +37,7 @@ typedef struct job {
     const char *slide_path;
     const char *outdir;
     const s2d_convert_options *opts;
-    s2d_reader *reader;
+    s2d_source *reader;
     const s2d_iod *iod;      // what the instances are
     s2d_iod_shared slide;
     s2d_identity id;
@@ -143,19 +144,23 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance
     return out;
 }
 
-// How the source stored the image of w x h pixels (not lossy when it does not say);
-// levels and images we derive from the pyramid fall back to level 0, whose pixels they
-// are made of. The method points into the reader's meta.
-static s2d_lossy_step source_of(const job *jb, int64_t w, int64_t h, bool from_pyramid)
+// A source image's lossy history as the step before ours (not lossy when the source does
+// not say).
+static s2d_lossy_step step_of(const s2d_lossy_history *h)
 {
-    const s2d_slide_meta *m = s2d_reader_meta(jb->reader);
-    const s2d_source_compression *c = s2d_slide_meta_compression(m, w, h);
-    if (!c && from_pyramid) {
-        const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
-        c = s2d_slide_meta_compression(m, base->width, base->height);
-    }
-    return c ? (s2d_lossy_step){.lossy = c->lossy, .method = c->method, .ratio = c->ratio}
+    return h ? (s2d_lossy_step){.lossy = h->method != S2D_LOSSY_NONE,
+                                .method = s2d_lossy_method_term(h->method), .ratio = h->ratio}
              : (s2d_lossy_step){0};
+}
+
+// How the source stored a level; levels and images we derive from the pyramid (img NULL,
+// or a level the source does not describe) take level 0's, whose pixels they are made of.
+static s2d_lossy_step level_step(const job *jb, const s2d_source_image *img)
+{
+    if (!img || !img->history.known) {
+        img = s2d_source_level(jb->reader, 0);
+    }
+    return step_of(img->history.known ? &img->history : NULL);
 }
 
 // A single-frame image (label, overview, thumbnail): pixels to encode, or the source's own
@@ -164,7 +169,7 @@ typedef struct single_image {
     bool copied;              // jpeg holds the image, else rgb
     uint8_t *rgb;             // malloc'd, tightly packed
     s2d_buf jpeg;
-    char photometric[16];     // jpeg's
+    s2d_colour colour;        // jpeg's
     int64_t width, height;
 } single_image;
 
@@ -191,12 +196,12 @@ static bool decode_joined(single_image *img, s2d_error *err)
 
 // The source's associated image: copied when stored as JPEG strips, or under --reencode
 // decoded from them; else decoded by the reader.
-static bool read_single_image(job *jb, const char *source_name, single_image *img,
+static bool read_single_image(job *jb, s2d_image_role image, single_image *img,
                               s2d_error *err)
 {
     memset(img, 0, sizeof *img);
-    if (s2d_reader_associated_jpeg(jb->reader, source_name, &img->jpeg, &img->width,
-                                   &img->height, img->photometric)) {
+    if (s2d_source_associated_jpeg(jb->reader, image, &img->jpeg, &img->width, &img->height,
+                                   &img->colour)) {
         s2d_error dec_err = {0};
         img->copied = !jb->opts->reencode;
         if (img->copied || decode_joined(img, &dec_err)) {
@@ -209,8 +214,8 @@ static bool read_single_image(job *jb, const char *source_name, single_image *im
         }
     }
     s2d_buf_free(&img->jpeg);
-    return s2d_reader_read_associated(jb->reader, source_name, &img->rgb, &img->width,
-                                      &img->height, err);
+    return s2d_source_read_associated(jb->reader, image, &img->rgb, &img->width, &img->height,
+                                      err);
 }
 
 static void single_image_free(single_image *img)
@@ -239,7 +244,9 @@ static bool write_single_frame(job *jb, const char *name, s2d_role role,
         .nframes = 1,
         .downsample_x = downsample_x,
         .downsample_y = downsample_y,
-        .photometric = copied ? img->photometric : "YBR_FULL_422",
+        .photometric = copied ? s2d_photometric_of(img->colour,
+                                                   &(s2d_native){.coding = S2D_CODING_JPEG})
+                              : "YBR_FULL_422",
         .samples_per_pixel = 3,   // the reader gives 8-bit colour only
         .bits_per_sample = 8,
         .source = source,
@@ -272,15 +279,15 @@ static bool write_single_frame(job *jb, const char *name, s2d_role role,
 }
 
 // Label and overview come from the source as they are; a broken one is a warning.
-static bool write_associated(job *jb, const char *source_name, const char *file,
+static bool write_associated(job *jb, s2d_image_role image, const char *file,
                              s2d_role role, s2d_error *err)
 {
-    if (!s2d_reader_has_associated(jb->reader, source_name)) {
+    if (!s2d_source_associated(jb->reader, image)) {
         return true;
     }
     single_image img;
     s2d_error read_err = {0};
-    if (!read_single_image(jb, source_name, &img, &read_err)) {
+    if (!read_single_image(jb, image, &img, &read_err)) {
         if (read_err.code == S2D_ERR_NOMEM) {
             *err = read_err;
             return false;
@@ -289,8 +296,9 @@ static bool write_associated(job *jb, const char *source_name, const char *file,
                       file);
         return true;
     }
-    bool ok = write_single_frame(jb, file, role, &img, 0, 0,
-                                 source_of(jb, img.width, img.height, false), err);
+    bool ok = write_single_frame(
+        jb, file, role, &img, 0, 0,
+        step_of(s2d_source_history_by_size(jb->reader, img.width, img.height)), err);
     single_image_free(&img);
     return ok;
 }
@@ -305,14 +313,14 @@ static bool run_pyramid(job *jb, s2d_error *err)
     if (n == 0) {
         return false;
     }
-    const s2d_level_info *base = s2d_reader_level(jb->reader, 0);
+    const s2d_source_image *base = s2d_source_level(jb->reader, 0);
 
     // A thumbnail from the source when it reads; else one made during the pyramid pass.
     single_image thumb = {0};
     bool want_thumb = !o->no_thumbnail, own_thumb = false;
-    if (want_thumb && s2d_reader_has_associated(jb->reader, "thumbnail")) {
+    if (want_thumb && s2d_source_associated(jb->reader, S2D_IMAGE_THUMBNAIL)) {
         s2d_error terr = {0};
-        own_thumb = read_single_image(jb, "thumbnail", &thumb, &terr);
+        own_thumb = read_single_image(jb, S2D_IMAGE_THUMBNAIL, &thumb, &terr);
         if (!own_thumb) {
             s2d_diag_warn(&jb->diag, "%s: %s; making the thumbnail from the pyramid",
                           jb->slide_path, terr.message);
@@ -334,8 +342,9 @@ static bool run_pyramid(job *jb, s2d_error *err)
         char name[32];
         snprintf(name, sizeof name, "level-%d.dcm", i);
         bool copied = lv->mode == S2D_LEVEL_COPY;
-        const s2d_level_info *src = copied ? s2d_reader_level(jb->reader, lv->source_level) : NULL;
-        bool j2k = copied && src->coding == S2D_CODING_J2K;
+        const s2d_source_image *src =
+            lv->source_level >= 0 ? s2d_source_level(jb->reader, lv->source_level) : NULL;
+        bool j2k = copied && src->native.coding == S2D_CODING_J2K;
         s2d_iod_instance inst = {
             .role = S2D_ROLE_LEVEL,
             .derived = i > 0,
@@ -345,14 +354,14 @@ static bool run_pyramid(job *jb, s2d_error *err)
             .frame_width = t,
             .frame_height = t,
             .nframes = lv->cols * lv->rows,
-            .downsample_x = (double)base->width / (double)lv->width,
-            .downsample_y = (double)base->height / (double)lv->height,
-            .photometric = copied ? src->photometric : "YBR_FULL_422",
+            .downsample_x = (double)base->pix.width / (double)lv->width,
+            .downsample_y = (double)base->pix.height / (double)lv->height,
+            .photometric = copied ? s2d_photometric_of(src->pix.colour, &src->native)
+                                  : "YBR_FULL_422",
             .samples_per_pixel = 3,   // the reader gives 8-bit colour only
             .bits_per_sample = 8,
-            .method = j2k ? "ISO_15444_1" : "ISO_10918_1",
-            .source = lv->source_level >= 0 ? source_of(jb, lv->width, lv->height, true)
-                                            : source_of(jb, base->width, base->height, true),
+            .method = s2d_lossy_method_term(j2k ? S2D_LOSSY_J2K : S2D_LOSSY_JPEG),
+            .source = level_step(jb, src),
             .copied = copied,
         };
         // A copied level may still get a replacement frame from our encoder, which makes
@@ -390,11 +399,11 @@ static bool run_pyramid(job *jb, s2d_error *err)
             made.rgb = NULL;
         }
         s2d_lossy_step source =
-            own_thumb ? source_of(jb, thumb.width, thumb.height, false)
-                      : source_of(jb, base->width, base->height, true);
+            own_thumb ? step_of(s2d_source_history_by_size(jb->reader, thumb.width, thumb.height))
+                      : level_step(jb, NULL);
         ok = write_single_frame(jb, "thumbnail.dcm", S2D_ROLE_THUMBNAIL, &thumb,
-                                (double)base->width / (double)thumb.width,
-                                (double)base->height / (double)thumb.height, source, err);
+                                (double)base->pix.width / (double)thumb.width,
+                                (double)base->pix.height / (double)thumb.height, source, err);
     }
     free(made.rgb);
     single_image_free(&thumb);
@@ -440,8 +449,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     jb->iod = s2d_iod_find("WSM");
 
     bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
-              (jb->reader = s2d_reader_open(slide_path, err)) != NULL &&
-              s2d_identity_describe(&jb->id, slide_path, s2d_reader_meta(jb->reader), &jb->slide,
+              (jb->reader = s2d_source_open(slide_path, err)) != NULL &&
+              s2d_identity_describe(&jb->id, slide_path, s2d_source_meta_of(jb->reader), &jb->slide,
                                     &jb->diag, err) &&
               s2d_outdir_prepare(outdir, opts->overwrite, &jb->created_outdir, err);
     if (ok) {
@@ -449,9 +458,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
         ok = run_pyramid(jb, err) && complete_outputs(jb, err) &&
-             (opts->no_label || write_associated(jb, "label", "label.dcm", S2D_ROLE_LABEL, err)) &&
+             (opts->no_label || write_associated(jb, S2D_IMAGE_LABEL, "label.dcm", S2D_ROLE_LABEL, err)) &&
              (opts->no_overview ||
-              write_associated(jb, "macro", "overview.dcm", S2D_ROLE_OVERVIEW, err)) &&
+              write_associated(jb, S2D_IMAGE_OVERVIEW, "overview.dcm", S2D_ROLE_OVERVIEW, err)) &&
              complete_outputs(jb, err);
     }
     for (int i = 0; ok && i < jb->noutputs; i++) {
@@ -483,7 +492,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         s2d_part10_free(jb->outputs[i].writer);
     }
     s2d_identity_free(&jb->id);
-    s2d_reader_close(jb->reader);
+    s2d_source_close(jb->reader);
     free(jb);
     return ok;
 }

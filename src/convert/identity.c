@@ -218,7 +218,7 @@ static time_t conversion_time(void)
     return time(NULL);
 }
 
-bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
+bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_source_meta *m,
                            s2d_iod_shared *s, s2d_diag *diag, s2d_error *err)
 {
     const s2d_convert_options *o = id->opts;

@@ -12,7 +12,7 @@
 #include "dicom/ds.h"
 #include "dicom/uid.h"
 #include "iod/iod.h"
-#include "reader/reader.h"
+#include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
 
 typedef struct s2d_identity {
@@ -30,7 +30,7 @@ bool s2d_identity_load_overrides(s2d_identity *id, const s2d_iod *iod, s2d_error
 
 /** Fills what every instance of the slide shares; s->icc_profile points into the slide's
  *  meta or id, both of which must outlive s. Warnings go to diag. */
-bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_slide_meta *m,
+bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_source_meta *m,
                            s2d_iod_shared *s, s2d_diag *diag, s2d_error *err);
 
 /** A new random UID, or with a UID root one derived for role from the slide or (per_encoding)

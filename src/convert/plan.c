@@ -13,24 +13,25 @@
 // path (codec/jpeg_enc.h) gives tjCompress2's bytes only at whole MCUs, and generated
 // levels' quarters must split into whole chroma samples. A file that breaks the rule
 // (libtiff only warns) is decoded into DEFAULT_TILE frames.
-static int plan_tile_size(const s2d_reader *r, const s2d_convert_options *o)
+static int plan_tile_size(const s2d_source *r, const s2d_convert_options *o)
 {
-    const s2d_level_info *l0 = s2d_reader_level(r, 0);
+    const s2d_source_image *l0 = s2d_source_level(r, 0);
     if (o->tile_size > 0) {
         return o->tile_size;
     }
-    if (l0->coding != S2D_CODING_NONE && l0->tile_w > 0 && l0->tile_w == l0->tile_h &&
-        l0->tile_w % 16 == 0) {
-        return l0->tile_w;
+    const s2d_native *n0 = &l0->native;
+    if (n0->coding != S2D_CODING_NONE && n0->tile_w > 0 && n0->tile_w == n0->tile_h &&
+        n0->tile_w % 16 == 0) {
+        return n0->tile_w;
     }
     return DEFAULT_TILE;
 }
 
 // Whether the source gives each t x t frame of a level as it is: its tiles are that size,
 // or it is cut from strips on MCU boundaries (NDPI).
-static bool gives_frames(const s2d_reader *r, int source_level, int t)
+static bool gives_frames(const s2d_source *r, int source_level, int t)
 {
-    const s2d_level_info *li = s2d_reader_level(r, source_level);
+    const s2d_native *li = &s2d_source_level(r, source_level)->native;
     if (li->coding == S2D_CODING_NONE) {
         return false;
     }
@@ -41,18 +42,18 @@ static bool gives_frames(const s2d_reader *r, int source_level, int t)
 }
 
 // A source level is copied when its frames can be taken as they are at this frame size.
-static bool copyable(const s2d_reader *r, const s2d_convert_options *o, int source_level, int t)
+static bool copyable(const s2d_source *r, const s2d_convert_options *o, int source_level, int t)
 {
     return !o->reencode && gives_frames(r, source_level, t);
 }
 
-static s2d_pyramid_level source_level(const s2d_reader *r, const s2d_convert_options *o, int s,
+static s2d_pyramid_level source_level(const s2d_source *r, const s2d_convert_options *o, int s,
                                        int t)
 {
-    const s2d_level_info *li = s2d_reader_level(r, s);
-    return (s2d_pyramid_level){.width = li->width, .height = li->height, .source_level = s,
+    const s2d_source_image *li = s2d_source_level(r, s);
+    return (s2d_pyramid_level){.width = li->pix.width, .height = li->pix.height, .source_level = s,
                                .mode = copyable(r, o, s, t) ? S2D_LEVEL_COPY : S2D_LEVEL_READ,
-                               .jpeg_frames = li->coding == S2D_CODING_JPEG &&
+                               .jpeg_frames = li->native.coding == S2D_CODING_JPEG &&
                                               gives_frames(r, s, t)};
 }
 
@@ -60,32 +61,32 @@ static s2d_pyramid_level source_level(const s2d_reader *r, const s2d_convert_opt
 // of that scale (within 2%) is taken as it is, with its own size; otherwise the level is
 // generated. With --keep-source-levels the source's levels are written as they are;
 // --levels keeps only the largest ones.
-int s2d_plan_levels(const s2d_reader *r, const s2d_convert_options *o, const char *source_name,
+int s2d_plan_levels(const s2d_source *r, const s2d_convert_options *o, const char *source_name,
                     s2d_diag *diag, s2d_pyramid_plan *plan, s2d_error *err)
 {
     int t = plan_tile_size(r, o);
     plan->tile_size = t;
-    const s2d_level_info *base = s2d_reader_level(r, 0);
+    const s2d_source_image *base = s2d_source_level(r, 0);
     int n = 0;
     if (o->keep_source_levels) {
-        if (s2d_reader_level_count(r) > S2D_MAX_LEVELS) {
+        if (s2d_source_level_count(r) > S2D_MAX_LEVELS) {
             s2d_diag_warn(diag, "%s: only the first %d of %d levels are written", source_name,
-                          S2D_MAX_LEVELS, s2d_reader_level_count(r));
+                          S2D_MAX_LEVELS, s2d_source_level_count(r));
         }
-        for (int i = 0; i < s2d_reader_level_count(r) && n < S2D_MAX_LEVELS; i++) {
+        for (int i = 0; i < s2d_source_level_count(r) && n < S2D_MAX_LEVELS; i++) {
             plan->levels[n++] = source_level(r, o, i, t);
         }
     } else {
         plan->levels[n++] = source_level(r, o, 0, t);
-        int64_t w = base->width, h = base->height;
+        int64_t w = base->pix.width, h = base->pix.height;
         int next_source = 1;
         while ((w > t || h > t) && n < S2D_MAX_LEVELS) {
             int64_t hw = (w + 1) / 2, hh = (h + 1) / 2;
-            double want = (double)base->width / (double)hw;
+            double want = (double)base->pix.width / (double)hw;
             int use = -1;
-            for (int s = next_source; s < s2d_reader_level_count(r); s++) {
-                const s2d_level_info *li = s2d_reader_level(r, s);
-                double ds = (double)base->width / (double)li->width;
+            for (int s = next_source; s < s2d_source_level_count(r); s++) {
+                const s2d_source_image *li = s2d_source_level(r, s);
+                double ds = (double)base->pix.width / (double)li->pix.width;
                 if (ds > want * 1.02) {
                     break;
                 }

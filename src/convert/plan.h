@@ -6,13 +6,13 @@
 
 #include "core/diag.h"
 #include "pipeline/pyramid.h"
-#include "reader/reader.h"
+#include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
 
 /** Fills plan->tile_size, levels (size, mode, source level, tile grid) and nlevels.
  *  Warnings name source_name and go to diag.
  *  @return the number of levels, or 0 with err set. */
-int s2d_plan_levels(const s2d_reader *r, const s2d_convert_options *o, const char *source_name,
+int s2d_plan_levels(const s2d_source *r, const s2d_convert_options *o, const char *source_name,
                     s2d_diag *diag, s2d_pyramid_plan *plan, s2d_error *err);
 
 /** Sets plan->thumb_level and thumb_factor for a thumbnail made from the pyramid;

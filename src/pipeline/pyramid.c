@@ -248,7 +248,7 @@ static bool source_planes(worker *wk, slot *s, const s2d_pyramid_level *lv, int6
     run *rn = wk->rn;
     s2d_error ignored = {0};
     return lv->jpeg_frames && !wk->rgb_level[s->level] &&
-           s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row,
+           s2d_source_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row,
                                  rn->tile, rn->tile, &s->frame, &ignored) &&
            decode_to_planes(wk, s->level, &s->frame, 1, vw, vh, wk->planes, wk->tile);
 }
@@ -263,11 +263,11 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, quarter
 {
     run *rn = wk->rn;
     s2d_pyramid_level *lv = &rn->plan->levels[s->level];
-    const s2d_level_info *src = s2d_reader_level(rn->plan->reader, lv->source_level);
+    const s2d_source_image *src = s2d_source_level(rn->plan->reader, lv->source_level);
     int t = rn->tile;
     s2d_error why = {0};
     *quarter = QUARTER_OF_TILE;
-    if (s2d_reader_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row, t,
+    if (s2d_source_read_frame(rn->plan->reader, wk->reader, lv->source_level, s->col, s->row, t,
                               t, &s->frame, &why)) {
         if (!need_pixels) {
             return true;
@@ -292,7 +292,7 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, quarter
         *err = why;
         return false;
     }
-    if (src->coding == S2D_CODING_J2K) {
+    if (src->native.coding == S2D_CODING_J2K) {
         // A replacement JPEG 2000 frame would need a J2K encoder, which we do not have:
         // the conversion stops, naming the tile and the way out.
         return s2d_error_set(err, why.code, "%s (--reencode converts the slide, with such "
@@ -304,7 +304,7 @@ static bool copy_tile(worker *wk, slot *s, bool need_pixels, bool halve, quarter
     pthread_mutex_lock(&rn->lock);
     lv->replaced_frames++;
     pthread_mutex_unlock(&rn->lock);
-    if (strcmp(src->photometric, "RGB") == 0) {
+    if (src->pix.colour == S2D_COLOUR_RGB) {
         return s2d_jpeg_encode_rgb(wk->tile, t, t, rn->opts->quality, &s->frame, err);
     }
     return encode_tile(wk, s, err);
@@ -360,7 +360,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         // less than a full decode and replaces the 2x2 average. Not at the level's right and
         // bottom edges: the DCT scaling would mix the source's padding into the image.
         bool halve = feeds_next && !feeds_thumb && vw == t && vh == t &&
-                     s2d_reader_level(plan->reader, lv->source_level)->coding == S2D_CODING_JPEG;
+                     s2d_source_level(plan->reader, lv->source_level)->native.coding == S2D_CODING_JPEG;
         if (!copy_tile(wk, s, feeds_next || feeds_thumb, halve, &quarter, err)) {
             return false;
         }
@@ -371,7 +371,7 @@ static bool process(worker *wk, slot *s, s2d_error *err)
         }
     } else if (lv->mode == S2D_LEVEL_READ) {
         int bad = 0;
-        if (!s2d_reader_read_region(plan->reader, wk->reader, lv->source_level, x0, y0, vw, vh,
+        if (!s2d_source_read_region(plan->reader, wk->reader, lv->source_level, x0, y0, vw, vh,
                                     wk->tile, stride, &bad, err)) {
             s2d_error_prefix(err, "level %d tile (%u,%u): ", s->level, s->col, s->row);
             return false;
@@ -577,7 +577,7 @@ static bool push_job(run *rn, uint64_t *seq, int level, uint32_t col, uint32_t r
     // give it, a worker retries and makes the replacement.
     if (rn->copy_inline[level]) {
         s2d_error ignored = {0};
-        bool copied = s2d_reader_read_frame(rn->plan->reader, rn->enumerator_reader,
+        bool copied = s2d_source_read_frame(rn->plan->reader, rn->enumerator_reader,
                                             rn->plan->levels[level].source_level, col, row,
                                             rn->tile, rn->tile, &s->frame, &ignored);
         pthread_mutex_lock(&rn->lock);
@@ -685,7 +685,7 @@ static bool setup(run *rn, s2d_pyramid_plan *plan, s2d_error *err)
         // coefficients, work for the workers.
         bool feeds_next = l + 1 < plan->nlevels && plan->levels[l + 1].mode == S2D_LEVEL_GENERATE;
         rn->copy_inline[l] = lv->mode == S2D_LEVEL_COPY && !feeds_next && l != plan->thumb_level &&
-                             s2d_reader_level(plan->reader, lv->source_level)->tile_w > 0;
+                             s2d_source_level(plan->reader, lv->source_level)->native.tile_w > 0;
         all_inline = all_inline && rn->copy_inline[l];
         if (rn->copy_inline[l] && !rn->enumerator_reader &&
             !(rn->enumerator_reader = s2d_read_ctx_new(plan->reader, t, t, err))) {
@@ -749,7 +749,7 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     run rn = {
         .plan = plan,
         .opts = opts,
-        .background = s2d_reader_meta(plan->reader)->background,
+        .background = s2d_source_meta_of(plan->reader)->background,
         .tile = plan->tile_size,
         // Enough frames in flight to keep every worker busy while the oldest one is still
         // being made, and the enumerator asleep for a quarter of them at a time. A slot

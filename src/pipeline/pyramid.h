@@ -19,7 +19,7 @@
 
 #include "core/diag.h"
 #include "dicom/part10.h"
-#include "reader/reader.h"
+#include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
 
 typedef enum s2d_level_mode {
@@ -42,7 +42,7 @@ typedef struct s2d_pyramid_level {
 } s2d_pyramid_level;
 
 typedef struct s2d_pyramid_plan {
-    s2d_reader *reader;
+    s2d_source *reader;
     const char *source_name;           // for warnings
     const char *spill_dir;             // where generated levels' rows are kept (the output's)
     const s2d_convert_options *opts;   // quality, threads, callbacks

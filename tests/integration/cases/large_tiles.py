@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Source tiles larger than the reader's read window (1 MiB; reader_tiff.c READ_WINDOW):
+"""Source tiles larger than the reader's read window (1 MiB; source/tiffio.c READ_WINDOW):
 each such tile is read on its own, into a window grown to hold it, and the small tiles
 after it are read a window at a time into that grown window. The frames must still be the
 tiles byte for byte (check_passthrough.py) and pass the usual checks (check_conversion.py:

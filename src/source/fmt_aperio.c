@@ -1,0 +1,116 @@
+/* Aperio SVS: a tiled TIFF (JPEG or JPEG 2000 33005 tiles) whose first ImageDescription
+ * starts with "Aperio" and holds "key = value" pairs between bars: "Aperio Image Library
+ * ...|AppMag = 20|MPP = 0.499|...". After the first, the stripped images are the thumbnail
+ * (the first of them) and the label and macro, which say so in their descriptions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/tiffio.h"
+
+typedef struct aperio_values {
+    char *mpp, *app_mag, *date, *time, *zone, *barcode;   // into the copy; NULL when absent
+} aperio_values;
+
+// The pairs of the description (a copy, cut in place); a key set twice keeps its last
+// value, and an empty value counts as absent.
+static void parse_description(char *copy, aperio_values *v)
+{
+    static const struct { const char *key; size_t at; } wanted[] = {
+        {"MPP", offsetof(aperio_values, mpp)},         {"AppMag", offsetof(aperio_values, app_mag)},
+        {"Date", offsetof(aperio_values, date)},       {"Time", offsetof(aperio_values, time)},
+        {"Time Zone", offsetof(aperio_values, zone)},  {"Barcode", offsetof(aperio_values, barcode)}};
+    memset(v, 0, sizeof *v);
+    bool first = true;
+    char *save = NULL;
+    for (char *part = strtok_r(copy, "|", &save); part; part = strtok_r(NULL, "|", &save)) {
+        char *eq = strstr(part, " = ");
+        if (first || !eq) {
+            first = false;
+            continue;
+        }
+        *eq = '\0';
+        for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++) {
+            if (strcmp(part, wanted[i].key) == 0) {
+                char *value = eq + 3;
+                *(char **)((char *)v + wanted[i].at) = value[0] ? value : NULL;
+            }
+        }
+    }
+}
+
+static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
+{
+    const s2d_tiff_ifd *d0 = &td->ifds[0];
+    char *copy = d0->description ? strdup(d0->description) : NULL;
+    if (d0->description && !copy) {
+        return false;
+    }
+    aperio_values v = {0};
+    if (copy) {
+        parse_description(copy, &v);
+    }
+    m->mpp_x = m->mpp_y = s2d_meta_positive(v.mpp);
+    m->objective_power = s2d_meta_positive(v.app_mag);
+    if (!s2d_meta_us_datetime(v.date, v.time, v.zone, m->acquisition_datetime) &&
+        !s2d_meta_tiff_datetime(d0->datetime, m->acquisition_datetime)) {
+        m->acquisition_datetime[0] = '\0';
+    }
+    if (v.barcode) {
+        snprintf(m->barcode, sizeof m->barcode, "%s", v.barcode);
+    }
+    free(copy);
+    s2d_meta_default_background(m);
+    return s2d_meta_take_icc(td, m);
+}
+
+// After the first, a stripped image is the label or the macro when its description says
+// so, else the thumbnail when it is the first such.
+static bool classify(s2d_source *src, int ifd)
+{
+    const char *desc = src->tiffdir->ifds[ifd].description;
+    if (ifd == 0) {
+        return true;
+    }
+    if (desc && strstr(desc, "label")) {
+        return s2d_tiff_source_set_associated(src, ifd, S2D_IMAGE_LABEL);
+    }
+    if (desc && strstr(desc, "macro")) {
+        return s2d_tiff_source_set_associated(src, ifd, S2D_IMAGE_OVERVIEW);
+    }
+    return s2d_source_associated(src, S2D_IMAGE_THUMBNAIL) ||
+           s2d_tiff_source_set_associated(src, ifd, S2D_IMAGE_THUMBNAIL);
+}
+
+// OpenSlide's test: tiled, the description starts with "Aperio", and no mark of the TIFF
+// formats OpenSlide tries before it (NDPI, Trestle's "MedScan" Software).
+static bool aperio_detect(const char *path, const s2d_tiffdir *td)
+{
+    (void)path;
+    if (!td || td->n == 0) {
+        return false;
+    }
+    const s2d_tiff_ifd *d0 = &td->ifds[0];
+    return d0->tiled && d0->description && strncmp(d0->description, "Aperio", 6) == 0 &&
+           !s2d_tiffdir_private(td, 0, 65420) &&
+           !(d0->software && strncmp(d0->software, "MedScan", 7) == 0);
+}
+
+static bool aperio_open(s2d_source *src, s2d_error *err)
+{
+    if (!s2d_tiff_source_open_tiled(src, classify, err)) {
+        return false;
+    }
+    return read_meta(src->tiffdir, &src->meta) ||
+           s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+}
+
+static const char *const aperio_extensions[] = {".svs", NULL};
+
+const s2d_format s2d_format_aperio = {
+    .name = "aperio",
+    .extensions = aperio_extensions,
+    .reads_tiff = true,
+    .detect = aperio_detect,
+    .open = aperio_open,
+};

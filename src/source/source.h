@@ -1,0 +1,164 @@
+/* A source: the images of one input file and what it says about itself, in words of its
+ * own (no DICOM words: the DICOM layer maps them). Each image has a role, a pixel
+ * description, the native coding of its stored frames (copied as they are where the
+ * output allows) and its own lossy history.
+ *
+ * s2d_source_open() tries the formats of registry.c in order, each given the one listing
+ * of the file's TIFF directories (tiffdir.h). Reads are thread-safe but for the associated
+ * images, which are read from one thread; per-thread state lives in an s2d_read_ctx.
+ * The pixel description is the codecs' (codec/pixdesc.h). */
+#ifndef S2D_SOURCE_H
+#define S2D_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "slide2dcm/error.h"
+#include "codec/pixdesc.h"
+
+typedef enum s2d_image_role {
+    S2D_IMAGE_LEVEL,         // a resolution level of a pyramid; index.level
+    S2D_IMAGE_PAGE,          // a page of a document; index.page
+    S2D_IMAGE_PLANE,         // one channel x z x t plane; index.channel, .z, .t
+    S2D_IMAGE_LABEL,
+    S2D_IMAGE_OVERVIEW,      // the macro image of the whole glass
+    S2D_IMAGE_THUMBNAIL,
+} s2d_image_role;
+
+/** How an image's stored frames can be taken without decoding. */
+typedef enum s2d_native_coding {
+    S2D_CODING_NONE = 0,     // they cannot: read regions (decode) instead
+    S2D_CODING_JPEG,         // complete baseline JPEG streams
+    S2D_CODING_J2K,          // raw JPEG 2000 codestreams
+} s2d_native_coding;
+
+/** The multiple component transform of a JPEG 2000 codestream. */
+typedef enum s2d_j2k_transform {
+    S2D_J2K_NO_TRANSFORM,
+    S2D_J2K_IRREVERSIBLE,    // ICT, with the 9/7 wavelet
+    S2D_J2K_REVERSIBLE,      // RCT, with the 5/3 wavelet
+} s2d_j2k_transform;
+
+typedef struct s2d_native {
+    s2d_native_coding coding;
+    // Frame size of copied frames. 0: any multiple of mcu_w x mcu_h (frames are cut from a
+    // larger JPEG, as in NDPI).
+    int tile_w, tile_h;
+    int mcu_w, mcu_h;
+    s2d_j2k_transform j2k_transform;
+} s2d_native;
+
+/** Largest copied frame of w x h pixels a source hands out. */
+#define S2D_COPIED_FRAME_MAX(w, h) ((uint64_t)(w) * (uint64_t)(h) * 6u + 65536u)
+
+typedef enum s2d_lossy_method {
+    S2D_LOSSY_NONE = 0,      // stored without loss (or not known to be lossy)
+    S2D_LOSSY_JPEG,
+    S2D_LOSSY_J2K,
+} s2d_lossy_method;
+
+/** How the source stored an image, for the lossy compression history. */
+typedef struct s2d_lossy_history {
+    bool known;              // the source says how it stored this image
+    s2d_lossy_method method;
+    double ratio;            // raw bytes / stored bytes; 0 when unknown
+} s2d_lossy_history;
+
+typedef struct s2d_source_image {
+    s2d_image_role role;
+    struct {
+        int level, page, channel, z, t;
+    } index;
+    s2d_pixdesc pix;         // of the stored pixels
+    // Chroma sampling of YCbCr: luma samples per chroma sample across and down (1: none).
+    uint8_t chroma_w, chroma_h;
+    double downsample;       // levels: relative to level 0
+    s2d_native native;
+    s2d_lossy_history history;
+} s2d_source_image;
+
+/** What the source says about itself; empty strings / zeros when it does not say. */
+typedef struct s2d_source_meta {
+    double mpp_x, mpp_y;              // micrometres per pixel
+    double objective_power;           // magnification
+    char acquisition_datetime[27];    // YYYYMMDDHHMMSS[&ZZXX]
+    char barcode[257];
+    uint8_t background[3];            // RGB; white when the source has none
+    uint8_t *icc_profile;             // owned by the source, or NULL
+    size_t icc_profile_len;
+    bool fluorescence;                // an epifluorescence scan
+    double excitation_nm;             // its excitation wavelength; 0 when unknown
+} s2d_source_meta;
+
+typedef struct s2d_source s2d_source;
+typedef struct s2d_read_ctx s2d_read_ctx;
+
+/** Opens path with the first format of the registry that takes it. Fails with
+ *  S2D_ERR_INPUT and a reason that names what is wrong.
+ *  @return a source the caller closes with s2d_source_close(), or NULL with err set. */
+s2d_source *s2d_source_open(const char *path, s2d_error *err);
+/** NULL is a no-op. */
+void s2d_source_close(s2d_source *src);
+
+/** The format that opened it: "aperio", "ndpi", "ome", "tiled-tiff", "openslide". */
+const char *s2d_source_format(const s2d_source *src);
+
+/** Levels are images 0 .. level_count - 1, largest first. Pointers stay valid until close. */
+int s2d_source_level_count(const s2d_source *src);
+const s2d_source_image *s2d_source_level(const s2d_source *src, int level);
+/** The image of that role (LABEL, OVERVIEW, THUMBNAIL), or NULL when there is none. */
+const s2d_source_image *s2d_source_associated(const s2d_source *src, s2d_image_role role);
+const s2d_source_meta *s2d_source_meta_of(const s2d_source *src);
+
+/** Per-thread reading state for regions of at most max_w x max_h pixels; the caller frees
+ *  it with s2d_read_ctx_free() before closing the source. */
+s2d_read_ctx *s2d_read_ctx_new(s2d_source *src, int max_w, int max_h, s2d_error *err);
+void s2d_read_ctx_free(s2d_read_ctx *ctx);
+
+/**
+ * Reads w x h pixels at (x, y) in the coordinates of level into rgb (3 bytes per pixel,
+ * stride bytes per row), straight (not premultiplied) RGB on the background colour.
+ * A source tile that cannot be decoded becomes background and is counted in
+ * *bad_tiles (may be NULL), so the caller can warn.
+ */
+bool s2d_source_read_region(s2d_source *src, s2d_read_ctx *ctx, int level, int64_t x,
+                            int64_t y, int64_t w, int64_t h, uint8_t *rgb, size_t stride,
+                            int *bad_tiles, s2d_error *err);
+
+/**
+ * Frame (col, row) of a level whose native coding is not NONE, frame_w x frame_h pixels
+ * (the level's tile size, or a multiple of its MCU when that is 0), as a complete stream in
+ * out. Fails with S2D_ERR_INPUT when the source's tile is missing or broken: the caller
+ * replaces the frame.
+ */
+bool s2d_source_read_frame(s2d_source *src, s2d_read_ctx *ctx, int level, uint32_t col,
+                           uint32_t row, int frame_w, int frame_h, s2d_buf *out,
+                           s2d_error *err);
+
+/** Reads an associated image as tightly packed RGB.
+ *  @return false with err set when it is missing or unreadable; *rgb is malloc'd, the
+ *  caller's. */
+bool s2d_source_read_associated(s2d_source *src, s2d_image_role role, uint8_t **rgb,
+                                int64_t *w, int64_t *h, s2d_error *err);
+
+/** An associated image that the source stores as baseline JPEG strips, as one complete
+ *  JPEG made without decoding (s2d_jpeg_join_strips), and its colour model (RGB or YCbCr).
+ *  @return false when the source does not store it so: read_associated decodes it. */
+bool s2d_source_associated_jpeg(s2d_source *src, s2d_image_role role, s2d_buf *out,
+                                int64_t *w, int64_t *h, s2d_colour *colour);
+
+/** The history of the first image of exactly w x h pixels in the file (in IFD order), or
+ *  NULL (not a TIFF, no such image). Associated images are still matched so: an image's
+ *  own history (s2d_source_image.history) differs where an earlier IFD has its size (the
+ *  thumbnail of aperio/small.svs, 3.82 against level 0's 2.92), which changes recorded
+ *  output bytes; the switch waits for that change to be agreed. */
+const s2d_lossy_history *s2d_source_history_by_size(const s2d_source *src, int64_t w,
+                                                    int64_t h);
+
+/** Whether a batch should take path as an input: a name or first bytes that a format of
+ *  the registry reads (without opening it with libtiff). */
+bool s2d_source_sniff(const char *path);
+
+#endif

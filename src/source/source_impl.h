@@ -1,0 +1,86 @@
+/* What the formats share: the source object, the operations a format provides, the format
+ * descriptor of the registry, and the helpers that turn a format's own words into typed
+ * metadata. */
+#ifndef S2D_SOURCE_IMPL_H
+#define S2D_SOURCE_IMPL_H
+
+#include "source/source.h"
+#include "source/tiffdir.h"
+
+typedef struct s2d_source_ops {
+    void (*close)(s2d_source *src);
+    void *(*ctx_new)(s2d_source *src, int max_w, int max_h);
+    void (*ctx_free)(s2d_source *src, void *ctx);
+    bool (*read_region)(s2d_source *src, void *ctx, int level, int64_t x, int64_t y, int64_t w,
+                        int64_t h, uint8_t *rgb, size_t stride, int *bad_tiles, s2d_error *err);
+    // NULL when no level has frames to copy.
+    bool (*read_frame)(s2d_source *src, void *ctx, int level, uint32_t col, uint32_t row,
+                       int frame_w, int frame_h, s2d_buf *out, s2d_error *err);
+    bool (*read_associated)(s2d_source *src, const s2d_source_image *img, uint8_t **rgb, int64_t *w,
+                            int64_t *h, s2d_error *err);
+    // NULL when the format never has one to copy.
+    bool (*associated_jpeg)(s2d_source *src, const s2d_source_image *img, s2d_buf *out, int64_t *w,
+                            int64_t *h, s2d_colour *colour);
+} s2d_source_ops;
+
+#define S2D_MAX_ASSOCIATED 3   // label, overview, thumbnail
+
+struct s2d_source {
+    const struct s2d_format *format;
+    const s2d_source_ops *ops;
+    void *impl;                        // the format's, freed by ops->close
+    char *path;
+    s2d_tiffdir *tiffdir;              // the listing, NULL for a file that is not a TIFF
+    int nlevels;
+    s2d_source_image *levels;                 // malloc'd
+    int nassociated;
+    s2d_source_image associated[S2D_MAX_ASSOCIATED];
+    s2d_source_meta meta;
+};
+
+/** One format of the registry (registry.c).
+ *  detect: cheap, allocates nothing; td is NULL for a file that is not a TIFF.
+ *  open: fills src (levels, associated images, meta, ops, impl) and returns true; or
+ *  returns false with err set for a file of this format that cannot be read; or returns
+ *  false with err untouched when the file is not one this format reads after all (then the
+ *  next format is tried), leaving src as it found it. */
+typedef struct s2d_format {
+    const char *name;
+    const char *const *extensions;     // names a batch takes as this format's; NULL-ended
+    bool reads_tiff;                   // a batch takes any TIFF for it
+    bool (*detect)(const char *path, const s2d_tiffdir *td);
+    bool (*open)(s2d_source *src, s2d_error *err);
+} s2d_format;
+
+extern const s2d_format s2d_format_ndpi, s2d_format_aperio, s2d_format_ome,
+    s2d_format_tiled_tiff, s2d_format_openslide;
+
+/** The registry's formats in try order, and how many. */
+const s2d_format *const *s2d_formats(int *n);
+
+/** The name our messages give an associated image: "label", "macro", "thumbnail". */
+const char *s2d_role_name(s2d_image_role role);
+
+// ------------------------------------------------------------------ typed metadata
+
+/** The positive finite number text starts with, else 0. NULL gives 0. */
+double s2d_meta_positive(const char *text);
+
+/** "12/29/09" + "09:59:15" (either NULL) + "GMT-05:00" (may be NULL) into out. */
+bool s2d_meta_us_datetime(const char *date, const char *time, const char *zone, char out[27]);
+
+/** "2009:12:29 09:59:15" (TIFF DateTime) or "2010-10-14T10:20:07" (ISO 8601) into out. */
+bool s2d_meta_tiff_datetime(const char *text, char out[27]);
+
+/** Hamamatsu fluorescence scans describe their filter cube in a property:
+ *  "...;ExcitationWaveLength=387;EmissionWaveLength=455;...". True when text holds it, with
+ *  meta's fluorescence and excitation set. */
+bool s2d_meta_fluorescence(const char *text, s2d_source_meta *meta);
+
+/** Empty glass: white in brightfield, black in fluorescence. */
+void s2d_meta_default_background(s2d_source_meta *meta);
+
+/** The ICC profile of the listing's IFD 0, copied into meta; false for lack of memory. */
+bool s2d_meta_take_icc(const s2d_tiffdir *td, s2d_source_meta *meta);
+
+#endif

@@ -1,0 +1,436 @@
+/* pread, the read window and the TIFF formats' shared runtime; see tiffio.h. */
+#include "source/tiffio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tiffio.h>
+#include <unistd.h>
+
+#include "codec/bitstream.h"
+#include "core/bigmem.h"
+#include "core/fs.h"
+
+// Tiles usually lie one after another in the file: once a read continues where the last
+// one ended, the next this many bytes come with one pread, so that copying a level of small
+// tiles costs a syscall per window instead of one per tile.
+#define READ_WINDOW (1u << 20)
+
+bool s2d_pread_buf(int fd, uint64_t offset, size_t len, s2d_buf *out)
+{
+    out->len = 0;
+    if (!s2d_buf_reserve(out, len) || s2d_pread_full(fd, out->data, len, offset) != (ssize_t)len) {
+        return false;
+    }
+    out->len = len;
+    return true;
+}
+
+const uint8_t *s2d_read_window_get(int fd, s2d_read_window *w, uint64_t offset, size_t len)
+{
+    bool inside = offset >= w->at && offset + len <= w->at + w->len;
+    if (!inside) {
+        size_t want = offset == w->read_end && len < READ_WINDOW ? READ_WINDOW : len;
+        w->len = 0;
+        if (want > w->cap) {
+            // Never less than a window, so that a first tile read on its own does not
+            // leave a window too small for the reads that follow it.
+            size_t cap = want > READ_WINDOW ? want : READ_WINDOW;
+            s2d_bigmem_free(w->data, w->cap);
+            w->cap = 0;
+            if (!(w->data = s2d_bigmem_alloc(cap))) {
+                return NULL;
+            }
+            w->cap = cap;
+        }
+        ssize_t got = s2d_pread_full(fd, w->data, want, offset);
+        if (got < (ssize_t)len) {
+            return NULL;
+        }
+        w->at = offset;
+        w->len = (size_t)got;
+    }
+    w->read_end = offset + len;
+    return w->data + (offset - w->at);
+}
+
+void s2d_read_window_free(s2d_read_window *w)
+{
+    s2d_bigmem_free(w->data, w->cap);
+    memset(w, 0, sizeof *w);
+}
+
+// ------------------------------------------------------------------ frames
+
+s2d_tiff_source *s2d_tiff_source_of(const s2d_source *src)
+{
+    return src->impl;
+}
+
+bool s2d_tiff_tiled_frame(s2d_source *src, const s2d_tiff_level *lv, int level, uint32_t col,
+                          uint32_t row, int fw, int fh, s2d_tiff_ctx *c, s2d_buf *out,
+                          s2d_error *err)
+{
+    const s2d_grid_tiles *g = &lv->tiles;
+    if (fw != (int)g->tile_w || fh != (int)g->tile_h) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "level %d frames are %ux%u, not %dx%d", level,
+                             g->tile_w, g->tile_h, fw, fh);
+    }
+    uint64_t i = (uint64_t)row * g->across + col;
+    if (col >= g->across || row >= g->down) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "tile (%u,%u) outside level %d", col, row,
+                             level);
+    }
+    if (g->counts[i] == 0 || g->offsets[i] == 0) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "level %d tile (%u,%u) is missing", level, col,
+                             row);
+    }
+    // More than twice the raw pixels is no JPEG or J2K tile; the writer's offset table
+    // choice relies on this bound (S2D_COPIED_FRAME_MAX).
+    if (g->counts[i] > S2D_COPIED_FRAME_MAX(g->tile_w, g->tile_h)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "level %d tile (%u,%u) claims %llu bytes", level,
+                             col, row, (unsigned long long)g->counts[i]);
+    }
+    size_t len = (size_t)g->counts[i];
+    const uint8_t *tile = s2d_read_window_get(s2d_tiff_source_of(src)->fd, &c->window,
+                                              g->offsets[i], len);
+    if (!tile) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "level %d tile (%u,%u) cannot be read (past the "
+                             "end of the file?)", level, col, row);
+    }
+    return s2d_grid_tile_stream(g, level, col, row, tile, len, out, err);
+}
+
+static bool tiff_read_frame(s2d_source *src, void *ctx, int level, uint32_t col, uint32_t row,
+                            int frame_w, int frame_h, s2d_buf *out, s2d_error *err)
+{
+    const s2d_tiff_level *lv = &s2d_tiff_source_of(src)->levels[level];
+    return lv->frame(src, lv, level, col, row, frame_w, frame_h, ctx, out, err);
+}
+
+// ------------------------------------------------------------------ regions
+
+static void *tiff_ctx_new(s2d_source *src, int max_w, int max_h)
+{
+    (void)max_w;
+    (void)max_h;
+    s2d_tiff_source *ts = s2d_tiff_source_of(src);
+    s2d_tiff_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        return NULL;
+    }
+    size_t cell_cap = 0;
+    for (int i = 0; i < src->nlevels; i++) {
+        size_t cell = (size_t)ts->levels[i].cell_w * (size_t)ts->levels[i].cell_h;
+        cell_cap = cell > cell_cap ? cell : cell_cap;
+    }
+    c->cell = malloc(cell_cap * 3);
+    c->dec = s2d_frame_dec_new(NULL);
+    if (!c->cell || !c->dec) {
+        free(c->cell);
+        s2d_frame_dec_free(c->dec);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void tiff_ctx_free_for(s2d_tiff_source *ts, s2d_tiff_ctx *c)
+{
+    if (ts->state_free) {
+        ts->state_free(c->state);
+    }
+    s2d_frame_dec_free(c->dec);
+    s2d_buf_free(&c->frame);
+    s2d_buf_free(&c->raw);
+    s2d_read_window_free(&c->window);
+    s2d_buf_free(&c->cell_frame);
+    free(c->cell);
+    free(c);
+}
+
+typedef struct cell_source {
+    s2d_source *src;
+    s2d_tiff_ctx *c;
+    int level;
+} cell_source;
+
+static bool cell_frame(void *arg, uint32_t col, uint32_t row, s2d_buf *out, s2d_error *err)
+{
+    cell_source *cs = arg;
+    const s2d_tiff_level *lv = &s2d_tiff_source_of(cs->src)->levels[cs->level];
+    return lv->frame(cs->src, lv, cs->level, col, row, lv->cell_w, lv->cell_h, cs->c, out, err);
+}
+
+// Decodes the source frames (tiles, or cuts on a fixed grid) covering the region.
+static bool tiff_read_region(s2d_source *src, void *ctx, int level, int64_t x, int64_t y,
+                             int64_t w, int64_t h, uint8_t *rgb, size_t stride, int *bad_tiles,
+                             s2d_error *err)
+{
+    s2d_tiff_ctx *c = ctx;
+    const s2d_tiff_level *lv = &s2d_tiff_source_of(src)->levels[level];
+    cell_source cs = {src, c, level};
+    s2d_grid_region g = {.level_w = lv->width, .level_h = lv->height, .cell_w = lv->cell_w,
+                         .cell_h = lv->cell_h, .frame = cell_frame, .arg = &cs, .dec = c->dec,
+                         .scratch = &c->cell_frame, .cell = c->cell,
+                         .background = src->meta.background};
+    return s2d_grid_read_region(&g, x, y, w, h, rgb, stride, bad_tiles, err);
+}
+
+// ------------------------------------------------------------------ associated images
+
+static int associated_ifd(const s2d_source *src, const s2d_source_image *img)
+{
+    return s2d_tiff_source_of(src)->associated_ifd[img - src->associated];
+}
+
+static bool tiff_read_associated(s2d_source *src, const s2d_source_image *img, uint8_t **rgb,
+                                 int64_t *w, int64_t *h, s2d_error *err)
+{
+    return s2d_tiffdir_read_rgb(src->tiffdir, associated_ifd(src, img), s2d_role_name(img->role),
+                                rgb, w, h, err);
+}
+
+// Joins the JPEG strips of an associated image into one JPEG (the strips are read
+// straight from the file; their total is bounded as a copied frame's is). Only an image
+// stored top row first: the decode path turns the others upright, a copy cannot.
+static bool tiff_associated_jpeg(s2d_source *src, const s2d_source_image *img, s2d_buf *out,
+                                 int64_t *w, int64_t *h, s2d_colour *colour)
+{
+    const s2d_tiff_ifd *d = &src->tiffdir->ifds[associated_ifd(src, img)];
+    uint32_t iw = d->width, ih = d->height, n = d->nchunks;
+    bool ok = !d->tiled && d->compression == COMPRESSION_JPEG && iw > 0 && ih > 0 &&
+              d->samples == 3 && d->bits == 8 && d->planar == PLANARCONFIG_CONTIG &&
+              d->has_photometric &&
+              (d->photometric == PHOTOMETRIC_RGB || d->photometric == PHOTOMETRIC_YCBCR) &&
+              d->orientation == ORIENTATION_TOPLEFT && d->offsets && iw <= 65535 &&
+              ih <= 65535 && n > 0;
+    uint64_t total = 0;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        total += d->counts[i];
+        ok = d->counts[i] > 0 && total <= S2D_COPIED_FRAME_MAX(iw, ih);
+    }
+    s2d_buf *strips = ok ? calloc(n, sizeof *strips) : NULL;
+    ok = ok && strips;
+    int fd = s2d_tiff_source_of(src)->fd;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        ok = s2d_pread_buf(fd, d->offsets[i], (size_t)d->counts[i], &strips[i]);
+    }
+    bool rgb;
+    ok = ok && s2d_jpeg_join_strips(d->jpeg_tables, d->jpeg_tables_len, strips, n, (int)iw,
+                                     (int)ih, d->rows_per_strip,
+                                     d->photometric == PHOTOMETRIC_RGB, &rgb, out);
+    if (ok) {
+        *w = iw;
+        *h = ih;
+        *colour = rgb ? S2D_COLOUR_RGB : S2D_COLOUR_YCBCR;
+    }
+    for (uint32_t i = 0; strips && i < n; i++) {
+        s2d_buf_free(&strips[i]);
+    }
+    free(strips);
+    return ok;
+}
+
+// ------------------------------------------------------------------ building
+
+static void free_levels(s2d_tiff_source *ts, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (ts->levels[i].cut_free) {
+            ts->levels[i].cut_free(ts->levels[i].cut);
+        }
+    }
+    free(ts->levels);
+    ts->levels = NULL;
+}
+
+static void tiff_close(s2d_source *src)
+{
+    s2d_tiff_source *ts = s2d_tiff_source_of(src);
+    if (!ts) {
+        return;
+    }
+    free_levels(ts, src->nlevels);
+    if (ts->fd >= 0) {
+        close(ts->fd);
+    }
+    free(ts);
+    src->impl = NULL;
+}
+
+static void tiff_ctx_free(s2d_source *src, void *ctx)
+{
+    tiff_ctx_free_for(s2d_tiff_source_of(src), ctx);
+}
+
+static const s2d_source_ops tiff_ops = {
+    .close = tiff_close,
+    .ctx_new = tiff_ctx_new,
+    .ctx_free = tiff_ctx_free,
+    .read_region = tiff_read_region,
+    .read_frame = tiff_read_frame,
+    .read_associated = tiff_read_associated,
+    .associated_jpeg = tiff_associated_jpeg,
+};
+
+bool s2d_tiff_source_begin(s2d_source *src, s2d_error *err)
+{
+    s2d_tiff_source *ts = calloc(1, sizeof *ts);
+    if (!ts) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    if ((ts->fd = open(src->path, O_RDONLY | O_CLOEXEC)) < 0) {
+        free(ts);
+        return s2d_error_set(err, S2D_ERR_IO, "cannot open it: %s", strerror(errno));
+    }
+    src->impl = ts;
+    src->ops = &tiff_ops;
+    return true;
+}
+
+s2d_tiff_level *s2d_tiff_source_add_level(s2d_source *src, int ifd)
+{
+    s2d_tiff_source *ts = s2d_tiff_source_of(src);
+    int n = src->nlevels;
+    s2d_tiff_level *lv = realloc(ts->levels, (size_t)(n + 1) * sizeof *lv);
+    if (lv) {
+        ts->levels = lv;
+    }
+    s2d_source_image *img = realloc(src->levels, (size_t)(n + 1) * sizeof *img);
+    if (img) {
+        src->levels = img;
+    }
+    if (!lv || !img) {
+        return NULL;
+    }
+    const s2d_tiff_ifd *d = &src->tiffdir->ifds[ifd];
+    memset(&lv[n], 0, sizeof lv[n]);
+    lv[n].ifd = ifd;
+    lv[n].width = d->width;
+    lv[n].height = d->height;
+    memset(&img[n], 0, sizeof img[n]);
+    img[n].role = S2D_IMAGE_LEVEL;
+    img[n].index.level = n;
+    img[n].pix.width = d->width;
+    img[n].pix.height = d->height;
+    img[n].history = d->history;
+    src->nlevels++;
+    return &lv[n];
+}
+
+static s2d_colour colour_of(const s2d_tiff_ifd *d)
+{
+    switch (d->photometric) {
+    case PHOTOMETRIC_MINISWHITE:
+        return S2D_COLOUR_MONO_MIN_IS_WHITE;
+    case PHOTOMETRIC_MINISBLACK:
+        return S2D_COLOUR_MONO_MIN_IS_BLACK;
+    case PHOTOMETRIC_PALETTE:
+        return S2D_COLOUR_PALETTE;
+    case PHOTOMETRIC_YCBCR:
+        return S2D_COLOUR_YCBCR;
+    default:
+        return S2D_COLOUR_RGB;
+    }
+}
+
+bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role role)
+{
+    const s2d_tiff_ifd *d = &src->tiffdir->ifds[ifd];
+    s2d_source_image img = {.role = role, .history = d->history};
+    img.pix.width = d->width;
+    img.pix.height = d->height;
+    img.pix.samples = d->samples;
+    img.pix.bits_allocated = img.pix.bits_stored = d->bits;
+    img.pix.is_signed = d->sample_format == SAMPLEFORMAT_INT;
+    img.pix.colour = colour_of(d);
+    img.chroma_w = img.chroma_h = 1;
+    img.pix.planar = d->planar == PLANARCONFIG_SEPARATE;
+    int at = 0;
+    while (at < src->nassociated && src->associated[at].role != role) {
+        at++;
+    }
+    if (at == S2D_MAX_ASSOCIATED) {
+        return false;
+    }
+    src->associated[at] = img;
+    s2d_tiff_source_of(src)->associated_ifd[at] = ifd;
+    src->nassociated += at == src->nassociated;
+    return true;
+}
+
+bool s2d_tiff_source_open_tiled(s2d_source *src, s2d_tiff_classify_fn classify, s2d_error *err)
+{
+    const s2d_tiffdir *td = src->tiffdir;
+    if (!s2d_tiff_source_sound(td, err) || !s2d_tiff_source_begin(src, err)) {
+        return false;
+    }
+    int fd = s2d_tiff_source_of(src)->fd;
+    bool ok = true;
+    for (int i = 0; ok && i < td->n; i++) {
+        const s2d_tiff_ifd *d = &td->ifds[i];
+        if (!d->tiled) {
+            ok = !classify || classify(src, i);
+            continue;
+        }
+        s2d_tiff_level *tl = s2d_tiff_source_add_level(src, i);
+        if (!tl) {
+            s2d_tiff_source_abandon(src);
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+        const s2d_tiff_level *prev = src->nlevels > 1 ? tl - 1 : NULL;
+        ok = d->width > 0 && d->height > 0 &&
+             (!prev || (d->width < prev->width && d->height <= prev->height)) &&
+             (d->compression == COMPRESSION_JPEG || d->compression == 33005 ||
+              d->compression == 33003) &&
+             s2d_grid_probe_tiles(d, fd, &tl->tiles, &src->levels[src->nlevels - 1]);
+        tl->frame = s2d_tiff_tiled_frame;
+        tl->cell_w = (int)tl->tiles.tile_w;
+        tl->cell_h = (int)tl->tiles.tile_h;
+    }
+    if (!ok || !s2d_tiff_source_finish(src)) {
+        s2d_tiff_source_abandon(src);   // not a layout we copy from: OpenSlide reads it
+        return false;
+    }
+    return true;
+}
+
+bool s2d_tiff_source_finish(s2d_source *src)
+{
+    for (int i = 0; i < src->nlevels; i++) {
+        src->levels[i].downsample =
+            ((double)src->levels[0].pix.width / src->levels[i].pix.width +
+             (double)src->levels[0].pix.height / src->levels[i].pix.height) / 2;
+    }
+    return src->nlevels > 0;
+}
+
+void s2d_tiff_source_abandon(s2d_source *src)
+{
+    tiff_close(src);
+    src->ops = NULL;
+    free(src->levels);
+    src->levels = NULL;
+    src->nlevels = 0;
+    src->nassociated = 0;
+    memset(src->associated, 0, sizeof src->associated);
+}
+
+bool s2d_tiff_source_sound(const s2d_tiffdir *td, s2d_error *err)
+{
+    return !td->damage[0] || s2d_error_set(err, S2D_ERR_INPUT, "%s", td->damage);
+}
+
+bool s2d_tiff_vendor_marked(const s2d_tiffdir *td)
+{
+    const s2d_tiff_ifd *d = &td->ifds[0];
+    const char *desc = d->description ? d->description : "";
+    const char *software = d->software ? d->software : "";
+    return s2d_tiffdir_private(td, 0, 65420) != NULL || strncmp(software, "MedScan", 7) == 0 ||
+           strncmp(software, "Philips", 7) == 0 || strncmp(desc, "Aperio", 6) == 0 ||
+           (d->xmp && strstr(d->xmp, "iScan")) ||
+           (strncmp(desc, "<?xml", 5) == 0 && strstr(desc, "leica-microsystems.com/scn"));
+}

@@ -1,0 +1,106 @@
+/* Reading TIFF-based sources: pread with a read window (any number of threads read at
+ * once; libtiff only describes the file), tile and strip byte access, and the runtime the
+ * TIFF formats share: levels whose frames a format's function gives, associated images
+ * from their IFDs, per-thread contexts. A format's open() fills it from the listing. */
+#ifndef S2D_TIFFIO_H
+#define S2D_TIFFIO_H
+
+#include <sys/types.h>
+
+#include "codec/frame_dec.h"
+#include "source/grid.h"
+#include "source/source_impl.h"
+
+/** Reads exactly len bytes at offset into out (replacing its contents). */
+bool s2d_pread_buf(int fd, uint64_t offset, size_t len, s2d_buf *out);
+
+/** File bytes [at, at + len) of one thread's reads. */
+typedef struct s2d_read_window {
+    uint8_t *data;
+    size_t len, cap;                 // cap: what s2d_bigmem_alloc was asked for
+    uint64_t at, read_end;           // read_end: where the last read ended
+} s2d_read_window;
+
+/** The len bytes at offset, through the window; NULL when the file does not hold them (or
+ *  there is no memory for a read larger than the window). Valid until the next call. */
+const uint8_t *s2d_read_window_get(int fd, s2d_read_window *w, uint64_t offset, size_t len);
+void s2d_read_window_free(s2d_read_window *w);
+
+typedef struct s2d_tiff_level s2d_tiff_level;
+typedef struct s2d_tiff_ctx s2d_tiff_ctx;
+
+/** Gives frame (col, row) of fw x fh pixels of a level as a complete stream in out. */
+typedef bool (*s2d_tiff_frame_fn)(s2d_source *src, const s2d_tiff_level *lv, int level,
+                                  uint32_t col, uint32_t row, int fw, int fh, s2d_tiff_ctx *c,
+                                  s2d_buf *out, s2d_error *err);
+
+struct s2d_tiff_level {
+    int ifd;
+    uint32_t width, height;
+    int cell_w, cell_h;              // the grid regions are decoded in
+    s2d_tiff_frame_fn frame;
+    s2d_grid_tiles tiles;            // a tiled level's tiles
+    void *cut;                       // a strip-cut level's state, the format's
+    void (*cut_free)(void *cut);
+};
+
+/** One thread's reading state. `state` is the format's (freed by the source's
+ *  state_free); the buffers are scratch for frame functions. */
+struct s2d_tiff_ctx {
+    s2d_read_window window;
+    s2d_buf frame, raw;
+    void *state;
+    s2d_frame_dec *dec;
+    s2d_buf cell_frame;              // scratch of read_region
+    uint8_t *cell;                   // one decoded grid cell
+};
+
+typedef struct s2d_tiff_source {
+    int fd;
+    s2d_tiff_level *levels;          // parallel to src->levels
+    int associated_ifd[S2D_MAX_ASSOCIATED];   // parallel to src->associated
+    void (*state_free)(void *state);
+} s2d_tiff_source;
+
+/** The TIFF runtime of src (src->impl). */
+s2d_tiff_source *s2d_tiff_source_of(const s2d_source *src);
+
+/** Makes src a TIFF source with no image yet. */
+bool s2d_tiff_source_begin(s2d_source *src, s2d_error *err);
+/** Adds a level of IFD ifd; its image (src->levels[n]) and runtime are zeroed but for
+ *  the size, the role and the index. @return the runtime, owned by src; NULL: no memory. */
+s2d_tiff_level *s2d_tiff_source_add_level(s2d_source *src, int ifd);
+/** Makes IFD ifd the associated image of that role (replacing an earlier one): its
+ *  description and history from the listing. False when there is no room. */
+bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role role);
+
+/** Sorts a stripped IFD of a tiled layout: may make it an associated image; false only for
+ *  lack of room. */
+typedef bool (*s2d_tiff_classify_fn)(s2d_source *src, int ifd);
+
+/** The tiled layouts (Aperio, OME, generic): every tiled IFD is a level, each smaller
+ *  than the one before, of JPEG or JPEG 2000 tiles to copy; classify (may be NULL) sorts
+ *  the others. @return true when src is filled; false with err set (damaged, no memory);
+ *  false with err untouched when the file is not such a layout (src as found). */
+bool s2d_tiff_source_open_tiled(s2d_source *src, s2d_tiff_classify_fn classify,
+                                s2d_error *err);
+/** Level downsamples; false when there is no level. */
+bool s2d_tiff_source_finish(s2d_source *src);
+/** Undoes begin and everything added since: src is as the format found it. */
+void s2d_tiff_source_abandon(s2d_source *src);
+
+/** Copying tiles from a truncated file would give frames of background where the data was
+ *  cut: a damaged listing is refused (err set), as OpenSlide does. */
+bool s2d_tiff_source_sound(const s2d_tiffdir *td, s2d_error *err);
+
+/** The frame function of tiled levels (grid.h's tiles). */
+bool s2d_tiff_tiled_frame(s2d_source *src, const s2d_tiff_level *lv, int level, uint32_t col,
+                          uint32_t row, int fw, int fh, s2d_tiff_ctx *c, s2d_buf *out,
+                          s2d_error *err);
+
+/** Whether IFD 0 carries the mark of a TIFF-based vendor format that OpenSlide tries
+ *  before its generic tiled TIFF (NDPI's tag, Trestle's or Philips' Software, Aperio's
+ *  description, Ventana's iScan XMP, Leica's SCN XML): such a file is no generic one. */
+bool s2d_tiff_vendor_marked(const s2d_tiffdir *td);
+
+#endif

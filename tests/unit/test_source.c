@@ -1,0 +1,281 @@
+/* The source registry and its TIFF listing:
+ *  - each format's detect() agrees with OpenSlide's own vendor test on every file under the
+ *    test data and the synthetic slides (a wrong detect would send a slide down the wrong
+ *    format), and every Aperio and NDPI file is told without OpenSlide;
+ *  - the formats that open the shared slides, and plain TIFFs refused with today's message;
+ *  - the listing: one entry per directory, in one pass, each image with its own lossy
+ *    history (pages of one size, more than 64 of them), damage told by IFD. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdlib.h>
+#include <tiffio.h>
+#include <unistd.h>
+
+#include "core/dynlib.h"
+#include "harness.h"
+#include "source/source_impl.h"
+
+static const char *testdata;
+static const char *(*detect_vendor)(const char *filename);
+static int told, tiff_slides;
+
+static bool is(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
+static int check_detect(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    if (type != FTW_F) {
+        return 0;
+    }
+    s2d_error err = {0};
+    s2d_tiffdir *td = s2d_tiffdir_list(path, &err);
+    CHECK(err.code == S2D_OK);
+    const char *vendor = detect_vendor(path);
+    bool ndpi = s2d_format_ndpi.detect(path, td), aperio = s2d_format_aperio.detect(path, td);
+    bool ome = s2d_format_ome.detect(path, td), tiled = s2d_format_tiled_tiff.detect(path, td);
+    bool ok = true;
+    // What a format claims is OpenSlide's to say so too.
+    ok &= !ndpi || is(vendor, "hamamatsu");
+    ok &= !aperio || is(vendor, "aperio");
+    ok &= !(ome || tiled) || !vendor || is(vendor, "generic-tiff");
+    // And what OpenSlide says of a TIFF, a format claims.
+    ok &= !td || !is(vendor, "hamamatsu") || ndpi;
+    ok &= !is(vendor, "aperio") || aperio;
+    ok &= !is(vendor, "generic-tiff") || ome || tiled;
+    ok &= (int)ndpi + (int)aperio + (int)tiled <= 1;
+    if (!ok) {
+        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d ome %d tiled %d\n", path,
+                vendor ? vendor : "none", ndpi, aperio, ome, tiled);
+        CHECK(!"detect() agrees with OpenSlide");
+    }
+    told += ndpi || aperio;
+    tiff_slides += td && (is(vendor, "hamamatsu") || is(vendor, "aperio"));
+    s2d_tiffdir_free(td);
+    return 0;
+}
+
+static void test_detect_agrees_with_openslide(const char *fixtures)
+{
+    char why[256];
+    const s2d_dynsym syms[] = {S2D_DYNSYM("openslide_detect_vendor", detect_vendor)};
+    CHECK(s2d_dynlib_load(OPENSLIDE_SONAME, syms, 1, why, sizeof why));
+    if (!detect_vendor) {
+        return;
+    }
+    CHECK(nftw(testdata, check_detect, 16, FTW_PHYS) == 0);
+    CHECK(nftw(fixtures, check_detect, 16, FTW_PHYS) == 0);
+    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio or NDPI per OpenSlide\n",
+            told, tiff_slides);
+    CHECK(told >= 5 && told == tiff_slides);
+}
+
+static void path_of(char *out, size_t n, const char *rel)
+{
+    snprintf(out, n, "%s/%s", testdata, rel);
+}
+
+static void expect_format(const char *rel, const char *format)
+{
+    char path[4096];
+    path_of(path, sizeof path, rel);
+    s2d_error err = {0};
+    s2d_source *src = s2d_source_open(path, &err);
+    if (!src || strcmp(s2d_source_format(src), format) != 0) {
+        fprintf(stderr, "%s: %s (want %s)\n", rel, src ? s2d_source_format(src) : err.message,
+                format);
+        CHECK(!"opened by the expected format");
+    }
+    s2d_source_close(src);
+}
+
+static void expect_refused(const char *rel, const char *message)
+{
+    char path[4096];
+    path_of(path, sizeof path, rel);
+    s2d_error err = {0};
+    s2d_source *src = s2d_source_open(path, &err);
+    CHECK(!src && err.code == S2D_ERR_INPUT);
+    if (strstr(err.message, message) != err.message) {
+        fprintf(stderr, "%s: \"%s\"\n", rel, err.message);
+        CHECK(!"refused with today's message");
+    }
+    s2d_source_close(src);
+}
+
+static void test_formats(void)
+{
+    expect_format("aperio/CMU-1-Small-Region.svs", "aperio");
+    expect_format("aperio/tcga-cr-7395-01a-01-ts1.svs", "aperio");
+    expect_format("hamamatsu-ndpi/test3-DAPI 2 (387) .ndpi", "ndpi");
+    expect_format("ome-tiff/OS-1-detail.ome.tif", "ome");
+    expect_format("synthetic-openslide/boxes.tiff", "openslide");   // Deflate tiles
+    static const char plain[] = "a plain (stripped) TIFF, not a whole-slide image; plain TIFFs "
+                                "are not supported yet";
+    expect_refused("libtiff/minisblack-1c-8b.tiff", plain);
+    expect_refused("libtiff/palette-1c-1b.tiff", plain);
+    expect_refused("libtiff/rgb-3c-16b.tiff", plain);
+    expect_refused("ome-tiff/multi-channel-z-series.ome.tif", plain);
+    expect_refused("libtiff/test_ifd_loop_to_self.tif",
+                   "a damaged or truncated TIFF: IFD 1 cannot be read");
+    expect_refused("negative/histolab_broken.svs", "not a slide format OpenSlide can read");
+}
+
+// The source model: levels and associated images with roles, pixel descriptions, native
+// coding and their own history.
+static void test_model(void)
+{
+    char path[4096];
+    path_of(path, sizeof path, "aperio/CMU-1-Small-Region.svs");
+    s2d_error err = {0};
+    s2d_source *src = s2d_source_open(path, &err);
+    CHECK(src != NULL);
+    if (!src) {
+        return;
+    }
+    const s2d_source_image *l0 = s2d_source_level(src, 0);
+    CHECK(s2d_source_level_count(src) == 1 && l0->role == S2D_IMAGE_LEVEL);
+    CHECK(l0->pix.width == 2220 && l0->pix.height == 2967 && l0->pix.samples == 3);
+    CHECK(l0->pix.colour == S2D_COLOUR_RGB);   // RGB samples, though subsampling says 2,2
+    CHECK(l0->native.coding == S2D_CODING_JPEG && l0->native.tile_w == 240);
+    CHECK(l0->history.known && l0->history.method == S2D_LOSSY_JPEG && l0->history.ratio > 1);
+    const s2d_source_image *label = s2d_source_associated(src, S2D_IMAGE_LABEL);
+    CHECK(label && label->history.known && label->history.method == S2D_LOSSY_NONE);
+    CHECK(s2d_source_associated(src, S2D_IMAGE_OVERVIEW) != NULL);
+    CHECK(s2d_source_associated(src, S2D_IMAGE_THUMBNAIL) != NULL);
+    const s2d_source_meta *m = s2d_source_meta_of(src);
+    CHECK(m->mpp_x == 0.499 && m->objective_power == 20 && !m->fluorescence);
+    s2d_source_close(src);
+
+    // The thumbnail of small.svs has level 0's size but a history of its own.
+    path_of(path, sizeof path, "aperio/small.svs");
+    src = s2d_source_open(path, &err);
+    CHECK(src != NULL);
+    const s2d_source_image *thumb = src ? s2d_source_associated(src, S2D_IMAGE_THUMBNAIL) : NULL;
+    CHECK(thumb && thumb->history.known);
+    if (thumb) {
+        l0 = s2d_source_level(src, 0);
+        CHECK(thumb->pix.width == l0->pix.width && thumb->pix.height == l0->pix.height);
+        CHECK(thumb->history.ratio != l0->history.ratio);
+    }
+    s2d_source_close(src);
+
+    path_of(path, sizeof path, "hamamatsu-ndpi/test3-DAPI 2 (387) .ndpi");
+    src = s2d_source_open(path, &err);
+    CHECK(src != NULL);
+    if (src) {
+        l0 = s2d_source_level(src, 0);
+        CHECK(l0->native.tile_w == 0 && l0->native.mcu_w > 0);   // cut from strips
+        CHECK(s2d_source_meta_of(src)->fluorescence);
+        CHECK(s2d_source_meta_of(src)->excitation_nm == 387);
+        CHECK(s2d_source_associated(src, S2D_IMAGE_OVERVIEW) != NULL);
+    }
+    s2d_source_close(src);
+}
+
+// A TIFF of n pages of one size: even pages JPEG, odd ones uncompressed.
+static bool write_pages(const char *path, int n)
+{
+    TIFF *tif = TIFFOpen(path, "w");
+    if (!tif) {
+        return false;
+    }
+    uint8_t row[64 * 3];
+    for (int i = 0; i < 64 * 3; i++) {
+        row[i] = (uint8_t)(i * 7);
+    }
+    bool ok = true;
+    for (int p = 0; ok && p < n; p++) {
+        TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, 64);
+        TIFFSetField(tif, TIFFTAG_IMAGELENGTH, 64);
+        TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, 64);
+        TIFFSetField(tif, TIFFTAG_COMPRESSION, p % 2 ? COMPRESSION_NONE : COMPRESSION_JPEG);
+        for (uint32_t y = 0; ok && y < 64; y++) {
+            ok = TIFFWriteScanline(tif, row, y, 0) == 1;
+        }
+        ok = ok && TIFFWriteDirectory(tif);
+    }
+    TIFFClose(tif);
+    return ok;
+}
+
+static void test_listing(const char *workdir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pages.tif", workdir);
+    CHECK(write_pages(path, 70));
+    s2d_error err = {0};
+    s2d_tiffdir *td = s2d_tiffdir_list(path, &err);
+    CHECK(td && td->n == 70 && !td->damage[0]);
+    for (int p = 0; td && p < td->n; p++) {
+        const s2d_lossy_history *h = &td->ifds[p].history;
+        bool jpeg = p % 2 == 0;
+        if (!h->known || h->method != (jpeg ? S2D_LOSSY_JPEG : S2D_LOSSY_NONE) ||
+            (jpeg && !(h->ratio > 1))) {
+            fprintf(stderr, "page %d: known %d method %d ratio %g\n", p, h->known, h->method,
+                    h->ratio);
+            CHECK(!"each page has its own history");
+        }
+    }
+    s2d_tiffdir_free(td);
+
+    // The listing holds every directory libtiff walks, with its tables.
+    path_of(path, sizeof path, "aperio/tcga-cr-7395-01a-01-ts1.svs");
+    td = s2d_tiffdir_list(path, &err);
+    TIFF *tif = TIFFOpen(path, "r");
+    CHECK(td && tif && td->n == (int)TIFFNumberOfDirectories(tif));
+    CHECK(td && td->icc_profile_len > 0 && td->ifds[0].offsets && td->ifds[0].tiled);
+    CHECK(td && td->ifds[0].history.method == S2D_LOSSY_J2K);
+    if (tif) {
+        TIFFClose(tif);
+    }
+    s2d_tiffdir_free(td);
+
+    // A file cut in half is told damaged, naming the first directory that cannot be read.
+    snprintf(path, sizeof path, "%s/cut.tif", workdir);
+    struct stat st;
+    CHECK(write_pages(path, 3) && stat(path, &st) == 0 && truncate(path, st.st_size / 2) == 0);
+    td = s2d_tiffdir_list(path, &err);
+    CHECK(td && td->n == 1);
+    CHECK(td && strcmp(td->damage, "a damaged or truncated TIFF: IFD 1 cannot be read") == 0);
+    s2d_tiffdir_free(td);
+
+    // Not a TIFF: no listing, no error.
+    path_of(path, sizeof path, "negative/histolab_broken.svs");
+    err = (s2d_error){0};
+    CHECK(s2d_tiffdir_list(path, &err) == NULL && err.code == S2D_OK);
+}
+
+static void test_sniff(void)
+{
+    char path[4096];
+    path_of(path, sizeof path, "libtiff/rgb-3c-8b.tiff");
+    CHECK(s2d_source_sniff(path));   // a TIFF: a batch takes it, and says why it fails
+    CHECK(s2d_source_sniff("/nonexistent/slide.MRXS"));
+    CHECK(s2d_source_sniff("/nonexistent/a.ndpi"));
+    CHECK(!s2d_source_sniff("/nonexistent/notes.txt"));
+    path_of(path, sizeof path, "README.md");
+    CHECK(!s2d_source_sniff(path));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: test_source TESTDATA FIXTURES WORKDIR\n");
+        return 2;
+    }
+    testdata = argv[1];
+    mkdir(argv[3], 0777);
+    test_detect_agrees_with_openslide(argv[2]);
+    RUN(test_formats);
+    RUN(test_model);
+    test_listing(argv[3]);
+    RUN(test_sniff);
+    return harness_failures != 0;
+}
