@@ -15,6 +15,7 @@
 #include "batch/manifest.h"
 #include "core/fingerprint.h"
 #include "core/sha256.h"
+#include "source/fileset.h"
 #include "source/source.h"
 
 void s2d_batch_output_name(const char *key, char out[S2D_BATCH_NAME_MAX])

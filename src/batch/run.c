@@ -42,6 +42,7 @@
 #include "core/fs.h"
 #include "core/sha256.h"
 #include "iod/iod.h"
+#include "source/fileset.h"
 
 // What happened to a slide's conversion in this run. INTERRUPTED stays last (counts[]).
 typedef enum outcome {

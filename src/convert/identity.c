@@ -13,6 +13,7 @@
 #include "core/fingerprint.h"
 #include "core/diag.h"
 #include "dicom/json_meta.h"
+#include "source/fileset.h"
 
 static bool make_srgb(s2d_identity *id, s2d_iod_shared *s, s2d_error *err)
 {

@@ -1,10 +1,9 @@
-/* The files a slide is made of, and two digests of them:
+/* Two digests of the files a slide is made of (listed by source/fileset.h):
  *  - the change key: names, sizes and modification times (stat only, no reading), which
  *    decides whether a batch must redo a slide;
  *  - the content fingerprint: SHA-256 over sizes and sampled content, which identifies the
  *    slide wherever it lies and seeds deterministic UIDs.
- * Multi-file formats count all their files: MIRAX (X.mrxs + folder X/) and Hamamatsu
- * VMS/VMU (the key file + every file it names). */
+ */
 #ifndef S2D_FINGERPRINT_H
 #define S2D_FINGERPRINT_H
 
@@ -24,13 +23,8 @@ typedef struct s2d_slide_files {
     s2d_slide_file *files;
 } s2d_slide_files;
 
-/** Lists the slide's files with their sizes and times. Fails if the slide or a companion
- *  its key file names cannot be read. */
-bool s2d_slide_files_list(const char *slide_path, s2d_slide_files *out, s2d_error *err);
+/** Frees the list (s2d_slide_files_list fills it); leaves it empty. */
 void s2d_slide_files_free(s2d_slide_files *files);
-
-/** True for a name whose format spreads a slide over several files (.mrxs, .vms, .vmu). */
-bool s2d_slide_is_multifile(const char *path);
 
 /** Change key (64 hex + NUL) from the listing: file names relative to the slide's folder,
  *  sizes, modification times. */

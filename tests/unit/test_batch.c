@@ -14,6 +14,7 @@
 #include "core/sha256.h"
 #include "dicom/uid.h"
 #include "harness.h"
+#include "source/fileset.h"
 
 static const char *work, *testdata;
 
