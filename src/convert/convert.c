@@ -131,7 +131,8 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance
         .dataset = ds,
         .nframes = inst->nframes,
         .extended_offsets = worst >= limit,
-        .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height * 3,
+        .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height *
+                              inst->samples_per_pixel * ((inst->bits_per_sample + 7u) / 8u),
         .split = o->max_instance_bytes ? &split : NULL,
     };
     out->writer = s2d_part10_open(&params, err);
