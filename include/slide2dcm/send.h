@@ -86,7 +86,7 @@ bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *
 bool s2d_send_list_dir(const char *dir, char ***paths, size_t *n, s2d_error *err);
 void s2d_send_free_paths(char **paths, size_t n);
 
-/** "stored", "stored-with-warning", "failed", "not-attempted". */
+/** "stored", "stored-with-warning", "failed", "not-attempted": a static string. */
 const char *s2d_send_status_name(s2d_send_status status);
 
 #endif

@@ -13,11 +13,14 @@
 
 typedef struct s2d_journal s2d_journal;
 
-/** Opens (creating) the journal and reads the latest record of each slide. */
+/** Opens (creating) the journal and reads the latest record of each slide. The caller owns
+ *  the journal: s2d_journal_close frees it. NULL with err on failure. */
 s2d_journal *s2d_journal_open(const char *path, s2d_error *err);
+/** Closes and frees j (NULL does nothing). */
 void s2d_journal_close(s2d_journal *j);
 
-/** The latest record for this output name, or NULL. Borrowed. */
+/** The latest record for this output name, or NULL. Borrowed from the journal: valid until
+ *  the next append for that name or the close; json_incref it to keep it longer. */
 json_t *s2d_journal_last(const s2d_journal *j, const char *name);
 
 /** Lines that were not whole records when the journal was read (a torn last line). */

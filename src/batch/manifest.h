@@ -22,9 +22,10 @@ typedef struct s2d_manifest {
 /** Reads an RFC 4180 CSV file (quotes, doubled quotes, CRLF, a UTF-8 byte order mark).
  *  A malformed file or an unknown column is an S2D_ERR_USAGE error naming the line. */
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err);
+/** Frees what s2d_manifest_read put in m (not m itself). */
 void s2d_manifest_free(s2d_manifest *m);
 
-/** Prints the keywords a manifest column may use, one line, for --help. */
+/** The keywords a manifest column may use, one line, for --help: a static string. */
 const char *s2d_manifest_keywords(void);
 
 #endif

@@ -31,6 +31,8 @@ typedef struct s2d_batch_plan {
  *  is never walked into. Errors are S2D_ERR_USAGE: a bad manifest, an unreadable folder. */
 bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan *plan,
                          s2d_error *err);
+/** Frees what s2d_batch_plan_make put in plan: its slides, their strings and metadata, and
+ *  the ignored list, which the plan owns (not plan itself). */
 void s2d_batch_plan_free(s2d_batch_plan *plan);
 
 /**

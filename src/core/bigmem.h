@@ -20,7 +20,8 @@
 #endif
 #endif
 
-/** size bytes, zero-filled; NULL when they cannot be had (or size is 0). */
+/** size bytes, zero-filled; NULL when they cannot be had (or size is 0). The caller owns
+ *  them: free with s2d_bigmem_free(p, size), never free(). */
 void *s2d_bigmem_alloc(size_t size);
 
 /** Frees what s2d_bigmem_alloc(size) gave (NULL does nothing). */

@@ -14,6 +14,11 @@ typedef struct s2d_buf {
     bool failed;   // an allocation failed; data is unusable
 } s2d_buf;
 
+/* A buffer owns data; the caller owns the buffer (zero-initialised, then freed with
+ * s2d_buf_free). data moves when the buffer grows: pointers into it last until the next
+ * append or reserve. */
+
+/** Frees data and empties b (it can be used again). */
 void s2d_buf_free(s2d_buf *b);
 /** Room for extra more bytes after len; false (and failed) when it cannot be had. */
 bool s2d_buf_reserve(s2d_buf *b, size_t extra);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "slide2dcm/error.h"
+
 /** A function to resolve: its name and the function pointer to set. POSIX guarantees that
  *  dlsym's object pointer converts to a function pointer. */
 typedef struct s2d_dynsym {
@@ -17,9 +19,8 @@ typedef struct s2d_dynsym {
 
 #define S2D_DYNSYM(name, fnptr) {(name), (void **)&(fnptr)}
 
-/** dlopens `soname` and resolves every symbol. On failure writes a sentence naming the
- *  library and the reason into why[why_len]; the slots may then be partly set. */
-bool s2d_dynlib_load(const char *soname, const s2d_dynsym *syms, size_t nsyms, char *why,
-                     size_t why_len);
+/** dlopens `soname` and resolves every symbol. On failure err (S2D_ERR_IO) names the
+ *  library and the reason; the slots may then be partly set. */
+bool s2d_dynlib_load(const char *soname, const s2d_dynsym *syms, size_t nsyms, s2d_error *err);
 
 #endif

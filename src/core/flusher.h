@@ -8,7 +8,9 @@
 
 typedef struct s2d_flusher s2d_flusher;
 
-/** Starts the thread for `fd`; NULL when it cannot (the final fsync then does it all). */
+/** Starts the thread for `fd` (borrowed: it must stay open until s2d_flusher_stop); NULL
+ *  when it cannot (the final fsync then does it all). The caller owns the flusher:
+ *  s2d_flusher_stop ends and frees it. */
 s2d_flusher *s2d_flusher_start(int fd);
 
 /** Asks for an fdatasync of what has been written to fd so far. Returns at once; requests

@@ -77,18 +77,18 @@ static uint16_t get_u16be(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-// ---- socket I/O with the run's timeout; failures leave a reason in `why`.
+// ---- socket I/O with the run's timeout; failures leave the reason in `why`, a per-file
+// detail (s2d_send_outcome.detail), not the run's error.
 
 // Waits until the socket is ready for events, in short slices so that an interrupt (a flag
 // set by a signal handler, which may arrive between two system calls) is seen at once, up to
 // the run's timeout without progress.
-static bool wait_ready(const cstore_session *s, short events, const char *doing, char *why,
-                       size_t cap)
+static bool wait_ready(const cstore_session *s, short events, const char *doing, s2d_error *why)
 {
     const int slice_ms = 200;
     for (long waited = 0; waited < (long)s->opts->timeout * 1000; waited += slice_ms) {
         if (s->opts->interrupt && *s->opts->interrupt) {
-            snprintf(why, cap, "interrupted");
+            s2d_error_set(why, S2D_ERR_CANCELLED, "interrupted");
             return false;
         }
         struct pollfd p = {.fd = s->fd, .events = events};
@@ -97,20 +97,20 @@ static bool wait_ready(const cstore_session *s, short events, const char *doing,
             return true;   // ready, or an error the next send/recv reports
         }
         if (n < 0 && errno != EINTR) {
-            snprintf(why, cap, "connection lost %s: %s", doing, strerror(errno));
+            s2d_error_set(why, S2D_ERR_IO, "connection lost %s: %s", doing, strerror(errno));
             return false;
         }
     }
-    snprintf(why, cap, "connection lost %s: timed out after %d s", doing, s->opts->timeout);
+    s2d_error_set(why, S2D_ERR_IO, "connection lost %s: timed out after %d s", doing,
+                  s->opts->timeout);
     return false;
 }
 
-static bool send_all(const cstore_session *s, const void *data, size_t len, char *why,
-                     size_t cap)
+static bool send_all(const cstore_session *s, const void *data, size_t len, s2d_error *why)
 {
     const uint8_t *p = data;
     while (len) {
-        if (!wait_ready(s, POLLOUT, "while sending", why, cap)) {
+        if (!wait_ready(s, POLLOUT, "while sending", why)) {
             return false;
         }
         ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -118,7 +118,7 @@ static bool send_all(const cstore_session *s, const void *data, size_t len, char
             continue;
         }
         if (n <= 0) {
-            snprintf(why, cap, "connection lost while sending: %s", strerror(errno));
+            s2d_error_set(why, S2D_ERR_IO, "connection lost while sending: %s", strerror(errno));
             return false;
         }
         p += n;
@@ -127,11 +127,11 @@ static bool send_all(const cstore_session *s, const void *data, size_t len, char
     return true;
 }
 
-static bool recv_all(const cstore_session *s, void *data, size_t len, char *why, size_t cap)
+static bool recv_all(const cstore_session *s, void *data, size_t len, s2d_error *why)
 {
     uint8_t *p = data;
     while (len) {
-        if (!wait_ready(s, POLLIN, "while waiting for the peer", why, cap)) {
+        if (!wait_ready(s, POLLIN, "while waiting for the peer", why)) {
             return false;
         }
         ssize_t n = recv(s->fd, p, len, MSG_DONTWAIT);
@@ -139,8 +139,8 @@ static bool recv_all(const cstore_session *s, void *data, size_t len, char *why,
             continue;
         }
         if (n <= 0) {
-            snprintf(why, cap, "connection lost while waiting for the peer: %s",
-                     n == 0 ? "closed by the peer" : strerror(errno));
+            s2d_error_set(why, S2D_ERR_IO, "connection lost while waiting for the peer: %s",
+                          n == 0 ? "closed by the peer" : strerror(errno));
             return false;
         }
         p += n;
@@ -150,28 +150,28 @@ static bool recv_all(const cstore_session *s, void *data, size_t len, char *why,
 }
 
 // Reads one PDU into s->pdu (variable field only). @return its type, or 0 on failure.
-static int read_pdu(cstore_session *s, char *why, size_t cap)
+static int read_pdu(cstore_session *s, s2d_error *why)
 {
     uint8_t h[6];
-    if (!recv_all(s, h, sizeof h, why, cap)) {
+    if (!recv_all(s, h, sizeof h, why)) {
         return 0;
     }
     uint32_t len = get_u32be(h + 2);
     if (len > RECEIVE_PDU_CAP) {
-        snprintf(why, cap, "the peer sent a PDU of %u bytes", len);
+        s2d_error_set(why, S2D_ERR_IO, "the peer sent a PDU of %u bytes", len);
         return 0;
     }
     if (s->pdu.cap < len) {
         uint8_t *grown = realloc(s->pdu.data, len);
         if (!grown) {
-            snprintf(why, cap, "out of memory");
+            s2d_error_set(why, S2D_ERR_NOMEM, "out of memory");
             return 0;
         }
         s->pdu.data = grown;
         s->pdu.cap = len;
     }
     s->pdu.len = len;
-    if (len && !recv_all(s, s->pdu.data, len, why, cap)) {
+    if (len && !recv_all(s, s->pdu.data, len, why)) {
         return 0;
     }
     return h[0];
@@ -188,8 +188,8 @@ static void close_connection(cstore_session *s)
 static void send_abort(cstore_session *s)
 {
     static const uint8_t abort_pdu[10] = {PDU_ABORT, 0, 0, 0, 0, 4, 0, 0, 0, 0};
-    char ignored[64];
-    send_all(s, abort_pdu, sizeof abort_pdu, ignored, sizeof ignored);
+    s2d_error ignored = {0};   // the connection is being dropped either way
+    send_all(s, abort_pdu, sizeof abort_pdu, &ignored);
     close_connection(s);
 }
 
@@ -323,17 +323,17 @@ static void parse_associate_ac(cstore_session *s)
     s->send_pdu = max;
 }
 
-static int connect_to(const char *host, int port, int timeout, char *why, size_t cap)
+static int connect_to(const char *host, int port, int timeout, s2d_error *why)
 {
     char service[16];
     snprintf(service, sizeof service, "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
     int rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0) {
-        snprintf(why, cap, "cannot resolve %s: %s", host, gai_strerror(rc));
+        s2d_error_set(why, S2D_ERR_IO, "cannot resolve %s: %s", host, gai_strerror(rc));
         return -1;
     }
-    int fd = -1;
+    int fd = -1, failure = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
@@ -347,18 +347,22 @@ static int connect_to(const char *host, int port, int timeout, char *why, size_t
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
             break;
         }
-        snprintf(why, cap, "cannot connect to %s:%d: %s", host, port, strerror(errno));
+        failure = errno;   // the last address's reason is the one told
         close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
+    if (fd < 0) {
+        s2d_error_set(why, S2D_ERR_IO, "cannot connect to %s:%d: %s", host, port,
+                      failure ? strerror(failure) : "no usable address");
+    }
     return fd;
 }
 
-static s2d_xfer_result associate(cstore_session *s, char *why, size_t cap, s2d_error *err)
+static s2d_xfer_result associate(cstore_session *s, s2d_error *why, s2d_error *err)
 {
     const s2d_send_options *o = s->opts;
-    s->fd = connect_to(o->host, o->port, o->timeout, why, cap);
+    s->fd = connect_to(o->host, o->port, o->timeout, why);
     if (s->fd < 0) {
         return S2D_XFER_UNREACHABLE;
     }
@@ -369,35 +373,38 @@ static s2d_xfer_result associate(cstore_session *s, char *why, size_t cap, s2d_e
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         return S2D_XFER_FATAL;
     }
-    bool sent = send_all(s, rq.data, rq.len, why, cap);
+    bool sent = send_all(s, rq.data, rq.len, why);
     s2d_buf_free(&rq);
-    int type = sent ? read_pdu(s, why, cap) : 0;
+    int type = sent ? read_pdu(s, why) : 0;
     if (type == PDU_ASSOCIATE_AC && s->pdu.len >= 68) {
         parse_associate_ac(s);
         if (s->send_pdu < MIN_PEER_PDU) {
-            snprintf(why, cap, "the peer accepts PDUs of only %u bytes", s->send_pdu);
+            s2d_error_set(why, S2D_ERR_NOT_STORED, "the peer accepts PDUs of only %u bytes",
+                          s->send_pdu);
             send_abort(s);
-            s2d_error_set(err, S2D_ERR_NOT_STORED, "%s", why);
+            s2d_error_set(err, why->code, "%s", why->message);
             return S2D_XFER_FATAL;
         }
         return S2D_XFER_DONE;
     }
     if (type == PDU_ASSOCIATE_RJ && s->pdu.len >= 4) {
         const uint8_t *v = s->pdu.data;
-        snprintf(why, cap, "association rejected by %s:%d (called AE %s, calling AE %s): %s%s",
-                 o->host, o->port, o->called_aet, o->calling_aet, reject_reason(v[2], v[3]),
-                 v[1] == 2 ? " (transient)" : "");
+        s2d_error_set(why, S2D_ERR_NOT_STORED,
+                      "association rejected by %s:%d (called AE %s, calling AE %s): %s%s",
+                      o->host, o->port, o->called_aet, o->calling_aet, reject_reason(v[2], v[3]),
+                      v[1] == 2 ? " (transient)" : "");
         close_connection(s);
         if (v[1] == 2) {
             return S2D_XFER_RETRY;   // rejected-transient: worth another try
         }
-        s2d_error_set(err, S2D_ERR_NOT_STORED, "%s", why);
+        s2d_error_set(err, why->code, "%s", why->message);
         return S2D_XFER_FATAL;
     }
     if (type == PDU_ABORT) {
-        snprintf(why, cap, "association aborted: %s", abort_reason(s->pdu.data, (uint32_t)s->pdu.len));
+        s2d_error_set(why, S2D_ERR_IO, "association aborted: %s",
+                      abort_reason(s->pdu.data, (uint32_t)s->pdu.len));
     } else if (type != 0) {
-        snprintf(why, cap, "unexpected PDU type %d in answer to A-ASSOCIATE-RQ", type);
+        s2d_error_set(why, S2D_ERR_IO, "unexpected PDU type %d in answer to A-ASSOCIATE-RQ", type);
     }
     close_connection(s);
     return S2D_XFER_RETRY;
@@ -450,7 +457,7 @@ static bool build_store_rq(const s2d_dicomfile *f, uint16_t message_id, s2d_buf 
 
 // Sends data as PDVs of one presentation context, one PDV per PDU.
 static bool send_pdv(cstore_session *s, uint8_t context_id, bool command, bool last,
-                     const uint8_t *data, uint32_t len, char *why, size_t cap)
+                     const uint8_t *data, uint32_t len, s2d_error *why)
 {
     uint8_t h[12];
     h[0] = PDU_DATA;
@@ -462,7 +469,7 @@ static bool send_pdv(cstore_session *s, uint8_t context_id, bool command, bool l
     h[8] = (uint8_t)(item_len >> 8), h[9] = (uint8_t)item_len;
     h[10] = context_id;
     h[11] = (uint8_t)((command ? 1 : 0) | (last ? 2 : 0));
-    return send_all(s, h, sizeof h, why, cap) && send_all(s, data, len, why, cap);
+    return send_all(s, h, sizeof h, why) && send_all(s, data, len, why);
 }
 
 typedef struct store_rsp {
@@ -501,20 +508,21 @@ static void parse_command(const uint8_t *p, size_t len, store_rsp *r)
 }
 
 // Reads P-DATA until a complete command arrives; datasets (none for C-STORE-RSP) are ignored.
-static bool read_response(cstore_session *s, store_rsp *r, char *why, size_t cap)
+static bool read_response(cstore_session *s, store_rsp *r, s2d_error *why)
 {
     s2d_buf cmd = {0};
     bool done = false, ok = false;
     while (!done) {
-        int type = read_pdu(s, why, cap);
+        int type = read_pdu(s, why);
         if (type == PDU_ABORT) {
-            snprintf(why, cap, "association aborted while waiting for C-STORE-RSP: %s",
-                     abort_reason(s->pdu.data, (uint32_t)s->pdu.len));
+            s2d_error_set(why, S2D_ERR_IO, "association aborted while waiting for C-STORE-RSP: %s",
+                          abort_reason(s->pdu.data, (uint32_t)s->pdu.len));
             break;
         }
         if (type != PDU_DATA) {
             if (type) {
-                snprintf(why, cap, "unexpected PDU type %d while waiting for C-STORE-RSP", type);
+                s2d_error_set(why, S2D_ERR_IO,
+                              "unexpected PDU type %d while waiting for C-STORE-RSP", type);
             }
             break;
         }
@@ -522,7 +530,7 @@ static bool read_response(cstore_session *s, store_rsp *r, char *why, size_t cap
         while (p + 6 <= end) {
             uint32_t item_len = get_u32be(p);
             if (item_len < 2 || item_len > (size_t)(end - p - 4)) {
-                snprintf(why, cap, "malformed P-DATA-TF from the peer");
+                s2d_error_set(why, S2D_ERR_IO, "malformed P-DATA-TF from the peer");
                 done = true;
                 break;
             }
@@ -565,15 +573,21 @@ static const char *status_text(uint16_t status)
     }
 }
 
-static s2d_xfer_result store_one(cstore_session *s, const char *path, const s2d_dicomfile *f,
-                                 const context *ctx, s2d_send_outcome *out, s2d_error *err)
+// The reason why holds, as the file's outcome says it (cut to fit).
+static void set_detail(s2d_send_outcome *out, const s2d_error *why)
 {
-    char *why = out->detail;
-    size_t cap = sizeof out->detail;
+    snprintf(out->detail, sizeof out->detail, "%.*s", (int)sizeof out->detail - 1, why->message);
+}
+
+// Sends one file on the association; what the peer said, or why it failed, goes to why.
+static s2d_xfer_result transfer_file(cstore_session *s, const char *path, const s2d_dicomfile *f,
+                                     const context *ctx, s2d_send_outcome *out, s2d_error *why,
+                                     s2d_error *err)
+{
     FILE *file = fopen(path, "rb");
     if (!file || fseeko(file, (off_t)f->dataset_offset, SEEK_SET) != 0) {
         out->status = S2D_SENT_FAILED;
-        snprintf(why, cap, "cannot read: %s", strerror(errno));
+        s2d_error_set(why, S2D_ERR_IO, "cannot read: %s", strerror(errno));
         if (file) {
             fclose(file);
         }
@@ -582,7 +596,7 @@ static s2d_xfer_result store_one(cstore_session *s, const char *path, const s2d_
     uint16_t message_id = ++s->message_id;
     s2d_buf cmd = {0};
     bool ok = build_store_rq(f, message_id, &cmd) &&
-              send_pdv(s, ctx->id, true, true, cmd.data, (uint32_t)cmd.len, why, cap);
+              send_pdv(s, ctx->id, true, true, cmd.data, (uint32_t)cmd.len, why);
     s2d_buf_free(&cmd);
     // The dataset: whatever follows the meta group, in PDVs of the negotiated size.
     uint64_t left = f->size - f->dataset_offset;
@@ -599,7 +613,7 @@ static s2d_xfer_result store_one(cstore_session *s, const char *path, const s2d_
             break;
         }
         left -= n;
-        ok = send_pdv(s, ctx->id, false, left == 0, s->chunk, n, why, cap);
+        ok = send_pdv(s, ctx->id, false, left == 0, s->chunk, n, why);
     }
     fclose(file);
     if (interrupted || read_failed) {
@@ -607,21 +621,21 @@ static s2d_xfer_result store_one(cstore_session *s, const char *path, const s2d_
         send_abort(s);
         out->status = S2D_SENT_FAILED;
         if (interrupted) {
-            snprintf(why, cap, "interrupted during the transfer");
+            s2d_error_set(why, S2D_ERR_CANCELLED, "interrupted during the transfer");
             s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
             return S2D_XFER_FATAL;
         }
-        snprintf(why, cap, "the file changed or could not be read while sending");
+        s2d_error_set(why, S2D_ERR_IO, "the file changed or could not be read while sending");
         return S2D_XFER_DONE;
     }
     store_rsp rsp;
-    if (!ok || !read_response(s, &rsp, why, cap)) {
+    if (!ok || !read_response(s, &rsp, why)) {
         close_connection(s);
         return S2D_XFER_RETRY;
     }
     if (rsp.command != 0x8001 || rsp.responding_to != message_id) {
-        snprintf(why, cap, "unexpected answer (command 0x%04X for message %u)", rsp.command,
-                 rsp.responding_to);
+        s2d_error_set(why, S2D_ERR_IO, "unexpected answer (command 0x%04X for message %u)",
+                      rsp.command, rsp.responding_to);
         send_abort(s);
         return S2D_XFER_RETRY;
     }
@@ -630,14 +644,24 @@ static s2d_xfer_result store_one(cstore_session *s, const char *path, const s2d_
         out->status = S2D_SENT_STORED;
     } else if ((rsp.status & 0xF000) == 0xB000) {
         out->status = S2D_SENT_STORED_WARNING;
-        snprintf(why, cap, "status 0x%04X %s%s%s", rsp.status, status_text(rsp.status),
-                 comment_sep, rsp.comment);
+        // Stored: the "error" is the server's warning about our data, for the detail.
+        s2d_error_set(why, S2D_ERR_INPUT, "status 0x%04X %s%s%s", rsp.status,
+                      status_text(rsp.status), comment_sep, rsp.comment);
     } else {
         out->status = S2D_SENT_FAILED;
-        snprintf(why, cap, "refused, status 0x%04X %s%s%s", rsp.status, status_text(rsp.status),
-                 comment_sep, rsp.comment);
+        s2d_error_set(why, S2D_ERR_NOT_STORED, "refused, status 0x%04X %s%s%s", rsp.status,
+                      status_text(rsp.status), comment_sep, rsp.comment);
     }
     return S2D_XFER_DONE;
+}
+
+static s2d_xfer_result store_one(cstore_session *s, const char *path, const s2d_dicomfile *f,
+                                 const context *ctx, s2d_send_outcome *out, s2d_error *err)
+{
+    s2d_error why = {0};
+    s2d_xfer_result r = transfer_file(s, path, f, ctx, out, &why, err);
+    set_detail(out, &why);
+    return r;
 }
 
 // ---- transport interface
@@ -651,10 +675,10 @@ static void cstore_close(void *session)
     if (s->fd >= 0) {
         // A-RELEASE-RQ, then wait for A-RELEASE-RP (or the peer closing).
         static const uint8_t release[10] = {PDU_RELEASE_RQ, 0, 0, 0, 0, 4, 0, 0, 0, 0};
-        char why[128];
-        if (send_all(s, release, sizeof release, why, sizeof why)) {
+        s2d_error ignored = {0};
+        if (send_all(s, release, sizeof release, &ignored)) {
             int type;
-            while ((type = read_pdu(s, why, sizeof why)) == PDU_DATA) {
+            while ((type = read_pdu(s, &ignored)) == PDU_DATA) {
             }
         }
         close_connection(s);
@@ -709,8 +733,10 @@ static s2d_xfer_result cstore_send(void *session, const char *path, const s2d_di
 {
     cstore_session *s = session;
     if (s->fd < 0) {
-        s2d_xfer_result r = associate(s, out->detail, sizeof out->detail, err);
+        s2d_error why = {0};
+        s2d_xfer_result r = associate(s, &why, err);
         if (r != S2D_XFER_DONE) {
+            set_detail(out, &why);
             return r;
         }
     }

@@ -122,7 +122,7 @@ static struct {
     struct curl_slist *(*slist_append)(struct curl_slist *list, const char *text);
     void (*slist_free_all)(struct curl_slist *list);
 } lib;
-static char load_error[256];   // empty once libcurl is loaded
+static s2d_error load_error;   // S2D_OK once libcurl is loaded
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void load_curl(void)
@@ -138,10 +138,9 @@ static void load_curl(void)
         S2D_DYNSYM("curl_slist_append", lib.slist_append),
         S2D_DYNSYM("curl_slist_free_all", lib.slist_free_all),
     };
-    if (s2d_dynlib_load(LIBCURL_SONAME, syms, sizeof syms / sizeof *syms, load_error,
-                        sizeof load_error) &&
+    if (s2d_dynlib_load(LIBCURL_SONAME, syms, sizeof syms / sizeof *syms, &load_error) &&
         lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(load_error, sizeof load_error, "libcurl did not initialise");
+        s2d_error_set(&load_error, S2D_ERR_IO, "libcurl did not initialise");
     }
 }
 
@@ -162,8 +161,8 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
 {
     (void)files, (void)n;
     pthread_once(&curl_once, load_curl);
-    if (load_error[0]) {
-        s2d_error_set(err, S2D_ERR_IO, "%s", load_error);
+    if (load_error.code != S2D_OK) {
+        s2d_error_set(err, load_error.code, "%s", load_error.message);
         return NULL;
     }
     stow_session *s = calloc(1, sizeof *s);

@@ -16,12 +16,14 @@ typedef enum s2d_xfer_result {
 
 typedef struct s2d_transport {
     // files[0..n) are every file of the run (C-STORE proposes their contexts up front;
-    // entries with an empty SOP class UID are unreadable files to skip).
+    // entries with an empty SOP class UID are unreadable files to skip); opts and files are
+    // borrowed for the session's life. The caller owns the session: close frees it. NULL
+    // with err on failure.
     void *(*open)(const s2d_send_options *opts, const s2d_dicomfile *files, size_t n,
                   s2d_error *err);
     s2d_xfer_result (*send)(void *session, const char *path, const s2d_dicomfile *file,
                             s2d_send_outcome *out, s2d_error *err);
-    void (*close)(void *session);
+    void (*close)(void *session);   // ends and frees the session (NULL does nothing)
 } s2d_transport;
 
 extern const s2d_transport s2d_stow_transport;

@@ -47,7 +47,7 @@ static struct {
                                             int64_t *h);
     void (*read_associated_image)(openslide_t *osr, const char *name, uint32_t *dest);
 } lib;
-static char load_error[256];   // empty once OpenSlide is loaded
+static s2d_error load_error;   // S2D_OK once OpenSlide is loaded
 static pthread_once_t openslide_once = PTHREAD_ONCE_INIT;
 
 static void load_openslide(void)
@@ -68,14 +68,14 @@ static void load_openslide(void)
                    lib.get_associated_image_dimensions),
         S2D_DYNSYM("openslide_read_associated_image", lib.read_associated_image),
     };
-    s2d_dynlib_load(OPENSLIDE_SONAME, syms, sizeof syms / sizeof *syms, load_error,
-                    sizeof load_error);
+    s2d_dynlib_load(OPENSLIDE_SONAME, syms, sizeof syms / sizeof *syms, &load_error);
 }
 
 static bool loaded(s2d_error *err)
 {
     pthread_once(&openslide_once, load_openslide);
-    return !load_error[0] || s2d_error_set(err, S2D_ERR_IO, "%s", load_error);
+    return load_error.code == S2D_OK ||
+           s2d_error_set(err, load_error.code, "%s", load_error.message);
 }
 
 static openslide_t *osr_of(const s2d_source *src)
@@ -319,7 +319,7 @@ static bool os_detect(const char *path, const s2d_tiffdir *td)
     (void)td;
     // Without OpenSlide, open() says why.
     pthread_once(&openslide_once, load_openslide);
-    return load_error[0] || lib.detect_vendor(path) != NULL;
+    return load_error.code != S2D_OK || lib.detect_vendor(path) != NULL;
 }
 
 static bool os_open(s2d_source *src, s2d_error *err)

@@ -59,9 +59,9 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
 
 static void test_detect_agrees_with_openslide(const char *fixtures)
 {
-    char why[256];
+    s2d_error why = {0};
     const s2d_dynsym syms[] = {S2D_DYNSYM("openslide_detect_vendor", detect_vendor)};
-    CHECK(s2d_dynlib_load(OPENSLIDE_SONAME, syms, 1, why, sizeof why));
+    CHECK(s2d_dynlib_load(OPENSLIDE_SONAME, syms, 1, &why));
     if (!detect_vendor) {
         return;
     }
