@@ -35,6 +35,8 @@ struct split_state {
     s2d_part10_params whole;    // the instance as one file; strings and dataset owned here
     s2d_ds *dataset;
     char *sop_class_uid, *sop_instance_uid, *transfer_syntax_uid;
+    s2d_part10_deferred *deferred;   // the caller's deferred values, as every part has them
+    size_t ndeferred;
     uint64_t max_file_bytes;
     uint64_t eot_limit;         // a part whose frames take this much gets the EOT
     uint64_t frame_raw_bytes;   // uncompressed bytes per frame, for the ratio
@@ -122,6 +124,8 @@ static s2d_part10_params part_params(const split_state *s, const char *path, con
         .nframes = nframes,
         .extended_offsets = items >= s->eot_limit,
         .uncompressed_bytes = s->frame_raw_bytes * nframes,
+        .deferred = s->deferred,
+        .ndeferred = s->ndeferred,
     };
 }
 
@@ -179,7 +183,8 @@ static uint64_t part_bytes(const split_state *s, uint32_t n, uint64_t items)
 // items are in it (its table has room for all its frames from the start).
 static uint64_t whole_bytes(const split_state *s, uint64_t items)
 {
-    return s->whole_head + part10_tables_bytes(s->whole.nframes, s->whole.extended_offsets) + items + 8;
+    return s->whole_head + part10_tables_bytes(s->whole.nframes, s->whole.extended_offsets) +
+           items + 8;
 }
 
 static bool read_at(int fd, uint8_t *buf, size_t len, off_t at)
@@ -201,6 +206,9 @@ static s2d_part10 *write_gathered(s2d_part10 *w, const s2d_part10_params *p, s2d
     }
     s2d_part10 *f = s2d_part10_open(p, err);
     bool ok = f != NULL;
+    if (f) {
+        f->values_later = true;   // given to the whole instance, patched by finish
+    }
     off_t at = 0;
     for (uint32_t i = 0; ok && i < s->nspooled; i++) {
         size_t len = s->lengths[i];
@@ -298,20 +306,26 @@ s2d_part10 *s2d_concat_open(const s2d_part10_params *p, s2d_error *err)
         return NULL;
     }
     w->split = s;
-    w->ratio_pos = w->total_pos = -1;
     w->final_path = strdup(p->final_path);
     s->sop_class_uid = strdup(p->sop_class_uid);
     s->sop_instance_uid = strdup(p->sop_instance_uid);
     s->transfer_syntax_uid = strdup(p->transfer_syntax_uid);
     s->dataset = s2d_ds_new();
     s->lengths = calloc(p->nframes ? p->nframes : 1, sizeof *s->lengths);
+    s->ndeferred = p->ndeferred;
+    s->deferred = malloc((p->ndeferred ? p->ndeferred : 1) * sizeof *s->deferred);
+    if (s->deferred && p->ndeferred) {
+        memcpy(s->deferred, p->deferred, p->ndeferred * sizeof *s->deferred);
+    }
     char *spool_path = w->final_path ? part10_temp_name(w->final_path, "spool") : NULL;
     if (!w->final_path || !s->sop_class_uid || !s->sop_instance_uid || !s->transfer_syntax_uid ||
-        !s->dataset || !s->lengths || !spool_path) {
+        !s->dataset || !s->lengths || !s->deferred || !spool_path) {
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!s2d_ds_merge(s->dataset, p->dataset, err)) {
+    // The outer writer keeps the caller's values (s2d_part10_set_deferred) for the files.
+    if (!s2d_ds_merge(s->dataset, p->dataset, err) ||
+        !part10_slots_of(p, &w->slots, &w->nslots, err)) {
         goto fail;
     }
     s->whole = whole;
@@ -320,6 +334,7 @@ s2d_part10 *s2d_concat_open(const s2d_part10_params *p, s2d_error *err)
     s->whole.sop_instance_uid = s->sop_instance_uid;
     s->whole.transfer_syntax_uid = s->transfer_syntax_uid;
     s->whole.dataset = s->dataset;
+    s->whole.deferred = s->deferred;
     s->max_file_bytes = sp->max_file_bytes;
     s->eot_limit = sp->eot_threshold && sp->eot_threshold < 0xFFFFFFFFull ? sp->eot_threshold
                                                                           : 0xFFFFFFFFull;
@@ -479,24 +494,49 @@ bool s2d_concat_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     return spool_frame(w, data, len, item, err);
 }
 
-// Rewrites values known only after the last part in a finished, not yet renamed file.
-static bool patch_finished(s2d_part10 *f, uint16_t total, const char ratio[16], s2d_error *err)
+// Rewrites the values known only after the last part in a finished, not yet renamed file:
+// the caller's (given to w), and for parts total and ratio (total < 0, ratio NULL: none).
+static bool patch_finished(const s2d_part10 *w, s2d_part10 *f, int total, const char *ratio,
+                           s2d_error *err)
 {
     int fd = open(f->temp_path, O_WRONLY);
     if (fd < 0) {
         return part10_io_error(f, err, "cannot reopen");
     }
-    uint8_t value[2];
-    s2d_put_u16le(value, total);
-    bool ok = (f->total_pos < 0 || pwrite(fd, value, 2, f->total_pos) == 2) &&
-              (f->ratio_pos < 0 || pwrite(fd, ratio, 16, f->ratio_pos) == 16) && fsync(fd) == 0;
-    if (!ok) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
+    bool ok = true;
+    for (size_t i = 0; ok && i < f->nslots; i++) {
+        const part10_slot *slot = &f->slots[i];
+        part10_slot given = {0};
+        if (slot->tag == IN_CONCATENATION_TOTAL_TAG) {
+            if (total < 0) {
+                continue;
+            }
+            s2d_put_u16le(given.value, (uint16_t)total);
+            given.len = 2;
+        } else if (slot->internal) {   // the ratio
+            if (!ratio) {
+                continue;
+            }
+            memcpy(given.value, ratio, 16);
+            given.len = 16;
+        } else {
+            for (size_t k = 0; k < w->nslots; k++) {
+                if (w->slots[k].tag == slot->tag && !w->slots[k].internal) {
+                    given = w->slots[k];
+                }
+            }
+        }
+        ok = part10_patch_slot(f, slot, &given, fd, err);
+    }
+    if (ok && fsync(fd) != 0) {
+        ok = part10_io_error(f, err, "cannot write");
+    }
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
         return part10_io_error(f, err, "cannot write");
     }
-    return close(fd) == 0 || part10_io_error(f, err, "cannot write");
+    errno = saved;
+    return ok;
 }
 
 bool s2d_concat_finish(s2d_part10 *w, s2d_error *err)
@@ -506,6 +546,13 @@ bool s2d_concat_finish(s2d_part10 *w, s2d_error *err)
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: %u frames written of %u",
                              w->final_path, s->frames_done + s->nspooled, s->whole.nframes);
     }
+    for (size_t i = 0; i < w->nslots; i++) {
+        if (!w->slots[i].internal && !w->slots[i].set) {
+            return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no value given for (%04X,%04X)",
+                                 w->final_path, w->slots[i].tag >> 16,
+                                 w->slots[i].tag & 0xFFFF);
+        }
+    }
     if (!s->concatenated) {
         // Everything fitted in one file after all: the instance as it is without a cap.
         s2d_part10 *f = write_gathered(w, &s->whole, err);
@@ -513,7 +560,7 @@ bool s2d_concat_finish(s2d_part10 *w, s2d_error *err)
             s2d_part10_free(f);
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
-        return f != NULL;
+        return f != NULL && (s->ndeferred == 0 || patch_finished(w, f, -1, NULL, err));
     }
     if (s->nspooled > 0 && !write_part(w, err)) {
         return false;
@@ -523,7 +570,7 @@ bool s2d_concat_finish(s2d_part10 *w, s2d_error *err)
     char ratio[17];
     part10_ratio_field(s->frame_raw_bytes * s->whole.nframes, s->frame_bytes_done, ratio);
     for (unsigned i = 0; i < s->nparts; i++) {
-        if (!patch_finished(s->parts[i].file, (uint16_t)s->nparts, ratio, err)) {
+        if (!patch_finished(w, s->parts[i].file, (int)s->nparts, ratio, err)) {
             return false;
         }
     }
@@ -577,6 +624,7 @@ void s2d_concat_free(split_state *s)
     free(s->sop_class_uid);
     free(s->sop_instance_uid);
     free(s->transfer_syntax_uid);
+    free(s->deferred);
     free(s);
 }
 

@@ -5,6 +5,7 @@
 #include "dicom/part10_impl.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/flusher.h"
+#include "core/fs.h"
 #include "dicom/uid.h"
 
 #define RATIO_TAG S2D_TAG(0x0028, 0x2112)
@@ -113,48 +115,143 @@ static void read_umask(void)
     umask(process_umask);
 }
 
-// Everything before the first frame: preamble, file meta, the dataset, the Extended Offset
-// Table and its Lengths (zeroed), Pixel Data's header and the BOT item (zeroed). Returns
-// where the values filled later start (-1: not in this dataset).
-static bool build_head(const s2d_part10_params *p, s2d_buf *head, off_t *ratio_pos,
-                       off_t *table_pos, off_t *total_pos, s2d_error *err)
+// Bytes of native Pixel Data: every frame's bits back to back, without padding.
+static uint64_t native_bytes(const s2d_part10_params *p)
 {
-    size_t ratio_offset = 0, total_offset = 0;
-    *ratio_pos = *total_pos = -1;
+    return ((uint64_t)p->nframes * p->native_frame_bits + 7) / 8;
+}
+
+bool part10_slots_of(const s2d_part10_params *p, part10_slot **slots, size_t *n,
+                     s2d_error *err)
+{
+    bool ratio = s2d_ds_has(p->dataset, RATIO_TAG);
+    bool total = s2d_ds_has(p->dataset, IN_CONCATENATION_TOTAL_TAG);
+    *n = p->ndeferred + ratio + total;
+    *slots = calloc(*n ? *n : 1, sizeof **slots);
+    if (!*slots) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    if (ratio) {
+        (*slots)[k++] = (part10_slot){.tag = RATIO_TAG, .width = 16, .internal = true};
+    }
+    if (total) {
+        (*slots)[k++] = (part10_slot){.tag = IN_CONCATENATION_TOTAL_TAG, .width = 2,
+                                      .internal = true};
+    }
+    for (size_t i = 0; i < p->ndeferred; i++, k++) {
+        const s2d_part10_deferred *d = &p->deferred[i];
+        if (d->width == 0 || d->width > S2D_PART10_DEFERRED_MAX || d->width % 2 ||
+            d->tag == RATIO_TAG || d->tag == IN_CONCATENATION_TOTAL_TAG) {
+            free(*slots);
+            *slots = NULL;
+            return s2d_error_set(err, S2D_ERR_INTERNAL, "(%04X,%04X) cannot be deferred",
+                                 d->tag >> 16, d->tag & 0xFFFF);
+        }
+        (*slots)[k] = (part10_slot){.tag = d->tag, .width = d->width};
+    }
+    return true;
+}
+
+// Whether VR holds text (padded with spaces) rather than binary numbers.
+static bool vr_is_text(const uint8_t vr[2])
+{
+    static const char binary[][3] = {"US", "UL", "SS", "SL", "FL", "FD", "AT"};
+    for (size_t i = 0; i < sizeof binary / sizeof *binary; i++) {
+        if (vr[0] == binary[i][0] && vr[1] == binary[i][1]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Finds where slot's reserved bytes lie in the encoded dataset `enc` (value at offset,
+// found by the encoder) and checks they are reserved: a text value ends with `width`
+// spaces, alone or after a backslash; a binary value is `width` bytes long. Anything
+// else is a dataset built wrongly.
+static bool locate_slot(const s2d_part10_params *p, const s2d_buf *enc, size_t offset,
+                        size_t meta_len, part10_slot *slot, s2d_error *err)
+{
+    uint32_t tag = slot->tag;
+    if (offset < 8 || s2d_vr_is_long((const char[3]){(char)enc->data[offset - 4],
+                                                     (char)enc->data[offset - 3], 0})) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: (%04X,%04X) cannot be deferred",
+                             p->final_path, tag >> 16, tag & 0xFFFF);
+    }
+    const uint8_t *hdr = enc->data + offset - 2;
+    uint16_t vlen = (uint16_t)(hdr[0] | hdr[1] << 8);
+    slot->text = vr_is_text(enc->data + offset - 4);
+    bool reserved = vlen >= slot->width;
+    const uint8_t *field = enc->data + offset + vlen - slot->width;
+    if (reserved && slot->text) {
+        reserved = vlen == slot->width || field[-1] == '\\';
+        for (size_t i = 0; reserved && i < slot->width; i++) {
+            reserved = field[i] == ' ';
+        }
+    } else {
+        reserved = reserved && vlen == slot->width;
+    }
+    if (!reserved) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no room reserved for (%04X,%04X)",
+                             p->final_path, tag >> 16, tag & 0xFFFF);
+    }
+    slot->pos = (off_t)(meta_len + offset + vlen - slot->width);
+    return true;
+}
+
+// Everything before the first frame: preamble, file meta, the dataset, then Pixel Data's
+// header: native, with its length; or encapsulated, after the Extended Offset Table and
+// its Lengths (zeroed), with the BOT item (zeroed). With slots, finds where each deferred
+// value lies; *table_pos is where the offset table's values start.
+static bool build_head(const s2d_part10_params *p, s2d_buf *head, part10_slot *slots,
+                       size_t nslots, off_t *table_pos, s2d_error *err)
+{
     if (!build_file_meta(p, head, err)) {
         return false;
     }
     size_t meta_len = head->len;
-    if (!s2d_ds_encode(p->dataset, head, RATIO_TAG, &ratio_offset, err)) {
+    // The encoder reports one value's position per pass: the first slot's in the pass
+    // that writes the dataset, the others' in passes of their own over the small dataset.
+    size_t offset = 0;
+    if (!s2d_ds_encode(p->dataset, head, nslots ? slots[0].tag : 0, &offset, err)) {
         return false;
     }
-    if (ratio_offset) {
-        // The value ends with 16 bytes reserved for our ratio: all spaces, after a
-        // backslash or at the start. Anything else is a dataset built wrongly.
-        const uint8_t *hdr = head->data + ratio_offset - 2;
-        uint16_t vlen = (uint16_t)(hdr[0] | hdr[1] << 8);
-        const uint8_t *field = head->data + ratio_offset + vlen - 16;
-        bool reserved = vlen >= 16 && (vlen == 16 || field[-1] == '\\');
-        for (int i = 0; reserved && i < 16; i++) {
-            reserved = field[i] == ' ';
-        }
-        if (!reserved) {
-            return s2d_error_set(err, S2D_ERR_INTERNAL,
-                                 "%s: no room reserved for the compression ratio", p->final_path);
-        }
-        *ratio_pos = (off_t)(ratio_offset + vlen - 16);
-    }
-    if (s2d_ds_has(p->dataset, IN_CONCATENATION_TOTAL_TAG)) {
-        // The encoder reports one position per pass; this value is rare (concatenation
-        // parts), so a second pass over the small dataset finds it.
+    for (size_t i = 0; i < nslots; i++) {
         s2d_buf again = {0};
-        bool ok = s2d_ds_encode(p->dataset, &again, IN_CONCATENATION_TOTAL_TAG, &total_offset,
-                                err);
+        s2d_buf dataset = {.data = head->data + meta_len, .len = head->len - meta_len};
+        size_t at = offset ? offset - meta_len : 0;   // in the dataset's encoding
+        bool ok = true;
+        if (i > 0) {
+            offset = 0;
+            ok = s2d_ds_encode(p->dataset, &again, slots[i].tag, &offset, err);
+            dataset = again;
+            at = offset;
+        }
+        if (ok && at == 0) {
+            ok = s2d_error_set(err, S2D_ERR_INTERNAL, "%s: (%04X,%04X) deferred but not in the "
+                               "dataset", p->final_path, slots[i].tag >> 16, slots[i].tag & 0xFFFF);
+        }
+        ok = ok && locate_slot(p, &dataset, at, meta_len, &slots[i], err);
         s2d_buf_free(&again);
         if (!ok) {
             return false;
         }
-        *total_pos = (off_t)(meta_len + total_offset);
+    }
+    if (p->native_frame_bits) {
+        // Native: the frames back to back, one defined length, padded to even.
+        uint64_t bytes = native_bytes(p);
+        if (p->extended_offsets || bytes + (bytes & 1) > 0xFFFFFFFEu) {
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "%s: %" PRIu64 " bytes of native Pixel Data do not fit one value",
+                                 p->final_path, bytes);
+        }
+        s2d_buf_append_u16le(head, 0x7FE0);
+        s2d_buf_append_u16le(head, 0x0010);
+        s2d_buf_append(head, p->native_words ? "OW" : "OB", 2);
+        s2d_buf_append_u16le(head, 0);
+        s2d_buf_append_u32le(head, (uint32_t)(bytes + (bytes & 1)));
+        *table_pos = (off_t)head->len;
+        return !head->failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     uint64_t table_bytes = (uint64_t)p->nframes * 8;
     if (p->extended_offsets) {
@@ -208,8 +305,8 @@ bool part10_head_bytes(const s2d_part10_params *p, uint64_t *out, s2d_error *err
     none.nframes = 0;
     none.extended_offsets = false;
     s2d_buf head = {0};
-    off_t ratio_pos, table_pos, total_pos;
-    bool ok = build_head(&none, &head, &ratio_pos, &table_pos, &total_pos, err);
+    off_t table_pos;
+    bool ok = build_head(&none, &head, NULL, 0, &table_pos, err);
     *out = head.len;
     s2d_buf_free(&head);
     return ok;
@@ -217,6 +314,11 @@ bool part10_head_bytes(const s2d_part10_params *p, uint64_t *out, s2d_error *err
 
 s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
 {
+    if (p->split && p->native_frame_bits) {
+        s2d_error_set(err, S2D_ERR_USAGE, "%s: only encapsulated Pixel Data is split by size",
+                      p->final_path);
+        return NULL;
+    }
     if (p->split) {
         return s2d_concat_open(p, err);
     }
@@ -229,7 +331,7 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
     w->nframes = p->nframes;
     w->extended_offsets = p->extended_offsets;
     w->uncompressed_bytes = p->uncompressed_bytes;
-    w->ratio_pos = w->total_pos = -1;
+    w->native_frame_bits = p->native_frame_bits;
     w->final_path = strdup(p->final_path);
     w->temp_path = part10_temp_name(p->final_path, "partial");
     w->offsets = calloc(p->nframes ? p->nframes : 1, sizeof *w->offsets);
@@ -238,7 +340,8 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!build_head(p, &head, &w->ratio_pos, &w->table_pos, &w->total_pos, err)) {
+    if (!part10_slots_of(p, &w->slots, &w->nslots, err) ||
+        !build_head(p, &head, w->slots, w->nslots, &w->table_pos, err)) {
         free(w->temp_path);   // not created yet
         w->temp_path = NULL;
         goto fail;
@@ -287,6 +390,60 @@ static bool flush_in_background(s2d_part10 *w, s2d_error *err)
     return true;
 }
 
+// Appends a native frame's bits after the previous frame's. Frames of whole bytes are
+// written as they are; 1-bit frames whose pixel count is not a multiple of 8 start in the
+// middle of a byte (PS3.5 8.1.1: no padding between frames), so their bits are shifted in
+// behind those carried over, the first pixel in the lowest free bit.
+static bool add_native_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err)
+{
+    uint64_t bits = w->native_frame_bits;
+    if (len != (bits + 7) / 8) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: a native frame of %zu bytes, not %" PRIu64,
+                             w->final_path, len, (bits + 7) / 8);
+    }
+    uint64_t before = w->next_offset * 8 + w->carry_bits;
+    if (w->carry_bits == 0 && bits % 8 == 0) {
+        if (!write_all(w, data, len, err)) {
+            return false;
+        }
+    } else {
+        uint8_t out[4096];
+        size_t nout = 0;
+        unsigned carry = w->carry, have = w->carry_bits;
+        uint64_t left = bits;
+        for (size_t i = 0; i < len; i++) {
+            unsigned take = left >= 8 ? 8 : (unsigned)left;
+            left -= take;
+            carry |= (unsigned)(data[i] & ((1u << take) - 1)) << have;
+            have += take;
+            if (have >= 8) {
+                out[nout++] = (uint8_t)carry;
+                carry >>= 8;
+                have -= 8;
+            }
+            if (nout == sizeof out) {
+                if (!write_all(w, out, nout, err)) {
+                    return false;
+                }
+                nout = 0;
+            }
+        }
+        if (!write_all(w, out, nout, err)) {
+            return false;
+        }
+        w->carry = (uint8_t)carry;
+        w->carry_bits = (uint8_t)have;
+    }
+    uint64_t after = before + bits;
+    w->next_offset = after / 8;   // whole bytes written
+    w->nwritten++;
+    if (w->next_offset - w->flushed_at >= FLUSH_CHUNK) {
+        w->flushed_at = w->next_offset;
+        return flush_in_background(w, err);
+    }
+    return true;
+}
+
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err)
 {
     if (w->split) {
@@ -295,6 +452,9 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     if (w->nwritten >= w->nframes) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: more frames than announced",
                              w->final_path);
+    }
+    if (w->native_frame_bits) {
+        return add_native_frame(w, data, len, err);
     }
     size_t padded = len + (len & 1);
     if (padded > 0xFFFFFFFEu) {
@@ -329,6 +489,9 @@ uint64_t s2d_part10_frame_bytes(const s2d_part10 *w)
     if (w->split) {
         return s2d_concat_frame_bytes(w->split);
     }
+    if (w->native_frame_bits) {
+        return w->next_offset + (w->carry_bits != 0);
+    }
     return w->next_offset - 8ull * w->nwritten;
 }
 
@@ -350,6 +513,29 @@ void part10_ratio_field(uint64_t uncompressed, uint64_t encoded, char field[17])
     snprintf(field, 17, "%-16s", num);
 }
 
+// Writes slot's value, padded to its width, at its place in the file (fd, or the stream
+// when fd < 0).
+bool part10_patch_slot(s2d_part10 *f, const part10_slot *slot, const part10_slot *given,
+                       int fd, s2d_error *err)
+{
+    uint8_t field[S2D_PART10_DEFERRED_MAX];
+    if (slot->text) {
+        memset(field, ' ', slot->width);
+    } else if (given->len != slot->width) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: (%04X,%04X) takes %u bytes, given %u",
+                             f->final_path, slot->tag >> 16, slot->tag & 0xFFFF, slot->width,
+                             given->len);
+    }
+    memcpy(field, given->value, given->len);
+    if (fd >= 0) {
+        return s2d_pwrite_all(fd, field, slot->width, (uint64_t)slot->pos) ||
+               part10_io_error(f, err, "cannot write");
+    }
+    return patch(f, slot->pos, field, slot->width, err);
+}
+
+static bool write_encapsulated_trailer(s2d_part10 *w, s2d_error *err);
+
 // What follows the last frame, and the values known only then.
 static bool write_trailer(s2d_part10 *w, s2d_error *err)
 {
@@ -357,6 +543,40 @@ static bool write_trailer(s2d_part10 *w, s2d_error *err)
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: %u frames written of %u",
                              w->final_path, w->nwritten, w->nframes);
     }
+    if (w->native_frame_bits) {
+        // The last byte's unused bits, and a pad byte to an even length.
+        uint8_t tail[2] = {w->carry, 0};
+        size_t n = w->carry_bits != 0;
+        n += (w->next_offset + n) & 1;
+        if (!write_all(w, tail, n, err)) {
+            return false;
+        }
+    } else if (!write_encapsulated_trailer(w, err)) {
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < w->nslots; i++) {
+        part10_slot *slot = &w->slots[i];
+        if (slot->tag == RATIO_TAG) {
+            char field[17];
+            part10_ratio_field(w->uncompressed_bytes, s2d_part10_frame_bytes(w), field);
+            memcpy(slot->value, field, 16);
+            slot->len = 16;
+            slot->set = true;
+        }
+        if (slot->set) {
+            ok = part10_patch_slot(w, slot, slot, -1, err);
+        } else if (!slot->internal && !w->values_later) {
+            ok = s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no value given for (%04X,%04X)",
+                               w->final_path, slot->tag >> 16, slot->tag & 0xFFFF);
+        }
+    }
+    return ok;
+}
+
+// The delimiter and the offset tables of encapsulated Pixel Data.
+static bool write_encapsulated_trailer(s2d_part10 *w, s2d_error *err)
+{
     if (!write_item_header(w, 0xE0DD, 0, err)) {
         return false;
     }
@@ -382,12 +602,28 @@ static bool write_trailer(s2d_part10 *w, s2d_error *err)
                    (size_t)w->nframes * 8, err);
     }
     free(table);
-    if (ok && w->ratio_pos >= 0) {
-        char field[17];
-        part10_ratio_field(w->uncompressed_bytes, s2d_part10_frame_bytes(w), field);
-        ok = patch(w, w->ratio_pos, field, 16, err);
-    }
     return ok;
+}
+
+bool s2d_part10_set_deferred(s2d_part10 *w, uint32_t tag, const void *value, size_t len,
+                             s2d_error *err)
+{
+    for (size_t i = 0; i < w->nslots; i++) {
+        part10_slot *slot = &w->slots[i];
+        if (slot->tag == tag && !slot->internal) {
+            if (len > slot->width || (!slot->text && len != slot->width && !w->split)) {
+                return s2d_error_set(err, S2D_ERR_INTERNAL,
+                                     "%s: %zu bytes for (%04X,%04X), which has room for %u",
+                                     w->final_path, len, tag >> 16, tag & 0xFFFF, slot->width);
+            }
+            memcpy(slot->value, value, len);
+            slot->len = (uint16_t)len;
+            slot->set = true;
+            return true;
+        }
+    }
+    return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: (%04X,%04X) was not deferred",
+                         w->final_path, tag >> 16, tag & 0xFFFF);
 }
 
 bool s2d_part10_complete(s2d_part10 *w, s2d_error *err)
@@ -464,6 +700,7 @@ void s2d_part10_free(s2d_part10 *w)
     free(w->temp_path);
     free(w->offsets);
     free(w->lengths);
+    free(w->slots);
     s2d_concat_free(w->split);
     free(w);
 }

@@ -1,6 +1,13 @@
-/* Streaming Part 10 writer for one multi-frame instance with encapsulated Pixel Data:
- * header and dataset first, then frames one at a time; the offset table space is reserved
- * up front and filled by s2d_part10_finish(). Frames are never held in memory.
+/* Streaming Part 10 writer for one multi-frame instance: header and dataset first, then
+ * frames one at a time. Frames are never held in memory.
+ * - Encapsulated Pixel Data (OB, undefined length, one fragment a frame): the offset table
+ *   space is reserved up front and filled when the writer completes.
+ * - Native Pixel Data (OW for 16-bit samples, OB otherwise): the frames back to back in
+ *   one value whose defined length is known from the frame count and size, padded to
+ *   even; 1-bit frames follow each other bit by bit, without padding between them.
+ * Values known only once every frame is written (the Lossy Image Compression Ratio; a
+ * window computed over all frames) are deferred: reserved in the dataset, patched at the
+ * end.
  *
  * With a size cap (s2d_part10_split) the same writer may instead make a DICOM
  * concatenation (PS3.3 C.7.6.16): several instances of at most the cap each, written as
@@ -37,6 +44,18 @@ typedef struct s2d_part10_split {
     uint64_t eot_threshold;
 } s2d_part10_split;
 
+/** Most bytes a deferred value may reserve. */
+#define S2D_PART10_DEFERRED_MAX 64
+
+/** A value the caller gives once the frames are written (s2d_part10_set_deferred). The
+ *  dataset holds the top-level attribute with a short VR and its last `width` bytes
+ *  reserved: in a text value `width` spaces, alone or after a backslash (the value may
+ *  keep earlier values before them); in a binary one the whole value. */
+typedef struct s2d_part10_deferred {
+    uint32_t tag;
+    uint16_t width;   // even, at most S2D_PART10_DEFERRED_MAX
+} s2d_part10_deferred;
+
 typedef struct s2d_part10_params {
     const char *final_path;          // renamed to this by s2d_part10_commit()
     const char *sop_class_uid;
@@ -50,6 +69,13 @@ typedef struct s2d_part10_params {
     // with raw / encoded, left-justified.
     uint64_t uncompressed_bytes;
     const s2d_part10_split *split;   // NULL: one file, whatever its size
+    const s2d_part10_deferred *deferred;   // the caller's deferred values (copied)
+    size_t ndeferred;
+    // Native Pixel Data: every frame is this many bits (codec/pixdesc.h's
+    // s2d_pixdesc_frame_bits), given in whole bytes, as the native codec encodes it. 0:
+    // encapsulated. Native instances are not split (split must be NULL).
+    uint64_t native_frame_bits;
+    bool native_words;               // OW (16-bit samples) rather than OB
 } s2d_part10_params;
 
 /** One file a writer makes (see s2d_part10_file_at). */
@@ -70,15 +96,22 @@ typedef struct s2d_part10_file {
  *  @return the writer, or NULL with err set (nothing left on disk). */
 s2d_part10 *s2d_part10_open(const s2d_part10_params *params, s2d_error *err);
 
-/** Appends one frame as one fragment, padded to even length. Not thread-safe. With split,
+/** Appends one frame: encapsulated, as one fragment padded to even length; native, as
+ *  (native_frame_bits + 7) / 8 bytes. Not thread-safe. With split,
  *  may write out a finished part first; a frame that does not fit in a part on its own
  *  is S2D_ERR_USAGE. */
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err);
 
-/** Writes the delimiter, fills the offset table and the ratio, and starts the file's way
- *  to disk in the background: a caller with several files completes them all before
- *  finishing any, so that the disk writes them at once. Optional (finish completes a
- *  writer that is not); nothing to do with split. */
+/** Gives the value of a deferred attribute (params.deferred): text is padded with spaces
+ *  to the reserved width, a binary value fills it exactly. Before the writer completes;
+ *  completing with a value not given is S2D_ERR_INTERNAL. */
+bool s2d_part10_set_deferred(s2d_part10 *w, uint32_t tag, const void *value, size_t len,
+                             s2d_error *err);
+
+/** Writes what follows the last frame, fills the offset table and the deferred values,
+ *  and starts the file's way to disk in the background: a caller with several files
+ *  completes them all before finishing any, so that the disk writes them at once.
+ *  Optional (finish completes a writer that is not); nothing to do with split. */
 bool s2d_part10_complete(s2d_part10 *w, s2d_error *err);
 
 /** Completes the writer if need be, then waits until the file is on disk. With split:

@@ -11,6 +11,18 @@
 
 typedef struct split_state split_state;
 
+/** A deferred value's place in a file, and the value once given (see dicom/part10.h). */
+typedef struct part10_slot {
+    uint32_t tag;
+    uint16_t width;          // bytes reserved at the end of the value
+    uint16_t len;            // of value, once set
+    bool text;               // a text VR: the value is padded with spaces
+    bool internal;           // the writers' own (ratio, In-concatenation Total Number)
+    bool set;
+    off_t pos;               // of the reserved bytes in the file (one-file writers only)
+    uint8_t value[S2D_PART10_DEFERRED_MAX];
+} part10_slot;
+
 struct s2d_part10 {
     char *final_path;
     char *temp_path;
@@ -21,9 +33,12 @@ struct s2d_part10 {
     bool committed;
     uint64_t uncompressed_bytes;
     off_t table_pos;         // where the BOT values (or the EOT values) start
-    off_t ratio_pos;         // -1 when the dataset has no ratio to patch
-    off_t total_pos;         // In-concatenation Total Number's value; -1 when none
-    uint64_t next_offset;    // offset of the next fragment's item tag
+    part10_slot *slots;      // values patched at the end: ratio, total, the caller's
+    size_t nslots;
+    bool values_later;       // a concatenation part: the caller's values come after finish
+    uint64_t native_frame_bits;   // 0: encapsulated
+    uint8_t carry, carry_bits;    // native: bits of a byte not yet written
+    uint64_t next_offset;    // offset of the next fragment's item tag (native: bytes written)
     uint64_t flushed_at;     // next_offset when a flush was last asked for
     s2d_flusher *flusher;    // started when the file passes FLUSH_CHUNK, or by complete
     bool completed;          // s2d_part10_complete() has run
@@ -49,6 +64,16 @@ uint64_t part10_tables_bytes(uint64_t n, bool extended);
 
 /** Size of the head of p without its tables (as for zero frames and a BOT). */
 bool part10_head_bytes(const s2d_part10_params *p, uint64_t *out, s2d_error *err);
+
+/** The deferred values of p: the ratio and In-concatenation Total Number when the dataset
+ *  holds them (filled by the writers), then p's own. *slots is the caller's to free. */
+bool part10_slots_of(const s2d_part10_params *p, part10_slot **slots, size_t *n,
+                     s2d_error *err);
+
+/** Writes given's value into slot's reserved bytes in f's file: through fd when >= 0 (a
+ *  finished file), else through f's stream. */
+bool part10_patch_slot(s2d_part10 *f, const part10_slot *slot, const part10_slot *given,
+                       int fd, s2d_error *err);
 
 /** The Lossy Image Compression Ratio field: raw / encoded, left-justified in 16 bytes. */
 void part10_ratio_field(uint64_t uncompressed, uint64_t encoded, char field[17]);
