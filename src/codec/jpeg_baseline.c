@@ -16,8 +16,8 @@ static bool accepts(const s2d_pixdesc *d)
     bool grey = d->samples == 1 && (d->colour == S2D_COLOUR_MONO_MIN_IS_BLACK ||
                                      d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE);
     bool rgb = d->samples == 3 && d->colour == S2D_COLOUR_RGB;
-    return (grey || rgb) && !d->planar && d->bits_allocated == 8 && d->bits_stored == 8 && !d->is_signed &&
-           d->width > 0 && d->height > 0 && d->width <= MAX_SIDE && d->height <= MAX_SIDE &&
+    return (grey || rgb) && !d->planar && d->bits_allocated == 8 && d->bits_stored == 8 &&
+           !d->is_signed && d->width > 0 && d->height > 0 && d->width <= MAX_SIDE && d->height <= MAX_SIDE &&
            (uint64_t)d->width * d->height <= MAX_PIXELS;
 }
 

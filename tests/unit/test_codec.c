@@ -149,7 +149,8 @@ static void test_table(void)
     for (const s2d_codec *c; (c = s2d_codec_at(n)) != NULL; n++) {
         CHECK(s2d_codec_find(c->transfer_syntax_uid) == c);
         CHECK(c->lossy == (c->lossy_method != NULL));
-        CHECK((c->enc_new != NULL) == (c->encode != NULL) && (c->enc_new != NULL) == (c->enc_free != NULL));
+        CHECK((c->enc_new != NULL) == (c->encode != NULL) &&
+              (c->enc_new != NULL) == (c->enc_free != NULL));
     }
     CHECK(n == 3);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.50") == &s2d_codec_jpeg_baseline);
