@@ -51,6 +51,7 @@ const char *s2d_manifest_keywords(void)
     return list;
 }
 
+// The table entry for name (static), or NULL.
 static const keyword *find_keyword(const char *name)
 {
     for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
@@ -150,6 +151,7 @@ static int next_record(const char *text, size_t *pos, int *line, record *r, char
     return 1;
 }
 
+// The whole file, NUL-terminated, malloc'd for the caller to free; NULL with err.
 static char *read_text(const char *path, size_t *size, s2d_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -190,6 +192,7 @@ static char *read_text(const char *path, size_t *size, s2d_error *err)
     return text;
 }
 
+// A new DICOM JSON attribute for value (the caller owns the reference), or NULL.
 static json_t *attribute(const keyword *kw, const char *value)
 {
     json_t *v = strcmp(kw->vr, "PN") == 0 ? json_pack("{s:s}", "Alphabetic", value)

@@ -183,6 +183,7 @@ static void utc_now(char when[32])
     strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+// A new journal record (the caller owns the reference), or NULL when out of memory.
 static json_t *record(const slide_state *s, const char *event)
 {
     char when[32];
@@ -288,6 +289,7 @@ static bool sent_here(const batch *b, const json_t *rec)
     return event_is(rec, "sent") && dest && strcmp(dest, b->o->send_destination) == 0;
 }
 
+// A new object: --metadata with the manifest row on top (the caller owns it), or NULL.
 static json_t *merged_metadata(const s2d_batch_options *o, const s2d_batch_slide *slide)
 {
     if (!o->metadata && !slide->metadata) {
@@ -544,7 +546,8 @@ static void reason_from_log(slide_state *s, int status)
     }
 }
 
-// Level count, frames, bytes, seconds and throughput from the child's --json-report.
+// Level count, frames, bytes, seconds and throughput from the child's --json-report: a
+// new object the caller owns.
 static json_t *summarize_report(const slide_state *s, const char *final_dir)
 {
     json_error_t jerr;
@@ -811,6 +814,7 @@ static void progress(batch *b, bool final)
     b->cb->progress(b->cb->ctx, &p);
 }
 
+// The slide's entry of batch-report.json, new (the caller owns the reference).
 static json_t *slide_report(const batch *b, const slide_state *s)
 {
     char output[4200];

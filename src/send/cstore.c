@@ -193,6 +193,7 @@ static void send_abort(cstore_session *s)
     close_connection(s);
 }
 
+// Why the peer aborted, as a static string.
 static const char *abort_reason(const uint8_t *v, uint32_t len)
 {
     if (len < 4) {
@@ -271,6 +272,7 @@ static bool build_associate_rq(const cstore_session *s, s2d_buf *b)
     return ok;
 }
 
+// Why the peer rejected the association, as a static string.
 static const char *reject_reason(uint8_t source, uint8_t reason)
 {
     if (source == 1) {
@@ -552,7 +554,7 @@ static bool read_response(cstore_session *s, store_rsp *r, s2d_error *why)
     return ok;
 }
 
-// PS3.4 B.2.3 and PS3.7 C: what a C-STORE status means.
+// PS3.4 B.2.3 and PS3.7 C: what a C-STORE status means (a static string).
 static const char *status_text(uint16_t status)
 {
     if ((status & 0xFF00) == 0xA700) return "refused: out of resources";
@@ -688,6 +690,7 @@ static void cstore_close(void *session)
     free(s);
 }
 
+// See s2d_transport.open: the caller owns the session, cstore_close frees it.
 static void *cstore_open(const s2d_send_options *opts, const s2d_dicomfile *files, size_t n,
                          s2d_error *err)
 {

@@ -156,6 +156,7 @@ static void stow_close(void *session)
     free(s);
 }
 
+// See s2d_transport.open: the caller owns the session, stow_close frees it.
 static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files, size_t n,
                        s2d_error *err)
 {
@@ -218,7 +219,8 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
     return s;
 }
 
-// PS3.4 Table GG.4-1 and PS3.18 Table 10.5.3-1: the failure reasons STOW-RS servers use.
+// PS3.4 Table GG.4-1 and PS3.18 Table 10.5.3-1: the failure reasons STOW-RS servers use
+// (static strings).
 static const char *failure_reason_text(long code)
 {
     switch (code) {
@@ -241,13 +243,15 @@ static const char *failure_reason_text(long code)
     }
 }
 
-// The first Value of attribute tag (8 hex digits) in a DICOM JSON object, or NULL.
+// The first Value of attribute tag (8 hex digits) in a DICOM JSON object, or NULL;
+// borrowed from obj.
 static json_t *first_value(json_t *obj, const char *tag)
 {
     return json_array_get(json_object_get(json_object_get(obj, tag), "Value"), 0);
 }
 
-// Finds the item of sequence tag whose Referenced SOP Instance UID is uid.
+// Finds the item of sequence tag whose Referenced SOP Instance UID is uid (borrowed from
+// root), or NULL.
 static json_t *find_item(json_t *root, const char *tag, const char *uid)
 {
     json_t *items = json_object_get(json_object_get(root, tag), "Value");
