@@ -2,7 +2,8 @@
  * (12 stored) and 1-bit instances through the native codec into OUTDIR, each beside
  * NAME.raw holding the pixels given (one sample a byte, or a little-endian word);
  * tests/unit/check_native.py reads them back with pydicom, dcmdump and dcm2pnm and
- * compares. Here: the byte layout, deferred Window Center / Width, and what is refused. */
+ * compares. Here: the byte layout, deferred Window Center / Width (in one file and in a
+ * concatenation's parts), and what is refused. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,6 +253,83 @@ static void test_refusals(void)
     CHECK(access(path, F_OK) != 0);
 }
 
+// The value of a top-level short-VR text attribute in the file at path, read from its
+// bytes ("" when absent).
+static void value_in_file(const char *path, uint32_t tag, char *out, size_t cap)
+{
+    out[0] = 0;
+    FILE *f = fopen(path, "rb");
+    static uint8_t data[1 << 16];
+    size_t n = f ? fread(data, 1, sizeof data, f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    const uint8_t key[4] = {(uint8_t)(tag >> 16), (uint8_t)(tag >> 24), (uint8_t)tag,
+                            (uint8_t)(tag >> 8)};
+    for (size_t i = 132; i + 8 < n; i++) {
+        if (memcmp(data + i, key, 4) == 0) {
+            size_t len = (size_t)(data[i + 6] | data[i + 7] << 8);
+            len = len < cap - 1 ? len : cap - 1;
+            memcpy(out, data + i + 8, len);
+            out[len] = 0;
+            return;
+        }
+    }
+}
+
+// A capped instance split into parts: every part gets the deferred values given to the
+// whole, with In-concatenation Total Number; one that fits gets them too.
+static void test_deferred_in_concatenation(void)
+{
+    static const s2d_part10_deferred window[] = {{WINDOW_CENTER, 16}, {WINDOW_WIDTH, 16}};
+    for (int capped = 0; capped < 2; capped++) {
+        char path[4096], uid[S2D_UID_MAX], cuid[S2D_UID_MAX];
+        snprintf(path, sizeof path, "%s/split-%d.dcm", outdir, capped);
+        s2d_error err = {0};
+        s2d_uid_new(uid, &err);
+        s2d_uid_new(cuid, &err);
+        instance in = grey8;
+        in.window = true;
+        in.nframes = 6;
+        s2d_ds *ds = dataset(&in, &err);
+        // Frames of 3000 bytes: a 9000-byte cap holds two of them a part.
+        s2d_part10_split split = {.max_file_bytes = capped ? 9000 : 1u << 20,
+                                  .frames_bound = capped ? 1u << 20 : 6 * 3008,
+                                  .concatenation_uid = cuid};
+        s2d_part10_params p = {.final_path = path, .sop_class_uid = in.sop_class,
+                               .sop_instance_uid = uid,
+                               .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
+                               .dataset = ds, .nframes = in.nframes, .split = &split,
+                               .deferred = window, .ndeferred = 2};
+        s2d_part10 *w = ds ? s2d_part10_open(&p, &err) : NULL;
+        static uint8_t frame[3000];
+        for (uint32_t f = 0; w && f < in.nframes; f++) {
+            memset(frame, (int)f, sizeof frame);
+            CHECK(s2d_part10_add_frame(w, frame, sizeof frame, &err));
+        }
+        CHECK(w && s2d_part10_set_deferred(w, WINDOW_CENTER, "127.5", 5, &err) &&
+              s2d_part10_set_deferred(w, WINDOW_WIDTH, "256", 3, &err));
+        CHECK(w && s2d_part10_finish(w, &err) && s2d_part10_commit(w, &err));
+        size_t files = w ? s2d_part10_file_count(w) : 0;
+        CHECK(files == (capped ? 3u : 1u));
+        for (size_t i = 0; i < files; i++) {
+            s2d_part10_file file;
+            s2d_part10_file_at(w, i, &file);
+            char centre[32], width[32];
+            value_in_file(file.final_path, WINDOW_CENTER, centre, sizeof centre);
+            value_in_file(file.final_path, WINDOW_WIDTH, width, sizeof width);
+            CHECK(strcmp(centre, "127.5           ") == 0 &&
+                  strcmp(width, "256             ") == 0);
+            CHECK(file.in_concatenation_total == (capped ? 3u : 0u));
+        }
+        if (err.code) {
+            fprintf(stderr, "  split: %s\n", err.message);
+        }
+        s2d_part10_free(w);
+        s2d_ds_free(ds);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -275,5 +353,6 @@ int main(int argc, char **argv)
     RUN(test_native_instances);
     RUN(test_bits_run_on);
     RUN(test_refusals);
+    RUN(test_deferred_in_concatenation);
     return harness_failures != 0;
 }
