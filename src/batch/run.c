@@ -591,7 +591,7 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
 
 // Moves the finished staging folder to OUTROOT/<name>: one atomic exchange when an older
 // conversion (or anything else, a planted link included) holds the name.
-static bool commit(batch *b, slide_state *s, char *why, size_t whylen)
+static bool commit(batch *b, slide_state *s, s2d_error *err)
 {
     char final_dir[4096];
     snprintf(final_dir, sizeof final_dir, "%s/%s", b->o->outroot, s->slide->name);
@@ -612,8 +612,8 @@ static bool commit(batch *b, slide_state *s, char *why, size_t whylen)
         }
     }
     if (!ok || !s2d_fsync_dir(b->o->outroot)) {
-        snprintf(why, whylen, "cannot move the conversion to %s: %s", final_dir, strerror(errno));
-        return false;
+        return s2d_error_set(err, S2D_ERR_IO, "cannot move the conversion to %s: %s", final_dir,
+                             strerror(errno));
     }
     remove_tree(s->stage);   // the older conversion, after an exchange
     crash_point("committed");
@@ -742,11 +742,12 @@ static void finish(batch *b, slide_state *s, int status)
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         crash_point("converted");
-        char final_dir[4096], why[4400];
+        char final_dir[4096];
+        s2d_error why = {0};
         snprintf(final_dir, sizeof final_dir, "%s/%s", b->o->outroot, s->slide->name);
-        if (!commit(b, s, why, sizeof why)) {
+        if (!commit(b, s, &why)) {
             s->outcome = FAILED;
-            set_error(s, "%s", why);
+            set_error(s, "%s", why.message);
         } else {
             // "done" means converted and in place; when sending, the slide counts as done
             // only after "sent" (finish_send), so a failed send is retried by the next run.
