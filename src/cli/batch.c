@@ -191,8 +191,10 @@ static int parse_batch(int argc, char **argv, s2d_cli_args *args, char (*dashed)
         return rc;
     }
     if (optind != argc - 1) {
-        return s2d_cli_usage_error("batch", "%s", optind >= argc ? "batch needs one INPUT (a folder or a CSV manifest)"
-                                              : "batch takes one INPUT");
+        return s2d_cli_usage_error("batch", "%s",
+                                   optind >= argc
+                                       ? "batch needs one INPUT (a folder or a CSV manifest)"
+                                       : "batch takes one INPUT");
     }
     if (!args->output) {
         return s2d_cli_usage_error("batch", "%s", "batch needs -o OUTROOT");

@@ -96,7 +96,8 @@ static int parse_convert(int argc, char **argv, s2d_cli_args *args)
         return rc;
     }
     if (optind != argc - 1) {
-        return s2d_cli_usage_error("", "%s", optind >= argc ? "convert needs one SLIDE" : "convert takes one SLIDE");
+        return s2d_cli_usage_error("", "%s", optind >= argc ? "convert needs one SLIDE"
+                                                            : "convert takes one SLIDE");
     }
     if (!args->output) {
         return s2d_cli_usage_error("", "%s", "convert needs -o OUTDIR");
