@@ -1,9 +1,9 @@
-/* 2x2 area average; see pipeline/pyramid.h. It runs over every pixel of a re-encoded level,
+/* 2x2 area average; see pipeline/downsample.h. It runs over every pixel of a re-encoded level,
  * so on x86-64 a row goes through SSSE3 (2.5x the plain C loop, same results), chosen at
  * run time; elsewhere, and for the pixels a vector step does not cover, plain C. */
 #include <stdbool.h>
 
-#include "pipeline/pyramid.h"
+#include "pipeline/downsample.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <tmmintrin.h>

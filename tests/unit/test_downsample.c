@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "pipeline/pyramid.h"
+#include "pipeline/downsample.h"
 
 // The definition, written the slow obvious way.
 static uint8_t expected(const uint8_t *src, size_t stride, int n, int64_t w, int64_t h,
