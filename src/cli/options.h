@@ -30,7 +30,7 @@ typedef struct s2d_cli_args {
     s2d_cli_send send;            // --send-stow, --send-cstore and their options
 } s2d_cli_args;
 
-/** Defaults of every field; command is "" or "batch" (a literal, not copied). Free the
+/** Defaults of every field; command is "" (convert), "batch" or "send", kept by pointer. Free the
  *  sending part with s2d_cli_send_free(&args->send). */
 void s2d_cli_args_init(s2d_cli_args *args, const char *command);
 
@@ -39,9 +39,9 @@ enum {
     S2D_OPT_BATCH = 1u << 1,     // batch takes it and acts on it itself (its batch_help)
     S2D_OPT_FORWARD = 1u << 2,   // batch takes it and passes it on to every slide's convert
     S2D_OPT_PIXELS = 1u << 3,    // it changes the pixel data (s2d_convert_pixel_settings)
-    S2D_OPT_SEND = 1u << 5,      // send takes it (send's usage text is its own)
     S2D_OPT_DESTINATION = 1u << 4,   // a sending destination: the usage texts list the
                                      // sending options of cli/send.h after it
+    S2D_OPT_SEND = 1u << 5,      // send takes it (send's usage text is its own)
 };
 
 typedef struct s2d_cli_option s2d_cli_option;
