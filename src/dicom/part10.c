@@ -182,8 +182,8 @@ static bool locate_slot(const s2d_part10_params *p, const s2d_buf *enc, size_t o
     uint16_t vlen = (uint16_t)(hdr[0] | hdr[1] << 8);
     slot->text = vr_is_text(enc->data + offset - 4);
     bool reserved = vlen >= slot->width;
-    const uint8_t *field = enc->data + offset + vlen - slot->width;
     if (reserved && slot->text) {
+        const uint8_t *field = enc->data + offset + vlen - slot->width;
         reserved = vlen == slot->width || field[-1] == '\\';
         for (size_t i = 0; reserved && i < slot->width; i++) {
             reserved = field[i] == ' ';
