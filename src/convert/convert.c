@@ -304,15 +304,44 @@ static bool write_associated(job *jb, s2d_image_role image, const char *file,
     return ok;
 }
 
+// The plan from the source's level descriptions; its warning is ours to give.
+static bool plan_pyramid(job *jb, s2d_level_plan *plan, s2d_error *err)
+{
+    int nsource = s2d_source_level_count(jb->reader);
+    s2d_source_image *source = malloc((size_t)(nsource > 0 ? nsource : 1) * sizeof *source);
+    if (!source) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < nsource; i++) {
+        source[i] = *s2d_source_level(jb->reader, i);
+    }
+    bool ok = s2d_level_plan_make(source, nsource, jb->opts, plan, err);
+    free(source);
+    if (plan->source_levels_left_out > 0) {
+        s2d_diag_warn(&jb->diag, "%s: only the first %d of %d levels are written",
+                      jb->slide_path, S2D_MAX_LEVELS, nsource);
+    }
+    return ok;
+}
+
 static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
+    s2d_level_plan levels;
+    if (!plan_pyramid(jb, &levels, err)) {
+        return false;
+    }
     s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
                              .spill_dir = jb->outdir, .opts = o, .diag = &jb->diag,
-                             .thumb_level = -1};
-    int n = s2d_plan_levels(jb->reader, o, jb->slide_path, &jb->diag, &plan, err);
-    if (n == 0) {
-        return false;
+                             .thumb_level = -1, .tile_size = levels.tile_size,
+                             .nlevels = levels.nlevels};
+    int n = levels.nlevels;
+    for (int i = 0; i < n; i++) {
+        const s2d_planned_level *p = &levels.levels[i];
+        plan.levels[i] = (s2d_pyramid_level){.width = p->width, .height = p->height,
+                                             .mode = p->mode, .source_level = p->source_level,
+                                             .jpeg_frames = p->jpeg_frames, .cols = p->cols,
+                                             .rows = p->rows};
     }
     const s2d_source_image *base = s2d_source_level(jb->reader, 0);
 
@@ -328,7 +357,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
         }
     }
     if (want_thumb && !own_thumb) {
-        s2d_plan_thumbnail(&plan);
+        plan.thumb_level = levels.thumb_level;
+        plan.thumb_factor = levels.thumb_factor;
         if (plan.thumb_level < 0) {
             s2d_diag_warn(&jb->diag, "%s: the smallest level is too large to make a thumbnail "
                           "from; thumbnail.dcm not written", jb->slide_path);

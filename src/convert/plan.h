@@ -1,22 +1,40 @@
 /* The pyramid plan: the frame size, and for each level written whether the source's frames
  * are copied, a source level is read and re-encoded, or the level is generated from the one
- * above; and which level the thumbnail is made from. */
+ * above; and which level a thumbnail made from the pyramid comes from. A function of the
+ * source's level descriptions and the options alone (tests/unit/test_plan.c). */
 #ifndef S2D_CONVERT_PLAN_H
 #define S2D_CONVERT_PLAN_H
 
-#include "core/diag.h"
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "pipeline/pyramid.h"
 #include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
 
-/** Fills plan->tile_size, levels (size, mode, source level, tile grid) and nlevels.
- *  Warnings name source_name and go to diag.
- *  @return the number of levels, or 0 with err set. */
-int s2d_plan_levels(const s2d_source *r, const s2d_convert_options *o, const char *source_name,
-                    s2d_diag *diag, s2d_pyramid_plan *plan, s2d_error *err);
+typedef struct s2d_planned_level {
+    int64_t width, height;     // total pixel matrix
+    s2d_level_mode mode;
+    int source_level;          // the source level READ and COPY take, else -1
+    bool jpeg_frames;          // the source gives each frame as a JPEG of the frame's size
+    uint32_t cols, rows;       // tile grid
+} s2d_planned_level;
 
-/** Sets plan->thumb_level and thumb_factor for a thumbnail made from the pyramid;
- *  thumb_level -1 when no level is small enough. */
-void s2d_plan_thumbnail(s2d_pyramid_plan *plan);
+typedef struct s2d_level_plan {
+    int tile_size;             // frame width and height of every level
+    int nlevels;
+    s2d_planned_level levels[S2D_MAX_LEVELS];
+    // A thumbnail made from the pyramid: the tiles of thumb_level, area-averaged by
+    // thumb_factor; thumb_level -1 when even the smallest level is too large.
+    int thumb_level;
+    int thumb_factor;
+    int source_levels_left_out;   // keep_source_levels: the source's beyond S2D_MAX_LEVELS
+} s2d_level_plan;
+
+/** Plans the levels of a source of nsource levels (source[0] the largest) under the options
+ *  tile_size, reencode, keep_source_levels and max_levels.
+ *  @return false with err set when a level cannot be a DICOM instance. */
+bool s2d_level_plan_make(const s2d_source_image *source, int nsource,
+                         const s2d_convert_options *o, s2d_level_plan *plan, s2d_error *err);
 
 #endif
