@@ -489,7 +489,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
         ok = run_pyramid(jb, err) && complete_outputs(jb, err) &&
-             (opts->no_label || write_associated(jb, S2D_IMAGE_LABEL, "label.dcm", S2D_ROLE_LABEL, err)) &&
+             (opts->no_label ||
+              write_associated(jb, S2D_IMAGE_LABEL, "label.dcm", S2D_ROLE_LABEL, err)) &&
              (opts->no_overview ||
               write_associated(jb, S2D_IMAGE_OVERVIEW, "overview.dcm", S2D_ROLE_OVERVIEW, err)) &&
              complete_outputs(jb, err);

@@ -2,6 +2,7 @@
  * starts with "Aperio" and holds "key = value" pairs between bars: "Aperio Image Library
  * ...|AppMag = 20|MPP = 0.499|...". After the first, the stripped images are the thumbnail
  * (the first of them) and the label and macro, which say so in their descriptions. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,12 @@ typedef struct aperio_values {
 static void parse_description(char *copy, aperio_values *v)
 {
     static const struct { const char *key; size_t at; } wanted[] = {
-        {"MPP", offsetof(aperio_values, mpp)},         {"AppMag", offsetof(aperio_values, app_mag)},
-        {"Date", offsetof(aperio_values, date)},       {"Time", offsetof(aperio_values, time)},
-        {"Time Zone", offsetof(aperio_values, zone)},  {"Barcode", offsetof(aperio_values, barcode)}};
+        {"MPP", offsetof(aperio_values, mpp)},
+        {"AppMag", offsetof(aperio_values, app_mag)},
+        {"Date", offsetof(aperio_values, date)},
+        {"Time", offsetof(aperio_values, time)},
+        {"Time Zone", offsetof(aperio_values, zone)},
+        {"Barcode", offsetof(aperio_values, barcode)}};
     memset(v, 0, sizeof *v);
     bool first = true;
     char *save = NULL;

@@ -153,7 +153,8 @@ static bool ndpi_frame(s2d_source *src, const s2d_tiff_level *tl, int level, uin
     uint32_t end_row = (uint32_t)((y0 + (uint64_t)fh) / (uint64_t)lv->mcu_h);
     end_row = end_row < lv->mcu_rows ? end_row : lv->mcu_rows;
     uint32_t first_int = (uint32_t)(x0 / (uint64_t)lv->mcu_w) / lv->interval;
-    uint32_t end_mcu = (uint32_t)((x0 + (uint64_t)fw + (uint64_t)lv->mcu_w - 1) / (uint64_t)lv->mcu_w);
+    uint64_t mcu_w = (uint64_t)lv->mcu_w;
+    uint32_t end_mcu = (uint32_t)((x0 + (uint64_t)fw + mcu_w - 1) / mcu_w);
     end_mcu = end_mcu < lv->mcus_per_row ? end_mcu : lv->mcus_per_row;
     uint32_t end_int = (end_mcu + lv->interval - 1) / lv->interval;
 

@@ -293,7 +293,9 @@ static s2d_source_image decoded_rgb(s2d_image_role role, int64_t w, int64_t h)
 static bool list_associated(s2d_source *src, openslide_t *osr)
 {
     static const struct { const char *name; s2d_image_role role; } known[] = {
-        {"label", S2D_IMAGE_LABEL}, {"macro", S2D_IMAGE_OVERVIEW}, {"thumbnail", S2D_IMAGE_THUMBNAIL}};
+        {"label", S2D_IMAGE_LABEL},
+        {"macro", S2D_IMAGE_OVERVIEW},
+        {"thumbnail", S2D_IMAGE_THUMBNAIL}};
     os_source *os = src->impl;
     for (const char *const *names = lib.get_associated_image_names(osr); names && *names;
          names++) {

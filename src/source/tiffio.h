@@ -5,8 +5,6 @@
 #ifndef S2D_TIFFIO_H
 #define S2D_TIFFIO_H
 
-#include <sys/types.h>
-
 #include "codec/frame_dec.h"
 #include "source/grid.h"
 #include "source/source_impl.h"
