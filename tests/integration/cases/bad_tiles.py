@@ -266,14 +266,16 @@ def check_reencode(bin_, damaged, slide, work, spoiled):
         worse = work / ("scan-damaged" + Path(slide).suffix)
         spoiled = spoiled + [spoil_scan(damaged, worse, spoiled)]
         damaged = worse
-    out = work / "reencode"
-    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--reencode"],
-                         capture_output=True, text=True)
+    out, report_path = work / "reencode", work / "reencode.json"
+    run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--reencode",
+                          "--json-report", str(report_path)], capture_output=True, text=True)
     check(run.returncode == 0, "--reencode converts with exit 0 (exit %d: %s)"
           % (run.returncode, run.stderr.strip()[-300:]))
     if run.returncode != 0:
         return
     check_warnings(run.stderr, spoiled, "tile", "--reencode: ")
+    check_warning_count(json.loads(report_path.read_text()), run.stderr, len(spoiled),
+                        "--reencode: ")
     ds = pydicom.dcmread(str(out / "level-0.dcm"))
     decoded = wsmcheck.decode_tiled(ds)
     check(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
