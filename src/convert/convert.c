@@ -21,11 +21,10 @@
 #include "dicom/part10.h"
 #include "dicom/source_terms.h"
 #include "iod/iod.h"
+#include "iod/plan.h"
 #include "pipeline/pyramid.h"
 #include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
-
-#define UID_JPEG_2000 "1.2.840.10008.1.2.4.91"
 
 void s2d_convert_options_init(s2d_convert_options *opts)
 {
@@ -41,7 +40,8 @@ typedef struct job {
     const s2d_iod *iod;      // what the instances are
     s2d_iod_shared slide;
     s2d_identity id;
-    s2d_output outputs[S2D_MAX_LEVELS + 3];
+    s2d_plan plan;           // the instances the IOD writes for this source
+    s2d_output *outputs;     // one per plan instance written; malloc'd, plan.ninstances
     int noutputs;
     int next_instance_number;
     s2d_diag diag;           // warnings: delivered through opts->warn and counted
@@ -280,12 +280,10 @@ static bool write_single_frame(job *jb, const char *name, s2d_role role,
 }
 
 // Label and overview come from the source as they are; a broken one is a warning.
-static bool write_associated(job *jb, s2d_image_role image, const char *file,
-                             s2d_role role, s2d_error *err)
+static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_error *err)
 {
-    if (!s2d_source_associated(jb->reader, image)) {
-        return true;
-    }
+    s2d_image_role image = planned->image;
+    const char *file = planned->name;
     single_image img;
     s2d_error read_err = {0};
     if (!read_single_image(jb, image, &img, &read_err)) {
@@ -298,39 +296,57 @@ static bool write_associated(job *jb, s2d_image_role image, const char *file,
         return true;
     }
     bool ok = write_single_frame(
-        jb, file, role, &img, 0, 0,
+        jb, file, planned->role, &img, 0, 0,
         step_of(s2d_source_history_by_size(jb->reader, img.width, img.height)), err);
     single_image_free(&img);
     return ok;
 }
 
-// The plan from the source's level descriptions; its warning is ours to give.
-static bool plan_pyramid(job *jb, s2d_level_plan *plan, s2d_error *err)
+// The IOD's plan from the source's descriptions; its warning is ours to give.
+static bool plan_instances(job *jb, s2d_error *err)
 {
     int nsource = s2d_source_level_count(jb->reader);
-    s2d_source_image *source = malloc((size_t)(nsource > 0 ? nsource : 1) * sizeof *source);
-    if (!source) {
+    s2d_source_image *levels = malloc((size_t)(nsource > 0 ? nsource : 1) * sizeof *levels);
+    if (!levels) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < nsource; i++) {
-        source[i] = *s2d_source_level(jb->reader, i);
+        levels[i] = *s2d_source_level(jb->reader, i);
     }
-    bool ok = s2d_level_plan_make(source, nsource, jb->opts, plan, err);
-    free(source);
-    if (plan->source_levels_left_out > 0) {
+    s2d_source_desc source = {
+        .levels = levels, .nlevels = nsource,
+        .label = s2d_source_associated(jb->reader, S2D_IMAGE_LABEL),
+        .overview = s2d_source_associated(jb->reader, S2D_IMAGE_OVERVIEW),
+        .thumbnail = s2d_source_associated(jb->reader, S2D_IMAGE_THUMBNAIL),
+    };
+    bool ok = jb->iod->plan(&source, jb->opts, &jb->plan, err);
+    free(levels);
+    if (jb->plan.pyramid.source_levels_left_out > 0) {
         s2d_diag_warn(&jb->diag, "%s: only the first %d of %d levels are written",
                       jb->slide_path, S2D_MAX_LEVELS, nsource);
     }
+    if (ok) {
+        jb->outputs = calloc(jb->plan.ninstances ? jb->plan.ninstances : 1, sizeof *jb->outputs);
+        ok = jb->outputs ? true : s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
     return ok;
+}
+
+// The planned instance of a role (the first), or NULL.
+static const s2d_plan_instance *planned_role(const job *jb, s2d_role role)
+{
+    for (size_t i = 0; i < jb->plan.ninstances; i++) {
+        if (jb->plan.instances[i].role == role) {
+            return &jb->plan.instances[i];
+        }
+    }
+    return NULL;
 }
 
 static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
-    s2d_level_plan levels;
-    if (!plan_pyramid(jb, &levels, err)) {
-        return false;
-    }
+    const s2d_level_plan levels = jb->plan.pyramid;
     s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
                              .spill_dir = jb->outdir, .opts = o, .diag = &jb->diag,
                              .thumb_level = -1, .tile_size = levels.tile_size,
@@ -347,8 +363,9 @@ static bool run_pyramid(job *jb, s2d_error *err)
 
     // A thumbnail from the source when it reads; else one made during the pyramid pass.
     single_image thumb = {0};
-    bool want_thumb = !o->no_thumbnail, own_thumb = false;
-    if (want_thumb && s2d_source_associated(jb->reader, S2D_IMAGE_THUMBNAIL)) {
+    const s2d_plan_instance *thumb_plan = planned_role(jb, S2D_ROLE_THUMBNAIL);
+    bool want_thumb = thumb_plan != NULL, own_thumb = false;
+    if (want_thumb && thumb_plan->image == S2D_IMAGE_THUMBNAIL) {
         s2d_error terr = {0};
         own_thumb = read_single_image(jb, S2D_IMAGE_THUMBNAIL, &thumb, &terr);
         if (!own_thumb) {
@@ -361,52 +378,53 @@ static bool run_pyramid(job *jb, s2d_error *err)
         plan.thumb_factor = levels.thumb_factor;
         if (plan.thumb_level < 0) {
             s2d_diag_warn(&jb->diag, "%s: the smallest level is too large to make a thumbnail "
-                          "from; thumbnail.dcm not written", jb->slide_path);
+                          "from; %s not written", jb->slide_path, thumb_plan->name);
             want_thumb = false;
         }
     }
 
+    // The level instances, in the plan's order: the pyramid's levels.
     bool ok = true;
-    int t = plan.tile_size;
-    for (int i = 0; ok && i < n; i++) {
-        s2d_pyramid_level *lv = &plan.levels[i];
-        char name[32];
-        snprintf(name, sizeof name, "level-%d.dcm", i);
-        bool copied = lv->mode == S2D_LEVEL_COPY;
+    for (size_t k = 0; ok && k < jb->plan.ninstances; k++) {
+        const s2d_plan_instance *pi = &jb->plan.instances[k];
+        if (pi->role != S2D_ROLE_LEVEL) {
+            continue;
+        }
+        s2d_pyramid_level *lv = &plan.levels[pi->level];
         const s2d_source_image *src =
             lv->source_level >= 0 ? s2d_source_level(jb->reader, lv->source_level) : NULL;
-        bool j2k = copied && src->native.coding == S2D_CODING_J2K;
+        bool j2k = pi->codec == &s2d_codec_jpeg2000;
         s2d_iod_instance inst = {
             .role = S2D_ROLE_LEVEL,
-            .derived = i > 0,
+            .derived = pi->level > 0,
             .instance_number = jb->next_instance_number++,
-            .total_width = lv->width,
-            .total_height = lv->height,
-            .frame_width = t,
-            .frame_height = t,
-            .nframes = lv->cols * lv->rows,
-            .downsample_x = (double)base->pix.width / (double)lv->width,
-            .downsample_y = (double)base->pix.height / (double)lv->height,
-            .photometric = copied ? s2d_photometric_of(src->pix.colour, &src->native)
-                                  : "YBR_FULL_422",
-            .samples_per_pixel = 3,   // the reader gives 8-bit colour only
-            .bits_per_sample = 8,
+            .total_width = pi->width,
+            .total_height = pi->height,
+            .frame_width = (int)pi->frame_width,
+            .frame_height = (int)pi->frame_height,
+            .nframes = pi->nframes,
+            .downsample_x = (double)base->pix.width / (double)pi->width,
+            .downsample_y = (double)base->pix.height / (double)pi->height,
+            .photometric = pi->copied ? s2d_photometric_of(src->pix.colour, &src->native)
+                                      : "YBR_FULL_422",
+            .samples_per_pixel = pi->pixels.samples,
+            .bits_per_sample = pi->pixels.bits_allocated,
             .method = s2d_lossy_method_term(j2k ? S2D_LOSSY_J2K : S2D_LOSSY_JPEG),
             .source = level_step(jb, src),
-            .copied = copied,
+            .copied = pi->copied,
         };
         // A copied level may still get a replacement frame from our encoder, which makes
         // the generated levels: JPEG baseline from 8-bit RGB.
-        const s2d_pixdesc frame = {.width = (uint32_t)t, .height = (uint32_t)t, .samples = 3,
-                                   .bits_allocated = 8, .bits_stored = 8,
+        const s2d_pixdesc frame = {.width = pi->frame_width, .height = pi->frame_height,
+                                   .samples = 3, .bits_allocated = 8, .bits_stored = 8,
                                    .colour = S2D_COLOUR_RGB};
         const s2d_codec_opts codec_opts = {.quality = o->quality,
                                            .subsampling_444 = o->subsampling_444};
         uint64_t bound = s2d_codec_jpeg_baseline.bound(&frame, &codec_opts);
-        if (copied && S2D_COPIED_FRAME_MAX(t, t) > bound) {
-            bound = S2D_COPIED_FRAME_MAX(t, t);
+        if (pi->copied && S2D_COPIED_FRAME_MAX(pi->frame_width, pi->frame_height) > bound) {
+            bound = S2D_COPIED_FRAME_MAX(pi->frame_width, pi->frame_height);
         }
-        s2d_output *out = open_output(jb, name, &inst, j2k ? UID_JPEG_2000 : S2D_UID_JPEG_BASELINE,
+        s2d_output *out = open_output(jb, pi->name, &inst, pi->codec->transfer_syntax_uid,
                                       bound, err);
         ok = out != NULL;
         if (ok) {
@@ -432,7 +450,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
         s2d_lossy_step source =
             own_thumb ? step_of(s2d_source_history_by_size(jb->reader, thumb.width, thumb.height))
                       : level_step(jb, NULL);
-        ok = write_single_frame(jb, "thumbnail.dcm", S2D_ROLE_THUMBNAIL, &thumb,
+        ok = write_single_frame(jb, thumb_plan->name, S2D_ROLE_THUMBNAIL, &thumb,
                                 (double)base->pix.width / (double)thumb.width,
                                 (double)base->pix.height / (double)thumb.height, source, err);
     }
@@ -488,12 +506,14 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         jb->slide.overrides = jb->id.overrides;
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
-        ok = run_pyramid(jb, err) && complete_outputs(jb, err) &&
-             (opts->no_label ||
-              write_associated(jb, S2D_IMAGE_LABEL, "label.dcm", S2D_ROLE_LABEL, err)) &&
-             (opts->no_overview ||
-              write_associated(jb, S2D_IMAGE_OVERVIEW, "overview.dcm", S2D_ROLE_OVERVIEW, err)) &&
-             complete_outputs(jb, err);
+        ok = plan_instances(jb, err) && run_pyramid(jb, err) && complete_outputs(jb, err);
+        for (size_t i = 0; ok && i < jb->plan.ninstances; i++) {
+            const s2d_plan_instance *pi = &jb->plan.instances[i];
+            if (pi->role == S2D_ROLE_LABEL || pi->role == S2D_ROLE_OVERVIEW) {
+                ok = write_associated(jb, pi, err);
+            }
+        }
+        ok = ok && complete_outputs(jb, err);
     }
     for (int i = 0; ok && i < jb->noutputs; i++) {
         if (!s2d_part10_finish(jb->outputs[i].writer, err)) {
@@ -523,6 +543,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     for (int i = 0; i < jb->noutputs; i++) {
         s2d_part10_free(jb->outputs[i].writer);
     }
+    free(jb->outputs);
+    s2d_plan_free(&jb->plan);
     s2d_identity_free(&jb->id);
     s2d_source_close(jb->reader);
     free(jb);

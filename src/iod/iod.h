@@ -13,6 +13,7 @@
 #include "dicom/dict.h"
 #include "dicom/uid.h"
 #include "dicom/modules/modules.h"
+#include "slide2dcm/slide2dcm.h"
 
 /** What an instance shows of the source; an IOD names each in its own terms. */
 typedef enum s2d_role {
@@ -43,6 +44,9 @@ typedef struct s2d_iod_shared {
     const s2d_ds *overrides;          // borrowed; user attributes (--metadata, then flags); may be NULL
 } s2d_iod_shared;
 
+typedef struct s2d_plan s2d_plan;               // iod/plan.h
+typedef struct s2d_source_desc s2d_source_desc; // iod/plan.h
+
 /** One instance. */
 typedef struct s2d_iod_instance {
     s2d_role role;
@@ -71,6 +75,11 @@ typedef struct s2d_iod {
      *  would make the file wrong, so --metadata may not set them. */
     const s2d_kw *owned;
     size_t nowned;
+    /** The instances to write for a source under the options, into *plan (zeroed by the
+     *  caller, freed with s2d_plan_free even on failure).
+     *  @return false with err set when the source cannot be written as this IOD. */
+    bool (*plan)(const s2d_source_desc *source, const s2d_convert_options *o, s2d_plan *plan,
+                 s2d_error *err);
     /** The dataset of one instance, without Pixel Data. Its Lossy Image Compression Ratio
      *  ends with a 16-character field that the Part 10 writer fills.
      *  @return a new dataset (the caller frees it) or NULL with err set. */

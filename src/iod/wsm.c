@@ -9,6 +9,7 @@
 
 #include "dicom/modules/modules.h"
 #include "iod/iod.h"
+#include "iod/plan.h"
 
 static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_instance *in,
                          s2d_error *err)
@@ -190,6 +191,89 @@ static const s2d_kw owned[] = {
     S2D_KW_SharedFunctionalGroupsSequence, S2D_KW_PerFrameFunctionalGroupsSequence,
 };
 
+// A single-frame instance of an associated image (or of the thumbnail made from the
+// pyramid), encoded as JPEG baseline unless its JPEG is copied.
+static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image_role image,
+                                      int64_t width, int64_t height)
+{
+    s2d_plan_instance in = {.role = role, .image = image, .level = -1, .width = width,
+                            .height = height, .frame_width = (uint32_t)width,
+                            .frame_height = (uint32_t)height, .cols = 1, .rows = 1,
+                            .nframes = 1, .order = S2D_ORDER_ROW_MAJOR,
+                            .codec = &s2d_codec_jpeg_baseline,
+                            .pixels = {.width = (uint32_t)width, .height = (uint32_t)height,
+                                       .samples = 3, .bits_allocated = 8, .bits_stored = 8,
+                                       .colour = S2D_COLOUR_RGB}};
+    snprintf(in.name, sizeof in.name, "%s", name);
+    return in;
+}
+
+// The pyramid (convert/plan.h) as level-N.dcm, then thumbnail.dcm, label.dcm and
+// overview.dcm, in the order their instance numbers follow. Copied levels keep the source's
+// coding (JPEG or JPEG 2000) and pixels; the others are JPEG baseline from 8-bit RGB.
+static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_plan *p,
+                 s2d_error *err)
+{
+    if (!s2d_level_plan_make(src->levels, src->nlevels, o, &p->pyramid, err)) {
+        return false;
+    }
+    const s2d_level_plan *pyr = &p->pyramid;
+    uint32_t t = (uint32_t)pyr->tile_size;
+    for (int i = 0; i < pyr->nlevels; i++) {
+        const s2d_planned_level *lv = &pyr->levels[i];
+        bool copied = lv->mode == S2D_LEVEL_COPY;
+        const s2d_source_image *from = copied ? &src->levels[lv->source_level] : NULL;
+        s2d_plan_instance in = {
+            .role = S2D_ROLE_LEVEL, .image = S2D_IMAGE_LEVEL, .level = i,
+            .width = lv->width, .height = lv->height, .frame_width = t, .frame_height = t,
+            .cols = lv->cols, .rows = lv->rows, .nframes = lv->cols * lv->rows,
+            .order = S2D_ORDER_ROW_MAJOR, .copied = copied,
+            .codec = copied && from->native.coding == S2D_CODING_J2K ? &s2d_codec_jpeg2000
+                                                                     : &s2d_codec_jpeg_baseline,
+            // The reader gives 8-bit colour only; a copy keeps the source's colour model.
+            .pixels = {.width = t, .height = t, .samples = 3, .bits_allocated = 8,
+                       .bits_stored = 8,
+                       .colour = copied ? from->pix.colour : S2D_COLOUR_RGB},
+        };
+        snprintf(in.name, sizeof in.name, "level-%d.dcm", i);
+        if (!s2d_plan_add(p, &in, err)) {
+            return false;
+        }
+    }
+    // The source's thumbnail, else (and when it turns out unreadable) one made from the
+    // pyramid's thumb_level; with neither, none is written.
+    s2d_plan_instance thumb;
+    if (src->thumbnail) {
+        thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_THUMBNAIL,
+                             src->thumbnail->pix.width, src->thumbnail->pix.height);
+    } else if (pyr->thumb_level >= 0) {
+        const s2d_planned_level *lv = &pyr->levels[pyr->thumb_level];
+        int64_t f = pyr->thumb_factor;
+        thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_LEVEL,
+                             (lv->width + f - 1) / f, (lv->height + f - 1) / f);
+        thumb.level = pyr->thumb_level;
+    } else {   // level -1: the smallest level is too large; the conversion says so
+        thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_LEVEL, 0, 0);
+    }
+    if (!o->no_thumbnail && !s2d_plan_add(p, &thumb, err)) {
+        return false;
+    }
+    if (!o->no_label && src->label) {
+        s2d_plan_instance label = single_frame("label.dcm", S2D_ROLE_LABEL, S2D_IMAGE_LABEL,
+                                               src->label->pix.width, src->label->pix.height);
+        if (!s2d_plan_add(p, &label, err)) {
+            return false;
+        }
+    }
+    if (!o->no_overview && src->overview) {
+        s2d_plan_instance overview =
+            single_frame("overview.dcm", S2D_ROLE_OVERVIEW, S2D_IMAGE_OVERVIEW,
+                         src->overview->pix.width, src->overview->pix.height);
+        return s2d_plan_add(p, &overview, err);
+    }
+    return true;
+}
+
 const s2d_iod s2d_iod_wsm = {
     .name = "WSM",
     .sop_class_uid = "1.2.840.10008.5.1.4.1.1.77.1.6",
@@ -197,5 +281,6 @@ const s2d_iod s2d_iod_wsm = {
                    [S2D_ROLE_OVERVIEW] = "OVERVIEW", [S2D_ROLE_THUMBNAIL] = "THUMBNAIL"},
     .owned = owned,
     .nowned = sizeof owned / sizeof *owned,
+    .plan = plan,
     .build = build,
 };
