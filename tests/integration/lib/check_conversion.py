@@ -11,11 +11,13 @@ Checks, in order:
     dcmdump and gdcminfo exit 0; no leftover non-.dcm files in DIR;
  2. structure by value: SOP class, modality, transfer syntax (JPEG baseline, or
     JPEG 2000 for copied J2K tiles) with a PI it allows, Image Type = Frame
-    Type, frame counts, pyramid level sizes and count (the passthrough rule: a
-    copied source level at 2x the previous level's downsample is used at its own
-    size, other levels are ceil halves - all of them with --reencode - down to
-    the first level in one frame), Pixel Spacing, Imaged Volume Width/Height,
-    shared and distinct UIDs;
+    Type, frame counts, pyramid level sizes and count as the files and the source
+    say, without planning the pyramid again (tests/unit/test_plan.c tests the
+    plan): level 0 is the source's, each next level the ceil half of the one
+    above or (copied, the report's mode "copy") a level the source stores at 2x
+    its downsample, down to the first level in one frame or --levels N; with
+    --levels source, the source's levels), Pixel Spacing, Imaged Volume
+    Width/Height, shared and distinct UIDs;
  3. pixels: every VOLUME frame decoded as its transfer syntax and Photometric
     Interpretation say, level 0, every level taken from a source level (and
     every level with --levels source) against OpenSlide, generated levels
@@ -786,63 +788,66 @@ def slide_mpp(slide, args, report, slide_name):
         return None, "unknown"
 
 
-def expected_level_dims(slide, args, count):
-    """Expected Total Pixel Matrix (cols, rows) of levels 0..count-1 (None
-    where the rule gives none)."""
-    if args.levels == "source":
-        dims = args.source_dims
-        return [dims[k] if k < len(dims) else None for k in range(count)]
-    dims = [slide.dimensions]
-    while len(dims) < count:
-        dims.append(next_level_dims(slide, dims[-1], args.taken_dims))
-    return dims[:count]
-
-
-def source_pyramid(path, slide, args, frame_size):
-    """(stored, taken): (width, height) of the levels the source stores (for a TIFF its
-    pyramid directories read from the bytes - NDPI: 4 stored levels where OpenSlide adds 3
-    made by libjpeg's scaled decode; otherwise OpenSlide's levels), and of those the
-    converter takes into the pyramid at their own size: the levels it copies (tiles of the
-    frame size that can be copied; none with --reencode). Levels it does not copy are
-    generated from the level above."""
+def stored_levels(path, slide):
+    """(width, height) of the levels the source stores, largest first: for a TIFF its
+    pyramid directories read from the bytes (NDPI: 4 stored levels where OpenSlide adds 3
+    made by libjpeg's scaled decode), otherwise OpenSlide's levels."""
     try:
         levels = check_passthrough.source_levels(str(path))
     except Exception:       # a damaged TIFF: OpenSlide's view is what is left
         levels = []
-    stored = [(lv.width, lv.height) for lv in levels] or [tuple(d) for d in slide.level_dimensions]
-    taken = [] if args.reencode else [(lv.width, lv.height) for lv in levels
-                                      if lv.copyable(frame_size)]
-    return stored, taken
+    return [(lv.width, lv.height) for lv in levels] or [tuple(d) for d in slide.level_dimensions]
 
 
 def downsample(level0, dims):
     return (level0[0] / dims[0] + level0[1] / dims[1]) / 2
 
 
-def next_level_dims(slide, dims, taken_dims):
-    """The passthrough contract's next pyramid level after one of `dims`: a source level
-    that is copied (taken_dims) at twice its downsample (within 2 %), at the source level's
-    own size; else the ceil half (generated)."""
-    want = 2 * downsample(slide.dimensions, dims)
-    for size in taken_dims:
-        if abs(downsample(slide.dimensions, size) / want - 1) <= LEVEL_STEP_TOL:
-            return tuple(size)
-    return ((dims[0] + 1) // 2, (dims[1] + 1) // 2)
+def level_tpm(headers, path):
+    ds = headers[path.name][0]
+    return (int(ds.get("TotalPixelMatrixColumns", 0)), int(ds.get("TotalPixelMatrixRows", 0)))
 
 
-def generated_level_count(slide, tile, taken_dims):
-    """Number of levels the default pyramid must have for a given tile size: next
-    levels (next_level_dims) until a level fits in one tile."""
-    cols, rows = slide.dimensions
-    count = 1
-    while cols > tile[0] or rows > tile[1]:
-        cols, rows = next_level_dims(slide, (cols, rows), taken_dims)
-        count += 1
-    return count
+def expected_level_dims(slide, args, count):
+    """What the source alone says of levels 0..count-1 (None where it says nothing): level
+    0 is the source's level 0; with --levels source level k is the source's level k."""
+    if args.levels == "source":
+        return [args.source_dims[k] if k < len(args.source_dims) else None
+                for k in range(count)]
+    return [tuple(slide.dimensions)] + [None] * (count - 1)
+
+
+def check_level_steps(levels, headers, slide, args, report):
+    """Each level after 0 of a halving pyramid is what the files and the source allow: the
+    ceil half of the level above (generated), or a level the source stores, at its own size
+    and within 2 % of twice the downsample of the level above (copied). The report's mode,
+    when given, says which of the two it must be."""
+    level0 = tuple(slide.dimensions)
+    for k in sorted(levels):
+        if k == 0 or k - 1 not in levels:
+            continue
+        above, size = level_tpm(headers, levels[k - 1]), level_tpm(headers, levels[k])
+        half = ((above[0] + 1) // 2, (above[1] + 1) // 2)
+        stored = (size in args.source_dims and
+                  abs(downsample(level0, size) / (2 * downsample(level0, above)) - 1)
+                  <= LEVEL_STEP_TOL)
+        mode = file_mode(args, levels[k].name) if args.report_files is not None else None
+        if mode == "copy" and not stored:
+            report.fail(levels[k].name, "copied level of %dx%d: the source stores no level of "
+                        "that size at twice the downsample of level-%d (%dx%d)"
+                        % (size + (k - 1,) + above))
+        elif mode == "encode" and size != half:
+            report.fail(levels[k].name, "encoded level of %dx%d, expected the ceil half %dx%d "
+                        "of level-%d" % (size + half + (k - 1,)))
+        elif size != half and not stored:
+            report.fail(levels[k].name, "%dx%d is neither the ceil half %dx%d of level-%d nor a "
+                        "source level at twice its downsample" % (size + half + (k - 1,)))
 
 
 def check_pyramid_extent(levels, headers, slide, args, report):
-    """Levels 0..N present without gaps, and N is where the rule says."""
+    """Levels 0..N present without gaps, and N is where the files say: the last level is
+    the first that fits in one tile (or the N-th with --levels N); with --levels source,
+    one level per level the source stores."""
     found = sorted(levels)
     if not found:
         report.fail("level-0.dcm", "missing: no level-N.dcm files at all")
@@ -856,11 +861,10 @@ def check_pyramid_extent(levels, headers, slide, args, report):
             report.fail("level-%d.dcm" % found[-1], "%d levels written, the source has %d "
                         "(--levels source)" % (found[-1] + 1, len(args.source_dims)))
         return
-    expected = expected_level_dims(slide, args, found[-1] + 1)
     for k in found:
         ds = headers[levels[k].name][0]
         tile = (int(ds.get("Columns", 0)), int(ds.get("Rows", 0)))
-        cols, rows = expected[k]
+        cols, rows = level_tpm(headers, levels[k])
         fits = cols <= tile[0] and rows <= tile[1]
         if fits and k != found[-1]:
             report.fail(levels[k].name, "%dx%d already fits in one %dx%d tile, so the pyramid "
@@ -871,9 +875,10 @@ def check_pyramid_extent(levels, headers, slide, args, report):
             report.info("pyramid ends at level %d as --levels %d asked" % (k, args.max_levels))
         elif not fits and k == found[-1]:
             report.fail(levels[k].name, "last level is %dx%d, which does not fit in one %dx%d "
-                        "tile: level-%d.dcm (%dx%d) is missing"
-                        % ((cols, rows) + tile + (k + 1,)
-                           + next_level_dims(slide, (cols, rows), args.taken_dims)))
+                        "tile: level-%d.dcm is missing" % ((cols, rows) + tile + (k + 1,)))
+    if args.max_levels and found[-1] + 1 > args.max_levels:
+        report.fail("level-%d.dcm" % found[-1], "%d levels written, --levels %d asked"
+                    % (found[-1] + 1, args.max_levels))
 
 
 def check_expectations(associated, slide, args, report):
@@ -989,18 +994,20 @@ def run(args):
     levels = {k: p for k, p in levels.items() if p.name in headers}
     associated = {n: p for n, p in associated.items() if n in headers}
 
-    frame_size = int(headers[levels[0].name][0].get("Columns", 0) or 0) if 0 in levels else 0
-    args.source_dims, args.taken_dims = source_pyramid(source, slide, args, frame_size)
+    args.source_dims = stored_levels(source, slide)
     report.guard("level-0.dcm", "pyramid extent check", check_pyramid_extent,
                  levels, headers, slide, args, report)
+    if args.levels == "generated":
+        report.guard("level-0.dcm", "level step check", check_level_steps,
+                     levels, headers, slide, args, report)
     if levels:
         count = max(levels) + 1
         dims = expected_level_dims(slide, args, count)
         if args.levels == "generated" and 0 in levels:
             ds0 = headers[levels[0].name][0]
             tile = (int(ds0.get("Columns", 0) or 1), int(ds0.get("Rows", 0) or 1))
-            report.info("pyramid: generated, %d level(s) written, %d expected for %dx%d tiles"
-                        % ((count, generated_level_count(slide, tile, args.taken_dims)) + tile))
+            report.info("pyramid: generated, %d level(s) written, %dx%d tiles"
+                        % ((count,) + tile))
         else:
             report.info("pyramid: %s, %d level(s) written, the source has %d"
                         % (args.levels, count, len(args.source_dims)))
