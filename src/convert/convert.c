@@ -501,7 +501,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
               (jb->reader = s2d_source_open(slide_path, err)) != NULL &&
               s2d_identity_describe(&jb->id, slide_path, s2d_source_meta_of(jb->reader), &jb->slide,
                                     &jb->diag, err) &&
-              s2d_outdir_prepare(outdir, opts->overwrite, &jb->created_outdir, err);
+              s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);
     if (ok) {
         jb->slide.overrides = jb->id.overrides;
         // Each file goes on its way to disk as soon as it is complete, beside the work
@@ -534,7 +534,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
             rmdir(outdir);
         }
     } else if (opts->overwrite) {
-        s2d_outdir_remove_stale(outdir, jb->outputs, jb->noutputs, &jb->diag);
+        s2d_outdir_remove_stale(outdir, jb->iod, jb->outputs, jb->noutputs, &jb->diag);
     }
     if (report) {
         s2d_report_fill(report, jb->outputs, jb->noutputs, s2d_diag_warnings(&jb->diag), ok);

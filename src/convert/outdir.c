@@ -20,33 +20,6 @@ bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, 
     return true;
 }
 
-// True for the names slide2dcm writes: level-N.dcm, level-N-part-K.dcm (a concatenation),
-// label.dcm, overview.dcm, thumbnail.dcm.
-static bool is_output_name(const char *name)
-{
-    if (!strcmp(name, "label.dcm") || !strcmp(name, "overview.dcm") ||
-        !strcmp(name, "thumbnail.dcm")) {
-        return true;
-    }
-    if (strncmp(name, "level-", 6) != 0) {
-        return false;
-    }
-    const char *p = name + 6;
-    size_t digits = strspn(p, "0123456789");
-    if (digits == 0) {
-        return false;
-    }
-    p += digits;
-    if (strncmp(p, "-part-", 6) == 0) {
-        digits = strspn(p + 6, "0123456789");
-        if (digits == 0) {
-            return false;
-        }
-        p += 6 + digits;
-    }
-    return strcmp(p, ".dcm") == 0;
-}
-
 static void free_names(char **names)
 {
     for (size_t i = 0; names && names[i]; i++) {
@@ -57,7 +30,7 @@ static void free_names(char **names)
 
 // The slide2dcm files in the output directory, as a NULL-terminated array of names (NULL
 // with err set when the directory cannot be read).
-static char **list_outputs(const char *outdir, s2d_error *err)
+static char **list_outputs(const char *outdir, const s2d_iod *iod, s2d_error *err)
 {
     DIR *d = opendir(outdir);
     if (!d) {
@@ -68,7 +41,7 @@ static char **list_outputs(const char *outdir, s2d_error *err)
     size_t n = 0;
     struct dirent *e;
     while (names && (e = readdir(d))) {
-        if (!is_output_name(e->d_name)) {
+        if (!iod->is_output_name(e->d_name)) {
             continue;
         }
         char **grown = realloc(names, (n + 2) * sizeof *names);
@@ -92,7 +65,8 @@ static char **list_outputs(const char *outdir, s2d_error *err)
 }
 
 // Refuses to mix with an earlier conversion unless asked to replace it.
-bool s2d_outdir_prepare(const char *outdir, bool overwrite, bool *created, s2d_error *err)
+bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, bool *created,
+                        s2d_error *err)
 {
     if (mkdir(outdir, 0777) == 0) {
         *created = true;
@@ -106,7 +80,7 @@ bool s2d_outdir_prepare(const char *outdir, bool overwrite, bool *created, s2d_e
     if (overwrite) {
         return true;
     }
-    char **names = list_outputs(outdir, err);
+    char **names = list_outputs(outdir, iod, err);
     if (names && names[0]) {
         s2d_error_set(err, S2D_ERR_USAGE,
                       "%s already holds a conversion (%s); use --overwrite to replace it",
@@ -146,12 +120,12 @@ s2d_output_file *s2d_outdir_files(const s2d_output *outputs, int noutputs, size_
 
 // After success with --overwrite: files of an earlier, larger conversion would mix in
 // (a level-7 from a bigger slide, parts of a level now written whole, ...).
-void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int noutputs,
-                             s2d_diag *diag)
+void s2d_outdir_remove_stale(const char *outdir, const s2d_iod *iod, const s2d_output *outputs,
+                             int noutputs, s2d_diag *diag)
 {
     size_t nfiles = 0;
     s2d_output_file *files = s2d_outdir_files(outputs, noutputs, &nfiles);
-    char **names = files ? list_outputs(outdir, NULL) : NULL;
+    char **names = files ? list_outputs(outdir, iod, NULL) : NULL;
     char path[4096];
     for (size_t i = 0; names && names[i]; i++) {
         bool ours = false;

@@ -11,11 +11,13 @@
 
 #include "convert/output.h"
 #include "core/diag.h"
+#include "iod/iod.h"
 #include "slide2dcm/slide2dcm.h"
 
 /** Creates outdir (*created then true) or checks that it is a directory; without overwrite,
- *  refuses one that already holds slide2dcm files. */
-bool s2d_outdir_prepare(const char *outdir, bool overwrite, bool *created, s2d_error *err);
+ *  refuses one that already holds files of iod's conversions (iod->is_output_name). */
+bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, bool *created,
+                        s2d_error *err);
 
 /** outdir/name into out (n bytes); a usage error when it does not fit. */
 bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, s2d_error *err);
@@ -38,9 +40,9 @@ s2d_output_file *s2d_outdir_files(const s2d_output *outputs, int noutputs, size_
 bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutputs,
                        s2d_diag *diag, s2d_error *err);
 
-/** After a successful --overwrite: removes the slide2dcm files in outdir that are not among
- *  the outputs' (an earlier, larger conversion's); what fails is a warning. */
-void s2d_outdir_remove_stale(const char *outdir, const s2d_output *outputs, int noutputs,
-                             s2d_diag *diag);
+/** After a successful --overwrite: removes the files of iod's conversions in outdir that are
+ *  not among the outputs' (an earlier, larger conversion's); what fails is a warning. */
+void s2d_outdir_remove_stale(const char *outdir, const s2d_iod *iod, const s2d_output *outputs,
+                             int noutputs, s2d_diag *diag);
 
 #endif

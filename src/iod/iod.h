@@ -80,6 +80,10 @@ typedef struct s2d_iod {
      *  @return false with err set when the source cannot be written as this IOD. */
     bool (*plan)(const s2d_source_desc *source, const s2d_convert_options *o, s2d_plan *plan,
                  s2d_error *err);
+    /** Whether a file name is one that some conversion to this IOD writes (any plan's, its
+     *  concatenations' parts included): how the output directory tells an earlier
+     *  conversion's files, which may be more than this plan's, from the user's. */
+    bool (*is_output_name)(const char *file_name);
     /** The dataset of one instance, without Pixel Data. Its Lossy Image Compression Ratio
      *  ends with a 16-character field that the Part 10 writer fills.
      *  @return a new dataset (the caller frees it) or NULL with err set. */

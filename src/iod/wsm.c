@@ -1,5 +1,5 @@
 /* The VL Whole Slide Microscopy Image IOD (PS3.3 A.32.8): the only file that knows its SOP
- * class, its image flavours and TILED_FULL. Each instance is one pyramid level, label,
+ * class, its image flavours, its file names and TILED_FULL. Each instance is one pyramid level, label,
  * overview or thumbnail, its frames tiling the whole image in row-major order.
  * Geometry: Image Orientation (Slide) 0\1\0\1\0\0 (rows run along +Y, columns along +X)
  * with the origin at the slide corner, so every pixel of every level maps to non-negative
@@ -274,6 +274,34 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
     return true;
 }
 
+// The names any WSM plan writes: level-N.dcm, level-N-part-K.dcm (a concatenation),
+// label.dcm, overview.dcm, thumbnail.dcm. A pattern, not one plan's list: --overwrite must
+// also clear an earlier conversion's files that this one does not write (more levels).
+static bool is_output_name(const char *name)
+{
+    if (!strcmp(name, "label.dcm") || !strcmp(name, "overview.dcm") ||
+        !strcmp(name, "thumbnail.dcm")) {
+        return true;
+    }
+    if (strncmp(name, "level-", 6) != 0) {
+        return false;
+    }
+    const char *p = name + 6;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0) {
+        return false;
+    }
+    p += digits;
+    if (strncmp(p, "-part-", 6) == 0) {
+        digits = strspn(p + 6, "0123456789");
+        if (digits == 0) {
+            return false;
+        }
+        p += 6 + digits;
+    }
+    return strcmp(p, ".dcm") == 0;
+}
+
 const s2d_iod s2d_iod_wsm = {
     .name = "WSM",
     .sop_class_uid = "1.2.840.10008.5.1.4.1.1.77.1.6",
@@ -282,5 +310,6 @@ const s2d_iod s2d_iod_wsm = {
     .owned = owned,
     .nowned = sizeof owned / sizeof *owned,
     .plan = plan,
+    .is_output_name = is_output_name,
     .build = build,
 };
