@@ -499,8 +499,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
 
     bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
               (jb->reader = s2d_source_open(slide_path, err)) != NULL &&
-              s2d_identity_describe(&jb->id, slide_path, s2d_source_meta_of(jb->reader), &jb->slide,
-                                    &jb->diag, err) &&
+              s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
+                                    &jb->slide, &jb->diag, err) &&
               s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);
     if (ok) {
         jb->slide.overrides = jb->id.overrides;

@@ -190,8 +190,8 @@ static bool make_uid_seeds(s2d_identity *id, const char *slide_path, s2d_error *
 }
 
 // A new random UID, or with --deterministic-uids one derived from the slide (study, frame
-// of reference, specimen, acquisition: the same whatever the options) or from this
-// encoding of it (series, pyramid, dimension organization, instances).
+// of reference, acquisition, the IOD's specimen: the same whatever the options) or from
+// this encoding of it (series, instances, the IOD's pyramid and dimension organization).
 bool s2d_identity_uid(const s2d_identity *id, const char *role, bool per_encoding,
                       char out[S2D_UID_MAX], s2d_error *err)
 {
@@ -219,8 +219,9 @@ static time_t conversion_time(void)
     return time(NULL);
 }
 
-bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_source_meta *m,
-                           s2d_iod_shared *s, s2d_diag *diag, s2d_error *err)
+bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *slide_path,
+                           const s2d_source_meta *m, s2d_iod_shared *s, s2d_diag *diag,
+                           s2d_error *err)
 {
     const s2d_convert_options *o = id->opts;
     if (o->mpp > 0) {
@@ -269,14 +270,17 @@ bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_s
     background_lab(m->background, s->absent_pixel_lab);
     s->fluorescence = m->fluorescence;
     s->excitation_nm = m->excitation_nm;
-    return (!o->uid_root || make_uid_seeds(id, slide_path, err)) &&
-           s2d_identity_uid(id, "study", false, s->study_uid, err) &&
-           s2d_identity_uid(id, "series", true, s->series_uid, err) &&
-           s2d_identity_uid(id, "frame-of-reference", false, s->frame_of_reference_uid, err) &&
-           s2d_identity_uid(id, "pyramid", true, s->pyramid_uid, err) &&
-           s2d_identity_uid(id, "acquisition", false, s->acquisition_uid, err) &&
-           s2d_identity_uid(id, "specimen", false, s->specimen_uid, err) &&
-           s2d_identity_uid(id, "dimension-organization", true, s->dimension_organization_uid, err);
+    bool ok = (!o->uid_root || make_uid_seeds(id, slide_path, err)) &&
+              s2d_identity_uid(id, "study", false, s->study_uid, err) &&
+              s2d_identity_uid(id, "series", true, s->series_uid, err) &&
+              s2d_identity_uid(id, "frame-of-reference", false, s->frame_of_reference_uid,
+                               err) &&
+              s2d_identity_uid(id, "acquisition", false, s->acquisition_uid, err);
+    for (size_t i = 0; ok && i < iod->nuids; i++) {
+        const s2d_iod_uid *u = &iod->uids[i];
+        ok = s2d_identity_uid(id, u->role, u->per_encoding, (char *)s + u->field, err);
+    }
+    return ok;
 }
 
 void s2d_identity_free(s2d_identity *id)

@@ -28,10 +28,12 @@ typedef struct s2d_identity {
  *  may not set the attributes iod owns. */
 bool s2d_identity_load_overrides(s2d_identity *id, const s2d_iod *iod, s2d_error *err);
 
-/** Fills what every instance of the slide shares; s->icc_profile points into the slide's
- *  meta or id, both of which must outlive s. Warnings go to diag. */
-bool s2d_identity_describe(s2d_identity *id, const char *slide_path, const s2d_source_meta *m,
-                           s2d_iod_shared *s, s2d_diag *diag, s2d_error *err);
+/** Fills what every instance of the slide shares, the UIDs iod asks for included;
+ *  s->icc_profile points into the slide's meta or id, both of which must outlive s.
+ *  Warnings go to diag. */
+bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *slide_path,
+                           const s2d_source_meta *m, s2d_iod_shared *s, s2d_diag *diag,
+                           s2d_error *err);
 
 /** A new random UID, or with a UID root one derived for role from the slide or (per_encoding)
  *  from this encoding of it. */

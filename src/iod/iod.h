@@ -47,6 +47,16 @@ typedef struct s2d_iod_shared {
 typedef struct s2d_plan s2d_plan;               // iod/plan.h
 typedef struct s2d_source_desc s2d_source_desc; // iod/plan.h
 
+/** A UID the IOD's instances share beyond study, series, frame of reference and acquisition
+ *  (which every image has): made once per conversion into the field at `field` of
+ *  s2d_iod_shared, random or derived for `role` from the slide (per_encoding false: the same
+ *  whatever the options) or from this encoding of it. */
+typedef struct s2d_iod_uid {
+    const char *role;
+    bool per_encoding;
+    size_t field;            // offsetof(s2d_iod_shared, ...), a char[S2D_UID_MAX]
+} s2d_iod_uid;
+
 /** One instance. */
 typedef struct s2d_iod_instance {
     s2d_role role;
@@ -71,6 +81,9 @@ typedef struct s2d_iod {
     const char *sop_class_uid;
     /** The IOD's name for each role: Image Type value 3, and the report's flavour. */
     const char *image_type[S2D_ROLE_COUNT];
+    /** The UIDs of its own that the instances share (see s2d_iod_uid). */
+    const s2d_iod_uid *uids;
+    size_t nuids;
     /** Attributes that follow from the pixels or identify one instance: a user's value
      *  would make the file wrong, so --metadata may not set them. */
     const s2d_kw *owned;

@@ -1,9 +1,11 @@
 /* The VL Whole Slide Microscopy Image IOD (PS3.3 A.32.8): the only file that knows its SOP
- * class, its image flavours, its file names and TILED_FULL. Each instance is one pyramid level, label,
- * overview or thumbnail, its frames tiling the whole image in row-major order.
+ * class, its image flavours, its file names, its own UIDs and TILED_FULL. Each instance is
+ * one pyramid level, label, overview or thumbnail, its frames tiling the whole image in
+ * row-major order.
  * Geometry: Image Orientation (Slide) 0\1\0\1\0\0 (rows run along +Y, columns along +X)
  * with the origin at the slide corner, so every pixel of every level maps to non-negative
  * slide coordinates. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -302,11 +304,21 @@ static bool is_output_name(const char *name)
     return strcmp(p, ".dcm") == 0;
 }
 
+// The pyramid the levels form, the one specimen on the slide, the one way its frames are
+// organized: each the same for every instance of a conversion.
+static const s2d_iod_uid uids[] = {
+    {"pyramid", true, offsetof(s2d_iod_shared, pyramid_uid)},
+    {"specimen", false, offsetof(s2d_iod_shared, specimen_uid)},
+    {"dimension-organization", true, offsetof(s2d_iod_shared, dimension_organization_uid)},
+};
+
 const s2d_iod s2d_iod_wsm = {
     .name = "WSM",
     .sop_class_uid = "1.2.840.10008.5.1.4.1.1.77.1.6",
     .image_type = {[S2D_ROLE_LEVEL] = "VOLUME", [S2D_ROLE_LABEL] = "LABEL",
                    [S2D_ROLE_OVERVIEW] = "OVERVIEW", [S2D_ROLE_THUMBNAIL] = "THUMBNAIL"},
+    .uids = uids,
+    .nuids = sizeof uids / sizeof *uids,
     .owned = owned,
     .nowned = sizeof owned / sizeof *owned,
     .plan = plan,
