@@ -10,6 +10,10 @@ import sys
 import pydicom
 from pydicom.encaps import generate_pixel_data_frame
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
+from checks import Checks  # noqa: E402
+
 VERIFY = os.path.join(os.path.dirname(__file__), "../../../shared/tools/verify-wsm-frames")
 
 
@@ -27,19 +31,19 @@ def items(pixel_data):
 
 
 def main(outdir):
-    failures = []
+    checks = Checks()
     bot = pydicom.dcmread(os.path.join(outdir, "bot.dcm"))
     eot = pydicom.dcmread(os.path.join(outdir, "eot.dcm"))
     n = int(bot.NumberOfFrames)
     bot_items, eot_items = items(bot.PixelData), items(eot.PixelData)
     if len(bot_items[0][1]) != 4 * n:
-        failures.append("bot.dcm: BOT has %d bytes, want %d" % (len(bot_items[0][1]), 4 * n))
+        checks.fail("bot.dcm: BOT has %d bytes, want %d" % (len(bot_items[0][1]), 4 * n))
     if (0x7FE0, 0x0001) in bot:
-        failures.append("bot.dcm: has an Extended Offset Table")
+        checks.fail("bot.dcm: has an Extended Offset Table")
     if len(eot_items[0][1]) != 0:
-        failures.append("eot.dcm: BOT is not empty")
+        checks.fail("eot.dcm: BOT is not empty")
     if (0x7FE0, 0x0001) not in eot or (0x7FE0, 0x0002) not in eot:
-        failures.append("eot.dcm: Extended Offset Table or Lengths missing")
+        checks.fail("eot.dcm: Extended Offset Table or Lengths missing")
     else:
         offsets = struct.unpack("<%dQ" % n, eot[0x7FE00001].value)
         lengths = struct.unpack("<%dQ" % n, eot[0x7FE00002].value)
@@ -50,21 +54,21 @@ def main(outdir):
             frames_via_eot.append(eot.PixelData[start + 8:start + 8 + ln])
         frames_via_bot = list(generate_pixel_data_frame(bot.PixelData, n))
         if frames_via_eot != frames_via_bot:
-            failures.append("frames found through the EOT differ from those through the BOT")
+            checks.fail("frames found through the EOT differ from those through the BOT")
         if any(len(f) % 2 for f in frames_via_bot):
-            failures.append("odd fragment length")
+            checks.fail("odd fragment length")
         if not all(f[:2] == b"\xff\xd8" and f.rstrip(b"\x00")[-2:] == b"\xff\xd9"
                    for f in frames_via_bot):
-            failures.append("a fragment is not a whole JPEG stream")
+            checks.fail("a fragment is not a whole JPEG stream")
     for name in ("bot.dcm", "eot.dcm"):
         path = os.path.join(outdir, name)
         r = subprocess.run([VERIFY, path], capture_output=True, text=True)
         if r.returncode != 0 or ": OK" not in r.stdout:
-            failures.append("%s: verify-wsm-frames: %s" % (name, r.stdout.strip()))
+            checks.fail("%s: verify-wsm-frames: %s" % (name, r.stdout.strip()))
         r = subprocess.run(["dciodvfy", path], capture_output=True, text=True)
         errors = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("Error")]
         if errors:
-            failures.append("%s: dciodvfy: %s" % (name, "; ".join(errors)))
+            checks.fail("%s: dciodvfy: %s" % (name, "; ".join(errors)))
     # Lossy Image Compression Ratio behind earlier ratios of every length: each value at
     # most 16 bytes (the even-length pad included), the last one ours.
     for k, source in enumerate(["", "12.5", "15.486866875559", "123456789.12346", "7"]):
@@ -82,27 +86,25 @@ def main(outdir):
               and [v.strip().decode() for v in values[:-1]] == expect
               and abs(float(values[-1]) - ours) < 1e-6 * ours)
         if not ok:
-            failures.append("%s: ratio values %r (source %r, ours %.6f)" % (path, values, source, ours))
+            checks.fail("%s: ratio values %r (source %r, ours %.6f)" % (path, values, source, ours))
         r = subprocess.run(["dciodvfy", path], capture_output=True, text=True)
         if any(l.startswith("Error") for l in (r.stdout + r.stderr).splitlines()):
-            failures.append("%s: dciodvfy: %s" % (path, r.stderr.strip()))
+            checks.fail("%s: dciodvfy: %s" % (path, r.stderr.strip()))
 
     # Non-square pixels (0.25 um wide, 0.5 um tall): [row, column] spacing, and the imaged
     # volume's width along a row.
     measures = bot.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
     spacing = [float(v) for v in measures.PixelSpacing]
     if spacing != [0.0005, 0.00025]:
-        failures.append("bot.dcm: Pixel Spacing %s, want [0.0005, 0.00025] (row, column)" % spacing)
+        checks.fail("bot.dcm: Pixel Spacing %s, want [0.0005, 0.00025] (row, column)" % spacing)
     width = bot.TotalPixelMatrixColumns * 0.00025
     height = bot.TotalPixelMatrixRows * 0.0005
     if abs(bot.ImagedVolumeWidth - width) > 1e-6 or abs(bot.ImagedVolumeHeight - height) > 1e-6:
-        failures.append("bot.dcm: Imaged Volume %s x %s, want %s x %s"
-                        % (bot.ImagedVolumeWidth, bot.ImagedVolumeHeight, width, height))
+        checks.fail("bot.dcm: Imaged Volume %s x %s, want %s x %s"
+                    % (bot.ImagedVolumeWidth, bot.ImagedVolumeHeight, width, height))
 
-    for f in failures:
-        print("FAIL", f)
-    print("offset tables: %d frames, %s" % (n, "ok" if not failures else "FAILED"))
-    return 1 if failures else 0
+    print("offset tables: %d frames" % n)
+    return checks.result()
 
 
 if __name__ == "__main__":

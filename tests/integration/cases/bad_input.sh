@@ -6,12 +6,7 @@ set -uo pipefail
 bin=$1 data=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work"
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/../lib/checks.sh"
 
 # expect_error NAME EXPECTED_EXIT MESSAGE_REGEX -- ARGS...: runs slide2dcm ARGS and checks
 # exit code, a single stderr line matching the regex, and an absent or empty output dir.
@@ -34,7 +29,7 @@ expect_error() {
     elif [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
         fail "$name: left files behind: $(ls -A "$out")"
     else
-        echo "ok   $name: exit $rc: $(head -n 1 "$work/$name.err")"
+        ok "$name: exit $rc: $(head -n 1 "$work/$name.err")"
     fi
 }
 
@@ -79,7 +74,7 @@ if [ "$rc" -ne 3 ] || ! grep -q "CMU-1-Small-Region.svs: cannot write .*File too
    || [ "$(grep -c . "$work/full-disk.err")" -ne 1 ] || [ -e "$work/full-disk" ]; then
     fail "full-disk: exit $rc, $(cat "$work/full-disk.err"), left: $(ls -A "$work/full-disk" 2>/dev/null)"
 else
-    echo "ok   full-disk: exit 3: $(cat "$work/full-disk.err")"
+    ok "full-disk: exit 3: $(cat "$work/full-disk.err")"
 fi
 
 # An earlier conversion is not mixed with a new one unless --overwrite is given; then
@@ -95,7 +90,7 @@ rc=$(convert_error_keep)
 "$bin" convert "$cmu" -o "$work/again" --quiet --overwrite || fail "--overwrite failed"
 [ ! -e "$work/again/level-9.dcm" ] || fail "--overwrite left a stale level-9.dcm"
 [ -e "$work/again/level-4.dcm" ] || fail "--overwrite lost level-4.dcm"
-echo "ok   existing output needs --overwrite; stale files removed"
+ok "existing output needs --overwrite; stale files removed"
 
 # --overwrite that fails while putting files into place: the earlier conversion is put
 # back as it was. A directory squatting on the name where thumbnail.dcm would be moved
@@ -110,7 +105,7 @@ if [ "$rc" -ne 3 ] || ! grep -q "cannot move .*thumbnail.dcm aside" "$work/again
    [ "$before" != "$after" ] || [ -n "$leftovers" ]; then
     fail "failed --overwrite: exit $rc, $(cat "$work/again.err"), restored: $([ "$before" = "$after" ] && echo yes || echo no), leftovers: $leftovers"
 else
-    echo "ok   a failed --overwrite puts the earlier conversion back: $(cat "$work/again.err")"
+    ok "a failed --overwrite puts the earlier conversion back: $(cat "$work/again.err")"
 fi
 rm -rf "$work/again/.thumbnail.dcm.previous"
 
@@ -134,7 +129,7 @@ if [ "$rc" -ne 0 ] || ! grep -q "warning: .*thumbnail.*making the thumbnail from
         "$work/corrupt-thumbnail.err" || [ ! -e "$work/corrupt-thumbnail/thumbnail.dcm" ]; then
     fail "corrupt-thumbnail: exit $rc: $(cat "$work/corrupt-thumbnail.err")"
 else
-    echo "ok   corrupt-thumbnail: converted with a warning, thumbnail from the pyramid"
+    ok "corrupt-thumbnail: converted with a warning, thumbnail from the pyramid"
     /usr/bin/python3 "$(dirname "$0")/../lib/check_conversion.py" --source "$work/corrupt-thumbnail.svs" \
         --outdir "$work/corrupt-thumbnail" --psnr-min 32 --levels generated \
         --report "$work/corrupt-thumbnail.json" \
@@ -162,7 +157,7 @@ for src in "$cmu" "$data/hamamatsu-ndpi/test3-TRITC 2 (560).ndpi"; do
         fi
     done
 done
-echo "ok   truncated slides: clean errors or valid output"
+ok "truncated slides: clean errors or valid output"
 
 # A tile offset table that points past the end of the file: libtiff reads the tables only
 # when asked (deferred loading), so the damage must still be found and named.
@@ -183,7 +178,7 @@ if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ] || [ -e "$work/offsets-past-end" ] ||
    ! grep -q "offsets-past-end.svs: a damaged or truncated TIFF: IFD 0: its tile or strip offsets cannot be read" "$work/offsets.err"; then
     fail "offsets-past-end: exit $rc: $(cat "$work/offsets.err")"
 else
-    echo "ok   offsets-past-end: $(cat "$work/offsets.err")"
+    ok "offsets-past-end: $(cat "$work/offsets.err")"
 fi
 
 # Bytes overwritten in the middle of the pixel data.
@@ -199,8 +194,7 @@ rc=$?
 if [ "$rc" -ge 128 ] || { [ "$rc" -ne 0 ] && [ -e "$work/corrupt-tiles" ]; }; then
     fail "corrupt tiles: exit $rc: $(cat "$work/corrupt-tiles.err")"
 else
-    echo "ok   corrupt tiles: exit $rc: $(head -n 1 "$work/corrupt-tiles.err")"
+    ok "corrupt tiles: exit $rc: $(head -n 1 "$work/corrupt-tiles.err")"
 fi
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+result

@@ -32,15 +32,10 @@ import check_conversion  # noqa: E402
 import check_passthrough  # noqa: E402
 import tiffdirs  # noqa: E402
 import wsmcheck  # noqa: E402
+from checks import Checks  # noqa: E402
 
-failures = []
+checks = Checks()
 NDPI_FRAME = 256    # the converter's default frame size
-
-
-def check(cond, what):
-    print("ok  " if cond else "FAIL", what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def damaged_ndpi(slide, copy, frame_size):
@@ -114,18 +109,18 @@ def check_j2k(bin_, slide, work):
     run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--mpp", "0.25"],
                          capture_output=True, text=True)
     lines = run.stderr.strip().splitlines()
-    check(run.returncode == 1, "copying fails with exit 1 (exit %d)" % run.returncode)
-    check(len(lines) == 1 and lines[0].startswith("slide2dcm: %s: " % damaged)
-          and "level 0 tile (%d,%d)" % (col, row) in lines[0] and "--reencode" in lines[0],
-          "one line naming the file, the tile and --reencode: %s" % lines)
-    check(not any(out.glob("*.dcm")), "no DICOM file left in %s" % out)
+    checks.expect(run.returncode == 1, "copying fails with exit 1 (exit %d)" % run.returncode)
+    checks.expect(len(lines) == 1 and lines[0].startswith("slide2dcm: %s: " % damaged)
+                  and "level 0 tile (%d,%d)" % (col, row) in lines[0] and "--reencode" in lines[0],
+                  "one line naming the file, the tile and --reencode: %s" % lines)
+    checks.expect(not any(out.glob("*.dcm")), "no DICOM file left in %s" % out)
     run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--mpp", "0.25",
                           "--reencode", "--overwrite"], capture_output=True, text=True)
     warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
-    check(run.returncode == 0, "--reencode converts it (exit %d: %s)"
-          % (run.returncode, run.stderr.strip()[-300:]))
-    check(len(warnings) == 1 and "level 0 tile (%d,%d)" % (col, row) in warnings[0],
-          "--reencode warns once, naming the tile: %s" % warnings)
+    checks.expect(run.returncode == 0, "--reencode converts it (exit %d: %s)"
+                  % (run.returncode, run.stderr.strip()[-300:]))
+    checks.expect(len(warnings) == 1 and "level 0 tile (%d,%d)" % (col, row) in warnings[0],
+                  "--reencode warns once, naming the tile: %s" % warnings)
 
 
 def main(bin_, slide, work):
@@ -142,27 +137,27 @@ def main(bin_, slide, work):
     out, report_path = work / "out", work / "report.json"
     run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--json-report",
                           str(report_path)], capture_output=True, text=True)
-    check(run.returncode == 0, "converts with exit 0 (exit %d: %s)"
-          % (run.returncode, run.stderr.strip()[-300:]))
+    checks.expect(run.returncode == 0, "converts with exit 0 (exit %d: %s)"
+                  % (run.returncode, run.stderr.strip()[-300:]))
     if run.returncode != 0:
         return
     check_warnings(run.stderr, spoiled, "(tile|frame)", "")
 
     report = json.loads(report_path.read_text())
     level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
-    check(level0.get("mode") == "copy" and level0.get("replaced_tiles") == len(spoiled),
-          "report: level-0 copied with %d replaced tiles: %s" % (len(spoiled), level0))
+    checks.expect(level0.get("mode") == "copy" and level0.get("replaced_tiles") == len(spoiled),
+                  "report: level-0 copied with %d replaced tiles: %s" % (len(spoiled), level0))
     check_warning_count(report, run.stderr, len(spoiled), "")
 
     verify_tool = check_conversion.find_verify_tool()
     for path in sorted(out.glob("*.dcm")):
-        collector = check_conversion.Report()
+        collector = Checks(show="none")
         status, _ = check_conversion.validate_file(path, verify_tool, collector)
-        check(not collector.failures, "%s: %s %s" % (path.name, status, collector.failures))
+        checks.expect(not collector.failures, "%s: %s %s" % (path.name, status, collector.failures))
         ds = pydicom.dcmread(str(path))
         decoded = wsmcheck.decode_tiled(ds)
-        check(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
-              "%s: all %d frames decode %s" % (path.name, decoded.frames,
+        checks.expect(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
+                      "%s: all %d frames decode %s" % (path.name, decoded.frames,
                                                 decoded.decode_errors[:3]))
         if path.name == "level-0.dcm":
             # The replaced frames are the background (check_passthrough below checks it
@@ -172,7 +167,7 @@ def main(bin_, slide, work):
     lines = check_passthrough.run(check_passthrough.parse_args(
         ["--source", str(damaged), "--reference", slide, "--outdir", str(out),
          "--report", str(report_path)]))
-    check(not lines, "check_passthrough against the damaged source's bytes: %s" % lines)
+    checks.expect(not lines, "check_passthrough against the damaged source's bytes: %s" % lines)
     if not ndpi:
         check_keep_source_levels(bin_, damaged, work, spoiled, out / "level-0.dcm")
     check_reencode(bin_, damaged, slide, work, spoiled)
@@ -185,19 +180,19 @@ def check_warnings(stderr, spoiled, noun, prefix):
     for col, row in spoiled:
         named = [w for w in warnings
                  if re.search(r"level 0 %s \(%d, ?%d\)" % (noun, col, row), w)]
-        check(len(named) == 1, "%sone warning names level 0 tile (%d,%d): %s"
-              % (prefix, col, row, named or warnings[:3]))
-    check(len(warnings) == len(spoiled), "%sno other warnings (%d for %d): %s"
-          % (prefix, len(warnings), len(spoiled), warnings[:3]))
+        checks.expect(len(named) == 1, "%sone warning names level 0 tile (%d,%d): %s"
+                      % (prefix, col, row, named or warnings[:3]))
+    checks.expect(len(warnings) == len(spoiled), "%sno other warnings (%d for %d): %s"
+                  % (prefix, len(warnings), len(spoiled), warnings[:3]))
 
 
 def check_warning_count(report, stderr, expected, prefix):
     """The report counts the warnings the user was shown: as many as the warning lines on
     stderr, one per spoiled tile."""
     printed = sum(line.startswith("slide2dcm: warning") for line in stderr.splitlines())
-    check(report.get("warnings") == printed == expected,
-          "%sreport: \"warnings\": %s, %d printed, %d expected"
-          % (prefix, report.get("warnings"), printed, expected))
+    checks.expect(report.get("warnings") == printed == expected,
+                  "%sreport: \"warnings\": %s, %d printed, %d expected"
+                  % (prefix, report.get("warnings"), printed, expected))
 
 
 def check_background(decoded, slide, spoiled, prefix):
@@ -207,8 +202,8 @@ def check_background(decoded, slide, spoiled, prefix):
         tile = decoded.mosaic[row * decoded.tile_rows:(row + 1) * decoded.tile_rows,
                               col * decoded.tile_cols:(col + 1) * decoded.tile_cols]
         worst = int(np.abs(tile.astype(np.int16) - background).max())
-        check(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
-              "%sframe of tile (%d,%d) is background: max abs diff %d" % (prefix, col, row, worst))
+        checks.expect(worst <= check_passthrough.BACKGROUND_MAX_DIFF,
+                      "%sframe of tile (%d,%d) is background: max abs diff %d" % (prefix, col, row, worst))
 
 
 def frames_of(path):
@@ -222,20 +217,20 @@ def check_keep_source_levels(bin_, damaged, work, spoiled, default_level0):
     out, report_path = work / "keep", work / "keep.json"
     run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--keep-source-levels",
                           "--json-report", str(report_path)], capture_output=True, text=True)
-    check(run.returncode == 0, "--keep-source-levels converts with exit 0 (exit %d: %s)"
-          % (run.returncode, run.stderr.strip()[-300:]))
+    checks.expect(run.returncode == 0, "--keep-source-levels converts with exit 0 (exit %d: %s)"
+                  % (run.returncode, run.stderr.strip()[-300:]))
     if run.returncode != 0:
         return
     warnings = [line for line in run.stderr.splitlines() if line.startswith("slide2dcm: warning")]
-    check(len(warnings) == len(spoiled), "--keep-source-levels: %d warnings for %d tiles"
-          % (len(warnings), len(spoiled)))
+    checks.expect(len(warnings) == len(spoiled), "--keep-source-levels: %d warnings for %d tiles"
+                  % (len(warnings), len(spoiled)))
     report = json.loads(report_path.read_text())
     level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {})
-    check(level0.get("replaced_tiles") == len(spoiled),
-          "--keep-source-levels: report counts %s replaced tiles" % level0.get("replaced_tiles"))
+    checks.expect(level0.get("replaced_tiles") == len(spoiled),
+                  "--keep-source-levels: report counts %s replaced tiles" % level0.get("replaced_tiles"))
     check_warning_count(report, run.stderr, len(spoiled), "--keep-source-levels: ")
-    check(frames_of(out / "level-0.dcm") == frames_of(default_level0),
-          "--keep-source-levels: level-0 frames byte-identical to the default mode's")
+    checks.expect(frames_of(out / "level-0.dcm") == frames_of(default_level0),
+                  "--keep-source-levels: level-0 frames byte-identical to the default mode's")
 
 
 def spoil_scan(source, copy, spoiled):
@@ -269,8 +264,8 @@ def check_reencode(bin_, damaged, slide, work, spoiled):
     out, report_path = work / "reencode", work / "reencode.json"
     run = subprocess.run([bin_, "convert", str(damaged), "-o", str(out), "--reencode",
                           "--json-report", str(report_path)], capture_output=True, text=True)
-    check(run.returncode == 0, "--reencode converts with exit 0 (exit %d: %s)"
-          % (run.returncode, run.stderr.strip()[-300:]))
+    checks.expect(run.returncode == 0, "--reencode converts with exit 0 (exit %d: %s)"
+                  % (run.returncode, run.stderr.strip()[-300:]))
     if run.returncode != 0:
         return
     check_warnings(run.stderr, spoiled, "tile", "--reencode: ")
@@ -278,13 +273,12 @@ def check_reencode(bin_, damaged, slide, work, spoiled):
                         "--reencode: ")
     ds = pydicom.dcmread(str(out / "level-0.dcm"))
     decoded = wsmcheck.decode_tiled(ds)
-    check(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
-          "--reencode: all %d level-0 frames decode %s" % (decoded.frames,
-                                                           decoded.decode_errors[:3]))
+    checks.expect(not decoded.decode_errors and decoded.frames == int(ds.NumberOfFrames),
+                  "--reencode: all %d level-0 frames decode %s"
+                  % (decoded.frames, decoded.decode_errors[:3]))
     check_background(decoded, slide, spoiled, "--reencode: ")
 
 
 if __name__ == "__main__":
     main(*sys.argv[1:4])
-    print("%d failure(s)" % len(failures))
-    sys.exit(1 if failures else 0)
+    sys.exit(checks.result())

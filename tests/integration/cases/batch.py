@@ -19,7 +19,7 @@ CASE is one of:
               nothing left behind; the progress line on a terminal; usage errors
   snakemake   workflow/Snakefile over the same manifest, --cores 2: the same outputs (and,
               with deterministic UIDs, the same SOP Instance UIDs) as batch
-Prints "ok ..." or "FAIL ..." lines; exit status 0 only without failures.
+Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures.
 """
 import json
 import os
@@ -33,17 +33,13 @@ import time
 import pydicom
 from pydicom.encaps import generate_pixel_data_frame
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import Checks  # noqa: E402
+
 CASE, BIN, DATA, WORK = sys.argv[1:5]
 BIN, DATA, WORK = os.path.abspath(BIN), os.path.abspath(DATA), os.path.abspath(WORK)
 REPO = sys.argv[5] if len(sys.argv) > 5 else None
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
+checks = Checks()
 
 
 def run(args, env=None, **kw):
@@ -151,71 +147,71 @@ def case_folder():
     src = make_folder()
     out = os.path.join(WORK, "out")
     rc, _, err = batch(src, "-o", out, "--jobs", "2")
-    check(rc == 1, "folder batch exits 1 when some slides fail (got %d)" % rc)
-    check("4 converted" in err and "3 failed" in err, "summary counts: " + err.splitlines()[0])
+    checks.expect(rc == 1, "folder batch exits 1 when some slides fail (got %d)" % rc)
+    checks.expect("4 converted" in err and "3 failed" in err, "summary counts: " + err.splitlines()[0])
     rep = report(out)
     oc = outcomes(out)
-    check(sorted(oc) == sorted(GOOD + BAD), "one report entry per slide, MIRAX once: %s" % sorted(oc))
-    check(all(oc[g] == "converted" for g in GOOD), "good slides converted")
+    checks.expect(sorted(oc) == sorted(GOOD + BAD), "one report entry per slide, MIRAX once: %s" % sorted(oc))
+    checks.expect(all(oc[g] == "converted" for g in GOOD), "good slides converted")
     reasons = {os.path.relpath(s["source"], WORK): s["error"] for s in rep["slides"]}
-    check("not a slide format" in (reasons["in/broken (1).svs"] or ""),
-          "broken slide reason: %s" % reasons["in/broken (1).svs"])
-    check("compression" in (reasons["in/unsupported.tiff"] or "").lower(),
-          "unsupported slide reason: %s" % reasons["in/unsupported.tiff"])
-    check(reasons["in/mirax/Mirax2-Fluorescence-1.mrxs"] is not None, "MIRAX stub reported with a reason")
-    check([os.path.relpath(p, WORK) for p in rep["ignored"]] == ["in/notes.txt"],
-          "text file listed as ignored: %s" % rep["ignored"])
+    checks.expect("not a slide format" in (reasons["in/broken (1).svs"] or ""),
+                  "broken slide reason: %s" % reasons["in/broken (1).svs"])
+    checks.expect("compression" in (reasons["in/unsupported.tiff"] or "").lower(),
+                  "unsupported slide reason: %s" % reasons["in/unsupported.tiff"])
+    checks.expect(reasons["in/mirax/Mirax2-Fluorescence-1.mrxs"] is not None, "MIRAX stub reported with a reason")
+    checks.expect([os.path.relpath(p, WORK) for p in rep["ignored"]] == ["in/notes.txt"],
+                  "text file listed as ignored: %s" % rep["ignored"])
     names = {os.path.relpath(s["source"], WORK): s["name"] for s in rep["slides"]}
-    check(names["in/small slide.svs"] != names["in/sub/small slide.svs"], "same stem, two names")
+    checks.expect(names["in/small slide.svs"] != names["in/sub/small slide.svs"], "same stem, two names")
     cmu = [s for s in rep["slides"] if s["source"].endswith("CMU-1 (copy) small.svs")][0]
-    check(cmu["levels"] == 5 and cmu["frames"] > 100 and cmu["bytes"] > 100000 and
-          cmu["seconds"] > 0 and cmu["megapixels_per_second"] > 0 and "level-0.dcm" in cmu["files"],
-          "report figures: levels %s frames %s bytes %s" % (cmu["levels"], cmu["frames"], cmu["bytes"]))
+    checks.expect(cmu["levels"] == 5 and cmu["frames"] > 100 and cmu["bytes"] > 100000 and
+                  cmu["seconds"] > 0 and cmu["megapixels_per_second"] > 0 and "level-0.dcm" in cmu["files"],
+                  "report figures: levels %s frames %s bytes %s" % (cmu["levels"], cmu["frames"], cmu["bytes"]))
     errors = dciodvfy_errors(out)
-    check(len(dcm_files(out)) >= 10 and not errors, "dciodvfy: %d files, errors %s" % (len(dcm_files(out)), errors[:3]))
-    check(not partial_files(out) and not os.path.exists(os.path.join(out, ".staging")), "no partial files")
+    checks.expect(len(dcm_files(out)) >= 10 and not errors, "dciodvfy: %d files, errors %s" % (len(dcm_files(out)), errors[:3]))
+    checks.expect(not partial_files(out) and not os.path.exists(os.path.join(out, ".staging")), "no partial files")
 
     before = snapshot(out)
     rc, _, err = batch(src, "-o", out, "--jobs", "2")
-    check(rc == 1 and all(outcomes(out)[g] == "already done" for g in GOOD), "re-run: nothing redone")
-    check(snapshot(out) == before, "re-run: outputs untouched")
+    checks.expect(rc == 1 and all(outcomes(out)[g] == "already done" for g in GOOD), "re-run: nothing redone")
+    checks.expect(snapshot(out) == before, "re-run: outputs untouched")
 
     shutil.rmtree(os.path.join(out, names["in/CMU-1 (copy) small.svs"]))
     rc, _, err = batch(src, "-o", out)
     oc = outcomes(out)
-    check(oc["in/CMU-1 (copy) small.svs"] == "converted" and
-          oc["in/small slide.svs"] == oc["in/sub/small slide.svs"] == oc["in/scan 0002"] == "already done",
-          "deleted output: only that slide redone %s" % oc)
+    checks.expect(oc["in/CMU-1 (copy) small.svs"] == "converted" and
+                  oc["in/small slide.svs"] == oc["in/sub/small slide.svs"] == oc["in/scan 0002"] == "already done",
+                  "deleted output: only that slide redone %s" % oc)
     after = snapshot(out)
-    check(all(after[k] == v for k, v in before.items() if not k.startswith(names["in/CMU-1 (copy) small.svs"])),
-          "deleted output: the other outputs untouched")
+    checks.expect(all(after[k] == v for k, v in before.items() if not k.startswith(names["in/CMU-1 (copy) small.svs"])),
+                  "deleted output: the other outputs untouched")
 
     before = snapshot(out)
     with open(os.path.join(src, "sub/small slide.svs"), "ab") as f:
         f.write(b"\0" * 16)   # a changed source that is still a valid TIFF
     rc, _, err = batch(src, "-o", out)
     oc = outcomes(out)
-    check(oc["in/sub/small slide.svs"] == "converted" and
-          oc["in/small slide.svs"] == oc["in/CMU-1 (copy) small.svs"] == oc["in/scan 0002"] == "already done",
-          "modified source: only it redone %s" % oc)
+    checks.expect(oc["in/sub/small slide.svs"] == "converted" and
+                  oc["in/small slide.svs"] == oc["in/CMU-1 (copy) small.svs"] == oc["in/scan 0002"] == "already done",
+                  "modified source: only it redone %s" % oc)
     after = snapshot(out)
-    check(all(after[k] == v for k, v in before.items() if not k.startswith(names["in/sub/small slide.svs"])),
-          "modified source: the other outputs untouched")
+    checks.expect(all(after[k] == v for k, v in before.items() if not k.startswith(names["in/sub/small slide.svs"])),
+                  "modified source: the other outputs untouched")
 
     rc, _, err = batch(src, "-o", out, "--force", "-q")
-    check(rc == 1 and all(outcomes(out)[g] == "converted" for g in GOOD) and not err,
-          "--force redoes everything, quietly")
-    check(not dciodvfy_errors(out) and not partial_files(out), "after the re-runs: valid, no partial files")
+    checks.expect(rc == 1 and all(outcomes(out)[g] == "converted" for g in GOOD) and not err,
+                  "--force redoes everything, quietly")
+    checks.expect(not dciodvfy_errors(out) and not partial_files(out), "after the re-runs: valid, no partial files")
 
     # The journal is append-only: every run added lines, none changed.
     with open(os.path.join(out, "batch-journal.jsonl")) as f:
         events = [json.loads(l)["event"] for l in f]
-    check(events.count("done") == 4 + 1 + 1 + 4, "journal keeps every outcome: %d done" % events.count("done"))
+    checks.expect(events.count("done") == 4 + 1 + 1 + 4, "journal keeps every outcome: %d done" % events.count("done"))
 
 
 def recovered(out, src, what):
     bad = partial_files(out)
-    check(not bad, "%s: no partial file under a final name %s" % (what, bad[:3]))
+    checks.expect(not bad, "%s: no partial file under a final name %s" % (what, bad[:3]))
 
 
 def case_crash():
@@ -225,7 +221,7 @@ def case_crash():
     for point in ["started:1", "started:2", "converted:1", "committed:1", "journaled:1",
                   "committed:1", "converted:2"]:
         rc, _, err = batch(src, "-o", out, "--jobs", "2", "-q", env={"S2D_BATCH_CRASH_AT": point})
-        check(rc == -signal.SIGKILL, "killed at %s (exit %d)" % (point, rc))
+        checks.expect(rc == -signal.SIGKILL, "killed at %s (exit %d)" % (point, rc))
         recovered(out, src, "after a kill at " + point)
     # A torn last line, as a kill in the middle of a journal write leaves.
     with open(os.path.join(out, "batch-journal.jsonl"), "a") as f:
@@ -240,12 +236,12 @@ def case_crash():
         recovered(out, src, "after kill -9 at %.2f s" % delay)
     rc, _, err = batch(src, "-o", out, "--jobs", "2")
     oc = outcomes(out)
-    check(rc == 1 and all(oc[g] in ("converted", "already done") for g in GOOD) and
-          all(oc[b] == "failed" for b in BAD), "final run: every good slide complete %s" % oc)
-    check("incomplete line" in err, "the torn journal line is noticed and skipped")
-    check(len(dcm_files(out)) >= 10 and not dciodvfy_errors(out), "final outputs pass dciodvfy")
+    checks.expect(rc == 1 and all(oc[g] in ("converted", "already done") for g in GOOD) and
+                  all(oc[b] == "failed" for b in BAD), "final run: every good slide complete %s" % oc)
+    checks.expect("incomplete line" in err, "the torn journal line is noticed and skipped")
+    checks.expect(len(dcm_files(out)) >= 10 and not dciodvfy_errors(out), "final outputs pass dciodvfy")
     recovered(out, src, "final run")
-    check(not os.path.exists(os.path.join(out, ".staging")), "no staging folder left")
+    checks.expect(not os.path.exists(os.path.join(out, ".staging")), "no staging folder left")
 
 
 def case_manifest():
@@ -267,22 +263,22 @@ def case_manifest():
         f.write("\n".join(rows) + "\n")
     rc, listed, _ = batch(manifest, "-o", out, "--list")
     plan = json.loads(listed)["slides"]
-    check(rc == 0 and len(plan) == 4, "--list plans 4 rows")
+    checks.expect(rc == 0 and len(plan) == 4, "--list plans 4 rows")
     # A link planted where row 3's output goes must not lead the batch outside OUTROOT.
     os.makedirs(out)
     os.symlink(outside, os.path.join(out, plan[2]["name"]))
     before_outside = sorted(os.listdir(WORK))
     rc, _, err = batch(manifest, "-o", out, "--institution-name", "Lab One")
-    check(rc == 1, "manifest batch exits 1 (the /etc row is not a slide): %d" % rc)
+    checks.expect(rc == 1, "manifest batch exits 1 (the /etc row is not a slide): %d" % rc)
     oc = {s["manifest_line"]: s["outcome"] for s in report(out)["slides"]}
-    check(oc == {2: "converted", 3: "converted", 4: "converted", 5: "failed"}, "row outcomes %s" % oc)
-    check(os.listdir(outside) == [] and sorted(os.listdir(WORK)) == before_outside,
-          "nothing written outside OUTROOT")
+    checks.expect(oc == {2: "converted", 3: "converted", 4: "converted", 5: "failed"}, "row outcomes %s" % oc)
+    checks.expect(os.listdir(outside) == [] and sorted(os.listdir(WORK)) == before_outside,
+                  "nothing written outside OUTROOT")
     for name in os.listdir(out):
         path = os.path.join(out, name)
-        check(not os.path.islink(path) and "/" not in name, "OUTROOT/%s is a plain entry" % name)
-    check(os.path.isdir(os.path.join(out, plan[2]["name"])) and
-          not os.path.islink(os.path.join(out, plan[2]["name"])), "the planted link was replaced")
+        checks.expect(not os.path.islink(path) and "/" not in name, "OUTROOT/%s is a plain entry" % name)
+    checks.expect(os.path.isdir(os.path.join(out, plan[2]["name"])) and
+                  not os.path.islink(os.path.join(out, plan[2]["name"])), "the planted link was replaced")
     expect = {
         plan[0]["name"]: dict(PatientID="P-001", PatientName="Doe^Jane", AccessionNumber="ACC-1",
                               StudyInstanceUID="1.2.826.0.1.3680043.10.999.1",
@@ -296,9 +292,9 @@ def case_manifest():
                 continue
             ds = pydicom.dcmread(os.path.join(out, rel), stop_before_pixels=True)
             got = {k: str(ds.get(k, "")) for k in attrs}
-            check(got == attrs and ds.InstitutionName == "Lab One", "%s: %s" % (rel, got))
+            checks.expect(got == attrs and ds.InstitutionName == "Lab One", "%s: %s" % (rel, got))
     errors = dciodvfy_errors(out)
-    check(not errors, "manifest outputs pass dciodvfy %s" % errors[:3])
+    checks.expect(not errors, "manifest outputs pass dciodvfy %s" % errors[:3])
 
 
 def children(pid):
@@ -345,12 +341,12 @@ def case_signals():
             p.send_signal(sig)
         err = p.communicate()[1]
         oc = outcomes(out)
-        check(started and p.returncode == 130, "%s: exit %d" % (sig.name, p.returncode))
-        check(oc == {"in/slow.svs": "interrupted", "in/z small.svs": "not run"}, "%s: report %s" % (sig.name, oc))
+        checks.expect(started and p.returncode == 130, "%s: exit %d" % (sig.name, p.returncode))
+        checks.expect(oc == {"in/slow.svs": "interrupted", "in/z small.svs": "not run"}, "%s: report %s" % (sig.name, oc))
         left = sorted(os.listdir(out))
-        check(left == [".batch.lock", "batch-journal.jsonl", "batch-report.json"],
-              "%s: nothing left behind: %s" % (sig.name, left))
-        check("1 interrupted, 1 not run" in err, "%s: summary says so: %s" % (sig.name, err.strip().splitlines()[-1:]))
+        checks.expect(left == [".batch.lock", "batch-journal.jsonl", "batch-report.json"],
+                      "%s: nothing left behind: %s" % (sig.name, left))
+        checks.expect("1 interrupted, 1 not run" in err, "%s: summary says so: %s" % (sig.name, err.strip().splitlines()[-1:]))
 
     # A conversion that dies (the OOM killer's SIGKILL, a crash in a reader library) costs
     # that slide only: the batch reports it and goes on.
@@ -366,13 +362,13 @@ def case_signals():
         os.kill(kid, signal.SIGKILL)
     err = p.communicate()[1]
     rep = {os.path.relpath(s["source"], WORK): s for s in report(out)["slides"]}
-    check(started and len(kids) == 1 and p.returncode == 1, "killed conversion: batch exit %d" % p.returncode)
-    check(rep["in/slow.svs"]["outcome"] == "failed" and
-          rep["in/slow.svs"]["error"] == "the converter crashed: Killed (signal 9)",
-          "killed conversion reported: %s" % rep["in/slow.svs"]["error"])
-    check(rep["in/z small.svs"]["outcome"] == "converted", "the next slide converted all the same")
-    check(sorted(os.listdir(out))[0] == ".batch.lock" and ".staging" not in os.listdir(out),
-          "no staging left after the crash")
+    checks.expect(started and len(kids) == 1 and p.returncode == 1, "killed conversion: batch exit %d" % p.returncode)
+    checks.expect(rep["in/slow.svs"]["outcome"] == "failed" and
+                  rep["in/slow.svs"]["error"] == "the converter crashed: Killed (signal 9)",
+                  "killed conversion reported: %s" % rep["in/slow.svs"]["error"])
+    checks.expect(rep["in/z small.svs"]["outcome"] == "converted", "the next slide converted all the same")
+    checks.expect(sorted(os.listdir(out))[0] == ".batch.lock" and ".staging" not in os.listdir(out),
+                  "no staging left after the crash")
 
     # On a terminal: the overall progress line.
     out = os.path.join(WORK, "out-tty")
@@ -392,20 +388,20 @@ def case_signals():
     p.wait()
     os.close(master)
     text = text.decode(errors="replace")
-    check(p.returncode == 0 and "slides: 2 done, 0 failed, 0 left" in text and "MP/s" in text and "ETA" in text,
-          "progress line on a terminal: %r" % text[-200:])
+    checks.expect(p.returncode == 0 and "slides: 2 done, 0 failed, 0 left" in text and "MP/s" in text and "ETA" in text,
+                  "progress line on a terminal: %r" % text[-200:])
 
     # Usage errors: one line, exit 2, nothing converted.
     for args, what in [(["--quality", "500"], "convert options do not work: --quality 500"), (["--bogus"], "unknown option"),
                        ([], "needs -o")]:
         outargs = ["-o", os.path.join(WORK, "out-usage")] if what != "needs -o" else []
         rc, _, err = batch(d, *outargs, *args)
-        check(rc == 2 and what in err, "usage error %s: exit %d, %s" % (what, rc, err.strip().splitlines()[:1]))
+        checks.expect(rc == 2 and what in err, "usage error %s: exit %d, %s" % (what, rc, err.strip().splitlines()[:1]))
     bad = os.path.join(WORK, "bad.csv")
     with open(bad, "w") as f:
         f.write("path,Colour\na.svs,red\n")
     rc, _, err = batch(bad, "-o", os.path.join(WORK, "out-usage"))
-    check(rc == 2 and "Colour" in err and "bad.csv:1" in err, "manifest with an unknown column: " + err.strip())
+    checks.expect(rc == 2 and "Colour" in err and "bad.csv:1" in err, "manifest with an unknown column: " + err.strip())
 
 
 def uids(outroot, name):
@@ -426,50 +422,50 @@ def case_uids():
     for run_name in ["one", "two"]:
         out = os.path.join(WORK, run_name)
         rc, _, err = batch(d, "-o", out, "--deterministic-uids", "--mpp", "0.5", "-q")
-        check(rc == 0, "deterministic batch %s: exit %d %s" % (run_name, rc, err.strip()))
+        checks.expect(rc == 0, "deterministic batch %s: exit %d %s" % (run_name, rc, err.strip()))
         runs[run_name] = {s["key"]: s["name"] for s in json.loads(batch(d, "-o", out, "--list")[1])["slides"]}
     names = runs["one"]
     a1, a2 = uids(os.path.join(WORK, "one"), names["a.svs"]), uids(os.path.join(WORK, "two"), names["a.svs"])
     b1 = uids(os.path.join(WORK, "one"), names["b.tiff"])
-    check(len(a1) >= 5 and a1 == a2, "same slide twice: identical Study/Series/SOP/FoR UIDs (%d files)" % len(a1))
+    checks.expect(len(a1) >= 5 and a1 == a2, "same slide twice: identical Study/Series/SOP/FoR UIDs (%d files)" % len(a1))
     all_a = {u for v in a1.values() for u in v}
     all_b = {u for v in b1.values() for u in v}
-    check(b1 and not all_a & all_b, "two slides: no UID in common")
-    check(len({v[2] for v in a1.values()}) == len(a1), "one SOP Instance UID per file")
-    check(all(u.startswith("2.25.") and len(u) <= 64 for u in all_a), "2.25 UIDs by default")
+    checks.expect(b1 and not all_a & all_b, "two slides: no UID in common")
+    checks.expect(len({v[2] for v in a1.values()}) == len(a1), "one SOP Instance UID per file")
+    checks.expect(all(u.startswith("2.25.") and len(u) <= 64 for u in all_a), "2.25 UIDs by default")
     # convert gives the same UIDs as batch; other pixel options: same study, new series.
     single = os.path.join(WORK, "single")
     rc, _, _ = run([BIN, "convert", os.path.join(d, "a.svs"), "-o", single, "-q", "--deterministic-uids", "--mpp", "0.5"])
     s1 = {os.path.basename(k): v for k, v in uids(WORK, "single").items()}
-    check(rc == 0 and s1 == a1, "convert --deterministic-uids = batch --deterministic-uids")
+    checks.expect(rc == 0 and s1 == a1, "convert --deterministic-uids = batch --deterministic-uids")
     q80 = os.path.join(WORK, "q80")
     run([BIN, "convert", os.path.join(d, "a.svs"), "-o", q80, "-q", "--deterministic-uids", "--quality", "80"])
     s2 = uids(WORK, "q80")
-    check(s2["level-0.dcm"][0] == a1["level-0.dcm"][0] and s2["level-0.dcm"][3] == a1["level-0.dcm"][3] and
-          s2["level-0.dcm"][1] != a1["level-0.dcm"][1] and s2["level-0.dcm"][2] != a1["level-0.dcm"][2],
-          "--quality 80: same study and frame of reference, new series and instances")
+    checks.expect(s2["level-0.dcm"][0] == a1["level-0.dcm"][0] and s2["level-0.dcm"][3] == a1["level-0.dcm"][3] and
+                  s2["level-0.dcm"][1] != a1["level-0.dcm"][1] and s2["level-0.dcm"][2] != a1["level-0.dcm"][2],
+                  "--quality 80: same study and frame of reference, new series and instances")
     rnd1, rnd2 = os.path.join(WORK, "rnd1"), os.path.join(WORK, "rnd2")
     copy(os.path.join(DATA, "aperio/small.svs"), os.path.join(WORK, "small.svs"))
     run([BIN, "convert", os.path.join(WORK, "small.svs"), "-o", rnd1, "-q"])
     run([BIN, "convert", os.path.join(WORK, "small.svs"), "-o", rnd2, "-q"])
-    check(uids(WORK, "rnd1")["level-0.dcm"][2] != uids(WORK, "rnd2")["level-0.dcm"][2],
-          "without the option UIDs are random")
+    checks.expect(uids(WORK, "rnd1")["level-0.dcm"][2] != uids(WORK, "rnd2")["level-0.dcm"][2],
+                  "without the option UIDs are random")
     root = "1.2.826.0.1.3680043.10.999"
     rooted = os.path.join(WORK, "rooted")
     rc, _, _ = run([BIN, "convert", os.path.join(WORK, "small.svs"), "-o", rooted, "-q",
                     "--deterministic-uids", "--uid-root", root])
     r = uids(WORK, "rooted")
-    check(rc == 0 and all(u.startswith(root + ".") and len(u) <= 64 for v in r.values() for u in v),
-          "--uid-root: every UID under the root, at most 64 characters")
-    check(not dciodvfy_errors(rooted) and not dciodvfy_errors(os.path.join(WORK, "one")),
-          "derived UIDs pass dciodvfy")
+    checks.expect(rc == 0 and all(u.startswith(root + ".") and len(u) <= 64 for v in r.values() for u in v),
+                  "--uid-root: every UID under the root, at most 64 characters")
+    checks.expect(not dciodvfy_errors(rooted) and not dciodvfy_errors(os.path.join(WORK, "one")),
+                  "derived UIDs pass dciodvfy")
     rc, _, err = run([BIN, "convert", os.path.join(d, "a.svs"), "-o", os.path.join(WORK, "x"),
                       "--deterministic-uids", "--uid-root", "1.02"])
-    check(rc == 2 and "UID root" in err, "a bad root is a usage error: " + err.strip())
+    checks.expect(rc == 2 and "UID root" in err, "a bad root is a usage error: " + err.strip())
 
 
 def case_snakemake():
-    src = make_folder()
+    make_folder()
     lists = os.path.join(WORK, "lists")
     os.makedirs(lists)
     manifest = os.path.join(lists, "manifest.csv")
@@ -479,27 +475,26 @@ def case_snakemake():
             f.write('"../%s",P-%d\n' % (g, i))
     out_batch = os.path.join(WORK, "out-batch")
     rc, _, err = batch(manifest, "-o", out_batch, "--deterministic-uids", "-j", "2", "-q")
-    check(rc == 1, "batch over the manifest: exit 1 (one broken row)")
+    checks.expect(rc == 1, "batch over the manifest: exit 1 (one broken row)")
     out_snake = os.path.join(WORK, "out-snake")
     rc, out, err = run(["snakemake", "--snakefile", os.path.join(REPO, "workflow", "Snakefile"),
                         "--cores", "2", "--keep-going", "--directory", WORK, "--quiet",
                         "--config", "manifest=" + manifest, "outroot=" + out_snake, "slide2dcm=" + BIN,
                         "convert_options=--deterministic-uids", "threads=1"])
     # As batch does, the workflow goes on past the broken slide and fails at the end.
-    check(rc == 1 and "not a slide format" in (out + err),
-          "snakemake --cores 2 --keep-going: exit 1 naming the broken slide (%d)" % rc)
+    checks.expect(rc == 1 and "not a slide format" in (out + err),
+                  "snakemake --cores 2 --keep-going: exit 1 naming the broken slide (%d)" % rc)
     files_b, files_s = dcm_files(out_batch), dcm_files(out_snake)
-    check(files_b and files_b == files_s, "same set of outputs: %d files" % len(files_b))
+    checks.expect(files_b and files_b == files_s, "same set of outputs: %d files" % len(files_b))
     same = all(uids(out_batch, n.split("/")[0]) == uids(out_snake, n.split("/")[0]) for n in files_b)
-    check(same, "same UIDs in both (deterministic)")
+    checks.expect(same, "same UIDs in both (deterministic)")
     ds = [pydicom.dcmread(os.path.join(out_snake, r), stop_before_pixels=True) for r in files_s]
-    check(sorted({d.PatientID for d in ds}) == ["P-0", "P-1", "P-2", "P-3"], "manifest metadata applied by the workflow")
-    check(not dciodvfy_errors(out_snake), "workflow outputs pass dciodvfy")
+    checks.expect(sorted({d.PatientID for d in ds}) == ["P-0", "P-1", "P-2", "P-3"], "manifest metadata applied by the workflow")
+    checks.expect(not dciodvfy_errors(out_snake), "workflow outputs pass dciodvfy")
 
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 {"folder": case_folder, "crash": case_crash, "manifest": case_manifest, "uids": case_uids,
  "signals": case_signals, "snakemake": case_snakemake}[CASE]()
-print("%d failure(s)" % len(failures))
-sys.exit(1 if failures else 0)
+sys.exit(checks.result())

@@ -7,7 +7,7 @@ set -uo pipefail
 bin=$1 make_svs=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work"
-failures=0
+. "$(dirname "$0")/../lib/checks.sh"
 # Large enough, with 16-pixel tiles, that a conversion takes many seconds.
 slide="$work/slow.svs"
 "$make_svs" "$slide" --width 8000 --height 6000 --levels 1 --no-macro --no-label
@@ -21,10 +21,9 @@ for sig in INT TERM; do
     wait "$pid"
     rc=$?
     if [ "$rc" -ne 130 ] || ! grep -q "interrupted" "$work/$sig.err" || [ -e "$out" ]; then
-        echo "FAIL SIG$sig: exit $rc, $(cat "$work/$sig.err"), left: $(ls -A "$out" 2>/dev/null)"
-        failures=$((failures + 1))
+        fail "SIG$sig: exit $rc, $(cat "$work/$sig.err"), left: $(ls -A "$out" 2>/dev/null)"
     else
-        echo "ok   SIG$sig: exit 130, $(cat "$work/$sig.err"), nothing left"
+        ok "SIG$sig: exit 130, $(cat "$work/$sig.err"), nothing left"
     fi
 done
 
@@ -39,15 +38,14 @@ kill -INT "$pid"
 wait "$pid"
 rc=$?
 if [ "$rc" -ne 130 ] || ! grep -q "interrupted" "$work/capped.err" || [ -e "$out" ]; then
-    echo "FAIL capped: exit $rc, $(cat "$work/capped.err"), left: $(ls -A "$out" 2>/dev/null)"
-    failures=$((failures + 1))
+    fail "capped: exit $rc, $(cat "$work/capped.err"), left: $(ls -A "$out" 2>/dev/null)"
 else
-    echo "ok   SIGINT with --max-instance-size: exit 130, nothing left"
+    ok "SIGINT with --max-instance-size: exit 130, nothing left"
 fi
 
 # Into a directory that already holds a conversion, with --overwrite: it must survive.
 out="$work/existing"
-"$bin" convert "$slide" -o "$out" --quiet || failures=$((failures + 1))
+"$bin" convert "$slide" -o "$out" --quiet || fail "existing output: the first conversion failed"
 before=$(cd "$out" && sha256sum -- * | sort)
 "$bin" convert "$slide" -o "$out" --overwrite --tile-size 16 --threads 1 --quiet 2>/dev/null &
 pid=$!
@@ -58,10 +56,8 @@ rc=$?
 after=$(cd "$out" && sha256sum -- * | sort)
 hidden=$(cd "$out" && ls -A | grep '^\.' || true)
 if [ "$rc" -ne 130 ] || [ "$before" != "$after" ] || [ -n "$hidden" ]; then
-    echo "FAIL existing output: exit $rc, changed: $([ "$before" != "$after" ] && echo yes), hidden: $hidden"
-    failures=$((failures + 1))
+    fail "existing output: exit $rc, changed: $([ "$before" != "$after" ] && echo yes), hidden: $hidden"
 else
-    echo "ok   existing output untouched by an interrupted --overwrite"
+    ok "existing output untouched by an interrupted --overwrite"
 fi
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+result

@@ -13,15 +13,14 @@ tiles at Q95 4:4:4; noise over gradients in the first two tile columns (tiles ab
 image, as is the second tile row. It is converted by default (frames copied) and with
 --threads 2 (two readers, each with its own window). Exit 0 when both pass, 1 otherwise."""
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-LIB = Path(__file__).resolve().parent.parent / "lib"
-sys.path.insert(0, str(LIB))
-from runs import convert  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
+from runs import checker, convert  # noqa: E402
 from synthetic_tiff import tiled_tiff  # noqa: E402
 
 WIDTH, HEIGHT, TILE = 3000, 1100, 1024
@@ -43,34 +42,30 @@ def main():
     work.mkdir(parents=True)
     slide = work / "large-tiles.tif"
     sizes = tiled_tiff(slide, TILE, noisy_image(), quality=95, subsampling=0)
-    if not any(a > READ_WINDOW >= b for a, b in zip(sizes, sizes[1:])):
-        print("FAIL the test slide has no tile above the read window followed by one below "
-              "it: %s" % sizes)
-        return 1
-    failures = []
+    checks = Checks()
+    if not checks.expect(any(a > READ_WINDOW >= b for a, b in zip(sizes, sizes[1:])),
+                         "the test slide has a tile above the read window followed by one "
+                         "below it: %s" % sizes):
+        return checks.result()
     for name, extra in (("default", []), ("2 threads", ["--threads", "2"])):
         out = work / name.replace(" ", "-")
         report = work / (name.replace(" ", "-") + ".json")
         failed = convert(binary, slide, out, report, extra)
         if failed:
-            failures.append("%s: %s" % (name, failed))
+            checks.fail(name, failed)
             continue
-        before = len(failures)
+        before = len(checks.failures)
         for script, args in (
                 ("check_passthrough.py", []),
                 ("check_conversion.py", ["--mpp", "0.5", "--levels", "generated",
                                          "--quality", "90", "--psnr-min", "30"])):
-            check = subprocess.run([sys.executable, str(LIB / script), "--source", str(slide),
-                                    "--outdir", str(out), "--report", str(report)] + args,
-                                   capture_output=True, text=True)
+            check = checker(script, slide, out, report, args)
             if check.returncode != 0:
-                failures.append("%s: %s fails:\n%s" % (name, script, check.stdout[-1500:]))
-        if len(failures) == before:
-            print("ok   %s: tiles of %s bytes copied byte for byte, checks pass"
-                  % (name, ", ".join(str(n) for n in sizes)))
-    for f in failures:
-        print("FAIL " + f)
-    return 1 if failures else 0
+                checks.fail(name, "%s fails:\n%s" % (script, check.stdout[-1500:]))
+        if len(checks.failures) == before:
+            checks.ok(name, "tiles of %s bytes copied byte for byte, checks pass"
+                      % ", ".join(str(n) for n in sizes))
+    return checks.result()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import Checks  # noqa: E402
+
 SLACK_MB = 8
 HEIGHT = 1024
 WIDTHS = (2048, 200000)
@@ -35,7 +38,7 @@ def main():
         subprocess.run([make_svs, slides[w], "--width", str(w), "--height", str(HEIGHT),
                         "--tile", "256", "--levels", "1", "--no-label", "--no-macro"],
                        check=True, stdout=subprocess.DEVNULL)
-    failures = 0
+    checks = Checks()
     for mode in (["--reencode"], []):
         for threads in ("1", "2"):
             rss = {}
@@ -47,14 +50,13 @@ def main():
                 levels = sum(f["flavor"] == "VOLUME" for f in json.load(open(out + ".json"))["files"])
                 shutil.rmtree(out)
             grew = rss[WIDTHS[1]] - rss[WIDTHS[0]]
-            ok = grew <= SLACK_MB and levels >= 9
-            failures += not ok
-            print("%s %s, %s thread(s): peak RSS %.1f MB at %d wide, %.1f MB at %d wide "
-                  "(%d levels): %+.1f MB, allowed %+d" % (
-                      "ok  " if ok else "FAIL", " ".join(mode) or "copy", threads, rss[WIDTHS[0]],
-                      WIDTHS[0], rss[WIDTHS[1]], WIDTHS[1], levels, grew, SLACK_MB))
+            checks.expect(grew <= SLACK_MB and levels >= 9,
+                          "%s, %s thread(s): peak RSS %.1f MB at %d wide, %.1f MB at %d wide "
+                          "(%d levels, at least 9): %+.1f MB, allowed %+d" % (
+                              " ".join(mode) or "copy", threads, rss[WIDTHS[0]], WIDTHS[0],
+                              rss[WIDTHS[1]], WIDTHS[1], levels, grew, SLACK_MB))
     shutil.rmtree(work)
-    return 1 if failures else 0
+    return checks.result()
 
 
 if __name__ == "__main__":

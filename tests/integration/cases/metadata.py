@@ -7,22 +7,18 @@ the lossy compression history, and the refusals (bad JSON, attributes slide2dcm 
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
+import openslide
 import pydicom
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tiffdirs  # noqa: E402
-import struct
+from checks import Checks  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print("ok  " if cond else "FAIL", what)
-    if not cond:
-        failures.append(what)
+checks = Checks()
 
 
 def source_history(path):
@@ -56,162 +52,185 @@ def convert(bin_, slide, out, *args):
                           capture_output=True, text=True)
 
 
-def main(bin_, cmu, work):
-    os.makedirs(work, exist_ok=True)
-    meta = {
-        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Müller^Anna"}]},
-        "00100020": {"vr": "LO", "Value": ["FROM-JSON"]},
-        "00080050": {"vr": "SH", "Value": ["ACC-JSON"]},
-        "00400512": {"vr": "LO", "Value": ["SLIDE-42"]},
-        "00080080": {"vr": "LO", "Value": ["Hôpital Test"]},
-        # A sequence replacing the empty default: staining in Specimen Preparation.
-        "00400560": {"vr": "SQ", "Value": [{
-            "00400551": {"vr": "LO", "Value": ["SLIDE-42"]},
-            "00400554": {"vr": "UI", "Value": ["2.25.1234567890"]},
-            "00400562": {"vr": "SQ", "Value": []},
-            "00400610": {"vr": "SQ", "Value": [{
-                "00400612": {"vr": "SQ", "Value": [{
-                    "0040A040": {"vr": "CS", "Value": ["TEXT"]},
-                    "0040A043": {"vr": "SQ", "Value": [{
-                        "00080100": {"vr": "SH", "Value": ["121041"]},
-                        "00080102": {"vr": "SH", "Value": ["DCM"]},
-                        "00080104": {"vr": "LO", "Value": ["Specimen Identifier"]}}]},
-                    "0040A160": {"vr": "UT", "Value": ["SLIDE-42"]}}]}}]}}]},
-        "00181000": {"vr": "LO", "Value": ["SCANNER-7"]},
-    }
+# What --metadata gives the CMU-1 conversion: a DICOM JSON file with text in UTF-8 and a
+# sequence replacing an empty default.
+META = {
+    "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Müller^Anna"}]},
+    "00100020": {"vr": "LO", "Value": ["FROM-JSON"]},
+    "00080050": {"vr": "SH", "Value": ["ACC-JSON"]},
+    "00400512": {"vr": "LO", "Value": ["SLIDE-42"]},
+    "00080080": {"vr": "LO", "Value": ["Hôpital Test"]},
+    # A sequence replacing the empty default: staining in Specimen Preparation.
+    "00400560": {"vr": "SQ", "Value": [{
+        "00400551": {"vr": "LO", "Value": ["SLIDE-42"]},
+        "00400554": {"vr": "UI", "Value": ["2.25.1234567890"]},
+        "00400562": {"vr": "SQ", "Value": []},
+        "00400610": {"vr": "SQ", "Value": [{
+            "00400612": {"vr": "SQ", "Value": [{
+                "0040A040": {"vr": "CS", "Value": ["TEXT"]},
+                "0040A043": {"vr": "SQ", "Value": [{
+                    "00080100": {"vr": "SH", "Value": ["121041"]},
+                    "00080102": {"vr": "SH", "Value": ["DCM"]},
+                    "00080104": {"vr": "LO", "Value": ["Specimen Identifier"]}}]},
+                "0040A160": {"vr": "UT", "Value": ["SLIDE-42"]}}]}}]}}]},
+    "00181000": {"vr": "LO", "Value": ["SCANNER-7"]},
+}
+
+
+def check_json_and_flags(bin_, cmu, work):
+    """CMU-1 converted with --metadata and flags: every file carries what the JSON file and
+    the flags set (the flags win), what the source says, and its compression history."""
     meta_path = os.path.join(work, "meta.json")
     with open(meta_path, "w", encoding="utf-8") as f:
-        json.dump(meta, f, ensure_ascii=False)
+        json.dump(META, f, ensure_ascii=False)
     out = os.path.join(work, "cmu1")
     report_path = os.path.join(work, "cmu1.json")
     r = convert(bin_, cmu, out, "--json-report", report_path, "--metadata", meta_path,
                 "--patient-id", "FROM-FLAG",
                 "--patient-sex", "F", "--study-date", "20240131", "--series-description",
                 "HE ßlide")
-    check(r.returncode == 0, "conversion with --metadata and flags: %s" % r.stderr.strip())
+    checks.expect(r.returncode == 0, "conversion with --metadata and flags: %s" % r.stderr.strip())
     if r.returncode != 0:
         return
     files = sorted(os.listdir(out))
     modes = {f["name"]: f["mode"] for f in json.load(open(report_path))["files"]}
     history = source_history(cmu)
-    import openslide
     src = openslide.OpenSlide(cmu)
     level0_dims = src.dimensions
     label_dims = src.associated_images["label"].size
     macro_dims = src.associated_images["macro"].size
     thumb_dims = src.associated_images["thumbnail"].size
-    check(history[label_dims][0] is None and history[macro_dims][0] == "ISO_10918_1",
-          "CMU-1 as expected: LZW label, JPEG macro %s" % history)
+    checks.expect(history[label_dims][0] is None and history[macro_dims][0] == "ISO_10918_1",
+                  "CMU-1 as expected: LZW label, JPEG macro %s" % history)
     for name in files:
         ds = pydicom.dcmread(os.path.join(out, name))
         tag = name + ": "
-        check(ds.SpecificCharacterSet == "ISO_IR 192", tag + "ISO_IR 192")
-        check(str(ds.PatientName) == "Müller^Anna", tag + "UTF-8 patient name from JSON")
-        check(ds.PatientID == "FROM-FLAG", tag + "flag wins over the JSON file")
-        check(ds.PatientSex == "F" and ds.StudyDate == "20240131" and ds.StudyTime == "",
-              tag + "sex and study date; no scan time with a user's study date")
-        check(ds.AccessionNumber == "ACC-JSON", tag + "accession number from JSON")
-        check(ds.InstitutionName == "Hôpital Test", tag + "institution from JSON")
-        check(ds.SeriesDescription == "HE ßlide", tag + "series description flag")
-        check(ds.ContainerIdentifier == "SLIDE-42", tag + "container identifier from JSON")
-        check(ds.DeviceSerialNumber == "SCANNER-7", tag + "equipment from JSON")
-        spec = ds.SpecimenDescriptionSequence[0]
-        check(spec.SpecimenPreparationSequence[0].SpecimenPreparationStepContentItemSequence[0]
-              .TextValue == "SLIDE-42", tag + "nested sequences from JSON")
-        # From the source: Aperio says 12/29/09 09:59:15, AppMag 20, MPP 0.499.
-        check(ds.AcquisitionDateTime.startswith("20091229095915"), tag + "scan date/time")
-        path = ds.OpticalPathSequence[0]
-        check(float(path.ObjectiveLensPower) == 20, tag + "objective lens power")
-        check(len(path.ICCProfile) > 0 and path.get("ColorSpace") == "SRGB",
-              tag + "sRGB ICC profile (the source has none)")
-        check(ds.LossyImageCompression == "01", tag + "lossy")
-        method_elem = ds.LossyImageCompressionMethod
-        methods = [method_elem] if isinstance(method_elem, str) else list(method_elem)
-        ratio_elem = ds.LossyImageCompressionRatio
-        ratios = [float(x) for x in (ratio_elem if isinstance(ratio_elem, pydicom.multival.MultiValue)
-                                     else [ratio_elem])]
-        raw = raw_text_value(os.path.join(out, name), b"\x28\x00\x12\x21DS")
-        check(all(len(v) <= 16 for v in raw.split(b"\\")),
-              tag + "ratio values within 16 bytes, pad included: %r" % raw)
+        check_attributes(ds, tag)
         # Which source image the pixels came from, and how that image was stored.
         source_dims = {"label.dcm": label_dims, "overview.dcm": macro_dims,
                        "thumbnail.dcm": thumb_dims}.get(name, level0_dims)
-        method, src_ratio = history.get(source_dims, (None, 0))
-        if modes[name] == "copy":
-            # Copied from the source: its compression is the only one, its ratio that of
-            # the frames as written.
-            check(methods == [method] and len(ratios) == 1,
-                  tag + "history of a copied level: the source's %s only (%s, %s)"
-                  % (method, methods, ratios))
-        elif method:
-            check(methods == [method, "ISO_10918_1"] and len(ratios) == 2
-                  and abs(ratios[0] - src_ratio) < 0.001 * src_ratio,
-                  tag + "history: source %s %.3f then ours (%s, %s)"
-                  % (method, src_ratio, methods, ratios))
-        else:
-            check(methods == ["ISO_10918_1"] and len(ratios) == 1,
-                  tag + "history: lossless source, only ours (%s, %s)" % (methods, ratios))
-        pixel_bytes = int(ds.NumberOfFrames) * ds.Rows * ds.Columns * 3
-        frames = pydicom.encaps.generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames))
-        encoded = sum(len(f) for f in frames)
-        check(abs(ratios[-1] - pixel_bytes / encoded) < 0.01 * ratios[-1],
-              tag + "our ratio %.2f matches the frames (%.2f)" % (ratios[-1], pixel_bytes / encoded))
-        if name == "level-0.dcm":
-            sp = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
-            check(abs(float(sp[0]) - 0.000499) < 1e-9 and abs(float(sp[1]) - 0.000499) < 1e-9,
-                  tag + "pixel spacing from MPP 0.499")
+        check_history(ds, name, os.path.join(out, name), modes[name],
+                      history.get(source_dims, (None, 0)))
 
-    # The source's ICC profile is copied as it is.
+
+def check_attributes(ds, tag):
+    """What the JSON file, the flags and the CMU-1 source set in one file."""
+    checks.expect(ds.SpecificCharacterSet == "ISO_IR 192", tag + "ISO_IR 192")
+    checks.expect(str(ds.PatientName) == "Müller^Anna", tag + "UTF-8 patient name from JSON")
+    checks.expect(ds.PatientID == "FROM-FLAG", tag + "flag wins over the JSON file")
+    checks.expect(ds.PatientSex == "F" and ds.StudyDate == "20240131" and ds.StudyTime == "",
+                  tag + "sex and study date; no scan time with a user's study date")
+    checks.expect(ds.AccessionNumber == "ACC-JSON", tag + "accession number from JSON")
+    checks.expect(ds.InstitutionName == "Hôpital Test", tag + "institution from JSON")
+    checks.expect(ds.SeriesDescription == "HE ßlide", tag + "series description flag")
+    checks.expect(ds.ContainerIdentifier == "SLIDE-42", tag + "container identifier from JSON")
+    checks.expect(ds.DeviceSerialNumber == "SCANNER-7", tag + "equipment from JSON")
+    spec = ds.SpecimenDescriptionSequence[0]
+    checks.expect(spec.SpecimenPreparationSequence[0].SpecimenPreparationStepContentItemSequence[0]
+                  .TextValue == "SLIDE-42", tag + "nested sequences from JSON")
+    # From the source: Aperio says 12/29/09 09:59:15, AppMag 20, MPP 0.499.
+    checks.expect(ds.AcquisitionDateTime.startswith("20091229095915"), tag + "scan date/time")
+    path = ds.OpticalPathSequence[0]
+    checks.expect(float(path.ObjectiveLensPower) == 20, tag + "objective lens power")
+    checks.expect(len(path.ICCProfile) > 0 and path.get("ColorSpace") == "SRGB",
+                  tag + "sRGB ICC profile (the source has none)")
+
+
+def check_history(ds, name, path, mode, source_history_entry):
+    """The lossy compression history of one file: the source's method and ratio (copied:
+    only the source's), then ours, with our ratio that of the frames as written."""
+    tag = name + ": "
+    checks.expect(ds.LossyImageCompression == "01", tag + "lossy")
+    method_elem = ds.LossyImageCompressionMethod
+    methods = [method_elem] if isinstance(method_elem, str) else list(method_elem)
+    ratio_elem = ds.LossyImageCompressionRatio
+    ratios = [float(x) for x in (ratio_elem if isinstance(ratio_elem, pydicom.multival.MultiValue)
+                                 else [ratio_elem])]
+    raw = raw_text_value(path, b"\x28\x00\x12\x21DS")
+    checks.expect(all(len(v) <= 16 for v in raw.split(b"\\")),
+                  tag + "ratio values within 16 bytes, pad included: %r" % raw)
+    method, src_ratio = source_history_entry
+    if mode == "copy":
+        # Copied from the source: its compression is the only one, its ratio that of
+        # the frames as written.
+        checks.expect(methods == [method] and len(ratios) == 1,
+                      tag + "history of a copied level: the source's %s only (%s, %s)"
+                      % (method, methods, ratios))
+    elif method:
+        checks.expect(methods == [method, "ISO_10918_1"] and len(ratios) == 2
+                      and abs(ratios[0] - src_ratio) < 0.001 * src_ratio,
+                      tag + "history: source %s %.3f then ours (%s, %s)"
+                      % (method, src_ratio, methods, ratios))
+    else:
+        checks.expect(methods == ["ISO_10918_1"] and len(ratios) == 1,
+                      tag + "history: lossless source, only ours (%s, %s)" % (methods, ratios))
+    pixel_bytes = int(ds.NumberOfFrames) * ds.Rows * ds.Columns * 3
+    frames = pydicom.encaps.generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames))
+    encoded = sum(len(f) for f in frames)
+    checks.expect(abs(ratios[-1] - pixel_bytes / encoded) < 0.01 * ratios[-1],
+                  tag + "our ratio %.2f matches the frames (%.2f)" % (ratios[-1], pixel_bytes / encoded))
+    if name == "level-0.dcm":
+        sp = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
+        checks.expect(abs(float(sp[0]) - 0.000499) < 1e-9 and abs(float(sp[1]) - 0.000499) < 1e-9,
+                      tag + "pixel spacing from MPP 0.499")
+
+
+def check_tcga_icc_and_flags(bin_, cmu, work):
+    """The TCGA slide's own ICC profile copied as it is, its JPEG 2000 history, the common
+    flags in their attributes, the study dated by the acquisition."""
     tcga = os.path.join(os.path.dirname(cmu), "tcga-cr-7395-01a-01-ts1.svs")
     out2 = os.path.join(work, "tcga")
     r = convert(bin_, tcga, out2, "--mpp", "0.25", "--no-label", "--no-overview",
                 "--patient-name", "Flag^Name", "--accession-number", "A-1", "--study-id", "S-1",
                 "--institution-name", "Lab", "--referring-physician", "Ref^Doc",
                 "--patient-birth-date", "19800102")
-    check(r.returncode == 0, "TCGA conversion with --mpp")
+    checks.expect(r.returncode == 0, "TCGA conversion with --mpp")
     if r.returncode == 0:
         src_icc = first_ifd_tag(tcga, 34675)
         ds = pydicom.dcmread(os.path.join(out2, "level-0.dcm"))
         path = ds.OpticalPathSequence[0]
-        check(src_icc is not None and bytes(path.ICCProfile) == bytes(src_icc)
-              and "ColorSpace" not in path, "TCGA ICC profile copied byte for byte")
+        checks.expect(src_icc is not None and bytes(path.ICCProfile) == bytes(src_icc)
+                      and "ColorSpace" not in path, "TCGA ICC profile copied byte for byte")
         method = ds.LossyImageCompressionMethod
-        check(ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.91"
-              and method == "ISO_15444_1",
-              "TCGA level 0 copied: JPEG 2000 only (%s)" % method)
+        checks.expect(ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.91"
+                      and method == "ISO_15444_1",
+                      "TCGA level 0 copied: JPEG 2000 only (%s)" % method)
         ds1 = pydicom.dcmread(os.path.join(out2, "level-2.dcm"), stop_before_pixels=True)
-        check(list(ds1.LossyImageCompressionMethod) == ["ISO_15444_1", "ISO_10918_1"],
-              "TCGA generated level 2: JPEG 2000 then JPEG (%s)" % ds1.LossyImageCompressionMethod)
-        check((str(ds.PatientName), ds.AccessionNumber, ds.StudyID, ds.InstitutionName,
-               str(ds.ReferringPhysicianName), ds.PatientBirthDate)
-              == ("Flag^Name", "A-1", "S-1", "Lab", "Ref^Doc", "19800102"),
-              "the common flags land in their attributes")
+        checks.expect(list(ds1.LossyImageCompressionMethod) == ["ISO_15444_1", "ISO_10918_1"],
+                      "TCGA generated level 2: JPEG 2000 then JPEG (%s)" % ds1.LossyImageCompressionMethod)
+        checks.expect((str(ds.PatientName), ds.AccessionNumber, ds.StudyID, ds.InstitutionName,
+                       str(ds.ReferringPhysicianName), ds.PatientBirthDate)
+                      == ("Flag^Name", "A-1", "S-1", "Lab", "Ref^Doc", "19800102"),
+                      "the common flags land in their attributes")
         # Without --study-date, the study is dated by the acquisition.
-        check(ds.StudyDate == ds.AcquisitionDateTime[:8] and
-              ds.StudyTime == ds.AcquisitionDateTime[8:14],
-              "default Study Date/Time = Acquisition DateTime (%s %s, %s)"
-              % (ds.StudyDate, ds.StudyTime, ds.AcquisitionDateTime))
-        check(sorted(os.listdir(out2)) == ["level-%d.dcm" % i for i in range(6)] + ["thumbnail.dcm"],
-              "--no-label/--no-overview honoured: %s" % sorted(os.listdir(out2)))
+        checks.expect(ds.StudyDate == ds.AcquisitionDateTime[:8] and
+                      ds.StudyTime == ds.AcquisitionDateTime[8:14],
+                      "default Study Date/Time = Acquisition DateTime (%s %s, %s)"
+                      % (ds.StudyDate, ds.StudyTime, ds.AcquisitionDateTime))
+        checks.expect(sorted(os.listdir(out2)) == ["level-%d.dcm" % i for i in range(6)] + ["thumbnail.dcm"],
+                      "--no-label/--no-overview honoured: %s" % sorted(os.listdir(out2)))
 
-    # Refusals: malformed JSON names the place; attributes we own are refused by name.
+
+def check_refusals(bin_, cmu, work):
+    """Malformed JSON names the place; attributes slide2dcm owns, and values that would make
+    a wrong or corrupt file, are refused by name, leaving no output."""
     bad = os.path.join(work, "bad.json")
     with open(bad, "w") as f:
         f.write('{"00100010": {"vr": "PN", "Value": [}\n')
     r = convert(bin_, cmu, os.path.join(work, "bad"), "--metadata", bad)
-    check(r.returncode == 1 and "bad.json: line 1 column" in r.stderr
-          and not os.path.exists(os.path.join(work, "bad")), "malformed JSON: %s" % r.stderr.strip())
+    checks.expect(r.returncode == 1 and "bad.json: line 1 column" in r.stderr
+                  and not os.path.exists(os.path.join(work, "bad")), "malformed JSON: %s" % r.stderr.strip())
     owned = os.path.join(work, "owned.json")
     with open(owned, "w") as f:
         json.dump({"00280010": {"vr": "US", "Value": [512]}}, f)
     r = convert(bin_, cmu, os.path.join(work, "owned"), "--metadata", owned)
-    check(r.returncode == 1 and "(0028,0010)" in r.stderr, "Rows refused: %s" % r.stderr.strip())
+    checks.expect(r.returncode == 1 and "(0028,0010)" in r.stderr, "Rows refused: %s" % r.stderr.strip())
     wrong = os.path.join(work, "wrong.json")
     with open(wrong, "w") as f:
         json.dump({"00100030": {"vr": "DA", "Value": ["31.01.1970"]}}, f)
     r = convert(bin_, cmu, os.path.join(work, "wrong"), "--metadata", wrong)
-    check(r.returncode == 1 and "wrong.json" in r.stderr and "(0010,0030)" in r.stderr,
-          "invalid DA refused: %s" % r.stderr.strip())
+    checks.expect(r.returncode == 1 and "wrong.json" in r.stderr and "(0010,0030)" in r.stderr,
+                  "invalid DA refused: %s" % r.stderr.strip())
 
     # Each of these would write a wrong or corrupt file if accepted.
     refusals = [
@@ -234,11 +253,16 @@ def main(bin_, cmu, work):
             f.write(text)
         out_dir = os.path.join(work, name)
         r = convert(bin_, cmu, out_dir, "--metadata", path)
-        check(r.returncode == 1 and message in r.stderr and name + ".json" in r.stderr
-              and not os.path.exists(out_dir), "refused %s: %s" % (name, r.stderr.strip()))
+        checks.expect(r.returncode == 1 and message in r.stderr and name + ".json" in r.stderr
+                      and not os.path.exists(out_dir), "refused %s: %s" % (name, r.stderr.strip()))
 
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+
+def main(bin_, cmu, work):
+    os.makedirs(work, exist_ok=True)
+    check_json_and_flags(bin_, cmu, work)
+    check_tcga_icc_and_flags(bin_, cmu, work)
+    check_refusals(bin_, cmu, work)
+    return checks.result()
 
 
 if __name__ == "__main__":

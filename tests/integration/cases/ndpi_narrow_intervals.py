@@ -28,13 +28,11 @@ import pydicom
 from PIL import Image
 from pydicom.encaps import generate_pixel_data_frame
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
+
 WIDTH, HEIGHT, FRAME = 1024, 768, 256
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print("FAIL " + message)
+checks = Checks()
 
 
 def restart_starts(jpeg):
@@ -135,11 +133,11 @@ def case(binary, region, work, sampling, restart):
                           str(FRAME), "--json-report", str(report)],
                          capture_output=True, text=True)
     if run.returncode != 0:
-        fail("%s: convert exit %d: %s" % (name, run.returncode, run.stderr.strip()))
+        checks.fail("%s: convert exit %d: %s" % (name, run.returncode, run.stderr.strip()))
         return
     modes = {f["name"]: f["mode"] for f in json.load(open(report))["files"]}
     if modes.get("level-0.dcm") != "copy":
-        fail("%s: level 0 not copied (%s)" % (name, modes.get("level-0.dcm")))
+        checks.fail("%s: level 0 not copied (%s)" % (name, modes.get("level-0.dcm")))
     got = level0(out).astype(int)
     want = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(int)
     diff = np.abs(got - want).max(axis=2)
@@ -147,27 +145,27 @@ def case(binary, region, work, sampling, restart):
           % (name, len(starts), int((diff > 0).sum()), int(diff.max())))
     if sampling == "1x1":
         if diff.max() != 0:
-            fail("%s: %d pixels differ from the strip's decode" % (name, int((diff > 0).sum())))
+            checks.fail("%s: %d pixels differ from the strip's decode" % (name, int((diff > 0).sum())))
     else:
         ys, xs = np.nonzero(diff)
         near_edge = (np.minimum(ys % FRAME, FRAME - 1 - ys % FRAME) <= 1) | \
                     (np.minimum(xs % FRAME, FRAME - 1 - xs % FRAME) <= 1)
         if not near_edge.all():
-            fail("%s: %d differing pixels away from frame edges" % (name, int((~near_edge).sum())))
+            checks.fail("%s: %d differing pixels away from frame edges" % (name, int((~near_edge).sum())))
         mse = ((got - want) ** 2).mean()
         psnr = 10 * np.log10(255 ** 2 / mse) if mse else float("inf")
         if psnr < 45:
-            fail("%s: %.1f dB from the strip's decode" % (name, psnr))
+            checks.fail("%s: %.1f dB from the strip's decode" % (name, psnr))
     tools = Path(__file__).resolve().parents[4] / "shared" / "tools"
     for path in sorted(out.glob("*.dcm")):
         v = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
         errors = [l for l in (v.stdout + v.stderr).splitlines() if "Error" in l]
         if errors:
-            fail("%s/%s: dciodvfy: %s" % (name, path.name, errors[0]))
+            checks.fail("%s/%s: dciodvfy: %s" % (name, path.name, errors[0]))
         w = subprocess.run([str(tools / "verify-wsm-frames"), str(path)], capture_output=True,
                            text=True)
         if w.returncode != 0:
-            fail("%s/%s: verify-wsm-frames: %s" % (name, path.name, w.stdout.strip()))
+            checks.fail("%s/%s: verify-wsm-frames: %s" % (name, path.name, w.stdout.strip()))
 
 
 def main():
@@ -177,8 +175,7 @@ def main():
     # 16 MCUs of 8 px and 8 MCUs of 16 px: 128-pixel intervals, 8 to a row.
     case(binary, region, work, "1x1", "16B")
     case(binary, region, work, "2x2", "8B")
-    print("ndpi_narrow: %d failure(s)" % len(failures))
-    sys.exit(1 if failures else 0)
+    sys.exit(checks.result())
 
 
 if __name__ == "__main__":

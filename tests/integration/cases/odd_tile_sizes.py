@@ -11,16 +11,15 @@ pixels of gradients and stripes, one baseline JPEG per tile (Pillow, Q90 4:2:0),
 40 (even, a multiple of 4 and 8), 250 (even, not a multiple of 4) and 255 (odd) pixels.
 Exit 0 when every conversion passes, 1 otherwise."""
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pydicom
 
-LIB = Path(__file__).resolve().parent.parent / "lib"
-sys.path.insert(0, str(LIB))
-from runs import convert  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
+from runs import checker, convert  # noqa: E402
 from synthetic_tiff import tiled_tiff  # noqa: E402
 
 WIDTH, HEIGHT = 1001, 777
@@ -37,7 +36,7 @@ def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    failures = []
+    checks = Checks()
     for tile in (40, 250, 255):
         slide = work / ("tiles-%d.tif" % tile)
         tiled_tiff(slide, tile, image())
@@ -46,25 +45,21 @@ def main():
             what = "tiles of %d, %s" % (tile, mode)
             failed = convert(binary, slide, out, report, extra)
             if failed:
-                failures.append("%s: %s" % (what, failed))
+                checks.fail(what, failed)
                 continue
             frames = {(ds.Columns, ds.Rows) for ds in
                       (pydicom.dcmread(f, stop_before_pixels=True) for f in out.glob("level-*.dcm"))}
-            before = len(failures)
+            before = len(checks.failures)
             if frames != {(256, 256)}:
-                failures.append("%s: frame sizes %s, expected 256" % (what, sorted(frames)))
-            check = subprocess.run(
-                [sys.executable, str(LIB / "check_conversion.py"), "--source", str(slide),
-                 "--outdir", str(out), "--mpp", "0.5", "--psnr-min", "32",
-                 "--levels", "generated", "--report", str(report)]
-                + (["--reencode"] if extra else []), capture_output=True, text=True)
+                checks.fail(what, "frame sizes %s, expected 256" % sorted(frames))
+            check = checker("check_conversion.py", slide, out, report,
+                            ["--mpp", "0.5", "--psnr-min", "32", "--levels", "generated"]
+                            + (["--reencode"] if extra else []))
             if check.returncode != 0:
-                failures.append("%s: checks fail:\n%s" % (what, check.stdout[-1500:]))
-            if len(failures) == before:
-                print("ok   %s: 256-pixel frames, checks pass" % what)
-    for f in failures:
-        print("FAIL " + f)
-    return 1 if failures else 0
+                checks.fail(what, "checks fail:\n%s" % check.stdout[-1500:])
+            if len(checks.failures) == before:
+                checks.ok(what, "256-pixel frames, checks pass")
+    return checks.result()
 
 
 if __name__ == "__main__":

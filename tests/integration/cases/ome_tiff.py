@@ -19,7 +19,6 @@ Checks, against the file's own bytes (read with PIL's TIFF tag parser, not our r
 import io
 import json
 import struct
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -30,12 +29,10 @@ import pydicom
 from PIL import Image
 from pydicom.encaps import generate_pixel_data_frame
 
-failures = []
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
 
-
-def fail(message):
-    failures.append(message)
-    print("FAIL " + message)
+checks = Checks()
 
 
 def spliced(tables, tile):
@@ -75,11 +72,11 @@ def main():
     run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "-q",
                           "--json-report", str(report)], capture_output=True, text=True)
     if run.returncode != 0:
-        fail("convert exit %d: %s" % (run.returncode, run.stderr.strip()))
+        checks.fail("convert exit %d: %s" % (run.returncode, run.stderr.strip()))
         return
     files = {f["name"]: f for f in json.load(open(report))["files"]}
     if files["level-0.dcm"]["mode"] != "copy":
-        fail("level-0 was not copied: %s" % files["level-0.dcm"])
+        checks.fail("level-0 was not copied: %s" % files["level-0.dcm"])
 
     tiff = Image.open(slide)
     tags = tiff.tag_v2
@@ -88,11 +85,11 @@ def main():
     data = slide.read_bytes()
     ds = pydicom.dcmread(str(out / "level-0.dcm"))
     if ds.PhotometricInterpretation != "YBR_FULL_422":
-        fail("PI %s, expected YBR_FULL_422 (the tiles are YCbCr 4:2:0 whatever the TIFF says)"
+        checks.fail("PI %s, expected YBR_FULL_422 (the tiles are YCbCr 4:2:0 whatever the TIFF says)"
              % ds.PhotometricInterpretation)
     frames = list(generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames)))
     if len(frames) != len(offsets):
-        fail("%d frames for %d tiles" % (len(frames), len(offsets)))
+        checks.fail("%d frames for %d tiles" % (len(frames), len(offsets)))
     mismatched = 0
     for frame, offset, count in zip(frames, offsets, counts):
         want = spliced(tables, data[offset:offset + count])
@@ -101,16 +98,16 @@ def main():
                                   and frame[-1:] == b"\0")):
             mismatched += 1
     if mismatched:
-        fail("%d of %d frames differ from the spliced source tiles" % (mismatched, len(frames)))
+        checks.fail("%d of %d frames differ from the spliced source tiles" % (mismatched, len(frames)))
 
     # Colours: stained tissue varies in all three channels together.
     ours, wrong = channel_ratio(frames), channel_ratio(frames, forced_rgb)
     print("channel spread ratio: as written %.2f, forced RGB %.2f" % (ours, wrong))
     if ours < CHANNEL_RATIO_MIN:
-        fail("decoded as written, two channels are nearly flat (ratio %.2f): wrong colour "
+        checks.fail("decoded as written, two channels are nearly flat (ratio %.2f): wrong colour "
              "space" % ours)
     if wrong >= CHANNEL_RATIO_MIN:
-        fail("the colour check cannot tell YCbCr from RGB on this slide (forced RGB %.2f)"
+        checks.fail("the colour check cannot tell YCbCr from RGB on this slide (forced RGB %.2f)"
              % wrong)
 
     # Pixel Spacing from OME-XML (micrometres by default).
@@ -122,20 +119,19 @@ def main():
     spacing = [float(v) for v in
                ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing]
     if abs(spacing[0] - sy / 1000) > 1e-9 or abs(spacing[1] - sx / 1000) > 1e-9:
-        fail("Pixel Spacing %s mm, OME-XML says %g x %g um" % (spacing, sx, sy))
+        checks.fail("Pixel Spacing %s mm, OME-XML says %g x %g um" % (spacing, sx, sy))
 
     for path in sorted(out.glob("*.dcm")):
         dciodvfy = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
         errors = [l for l in (dciodvfy.stdout + dciodvfy.stderr).splitlines() if "Error" in l]
         if errors:
-            fail("%s: dciodvfy: %s" % (path.name, errors[0]))
+            checks.fail("%s: dciodvfy: %s" % (path.name, errors[0]))
         verify = subprocess.run([str(tools / "verify-wsm-frames"), str(path)],
                                 capture_output=True, text=True)
         if verify.returncode != 0 or not verify.stdout.strip().endswith(": OK"):
-            fail("%s: verify-wsm-frames: %s" % (path.name, verify.stdout.strip()))
+            checks.fail("%s: verify-wsm-frames: %s" % (path.name, verify.stdout.strip()))
 
 
 if __name__ == "__main__":
     main()
-    print("%s: %d failure(s)" % (os.path.basename(sys.argv[2]), len(failures)))
-    sys.exit(1 if failures else 0)
+    sys.exit(checks.result())

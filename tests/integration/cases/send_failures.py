@@ -3,7 +3,6 @@ exit status, the one-line error naming the file or the server and the reason, an
 report's per-instance outcome; and that the archive did not store what was reported failed.
 
 usage: send_failures.py SLIDE2DCM CONVERTED_DIR WORKDIR"""
-import base64
 import glob
 import http.server
 import json
@@ -86,15 +85,8 @@ class FrontServer:
         self.server.server_close()
 
 
-def main(slide2dcm, converted, work):
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    files = sorted(glob.glob(f"{converted}/*.dcm"))
-    label = f"{converted}/label.dcm"
-    level0 = f"{converted}/level-0.dcm"
-    assert label in files and level0 in files, files
-
-    # Usage errors: exit 2 and one line naming the problem, before anything is sent.
+def usage_errors(slide2dcm, work, level0):
+    """Usage errors: exit 2 and one line naming the problem, before anything is sent."""
     secret = f"{work}/secret"
     with open(secret, "w") as f:
         f.write("alice:pw\n")
@@ -129,7 +121,9 @@ def main(slide2dcm, converted, work):
         assert r.returncode in (1, 2) and words in r.stderr, (r.returncode, r.stderr)
         assert r.stderr.startswith("slide2dcm: "), r.stderr
 
-    # Server down: retries with backoff, then one clear error; the rest are not attempted.
+
+def server_down(slide2dcm, work, converted):
+    """Server down: retries with backoff, then one clear error; the rest are not attempted."""
     dead = free_port()
     for dest in (["--stow", f"http://127.0.0.1:{dead}/dicom-web/studies"],
                  ["--cstore", f"127.0.0.1:{dead}"]):
@@ -140,7 +134,9 @@ def main(slide2dcm, converted, work):
         assert all(e["status"] == "not-attempted" for e in rep["instances"][1:]), rep
         assert rep["ok"] is False
 
-    # A hung server and SIGINT: sending stops at once (exit 130), the instance is failed.
+
+def hung_server_interrupted(slide2dcm, work, level0):
+    """A hung server and SIGINT: sending stops at once (exit 130), the instance is failed."""
     for dest in ("stow", "cstore"):
         hole = BlackHole()
         url = (f"http://127.0.0.1:{hole.port}/dicom-web/studies" if dest == "stow"
@@ -158,7 +154,9 @@ def main(slide2dcm, converted, work):
         assert o["status"] == "failed" and "interrupted" in o["detail"], o
         hole.close()
 
-    # A hung server and --timeout: each attempt gives up, is retried, then fails.
+
+def hung_server_timeout(slide2dcm, work, level0):
+    """A hung server and --timeout: each attempt gives up, is retried, then fails."""
     for dest in ("stow", "cstore"):
         hole = BlackHole()
         url = (f"http://127.0.0.1:{hole.port}/dicom-web/studies" if dest == "stow"
@@ -171,7 +169,10 @@ def main(slide2dcm, converted, work):
         assert len(hole.held) == 2, hole.held   # one connection per attempt
         hole.close()
 
-    # Not a DICOM file among good ones: that file fails on its own, the others are stored.
+
+def refused_instances(slide2dcm, work, level0, label):
+    """Not a DICOM file among good ones, and instances the server refuses (a 1 MB storage
+    area): each fails on its own, named with the reason, and the others are stored."""
     bogus = f"{work}/notdicom.dcm"
     with open(bogus, "wb") as f:
         f.write(b"not a dicom file" * 100)
@@ -201,55 +202,63 @@ def main(slide2dcm, converted, work):
             assert list(orthanc.instances()) == [uid_of(label)]
             orthanc.clear()
 
-    with Orthanc(work) as orthanc:
-        # 503 twice, then the server takes it: retried, stored, three attempts.
-        front = FrontServer(orthanc, failures=2)
-        err, rep = send(slide2dcm, work, level0, "--stow", front.url, *FAST_RETRIES, expect=0)
-        assert outcome(rep, level0)["status"] == "stored" and outcome(rep, level0)["attempts"] == 3
-        front.close()
-        # 503 for ever: failed after the retries, the server's answer in the reason.
-        front = FrontServer(orthanc, failures=100)
-        err, rep = send(slide2dcm, work, level0, "--stow", front.url, *FAST_RETRIES, expect=4)
-        assert "HTTP 503: busy, try later (after 3 attempts)" in err, err
-        front.close()
 
-        # Bearer token, from the environment or a file; a wrong one is refused, not retried.
-        front = FrontServer(orthanc, token="s3cret-token")
-        err, rep = send(slide2dcm, work, converted, "--stow", front.url, expect=4,
-                        env={"SLIDE2DCM_BEARER_TOKEN": "wrong"})
-        assert "HTTP 401: the server refused the credentials" in err, err
-        assert front.requests == 1 and rep["instances"][1]["status"] == "not-attempted"
-        token_file = f"{work}/token"
-        with open(token_file, "w") as f:
-            f.write("s3cret-token\n")
-        os.chmod(token_file, 0o644)
-        err, _ = send(slide2dcm, work, level0, "--stow", front.url, "--bearer-token-file",
-                      token_file, expect=2)
-        assert "readable by others" in err, err
-        os.chmod(token_file, 0o600)
-        send(slide2dcm, work, level0, "--stow", front.url, "--bearer-token-file", token_file,
-             expect=0)
-        send(slide2dcm, work, label, "--stow", front.url, expect=4,
-             env={"SLIDE2DCM_BEARER_TOKEN": None})   # no token at all: refused
-        front.close()
-        orthanc.clear()
+def retries_and_tokens(slide2dcm, work, converted, level0, label, orthanc):
+    """503 answers retried, then given up; bearer tokens from the environment or a file, a
+    wrong one refused and not retried."""
+    # 503 twice, then the server takes it: retried, stored, three attempts.
+    front = FrontServer(orthanc, failures=2)
+    err, rep = send(slide2dcm, work, level0, "--stow", front.url, *FAST_RETRIES, expect=0)
+    assert outcome(rep, level0)["status"] == "stored" and outcome(rep, level0)["attempts"] == 3
+    front.close()
+    # 503 for ever: failed after the retries, the server's answer in the reason.
+    front = FrontServer(orthanc, failures=100)
+    err, rep = send(slide2dcm, work, level0, "--stow", front.url, *FAST_RETRIES, expect=4)
+    assert "HTTP 503: busy, try later (after 3 attempts)" in err, err
+    front.close()
 
-        # Connection cut mid-transfer: never reported stored, and Orthanc has nothing.
-        size = os.path.getsize(level0)
-        for target, dest in ((orthanc.http_port, "stow"), (orthanc.dicom_port, "cstore")):
-            proxy = CuttingProxy(target, size // 3)
-            url = (f"http://127.0.0.1:{proxy.port}/dicom-web/studies" if dest == "stow"
-                   else f"127.0.0.1:{proxy.port}")
-            err, rep = send(slide2dcm, work, level0, f"--{dest}", url, "--aec", "ORTHANC",
-                            *FAST_RETRIES, expect=4)
-            o = outcome(rep, level0)
-            assert o["status"] == "failed" and o["attempts"] == 3, o
-            assert proxy.connections == 3, proxy.connections
-            assert f"{level0}: not stored" in err, err
-            proxy.close()
-            assert orthanc.instances() == {}, "a cut transfer was stored"
+    # Bearer token, from the environment or a file; a wrong one is refused, not retried.
+    front = FrontServer(orthanc, token="s3cret-token")
+    err, rep = send(slide2dcm, work, converted, "--stow", front.url, expect=4,
+                    env={"SLIDE2DCM_BEARER_TOKEN": "wrong"})
+    assert "HTTP 401: the server refused the credentials" in err, err
+    assert front.requests == 1 and rep["instances"][1]["status"] == "not-attempted"
+    token_file = f"{work}/token"
+    with open(token_file, "w") as f:
+        f.write("s3cret-token\n")
+    os.chmod(token_file, 0o644)
+    err, _ = send(slide2dcm, work, level0, "--stow", front.url, "--bearer-token-file",
+                  token_file, expect=2)
+    assert "readable by others" in err, err
+    os.chmod(token_file, 0o600)
+    send(slide2dcm, work, level0, "--stow", front.url, "--bearer-token-file", token_file,
+         expect=0)
+    send(slide2dcm, work, label, "--stow", front.url, expect=4,
+         env={"SLIDE2DCM_BEARER_TOKEN": None})   # no token at all: refused
+    front.close()
+    orthanc.clear()
 
-    # Wrong credentials against Orthanc's own HTTP basic authentication.
+
+def cut_connection(slide2dcm, work, level0, orthanc):
+    """Connection cut mid-transfer: never reported stored, and Orthanc has nothing."""
+    size = os.path.getsize(level0)
+    for target, dest in ((orthanc.http_port, "stow"), (orthanc.dicom_port, "cstore")):
+        proxy = CuttingProxy(target, size // 3)
+        url = (f"http://127.0.0.1:{proxy.port}/dicom-web/studies" if dest == "stow"
+               else f"127.0.0.1:{proxy.port}")
+        err, rep = send(slide2dcm, work, level0, f"--{dest}", url, "--aec", "ORTHANC",
+                        *FAST_RETRIES, expect=4)
+        o = outcome(rep, level0)
+        assert o["status"] == "failed" and o["attempts"] == 3, o
+        assert proxy.connections == 3, proxy.connections
+        assert f"{level0}: not stored" in err, err
+        proxy.close()
+        assert orthanc.instances() == {}, "a cut transfer was stored"
+
+
+def wrong_basic_auth(slide2dcm, work, converted, files):
+    """Wrong credentials against Orthanc's own HTTP basic authentication; the right ones
+    from a file store everything."""
     with Orthanc(work, users={"alice": "right-password"}) as orthanc:
         stow = f"{orthanc.url}/dicom-web/studies"
         err, rep = send(slide2dcm, work, converted, "--stow", stow, expect=4,
@@ -264,7 +273,9 @@ def main(slide2dcm, converted, work):
              expect=0)
         assert len(orthanc.instances()) == len(files)
 
-    # Association rejected: Orthanc checks the called AE title.
+
+def association_rejected(slide2dcm, work, converted):
+    """Association rejected: Orthanc checks the called AE title; no retry, nothing stored."""
     with Orthanc(work, check_called_aet=True) as orthanc:
         err, rep = send(slide2dcm, work, converted, "--cstore",
                         f"127.0.0.1:{orthanc.dicom_port}", "--aec", "NOT-ORTHANC", expect=4)
@@ -272,9 +283,27 @@ def main(slide2dcm, converted, work):
         assert rep["instances"][0]["attempts"] == 1   # permanent rejection: no retry
         assert all(e["status"] != "stored" for e in rep["instances"])
         assert orthanc.instances() == {}
+
+
+def main(slide2dcm, converted, work):
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    files = sorted(glob.glob(f"{converted}/*.dcm"))
+    label = f"{converted}/label.dcm"
+    level0 = f"{converted}/level-0.dcm"
+    assert label in files and level0 in files, files
+    usage_errors(slide2dcm, work, level0)
+    server_down(slide2dcm, work, converted)
+    hung_server_interrupted(slide2dcm, work, level0)
+    hung_server_timeout(slide2dcm, work, level0)
+    refused_instances(slide2dcm, work, level0, label)
+    with Orthanc(work) as orthanc:
+        retries_and_tokens(slide2dcm, work, converted, level0, label, orthanc)
+        cut_connection(slide2dcm, work, level0, orthanc)
+    wrong_basic_auth(slide2dcm, work, converted, files)
+    association_rejected(slide2dcm, work, converted)
     shutil.rmtree(work)
     print("all sending failure cases behaved")
-
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

@@ -31,10 +31,11 @@ import numpy as np
 import openslide
 import pydicom
 
-LIB = Path(__file__).resolve().parent.parent / "lib"
-sys.path.insert(0, str(LIB))
-from runs import convert  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
+from runs import checker, convert  # noqa: E402
 from synthetic_tiff import tiled_tiff  # noqa: E402
+from wsmcheck import psnr  # noqa: E402
 
 WIDTH, HEIGHT = 1600, 1100
 MARGIN = 40
@@ -69,11 +70,6 @@ def colourful():
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def psnr(a, b):
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
-
-
 def level0_pixels(path):
     """Level 0 of a TILED_FULL file as one RGB array (pydicom converts YBR to RGB)."""
     ds = pydicom.dcmread(str(path))
@@ -91,8 +87,8 @@ def level0_pixels(path):
     return mosaic[:ds.TotalPixelMatrixRows, :ds.TotalPixelMatrixColumns]
 
 
-def check_edges(binary, work):
-    """The odd-edge case of the docstring; returns a list of failures."""
+def check_edges(binary, work, checks):
+    """The odd-edge case of the docstring."""
     w, h = 1301, 901
     img = np.empty((h, w, 3), np.uint8)
     img[:] = (90, 150, 210)
@@ -103,26 +99,23 @@ def check_edges(binary, work):
     run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "--mpp", "0.5",
                           "--quiet", "--reencode"], capture_output=True, text=True)
     if run.returncode != 0:
-        return ["edges: exit %d: %s" % (run.returncode, run.stderr.strip())]
+        checks.fail("edges", "exit %d: %s" % (run.returncode, run.stderr.strip()))
+        return
     ours = level0_pixels(out / "level-0.dcm")
     source = np.asarray(openslide.OpenSlide(str(slide)).read_region((0, 0), 0, (w, h)))[..., :3]
-    failures = []
     for name, a, b in (("last column", ours[:, -1], source[:, -1]),
                        ("last row", ours[-1, :], source[-1, :])):
         value = psnr(a, b)
-        print("%s   edges: level 0's %s %.1f dB from OpenSlide's (at least %.0f)"
-              % ("ok " if value >= EDGE_PSNR_MIN else "bad", name, value, EDGE_PSNR_MIN))
-        if value < EDGE_PSNR_MIN:
-            failures.append("edges: level 0's %s is %.1f dB from the source's, below %.0f dB: "
-                            "padding got into its chroma" % (name, value, EDGE_PSNR_MIN))
-    return failures
+        # Below the minimum, the source's padding got into the edge's chroma.
+        checks.expect(value >= EDGE_PSNR_MIN, "edges", "level 0's %s %.1f dB from OpenSlide's "
+                      "(at least %.0f)" % (name, value, EDGE_PSNR_MIN))
 
 
 def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    failures = []
+    checks = Checks()
     for source, pillow_subsampling in (("444", 0), ("420", 2)):
         slide = work / ("ycbcr-%s.tif" % source)
         tiled_tiff(slide, 256, colourful(), quality=92, subsampling=pillow_subsampling)
@@ -131,24 +124,20 @@ def main():
             out, report = work / ("%s-%s" % (source, name)), work / ("%s-%s.json" % (source, name))
             failed = convert(binary, slide, out, report, extra)
             if failed:
-                failures.append("%s: %s" % (what, failed))
+                checks.fail(what, failed)
                 continue
-            check = subprocess.run(
-                [sys.executable, str(LIB / "check_conversion.py"), "--source", str(slide),
-                 "--outdir", str(out), "--mpp", "0.5", "--psnr-min", "34", "--levels",
-                 "generated", "--subsampling", out_subsampling, "--report", str(report)]
-                + (["--reencode"] if "--reencode" in extra else []),
-                capture_output=True, text=True)
+            check = checker("check_conversion.py", slide, out, report,
+                            ["--mpp", "0.5", "--psnr-min", "34", "--levels", "generated",
+                             "--subsampling", out_subsampling]
+                            + (["--reencode"] if "--reencode" in extra else []))
             if check.returncode != 0:
-                failures.append("%s: checks fail:\n%s" % (what, check.stdout[-1500:]))
+                checks.fail(what, "checks fail:\n%s" % check.stdout[-1500:])
             else:
                 level0 = [line.strip() for line in check.stdout.splitlines()
                           if line.strip().startswith("level-0.dcm") and "PSNR" in line]
-                print("ok   %s: %s" % (what, level0[0] if level0 else "checks pass"))
-    failures += check_edges(binary, work)
-    for f in failures:
-        print("FAIL " + f)
-    return 1 if failures else 0
+                checks.ok(what, level0[0] if level0 else "checks pass")
+    check_edges(binary, work, checks)
+    return checks.result()
 
 
 if __name__ == "__main__":

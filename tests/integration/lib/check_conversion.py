@@ -40,7 +40,6 @@ import re
 import shutil
 import subprocess
 import sys
-import traceback
 import warnings
 from pathlib import Path
 
@@ -54,6 +53,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_passthrough  # noqa: E402  (needs the path above)
+import checks  # noqa: E402
 import wsmcheck  # noqa: E402
 
 WSM_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
@@ -94,32 +94,6 @@ TOOL_TIMEOUT = 900
 # levels are made from the exact pixels, the reference from the decoded level above, so
 # ours may trail by a fraction of a dB; a wrong colour space or offset costs 10 dB or more.
 REFERENCE_MARGIN = 1.0
-
-
-class Report:
-    """Collects failures; prints the summary as it goes."""
-
-    def __init__(self):
-        self.failures = []
-
-    def fail(self, name, message):
-        self.failures.append("%s: %s" % (name, message))
-
-    @staticmethod
-    def info(message=""):
-        print(message, flush=True)
-
-    def guard(self, name, what, function, *args):
-        """Run one check; a crash on a malformed file becomes a failure line
-        for that file instead of a traceback that hides the other results.
-        Returns the function's result, or None after a crash."""
-        try:
-            return function(*args)
-        except Exception as exc:
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            self.fail(name, "%s could not complete: %s: %s (at %s:%d)"
-                      % (what, type(exc).__name__, exc, Path(where.filename).name, where.lineno))
-            return None
 
 
 def find_verify_tool():
@@ -945,7 +919,7 @@ def parse_args(argv):
 
 def run(args):
     """All checks; returns the list of failure lines."""
-    report = Report()
+    report = checks.Checks(show="none")     # the findings are listed under the verdict
     source = Path(args.source)
     outdir = Path(args.outdir)
     try:
@@ -1045,14 +1019,7 @@ def show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = show_warning
-    failures = run(args)
-    if failures:
-        print("RESULT: FAIL, %d failure(s):" % len(failures), flush=True)
-        for line in failures:
-            print(line, flush=True)
-        return 1
-    print("RESULT: PASS")
-    return 0
+    return checks.verdict(run(args))
 
 
 if __name__ == "__main__":

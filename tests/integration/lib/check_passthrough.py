@@ -63,6 +63,7 @@ from PIL import Image, ImageFile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tiffdirs  # noqa: E402
+import checks  # noqa: E402
 import wsmcheck  # noqa: E402
 
 Image.MAX_IMAGE_PIXELS = None            # NDPI strips are one 19-megapixel JPEG
@@ -78,18 +79,6 @@ BACKGROUND_MAX_DIFF = 3
 NDPI_PADDING_MAX_DIFF = 2
 DEFAULT_FRAME = 256
 LEVEL_FILE = re.compile(r"^level-(\d+)\.dcm$")
-
-
-class Failures:
-    def __init__(self):
-        self.lines = []
-
-    def fail(self, name, message):
-        self.lines.append("%s: %s" % (name, message))
-
-    @staticmethod
-    def info(message):
-        print(message, flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -837,7 +826,7 @@ def load_report(path, fails):
 
 
 def run(args):
-    fails = Failures()
+    fails = checks.Checks(show="none")
     levels = source_levels(args.source)
     slide = openslide.OpenSlide(args.reference or args.source)
     background = wsmcheck.background_rgb(slide)
@@ -862,15 +851,14 @@ def run(args):
             continue
         size = (int(ds.TotalPixelMatrixColumns), int(ds.TotalPixelMatrixRows))
         level = by_size.get(size)
-        try:
-            fails.info("  " + check_level(path.name, ds, entry, level, slide, background, args,
-                                          fails))
-        except Exception as exc:       # a malformed file is a failure, not a traceback
-            fails.fail(path.name, "check could not complete: %s: %s" % (type(exc).__name__, exc))
+        summary = fails.guard(path.name, "check", check_level, path.name, ds, entry, level,
+                              slide, background, args, fails)
+        if summary is not None:
+            fails.info("  " + summary)
         checked.append((path.name, ds, entry, level))
     if args.mutations:
         run_mutations(checked, slide, background, args, fails)
-    return fails.lines
+    return fails.failures
 
 
 # --------------------------------------------------------------------------
@@ -912,20 +900,20 @@ def run_mutations(checked, slide, background, args, fails):
         cases.append(("Adobe APP14 dropped", with_frames(ds, plain), entry,
                       ("differ from the spliced",)))
     for what, mutated, mutated_entry, expected in cases:
-        caught = Failures()
+        caught = checks.Checks(show="none")
         check_level(name, mutated, mutated_entry, level, slide, background, args, caught)
-        hits = [line for line in caught.lines if any(word in line for word in expected)]
+        hits = [line for line in caught.failures if any(word in line for word in expected)]
         fails.info("  mutation %s of %s: %s" % (what, name, hits[0] if hits else "NOT CAUGHT"))
         if not hits:
             fails.fail("mutations", "%s of %s was not caught (failures: %s)"
-                       % (what, name, caught.lines or "none"))
+                       % (what, name, caught.failures or "none"))
 
 
 def self_test(args):
     """From the source alone: the expected frames decode to OpenSlide's pixels (>= 45 dB,
     NDPI exactly), and the wrong colour space falls well below, so the output checks both
     pass on a right conversion and fail on a wrong PI."""
-    fails = Failures()
+    fails = checks.Checks(show="none")
     slide = openslide.OpenSlide(args.source)
     background = wsmcheck.background_rgb(slide)
     levels = [lv for lv in source_levels(args.source) if lv.kind in ("jpeg", "j2k", "ndpi")]
@@ -972,7 +960,7 @@ def self_test(args):
         if wrong_db >= COLOUR_PSNR_MIN - 15:
             fails.fail(name, "the wrong colour space still gives %.2f dB: a wrong PI would pass"
                        % wrong_db)
-    return fails.lines
+    return fails.failures
 
 
 def parse_args(argv):
@@ -998,14 +986,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     warnings.simplefilter("ignore")
-    failures = self_test(args) if args.self_test else run(args)
-    if failures:
-        print("RESULT: FAIL, %d failure(s):" % len(failures))
-        for line in failures:
-            print(line)
-        return 1
-    print("RESULT: PASS")
-    return 0
+    return checks.verdict(self_test(args) if args.self_test else run(args))
 
 
 if __name__ == "__main__":

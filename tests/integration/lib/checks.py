@@ -10,6 +10,8 @@ the failures under it, and gives the exit status (0 only when nothing failed).
     return checks.result()
 
 A message given in parts is joined with ": ", the first part naming what is at fault."""
+import traceback
+from pathlib import Path
 
 SHOW = ("all", "failures", "none")
 
@@ -48,13 +50,35 @@ class Checks:
         if self.show == "all":
             print("ok   " + ": ".join(str(part) for part in message), flush=True)
 
+    @staticmethod
+    def info(message=""):
+        """A line of information (what was found, measured), printed whatever `show`."""
+        print(message, flush=True)
+
+    def guard(self, name, what, function, *args):
+        """Runs function(*args); a crash (a malformed file a check did not foresee) becomes a
+        failure of `name` instead of a traceback that hides the other results. Returns the
+        function's result, or None after a crash."""
+        try:
+            return function(*args)
+        except Exception as exc:
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            self.fail(name, "%s could not complete: %s: %s (at %s:%d)"
+                      % (what, type(exc).__name__, exc, Path(where.filename).name, where.lineno))
+            return None
+
     def result(self):
-        """Prints the verdict and the failures under it; returns the exit status: 0 when
-        every expectation held, 1 otherwise."""
-        if not self.failures:
-            print("RESULT: PASS", flush=True)
-            return 0
-        print("RESULT: FAIL, %d failure(s):" % len(self.failures), flush=True)
-        for line in self.failures:
-            print(line, flush=True)
-        return 1
+        """Prints the verdict and the failures under it; returns the exit status."""
+        return verdict(self.failures)
+
+
+def verdict(failures):
+    """Prints "RESULT: PASS", or "RESULT: FAIL" with the count and the failures (a list of
+    messages) under it; returns the exit status: 0 without failures, 1 otherwise."""
+    if not failures:
+        print("RESULT: PASS", flush=True)
+        return 0
+    print("RESULT: FAIL, %d failure(s):" % len(failures), flush=True)
+    for line in failures:
+        print(line, flush=True)
+    return 1

@@ -3,7 +3,6 @@ dcmtk's storescp, each started on free loopback ports with its own storage in a 
 directory, and always stopped by the `with` block that started it."""
 import hashlib
 import json
-import os
 import socket
 import subprocess
 import tempfile
