@@ -13,8 +13,8 @@ from pydicom.encaps import generate_pixel_data_frame
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
 from checks import Checks  # noqa: E402
+from tools import verify_wsm_frames  # noqa: E402
 
-VERIFY = os.path.join(os.path.dirname(__file__), "../../../shared/tools/verify-wsm-frames")
 
 
 def items(pixel_data):
@@ -62,7 +62,7 @@ def main(outdir):
             checks.fail("a fragment is not a whole JPEG stream")
     for name in ("bot.dcm", "eot.dcm"):
         path = os.path.join(outdir, name)
-        r = subprocess.run([VERIFY, path], capture_output=True, text=True)
+        r = subprocess.run([verify_wsm_frames(), path], capture_output=True, text=True)
         if r.returncode != 0 or ": OK" not in r.stdout:
             checks.fail("%s: verify-wsm-frames: %s" % (name, r.stdout.strip()))
         r = subprocess.run(["dciodvfy", path], capture_output=True, text=True)

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import check_conversion  # noqa: E402
 import check_passthrough  # noqa: E402
 import tiffdirs  # noqa: E402
+import tools  # noqa: E402
 import wsmcheck  # noqa: E402
 from checks import Checks  # noqa: E402
 
@@ -149,7 +150,7 @@ def main(bin_, slide, work):
                   "report: level-0 copied with %d replaced tiles: %s" % (len(spoiled), level0))
     check_warning_count(report, run.stderr, len(spoiled), "")
 
-    verify_tool = check_conversion.find_verify_tool()
+    verify_tool = tools.verify_wsm_frames()
     for path in sorted(out.glob("*.dcm")):
         collector = Checks(show="none")
         status, _ = check_conversion.validate_file(path, verify_tool, collector)

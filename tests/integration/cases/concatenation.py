@@ -25,7 +25,6 @@ level 0 into four parts and level 1 into two. Then:
 - --overwrite swaps a split conversion for a whole one and back without stale files.
 """
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -37,6 +36,7 @@ from pydicom.encaps import generate_pixel_data_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from checks import Checks  # noqa: E402
+import tools  # noqa: E402
 
 CAP = 400 * 1024
 CAP_ARG = "400K"
@@ -274,8 +274,7 @@ def main(slide2dcm, slide, work):
     work = Path(work)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    tool = os.environ.get("S2D_TOOLS", str(Path(__file__).resolve().parents[4] / "shared/tools"))
-    tool = str(Path(tool) / "verify-wsm-frames")
+    tool = tools.verify_wsm_frames()
 
     run(slide2dcm, "convert", slide, "-o", work / "whole", "-q")
     run(slide2dcm, "convert", slide, "-o", work / "split", "-q", "--max-instance-size", CAP_ARG,

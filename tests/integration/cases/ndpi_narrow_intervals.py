@@ -30,6 +30,7 @@ from pydicom.encaps import generate_pixel_data_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from checks import Checks  # noqa: E402
+import tools  # noqa: E402
 
 WIDTH, HEIGHT, FRAME = 1024, 768, 256
 checks = Checks()
@@ -156,13 +157,12 @@ def case(binary, region, work, sampling, restart):
         psnr = 10 * np.log10(255 ** 2 / mse) if mse else float("inf")
         if psnr < 45:
             checks.fail("%s: %.1f dB from the strip's decode" % (name, psnr))
-    tools = Path(__file__).resolve().parents[4] / "shared" / "tools"
     for path in sorted(out.glob("*.dcm")):
         v = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
         errors = [l for l in (v.stdout + v.stderr).splitlines() if "Error" in l]
         if errors:
             checks.fail("%s/%s: dciodvfy: %s" % (name, path.name, errors[0]))
-        w = subprocess.run([str(tools / "verify-wsm-frames"), str(path)], capture_output=True,
+        w = subprocess.run([tools.verify_wsm_frames(), str(path)], capture_output=True,
                            text=True)
         if w.returncode != 0:
             checks.fail("%s/%s: verify-wsm-frames: %s" % (name, path.name, w.stdout.strip()))

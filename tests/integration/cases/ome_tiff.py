@@ -31,6 +31,7 @@ from pydicom.encaps import generate_pixel_data_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from checks import Checks  # noqa: E402
+import tools  # noqa: E402
 
 checks = Checks()
 
@@ -66,7 +67,6 @@ def channel_ratio(frames, convert=lambda b: b):
 
 def main():
     binary, slide, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    tools = Path(__file__).resolve().parents[4] / "shared" / "tools"
     subprocess.run(["rm", "-rf", str(out)], check=True)
     report = out.with_suffix(".report.json")
     run = subprocess.run([binary, "convert", str(slide), "-o", str(out), "-q",
@@ -126,7 +126,7 @@ def main():
         errors = [l for l in (dciodvfy.stdout + dciodvfy.stderr).splitlines() if "Error" in l]
         if errors:
             checks.fail("%s: dciodvfy: %s" % (path.name, errors[0]))
-        verify = subprocess.run([str(tools / "verify-wsm-frames"), str(path)],
+        verify = subprocess.run([tools.verify_wsm_frames(), str(path)],
                                 capture_output=True, text=True)
         if verify.returncode != 0 or not verify.stdout.strip().endswith(": OK"):
             checks.fail("%s: verify-wsm-frames: %s" % (path.name, verify.stdout.strip()))

@@ -37,7 +37,6 @@ import argparse
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -54,6 +53,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_passthrough  # noqa: E402  (needs the path above)
 import checks  # noqa: E402
+import tools  # noqa: E402
 import wsmcheck  # noqa: E402
 
 WSM_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
@@ -94,16 +94,6 @@ TOOL_TIMEOUT = 900
 # levels are made from the exact pixels, the reference from the decoded level above, so
 # ours may trail by a fraction of a dB; a wrong colour space or offset costs 10 dB or more.
 REFERENCE_MARGIN = 1.0
-
-
-def find_verify_tool():
-    """verify-wsm-frames lives in ../shared/tools relative to the project
-    root; fall back to PATH."""
-    root = Path(__file__).resolve().parents[3]
-    candidate = root.parent / "shared" / "tools" / "verify-wsm-frames"
-    if candidate.is_file():
-        return str(candidate)
-    return shutil.which("verify-wsm-frames") or str(candidate)
 
 
 def run_tool(command):
@@ -908,7 +898,8 @@ def parse_args(argv):
                         "mode says which files were encoded (JPEG settings checked) and which "
                         "copied from the source")
     parser.add_argument("--verify-tool", default=None,
-                        help="path of verify-wsm-frames (default: ../shared/tools)")
+                        help="path of verify-wsm-frames (default: $S2D_TOOLS, "
+                        "../shared/tools)")
     args = parser.parse_args(argv)
     args.report_files = None
     if args.report:
@@ -945,7 +936,7 @@ def run(args):
 
     # 1. validators
     report.info("validators:")
-    verify_tool = args.verify_tool or find_verify_tool()
+    verify_tool = args.verify_tool or tools.verify_wsm_frames()
     for path in sorted(all_dcm, key=lambda p: file_order(p.name)):
         status, notes = validate_file(path, verify_tool, report)
         report.info("  %s: %s" % (path.name, status))
