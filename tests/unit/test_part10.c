@@ -1,6 +1,6 @@
 /* Part 10 writer: writes the same frames into OUTDIR/bot.dcm (Basic Offset Table) and
  * OUTDIR/eot.dcm (empty BOT + Extended Offset Table), some of odd length, then checks the
- * byte layout here; tests/unit/check_offsets.py then reads both back with pydicom and
+ * byte layout here; tests/unit/offset_tables.py then reads both back with pydicom and
  * ../shared/tools/verify-wsm-frames. Also checks that a failed writer leaves no file. */
 #include <dirent.h>
 #include <stdio.h>
@@ -97,7 +97,7 @@ static void write_file(const char *name, bool eot)
 }
 
 // The ratio field is reserved before the frames and filled after them, behind an earlier
-// lossy step's ratio of any length: check_offsets.py reads the values back.
+// lossy step's ratio of any length: offset_tables.py reads the values back.
 static void test_ratio_after_source_ratios(void)
 {
     static const double ratios[] = {0, 12.5, 15.486866875559, 123456789.123456789, 7};
