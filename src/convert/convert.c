@@ -436,10 +436,16 @@ static bool run_pyramid(job *jb, s2d_error *err)
         cap_error(jb, err);   // a frame too large for --max-instance-size
         ok = false;
     }
-    for (int i = 0; ok && i < n; i++) {
-        jb->outputs[i].seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
-        jb->outputs[i].first_frame_s = plan.levels[i].first_frame_s;
-        jb->outputs[i].replaced_frames = plan.levels[i].replaced_frames;
+    // Each level's timing and replaced frames to the output that holds its writer.
+    for (int k = 0; ok && k < jb->noutputs; k++) {
+        s2d_output *out = &jb->outputs[k];
+        for (int i = 0; i < n; i++) {
+            if (plan.levels[i].writer == out->writer) {
+                out->seconds = plan.levels[i].last_frame_s - plan.levels[i].first_frame_s;
+                out->first_frame_s = plan.levels[i].first_frame_s;
+                out->replaced_frames = plan.levels[i].replaced_frames;
+            }
+        }
     }
     if (ok && want_thumb) {
         // The source's own thumbnail, or the one the pyramid pass made from level pixels.
