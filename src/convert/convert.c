@@ -14,7 +14,7 @@
 #include "convert/identity.h"
 #include "convert/outdir.h"
 #include "convert/output.h"
-#include "convert/plan.h"
+#include "iod/wsm_levels.h"
 #include "convert/report.h"
 #include "core/clock.h"
 #include "core/diag.h"

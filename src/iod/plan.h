@@ -14,7 +14,7 @@
 
 #include "codec/codec.h"
 #include "codec/pixdesc.h"
-#include "convert/plan.h"
+#include "iod/wsm_levels.h"
 #include "iod/iod.h"
 #include "source/source.h"
 #include "slide2dcm/slide2dcm.h"

@@ -210,7 +210,7 @@ static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image
     return in;
 }
 
-// The pyramid (convert/plan.h) as level-N.dcm, then thumbnail.dcm, label.dcm and
+// The pyramid (iod/wsm_levels.h) as level-N.dcm, then thumbnail.dcm, label.dcm and
 // overview.dcm, in the order their instance numbers follow. Copied levels keep the source's
 // coding (JPEG or JPEG 2000) and pixels; the others are JPEG baseline from 8-bit RGB.
 static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_plan *p,

@@ -2,7 +2,7 @@
  * source's levels and associated images and the options, and every instance the plan must
  * list, in order: file name, role, where its pixels come from, total size, frame grid,
  * codec, whether it is copied and its frames' colour model, worked out by hand from the
- * rules in convert/plan.c and iod/wsm.c. Then the IOD's output-name recogniser and UIDs. */
+ * rules in iod/wsm_levels.c and iod/wsm.c. Then the IOD's output-name recogniser and UIDs. */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,11 +1,11 @@
-/* The pyramid plan (convert/plan.h) from plain source descriptions: per row, the frame size,
+/* The pyramid plan (iod/wsm_levels.h) from plain source descriptions: per row, the frame size,
  * every level's size, mode, source level and whether its frames are the source's JPEGs, and
  * the thumbnail's level and factor, all worked out by hand from the rules in plan.c's
  * comments; for every level of every row also its tile grid. Then the limits: levels of
  * too many frames for DICOM, more source levels than S2D_MAX_LEVELS, a source without levels. */
 #include <stdint.h>
 
-#include "convert/plan.h"
+#include "iod/wsm_levels.h"
 #include "harness.h"
 
 #define MAX_SOURCE 6

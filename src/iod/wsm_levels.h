@@ -2,8 +2,8 @@
  * are copied, a source level is read and re-encoded, or the level is generated from the one
  * above; and which level a thumbnail made from the pyramid comes from. A function of the
  * source's level descriptions and the options alone (tests/unit/test_plan.c). */
-#ifndef S2D_CONVERT_PLAN_H
-#define S2D_CONVERT_PLAN_H
+#ifndef S2D_IOD_WSM_LEVELS_H
+#define S2D_IOD_WSM_LEVELS_H
 
 #include <stdbool.h>
 #include <stdint.h>

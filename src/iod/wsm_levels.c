@@ -1,5 +1,5 @@
 /* The pyramid plan (see plan.h). */
-#include "convert/plan.h"
+#include "iod/wsm_levels.h"
 
 #include <string.h>
 
