@@ -154,6 +154,14 @@ static s2d_lossy_step step_of(const s2d_lossy_history *h)
              : (s2d_lossy_step){0};
 }
 
+// How the source stored its own label, overview or thumbnail: that image's history, never
+// that of another image of the same size.
+static s2d_lossy_step associated_step(const job *jb, s2d_image_role role)
+{
+    const s2d_source_image *img = s2d_source_associated(jb->reader, role);
+    return img && img->history.known ? step_of(&img->history) : (s2d_lossy_step){0};
+}
+
 // How the source stored a level; levels and images we derive from the pyramid (img NULL,
 // or a level the source does not describe) take level 0's, whose pixels they are made of.
 static s2d_lossy_step level_step(const job *jb, const s2d_source_image *img)
@@ -297,7 +305,7 @@ static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_erro
     }
     bool ok = write_single_frame(
         jb, file, planned->role, &img, 0, 0,
-        step_of(s2d_source_history_by_size(jb->reader, img.width, img.height)), err);
+        associated_step(jb, image), err);
     single_image_free(&img);
     return ok;
 }
@@ -454,8 +462,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
             made.rgb = NULL;
         }
         s2d_lossy_step source =
-            own_thumb ? step_of(s2d_source_history_by_size(jb->reader, thumb.width, thumb.height))
-                      : level_step(jb, NULL);
+            own_thumb ? associated_step(jb, S2D_IMAGE_THUMBNAIL) : level_step(jb, NULL);
         ok = write_single_frame(jb, thumb_plan->name, S2D_ROLE_THUMBNAIL, &thumb,
                                 (double)base->pix.width / (double)thumb.width,
                                 (double)base->pix.height / (double)thumb.height, source, err);

@@ -150,10 +150,9 @@ bool s2d_source_associated_jpeg(s2d_source *src, s2d_image_role role, s2d_buf *o
                                 int64_t *w, int64_t *h, s2d_colour *colour);
 
 /** The history of the first image of exactly w x h pixels in the file (in IFD order), or
- *  NULL (not a TIFF, no such image). Associated images are still matched so: an image's
- *  own history (s2d_source_image.history) differs where an earlier IFD has its size (the
- *  thumbnail of aperio/small.svs, 3.82 against level 0's 2.92), which changes recorded
- *  output bytes; the switch waits for that change to be agreed. */
+ *  NULL (not a TIFF, no such image). Only for fmt_openslide.c: OpenSlide does not say which
+ *  directory an image comes from, so its images are matched by size. Every other format
+ *  gives each image its own directory's history (s2d_source_image.history). */
 const s2d_lossy_history *s2d_source_history_by_size(const s2d_source *src, int64_t w,
                                                     int64_t h);
 
