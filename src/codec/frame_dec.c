@@ -244,3 +244,27 @@ s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *d
     }
     return S2D_PLANES_DECODED;
 }
+
+void *s2d_frame_decoder_new(const s2d_pixdesc *d, s2d_error *err)
+{
+    s2d_frame_decoder *dec = calloc(1, sizeof *dec);
+    if (!dec) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    dec->desc = *d;
+    if (!(dec->frames = s2d_frame_dec_new(err))) {
+        s2d_frame_decoder_free(dec);
+        return NULL;
+    }
+    return dec;
+}
+
+void s2d_frame_decoder_free(void *d)
+{
+    s2d_frame_decoder *dec = d;
+    if (dec) {
+        s2d_frame_dec_free(dec->frames);
+        free(dec);
+    }
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/pixdesc.h"
 #include "slide2dcm/error.h"
 
 typedef struct s2d_frame_dec s2d_frame_dec;
@@ -52,5 +53,18 @@ s2d_planes_result s2d_frame_dec_decode_planes(s2d_frame_dec *d, const uint8_t *d
  *  Cr at 1/chroma_div of each side) into packed RGB, as a JPEG decoder would. */
 bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int width, int height,
                                  int chroma_div, uint8_t *rgb, size_t stride, s2d_error *err);
+
+/** The decoder state of the codec entries whose frames frame_dec decodes (JPEG baseline,
+ *  JPEG 2000): one frame decoder and the pixel description frames are decoded into. */
+typedef struct s2d_frame_decoder {
+    s2d_frame_dec *frames;
+    s2d_pixdesc desc;
+} s2d_frame_decoder;
+
+/** A new s2d_frame_decoder for frames of d, as an s2d_codec's dec_new; NULL with err set.
+ *  Owned by the caller, freed with s2d_frame_decoder_free. */
+void *s2d_frame_decoder_new(const s2d_pixdesc *d, s2d_error *err);
+/** NULL is a no-op. */
+void s2d_frame_decoder_free(void *dec);
 
 #endif

@@ -3,8 +3,6 @@
  * this syntax are copied from the source, and a broken one cannot be replaced. */
 #include "codec/codec.h"
 
-#include <stdlib.h>
-
 #include "codec/frame_dec.h"
 
 static bool accepts(const s2d_pixdesc *d)
@@ -21,39 +19,10 @@ static uint64_t bound(const s2d_pixdesc *d, const s2d_codec_opts *o)
     return 0;   // no encoder, no frames of ours
 }
 
-typedef struct decoder {
-    s2d_frame_dec *frames;
-    s2d_pixdesc desc;
-} decoder;
-
-static void dec_free(void *d)
-{
-    decoder *dec = d;
-    if (dec) {
-        s2d_frame_dec_free(dec->frames);
-        free(dec);
-    }
-}
-
-static void *dec_new(const s2d_pixdesc *d, s2d_error *err)
-{
-    decoder *dec = calloc(1, sizeof *dec);
-    if (!dec) {
-        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    dec->desc = *d;
-    if (!(dec->frames = s2d_frame_dec_new(err))) {
-        dec_free(dec);
-        return NULL;
-    }
-    return dec;
-}
-
 static bool decode(void *d, const uint8_t *data, size_t len, uint8_t *pixels, size_t stride,
                    s2d_error *err)
 {
-    decoder *dec = d;
+    const s2d_frame_decoder *dec = d;
     // A raw codestream starts with SOC; frame_dec would take a JPEG stream as well.
     if (len < 2 || data[0] != 0xFF || data[1] != 0x4F) {
         return s2d_error_set(err, S2D_ERR_INPUT, "not a JPEG 2000 codestream");
@@ -69,7 +38,7 @@ const s2d_codec s2d_codec_jpeg2000 = {
     .lossy_method = "ISO_15444_1",
     .accepts = accepts,
     .bound = bound,
-    .dec_new = dec_new,
+    .dec_new = s2d_frame_decoder_new,
     .decode = decode,
-    .dec_free = dec_free,
+    .dec_free = s2d_frame_decoder_free,
 };

@@ -71,39 +71,10 @@ static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t 
     return s2d_jpeg_enc_encode(enc->jpeg, pixels, w, h, stride, out, out_len, err);
 }
 
-typedef struct decoder {
-    s2d_frame_dec *frames;
-    s2d_pixdesc desc;
-} decoder;
-
-static void dec_free(void *d)
-{
-    decoder *dec = d;
-    if (dec) {
-        s2d_frame_dec_free(dec->frames);
-        free(dec);
-    }
-}
-
-static void *dec_new(const s2d_pixdesc *d, s2d_error *err)
-{
-    decoder *dec = calloc(1, sizeof *dec);
-    if (!dec) {
-        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    dec->desc = *d;
-    if (!(dec->frames = s2d_frame_dec_new(err))) {
-        dec_free(dec);
-        return NULL;
-    }
-    return dec;
-}
-
 static bool decode(void *d, const uint8_t *data, size_t len, uint8_t *pixels, size_t stride,
                    s2d_error *err)
 {
-    decoder *dec = d;
+    const s2d_frame_decoder *dec = d;
     int w = (int)dec->desc.width, h = (int)dec->desc.height;
     if (dec->desc.samples == 1) {
         return s2d_frame_dec_decode_grey(dec->frames, data, len, w, h, pixels, stride, err);
@@ -124,7 +95,7 @@ const s2d_codec s2d_codec_jpeg_baseline = {
     .enc_new = enc_new,
     .encode = encode,
     .enc_free = enc_free,
-    .dec_new = dec_new,
+    .dec_new = s2d_frame_decoder_new,
     .decode = decode,
-    .dec_free = dec_free,
+    .dec_free = s2d_frame_decoder_free,
 };
