@@ -68,7 +68,8 @@ bool s2d_j2k_parse(const uint8_t *p, size_t n, s2d_j2k_facts *f);
 
 /** The Photometric Interpretation that describes a codestream, or NULL when no WSM value
  *  fits (YCbCr samples without MCT, subsampling). Without MCT the codestream cannot say
- *  what its components are: samples_are_rgb (from the container) tells. */
+ *  what its components are: samples_are_rgb (from the container) tells. A static string,
+ *  never freed. */
 const char *s2d_j2k_photometric(const s2d_j2k_facts *f, bool samples_are_rgb);
 
 #endif

@@ -12,6 +12,8 @@
 
 typedef struct s2d_frame_dec s2d_frame_dec;
 
+/** A new decoder, NULL with err set. Owned by the caller, freed with s2d_frame_dec_free;
+ *  one per thread. */
 s2d_frame_dec *s2d_frame_dec_new(s2d_error *err);
 void s2d_frame_dec_free(s2d_frame_dec *d);
 

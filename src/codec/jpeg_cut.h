@@ -15,7 +15,8 @@
 typedef struct s2d_jpeg_coefs s2d_jpeg_coefs;
 
 /** Reads every coefficient of src (copied: src may go). Fails with S2D_ERR_INPUT when src
- *  is corrupt (libjpeg warnings included). */
+ *  is corrupt (libjpeg warnings included). Owned by the caller, freed with
+ *  s2d_jpeg_coefs_free. */
 s2d_jpeg_coefs *s2d_jpeg_coefs_read(const uint8_t *src, size_t len, s2d_error *err);
 void s2d_jpeg_coefs_free(s2d_jpeg_coefs *c);
 

@@ -80,6 +80,7 @@ static void cap_error(const job *jb, s2d_error *err)
 
 // Opens the file for one instance and writes everything before its first frame.
 // frame_bound: the largest frame it can receive, which decides the offset table kind.
+// The output returned is jb->outputs' next entry: owned by the job, NULL with err set.
 static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance *inst,
                            const char *transfer_syntax, uint64_t frame_bound, s2d_error *err)
 {

@@ -1,6 +1,7 @@
 /* The warnings of one run: each is handed to the caller's callback and counted, so that a
- * report's warning count is the number of warnings the user was shown. Library code never
- * prints them itself: without a callback they are only counted. */
+ * report's warning count is the number of warnings raised: the lines printed, unless the
+ * caller chose not to print them (-q). Library code never prints them itself: without a
+ * callback they are only counted. */
 #ifndef S2D_DIAG_H
 #define S2D_DIAG_H
 

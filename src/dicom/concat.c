@@ -66,7 +66,7 @@ struct split_state {
     size_t bufcap;
 };
 
-// NAME.dcm -> NAME-part-K.dcm
+// NAME.dcm -> NAME-part-K.dcm, malloc'd (the caller frees it), or NULL.
 static char *part_path(const char *final_path, unsigned k)
 {
     size_t n = strlen(final_path);

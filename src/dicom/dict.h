@@ -162,7 +162,8 @@ typedef struct s2d_dict_entry {
 /** The entry of kw (a static row: never NULL, never freed). */
 const s2d_dict_entry *s2d_dict_entry_of(s2d_kw kw);
 
-/** The entry with this keyword or tag, or NULL when slide2dcm's dictionary lacks it. */
+/** The entry with this keyword or tag (a static row, never freed), or NULL when
+ *  slide2dcm's dictionary lacks it. */
 const s2d_dict_entry *s2d_dict_find_keyword(const char *keyword);
 const s2d_dict_entry *s2d_dict_find_tag(uint32_t tag);
 

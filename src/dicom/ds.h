@@ -14,6 +14,8 @@
 
 typedef struct s2d_ds s2d_ds;
 
+/** A new empty dataset, or NULL when out of memory. Owned by the caller, freed with
+ *  s2d_ds_free. */
 s2d_ds *s2d_ds_new(void);
 /** Frees the dataset and its items; NULL is a no-op. */
 void s2d_ds_free(s2d_ds *ds);

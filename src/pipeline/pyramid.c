@@ -16,6 +16,9 @@
 #include "pipeline/pump.h"
 #include "pipeline/strips.h"
 
+// The pump's ceiling on frame bytes in flight (see s2d_pyramid_run).
+#define BYTES_IN_FLIGHT ((size_t)64 << 20)
+
 // One tile row of one level, in the order frames are handed out.
 typedef struct row_job {
     uint64_t first_seq;      // its frame (0, row)
@@ -417,17 +420,22 @@ bool s2d_pyramid_run(s2d_pyramid_plan *plan, s2d_image *thumb, s2d_error *err)
     if (ok) {
         // Enough frames in flight to keep every worker busy while the oldest one is still
         // being made, and the calling thread asleep for a quarter of them at a time. The
-        // byte budget lets that many frames of the largest bound through: JPEG tiles are
-        // small, and what the window costs is the frames' real sizes.
+        // bytes in flight have their own ceiling, whatever the frame count: 64 MiB, or one
+        // frame per worker and two more of the largest bound when frames are larger than
+        // that allows (so that workers never wait on the budget alone). JPEG tiles of 256 x
+        // 256 stay far below it (64 frames are ~13 MB at their bound); 32 MB 16-bit native
+        // frames would have 3-4 in flight instead of 64.
         uint32_t max_frames = (uint32_t)nthreads * 4 + 56;
         size_t largest = 0;
         for (int l = 0; l < plan->nlevels; l++) {
             largest = rn.frame_bound[l] > largest ? rn.frame_bound[l] : largest;
         }
+        size_t per_worker = largest * ((size_t)nthreads + 2);
+        size_t max_bytes = per_worker > BYTES_IN_FLIGHT ? per_worker : BYTES_IN_FLIGHT;
         s2d_pump_config cfg = {
             .nframes = rn.frames_total,
             .workers = nthreads,
-            .max_bytes = largest * max_frames,
+            .max_bytes = max_bytes,
             .max_frames = max_frames,
             .interrupt = opts->interrupt,
         };

@@ -19,7 +19,7 @@ typedef struct s2d_strips s2d_strips;
 
 /** `cols[l]` is generated level l's tile columns, 0 for a level that is not generated.
  *  `tile` must be a multiple of 2 x chroma_div (1 or 2). The file is made in `dir`; an error
- *  names it. */
+ *  names it. Owned by the caller, freed with s2d_strips_free; NULL with err set. */
 s2d_strips *s2d_strips_new(const char *dir, int tile, int chroma_div, const uint32_t *cols,
                            int nlevels, s2d_error *err);
 void s2d_strips_free(s2d_strips *s);

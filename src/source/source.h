@@ -102,13 +102,15 @@ s2d_source *s2d_source_open(const char *path, s2d_error *err);
 /** NULL is a no-op. */
 void s2d_source_close(s2d_source *src);
 
-/** The format that opened it: "aperio", "ndpi", "ome", "tiled-tiff", "openslide". */
+/** The format that opened it: "aperio", "ndpi", "ome", "tiled-tiff", "openslide" (a
+ *  static string). */
 const char *s2d_source_format(const s2d_source *src);
 
 /** Levels are images 0 .. level_count - 1, largest first. Pointers stay valid until close. */
 int s2d_source_level_count(const s2d_source *src);
 const s2d_source_image *s2d_source_level(const s2d_source *src, int level);
-/** The image of that role (LABEL, OVERVIEW, THUMBNAIL), or NULL when there is none. */
+/** The image of that role (LABEL, OVERVIEW, THUMBNAIL), or NULL when there is none.
+ *  Owned by the source, like the levels and the metadata: valid until close. */
 const s2d_source_image *s2d_source_associated(const s2d_source *src, s2d_image_role role);
 const s2d_source_meta *s2d_source_meta_of(const s2d_source *src);
 

@@ -34,7 +34,8 @@ bool s2d_tiffdir_magic(const char *path)
                         (m[0] == 'M' && m[1] == 'M' && (m[3] == 42 || m[3] == 43)));
 }
 
-// A copy of n bytes with a NUL after them (text tags may lack theirs), or NULL.
+// A copy of n bytes with a NUL after them (text tags may lack theirs), or NULL; the caller
+// frees it.
 static void *copy_bytes(const void *p, size_t n)
 {
     char *c = malloc(n + 1);
