@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The golden reference: the SHA-256 of every file slide2dcm writes for the shared test slides
-in five modes, with deterministic UIDs and a fixed clock. A change that alters one output byte
+in six modes, with deterministic UIDs and a fixed clock. A change that alters one output byte
 fails here, naming the files; a change meant to alter bytes records new sums (--record) and
 says in its commit which bytes changed and why.
 
@@ -50,6 +50,7 @@ MODES = [
     ("default", []),
     ("reencode", ["--reencode"]),
     ("source_levels", ["--keep-source-levels"]),
+    ("subsampling_444", ["--subsampling", "444"]),
     ("reencode_444", ["--reencode", "--subsampling", "444"]),
     ("max_instance", ["--max-instance-size", "600K"]),
 ]
