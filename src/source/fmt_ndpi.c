@@ -339,10 +339,7 @@ static bool ndpi_open(s2d_source *src, s2d_error *err)
                 s2d_tiff_source_abandon(src);
                 return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
             }
-            const s2d_tiff_level *prev = src->nlevels > 1 ? tl - 1 : NULL;
-            ok = d->width > 0 && d->height > 0 &&
-                 (!prev || (d->width < prev->width && d->height <= prev->height)) &&
-                 d->compression == COMPRESSION_JPEG &&
+            ok = s2d_tiff_level_follows(src, tl) && d->compression == COMPRESSION_JPEG &&
                  probe_level(td, i, fd, tl, &src->levels[src->nlevels - 1]);
         }
     }

@@ -321,6 +321,13 @@ s2d_tiff_level *s2d_tiff_source_add_level(s2d_source *src, int ifd)
     return &lv[n];
 }
 
+bool s2d_tiff_level_follows(const s2d_source *src, const s2d_tiff_level *tl)
+{
+    const s2d_tiff_level *prev = src->nlevels > 1 ? tl - 1 : NULL;
+    return tl->width > 0 && tl->height > 0 &&
+           (!prev || (tl->width < prev->width && tl->height <= prev->height));
+}
+
 static s2d_colour colour_of(const s2d_tiff_ifd *d)
 {
     switch (d->photometric) {
@@ -381,9 +388,7 @@ bool s2d_tiff_source_open_tiled(s2d_source *src, s2d_tiff_classify_fn classify, 
             s2d_tiff_source_abandon(src);
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
-        const s2d_tiff_level *prev = src->nlevels > 1 ? tl - 1 : NULL;
-        ok = d->width > 0 && d->height > 0 &&
-             (!prev || (d->width < prev->width && d->height <= prev->height)) &&
+        ok = s2d_tiff_level_follows(src, tl) &&
              (d->compression == COMPRESSION_JPEG || d->compression == 33005 ||
               d->compression == 33003) &&
              s2d_grid_probe_tiles(d, fd, &tl->tiles, &src->levels[src->nlevels - 1]);

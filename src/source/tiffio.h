@@ -68,6 +68,9 @@ bool s2d_tiff_source_begin(s2d_source *src, s2d_error *err);
 /** Adds a level of IFD ifd; its image (src->levels[n]) and runtime are zeroed but for
  *  the size, the role and the index. @return the runtime, owned by src; NULL: no memory. */
 s2d_tiff_level *s2d_tiff_source_add_level(s2d_source *src, int ifd);
+/** Whether tl, the level just added, continues a pyramid: not empty, narrower than the
+ *  level before it and no taller. */
+bool s2d_tiff_level_follows(const s2d_source *src, const s2d_tiff_level *tl);
 /** Makes IFD ifd the associated image of that role (replacing an earlier one): its
  *  description and history from the listing. False when there is no room. */
 bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role role);
