@@ -38,6 +38,7 @@
 #include "batch/journal.h"
 #include "core/clock.h"
 #include "core/cpu.h"
+#include "core/exit_status.h"
 #include "core/fingerprint.h"
 #include "core/fs.h"
 #include "core/sha256.h"
@@ -343,10 +344,6 @@ static int threads_for_slot(const batch *b, int slot)
 
 static void record_send(batch *b, slide_state *s, const char *why);
 
-// Exit statuses of a child that did not get to run its body.
-#define CHILD_ORPHANED 137   // the batch died before the child could tie itself to it
-#define CHILD_SETUP 127      // its log or /dev/null could not be opened, or exec failed
-
 // Starts a child process that dies with the batch (PR_SET_PDEATHSIG), with stdin and stdout
 // on /dev/null, stderr into log_path, no descriptor of the batch's beyond those three, and
 // the default signal handlers and no signal blocked (a body that wants to poll `interrupted`
@@ -369,13 +366,13 @@ static pid_t spawn_child(const char *log_path, int (*body)(void *ctx), void *ctx
     sigprocmask(SIG_SETMASK, &none, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) {
-        _exit(CHILD_ORPHANED);
+        _exit(S2D_EXIT_CHILD_ORPHANED);
     }
     // O_CLOEXEC: dup2's copies below are the only ones an exec'd program inherits.
     int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (log < 0 || null < 0) {
-        _exit(CHILD_SETUP);
+        _exit(S2D_EXIT_CHILD_SETUP);
     }
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
@@ -444,7 +441,7 @@ static int run_convert(void *ctx)
     // The batch reads the reason from the log, as it would the converter's.
     dprintf(STDERR_FILENO, "slide2dcm: %s: cannot run %s: %s\n", c->s->slide->source,
             c->o->self_exe, strerror(errno));
-    return CHILD_SETUP;
+    return S2D_EXIT_CHILD_SETUP;
 }
 
 static void launch(batch *b, slide_state *s, int slot)
@@ -694,9 +691,10 @@ static void finish_send(batch *b, slide_state *s, int status)
                                not_attempted);
     char why[2048] = "";
     const char *run_error = json_string_value(json_object_get(rep, "error"));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == S2D_EXIT_OK) {
         // everything stored
-    } else if (interrupted && (WIFSIGNALED(status) || WEXITSTATUS(status) == 130)) {
+    } else if (interrupted &&
+               (WIFSIGNALED(status) || WEXITSTATUS(status) == S2D_EXIT_INTERRUPTED)) {
         snprintf(why, sizeof why, "interrupted");
     } else if (WIFSIGNALED(status)) {
         snprintf(why, sizeof why, "the sender crashed: %s (signal %d)",
@@ -740,7 +738,7 @@ static void finish(batch *b, slide_state *s, int status)
         b->finished += s->send_only;   // a converted slide was counted when it converted
         return;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == S2D_EXIT_OK) {
         crash_point("converted");
         char final_dir[4096];
         s2d_error why = {0};
@@ -770,13 +768,13 @@ static void finish(batch *b, slide_state *s, int status)
             set_error(s, "the converter crashed: %s (signal %d)", strsignal(WTERMSIG(status)),
                       WTERMSIG(status));
         }
-    } else if (WEXITSTATUS(status) == 130 && interrupted) {
+    } else if (WEXITSTATUS(status) == S2D_EXIT_INTERRUPTED && interrupted) {
         s->outcome = INTERRUPTED;
         set_error(s, "interrupted");
     } else {
         s->outcome = FAILED;
         reason_from_log(s, WEXITSTATUS(status));
-        if (WEXITSTATUS(status) == 2) {
+        if (WEXITSTATUS(status) == S2D_EXIT_USAGE) {
             // A usage error is the options', the same for every slide: stop there.
             b->usage_error = b->stop_launching = true;
         }

@@ -25,7 +25,8 @@ typedef struct s2d_batch_options {
     // Sending each slide after its conversion (NULL: no sending). send_slide runs in a
     // child process of the batch: it sends the .dcm files of dir, writes the per-instance
     // outcomes as JSON (the format of `slide2dcm send --json-report`) to report_path and
-    // returns the exit status of `send` (0 all stored, 4 not stored, 130 interrupted).
+    // returns the exit status of `send` (S2D_EXIT_OK all stored, S2D_EXIT_NOT_STORED not
+    // stored, S2D_EXIT_INTERRUPTED interrupted: core/exit_status.h).
     int (*send_slide)(void *ctx, const char *dir, const char *report_path,
                       const volatile sig_atomic_t *interrupt);
     void *send_ctx;

@@ -35,7 +35,7 @@ static int send_slide(void *ctx, const char *dir, const char *report_path,
     int status = s2d_cli_send_run(cs, (const char *const *)paths, n, false, (void **)&sent);
     if (sent && json_dump_file(sent, report_path, JSON_COMPACT) != 0) {
         fprintf(stderr, "slide2dcm: %s: cannot write\n", report_path);
-        status = status ? status : 3;
+        status = status ? status : S2D_EXIT_IO;
     }
     json_decref(sent);
     s2d_send_free_paths(paths, n);
@@ -110,7 +110,10 @@ static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, boo
     if (!ok && err.code != S2D_ERR_CANCELLED) {
         fprintf(stderr, "slide2dcm: %s\n", err.message);
     }
-    int rc = !ok ? s2d_cli_exit_status(err.code) : result.failed ? 1 : result.send_failed ? 4 : 0;
+    int rc = !ok                 ? s2d_cli_exit_status(err.code)
+             : result.failed      ? S2D_EXIT_FAILED
+             : result.send_failed ? S2D_EXIT_NOT_STORED
+                                  : S2D_EXIT_OK;
     s2d_batch_result_free(&result);
     return rc;
 }
@@ -144,7 +147,8 @@ static int print_plan(const s2d_batch_plan *plan, const s2d_batch_options *o)
                                                 s->error ? json_string(s->error) : json_null()));
     }
     json_t *root = json_pack("{s:o, s:o}", "convert_args", args, "slides", slides);
-    int rc = json_dumpf(root, stdout, JSON_INDENT(1)) == 0 && fputc('\n', stdout) != EOF ? 0 : 3;
+    bool printed = json_dumpf(root, stdout, JSON_INDENT(1)) == 0 && fputc('\n', stdout) != EOF;
+    int rc = printed ? S2D_EXIT_OK : S2D_EXIT_IO;
     json_decref(root);
     return rc;
 }
@@ -160,7 +164,7 @@ static int parse_batch(int argc, char **argv, s2d_cli_args *args, char (*dashed)
     struct option *table = s2d_cli_getopt_table(S2D_OPT_BATCH | S2D_OPT_FORWARD, shortopts);
     if (!table) {
         fprintf(stderr, "slide2dcm: out of memory\n");
-        return 3;
+        return S2D_EXIT_IO;
     }
     int c, rc = 0, ndashed = 0;
     optind = 1;
@@ -216,7 +220,7 @@ int s2d_cli_batch(int argc, char **argv)
         free(o.convert_args);
         free(dashed);
         fprintf(stderr, "slide2dcm: out of memory\n");
-        return 3;
+        return S2D_EXIT_IO;
     }
     int rc = parse_batch(argc, argv, &args, dashed, &o);
     o.jobs = args.jobs;
@@ -231,7 +235,7 @@ int s2d_cli_batch(int argc, char **argv)
         if (!json_is_object(metadata)) {
             fprintf(stderr, "slide2dcm: %s: %s\n", metadata_path,
                     metadata ? "not a DICOM JSON object" : jerr.text);
-            rc = 1;
+            rc = S2D_EXIT_FAILED;
         }
     }
     if (rc != 0 || args.help) {
@@ -261,7 +265,7 @@ int s2d_cli_batch(int argc, char **argv)
         rc = print_plan(&plan, &o);
     } else if (len <= 0) {
         fprintf(stderr, "slide2dcm: cannot find its own executable to run conversions\n");
-        rc = 3;
+        rc = S2D_EXIT_IO;
     } else if ((rc = s2d_cli_send_prepare(send)) == 0) {   // credentials before converting
         // The archive as the journal names it: a slide recorded "sent" there is not sent
         // again; another URL or peer gets every slide.

@@ -66,7 +66,7 @@ static int parse_convert(int argc, char **argv, s2d_cli_args *args)
     struct option *table = s2d_cli_getopt_table(S2D_OPT_CONVERT, shortopts);
     if (!table) {
         fprintf(stderr, "slide2dcm: out of memory\n");
-        return 3;
+        return S2D_EXIT_IO;
     }
     int c, rc = 0;
     optind = 1;
@@ -167,7 +167,7 @@ static int cmd_convert(int argc, char **argv)
     if (report_path && !s2d_report_write(report_path, slide, outdir, ok, &report, &err, sent)) {
         fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
         s2d_convert_report_free(&report);
-        return ok ? 3 : s2d_cli_exit_status(err.code);
+        return ok ? S2D_EXIT_IO : s2d_cli_exit_status(err.code);
     }
     if (ok && !send_status && !ps.quiet) {
         uint64_t bytes = 0;
@@ -182,9 +182,9 @@ static int cmd_convert(int argc, char **argv)
         return send_status;
     }
     if (!ok && err.code == S2D_OK) {
-        return 1;   // a failure that forgot its reason is still a failure
+        return S2D_EXIT_FAILED;   // a failure that forgot its reason is still a failure
     }
-    return ok ? 0 : s2d_cli_exit_status(err.code);
+    return ok ? S2D_EXIT_OK : s2d_cli_exit_status(err.code);
 }
 
 int main(int argc, char **argv)
@@ -203,12 +203,12 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0)) {
         printf("slide2dcm %s\n", S2D_VERSION);
-        return 0;
+        return S2D_EXIT_OK;
     }
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         s2d_cli_print_convert_usage(stdout);
-        return 0;
+        return S2D_EXIT_OK;
     }
     s2d_cli_print_convert_usage(stderr);
-    return 2;
+    return S2D_EXIT_USAGE;
 }

@@ -74,24 +74,24 @@ int s2d_cli_usage_error(const char *command, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n(slide2dcm %s%s--help lists the options)\n", command, *command ? " " : "");
     va_end(ap);
-    return 2;
+    return S2D_EXIT_USAGE;
 }
 
 int s2d_cli_exit_status(s2d_error_code code)
 {
     switch (code) {
     case S2D_OK:
-        return 0;
+        return S2D_EXIT_OK;
     case S2D_ERR_USAGE:
-        return 2;
+        return S2D_EXIT_USAGE;
     case S2D_ERR_IO:
     case S2D_ERR_NOMEM:
-        return 3;
+        return S2D_EXIT_IO;
     case S2D_ERR_NOT_STORED:
-        return 4;
+        return S2D_EXIT_NOT_STORED;
     case S2D_ERR_CANCELLED:
-        return 130;   // the shell's convention for a SIGINT
+        return S2D_EXIT_INTERRUPTED;
     default:
-        return 1;
+        return S2D_EXIT_FAILED;
     }
 }

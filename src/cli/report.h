@@ -3,6 +3,7 @@
 #ifndef S2D_CLI_REPORT_H
 #define S2D_CLI_REPORT_H
 
+#include "core/exit_status.h"
 #include "slide2dcm/slide2dcm.h"
 
 /** Writes the report atomically (temporary file, then rename). ok=false records err.
@@ -14,7 +15,7 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
 int s2d_cli_exit_status(s2d_error_code code);
 
 /** Prints "slide2dcm: MESSAGE" and a pointer to `slide2dcm [command] --help` on stderr.
- *  command is "" for convert, or e.g. "batch". @return 2, the usage exit status. */
+ *  command is "" for convert, or e.g. "batch". @return S2D_EXIT_USAGE. */
 int s2d_cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -194,11 +194,11 @@ int s2d_cli_send_prepare(s2d_cli_send *cs)
         if (cs->secret && !strchr(cs->secret, ':')) {
             fprintf(stderr, "slide2dcm: basic auth must read USER:PASSWORD\n");
             s2d_cli_send_free(cs);
-            return 2;
+            return S2D_EXIT_USAGE;
         }
         cs->opts.basic_auth = cs->secret;
     }
-    return (bearer || basic) && !cs->secret ? 2 : 0;
+    return (bearer || basic) && !cs->secret ? S2D_EXIT_USAGE : S2D_EXIT_OK;
 }
 
 typedef struct print_ctx {
@@ -261,7 +261,7 @@ int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool 
     s2d_send_outcome *outcomes = calloc(n ? n : 1, sizeof *outcomes);
     if (!outcomes) {
         fprintf(stderr, "slide2dcm: out of memory\n");
-        return 3;
+        return S2D_EXIT_IO;
     }
     print_ctx pc = {.quiet = quiet};
     cs->opts.on_outcome = print_outcome;
@@ -283,9 +283,9 @@ int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool 
     }
     free(outcomes);
     if (!ok && err.code == S2D_OK) {
-        return 4;
+        return S2D_EXIT_NOT_STORED;
     }
-    return ok ? 0 : s2d_cli_exit_status(err.code);
+    return ok ? S2D_EXIT_OK : s2d_cli_exit_status(err.code);
 }
 
 static volatile sig_atomic_t send_interrupted;
@@ -310,7 +310,7 @@ int s2d_cmd_send(int argc, char **argv)
     struct option *options = s2d_cli_getopt_table(S2D_OPT_SEND, shortopts);
     if (!options) {
         fprintf(stderr, "slide2dcm: out of memory\n");
-        return 3;
+        return S2D_EXIT_IO;
     }
     int c, rc = 0;
     optind = 1;
@@ -360,14 +360,14 @@ int s2d_cmd_send(int argc, char **argv)
             }
             if (nlisted == 0) {
                 fprintf(stderr, "slide2dcm: %s: no .dcm files in this directory\n", argv[i]);
-                status = 1;
+                status = S2D_EXIT_FAILED;
             }
         } else if ((listed = malloc(sizeof *listed)) && (listed[0] = strdup(argv[i]))) {
             nlisted = 1;
         } else {
             free(listed);
             listed = NULL;
-            status = 3;
+            status = S2D_EXIT_IO;
         }
         for (size_t k = 0; k < nlisted; k++) {
             if (n == cap) {
@@ -376,7 +376,7 @@ int s2d_cmd_send(int argc, char **argv)
                 if (!grown) {
                     s2d_send_free_paths(listed + k, nlisted - k);
                     listed = NULL;
-                    status = 3;
+                    status = S2D_EXIT_IO;
                     break;
                 }
                 paths = grown;
@@ -401,7 +401,7 @@ int s2d_cmd_send(int argc, char **argv)
                 rename(tmp, report_path) != 0) {
                 unlink(tmp);
                 fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
-                status = status ? status : 3;
+                status = status ? status : S2D_EXIT_IO;
             }
             json_decref(report);
         }

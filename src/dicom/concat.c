@@ -66,6 +66,19 @@ struct split_state {
     size_t bufcap;
 };
 
+// What stands between an instance's name and the number of one of its parts.
+#define PART_MARK "-part-"
+
+size_t s2d_part10_part_mark_length(const char *name)
+{
+    size_t mark = strlen(PART_MARK);
+    if (strncmp(name, PART_MARK, mark) != 0) {
+        return 0;
+    }
+    size_t digits = strspn(name + mark, "0123456789");
+    return digits ? mark + digits : 0;
+}
+
 // NAME.dcm -> NAME-part-K.dcm, malloc'd (the caller frees it), or NULL.
 static char *part_path(const char *final_path, unsigned k)
 {
@@ -73,7 +86,7 @@ static char *part_path(const char *final_path, unsigned k)
     size_t stem = n >= 4 && strcmp(final_path + n - 4, ".dcm") == 0 ? n - 4 : n;
     char *out = malloc(n + 32);
     if (out) {
-        snprintf(out, n + 32, "%.*s-part-%u.dcm", (int)stem, final_path, k);
+        snprintf(out, n + 32, "%.*s" PART_MARK "%u.dcm", (int)stem, final_path, k);
     }
     return out;
 }

@@ -44,6 +44,11 @@ typedef struct s2d_part10_split {
     uint64_t eot_threshold;
 } s2d_part10_split;
 
+/** The parts of a concatenation are named after the instance, NAME.dcm -> NAME-part-K.dcm
+ *  (K from 1). Returns the length of the "-part-K" that name starts with (K one or more
+ *  digits), 0 when it starts with none: how a list of output names knows the parts. */
+size_t s2d_part10_part_mark_length(const char *name);
+
 /** Most bytes a deferred value may reserve. */
 #define S2D_PART10_DEFERRED_MAX 64
 

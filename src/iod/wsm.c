@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dicom/modules/modules.h"
+#include "dicom/part10.h"
 #include "iod/iod.h"
 #include "iod/plan.h"
 
@@ -294,13 +295,7 @@ static bool is_output_name(const char *name)
         return false;
     }
     p += digits;
-    if (strncmp(p, "-part-", 6) == 0) {
-        digits = strspn(p + 6, "0123456789");
-        if (digits == 0) {
-            return false;
-        }
-        p += 6 + digits;
-    }
+    p += s2d_part10_part_mark_length(p);
     return strcmp(p, ".dcm") == 0;
 }
 
