@@ -11,7 +11,7 @@ packages=(
   libjansson-dev liblcms2-dev libcurl4-openssl-dev
   # test tools: validators, decoders and independent readers
   dicom3tools dcmtk libgdcm-tools libjpeg-turbo-progs
-  python3-pydicom python3-pil python3-numpy python3-openslide
+  python3-pydicom python3-pil python3-numpy python3-openslide python3-tifffile
   # the multi-machine workflow (workflow/Snakefile) and its test
   snakemake
   # real archives for the sending tests (dcmtk above brings storescp)
