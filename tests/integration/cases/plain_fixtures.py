@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """The plain-TIFF test side checked on its own, before any conversion (issue 16).
 
-usage: plain_fixtures.py FIXTURES TESTDATA WORKDIR
+usage: plain_fixtures.py GENERATOR FIXTURES TESTDATA WORKDIR
 
-FIXTURES is what make_plain_tiff wrote (fixture.plain); TESTDATA ../shared/testdata.
+FIXTURES is what GENERATOR (make_plain_tiff) wrote (fixture.plain); TESTDATA
+../shared/testdata.
+0. A second run of the generator writes the same bytes.
 1. The oracle's decode of every fixture page (tifffile, numpy, PIL: plain_oracle.py) equals
    the samples the generator wrote (NAME.values), exactly, or above 30 dB for JPEG pages;
    the oracle's kind and instances (SOP class, pages) equal the manifest's, two statements
@@ -16,9 +18,12 @@ FIXTURES is what make_plain_tiff wrote (fixture.plain); TESTDATA ../shared/testd
 4. The real files: histolab's kidney TIFF and libtiff's test images decode (PIL and tifffile
    agree where both can), with the kinds and classes PLAIN.md gives them; 16-bit RGB refused.
 5. check_plain.py on Secondary Capture files written here with pydicom from the oracle's
-   expectation: dciodvfy 0 errors, pydicom, dcmtk and GDCM decode them equal; then a changed
-   pixel, a wrong window and a missing Type 1 attribute must each be caught.
+   expectation: dciodvfy 0 errors, pydicom, dcmtk and GDCM decode them equal, dcmj2pnm
+   shows bilevel paper white, a JPEG copy equals the spliced strip; then a changed pixel, a
+   changed JPEG byte, a wrong window and a missing Type 1 attribute must each be caught.
 Exit 0 when all hold."""
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,7 +31,8 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+import pydicom.encaps
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit
 from pydicom.valuerep import DSfloat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
@@ -264,9 +270,10 @@ def ds_value(number):
     return DSfloat(number, auto_format=True)
 
 
-def secondary_capture(instance, number):
-    """A Secondary Capture dataset holding the oracle's expected instance natively: the
-    file slide2dcm should write, as far as this test needs it."""
+def secondary_capture(instance, number, jpeg_streams=None):
+    """A Secondary Capture dataset holding the oracle's expected instance natively (or the
+    given JPEG streams, one per frame): the file slide2dcm should write, as far as this test
+    needs it."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -305,20 +312,28 @@ def secondary_capture(instance, number):
         ds.WindowCenter = [ds_value(w[0]) for w in instance["windows"]]
         ds.WindowWidth = [ds_value(w[1]) for w in instance["windows"]]
         ds.WindowCenterWidthExplanation = [w[2] or "IDENTITY" for w in instance["windows"]]
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    if jpeg_streams:
+        ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+        ds.PhotometricInterpretation = "YBR_FULL_422" if ds.SamplesPerPixel == 3 else \
+            "MONOCHROME2"
+        ds.LossyImageCompression, ds.LossyImageCompressionMethod = "01", "ISO_10918_1"
+        ds.PixelData = pydicom.encaps.encapsulate(jpeg_streams)
+        ds["PixelData"].VR = "OB"
+        return ds
     if instance["bits_allocated"] == 1:
         data = np.packbits(stack.ravel(), bitorder="little").tobytes()
     else:
         data = stack.astype("<u2" if instance["bits_allocated"] == 16 else "u1").tobytes()
     ds.PixelData = data + b"\0" * (len(data) % 2)
     ds["PixelData"].VR = "OW" if instance["bits_allocated"] == 16 else "OB"
-    ds.is_little_endian, ds.is_implicit_VR = True, False
     return ds
 
 
-def findings(path, instance, workdir):
-    """check_plain's failures for one file (nothing printed)."""
+def findings(path, instance, workdir, jpeg_streams=None):
+    """check_plain's failures for one file (nothing printed but dciodvfy's warnings)."""
     quiet = Checks(show="none")
-    check_plain.check_instance(path, instance, quiet, workdir)
+    check_plain.check_instance(path, instance, quiet, workdir, jpeg_streams=jpeg_streams)
     return quiet.failures
 
 
@@ -345,6 +360,19 @@ def check_checker(fixtures_dir, workdir, checks):
                    if any("(%s)" % r in f and "differ" in f for f in failures)]
         checks.expect(readers == ["pydicom", "dcmtk", "gdcm"], name,
                       "a changed pixel is caught by %s" % readers)
+    # A JPEG copy (as True Colour SC): the spliced strip passes, one byte changed does not.
+    path = fixtures_dir / "ycbcr_jpeg_1strip.tif"
+    instance = po.expected_instances(path, "document")[0]
+    streams = [po.jpeg_page_streams(path)[1]]
+    good = workdir / "ycbcr_jpeg_1strip.dcm"
+    secondary_capture(instance, 7, streams).save_as(str(good), write_like_original=False)
+    failures = findings(good, instance, workdir / "jpeg", streams)
+    checks.expect(not failures, good.name, "a copied JPEG stream passes check_plain%s"
+                  % "".join("\n    " + f for f in failures))
+    changed = [streams[0][:-40] + bytes([streams[0][-40] ^ 0x55]) + streams[0][-39:]]
+    failures = findings(good, instance, workdir / "jpeg", changed)
+    checks.expect(any("byte for byte" in f for f in failures), good.name,
+                  "a stream differing in one byte is caught")
     # A wrong window and a missing Type 1 attribute, on the signed file.
     instance = po.expected_instances(fixtures_dir / "signed16.tif")[0]
     ds = secondary_capture(instance, 1)
@@ -359,12 +387,29 @@ def check_checker(fixtures_dir, workdir, checks):
                   "dciodvfy's error for the missing Conversion Type is caught")
 
 
+def check_determinism(generator, fixtures_dir, workdir, checks):
+    """Section 0: a second run of the generator writes the same files, byte for byte."""
+    again = workdir / "again"
+    shutil.rmtree(again, ignore_errors=True)
+    done = subprocess.run([generator, str(again)], capture_output=True, text=True)
+    if not checks.expect(done.returncode == 0, "generator", "a second run exits 0 %s"
+                         % done.stderr.strip()):
+        return
+    names = sorted(p.name for p in again.iterdir())
+    differ = [n for n in names if (again / n).read_bytes() != (fixtures_dir / n).read_bytes()]
+    checks.expect(len(names) > 100 and not differ, "generator",
+                  "a second run writes the same %d files (differing: %s)" % (len(names), differ))
+    shutil.rmtree(again)
+
+
 def main(argv):
-    if len(argv) != 4:
+    if len(argv) != 5:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    fixtures_dir, testdata, workdir = Path(argv[1]), Path(argv[2]), Path(argv[3])
+    generator, fixtures_dir = argv[1], Path(argv[2])
+    testdata, workdir = Path(argv[3]), Path(argv[4])
     checks = Checks(show="failures")
+    check_determinism(generator, fixtures_dir, workdir, checks)
     manifest = po.load_manifest(fixtures_dir)
     results = check_decode_and_plan(fixtures_dir, manifest, checks)
     checks.guard("mapping", "the mapping checks", check_mapping, fixtures_dir, manifest,

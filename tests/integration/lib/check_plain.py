@@ -16,7 +16,8 @@ taken with pydicom from each tool's own output file.
 Then dciodvfy: no "Error" line (its warnings are printed). Attributes checked against the
 expectation: SOP Class, Photometric Interpretation, Bits Allocated/Stored, High Bit, Pixel
 Representation, Rescale Slope/Intercept, Number of Frames, Window Center/Width and their
-explanations.
+explanations. Bilevel instances are also rendered by dcmj2pnm (paper white, ink black);
+JPEG copies are compared byte for byte with the source's spliced strip.
 
     checks = Checks()
     for path, instance in zip(outputs, plain_oracle.expected_instances(tif, kind)):
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pydicom.encaps
+from PIL import Image
 
 from plain_oracle import psnr
 
@@ -221,9 +224,56 @@ def check_attributes(name, ds, instance, checks):
                   % (got, list(explanations or []), wanted))
 
 
-def check_instance(path, instance, checks, workdir, readers=("pydicom", "dcmtk", "gdcm")):
+def check_jpeg_copy(name, ds, streams, checks):
+    """The frames of a JPEG copy: JPEG Baseline, Lossy Image Compression 01, and each frame
+    byte for byte the stream plain_oracle.jpeg_page_streams gives for its page (None for
+    a page it cannot say: skipped)."""
+    syntax = ds.file_meta.TransferSyntaxUID
+    checks.expect(syntax == "1.2.840.10008.1.2.4.50", name,
+                  "transfer syntax %s (expected JPEG Baseline)" % syntax)
+    checks.expect(ds.get("LossyImageCompression") == "01", name,
+                  "Lossy Image Compression %r (expected 01)" % ds.get("LossyImageCompression"))
+    if not syntax.is_encapsulated:
+        return
+    count = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    frames = list(pydicom.encaps.generate_pixel_data_frame(ds.PixelData, count))
+    for index, (frame, stream) in enumerate(zip(frames, streams)):
+        if stream is None:
+            continue
+        if len(frame) == len(stream) + 1 and frame.endswith(b"\0"):
+            frame = frame[:-1]  # a fragment has even length
+        checks.expect(frame == stream, "%s frame %d" % (name, index + 1),
+                      "the source's JPEG stream byte for byte (%d bytes, expected %d)"
+                      % (len(frame), len(stream)))
+
+
+def check_paper_white(name, path, instance, checks, workdir):
+    """A bilevel instance as dcmtk renders it for display (dcmj2pnm, frame 1): light where the
+    stored bit is 1, black where it is 0, so that paper shows white and ink black."""
+    if instance["bits_allocated"] != 1:
+        return
+    out = Path(workdir) / (Path(path).stem + ".render.pgm")
+    status, text = run(["dcmj2pnm", "--frame", "1", str(path), str(out)])
+    if not checks.expect(status == 0, name, "dcmj2pnm renders frame 1%s"
+                         % ("" if status == 0 else ": " + text.strip()[-200:])):
+        return
+    with Image.open(out) as image:
+        rendered = np.asarray(image)
+    bits = instance["frames"][0].astype(np.uint8)
+    # dcmtk 3.6.7 renders a bilevel frame without a window as 0 and 128, not 255: what
+    # matters is that every 1 is the same light grey and every 0 black.
+    paper = int(rendered.max()) if bits.any() else 1
+    checks.expect(rendered.shape == bits.shape and paper > 0 and
+                  np.array_equal(rendered, bits * paper), name,
+                  "dcmj2pnm shows 1 as paper (light) and 0 as ink (black)")
+
+
+def check_instance(path, instance, checks, workdir, readers=("pydicom", "dcmtk", "gdcm"),
+                   jpeg_streams=None):
     """All of the above for one output file against one expected instance (from
-    plain_oracle.expected_instances); findings go to `checks` (checks.Checks)."""
+    plain_oracle.expected_instances); findings go to `checks` (checks.Checks).
+    jpeg_streams: for an instance that copies JPEG pages, the expected stream per frame
+    (plain_oracle.jpeg_page_streams().get(page) for each of the instance's pages)."""
     name = Path(path).name
     Path(workdir).mkdir(parents=True, exist_ok=True)
     errors, warnings = dciodvfy(path)
@@ -236,6 +286,11 @@ def check_instance(path, instance, checks, workdir, readers=("pydicom", "dcmtk",
     decoders = {"pydicom": lambda: decode_pydicom(path),
                 "dcmtk": lambda: decode_dcmtk(path, workdir),
                 "gdcm": lambda: decode_gdcm(path, workdir)}
+    if jpeg_streams is not None:
+        ds_full = pydicom.dcmread(str(path))
+        checks.guard(name, "JPEG copy checks", check_jpeg_copy, name, ds_full, jpeg_streams,
+                     checks)
+    checks.guard(name, "rendering", check_paper_white, name, path, instance, checks, workdir)
     for reader in readers:
         decoded = checks.guard(name, reader + " decode", decoders[reader])
         if isinstance(decoded, str):

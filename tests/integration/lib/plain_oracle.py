@@ -21,6 +21,7 @@ Decoders, by what the page holds:
     pages = decode_pages(path)                   # stored samples, as in the file
     instances = expected_instances(path, kind)   # what each output instance must hold
     expected_window(frames, slope, intercept, bits_stored)
+    jpeg_page_streams(path)                      # the bitstreams a JPEG copy must hold
 
 Where PLAIN.md leaves a detail open, the choice made here is stated at the function (alpha
 rounding, the identity window in rescaled units) and the comparison carries a tolerance."""
@@ -189,6 +190,26 @@ def decode_pages(path):
             pages.append({"page": number, "directory": directory, "facts": facts,
                           "stored": array, "decoder": decoder, "lossy": lossy})
     return pages
+
+
+def jpeg_page_streams(path):
+    """{page number: the JPEG stream a copy must hold} for the pages stored as baseline
+    JPEG (compression 7) in one strip, upright and not RGB-photometric: SOI, the
+    JPEGTables' segments, then the strip after its SOI (the splice of check_passthrough's
+    spliced_tile; RGB-photometric streams also get its Adobe marker and are left to it).
+    Multi-strip pages are joined by our own s2d_jpeg_join_strips, which has no
+    independent twin here: they are checked through their decoded pixels."""
+    streams = {}
+    with tifffile.TiffFile(str(path)) as tif:
+        for number, (_, page) in enumerate(main_chain(tif), 1):
+            if int(page.compression) != 7 or page.is_tiled or len(page.dataoffsets) != 1 or \
+                    int(tag(page, "Orientation", 1)) != 1 or int(page.photometric) == RGB:
+                continue
+            tables = bytes(tag(page, "JPEGTables", b"") or b"")
+            tif.filehandle.seek(page.dataoffsets[0])
+            strip = tif.filehandle.read(page.databytecounts[0])
+            streams[number] = strip[:2] + (tables[2:-2] if tables else b"") + strip[2:]
+    return streams
 
 
 # ---------------------------------------------------------------- kind and mapping
