@@ -19,8 +19,9 @@ FIXTURES is what GENERATOR (make_plain_tiff) wrote (fixture.plain); TESTDATA
    agree where both can), with the kinds and classes PLAIN.md gives them; 16-bit RGB refused.
 5. check_plain.py on Secondary Capture files written here with pydicom from the oracle's
    expectation: dciodvfy 0 errors, pydicom, dcmtk and GDCM decode them equal, dcmj2pnm
-   shows bilevel paper white, a JPEG copy equals the spliced strip; then a changed pixel, a
-   changed JPEG byte, a wrong window and a missing Type 1 attribute must each be caught.
+   shows bilevel paper white, a JPEG copy equals the spliced strip, a folder of two
+   instances passes check_outputs; then a changed pixel, a changed JPEG byte, instances in
+   the wrong order, a wrong window and a missing Type 1 attribute must each be caught.
 Exit 0 when all hold."""
 import shutil
 import subprocess
@@ -373,6 +374,26 @@ def check_checker(fixtures_dir, workdir, checks):
     failures = findings(good, instance, workdir / "jpeg", changed)
     checks.expect(any("byte for byte" in f for f in failures), good.name,
                   "a stream differing in one byte is caught")
+    # A whole conversion's folder: two_sizes.tif's two instances pass; swapped, they fail.
+    path = fixtures_dir / "two_sizes.tif"
+    outdir = workdir / "two_sizes"
+    outdir.mkdir(exist_ok=True)
+    instances = po.expected_instances(path)
+    for number, instance in enumerate(instances, 1):
+        ds = secondary_capture(instance, 10 + number)
+        ds.InstanceNumber = number
+        ds.save_as(str(outdir / ("image-%03d.dcm" % number)), write_like_original=False)
+    quiet = Checks(show="none")
+    check_plain.check_outputs(path, outdir, quiet, workdir / "two_sizes-check")
+    checks.expect(not quiet.failures, "two_sizes.tif", "check_outputs passes its two "
+                  "instances%s" % "".join("\n    " + f for f in quiet.failures))
+    first, second = outdir / "image-001.dcm", outdir / "image-002.dcm"
+    first.rename(outdir / "swap"), second.rename(first), (outdir / "swap").rename(second)
+    quiet = Checks(show="none")
+    check_plain.check_outputs(path, outdir, quiet, workdir / "two_sizes-check")
+    checks.expect(any("Instance Number" in f for f in quiet.failures) and
+                  any("Page Number Vector" in f for f in quiet.failures), "two_sizes.tif",
+                  "check_outputs catches the instances in the wrong order")
     # A wrong window and a missing Type 1 attribute, on the signed file.
     instance = po.expected_instances(fixtures_dir / "signed16.tif")[0]
     ds = secondary_capture(instance, 1)

@@ -20,8 +20,9 @@ explanations. Bilevel instances are also rendered by dcmj2pnm (paper white, ink 
 JPEG copies are compared byte for byte with the source's spliced strip.
 
     checks = Checks()
+    check_outputs(tif, outdir, checks, workdir)          # a whole conversion, or
     for path, instance in zip(outputs, plain_oracle.expected_instances(tif, kind)):
-        check_instance(path, instance, checks, workdir)"""
+        check_instance(path, instance, checks, workdir)  # one instance at a time"""
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pydicom
 import pydicom.encaps
 from PIL import Image
 
+import plain_oracle
 from plain_oracle import psnr
 
 JPEG_SYNTAXES = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
@@ -297,3 +299,42 @@ def check_instance(path, instance, checks, workdir, readers=("pydicom", "dcmtk",
             checks.info("%s: %s skipped: %s" % (name, reader, decoded))
         elif decoded is not None:
             compare_frames(name, reader, decoded, instance, checks)
+
+
+MULTI_FRAME_SC = {plain_oracle.SOP_BIT, plain_oracle.SOP_BYTE, plain_oracle.SOP_WORD,
+                  plain_oracle.SOP_COLOUR}
+
+
+def check_outputs(tif, outdir, checks, workdir, kind=None, readers=("pydicom", "dcmtk", "gdcm")):
+    """A whole conversion of one plain TIFF: OUTDIR holds image-001.dcm ... one per expected
+    instance (plain_oracle.expected_instances(tif, kind)), in page order, all in one series
+    with Instance Number 1..n; a multi-frame SC instance of several frames points its Frame
+    Increment Pointer at a Page Number Vector equal to its TIFF pages (with one frame
+    dciodvfy rejects the pointer, so it is only compared when present); then check_instance
+    on each, with the expected JPEG streams when the instance is JPEG Baseline."""
+    instances = plain_oracle.expected_instances(tif, kind)
+    files = sorted(Path(outdir).glob("image-*.dcm"))
+    names = ["image-%03d.dcm" % n for n in range(1, len(instances) + 1)]
+    checks.expect([f.name for f in files] == names, Path(tif).name,
+                  "outputs %s (expected %s)" % ([f.name for f in files], names))
+    streams = plain_oracle.jpeg_page_streams(tif)
+    series = set()
+    for number, (path, instance) in enumerate(zip(files, instances), 1):
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+        series.add(ds.get("SeriesInstanceUID"))
+        checks.expect(int(ds.get("InstanceNumber", 0)) == number, path.name,
+                      "Instance Number %s (expected %d)" % (ds.get("InstanceNumber"), number))
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        pointer = ds.get("FrameIncrementPointer")
+        if instance["sop_class"] in MULTI_FRAME_SC and (frames > 1 or pointer is not None):
+            pages = [int(v) for v in (ds.get("PageNumberVector") or [])]
+            checks.expect(pointer == pydicom.tag.Tag("PageNumberVector") and
+                          pages == instance["pages"], path.name,
+                          "Frame Increment Pointer %s, Page Number Vector %s (expected "
+                          "(0018,2001), %s)" % (pointer, pages, instance["pages"]))
+        jpeg = None
+        if ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.50":
+            jpeg = [streams.get(page) for page in instance["pages"]]
+        check_instance(path, instance, checks, Path(workdir) / path.stem, readers, jpeg)
+    checks.expect(len(series) == 1, Path(tif).name,
+                  "all instances in one series (%d Series Instance UIDs)" % len(series))
