@@ -139,11 +139,12 @@ static size_t sample_bytes(const Page *p)
 
 static const char *dtype_of(const Page *p)
 {
+    int is_int = p->format == SAMPLEFORMAT_INT;
     if (p->bps <= 8)
-        return "u1";
+        return is_int ? "i1" : "u1";
     if (p->bps == 16)
-        return p->format == SAMPLEFORMAT_INT ? "i2" : "u2";
-    return "f4";
+        return is_int ? "i2" : "u2";
+    return p->format == SAMPLEFORMAT_IEEEFP ? "f4" : is_int ? "i4" : "u4";
 }
 
 static int host_is_little_endian(void)
@@ -835,6 +836,31 @@ static int fx_float(Ctx *c, const char *name, int with_nan)
     return rc;
 }
 
+// 32-bit unsigned integers over 65535 (scaled with slope max(range / 65535, 1)) and 8-bit
+// signed ones (+32768 into 16 bits, as OME's int8).
+static int fx_wide_and_narrow_ints(Ctx *c)
+{
+    const uint32_t w = 45, h = 31;
+    uint32_t *wide = xcalloc((size_t)w * h, sizeof *wide);
+    int8_t *narrow = xcalloc((size_t)w * h, sizeof *narrow);
+    for (uint32_t i = 0; i < w * h; i++) {
+        wide[i] = 70000u + i * 97u + hash3(i, 0, 190) % 50u;
+        narrow[i] = (int8_t)((int)(hash3(i, 1, 191) % 256u) - 128);
+    }
+    Page p = grey_page(w, h, 32, SAMPLEFORMAT_UINT, SOP_WORD);
+    int rc = begin(c, "uint32.tif", "w", "radiology", "32-bit grey",
+                   "32-bit unsigned 70000..~205000: scaled, slope (max-min)/65535, intercept "
+                   "min") ||
+             add_page(c, &p, wide) || end(c);
+    p = grey_page(w, h, 8, SAMPLEFORMAT_INT, SOP_WORD);
+    rc = rc || begin(c, "int8.tif", "w", "radiology", "8-bit grey, signed",
+                     "8-bit signed -128..127: v + 32768 in 16 bits, Rescale Intercept -32768") ||
+         add_page(c, &p, narrow) || end(c);
+    free(wide);
+    free(narrow);
+    return rc;
+}
+
 static int fx_two_sizes(Ctx *c)
 {
     static const uint32_t size[3][2] = {{64, 48}, {64, 48}, {100, 30}};
@@ -1231,6 +1257,7 @@ static int write_all(Ctx *c)
                    "YCbCr JPEG with Orientation 6: decoded and turned upright (96x160)") ||
            fx_old_jpeg(c) ||
            fx_float(c, "float32.tif", 0) || fx_float(c, "float32_nan.tif", 1) ||
+           fx_wide_and_narrow_ints(c) ||
            fx_two_sizes(c) ||
            fx_bilevel(c, "bits_13x7.tif", PHOTOMETRIC_MINISBLACK, 0,
                       "3 min-is-black 1-bit pages of 13x7 (91 bits, not a byte multiple): "

@@ -12,7 +12,7 @@ FIXTURES is what GENERATOR (make_plain_tiff) wrote (fixture.plain); TESTDATA
    of PLAIN.md's rules written apart.
 2. The mapping on known pixels, each against a formula of its own: signed + 32768, bits
    inverted, palette entries, x17 / x85, orientation against PIL's transpose table, alpha,
-   float scaling within half a step, NaN -> 0, Bits Stored 12/13, the BigTIFF/big-endian
+   float and uint32 scaling within half a step, int8 + 32768, NaN -> 0, Bits Stored 12/13, the BigTIFF/big-endian
    twins, the ImageJ range, the CT window in HU.
 3. expected_window on hand-made arrays.
 4. The real files: histolab's kidney TIFF and libtiff's test images decode (PIL and tifffile
@@ -197,6 +197,16 @@ def check_mapping(fixtures_dir, manifest, results, checks):
                       and frames(results, name)[0].max() == 65535, name,
                       "real values within half a step (slope %g), the maximum at 65535"
                       % i["slope"])
+    narrow = frames(results, "int8.tif")[0].astype(np.int64) - 32768
+    checks.expect(np.array_equal(narrow, v("int8.tif")[:, :, 0]) and
+                  inst("int8.tif")["intercept"] == -32768, "int8.tif",
+                  "int8: stored - 32768 equals the source")
+    wide, real = inst("uint32.tif"), v("uint32.tif")[:, :, 0].astype(np.float64)
+    got = wide["frames"][0] * wide["slope"] + wide["intercept"]
+    checks.expect(wide["slope"] > 1 and wide["intercept"] == real.min() and
+                  np.all(np.abs(got - real) <= wide["slope"] / 2 * (1 + 1e-9)), "uint32.tif",
+                  "uint32: slope %g, intercept the minimum, values within half a step"
+                  % wide["slope"])
     checks.expect(inst("float32_nan.tif")["nan_count"] == 1 and
                   frames(results, "float32_nan.tif")[0][2, 3] == 0, "float32_nan.tif",
                   "one NaN, stored 0")
