@@ -163,8 +163,8 @@ def decode_pages(path):
     """Every page of the TIFF (main chain, reduced-resolution directories skipped) as a list
     of dicts: `facts` (page_facts), `stored` (rows x columns x samples, the samples as in the
     file: min-is-white not inverted, palette indices, planar interleaved; JPEG and old JPEG
-    decoded to RGB or grey), `decoder` ("tifffile", "numpy" or "PIL"), `lossy`, `directory`
-    (index in the chain) and `page` (1-based)."""
+    decoded to RGB or grey), `decoder` ("tifffile", "numpy", "PIL JPEG" or "PIL"), `lossy`,
+    `directory` (index in the chain, as PIL counts too) and `page` (1-based)."""
     pages = []
     with tifffile.TiffFile(str(path)) as tif:
         for number, (directory, page) in enumerate(main_chain(tif), 1):
