@@ -8,6 +8,8 @@ static const s2d_codec *const codecs[] = {
     &s2d_codec_jpeg_baseline,
     &s2d_codec_jpeg2000,
     &s2d_codec_native,
+    &s2d_codec_rle,
+    &s2d_codec_jpeg_ls,
 };
 
 const s2d_codec *s2d_codec_at(size_t i)

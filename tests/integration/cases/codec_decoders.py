@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Our lossless frames read by decoders that are not ours: each frame test_lossless_codecs
+wrote (`test_lossless_codecs dump DIR`: frames.tsv, NAME.raw, NAME.enc) goes into a DICOM
+file made with pydicom (Secondary Capture, one fragment, the codec's transfer syntax,
+photometric and bits), which is decoded by
+
+- RLE Lossless (1.2.840.10008.1.2.5): dcmtk's dcmdrle, GDCM's gdcmconv --raw, and
+  pydicom's own RLE handler;
+- JPEG-LS Lossless (1.2.840.10008.1.2.4.80): dcmtk's dcmdjpls and gdcmconv --raw;
+- JPEG 2000 Lossless (1.2.840.10008.1.2.4.90): Debian's dcmtk has no JPEG 2000, so
+  gdcmconv --raw (GDCM's OpenJPEG) and pydicom's Pillow handler (Pillow's OpenJPEG).
+
+Every decoder must give back the source pixels exactly. Runs under /usr/bin/python3
+(Debian's pydicom 2.3, numpy, Pillow).
+
+usage: codec_decoders.py DIR     exit 0 when every decoder gives every frame back"""
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import generate_uid
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from checks import Checks  # noqa: E402
+
+RLE = "1.2.840.10008.1.2.5"
+JPEG_LS = "1.2.840.10008.1.2.4.80"
+J2K = "1.2.840.10008.1.2.4.90"
+SC_IMAGE = "1.2.840.10008.5.1.4.1.1.7"
+
+
+def source_pixels(raw, columns, rows, samples, allocated, signed):
+    """The dump's pixels (host order: little endian here) as pydicom's pixel_array has them."""
+    dtype = np.dtype(("<i" if signed else "<u") + str(allocated // 8))
+    shape = (rows, columns, samples) if samples > 1 else (rows, columns)
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
+
+
+def dicom_file(frame, syntax, columns, rows, samples, allocated, stored, signed, photometric):
+    """A Secondary Capture dataset carrying the one frame, encapsulated."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SC_IMAGE
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = syntax
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.is_little_endian = True
+    ds.is_implicit_VR = False
+    ds.SOPClassUID = SC_IMAGE
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.Rows = rows
+    ds.Columns = columns
+    ds.SamplesPerPixel = samples
+    ds.PhotometricInterpretation = photometric
+    if samples > 1:
+        ds.PlanarConfiguration = 0
+    ds.BitsAllocated = allocated
+    ds.BitsStored = stored
+    ds.HighBit = stored - 1
+    ds.PixelRepresentation = 1 if signed else 0
+    ds.PixelData = encapsulate([frame])
+    ds["PixelData"].VR = "OB"
+    return ds
+
+
+def decoded_by_tool(command, path, out):
+    """Runs a decompressing tool (input, output) and reads its native output's pixels."""
+    run = subprocess.run(command + [str(path), str(out)], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError("%s exit %d: %s" % (command[0], run.returncode,
+                                                (run.stderr or run.stdout).strip()[:300]))
+    return pydicom.dcmread(out).pixel_array
+
+
+def decoded_by_pydicom(path, handler):
+    """pydicom's pixel_array through one named handler only."""
+    ds = pydicom.dcmread(path)
+    pydicom.config.pixel_data_handlers = [handler]
+    try:
+        return ds.pixel_array
+    finally:
+        pydicom.config.pixel_data_handlers = list(ALL_HANDLERS)
+
+
+ALL_HANDLERS = list(pydicom.config.pixel_data_handlers)
+
+
+def readers(syntax, allocated, stored):
+    """(name, function(path, workdir) -> pixels) of the decoders that read this syntax."""
+    from pydicom.pixel_data_handlers import pillow_handler, rle_handler
+    gdcm = ("gdcmconv --raw", lambda p, w: decoded_by_tool(["gdcmconv", "--raw"], p,
+                                                           w / "gdcm.dcm"))
+    if syntax == RLE:
+        own = [("dcmdrle", lambda p, w: decoded_by_tool(["dcmdrle"], p, w / "dcmtk.dcm")),
+               ("pydicom rle_handler", lambda p, w: decoded_by_pydicom(p, rle_handler))]
+        # GDCM 3.0.21's RLE reader asserts Bits Allocated == Bits Stored for 8-bit samples
+        # (gdcmImageCodec.cxx:699) and aborts on the others.
+        return own + ([gdcm] if allocated == 16 or stored == 8 else [])
+    if syntax == JPEG_LS:
+        return [("dcmdjpls", lambda p, w: decoded_by_tool(["dcmdjpls"], p, w / "dcmtk.dcm")),
+                gdcm]
+    if syntax == J2K:
+        return [gdcm, ("pydicom pillow_handler",
+                       lambda p, w: decoded_by_pydicom(p, pillow_handler))]
+    raise ValueError("no decoders for %s" % syntax)
+
+
+def check_frame(checks, folder, work, fields):
+    name, syntax = fields[0], fields[1]
+    columns, rows, samples, allocated, stored, signed = (int(v) for v in fields[2:8])
+    photometric = fields[8]
+    expected = source_pixels((folder / (name + ".raw")).read_bytes(), columns, rows, samples,
+                             allocated, signed)
+    frame = (folder / (name + ".enc")).read_bytes()
+    path = work / (name + ".dcm")
+    dicom_file(frame, syntax, columns, rows, samples, allocated, stored, signed,
+               photometric).save_as(path, write_like_original=False)
+    for reader, decode in readers(syntax, allocated, stored):
+        got = checks.guard(name, reader, decode, path, work)
+        if got is None:
+            continue
+        same = got.shape == expected.shape and np.array_equal(got.astype(np.int64),
+                                                              expected.astype(np.int64))
+        if not same:
+            where = ("shape %s, expected %s" % (got.shape, expected.shape)
+                     if got.shape != expected.shape else
+                     "%d samples differ" % int(np.count_nonzero(got != expected)))
+            checks.fail(name, "%s %dx%d x%d %d/%d %s" % (reader, columns, rows, samples,
+                                                         allocated, stored, photometric), where)
+    return len(readers(syntax, allocated, stored))
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    folder = Path(sys.argv[1])
+    checks = Checks(show="failures")
+    lines = (folder / "frames.tsv").read_text().splitlines()
+    per_syntax = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for line in lines:
+            fields = line.split("\t")
+            decoded = check_frame(checks, folder, work, fields)
+            per_syntax[fields[1]] = per_syntax.get(fields[1], 0) + decoded
+    for syntax, count in sorted(per_syntax.items()):
+        checks.info("%s: %d decodes" % (syntax, count))
+    checks.expect(RLE in per_syntax and JPEG_LS in per_syntax,
+                  "frames of RLE and JPEG-LS were written")
+    return checks.result()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
