@@ -3,7 +3,7 @@
 
 size_t s2d_pixdesc_sample_bytes(const s2d_pixdesc *d)
 {
-    return d->bits_allocated > 8 ? 2 : 1;
+    return d->bits_allocated > 16 ? 4 : d->bits_allocated > 8 ? 2 : 1;
 }
 
 size_t s2d_pixdesc_row_bytes(const s2d_pixdesc *d)

@@ -19,19 +19,21 @@ typedef enum s2d_colour {
 typedef struct s2d_pixdesc {
     uint32_t width, height;
     uint16_t samples;          // samples per pixel: 1 or 3
-    uint16_t bits_allocated;   // 1, 8 or 16
+    uint16_t bits_allocated;   // 1, 8, 16 or 32
     uint16_t bits_stored;      // at most bits_allocated, the low bits
     bool is_signed;            // two's complement samples
     s2d_colour colour;
     bool planar;               // each sample in a plane of its own (3 samples only)
+    bool is_float;             // IEEE float samples (bits_allocated 32); no codec takes them
 } s2d_pixdesc;
 
 /* Pixels in memory, as encoders take them and decoders give them: rows of width x samples
  * interleaved samples, `stride` bytes apart; a sample is a byte when bits_allocated is 8,
- * a uint16_t in host order when 16, and a byte holding 0 or 1 when 1. `planar` says how
- * a codec stores them, not how they lie in memory. */
+ * a uint16_t in host order when 16, a float, uint32_t or int32_t (is_float, is_signed) in
+ * host order when 32, and a byte holding 0 or 1 when 1. `planar` says how a codec stores
+ * them, not how they lie in memory. */
 
-/** Bytes of one sample in memory: 1 or 2. */
+/** Bytes of one sample in memory: 1, 2 or 4. */
 size_t s2d_pixdesc_sample_bytes(const s2d_pixdesc *d);
 
 /** Bytes of one row in memory, tightly packed. */

@@ -491,6 +491,14 @@ void s2d_convert_report_free(s2d_convert_report *report)
     }
 }
 
+// A source of pages (a plain TIFF) has no pyramid to convert yet.
+static bool has_levels(const s2d_source *src, s2d_error *err)
+{
+    return s2d_source_page_count(src) == 0 ||
+           s2d_error_set(err, S2D_ERR_INPUT, "a plain (stripped) TIFF, not a whole-slide image; "
+                         "plain TIFFs are not supported yet");
+}
+
 bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
                  s2d_convert_report *report, s2d_error *err)
 {
@@ -513,6 +521,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
 
     bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
               (jb->reader = s2d_source_open(slide_path, err)) != NULL &&
+              has_levels(jb->reader, err) &&
               s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
                                     &jb->slide, &jb->diag, err) &&
               s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);

@@ -1,5 +1,6 @@
 /* The formats, in the order they are tried: the TIFF layouts whose tiles we copy first,
- * each recognised by its own marks, then OpenSlide for everything else. A new format is a
+ * each recognised by its own marks, then the plain TIFFs of pages, then OpenSlide for
+ * everything else. A new format is a
  * new fmt_*.c and a line here. */
 #include <fcntl.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static const s2d_format *const formats[] = {
     &s2d_format_aperio,      // its description
     &s2d_format_ome,         // OME-XML
     &s2d_format_tiled_tiff,  // any other tiled TIFF without a vendor's mark
+    &s2d_format_plain_tiff,  // a TIFF of pages: stripped, or tiled but no slide
     &s2d_format_openslide,   // last: whatever OpenSlide knows
 };
 

@@ -202,6 +202,8 @@ void s2d_source_close(s2d_source *src)
     }
     s2d_tiffdir_free(src->tiffdir);
     free(src->meta.icc_profile);
+    free(src->pages);
+    free(src->page_facts);
     free(src->levels);
     free(src->path);
     free(src);
@@ -246,6 +248,11 @@ struct s2d_read_ctx {
 
 s2d_read_ctx *s2d_read_ctx_new(s2d_source *src, int max_w, int max_h, s2d_error *err)
 {
+    if (!src->ops->ctx_new) {
+        s2d_error_set(err, S2D_ERR_INTERNAL, "a %s source has no levels to read",
+                      src->format->name);
+        return NULL;
+    }
     s2d_read_ctx *c = calloc(1, sizeof *c);
     if (c) {
         c->src = src;
@@ -321,4 +328,52 @@ bool s2d_source_associated_jpeg(s2d_source *src, s2d_image_role role, s2d_buf *o
     const s2d_source_image *img = s2d_source_associated(src, role);
     return img && src->ops->associated_jpeg &&
            src->ops->associated_jpeg(src, img, out, w, h, colour);
+}
+
+// ------------------------------------------------------------------ pages
+
+int s2d_source_page_count(const s2d_source *src)
+{
+    return src->npages;
+}
+
+const s2d_source_image *s2d_source_page(const s2d_source *src, int page)
+{
+    return &src->pages[page];
+}
+
+const s2d_page_facts *s2d_source_page_facts(const s2d_source *src, int page)
+{
+    return &src->page_facts[page];
+}
+
+bool s2d_source_read_rows(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
+                          size_t stride, s2d_error *err)
+{
+    if (page < 0 || page >= src->npages || y > src->pages[page].pix.height ||
+        n > src->pages[page].pix.height - y) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "rows %u..+%u of page %d are outside it", y,
+                             n, page);
+    }
+    return src->ops->read_rows(src, page, y, n, out, stride, err);
+}
+
+uint64_t s2d_source_page_translucent(const s2d_source *src, int page)
+{
+    return src->ops->translucent ? src->ops->translucent(src, page) : 0;
+}
+
+const uint16_t *s2d_source_palette(const s2d_source *src, int page, int *n)
+{
+    *n = 0;
+    return src->ops->palette ? src->ops->palette(src, page, n) : NULL;
+}
+
+bool s2d_source_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
+                          s2d_error *err)
+{
+    if (!src->ops->page_jpeg || page < 0 || page >= src->npages) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "the source has no page %d", page);
+    }
+    return src->ops->page_jpeg(src, page, out, colour, err);
 }

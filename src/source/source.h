@@ -90,7 +90,57 @@ typedef struct s2d_source_meta {
     size_t icc_profile_len;
     bool fluorescence;                // an epifluorescence scan
     double excitation_nm;             // its excitation wavelength; 0 when unknown
+    // Plain TIFFs (of the first directory): the device and program that wrote the file,
+    char make[129], model[129], software[129];
+    bool exif_present;                // an EXIF directory
+    // ImageJ's display range ("min=" / "max=" in its description), in stored values,
+    bool has_display_range;
+    double display_min, display_max;
+    // and the mark of a microscopy file format, or empty: "ImageJ hyperstack", "LSM",
+    // "MetaMorph", "QPTIFF", "Micro-Manager", "OME-XML".
+    char microscopy_mark[32];
 } s2d_source_meta;
+
+/** How a page is compressed in the file. */
+typedef enum s2d_page_compression {
+    S2D_PAGE_UNCOMPRESSED,
+    S2D_PAGE_LZW,
+    S2D_PAGE_DEFLATE,
+    S2D_PAGE_PACKBITS,
+    S2D_PAGE_CCITT,          // T.4 (G3) or T.6 (G4), or modified Huffman
+    S2D_PAGE_JPEG,           // TIFF 6 JPEG (compression 7)
+    S2D_PAGE_OLD_JPEG,       // the TIFF 5 JPEG of compression 6
+    S2D_PAGE_OTHER,
+} s2d_page_compression;
+
+/** The alpha sample of a page (TIFF ExtraSamples), which read_rows does not hand out. */
+typedef enum s2d_page_alpha {
+    S2D_ALPHA_NONE,
+    S2D_ALPHA_ASSOCIATED,    // premultiplied
+    S2D_ALPHA_UNASSOCIATED,
+} s2d_page_alpha;
+
+typedef enum s2d_sample_format {
+    S2D_SAMPLE_UINT,
+    S2D_SAMPLE_INT,
+    S2D_SAMPLE_FLOAT,
+} s2d_sample_format;
+
+/** What a page is in the file, beyond the pixels read_rows hands out. */
+typedef struct s2d_page_facts {
+    s2d_page_compression compression;
+    uint16_t compression_code;        // the file's own number, for messages
+    bool ccitt_g4;                    // CCITT: T.6 (G4) rather than T.4 or modified Huffman
+    double x_px_per_mm, y_px_per_mm;  // resolution; 0 when the unit is none or absent
+    uint8_t orientation;              // TIFF Orientation, 1..8 (1: rows top first, left first)
+    s2d_page_alpha alpha;
+    s2d_sample_format sample_format;
+    uint16_t bits_per_sample;         // in the file (64-bit floats are handed out as 32)
+    // Stored other than read_rows hands it out: decoded to 8-bit RGB by libtiff's RGBA
+    // reader (YCbCr without JPEG, old JPEG, CMYK, CIE L*a*b*, LogLuv);
+    bool decoded_to_rgb;
+    bool cmyk;                        // of which separated inks
+} s2d_page_facts;
 
 typedef struct s2d_source s2d_source;
 typedef struct s2d_read_ctx s2d_read_ctx;
@@ -102,8 +152,8 @@ s2d_source *s2d_source_open(const char *path, s2d_error *err);
 /** NULL is a no-op. */
 void s2d_source_close(s2d_source *src);
 
-/** The format that opened it: "aperio", "ndpi", "ome", "tiled-tiff", "openslide" (a
- *  static string). */
+/** The format that opened it: "aperio", "ndpi", "ome", "tiled-tiff", "plain-tiff",
+ *  "openslide" (a static string). */
 const char *s2d_source_format(const s2d_source *src);
 
 /** Levels are images 0 .. level_count - 1, largest first. Pointers stay valid until close. */
@@ -157,6 +207,44 @@ bool s2d_source_associated_jpeg(s2d_source *src, s2d_image_role role, s2d_buf *o
  *  gives each image its own directory's history (s2d_source_image.history). */
 const s2d_lossy_history *s2d_source_history_by_size(const s2d_source *src, int64_t w,
                                                     int64_t h);
+
+/* ------------------------------------------------------------------ pages
+ * The pages of a document-like file (a plain TIFF): images of role S2D_IMAGE_PAGE,
+ * index.page their 0-based number in the file. Their pixel description is that of what
+ * read_rows hands out (never planar). Pages of one source are read from one thread. */
+
+/** Pages are 0 .. page_count - 1; 0 for a source of levels. Pointers stay valid until
+ *  close, owned by the source. */
+int s2d_source_page_count(const s2d_source *src);
+const s2d_source_image *s2d_source_page(const s2d_source *src, int page);
+const s2d_page_facts *s2d_source_page_facts(const s2d_source *src, int page);
+
+/**
+ * Rows y .. y + n - 1 of a page, decoded, into out (rows `stride` bytes apart) in the
+ * memory layout of its pixel description (codec/pixdesc.h): samples interleaved; 1-bit
+ * pixels one byte 0/1, 2- and 4-bit samples one byte each; colours as stored (min-is-white
+ * not inverted, palette pages as indices). An alpha sample is left out: colour on a
+ * translucent pixel is put on white (s2d_source_page_translucent counts those). The
+ * source keeps the one strip (or row of tiles) the last rows came from; rows read in
+ * order decode each strip once. Fails with S2D_ERR_INPUT naming the reason (a truncated
+ * strip, data libtiff cannot decode).
+ */
+bool s2d_source_read_rows(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
+                          size_t stride, s2d_error *err);
+
+/** Pixels of the page that read_rows has put on white so far (translucent alpha). */
+uint64_t s2d_source_page_translucent(const s2d_source *src, int page);
+
+/** The colour table of a palette page: 3 x *n uint16_t, all reds, then greens, then blues,
+ *  as in the TIFF; NULL (and *n 0) for other pages. Owned by the source. */
+const uint16_t *s2d_source_palette(const s2d_source *src, int page, int *n);
+
+/** A page stored as baseline JPEG (compression 7) as one complete JPEG, its strips joined
+ *  without decoding (JPEGTables spliced, as for associated images), and its colour model
+ *  (RGB, YCbCr, or grey min-is-black).
+ *  @return false (err set to say why) when the page cannot be copied so: decode it. */
+bool s2d_source_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
+                          s2d_error *err);
 
 /** Whether a batch should take path as an input: a name or first bytes that a format of
  *  the registry reads (without opening it with libtiff). */

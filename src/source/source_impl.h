@@ -21,6 +21,14 @@ typedef struct s2d_source_ops {
     // NULL when the format never has one to copy.
     bool (*associated_jpeg)(s2d_source *src, const s2d_source_image *img, s2d_buf *out, int64_t *w,
                             int64_t *h, s2d_colour *colour);
+    // Pages (source.h); NULL when the format has none. Levels' operations (ctx_new ...)
+    // are NULL for a format of pages only.
+    bool (*read_rows)(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
+                      size_t stride, s2d_error *err);
+    uint64_t (*translucent)(const s2d_source *src, int page);
+    const uint16_t *(*palette)(const s2d_source *src, int page, int *n);
+    bool (*page_jpeg)(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
+                      s2d_error *err);
 } s2d_source_ops;
 
 #define S2D_MAX_ASSOCIATED 3   // label, overview, thumbnail
@@ -36,6 +44,9 @@ struct s2d_source {
     int nassociated;
     s2d_source_image associated[S2D_MAX_ASSOCIATED];
     s2d_source_meta meta;
+    int npages;
+    s2d_source_image *pages;           // malloc'd
+    s2d_page_facts *page_facts;        // malloc'd, parallel to pages
 };
 
 /** One format of the registry (registry.c).
@@ -53,7 +64,7 @@ typedef struct s2d_format {
 } s2d_format;
 
 extern const s2d_format s2d_format_ndpi, s2d_format_aperio, s2d_format_ome,
-    s2d_format_tiled_tiff, s2d_format_openslide;
+    s2d_format_tiled_tiff, s2d_format_plain_tiff, s2d_format_openslide;
 
 /** The registry's formats in try order, and how many. */
 const s2d_format *const *s2d_formats(int *n);

@@ -142,6 +142,7 @@ static bool describe(TIFF *tif, s2d_tiff_ifd *d)
     TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &d->resolution_unit);
     TIFFGetField(tif, TIFFTAG_XRESOLUTION, &d->x_resolution);
     TIFFGetField(tif, TIFFTAG_YRESOLUTION, &d->y_resolution);
+    TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &d->subfile_type);
     d->tiled = TIFFIsTiled(tif);
     if (d->tiled) {
         TIFFGetField(tif, TIFFTAG_TILEWIDTH, &d->tile_w);

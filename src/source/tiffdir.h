@@ -37,6 +37,7 @@ typedef struct s2d_tiff_ifd {
     s2d_tiff_private_tag *private_tags;
     int nprivate;
     s2d_lossy_history history;        // how this image is stored
+    uint32_t subfile_type;            // NewSubfileType; bit 0: a reduced-resolution copy
 } s2d_tiff_ifd;
 
 typedef struct s2d_tiffdir {

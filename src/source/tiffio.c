@@ -193,20 +193,16 @@ static bool tiff_read_associated(s2d_source *src, const s2d_source_image *img, u
                                 rgb, w, h, err);
 }
 
-// Joins the JPEG strips of an associated image into one JPEG (the strips are read
-// straight from the file; their total is bounded as a copied frame's is). Only an image
-// stored top row first: the decode path turns the others upright, a copy cannot.
-static bool tiff_associated_jpeg(s2d_source *src, const s2d_source_image *img, s2d_buf *out,
-                                 int64_t *w, int64_t *h, s2d_colour *colour)
+bool s2d_tiff_strips_jpeg(int fd, const s2d_tiff_ifd *d, s2d_buf *out, s2d_colour *colour)
 {
-    const s2d_tiff_ifd *d = &src->tiffdir->ifds[associated_ifd(src, img)];
     uint32_t iw = d->width, ih = d->height, n = d->nchunks;
+    bool grey = d->samples == 1 && d->has_photometric && d->photometric == PHOTOMETRIC_MINISBLACK;
+    bool colour3 = d->samples == 3 && d->has_photometric &&
+                   (d->photometric == PHOTOMETRIC_RGB || d->photometric == PHOTOMETRIC_YCBCR);
+    // One grey strip is spliced as a tile is; the joiner takes three components only.
     bool ok = !d->tiled && d->compression == COMPRESSION_JPEG && iw > 0 && ih > 0 &&
-              d->samples == 3 && d->bits == 8 && d->planar == PLANARCONFIG_CONTIG &&
-              d->has_photometric &&
-              (d->photometric == PHOTOMETRIC_RGB || d->photometric == PHOTOMETRIC_YCBCR) &&
-              d->orientation == ORIENTATION_TOPLEFT && d->offsets && iw <= 65535 &&
-              ih <= 65535 && n > 0;
+              d->bits == 8 && d->planar == PLANARCONFIG_CONTIG && (colour3 || (grey && n == 1)) &&
+              d->offsets && iw <= 65535 && ih <= 65535 && n > 0;
     uint64_t total = 0;
     for (uint32_t i = 0; ok && i < n; i++) {
         total += d->counts[i];
@@ -214,24 +210,41 @@ static bool tiff_associated_jpeg(s2d_source *src, const s2d_source_image *img, s
     }
     s2d_buf *strips = ok ? calloc(n, sizeof *strips) : NULL;
     ok = ok && strips;
-    int fd = s2d_tiff_source_of(src)->fd;
     for (uint32_t i = 0; ok && i < n; i++) {
         ok = s2d_pread_buf(fd, d->offsets[i], (size_t)d->counts[i], &strips[i]);
     }
-    bool rgb;
-    ok = ok && s2d_jpeg_join_strips(d->jpeg_tables, d->jpeg_tables_len, strips, n, (int)iw,
-                                     (int)ih, d->rows_per_strip,
-                                     d->photometric == PHOTOMETRIC_RGB, &rgb, out);
+    bool rgb = false;
+    if (ok && grey) {
+        ok = s2d_jpeg_splice(d->jpeg_tables, d->jpeg_tables_len, strips[0].data, strips[0].len,
+                             false, out);
+    } else if (ok) {
+        ok = s2d_jpeg_join_strips(d->jpeg_tables, d->jpeg_tables_len, strips, n, (int)iw,
+                                  (int)ih, d->rows_per_strip,
+                                  d->photometric == PHOTOMETRIC_RGB, &rgb, out);
+    }
     if (ok) {
-        *w = iw;
-        *h = ih;
-        *colour = rgb ? S2D_COLOUR_RGB : S2D_COLOUR_YCBCR;
+        *colour = grey ? S2D_COLOUR_MONO_MIN_IS_BLACK : rgb ? S2D_COLOUR_RGB : S2D_COLOUR_YCBCR;
     }
     for (uint32_t i = 0; strips && i < n; i++) {
         s2d_buf_free(&strips[i]);
     }
     free(strips);
     return ok;
+}
+
+// Only an associated image stored top row first is copied: the decode path turns the
+// others upright, a copy cannot.
+static bool tiff_associated_jpeg(s2d_source *src, const s2d_source_image *img, s2d_buf *out,
+                                 int64_t *w, int64_t *h, s2d_colour *colour)
+{
+    const s2d_tiff_ifd *d = &src->tiffdir->ifds[associated_ifd(src, img)];
+    if (d->samples != 3 || d->orientation != ORIENTATION_TOPLEFT ||
+        !s2d_tiff_strips_jpeg(s2d_tiff_source_of(src)->fd, d, out, colour)) {
+        return false;
+    }
+    *w = d->width;
+    *h = d->height;
+    return true;
 }
 
 // ------------------------------------------------------------------ building

@@ -99,6 +99,12 @@ bool s2d_tiff_tiled_frame(s2d_source *src, const s2d_tiff_level *lv, int level, 
                           uint32_t row, int fw, int fh, s2d_tiff_ctx *c, s2d_buf *out,
                           s2d_error *err);
 
+/** The JPEG strips of a stripped IFD (compression 7, 8-bit, RGB or YCbCr; or grey in one
+ *  strip) as one complete JPEG made without decoding (s2d_jpeg_join_strips), read from
+ *  fd, and its colour model. Their total is bounded as a copied frame's is.
+ *  @return false when the IFD is not stored so or its strips cannot be joined. */
+bool s2d_tiff_strips_jpeg(int fd, const s2d_tiff_ifd *d, s2d_buf *out, s2d_colour *colour);
+
 /** Whether IFD 0 carries the mark of a TIFF-based vendor format that OpenSlide tries
  *  before its generic tiled TIFF (NDPI's tag, Trestle's or Philips' Software, Aperio's
  *  description, Ventana's iScan XMP, Leica's SCN XML): such a file is no generic one. */

@@ -12,7 +12,8 @@
 #define MIN_JPEG_PSNR 35.0   // quality 90 on the smooth test picture gives ~40 dB
 
 #define DESC(w, h, spp, ba, bs, sgn, col, pl) \
-    {(w), (h), (spp), (ba), (bs), (sgn), S2D_COLOUR_##col, (pl)}
+    {(w), (h), (spp), (ba), (bs), (sgn), S2D_COLOUR_##col, (pl), false}
+#define FLOAT_DESC(w, h, spp, col) {(w), (h), (spp), 32, 32, false, S2D_COLOUR_##col, false, true}
 
 // Each description with what each codec must answer: JPEG baseline, JPEG 2000, native.
 static const struct {
@@ -46,6 +47,11 @@ static const struct {
     {DESC(16, 16, 1, 8, 0, false, MONO_MIN_IS_BLACK, false), false, false, false},
     {DESC(0, 16, 1, 8, 8, false, MONO_MIN_IS_BLACK, false), false, false, false},
     {DESC(16, 16, 1, 16, 16, true, PALETTE, false), false, false, false},
+    // Plain TIFFs' 32-bit samples: no codec takes them (the conversion rescales them).
+    {DESC(16, 16, 1, 32, 32, false, MONO_MIN_IS_BLACK, false), false, false, false},
+    {DESC(16, 16, 1, 32, 32, true, MONO_MIN_IS_BLACK, false), false, false, false},
+    {FLOAT_DESC(16, 16, 1, MONO_MIN_IS_BLACK), false, false, false},
+    {FLOAT_DESC(16, 16, 3, RGB), false, false, false},
 };
 
 // A smooth picture (JPEG's kind) with some texture, in the description's range; the
