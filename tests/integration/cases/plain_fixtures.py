@@ -47,29 +47,6 @@ PIL_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_1
                  4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
                  6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
                  8: Image.Transpose.ROTATE_90}
-# Real files: (kind, [(SOP class, pages)]) per PLAIN.md, or the refusal's words.
-REAL = {
-    "negative/histolab_kidney-48-5.tif": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/32bpp-None-jpeg.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/32bpp-None.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/custom_dir_EXIF_GPS.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/deflate-last-strip-extra-data.tiff": ("radiology", [(po.SOP_BYTE, [1])]),
-    "libtiff/lzw-single-strip.tiff": ("document", [(po.SOP_BIT, [1])]),
-    "libtiff/minisblack-1c-16b.tiff": ("radiology", [(po.SOP_WORD, [1])]),
-    "libtiff/minisblack-1c-8b.tiff": ("radiology", [(po.SOP_BYTE, [1])]),
-    "libtiff/minisblack-2c-8b-alpha.tiff": ("radiology", [(po.SOP_BYTE, [1])]),
-    "libtiff/miniswhite-1c-1b.tiff": ("document", [(po.SOP_BIT, [1])]),
-    "libtiff/ojpeg_chewey_subsamp21_multi_strip.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/ojpeg_zackthecat_subsamp22_single_strip.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/palette-1c-1b.tiff": ("document", [(po.SOP_COLOUR, [1])]),
-    "libtiff/palette-1c-4b.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/palette-1c-8b.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/quad-lzw-compat.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/rgb-3c-8b.tiff": ("photo", [(po.SOP_PHOTO, [1])]),
-    "libtiff/rgb-3c-16b.tiff": "16-bit RGB",
-    "libtiff/testfax4.tiff": ("document", [(po.SOP_BIT, [1])]),
-    "libtiff/tiff_with_subifd_chain.tif": ("radiology", [(po.SOP_BYTE, [1, 2])]),
-}
 # Uncompressed real files both tifffile and PIL read: their decodes must agree.
 CROSS_DECODE = ["libtiff/miniswhite-1c-1b.tiff", "libtiff/minisblack-1c-8b.tiff",
                 "libtiff/minisblack-1c-16b.tiff", "libtiff/palette-1c-8b.tiff",
@@ -155,6 +132,18 @@ def check_mapping(fixtures_dir, manifest, results, checks):
     checks.expect(all(np.array_equal(f, v("bits_13x7.tif", k + 1)[:, :, 0])
                       for k, f in enumerate(frames(results, "bits_13x7.tif"))), "bits_13x7.tif",
                   "min-is-black bits as they are")
+    as_ct = po.expected_instances(fixtures_dir / "bits_13x7.tif", modality="CT")
+    checks.expect(len(as_ct) == 1 and as_ct[0]["sop_class"] == po.SOP_BYTE and
+                  as_ct[0]["kind"] == "radiology" and
+                  all(np.array_equal(f, v("bits_13x7.tif", k + 1)[:, :, 0] * 255)
+                      for k, f in enumerate(as_ct[0]["frames"])), "bits_13x7.tif",
+                  "--modality CT: radiology, bits x255 in one Grayscale Byte SC")
+    endoscopic = po.expected_instances(fixtures_dir / "planar_rgb.tif", modality="ES")
+    checks.expect([i["sop_class"] for i in endoscopic] == [po.SOP_ENDOSCOPIC],
+                  "planar_rgb.tif", "--modality ES: VL Endoscopic")
+    per_page = po.expected_instances(fixtures_dir / "u13_one_pixel.tif", pages_as_instances=True)
+    checks.expect([(i["pages"], i["bits_stored"]) for i in per_page] == [([1], 12), ([2], 13)],
+                  "u13_one_pixel.tif", "--pages instances: Bits Stored 12, then 13")
     checks.expect(all(np.array_equal(a, b) for a, b in
                       zip(frames(results, "g4_fillorder2.tif"), frames(results, "g4_small.tif"))),
                   "g4_fillorder2.tif", "the same pages as g4_small.tif")
@@ -217,7 +206,7 @@ def check_mapping(fixtures_dir, manifest, results, checks):
     checks.expect(inst("imagej_range.tif")["windows"][0] == (1300.5, 2401.0,
                                                              "IMAGEJ DISPLAY RANGE"),
                   "imagej_range.tif", "window 1 from min=100 max=2500")
-    checks.expect(inst("one_pixel.tif")["windows"] == [(512.0, 1024.0, None)], "one_pixel.tif",
+    checks.expect(inst("one_pixel.tif")["windows"] == [(512.0, 1024.0, "IDENTITY")], "one_pixel.tif",
                   "one identity window over Bits Stored 10")
     checks.expect(inst("radiology8.tif")["windows"] == [], "radiology8.tif", "8-bit: no window")
 
@@ -238,17 +227,22 @@ def check_windows(checks):
     checks.expect(shifted == po.expected_window(outliers), "window",
                   "stored + 32768 with intercept -32768: the same window in rescaled units")
     scaled = po.expected_window(ramp, 0.5, -10.0)
-    checks.expect(scaled[1] == (-10 + 99.5 * 0.5 + 0.5, 99.5 * 1 + 1, "FULL RANGE"), "window",
-                  "slope 0.5, intercept -10: x = v * slope + intercept")
+    checks.expect(scaled[1] == (40.0, 100.0, "FULL RANGE"), "window",
+                  "slope 0.5, intercept -10: x from -10 to 89.5 in steps of 0.5, so centre "
+                  "(-10 + 89.5 + 0.5) / 2 and width 89.5 + 10 + 0.5")
+    tiny = po.expected_window(np.array([0, 0, 1, 1]), 0.25, 0.0)
+    checks.expect(tiny[1] == (0.25, 1.0, "FULL RANGE"), "window",
+                  "a width under 1 is written as 1")
     checks.expect(po.expected_window(np.full(9, 1000), bits_stored=10) ==
-                  [(512.0, 1024.0, None)], "window", "constant: identity over Bits Stored 10")
+                  [(512.0, 1024.0, "IDENTITY")], "window",
+                  "constant: identity over Bits Stored 10")
     checks.expect(po.expected_window(ramp, display_range=(20, 120))[0] ==
                   (70.5, 101.0, "IMAGEJ DISPLAY RANGE"), "window", "display range replaces 1")
 
 
 def check_real_files(testdata, checks):
     """Section 4."""
-    for relative, expected in REAL.items():
+    for relative, expected in po.REAL_FILES.items():
         path = testdata / relative
         if isinstance(expected, str):
             try:
@@ -322,7 +316,7 @@ def secondary_capture(instance, number, jpeg_streams=None):
     if instance["windows"]:
         ds.WindowCenter = [ds_value(w[0]) for w in instance["windows"]]
         ds.WindowWidth = [ds_value(w[1]) for w in instance["windows"]]
-        ds.WindowCenterWidthExplanation = [w[2] or "IDENTITY" for w in instance["windows"]]
+        ds.WindowCenterWidthExplanation = [w[2] for w in instance["windows"]]
     ds.is_little_endian, ds.is_implicit_VR = True, False
     if jpeg_streams:
         ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
@@ -440,6 +434,7 @@ def main(argv):
     generator, fixtures_dir = argv[1], Path(argv[2])
     testdata, workdir = Path(argv[3]), Path(argv[4])
     checks = Checks(show="failures")
+    workdir.mkdir(parents=True, exist_ok=True)  # the generator makes one level, not two
     check_determinism(generator, fixtures_dir, workdir, checks)
     manifest = po.load_manifest(fixtures_dir)
     results = check_decode_and_plan(fixtures_dir, manifest, checks)

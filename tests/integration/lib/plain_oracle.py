@@ -23,8 +23,9 @@ Decoders, by what the page holds:
     expected_window(frames, slope, intercept, bits_stored)
     jpeg_page_streams(path)                      # the bitstreams a JPEG copy must hold
 
-Where PLAIN.md leaves a detail open, the choice made here is stated at the function (alpha
-rounding, the identity window in rescaled units) and the comparison carries a tolerance."""
+Where docs/plain-tiff.md leaves a detail open, the choice made here is stated at the
+function (alpha rounding) and the comparison carries a tolerance. Where this file and
+docs/plain-tiff.md disagree, the docs win."""
 import io
 import json
 import math
@@ -41,6 +42,31 @@ SOP_WORD = "1.2.840.10008.5.1.4.1.1.7.3"
 SOP_COLOUR = "1.2.840.10008.5.1.4.1.1.7.4"
 SOP_PHOTO = "1.2.840.10008.5.1.4.1.77.1.4"
 SOP_ENDOSCOPIC = "1.2.840.10008.5.1.4.1.77.1.1"
+
+# The real TIFFs of ../shared/testdata the plain tests convert, by path under it: (kind,
+# [(SOP class, pages)]) per docs/plain-tiff.md, or the words of the refusal.
+REAL_FILES = {
+    "negative/histolab_kidney-48-5.tif": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/32bpp-None-jpeg.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/32bpp-None.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/custom_dir_EXIF_GPS.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/deflate-last-strip-extra-data.tiff": ("radiology", [(SOP_BYTE, [1])]),
+    "libtiff/lzw-single-strip.tiff": ("document", [(SOP_BIT, [1])]),
+    "libtiff/minisblack-1c-16b.tiff": ("radiology", [(SOP_WORD, [1])]),
+    "libtiff/minisblack-1c-8b.tiff": ("radiology", [(SOP_BYTE, [1])]),
+    "libtiff/minisblack-2c-8b-alpha.tiff": ("radiology", [(SOP_BYTE, [1])]),
+    "libtiff/miniswhite-1c-1b.tiff": ("document", [(SOP_BIT, [1])]),
+    "libtiff/ojpeg_chewey_subsamp21_multi_strip.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/ojpeg_zackthecat_subsamp22_single_strip.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/palette-1c-1b.tiff": ("document", [(SOP_COLOUR, [1])]),
+    "libtiff/palette-1c-4b.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/palette-1c-8b.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/quad-lzw-compat.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/rgb-3c-8b.tiff": ("photo", [(SOP_PHOTO, [1])]),
+    "libtiff/rgb-3c-16b.tiff": "16-bit RGB",
+    "libtiff/testfax4.tiff": ("document", [(SOP_BIT, [1])]),
+    "libtiff/tiff_with_subifd_chain.tif": ("radiology", [(SOP_BYTE, [1, 2])]),
+}
 
 # TIFF compression codes tifffile decodes without imagecodecs.
 TIFFFILE_CODECS = {1, 8, 32773, 32946}
@@ -245,6 +271,13 @@ def is_paper_page(f):
     return False
 
 
+def upright_dpi(facts):
+    """(x, y) dots per inch of the page turned upright (Orientation 5..8 swap them), or
+    None when the file records no resolution."""
+    dpi = facts["dpi"]
+    return None if dpi is None else (dpi[::-1] if facts["orientation"] >= 5 else dpi)
+
+
 def orient(array, orientation):
     """The pixels turned upright for TIFF Orientation 1..8 (rows x columns [x samples]):
     2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse,
@@ -304,7 +337,7 @@ def written_page(decoded, kind):
     if not grey:
         out.update(photometric="RGB", bits_allocated=8)
         out["sop_class"] = SOP_PHOTO if kind == "photo" else SOP_COLOUR
-    elif bits == 1:
+    elif bits == 1 and kind == "document":
         out.update(photometric="MONOCHROME2", bits_allocated=1, sop_class=SOP_BIT)
         if photometric == MINISWHITE:
             pixels, out["inverted"] = 1 - pixels, True
@@ -316,8 +349,8 @@ def written_page(decoded, kind):
         out.update(photometric="MONOCHROME2", bits_allocated=16, sop_class=SOP_WORD,
                    intercept=-32768)
     else:
-        if bits in (2, 4):
-            pixels = (pixels.astype(np.uint16) * (85 if bits == 2 else 17)).astype(np.uint8)
+        if bits in (1, 2, 4):  # 1-bit outside documents too: x255
+            pixels = (pixels.astype(np.uint16) * (255 // ((1 << bits) - 1))).astype(np.uint8)
             bits = 8
         wide = bits > 8
         out["bits_allocated"] = 16 if wide else 8
@@ -393,23 +426,40 @@ def imagej_display_range(description):
     return (found["min"], found["max"]) if len(found) == 2 else None
 
 
-def expected_instances(path, kind=None, pages=None):
+# The kind a --modality implies when --kind is absent (docs/plain-tiff.md).
+RADIOLOGY_MODALITIES = "CR DX CT MR US XA MG OT NM PT RF IO PX RG".split()
+MODALITY_KIND = dict([(m, "radiology") for m in RADIOLOGY_MODALITIES]
+                     + [("DOC", "document"), ("XC", "photo"), ("ES", "photo"),
+                        ("DMS", "photo"), ("GM", "microscopy"), ("SM", "microscopy")])
+DEFAULT_MODALITY = {"radiology": "OT", "document": "DOC", "photo": "XC"}
+
+
+def expected_instances(path, kind=None, pages=None, modality=None, pages_as_instances=False,
+                       windows=None):
     """The instances a conversion of `path` must write, in order: a list of dicts with
     `sop_class`, `pages` (1-based TIFF page numbers), `frames` (one array of stored values
     per page), `photometric`, `bits_allocated`, `bits_stored`, `slope`, `intercept`,
     `lossy`, `tolerance` (0: exact; 1 where PLAIN.md leaves the rounding open), `inverted`,
-    `nan_count`, `float` (the source values of float pages, else None) and `windows`
-    (expected_window's list; [] where no window is written). kind: "radiology",
-    "document" or "photo" (detect_kind's when None). A page that must be refused raises
-    Refused."""
+    `nan_count`, `float` (the source values of float pages, else None), `windows`
+    (expected_window's list; [] where no window is written), `kind`, `modality` and `dpi`
+    (upright_dpi of the first page).
+    The options of slide2dcm convert: kind (--kind: "radiology", "document" or "photo";
+    when None, the one `modality` implies, else detect_kind's), modality (--modality; ES
+    makes photos VL Endoscopic), pages_as_instances (--pages instances), windows (--window:
+    None for the automatic ones, [] for none, else [(centre, width), ...]). A page that
+    must be refused raises Refused."""
     decoded = pages if pages is not None else decode_pages(path)
     if not decoded:
         raise Refused("no pages")
-    kind = kind or detect_kind(decoded)
+    kind = kind or MODALITY_KIND.get(modality) or detect_kind(decoded)
+    modality = modality or DEFAULT_MODALITY.get(kind)
     written = [written_page(d, kind) for d in decoded]
+    if modality == "ES":
+        for w in written:
+            w["sop_class"] = SOP_ENDOSCOPIC if w["sop_class"] == SOP_PHOTO else w["sop_class"]
     runs = []
     for w in written:
-        if runs and same_description(runs[-1][-1], w):
+        if runs and not pages_as_instances and same_description(runs[-1][-1], w):
             runs[-1].append(w)
         else:
             runs.append([w])
@@ -417,6 +467,7 @@ def expected_instances(path, kind=None, pages=None):
     instances = []
     for run in runs:
         first = run[0]
+        facts = decoded[first["page"] - 1]["facts"]
         frames = [w["pixels"] for w in run]
         slope, intercept, nan_count, real = 1.0, float(first["intercept"]), 0, None
         tolerance = max(w["tolerance"] for w in run)
@@ -427,35 +478,43 @@ def expected_instances(path, kind=None, pages=None):
         stored_bits = bits_stored(frames, first["bits_allocated"])
         grey_wide = first["photometric"].startswith("MONOCHROME") and \
             first["bits_allocated"] > 8
-        windows = expected_window(frames, slope, intercept, stored_bits,
-                                  imagej_display_range(description)) if grey_wide else []
+        if not grey_wide:
+            instance_windows = []
+        elif windows is not None:
+            instance_windows = [(float(c), float(w), None) for c, w in windows]
+        else:
+            instance_windows = expected_window(frames, slope, intercept, stored_bits,
+                                               imagej_display_range(description))
         instances.append({
             "sop_class": first["sop_class"], "pages": [w["page"] for w in run],
             "frames": frames, "photometric": first["photometric"],
             "bits_allocated": first["bits_allocated"], "bits_stored": stored_bits,
             "slope": slope, "intercept": intercept, "lossy": any(w["lossy"] for w in run),
             "tolerance": tolerance, "inverted": first["inverted"], "nan_count": nan_count,
-            "float": real, "windows": windows, "kind": kind})
+            "float": real, "windows": instance_windows, "kind": kind,
+            "modality": modality, "dpi": upright_dpi(facts)})
     return instances
 
 
 # ---------------------------------------------------------------- window
 
-def note4_window(x1, x2):
-    """PS3.3 C.11.2.1.2 note 4: the LINEAR window covering x1..x2 inclusive."""
-    return (x1 + x2 + 1) / 2.0, x2 - x1 + 1.0
+def step_window(x1, x2, step=1.0):
+    """docs/plain-tiff.md's LINEAR window covering x1..x2 in rescaled units whose stored
+    values are `step` (the Rescale Slope) apart: centre (x1 + x2 + step) / 2, width
+    max(1, x2 - x1 + step). With step 1 this is PS3.3 C.11.2.1.2 note 4's window."""
+    return (x1 + x2 + step) / 2.0, max(1.0, x2 - x1 + step)
 
 
 def expected_window(stored, slope=1.0, intercept=0.0, bits_stored=None, display_range=None):
-    """PLAIN.md's windows of an instance, computed from its stored values (an array or a
-    list of frames): [(center, width, explanation), ...] in rescaled units.
+    """docs/plain-tiff.md's windows of an instance, computed from its stored values (an
+    array or a list of frames): [(center, width, explanation), ...] in rescaled units.
 
     lo/hi: the smallest stored v with count(<= v) >= ceil(0.005 N) / ceil(0.995 N), i.e. the
     sorted values at those ranks; window 1 (lo, hi) "AUTO 0.5-99.5%", window 2 (min, max)
-    "FULL RANGE", each by note 4 on x = v * slope + intercept. An ImageJ display range
-    replaces window 1 ("IMAGEJ DISPLAY RANGE", its min and max taken as x1 and x2). When
-    min == max, one window: identity over Bits Stored, read here as note 4 over the whole
-    stored range 0 .. 2^BS - 1 in rescaled units (explanation None: PLAIN.md names none)."""
+    "FULL RANGE", each by step_window on x = v * slope + intercept with the slope as step.
+    An ImageJ display range replaces window 1 ("IMAGEJ DISPLAY RANGE", its min and max taken
+    as x1 and x2). When min == max, one window over the whole stored range 0 .. 2^BS - 1
+    by the same formula, "IDENTITY"."""
     if isinstance(stored, (list, tuple)):
         values = np.concatenate([np.asarray(f).ravel() for f in stored])
     else:
@@ -463,20 +522,20 @@ def expected_window(stored, slope=1.0, intercept=0.0, bits_stored=None, display_
     values = np.sort(values.astype(np.int64))
     n = values.size
     rescale = lambda v: float(v) * slope + intercept  # noqa: E731
+    window = lambda v1, v2: step_window(rescale(v1), rescale(v2), slope)  # noqa: E731
     vmin, vmax = int(values[0]), int(values[-1])
     if vmin == vmax:
         if bits_stored is None:
             raise ValueError("the identity window needs Bits Stored")
-        center, width = note4_window(rescale(0), rescale((1 << bits_stored) - 1))
-        return [(center, width, None)]
+        return [window(0, (1 << bits_stored) - 1) + ("IDENTITY",)]
     low_rank, high_rank = (n + 199) // 200, (199 * n + 199) // 200  # ceil(.005 N), ceil(.995 N)
     lo, hi = int(values[low_rank - 1]), int(values[high_rank - 1])
     if display_range is not None:
-        first = note4_window(float(display_range[0]), float(display_range[1])) + \
+        first = step_window(float(display_range[0]), float(display_range[1]), slope) + \
             ("IMAGEJ DISPLAY RANGE",)
     else:
-        first = note4_window(rescale(lo), rescale(hi)) + ("AUTO 0.5-99.5%",)
-    return [first, note4_window(rescale(vmin), rescale(vmax)) + ("FULL RANGE",)]
+        first = window(lo, hi) + ("AUTO 0.5-99.5%",)
+    return [first, window(vmin, vmax) + ("FULL RANGE",)]
 
 
 # ---------------------------------------------------------------- the generator's manifest
