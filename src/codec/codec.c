@@ -10,6 +10,7 @@ static const s2d_codec *const codecs[] = {
     &s2d_codec_native,
     &s2d_codec_rle,
     &s2d_codec_jpeg_ls,
+    &s2d_codec_jpeg2000_lossless,
 };
 
 const s2d_codec *s2d_codec_at(size_t i)

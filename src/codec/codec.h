@@ -57,5 +57,6 @@ extern const s2d_codec s2d_codec_jpeg2000;        // codec/jpeg2000.c
 extern const s2d_codec s2d_codec_native;          // codec/native.c
 extern const s2d_codec s2d_codec_rle;             // codec/rle.c
 extern const s2d_codec s2d_codec_jpeg_ls;         // codec/jpeg_ls.c
+extern const s2d_codec s2d_codec_jpeg2000_lossless;   // codec/jpeg2000_lossless.c
 
 #endif

@@ -158,7 +158,7 @@ static void test_table(void)
         CHECK((c->enc_new != NULL) == (c->encode != NULL) &&
               (c->enc_new != NULL) == (c->enc_free != NULL));
     }
-    CHECK(n == 5);
+    CHECK(n == 6);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.50") == &s2d_codec_jpeg_baseline);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.91") == &s2d_codec_jpeg2000);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.1") == &s2d_codec_native);
@@ -197,8 +197,9 @@ static void test_round_trips(void)
             }
         }
     }
-    // JPEG's four descriptions, native's fifteen, RLE's eight, JPEG-LS's seven
-    CHECK(trips == 4 + 15 + 8 + 7);
+    // JPEG's four descriptions, native's fifteen, RLE's eight, JPEG-LS's and JPEG 2000
+    // lossless's seven
+    CHECK(trips == 4 + 15 + 8 + 7 + 7);
 }
 
 // Native bytes as DICOM stores them: 16-bit little endian, 1-bit first pixel in bit 0,

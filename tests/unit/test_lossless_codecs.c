@@ -18,7 +18,8 @@
     {.width = (w), .height = (h), .samples = (spp), .bits_allocated = (ba),             \
      .bits_stored = (bs), .is_signed = (sgn), .colour = S2D_COLOUR_##col}
 
-static const s2d_codec *const lossless[] = {&s2d_codec_rle, &s2d_codec_jpeg_ls};
+static const s2d_codec *const lossless[] = {&s2d_codec_rle, &s2d_codec_jpeg_ls,
+                                            &s2d_codec_jpeg2000_lossless};
 #define N_LOSSLESS (sizeof lossless / sizeof *lossless)
 
 // Descriptions with what each lossless codec answers (order of `lossless`).
@@ -26,46 +27,47 @@ static const struct {
     s2d_pixdesc d;
     bool takes[N_LOSSLESS];
 } cases[] = {
-    {DESC(1, 1, 1, 8, 8, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 8, 8, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(3, 40, 1, 8, 8, false, MONO_MIN_IS_WHITE), {true, true}},
-    {DESC(300, 5, 1, 8, 8, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 8, 2, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 8, 5, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(1, 1, 3, 8, 8, false, RGB), {true, true}},
-    {DESC(13, 7, 3, 8, 8, false, RGB), {true, true}},
-    {DESC(3, 17, 3, 8, 8, false, RGB), {true, true}},
-    {DESC(1, 1, 1, 16, 16, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 16, 9, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 16, 10, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 16, 11, false, MONO_MIN_IS_WHITE), {true, true}},
-    {DESC(13, 7, 1, 16, 12, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(3, 9, 1, 16, 13, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 16, 14, false, MONO_MIN_IS_BLACK), {true, true}},
-    {DESC(13, 7, 1, 16, 15, false, MONO_MIN_IS_WHITE), {true, true}},
-    {DESC(130, 21, 1, 16, 16, false, MONO_MIN_IS_BLACK), {true, true}},
-    // Signed grey: RLE carries the bytes; JPEG-LS has no signed samples.
-    {DESC(13, 7, 1, 16, 16, true, MONO_MIN_IS_BLACK), {true, false}},
-    {DESC(13, 7, 1, 8, 8, true, MONO_MIN_IS_BLACK), {true, false}},
+    {DESC(1, 1, 1, 8, 8, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 8, 8, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(3, 40, 1, 8, 8, false, MONO_MIN_IS_WHITE), {true, true, true}},
+    {DESC(300, 5, 1, 8, 8, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 8, 2, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 8, 5, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(1, 1, 3, 8, 8, false, RGB), {true, true, true}},
+    {DESC(13, 7, 3, 8, 8, false, RGB), {true, true, true}},
+    {DESC(3, 17, 3, 8, 8, false, RGB), {true, true, true}},
+    {DESC(1, 1, 1, 16, 16, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 16, 9, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 16, 10, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 16, 11, false, MONO_MIN_IS_WHITE), {true, true, true}},
+    {DESC(13, 7, 1, 16, 12, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(3, 9, 1, 16, 13, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 16, 14, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    {DESC(13, 7, 1, 16, 15, false, MONO_MIN_IS_WHITE), {true, true, true}},
+    {DESC(130, 21, 1, 16, 16, false, MONO_MIN_IS_BLACK), {true, true, true}},
+    // Signed grey: RLE carries the bytes; JPEG-LS has no signed samples; JPEG 2000 would,
+    // but signed pixels are made unsigned before any codec (the plain-TIFF pixel mapping).
+    {DESC(13, 7, 1, 16, 16, true, MONO_MIN_IS_BLACK), {true, false, false}},
+    {DESC(13, 7, 1, 8, 8, true, MONO_MIN_IS_BLACK), {true, false, false}},
     // Few bits in 16-bit words: JPEG-LS would want bytes.
-    {DESC(13, 7, 1, 16, 8, false, MONO_MIN_IS_BLACK), {true, false}},
-    {DESC(13, 7, 1, 8, 1, false, MONO_MIN_IS_BLACK), {true, true}},
+    {DESC(13, 7, 1, 16, 8, false, MONO_MIN_IS_BLACK), {true, false, true}},
+    {DESC(13, 7, 1, 8, 1, false, MONO_MIN_IS_BLACK), {true, true, true}},
     // Refused by all: 1-bit, 16-bit RGB, palette, YCbCr, planar, 2 samples, 12 allocated.
-    {DESC(16, 16, 1, 1, 1, false, MONO_MIN_IS_WHITE), {false, false}},
-    {DESC(16, 16, 3, 16, 16, false, RGB), {false, false}},
-    {DESC(16, 16, 1, 8, 8, false, PALETTE), {false, false}},
-    {DESC(16, 16, 3, 8, 8, false, YCBCR), {false, false}},
+    {DESC(16, 16, 1, 1, 1, false, MONO_MIN_IS_WHITE), {false, false, false}},
+    {DESC(16, 16, 3, 16, 16, false, RGB), {false, false, false}},
+    {DESC(16, 16, 1, 8, 8, false, PALETTE), {false, false, false}},
+    {DESC(16, 16, 3, 8, 8, false, YCBCR), {false, false, false}},
     {{.width = 16, .height = 16, .samples = 3, .bits_allocated = 8, .bits_stored = 8,
       .colour = S2D_COLOUR_RGB, .planar = true},
-     {false, false}},
-    {DESC(16, 16, 2, 8, 8, false, RGB), {false, false}},
-    {DESC(16, 16, 1, 8, 8, false, RGB), {false, false}},
-    {DESC(16, 16, 3, 8, 8, false, MONO_MIN_IS_BLACK), {false, false}},
-    {DESC(16, 16, 1, 12, 12, false, MONO_MIN_IS_BLACK), {false, false}},
-    {DESC(16, 16, 1, 8, 9, false, MONO_MIN_IS_BLACK), {false, false}},
-    {DESC(16, 16, 1, 16, 0, false, MONO_MIN_IS_BLACK), {false, false}},
-    {DESC(0, 16, 1, 8, 8, false, MONO_MIN_IS_BLACK), {false, false}},
-    {DESC(16, 0, 3, 8, 8, false, RGB), {false, false}},
+     {false, false, false}},
+    {DESC(16, 16, 2, 8, 8, false, RGB), {false, false, false}},
+    {DESC(16, 16, 1, 8, 8, false, RGB), {false, false, false}},
+    {DESC(16, 16, 3, 8, 8, false, MONO_MIN_IS_BLACK), {false, false, false}},
+    {DESC(16, 16, 1, 12, 12, false, MONO_MIN_IS_BLACK), {false, false, false}},
+    {DESC(16, 16, 1, 8, 9, false, MONO_MIN_IS_BLACK), {false, false, false}},
+    {DESC(16, 16, 1, 16, 0, false, MONO_MIN_IS_BLACK), {false, false, false}},
+    {DESC(0, 16, 1, 8, 8, false, MONO_MIN_IS_BLACK), {false, false, false}},
+    {DESC(16, 0, 3, 8, 8, false, RGB), {false, false, false}},
 };
 #define N_CASES (sizeof cases / sizeof *cases)
 
@@ -227,6 +229,7 @@ static void test_table(void)
 {
     CHECK(s2d_codec_find("1.2.840.10008.1.2.5") == &s2d_codec_rle);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.80") == &s2d_codec_jpeg_ls);
+    CHECK(s2d_codec_find("1.2.840.10008.1.2.4.90") == &s2d_codec_jpeg2000_lossless);
     for (size_t k = 0; k < N_LOSSLESS; k++) {
         const s2d_codec *c = lossless[k];
         CHECK(!c->lossy && !c->lossy_method && c->enc_new && c->encode && c->enc_free &&
@@ -266,7 +269,7 @@ static void test_round_trips(void)
             }
         }
     }
-    CHECK(round_trips == expected && expected >= 6 * (22 + 19));
+    CHECK(round_trips == expected && expected >= 6 * (22 + 19 + 20));
 }
 
 // Annex G's bytes: header of 16 uint32, the high bytes' segment first, runs within rows.
@@ -390,10 +393,10 @@ static bool write_file(const char *dir, const char *name, const char *ext, const
 
 static const char *photometric_of(const s2d_codec *c, const s2d_pixdesc *d)
 {
-    (void)c;
-    return d->colour == S2D_COLOUR_RGB                ? "RGB"
-           : d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1"
-                                                       : "MONOCHROME2";
+    if (d->colour == S2D_COLOUR_RGB) {
+        return c == &s2d_codec_jpeg2000_lossless ? "YBR_RCT" : "RGB";
+    }
+    return d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1" : "MONOCHROME2";
 }
 
 static int dump(const char *dir)
