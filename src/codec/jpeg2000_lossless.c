@@ -50,7 +50,7 @@ static bool accepts(const s2d_pixdesc *d)
     bool grey = d->samples == 1 && is_mono(d->colour) &&
                 (d->bits_allocated == 8 || d->bits_allocated == 16);
     bool rgb = d->samples == 3 && d->colour == S2D_COLOUR_RGB && d->bits_allocated == 8;
-    return (grey || rgb) && !d->is_signed && !d->planar && d->bits_stored >= 1 &&
+    return (grey || rgb) && !d->is_signed && !d->is_float && !d->planar && d->bits_stored >= 1 &&
            d->bits_stored <= d->bits_allocated && d->width > 0 && d->height > 0 &&
            d->width <= INT32_MAX && d->height <= INT32_MAX && frame_bound(d) <= MAX_FRAME_BYTES;
 }

@@ -51,7 +51,7 @@ static bool accepts(const s2d_pixdesc *d)
                                           : false;
     bool grey = d->samples == 1 && is_mono(d->colour);
     bool rgb = d->samples == 3 && d->colour == S2D_COLOUR_RGB && d->bits_allocated == 8;
-    return bits && (grey || rgb) && !d->is_signed && !d->planar && d->width > 0 &&
+    return bits && (grey || rgb) && !d->is_signed && !d->is_float && !d->planar && d->width > 0 &&
            d->height > 0 && d->width <= MAX_SIDE && d->height <= MAX_SIDE &&
            frame_bound(d) <= MAX_FRAME_BYTES;
 }

@@ -38,7 +38,7 @@ static bool accepts(const s2d_pixdesc *d)
     bool rgb = d->samples == 3 && d->colour == S2D_COLOUR_RGB && d->bits_allocated == 8 &&
                !d->is_signed;
     // Segments hold bytes whatever they mean, so signed grey is carried as it is.
-    return (grey || rgb) && !d->planar && d->bits_stored >= 1 &&
+    return (grey || rgb) && !d->planar && !d->is_float && d->bits_stored >= 1 &&
            d->bits_stored <= d->bits_allocated && d->width > 0 && d->height > 0 &&
            frame_bound(d) <= MAX_FRAME_BYTES;
 }

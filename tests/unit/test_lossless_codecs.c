@@ -68,6 +68,14 @@ static const struct {
     {DESC(16, 16, 1, 16, 0, false, MONO_MIN_IS_BLACK), {false, false, false}},
     {DESC(0, 16, 1, 8, 8, false, MONO_MIN_IS_BLACK), {false, false, false}},
     {DESC(16, 0, 3, 8, 8, false, RGB), {false, false, false}},
+    // 32-bit and float samples (plain TIFFs'; the conversion rescales them first).
+    {DESC(16, 16, 1, 32, 32, false, MONO_MIN_IS_BLACK), {false, false, false}},
+    {{.width = 16, .height = 16, .samples = 1, .bits_allocated = 32, .bits_stored = 32,
+      .colour = S2D_COLOUR_MONO_MIN_IS_BLACK, .is_float = true},
+     {false, false, false}},
+    {{.width = 16, .height = 16, .samples = 1, .bits_allocated = 16, .bits_stored = 16,
+      .colour = S2D_COLOUR_MONO_MIN_IS_BLACK, .is_float = true},
+     {false, false, false}},
 };
 #define N_CASES (sizeof cases / sizeof *cases)
 
