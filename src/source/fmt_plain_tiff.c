@@ -289,6 +289,7 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
         pp->alpha = f->alpha != S2D_ALPHA_NONE ? 3 : -1;
         f->decoded_to_rgb = true;
         f->cmyk = photometric == PHOTOMETRIC_SEPARATED;
+        f->ycbcr = photometric == PHOTOMETRIC_YCBCR;
         img->pix.samples = 3;
         img->pix.bits_allocated = img->pix.bits_stored = 8;
         img->pix.colour = S2D_COLOUR_RGB;
@@ -308,6 +309,7 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
     case PHOTOMETRIC_YCBCR:   // JPEG-compressed: libtiff's JPEG codec gives RGB
         pp->colour_samples = 3;
         pp->jpeg_to_rgb = true;
+        f->ycbcr = true;
         break;
     default:
         return s2d_error_set(err, S2D_ERR_INPUT, "page %d: photometric interpretation %u is "

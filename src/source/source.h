@@ -140,6 +140,7 @@ typedef struct s2d_page_facts {
     // reader (YCbCr without JPEG, old JPEG, CMYK, CIE L*a*b*, LogLuv);
     bool decoded_to_rgb;
     bool cmyk;                        // of which separated inks
+    bool ycbcr;                       // stored as YCbCr (JPEG or not), handed out as RGB
 } s2d_page_facts;
 
 typedef struct s2d_source s2d_source;
@@ -245,6 +246,31 @@ const uint16_t *s2d_source_palette(const s2d_source *src, int page, int *n);
  *  @return false (err set to say why) when the page cannot be copied so: decode it. */
 bool s2d_source_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
                           s2d_error *err);
+
+/* ------------------------------------------------------------------ kinds
+ * What a file of pages holds, told from its facts alone (src/source/kind.c). */
+
+typedef enum s2d_tiff_kind {
+    S2D_KIND_RADIOLOGY,      // greyscale over 8 bits, float, or plain 8-bit (or 2/4-bit) grey
+    S2D_KIND_DOCUMENT,       // bilevel or CCITT pages, or pages of a paper size at 150..600 dpi
+    S2D_KIND_PHOTO,          // RGB, YCbCr, palette, CMYK
+    S2D_KIND_MICROSCOPY,     // a microscopy format's mark, or a whole-slide image
+} s2d_tiff_kind;
+
+/** "radiology", "document", "photo", "microscopy" (a static string). */
+const char *s2d_kind_name(s2d_tiff_kind kind);
+
+/** The kind of n pages (pages and facts parallel arrays) of a file with that microscopy
+ *  mark (meta's, may be empty), the first rule that matches: the mark; 1-bit pages,
+ *  CCITT, 8-bit grey or RGB of a paper size (A4, Letter, Legal within 10 %) at 150..600 dpi
+ *  on any page; float, then grey of any depth on any page; else photo. reason says what
+ *  decided, in a few words ("16-bit grey", "A4 page at 300 dpi", "RGB"). */
+s2d_tiff_kind s2d_kind_of(const char *microscopy_mark, const s2d_source_image *pages,
+                          const s2d_page_facts *facts, int n, char reason[128]);
+
+/** s2d_kind_of over a source's pages; a source of levels is microscopy ("a whole-slide
+ *  image"). */
+s2d_tiff_kind s2d_source_kind(const s2d_source *src, char reason[128]);
 
 /** Whether a batch should take path as an input: a name or first bytes that a format of
  *  the registry reads (without opening it with libtiff). */

@@ -34,6 +34,29 @@ bool s2d_tiffdir_magic(const char *path)
                         (m[0] == 'M' && m[1] == 'M' && (m[3] == 42 || m[3] == 43)));
 }
 
+// Whether the header says there is no directory at all (a first IFD offset of 0), which
+// libtiff refuses like a damaged file.
+static bool first_ifd_offset_zero(const char *path)
+{
+    uint8_t h[16] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    bool big = (h[0] == 'I' && h[2] == 43) || (h[0] == 'M' && h[3] == 43);
+    size_t at = big ? 8 : 4, len = big ? 8 : 4;
+    if (got < at + len) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (h[at + i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // A copy of n bytes with a NUL after them (text tags may lack theirs), or NULL; the caller
 // frees it.
 static void *copy_bytes(const void *p, size_t n)
@@ -218,8 +241,10 @@ s2d_tiffdir *s2d_tiffdir_list(const char *path, s2d_error *err)
     // the directory is passed.
     TIFF *tif = td->tif = TIFFOpen(path, "rmD");
     if (!tif) {
-        snprintf(td->damage, sizeof td->damage,
-                 "a damaged or truncated TIFF: its first IFD cannot be read");
+        snprintf(td->damage, sizeof td->damage, "%s",
+                 first_ifd_offset_zero(path) ? "a TIFF of no pages: its first IFD offset is 0"
+                                             : "a damaged or truncated TIFF: its first IFD "
+                                               "cannot be read");
         return td;
     }
     uint32_t icc_len = 0;

@@ -1,0 +1,145 @@
+/* What a file of pages holds (radiology, document, photo, microscopy), told from the
+ * source's facts alone: the first rule that matches wins, and the reason names the fact.
+ * No DICOM word here: the conversion maps kinds to IODs. */
+#include <math.h>
+#include <stdio.h>
+
+#include "source/source_impl.h"
+
+// Document resolutions, in dots per inch.
+#define DOC_DPI_MIN 150.0
+#define DOC_DPI_MAX 600.0
+// How far a page may be from a paper size, either side.
+#define PAPER_TOLERANCE 0.10
+
+static const struct {
+    const char *name;
+    double w_mm, h_mm;
+} papers[] = {
+    {"A4", 210, 297},
+    {"Letter", 215.9, 279.4},
+    {"Legal", 215.9, 355.6},
+};
+
+const char *s2d_kind_name(s2d_tiff_kind kind)
+{
+    switch (kind) {
+    case S2D_KIND_RADIOLOGY:
+        return "radiology";
+    case S2D_KIND_DOCUMENT:
+        return "document";
+    case S2D_KIND_PHOTO:
+        return "photo";
+    default:
+        return "microscopy";
+    }
+}
+
+static bool is_grey(const s2d_pixdesc *p)
+{
+    return p->samples == 1 && (p->colour == S2D_COLOUR_MONO_MIN_IS_BLACK ||
+                               p->colour == S2D_COLOUR_MONO_MIN_IS_WHITE);
+}
+
+// How far w x h mm is from a paper of pw x ph, either way round: the larger relative
+// difference of the two sides.
+static double paper_distance(double w, double h, double pw, double ph)
+{
+    double upright = fmax(fabs(w - pw) / pw, fabs(h - ph) / ph);
+    double turned = fmax(fabs(w - ph) / ph, fabs(h - pw) / pw);
+    return fmin(upright, turned);
+}
+
+// The paper a page of 8-bit grey or RGB at a document resolution is (the closest within
+// the tolerance: Letter and A4 are within 10 % of each other), or NULL; *dpi its
+// resolution.
+static const char *paper_of(const s2d_pixdesc *p, const s2d_page_facts *f, double *dpi)
+{
+    bool eight = p->bits_stored == 8 && !p->is_signed && !p->is_float;
+    bool colour_ok = is_grey(p) || (p->samples == 3 && p->colour == S2D_COLOUR_RGB);
+    double xdpi = f->x_px_per_mm * 25.4, ydpi = f->y_px_per_mm * 25.4;
+    if (!eight || !colour_ok || xdpi < DOC_DPI_MIN || xdpi > DOC_DPI_MAX || ydpi < DOC_DPI_MIN ||
+        ydpi > DOC_DPI_MAX) {
+        return NULL;
+    }
+    double w = p->width / f->x_px_per_mm, h = p->height / f->y_px_per_mm;
+    const char *best = NULL;
+    double best_distance = PAPER_TOLERANCE;
+    for (size_t i = 0; i < sizeof papers / sizeof *papers; i++) {
+        double d = paper_distance(w, h, papers[i].w_mm, papers[i].h_mm);
+        if (d <= best_distance) {
+            best = papers[i].name;
+            best_distance = d;
+        }
+    }
+    *dpi = xdpi;
+    return best;
+}
+
+static const char *ccitt_name(uint16_t code)
+{
+    return code == 4 ? "CCITT G4" : code == 3 ? "CCITT G3" : "CCITT modified Huffman";
+}
+
+s2d_tiff_kind s2d_kind_of(const char *mark, const s2d_source_image *pages,
+                          const s2d_page_facts *facts, int n, char reason[128])
+{
+    if (mark && mark[0]) {
+        snprintf(reason, 128, "%s", mark);
+        return S2D_KIND_MICROSCOPY;
+    }
+    for (int i = 0; i < n; i++) {
+        if (facts[i].bits_per_sample == 1) {
+            snprintf(reason, 128, "1-bit pages");
+            return S2D_KIND_DOCUMENT;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (facts[i].compression == S2D_PAGE_CCITT) {
+            snprintf(reason, 128, "%s compression", ccitt_name(facts[i].compression_code));
+            return S2D_KIND_DOCUMENT;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        double dpi = 0;
+        const char *paper = paper_of(&pages[i].pix, &facts[i], &dpi);
+        if (paper) {
+            snprintf(reason, 128, "%s page at %.0f dpi", paper, dpi);
+            return S2D_KIND_DOCUMENT;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (pages[i].pix.is_float) {
+            snprintf(reason, 128, "float");
+            return S2D_KIND_RADIOLOGY;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        // Grey of any depth: over 8 bits, 8 bits, or 2 and 4 bits.
+        const s2d_pixdesc *p = &pages[i].pix;
+        if (is_grey(p) && !facts[i].decoded_to_rgb) {
+            bool white = p->colour == S2D_COLOUR_MONO_MIN_IS_WHITE;
+            snprintf(reason, 128, "%u-bit grey%s%s", (unsigned)facts[i].bits_per_sample,
+                     p->is_signed ? ", signed" : "", white ? ", min-is-white" : "");
+            return S2D_KIND_RADIOLOGY;
+        }
+    }
+    const s2d_page_facts *f = n > 0 ? &facts[0] : NULL;
+    const s2d_pixdesc *p = n > 0 ? &pages[0].pix : NULL;
+    snprintf(reason, 128, "%s", !p                                   ? "no pages"
+                                : p->colour == S2D_COLOUR_PALETTE ? "palette"
+                                : f->cmyk                         ? "CMYK"
+                                : f->ycbcr                        ? "YCbCr"
+                                                                  : "RGB");
+    return S2D_KIND_PHOTO;
+}
+
+s2d_tiff_kind s2d_source_kind(const s2d_source *src, char reason[128])
+{
+    if (src->npages == 0) {
+        snprintf(reason, 128, "a whole-slide image");
+        return S2D_KIND_MICROSCOPY;
+    }
+    return s2d_kind_of(src->meta.microscopy_mark, src->pages, src->page_facts, src->npages,
+                       reason);
+}
