@@ -34,15 +34,6 @@ static uint64_t frame_bound(const s2d_pixdesc *d)
     return payload + payload / 7 + 1 + HEADER_BYTES;
 }
 
-/* What CharLS usually needs (its own estimate: the raw size and headers), the buffer an
- * encoder starts with; only frames that outgrow it grow it up to frame_bound(). */
-static uint64_t first_guess(const s2d_pixdesc *d)
-{
-    uint64_t raw = (uint64_t)d->width * d->height * d->samples * s2d_pixdesc_sample_bytes(d);
-    uint64_t guess = raw + raw / 16 + HEADER_BYTES;
-    return guess < frame_bound(d) ? guess : frame_bound(d);
-}
-
 static bool accepts(const s2d_pixdesc *d)
 {
     // CharLS takes samples of up to 8 bits in bytes, of 9..16 bits in words.
@@ -77,13 +68,16 @@ static void coder_free(void *c)
     }
 }
 
+/* The encoder's buffer holds a frame of the bound. CharLS writes it from the start and a
+ * frame takes about its raw size, so the pages past that, never touched, cost address space
+ * only (a buffer this large is mapped, not taken from the heap). */
 static void *enc_new(const s2d_pixdesc *d, const s2d_codec_opts *o, s2d_error *err)
 {
     (void)o;
     coder *k = calloc(1, sizeof *k);
     if (k) {
         k->desc = *d;
-        k->cap = (size_t)first_guess(d);
+        k->cap = (size_t)frame_bound(d);
         k->buf = malloc(k->cap);
     }
     if (!k || !k->buf) {
@@ -112,17 +106,17 @@ static charls_frame_info frame_info(const s2d_pixdesc *d)
                                .component_count = d->samples};
 }
 
-// One attempt into k->buf as it is; CharLS's error code.
-static charls_jpegls_errc encode_into(coder *k, const uint8_t *pixels, size_t stride,
-                                      size_t *written)
+static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t **out,
+                   size_t *out_len, s2d_error *err)
 {
+    coder *k = e;
     const s2d_pixdesc *d = &k->desc;
     charls_jpegls_encoder *enc = charls_jpegls_encoder_create();
     if (!enc) {
-        return CHARLS_JPEGLS_ERRC_NOT_ENOUGH_MEMORY;
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     charls_frame_info info = frame_info(d);
-    size_t in_len = stride * (d->height - 1) + s2d_pixdesc_row_bytes(d);
+    size_t in_len = stride * (d->height - 1) + s2d_pixdesc_row_bytes(d), written = 0;
     charls_jpegls_errc ec = charls_jpegls_encoder_set_frame_info(enc, &info);
     if (!ec && d->samples == 3) {
         ec = charls_jpegls_encoder_set_interleave_mode(enc, CHARLS_INTERLEAVE_MODE_LINE);
@@ -134,28 +128,9 @@ static charls_jpegls_errc encode_into(coder *k, const uint8_t *pixels, size_t st
         ec = charls_jpegls_encoder_encode_from_buffer(enc, pixels, in_len, (uint32_t)stride);
     }
     if (!ec) {
-        ec = charls_jpegls_encoder_get_bytes_written(enc, written);
+        ec = charls_jpegls_encoder_get_bytes_written(enc, &written);
     }
     charls_jpegls_encoder_destroy(enc);
-    return ec;
-}
-
-static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t **out,
-                   size_t *out_len, s2d_error *err)
-{
-    coder *k = e;
-    size_t written = 0;
-    charls_jpegls_errc ec = encode_into(k, pixels, stride, &written);
-    size_t most = (size_t)frame_bound(&k->desc);
-    if (ec == CHARLS_JPEGLS_ERRC_DESTINATION_BUFFER_TOO_SMALL && k->cap < most) {
-        uint8_t *grown = realloc(k->buf, most);
-        if (!grown) {
-            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-        }
-        k->buf = grown;
-        k->cap = most;
-        ec = encode_into(k, pixels, stride, &written);
-    }
     if (ec) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "JPEG-LS encoding failed: %s",
                              charls_get_error_message(ec));
