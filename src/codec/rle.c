@@ -51,7 +51,7 @@ static uint64_t bound(const s2d_pixdesc *d, const s2d_codec_opts *o)
 
 typedef struct coder {
     s2d_pixdesc desc;
-    uint8_t *plane;   // one byte plane of a row (encoder) or of the frame (decoder)
+    uint8_t *plane;   // encoder: one byte plane of a row; decoder: every plane of the frame
     uint8_t *frame;   // one encoded frame (encoder only)
 } coder;
 
@@ -90,7 +90,7 @@ static void *enc_new(const s2d_pixdesc *d, const s2d_codec_opts *o, s2d_error *e
 
 static void *dec_new(const s2d_pixdesc *d, s2d_error *err)
 {
-    return coder_new(d, (size_t)d->width * d->height, 0, err);
+    return coder_new(d, (size_t)d->width * d->height * segment_count(d), 0, err);
 }
 
 static size_t put_literal(const uint8_t *in, size_t n, uint8_t *out)
@@ -216,23 +216,23 @@ static bool unpack_segment(const uint8_t *in, size_t len, uint8_t *out, size_t n
     return true;
 }
 
-static void scatter_plane(const s2d_pixdesc *d, const uint8_t *plane, size_t s, size_t byte,
-                          uint8_t *pixels, size_t stride)
+// The decoded planes, segment order, into pixels.
+static void assemble(const s2d_pixdesc *d, const uint8_t *planes, uint8_t *pixels, size_t stride)
 {
+    size_t plane = (size_t)d->width * d->height;
     for (size_t y = 0; y < d->height; y++) {
         uint8_t *row = pixels + y * stride;
-        const uint8_t *src = plane + y * d->width;
+        size_t at = y * d->width;
         if (d->bits_allocated == 8) {
             for (size_t x = 0; x < d->width; x++) {
-                row[x * d->samples + s] = src[x];
+                for (size_t s = 0; s < d->samples; s++) {
+                    row[x * d->samples + s] = planes[s * plane + at + x];
+                }
             }
             continue;
         }
         for (size_t x = 0; x < d->width; x++) {
-            uint16_t v;
-            memcpy(&v, row + 2 * x, 2);
-            v = byte == 0 ? (uint16_t)((v & 0x00FF) | src[x] << 8)
-                          : (uint16_t)((v & 0xFF00) | src[x]);
+            uint16_t v = (uint16_t)(planes[at + x] << 8 | planes[plane + at + x]);
             memcpy(row + 2 * x, &v, 2);
         }
     }
@@ -243,7 +243,7 @@ static bool decode(void *c, const uint8_t *data, size_t len, uint8_t *pixels, si
 {
     coder *k = c;
     const s2d_pixdesc *d = &k->desc;
-    size_t nseg = segment_count(d), bytes = s2d_pixdesc_sample_bytes(d);
+    size_t nseg = segment_count(d);
     if (len < HEADER_BYTES) {
         return s2d_error_set(err, S2D_ERR_INPUT, "RLE frame of %zu bytes has no header", len);
     }
@@ -259,13 +259,14 @@ static bool decode(void *c, const uint8_t *data, size_t len, uint8_t *pixels, si
             return s2d_error_set(err, S2D_ERR_INPUT, "RLE segment %zu lies outside its frame",
                                  seg + 1);
         }
-        if (!unpack_segment(data + start, end - start, k->plane, plane_bytes)) {
+        if (!unpack_segment(data + start, end - start, k->plane + seg * plane_bytes,
+                            plane_bytes)) {
             return s2d_error_set(err, S2D_ERR_INPUT,
                                  "RLE segment %zu does not decode to %ux%u bytes", seg + 1,
                                  d->width, d->height);
         }
-        scatter_plane(d, k->plane, seg / bytes, seg % bytes, pixels, stride);
     }
+    assemble(d, k->plane, pixels, stride);
     return true;
 }
 
