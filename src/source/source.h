@@ -131,7 +131,8 @@ typedef struct s2d_page_facts {
     s2d_page_compression compression;
     uint16_t compression_code;        // the file's own number, for messages
     bool ccitt_g4;                    // CCITT: T.6 (G4) rather than T.4 or modified Huffman
-    double x_px_per_mm, y_px_per_mm;  // resolution; 0 when the unit is none or absent
+    // Resolution; 0 when absent or its unit is "none" (a missing unit is TIFF's inch).
+    double x_px_per_mm, y_px_per_mm;
     uint8_t orientation;              // TIFF Orientation, 1..8 (1: rows top first, left first)
     s2d_page_alpha alpha;
     s2d_sample_format sample_format;

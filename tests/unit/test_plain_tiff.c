@@ -408,7 +408,8 @@ static void test_written_layouts(void)
     }
 }
 
-// Pages of two sizes with a reduced-resolution copy between them, read out of order.
+// Pages of two sizes with a reduced-resolution copy between them, read out of order; a
+// SubIFD; ImageJ's display range and hyperstack mark.
 static void test_pages(void)
 {
     layout pages[] = {
@@ -436,6 +437,26 @@ static void test_pages(void)
     CHECK(!s2d_source_read_rows(src, 0, 9, 2, row, sizeof row, &err) &&
           err.code == S2D_ERR_INTERNAL);
     s2d_source_close(src);
+
+    // A SubIFD (a thumbnail hung from page 0) is no page either.
+    path_in_work(path, sizeof path, "subifd.tif");
+    TIFF *t = TIFFOpen(path, "w");
+    uint64_t sub = 0;
+    CHECK(t && TIFFSetField(t, TIFFTAG_SUBIFD, 1, &sub));
+    layout thumbnail = pages[1];
+    thumbnail.subfile_type = 0;   // not even marked reduced: only being a SubIFD keeps it out
+    const layout *order[] = {&pages[0], &thumbnail, &pages[2]};
+    for (int i = 0; t && i < 3; i++) {
+        CHECK(write_page(t, order[i], i));   // the second directory written is the SubIFD
+    }
+    if (t) {
+        TIFFClose(t);
+    }
+    if ((src = open_plain(path)) != NULL) {
+        CHECK(s2d_source_page_count(src) == 2);
+        check_rows(src, 1, &pages[2], 2);
+        s2d_source_close(src);
+    }
 
     path_in_work(path, sizeof path, "hyperstack.tif");
     write_file(path, "w", pages, 1, "ImageJ=1.53t\nimages=2\nchannels=2\nhyperstack=true\n");
