@@ -26,7 +26,7 @@
 #define SOP_BYTE "1.2.840.10008.5.1.4.1.1.7.2"
 #define SOP_WORD "1.2.840.10008.5.1.4.1.1.7.3"
 #define SOP_COLOUR "1.2.840.10008.5.1.4.1.1.7.4"
-#define SOP_PHOTO "1.2.840.10008.5.1.4.1.77.1.4"
+#define SOP_PHOTO "1.2.840.10008.5.1.4.1.1.77.1.4"
 
 // One page (directory) as written: its tags and the SOP class expected for it.
 typedef struct {

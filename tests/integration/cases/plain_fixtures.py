@@ -211,6 +211,15 @@ def check_mapping(fixtures_dir, manifest, results, checks):
     checks.expect(inst("radiology8.tif")["windows"] == [], "radiology8.tif", "8-bit: no window")
 
 
+def check_sop_classes(checks):
+    """The oracle's SOP Class UIDs are storage classes pydicom's dictionary knows by name."""
+    for name in ("SOP_SC", "SOP_BIT", "SOP_BYTE", "SOP_WORD", "SOP_COLOUR", "SOP_PHOTO",
+                 "SOP_ENDOSCOPIC"):
+        uid = pydicom.uid.UID(getattr(po, name))
+        checks.expect(uid.name.endswith("Storage"), "plain_oracle", "%s %s is %s"
+                      % (name, uid, uid.name))
+
+
 def check_windows(checks):
     """Section 3: expected_window on arrays whose percentiles are known by hand."""
     ramp = np.arange(200)
@@ -441,6 +450,7 @@ def main(argv):
     checks.guard("mapping", "the mapping checks", check_mapping, fixtures_dir, manifest,
                  results, checks)
     check_windows(checks)
+    check_sop_classes(checks)
     checks.guard("real files", "the real-file checks", check_real_files, testdata, checks)
     checks.guard("checker", "the checker's own test", check_checker, fixtures_dir, workdir,
                  checks)

@@ -40,8 +40,8 @@ SOP_BIT = "1.2.840.10008.5.1.4.1.1.7.1"
 SOP_BYTE = "1.2.840.10008.5.1.4.1.1.7.2"
 SOP_WORD = "1.2.840.10008.5.1.4.1.1.7.3"
 SOP_COLOUR = "1.2.840.10008.5.1.4.1.1.7.4"
-SOP_PHOTO = "1.2.840.10008.5.1.4.1.77.1.4"
-SOP_ENDOSCOPIC = "1.2.840.10008.5.1.4.1.77.1.1"
+SOP_PHOTO = "1.2.840.10008.5.1.4.1.1.77.1.4"
+SOP_ENDOSCOPIC = "1.2.840.10008.5.1.4.1.1.77.1.1"
 
 # The real TIFFs of ../shared/testdata the plain tests convert, by path under it: (kind,
 # [(SOP class, pages)]) per docs/plain-tiff.md, or the words of the refusal.
@@ -494,6 +494,22 @@ def expected_instances(path, kind=None, pages=None, modality=None, pages_as_inst
             "float": real, "windows": instance_windows, "kind": kind,
             "modality": modality, "dpi": upright_dpi(facts)})
     return instances
+
+
+def instance_of_pages(instance, pages):
+    """The part of an expected instance that holds only `pages` (a run split into several
+    instances by --max-instance-size): its frames, Bits Stored and automatic windows
+    computed over those frames alone (an instance's histogram is its own)."""
+    index = [instance["pages"].index(page) for page in pages]
+    frames = [instance["frames"][i] for i in index]
+    part = dict(instance, pages=list(pages), frames=frames,
+                bits_stored=bits_stored(frames, instance["bits_allocated"]))
+    if instance["float"] is not None:
+        part["float"] = [instance["float"][i] for i in index]
+    if instance["windows"]:
+        part["windows"] = expected_window(frames, instance["slope"], instance["intercept"],
+                                          part["bits_stored"])
+    return part
 
 
 # ---------------------------------------------------------------- window
