@@ -31,18 +31,19 @@ static int resolutions(const s2d_pixdesc *d)
     return n;
 }
 
-/* The longest a frame can get. OpenJPEG gives a code-block's coded data at most four bytes
- * a coefficient plus 26 (the buffer it codes into, opj_tcd_code_block_enc_allocate_data);
- * a block's packet header stays under 32 bytes (inclusion, zero bit-planes, passes, length);
- * the main and tile headers are small. Blocks are counted generously: every band of every
- * resolution as if it had the full image's size in blocks, plus a partial block each way. */
+/* The longest a frame can get. OpenJPEG codes a code-block into a buffer of four bytes a
+ * coefficient plus two (opj_tcd_code_block_enc_allocate_data), and there are as many
+ * coefficients as samples; a block's packet header stays under 32 bytes (inclusion, zero
+ * bit-planes, passes, length); the main and tile headers are small. Blocks are counted
+ * generously: every band of every resolution as if it had the full image's size in
+ * blocks, plus a partial block each way. */
 static uint64_t frame_bound(const s2d_pixdesc *d)
 {
     uint64_t samples = (uint64_t)d->width * d->height * d->samples;
     uint64_t bands = 3 * (uint64_t)resolutions(d) + 1;
     uint64_t blocks = bands * d->samples * ((d->width + BLOCK - 1) / BLOCK + 1) *
                       ((d->height + BLOCK - 1) / BLOCK + 1);
-    return 4 * samples + blocks * (26 + 32) + HEADER_BYTES;
+    return 4 * samples + blocks * (2 + 32) + HEADER_BYTES;
 }
 
 static bool accepts(const s2d_pixdesc *d)
