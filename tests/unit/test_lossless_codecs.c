@@ -92,11 +92,14 @@ typedef enum pattern {
 static const char *const pattern_names[] = {"random", "smooth", "constant", "extremes",
                                             "pairs", "triples"};
 
+// xorshift32: every bit random enough to be incompressible (an LCG's low bits are not).
 static uint32_t rng_state = 12345;
 static uint32_t rng(void)
 {
-    rng_state = rng_state * 1103515245u + 12345u;
-    return rng_state >> 8;
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
 }
 
 static uint32_t sample_value(pattern p, const s2d_pixdesc *d, size_t x, size_t y, size_t s)
