@@ -7,6 +7,7 @@
  *        test_lossless_codecs dump DIR   also write each codec's encoded frames of a set of
  *                                        descriptions into DIR (frames.tsv, *.raw, *.enc) for
  *                                        the independent decoders (codec_decoders.py) */
+#include <charls/charls.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -403,6 +404,52 @@ static void test_jpeg_ls_checks_header(void)
     free(back);
 }
 
+/* Frames of other encoders: RGB coded one component a scan (CharLS gives planes, which the
+ * entry interleaves) or pixel-interleaved, and 12-bit grey; all decode exactly. */
+static void test_jpeg_ls_decodes_other_modes(void)
+{
+    const struct {
+        s2d_pixdesc d;
+        charls_interleave_mode mode;
+    } modes[] = {
+        {DESC(13, 7, 3, 8, 8, false, RGB), CHARLS_INTERLEAVE_MODE_NONE},
+        {DESC(13, 7, 3, 8, 8, false, RGB), CHARLS_INTERLEAVE_MODE_SAMPLE},
+        {DESC(5, 3, 1, 16, 12, false, MONO_MIN_IS_BLACK), CHARLS_INTERLEAVE_MODE_NONE},
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        const s2d_pixdesc *d = &modes[i].d;
+        size_t row = s2d_pixdesc_row_bytes(d), stride = row + 1;
+        uint8_t *tight = make_frame(RANDOM, d, row), *back = malloc(stride * d->height);
+        uint8_t coded[4096], planes[13 * 7 * 3];
+        size_t len = 0, n = (size_t)d->width * d->height;
+        // One component a scan: CharLS takes (and gives) the frame as planes.
+        bool planar = modes[i].mode == CHARLS_INTERLEAVE_MODE_NONE && d->samples == 3;
+        for (size_t k = 0; planar && tight && k < n * 3; k++) {
+            planes[k % 3 * n + k / 3] = tight[k];
+        }
+        charls_jpegls_encoder *enc = charls_jpegls_encoder_create();
+        charls_frame_info info = {d->width, d->height, d->bits_stored, d->samples};
+        CHECK(tight && back && enc && !charls_jpegls_encoder_set_frame_info(enc, &info) &&
+              !charls_jpegls_encoder_set_interleave_mode(enc, modes[i].mode) &&
+              !charls_jpegls_encoder_set_destination_buffer(enc, coded, sizeof coded) &&
+              !charls_jpegls_encoder_encode_from_buffer(enc, planar ? planes : tight,
+                                                        row * d->height, 0) &&
+              !charls_jpegls_encoder_get_bytes_written(enc, &len));
+        charls_jpegls_encoder_destroy(enc);
+        s2d_error err = {0};
+        void *dec = s2d_codec_jpeg_ls.dec_new(d, &err);
+        CHECK(dec && len && s2d_codec_jpeg_ls.decode(dec, coded, len, back, stride, &err));
+        for (size_t y = 0; tight && back && y < d->height; y++) {
+            CHECK_MEM(back + y * stride, tight + y * row, row);
+        }
+        if (dec) {
+            s2d_codec_jpeg_ls.dec_free(dec);
+        }
+        free(tight);
+        free(back);
+    }
+}
+
 /* dump mode: for every codec and a set of descriptions, NAME.raw (the pixels, tightly
  * packed, little endian) and NAME.enc (the frame), and a line of frames.tsv:
  * name, transfer syntax, columns, rows, samples, bits allocated, bits stored, signed,
@@ -483,5 +530,6 @@ int main(int argc, char **argv)
     RUN(test_rle_layout);
     RUN(test_rle_decodes_others);
     RUN(test_jpeg_ls_checks_header);
+    RUN(test_jpeg_ls_decodes_other_modes);
     return harness_failures != 0;
 }
