@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # convert_and_check.sh SLIDEDCM SLIDE OUTDIR PSNR_MIN generated|source [convert options]
 # Converts SLIDE, then checks every output with the real validators and against OpenSlide
-# (check_conversion.py), and against the source's own tiles: what was copied and what
-# encoded (check_passthrough.py). S2D_MUTATIONS=1 in the environment also proves the
-# passthrough checks catch a wrong PI and misplaced frames on this output.
+# (check_conversion.py), and against the source's own tiles: each file true to the mode
+# ("copy" or "encode") its report states (check_passthrough.py). S2D_COPIED in the
+# environment names the files this slide with these options must copy ("none": none), the
+# test's own data. S2D_MUTATIONS=1 also proves the passthrough checks catch a wrong PI and
+# misplaced frames on this output.
 set -euo pipefail
 bin=$1 slide=$2 out=$3 psnr=$4 levels=$5
 shift 5
@@ -14,7 +16,9 @@ mkdir -p "$(dirname "$out")"
 
 check_args=(--source "$slide" --outdir "$out" --psnr-min "$psnr" --levels "$levels"
             --report "$out.report.json")
-pass_args=(--source "$slide" --outdir "$out" --report "$out.report.json")
+: "${S2D_COPIED:?names the files this conversion must copy, or none}"
+read -r -a copied <<<"$S2D_COPIED"
+pass_args=(--source "$slide" --outdir "$out" --report "$out.report.json" --copied "${copied[@]}")
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[$i]}" in
@@ -23,9 +27,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
             check_args+=("${args[$i]}" "${args[$((i + 1))]}")
             pass_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
         --tile-size) pass_args+=("${args[$i]}" "${args[$((i + 1))]}") ;;
-        --reencode)
-            check_args+=(--reencode)
-            pass_args+=(--reencode) ;;
+        --reencode) check_args+=(--reencode) ;;
         --levels) check_args+=(--max-levels "${args[$((i + 1))]}") ;;
         --no-label) check_args+=(--expect-label no) ;;
         --no-overview) check_args+=(--expect-overview no) ;;

@@ -3,17 +3,20 @@
 slide's own bytes (docs: the passthrough contract; issue 3).
 
 usage: check_passthrough.py --source SLIDE --outdir DIR --report REPORT.json
-                            [--reencode] [--tile-size N] [--quality Q] [--reference SLIDE]
-                            [--mutations]
+                            [--copied NAME... | --copied none] [--tile-size N]
+                            [--quality Q] [--reference SLIDE] [--mutations]
        check_passthrough.py --self-test --source SLIDE
+
+Each file's mode ("copy" or "encode") is the one the --json-report states: the report is
+the converter's statement, and this checker verifies it from the source's side; which
+files a conversion must copy is not derived here, but stated by the test (--copied, per
+slide and options) so that a converter that stops copying fails.
 
 The source is read with tiffdirs (the TIFF bytes, not libtiff or our reader); OpenSlide
 gives the colour reference. For every pyramid level file (level-N.dcm), matched to the
 source directory of the same size:
- - the report's mode / transfer_syntax / photometric agree with the file, and the mode is
-   the one the contract requires: "copy" for a source level whose tiles can be copied
-   (JPEG or JPEG 2000 tiles of the frame size, NDPI strips), "encode" for the rest and
-   everything under --reencode;
+ - the report's mode / transfer_syntax / photometric agree with the file; a "copy" has a
+   source level of its size stored as JPEG or JPEG 2000 tiles or NDPI strips;
  - JPEG tiles copied: each frame is byte for byte SOI + [Adobe APP14 transform 0 when the
    tiles are RGB] + JPEGTables without SOI/EOI + the raw tile without SOI, PI RGB or
    YBR_FULL_422 as the bitstream says; JPEG 2000 tiles copied: each frame is the raw
@@ -29,12 +32,14 @@ source directory of the same size:
    the report's replaced_tiles;
  - a copied level keeps the source's lossy history: 01, the source's method only, ratio
    = uncompressed frame bytes / written frame bytes;
- - an encoded level carries libjpeg's quantisation tables at --quality, not the source's;
- - label, overview and thumbnail: when the source image of the same size is stored as JPEG
-   strips that can be joined (same headers but the height, whole MCU rows, no restart
-   markers of their own), the frame is byte for byte their join (see joined_strips), mode
-   "copy", PI as the bitstream says, a copy's lossy history, and within 45 dB of
-   OpenSlide's image; otherwise (and under --reencode) mode "encode".
+ - an encoded level carries libjpeg's quantisation tables at --quality, and no frame is
+   the source tile at its place copied;
+ - label, overview and thumbnail reported "copy": the source image of the same size is
+   stored as JPEG strips that can be joined (same headers but the height, whole MCU rows,
+   no restart markers of their own) and the frame is byte for byte their join (see
+   joined_strips), PI as the bitstream says, a copy's lossy history, and within 45 dB of
+   OpenSlide's image; reported "encode": the frame is not that join;
+ - with --copied: the files reported "copy" are exactly those named.
 --mutations then breaks the checked output in memory (wrong PI, two frames swapped, APP14
 dropped) and requires each breakage to be caught: the checks can fail.
 --self-test needs no output: it proves the expected frames from the source alone (spliced
@@ -310,12 +315,6 @@ class SourceLevel:
             return "j2k"
         return "other"
 
-    def copyable(self, frame):
-        """Whether the contract copies this level into frames of `frame` pixels."""
-        if self.kind == "ndpi":
-            return True
-        return self.kind in ("jpeg", "j2k") and self.tile == (frame, frame)
-
     def raw(self, k):
         """Bytes of tile (or strip) k as stored, b'' when its byte count is 0 or it lies
         outside the file."""
@@ -401,6 +400,15 @@ class ExpectedTile:
         except Exception as exc:
             self.why = "libjpeg cannot decode it: %s" % exc
             self.partial = decode_partial(stream, space)
+
+
+def copied_tile(level, k, rgb):
+    """The bytes a copy of tile k would be (what ExpectedTile.frame is for a tile that
+    decodes), without decoding it; b'' for a tile that cannot be copied."""
+    raw = level.raw(k)
+    if level.kind == "j2k":
+        return raw if j2k_header(raw) is not None else b""
+    return spliced_tile(level.tables, raw, rgb) if raw[:2] == SOI else b""
 
 
 _expected = {}
@@ -704,20 +712,26 @@ def check_lossy_history(name, ds, frames, method, fails):
 
 
 def check_encoded_level(name, ds, level, quality, fails):
-    """An encoded level: our encoder's JPEG, not the source's bytes."""
+    """A level the report says was encoded does not pass a copy off as its own work: its
+    frames are our encoder's JPEG (libjpeg's tables at --quality) and none of them is the
+    source tile at its place copied."""
     ts = ds.file_meta.TransferSyntaxUID
     if ts != JPEG_BASELINE:
         fails.fail(name, "encoded level in transfer syntax %s, expected JPEG baseline" % ts)
         return []
-    first = unpad(frames_of(ds)[0])
-    tables = jpeg_header(first)["dqt"]
+    frames = [unpad(f) for f in frames_of(ds)]
+    tables = jpeg_header(frames[0])["dqt"]
     if tables != libjpeg_tables(quality):
         fails.fail(name, "mode encode but the frames do not carry libjpeg's quantisation "
                    "tables at quality %d" % quality)
-    if level is not None and level.kind == "jpeg":
-        raw = level.raw(0)
-        if raw and first == spliced_tile(level.tables, raw, level_is_rgb(level)):
-            fails.fail(name, "mode encode but frame 1 is the source tile copied")
+    if level is not None and level.kind in ("jpeg", "j2k") and \
+            (int(ds.Columns), int(ds.Rows)) == level.tile:
+        rgb = level.kind == "j2k" or level_is_rgb(level)
+        copied = [k + 1 for k, frame in enumerate(frames[:len(level.offsets)])
+                  if frame == copied_tile(level, k, rgb)]
+        if copied:
+            fails.fail(name, "mode encode but %d frames are the source tiles copied (first: "
+                       "frame %d)" % (len(copied), copied[0]))
     return ["libjpeg q%d tables" % quality]
 
 
@@ -725,14 +739,10 @@ def check_encoded_level(name, ds, level, quality, fails):
 # Driver
 # --------------------------------------------------------------------------
 
-def expected_mode(level, args, frame_size):
-    if args.reencode or level is None:
-        return "encode"
-    return "copy" if level.copyable(frame_size) else "encode"
-
-
 def check_level(name, ds, entry, level, slide, background, args, fails):
-    """All checks of one level file; returns summary notes."""
+    """All checks of one level file, as the report states it was made: a "copy" must be
+    the source level's tiles (or NDPI strip) byte for byte, an "encode" our encoder's
+    frames. Returns summary notes."""
     ts, pi = ds.file_meta.TransferSyntaxUID, ds.PhotometricInterpretation
     mode = entry.get("mode") if entry else None
     if entry is None:
@@ -743,27 +753,21 @@ def check_level(name, ds, entry, level, slide, background, args, fails):
                 fails.fail(name, "report %s %r, the file has %r" % (key, entry.get(key), value))
         if mode not in ("copy", "encode"):
             fails.fail(name, "report mode %r, expected copy or encode" % mode)
-    if level is not None and level.kind == "ndpi":
-        frame_size = args.tile_size or DEFAULT_FRAME
-    elif level is not None and level.tiled:
-        frame_size = args.tile_size or level.tile[0]
-    else:
-        frame_size = args.tile_size or DEFAULT_FRAME
-    want = expected_mode(level, args, frame_size)
     source = ("source IFD %d (%s, %dx%d%s)" % (level.index, level.kind, level.width, level.height,
                                                ", tiles %dx%d" % level.tile if level.tiled else "")
               if level is not None else "no source level of this size")
-    if mode is not None and mode != want:
-        fails.fail(name, "report mode %s, expected %s (%s, frame size %d%s)"
-                   % (mode, want, source, frame_size, ", --reencode" if args.reencode else ""))
     replaced = entry.get("replaced_tiles") if entry else None
     if entry is not None and not isinstance(replaced, int):
         fails.fail(name, "report replaced_tiles %r, expected a number" % replaced)
         replaced = None
-    if want == "copy" and mode == "copy":
+    if mode == "copy" and (level is None or level.kind == "other"):
+        fails.fail(name, "report mode copy, but there is nothing to copy: %s" % source)
+        notes = ["not checked further"]
+    elif mode == "copy":
         if level.kind == "ndpi":
-            notes = check_ndpi_level(name, ds, level, slide, background, frame_size, fails,
-                                     replaced)
+            # The strip is cut into frames of the converter's frame size.
+            notes = check_ndpi_level(name, ds, level, slide, background,
+                                     args.tile_size or DEFAULT_FRAME, fails, replaced)
         else:
             notes = check_copied_tiles(name, ds, level, slide, background, fails, replaced)
     elif mode == "encode":
@@ -779,9 +783,9 @@ ASSOCIATED = {"label.dcm": "label", "overview.dcm": "macro", "thumbnail.dcm": "t
 
 
 def check_associated(name, ds, entry, image, slide, background, args, fails):
-    """A label, overview or thumbnail: copied exactly as the contract joins the source's
-    JPEG strips (and then the lossy history of a copy), or encoded when they cannot be
-    joined, under --reencode, or when the source has no image of this size."""
+    """A label, overview or thumbnail, as the report states it was made: a "copy" is
+    exactly the source's JPEG strips joined as the contract joins them (with the lossy
+    history of a copy); an "encode" is not those strips."""
     ts, pi = ds.file_meta.TransferSyntaxUID, ds.PhotometricInterpretation
     for key, value in (("transfer_syntax", ts), ("photometric", pi)):
         if entry is None or entry.get(key) != value:
@@ -789,14 +793,18 @@ def check_associated(name, ds, entry, image, slide, background, args, fails):
                                                                 value))
     mode = entry.get("mode") if entry else None
     frame, why = joined_strips(image) if image is not None else (None, "no source image")
-    want = "copy" if frame is not None and not args.reencode else "encode"
-    if mode != want:
-        fails.fail(name, "report mode %r, expected %s (%s%s)"
-                   % (mode, want, why, ", --reencode" if args.reencode else ""))
-        return "%s [%s]: %s" % (name, mode, why)
-    if want == "encode":
-        return "%s [encode]: %s" % (name, "--reencode" if args.reencode else why)
     frames = [unpad(f) for f in frames_of(ds)]
+    if mode == "encode":
+        if frame is not None and frame in frames:
+            fails.fail(name, "report mode encode, but the frame is the joined strips of source "
+                       "IFD %d copied" % image.index)
+        return "%s [encode]: source %s" % (name, why)
+    if mode != "copy":
+        fails.fail(name, "report mode %r, expected copy or encode" % mode)
+        return "%s [%s]" % (name, mode)
+    if frame is None:
+        fails.fail(name, "report mode copy, but the source has no strips to copy: %s" % why)
+        return "%s [copy]: %s" % (name, why)
     if len(frames) != 1 or frames[0] != frame:
         fails.fail(name, "the frames (%s bytes) differ from the joined strips of source IFD %d "
                    "(%d bytes)" % ([len(f) for f in frames], image.index, len(frame)))
@@ -856,9 +864,24 @@ def run(args):
         if summary is not None:
             fails.info("  " + summary)
         checked.append((path.name, ds, entry, level))
+    if args.copied is not None:
+        check_copied_set(entries, args.copied, fails)
     if args.mutations:
         run_mutations(checked, slide, background, args, fails)
     return fails.failures
+
+
+def check_copied_set(entries, expected, fails):
+    """The files the report says were copied are exactly the ones the test states for this
+    slide and these options: a conversion that stops copying (or copies what it may not)
+    fails here, even though each file it made is true to its own statement."""
+    copied = sorted(name for name, entry in entries.items() if entry.get("mode") == "copy")
+    expected = sorted(set(expected) - {"none"})
+    if copied != expected:
+        fails.fail("copied files", "the report copies %s, the test expects %s"
+                   % (" ".join(copied) or "none", " ".join(expected) or "none"))
+    else:
+        fails.info("copied files as expected: %s" % (" ".join(copied) or "none"))
 
 
 # --------------------------------------------------------------------------
@@ -970,7 +993,9 @@ def parse_args(argv):
     p.add_argument("--report", help="the converter's --json-report file")
     p.add_argument("--reference", help="slide OpenSlide reads for the colour reference "
                    "(default: --source; the pristine slide when --source was damaged on purpose)")
-    p.add_argument("--reencode", action="store_true", help="converted with --reencode")
+    p.add_argument("--copied", nargs="+", metavar="NAME",
+                   help="the files (level-0.dcm ...) this conversion must copy, all others "
+                   "encoded; 'none' for none (default: not checked)")
     p.add_argument("--tile-size", type=int, help="the --tile-size the converter was given")
     p.add_argument("--quality", type=int, default=90, help="the --quality it was given")
     p.add_argument("--mutations", action="store_true",
