@@ -269,7 +269,8 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     }
     background_lab(m->background, s->absent_pixel_lab);
     s->fluorescence = m->fluorescence;
-    s->excitation_nm = m->excitation_nm;
+    // One optical path: the first channel's excitation (a Hamamatsu filter cube's).
+    s->excitation_nm = m->nchannels ? m->channels[0].excitation_nm : 0;
     bool ok = (!o->uid_root || make_uid_seeds(id, slide_path, err)) &&
               s2d_identity_uid(id, "study", false, s->study_uid, err) &&
               s2d_identity_uid(id, "series", true, s->series_uid, err) &&

@@ -269,7 +269,8 @@ static float source_lens(const s2d_tiffdir *td, int ifd)
 
 // The date; and when IFD 0 is a level, the objective, the pixel size from the resolution
 // (centimetres) and fluorescence from the key=value lines of the property tag.
-static void read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
+// @return false only for lack of memory.
+static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
 {
     const s2d_tiff_ifd *d0 = &td->ifds[0];
     float lens = source_lens(td, 0);
@@ -289,10 +290,10 @@ static void read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
     }
     char *copy = props && props->count > 0 ? strndup(props->data, props->count) : NULL;
     char *save = NULL;
-    bool found = false;
+    bool found = false, ok = true;
     // Lines end with CR LF; a lone CR stays inside a value (the filter description holds
     // ";Key=value\r" runs).
-    for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line && !found;
+    for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line && !found && ok;
          line = strtok_r(NULL, "\n", &save)) {
         size_t len = strlen(line);
         if (len > 0 && line[len - 1] == '\r') {
@@ -301,11 +302,13 @@ static void read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
         char *eq = strchr(line, '=');
         if (eq) {
             *eq = '\0';
-            found = s2d_meta_fluorescence(line, m) || s2d_meta_fluorescence(eq + 1, m);
+            ok = s2d_meta_fluorescence(line, m, &found) &&
+                 (found || s2d_meta_fluorescence(eq + 1, m, &found));
         }
     }
     free(copy);
     s2d_meta_default_background(m);
+    return ok;
 }
 
 static bool ndpi_detect(const char *path, const s2d_tiffdir *td)
@@ -347,8 +350,7 @@ static bool ndpi_open(s2d_source *src, s2d_error *err)
         s2d_tiff_source_abandon(src);   // not a layout we copy from: OpenSlide reads it
         return false;
     }
-    read_meta(td, &src->meta);
-    if (!s2d_meta_take_icc(td, &src->meta)) {
+    if (!read_meta(td, &src->meta) || !s2d_meta_take_icc(td, &src->meta)) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     ((s2d_tiff_source *)src->impl)->state_free = state_free;

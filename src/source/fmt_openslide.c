@@ -233,7 +233,8 @@ static const char *prop(openslide_t *osr, const char *name)
     return v && v[0] ? v : NULL;
 }
 
-static void read_meta(openslide_t *osr, s2d_source_meta *m)
+// @return false only for lack of memory.
+static bool read_meta(openslide_t *osr, s2d_source_meta *m)
 {
     m->mpp_x = s2d_meta_positive(prop(osr, "openslide.mpp-x"));
     m->mpp_y = s2d_meta_positive(prop(osr, "openslide.mpp-y"));
@@ -254,11 +255,11 @@ static void read_meta(openslide_t *osr, s2d_source_meta *m)
         }
     }
     // Hamamatsu's filter cube, in a property's name or value.
-    for (const char *const *names = lib.get_property_names(osr); names && *names; names++) {
-        if (s2d_meta_fluorescence(*names, m) ||
-            s2d_meta_fluorescence(lib.get_property_value(osr, *names), m)) {
-            break;
-        }
+    bool found = false, ok = true;
+    for (const char *const *names = lib.get_property_names(osr); names && *names && !found && ok;
+         names++) {
+        ok = s2d_meta_fluorescence(*names, m, &found) &&
+             (found || s2d_meta_fluorescence(lib.get_property_value(osr, *names), m, &found));
     }
     s2d_meta_default_background(m);
     const char *bg = prop(osr, "openslide.background-color");
@@ -268,6 +269,7 @@ static void read_meta(openslide_t *osr, s2d_source_meta *m)
         m->background[1] = (uint8_t)(rgb >> 8);
         m->background[2] = (uint8_t)rgb;
     }
+    return ok;
 }
 
 // OpenSlide does not say which stored image a level or an associated image is: the lossy
@@ -362,8 +364,8 @@ static bool os_open(s2d_source *src, s2d_error *err)
         src->levels[i].downsample = lib.get_level_downsample(osr, i);
         src->levels[i].history = history_by_size(src, w, h);
     }
-    read_meta(osr, &src->meta);
-    if (!list_associated(src, osr) || !s2d_meta_take_icc(src->tiffdir, &src->meta)) {
+    if (!read_meta(osr, &src->meta) || !list_associated(src, osr) ||
+        !s2d_meta_take_icc(src->tiffdir, &src->meta)) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     return true;

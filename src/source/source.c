@@ -71,16 +71,54 @@ bool s2d_meta_tiff_datetime(const char *v, char out[27])
     return true;
 }
 
-bool s2d_meta_fluorescence(const char *text, s2d_source_meta *m)
+s2d_source_channel *s2d_meta_add_channel(s2d_source_meta *m)
 {
-    static const char key[] = "ExcitationWaveLength=";
-    const char *at = text ? strstr(text, key) : NULL;
-    if (!at) {
+    s2d_source_channel *grown = realloc(m->channels, (m->nchannels + 1) * sizeof *grown);
+    if (!grown) {
+        return NULL;
+    }
+    m->channels = grown;
+    s2d_source_channel *c = &grown[m->nchannels++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+// A wavelength in nanometres after key in text, 0 when absent or not a plausible one.
+static double wavelength_after(const char *text, const char *key)
+{
+    const char *at = strstr(text, key);
+    double nm = at ? strtod(at + strlen(key), NULL) : 0;
+    return nm > 100 && nm < 2000 ? nm : 0;
+}
+
+bool s2d_meta_fluorescence(const char *text, s2d_source_meta *m, bool *found)
+{
+    static const char excitation_key[] = "ExcitationWaveLength=";
+    const char *excitation = text ? strstr(text, excitation_key) : NULL;
+    if (!excitation) {
+        return true;
+    }
+    *found = m->fluorescence = true;
+    s2d_source_channel *c = s2d_meta_add_channel(m);
+    if (!c) {
         return false;
     }
-    double nm = strtod(at + strlen(key), NULL);
-    m->fluorescence = true;
-    m->excitation_nm = nm > 100 && nm < 2000 ? nm : 0;
+    c->excitation_nm = wavelength_after(excitation, excitation_key);
+    c->emission_nm = wavelength_after(excitation, "EmissionWaveLength=");
+    // The cube's name is the last ";Name=" before its wavelengths (CubeName, ExcitationName
+    // and EmissionName are others), up to the CR or ';' that ends it, without end spaces.
+    const char *name = NULL;
+    for (const char *at = strstr(text, ";Name="); at && at < excitation;
+         at = strstr(at + 1, ";Name=")) {
+        name = at + strlen(";Name=");
+    }
+    if (name) {
+        size_t len = strcspn(name, "\r\n;");
+        while (len > 0 && name[len - 1] == ' ') {
+            len--;
+        }
+        snprintf(c->name, sizeof c->name, "%.*s", (int)len, name);
+    }
     return true;
 }
 
@@ -202,6 +240,7 @@ void s2d_source_close(s2d_source *src)
     }
     s2d_tiffdir_free(src->tiffdir);
     free(src->meta.icc_profile);
+    free(src->meta.channels);
     free(src->pages);
     free(src->page_facts);
     free(src->levels);

@@ -79,6 +79,14 @@ typedef struct s2d_source_image {
     s2d_lossy_history history;
 } s2d_source_image;
 
+/** One channel the source describes (a fluorescence filter cube, an OME Channel), in its
+ *  own words; "" and 0 for what it does not say. */
+typedef struct s2d_source_channel {
+    char name[256];                   // cut to 255 bytes
+    double excitation_nm;             // excitation wavelength
+    double emission_nm;               // emission wavelength
+} s2d_source_channel;
+
 /** What the source says about itself; empty strings / zeros when it does not say. */
 typedef struct s2d_source_meta {
     double mpp_x, mpp_y;              // micrometres per pixel
@@ -89,7 +97,6 @@ typedef struct s2d_source_meta {
     uint8_t *icc_profile;             // owned by the source, or NULL
     size_t icc_profile_len;
     bool fluorescence;                // an epifluorescence scan
-    double excitation_nm;             // its excitation wavelength; 0 when unknown
     // Plain TIFFs (of the first directory): the device and program that wrote the file,
     char make[129], model[129], software[129];
     bool exif_present;                // an EXIF directory
@@ -99,6 +106,10 @@ typedef struct s2d_source_meta {
     // and the mark of a microscopy file format, or empty: "ImageJ hyperstack", "LSM",
     // "MetaMorph", "QPTIFF", "Micro-Manager", "OME-XML".
     char microscopy_mark[32];
+    // The channels the source describes, in its order; NULL and 0 when it describes none.
+    // Owned by the source, like the ICC profile.
+    s2d_source_channel *channels;
+    size_t nchannels;
 } s2d_source_meta;
 
 /** How a page is compressed in the file. */

@@ -83,10 +83,16 @@ bool s2d_meta_us_datetime(const char *date, const char *time, const char *zone, 
 /** "2009:12:29 09:59:15" (TIFF DateTime) or "2010-10-14T10:20:07" (ISO 8601) into out. */
 bool s2d_meta_tiff_datetime(const char *text, char out[27]);
 
+/** Appends a channel of "" and zeros to meta's channels.
+ *  @return it (owned by meta, valid until the next append), or NULL for lack of memory. */
+s2d_source_channel *s2d_meta_add_channel(s2d_source_meta *meta);
+
 /** Hamamatsu fluorescence scans describe their filter cube in a property:
- *  "...;ExcitationWaveLength=387;EmissionWaveLength=455;...". True when text holds it, with
- *  meta's fluorescence and excitation set. */
-bool s2d_meta_fluorescence(const char *text, s2d_source_meta *meta);
+ *  "...;Name=DAPI 2 (387) \r;...;ExcitationWaveLength=387\r;EmissionWaveLength=455\r;...".
+ *  When text (may be NULL) holds it, sets *found, meta's fluorescence and the cube as
+ *  meta's one channel (its name and wavelengths).
+ *  @return false only for lack of memory. */
+bool s2d_meta_fluorescence(const char *text, s2d_source_meta *meta, bool *found);
 
 /** Empty glass: white in brightfield, black in fluorescence. */
 void s2d_meta_default_background(s2d_source_meta *meta);

@@ -4,9 +4,11 @@
  *    format), and every Aperio and NDPI file is told without OpenSlide;
  *  - the formats that open the shared slides and the plain TIFFs, and damage refused;
  *  - the listing: one entry per directory, in one pass, each image with its own lossy
- *    history (pages of one size, more than 64 of them), damage told by IFD. */
+ *    history (pages of one size, more than 64 of them), damage told by IFD;
+ *  - typed metadata: a Hamamatsu filter cube and OME-XML's channels as the source's. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
+#include <math.h>
 #include <stdlib.h>
 #include <tiffio.h>
 #include <unistd.h>
@@ -169,8 +171,11 @@ static void test_model(void)
     if (src) {
         l0 = s2d_source_level(src, 0);
         CHECK(l0->native.tile_w == 0 && l0->native.mcu_w > 0);   // cut from strips
-        CHECK(s2d_source_meta_of(src)->fluorescence);
-        CHECK(s2d_source_meta_of(src)->excitation_nm == 387);
+        const s2d_source_meta *meta = s2d_source_meta_of(src);
+        CHECK(meta->fluorescence && meta->nchannels == 1);
+        CHECK(meta->nchannels == 1 && meta->channels[0].excitation_nm == 387 &&
+              meta->channels[0].emission_nm == 455 &&
+              !strcmp(meta->channels[0].name, "DAPI 2 (387)"));
         CHECK(s2d_source_associated(src, S2D_IMAGE_OVERVIEW) != NULL);
     }
     s2d_source_close(src);
@@ -253,6 +258,75 @@ static void test_listing(const char *workdir)
     CHECK(s2d_tiffdir_list(path, &err) == NULL && err.code == S2D_OK);
 }
 
+// One JPEG-tiled RGB image of 256 x 256 pixels with description as its ImageDescription.
+static bool write_tiled(const char *path, const char *description)
+{
+    TIFF *tif = TIFFOpen(path, "w");
+    if (!tif) {
+        return false;
+    }
+    static uint8_t tile[256 * 256 * 3];
+    for (size_t i = 0; i < sizeof tile; i++) {
+        tile[i] = (uint8_t)(i % 251);
+    }
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, 256);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, 256);
+    TIFFSetField(tif, TIFFTAG_TILEWIDTH, 256);
+    TIFFSetField(tif, TIFFTAG_TILELENGTH, 256);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+    TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, description);
+    bool ok = TIFFWriteTile(tif, tile, 0, 0, 0, 0) > 0 && TIFFWriteDirectory(tif);
+    TIFFClose(tif);
+    return ok;
+}
+
+// OME-XML's channels become the source's, in order, names and wavelengths in nanometres
+// whatever unit the file gives them in; a channel that says nothing is "" and zeros. The
+// Channel of a second image is not the first image's.
+static void test_ome_channels(const char *workdir)
+{
+    static const char xml[] =
+        "<?xml version=\"1.0\"?><OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\">"
+        "<Image ID=\"Image:0\"><Pixels ID=\"Pixels:0\" DimensionOrder=\"XYCZT\" SizeC=\"3\" "
+        "SizeT=\"1\" SizeX=\"256\" SizeY=\"256\" SizeZ=\"1\" Type=\"uint8\" "
+        "PhysicalSizeX=\"0.5\" PhysicalSizeY=\"0.5\">"
+        "<Channel ID=\"Channel:0:0\" Name=\"DAPI &amp; Hoechst\" ExcitationWavelength=\"358\" "
+        "EmissionWavelength=\"461.5\" SamplesPerPixel=\"1\"><LightPath/></Channel>"
+        "<Channel ID=\"Channel:0:1\" Name=\"FITC\" ExcitationWavelength=\"0.49\" "
+        "ExcitationWavelengthUnit=\"\xC2\xB5m\" SamplesPerPixel=\"1\"/>"
+        "<Channel ID=\"Channel:0:2\" SamplesPerPixel=\"1\"/>"
+        "<TiffData/></Pixels></Image>"
+        "<Image ID=\"Image:1\"><Pixels ID=\"Pixels:1\"><Channel ID=\"Channel:1:0\" "
+        "Name=\"other image\"/></Pixels></Image></OME>";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/channels.ome.tif", workdir);
+    CHECK(write_tiled(path, xml));
+    s2d_error err = {0};
+    s2d_source *src = s2d_source_open(path, &err);
+    CHECK(src && strcmp(s2d_source_format(src), "ome") == 0);
+    if (!src) {
+        fprintf(stderr, "%s: %s\n", path, err.message);
+        return;
+    }
+    const s2d_source_meta *m = s2d_source_meta_of(src);
+    CHECK(m->mpp_x == 0.5 && m->nchannels == 3);
+    if (m->nchannels == 3) {
+        const s2d_source_channel *c = m->channels;
+        CHECK(!strcmp(c[0].name, "DAPI & Hoechst") && c[0].excitation_nm == 358 &&
+              c[0].emission_nm == 461.5);
+        CHECK(!strcmp(c[1].name, "FITC") && fabs(c[1].excitation_nm - 490) < 1e-9 &&
+              c[1].emission_nm == 0);
+        CHECK(!c[2].name[0] && c[2].excitation_nm == 0 && c[2].emission_nm == 0);
+    }
+    // Channels alone do not make a scan fluorescent: the optical path stays as it was.
+    CHECK(!m->fluorescence);
+    s2d_source_close(src);
+}
+
 static void test_sniff(void)
 {
     char path[4096];
@@ -277,6 +351,7 @@ int main(int argc, char **argv)
     RUN(test_formats);
     RUN(test_model);
     test_listing(argv[3]);
+    test_ome_channels(argv[3]);
     RUN(test_sniff);
     return harness_failures != 0;
 }
