@@ -245,7 +245,8 @@ const s2d_page_facts *s2d_source_page_facts(const s2d_source *src, int page);
 bool s2d_source_read_rows(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
                           size_t stride, s2d_error *err);
 
-/** Pixels of the page that read_rows has put on white so far (translucent alpha). */
+/** Pixels of the page that read_rows has put on white (translucent alpha), in the rows
+ *  read so far in order from the top (each row counted once, however often it is read). */
 uint64_t s2d_source_page_translucent(const s2d_source *src, int page);
 
 /** The colour table of a palette page: 3 x *n uint16_t, all reds, then greens, then blues,
