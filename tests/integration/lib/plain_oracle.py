@@ -65,8 +65,9 @@ REAL_FILES = {
     "libtiff/rgb-3c-8b.tiff": ("photo", [(SOP_PHOTO, [1])]),
     "libtiff/rgb-3c-16b.tiff": "16-bit RGB",
     "libtiff/testfax4.tiff": ("document", [(SOP_BIT, [1])]),
-    "libtiff/tiff_with_subifd_chain.tif": ("radiology", [(SOP_BYTE, [1, 2])]),
 }
+# Not plain: tiff_with_subifd_chain.tif and quad-tile.jpg.tiff are tiled 8-bit TIFFs that
+# OpenSlide reads, so they stay slides (PLAIN.md, "Which TIFFs are plain").
 
 # TIFF compression codes tifffile decodes without imagecodecs.
 TIFFFILE_CODECS = {1, 8, 32773, 32946}
