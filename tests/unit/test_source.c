@@ -1,7 +1,8 @@
 /* The source registry and its TIFF listing:
  *  - each format's detect() agrees with OpenSlide's own vendor test on every file under the
  *    test data and the synthetic slides (a wrong detect would send a slide down the wrong
- *    format), and every Aperio and NDPI file is told without OpenSlide;
+ *    format; plain_tiff claims no file OpenSlide reads as a slide of 8-bit samples), and
+ *    every Aperio and NDPI file is told without OpenSlide;
  *  - the formats that open the shared slides and the plain TIFFs, and damage refused;
  *  - the listing: one entry per directory, in one pass, each image with its own lossy
  *    history (pages of one size, more than 64 of them), damage told by IFD;
@@ -38,19 +39,24 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     const char *vendor = detect_vendor(path);
     bool ndpi = s2d_format_ndpi.detect(path, td), aperio = s2d_format_aperio.detect(path, td);
     bool ome = s2d_format_ome.detect(path, td), tiled = s2d_format_tiled_tiff.detect(path, td);
+    bool plain = s2d_format_plain_tiff.detect(path, td);
     bool ok = true;
     // What a format claims is OpenSlide's to say so too.
     ok &= !ndpi || is(vendor, "hamamatsu");
     ok &= !aperio || is(vendor, "aperio");
     ok &= !(ome || tiled) || !vendor || is(vendor, "generic-tiff");
+    // A plain TIFF is no slide to OpenSlide, or a generic one it would cut to 8 bits.
+    ok &= !plain || !vendor ||
+          (is(vendor, "generic-tiff") &&
+           (td->ifds[0].bits != 8 || td->ifds[0].sample_format != SAMPLEFORMAT_UINT));
     // And what OpenSlide says of a TIFF, a format claims.
     ok &= !td || !is(vendor, "hamamatsu") || ndpi;
     ok &= !is(vendor, "aperio") || aperio;
     ok &= !is(vendor, "generic-tiff") || ome || tiled;
     ok &= (int)ndpi + (int)aperio + (int)tiled <= 1;
     if (!ok) {
-        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d ome %d tiled %d\n", path,
-                vendor ? vendor : "none", ndpi, aperio, ome, tiled);
+        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d ome %d tiled %d plain %d\n",
+                path, vendor ? vendor : "none", ndpi, aperio, ome, tiled, plain);
         CHECK(!"detect() agrees with OpenSlide");
     }
     told += ndpi || aperio;
