@@ -537,6 +537,40 @@ static void test_jpeg_page(void)
     }
 }
 
+// CMYK goes through libtiff's RGBA reader: RGB = (255 - ink) x (255 - black) / 255.
+static void test_cmyk_page(void)
+{
+    layout l = {13, 6, 4, 8, U, PHOTOMETRIC_SEPARATED, COMPRESSION_NONE, false, 6, 0, 0, 0, 0};
+    char path[4096];
+    path_in_work(path, sizeof path, "cmyk.tif");
+    write_file(path, "w", &l, 1, NULL);
+    s2d_source *src = open_plain(path);
+    if (!src) {
+        return;
+    }
+    const s2d_page_facts *f = s2d_source_page_facts(src, 0);
+    const s2d_pixdesc *pix = &s2d_source_page(src, 0)->pix;
+    CHECK(f->cmyk && f->decoded_to_rgb && !f->ycbcr);
+    CHECK(pix->colour == S2D_COLOUR_RGB && pix->samples == 3 && pix->bits_allocated == 8);
+    uint8_t rows[6][13 * 3];
+    s2d_error err = {0};
+    CHECK(s2d_source_read_rows(src, 0, 0, 6, rows, sizeof rows[0], &err));
+    int bad = 0;
+    for (uint32_t y = 0; y < 6; y++) {
+        for (uint32_t x = 0; x < 13; x++) {
+            uint32_t k = int_value(&l, 0, x, y, 3);
+            for (int s = 0; s < 3; s++) {
+                uint32_t want = (255 - int_value(&l, 0, x, y, s)) * (255 - k) / 255;
+                bad += abs((int)rows[y][3 * x + s] - (int)want) > 1;
+            }
+        }
+    }
+    CHECK(bad == 0);
+    char reason[128];
+    CHECK(s2d_source_kind(src, reason) == S2D_KIND_PHOTO && strcmp(reason, "CMYK") == 0);
+    s2d_source_close(src);
+}
+
 // Bad files: each refused at open or at read with S2D_ERR_INPUT and a reason of one line.
 static void expect_bad(const char *path, bool at_open, const char *reason)
 {
@@ -831,6 +865,7 @@ int main(int argc, char **argv)
     RUN(test_written_layouts);
     RUN(test_pages);
     RUN(test_jpeg_page);
+    RUN(test_cmyk_page);
     RUN(test_bad_files);
     RUN(test_libtiff_images);
     RUN(test_shared_plain_files);
