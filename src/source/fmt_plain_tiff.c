@@ -1,14 +1,15 @@
 /* Plain TIFFs: a file of pages that no slide format takes. A TIFF whose first directory is
  * stripped, or tiled when OpenSlide would not read it as a slide (see plain_detect),
- * without a slide vendor's mark. Its pages are the main chain of directories but reduced-resolution copies
- * (NewSubfileType bit 0); SubIFDs are never pages.
+ * without a slide vendor's mark. Its pages are the main chain of directories but
+ * reduced-resolution copies (NewSubfileType bit 0); SubIFDs are never pages.
  *
  * libtiff decodes: every compression it was built with, stripped or tiled, planar or
  * interleaved, 1 to 16, 32 and 64 bits, either byte order, FillOrder 2. What cannot be
  * handed out as samples (YCbCr without JPEG, old JPEG, CMYK, CIE L*a*b*, LogLuv) goes
  * through its RGBA reader as 8-bit RGB. The source keeps one decoded strip, or one row of
- * tiles, of one page: the one the last rows came from (pages are read from one thread).
- * libtiff's own messages go into the reason of our error, never to stderr. */
+ * tiles, of one page (one row of a strip over BIG_STRIP_BYTES): the one the last rows came
+ * from; pages are read from one thread. libtiff's own messages go into the reason of our
+ * error, never to stderr. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -42,7 +43,6 @@ typedef struct plain_page {
     uint16_t file_samples;   // samples per pixel in the file, extra samples included
     uint16_t colour_samples; // handed out: 1 or 3
     uint16_t bits;           // per sample in the file
-    uint16_t sample_format;  // SAMPLEFORMAT_*
     bool planar;
     bool jpeg_to_rgb;        // JPEG-compressed YCbCr that libtiff turns into RGB
     bool tiled;
@@ -69,10 +69,10 @@ typedef struct plain_source {
     plain_page *pages;
     int dir;                 // the directory tif is on; -1: unknown
     uint32_t row_next;       // by_row: the row libtiff decodes next in the current directory
-    // The cached chunk: rows [chunk_y, chunk_y + chunk_rows) of page chunk_page, as libtiff
-    // decoded them (planes one after another, each plane_bytes), or RGBA words.
+    // The cached chunk: the strip or row of tiles from row chunk_y of page chunk_page, as
+    // libtiff decoded it (planes one after another, each plane_bytes), or RGBA words.
     int chunk_page;          // -1: none
-    uint32_t chunk_y, chunk_rows;
+    uint32_t chunk_y;
     uint8_t *chunk;
     size_t chunk_cap, plane_bytes;
     uint8_t *tile;           // one decoded tile
@@ -141,7 +141,7 @@ static bool to_directory(plain_source *ps, const plain_page *pp, s2d_error *err)
     ps->row_next = 0;
     // A pseudo-tag that each directory read resets.
     if (pp->jpeg_to_rgb && !TIFFSetField(ps->tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB)) {
-        return s2d_error_set(err, S2D_ERR_INPUT, "page %d: libtiff cannot turn its YCbCr JPEG "
+        return s2d_error_set(err, S2D_ERR_INPUT, "IFD %d: libtiff cannot turn its YCbCr JPEG "
                              "into RGB", pp->ifd);
     }
     return true;
@@ -243,14 +243,12 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
     pp->height = d->height;
     pp->file_samples = d->samples;
     pp->bits = d->bits;
-    pp->sample_format = d->sample_format;
     pp->planar = d->planar == PLANARCONFIG_SEPARATE && d->samples > 1;
     pp->tiled = d->tiled;
     pp->alpha = -1;
 
     f->compression = compression_of(d->compression);
     f->compression_code = d->compression;
-    f->ccitt_g4 = d->compression == COMPRESSION_CCITTFAX4;
     f->x_px_per_mm = px_per_mm(d->x_resolution, d->resolution_unit);
     f->y_px_per_mm = px_per_mm(d->y_resolution, d->resolution_unit);
     f->orientation = d->orientation >= 1 && d->orientation <= 8 ? (uint8_t)d->orientation : 1;
@@ -531,7 +529,6 @@ static bool load_chunk(s2d_source *src, int page, uint32_t y, s2d_error *err)
     }
     ps->chunk_page = page;
     ps->chunk_y = cy;
-    ps->chunk_rows = rows;
     return true;
 }
 

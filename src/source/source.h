@@ -140,8 +140,7 @@ typedef enum s2d_sample_format {
 /** What a page is in the file, beyond the pixels read_rows hands out. */
 typedef struct s2d_page_facts {
     s2d_page_compression compression;
-    uint16_t compression_code;        // the file's own number, for messages
-    bool ccitt_g4;                    // CCITT: T.6 (G4) rather than T.4 or modified Huffman
+    uint16_t compression_code;        // the file's own number (CCITT: 4 is G4, 3 G3)
     // Resolution; 0 when absent or its unit is "none" (a missing unit is TIFF's inch).
     double x_px_per_mm, y_px_per_mm;
     uint8_t orientation;              // TIFF Orientation, 1..8 (1: rows top first, left first)

@@ -145,6 +145,10 @@ static void check_page(s2d_source *src, int i, json_t *mp, const uint8_t *values
                        : strcmp(alpha, "unassociated") == 0 ? S2D_ALPHA_UNASSOCIATED
                                                             : S2D_ALPHA_NONE));
     CHECK(f->ycbcr == (strcmp(photometric, "ycbcr") == 0));
+    const char *format = str(mp, "format");
+    CHECK(f->sample_format == (strcmp(format, "int") == 0     ? S2D_SAMPLE_INT
+                               : strcmp(format, "float") == 0 ? S2D_SAMPLE_FLOAT
+                                                              : S2D_SAMPLE_UINT));
     double dpi = json_number_value(json_object_get(mp, "dpi"));
     CHECK(fabs(f->x_px_per_mm * 25.4 - dpi) < 1e-6 && fabs(f->y_px_per_mm * 25.4 - dpi) < 1e-6);
     CHECK(img->history.method == (lossy ? S2D_LOSSY_JPEG : S2D_LOSSY_NONE));
