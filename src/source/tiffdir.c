@@ -11,7 +11,8 @@
 #include "core/bigmem.h"
 
 // More directories than this is no image file we know: the walk stops and calls it damaged.
-#define MAX_IFDS 1000
+// Stacks of plain TIFFs are the longest: a 2 GB stack of 256 x 256 16-bit slices has 16384.
+#define MAX_IFDS (1 << 17)
 
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 

@@ -422,7 +422,7 @@ static void test_written_layouts(void)
 }
 
 // Pages of two sizes with a reduced-resolution copy between them, read out of order; a
-// SubIFD; ImageJ's display range and hyperstack mark.
+// SubIFD; a stack of 1200 slices; ImageJ's display range and hyperstack mark.
 static void test_pages(void)
 {
     layout pages[] = {
@@ -470,6 +470,21 @@ static void test_pages(void)
         check_rows(src, 1, &pages[2], 2);
         s2d_source_close(src);
     }
+
+    // A stack longer than a thousand slices (the listing once stopped there).
+    path_in_work(path, sizeof path, "stack.tif");
+    enum { SLICES = 1200 };
+    layout *slices = malloc(SLICES * sizeof *slices);
+    for (int i = 0; i < SLICES; i++) {
+        slices[i] = (layout){4, 3, 1, 16, U, MB, COMPRESSION_NONE, false, 3, 0, 0, 0, 0};
+    }
+    write_file(path, "w", slices, SLICES, NULL);
+    if ((src = open_plain(path)) != NULL) {
+        CHECK(s2d_source_page_count(src) == SLICES);
+        check_rows(src, SLICES - 1, &slices[SLICES - 1], SLICES - 1);
+        s2d_source_close(src);
+    }
+    free(slices);
 
     path_in_work(path, sizeof path, "hyperstack.tif");
     write_file(path, "w", pages, 1, "ImageJ=1.53t\nimages=2\nchannels=2\nhyperstack=true\n");
