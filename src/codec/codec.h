@@ -31,15 +31,16 @@ typedef struct s2d_codec {
     /** A new encoder for frames of d (accepted), NULL with err set. Owned by the caller,
      *  freed with enc_free; one per thread. NULL function: no encoder. */
     void *(*enc_new)(const s2d_pixdesc *d, const s2d_codec_opts *o, s2d_error *err);
-    /** Encodes one frame of pixels (codec/pixdesc.h's memory layout, stride bytes a row).
+    /** Encodes one frame of pixels (codec/pixdesc.h's memory layout, stride bytes a row;
+     *  YCbCr planes, when d says so and the codec accepts them, are tightly packed).
      *  *out points into the encoder's buffer, valid until its next encode or free. */
     bool (*encode)(void *enc, const uint8_t *pixels, size_t stride, const uint8_t **out,
                    size_t *out_len, s2d_error *err);
     void (*enc_free)(void *enc);
     /** A new decoder of frames into pixels described by d; as enc_new. NULL: no decoder. */
     void *(*dec_new)(const s2d_pixdesc *d, s2d_error *err);
-    /** Decodes one frame into pixels (stride bytes a row). S2D_ERR_INPUT when the frame is
-     *  corrupt or not of d's size. */
+    /** Decodes one frame into pixels (stride bytes a row), interleaved: never into YCbCr
+     *  planes (codec/pixdesc.h). S2D_ERR_INPUT when the frame is corrupt or not of d's size. */
     bool (*decode)(void *dec, const uint8_t *data, size_t len, uint8_t *pixels, size_t stride,
                    s2d_error *err);
     void (*dec_free)(void *dec);

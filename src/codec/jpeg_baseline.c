@@ -1,5 +1,6 @@
-/* JPEG Baseline (Process 1), 8-bit grey or RGB: the table's entry over codec/jpeg_enc.h
- * and codec/frame_dec.h. RGB is stored as YCbCr (4:2:0 or 4:4:4), grey as one component. */
+/* JPEG Baseline (Process 1), 8-bit grey, RGB or YCbCr planes: the table's entry over
+ * codec/jpeg_enc.h and codec/frame_dec.h. RGB is stored as YCbCr (4:2:0 or 4:4:4), YCbCr
+ * planes as they are (their chroma_div settles the subsampling), grey as one component. */
 #include "codec/codec.h"
 
 #include <stdlib.h>
@@ -11,14 +12,28 @@
 #define MAX_SIDE 65535u
 #define MAX_PIXELS (1u << 28)
 
+// YCbCr in the encoder's planar layout, whose sides split into whole chroma samples.
+static bool ycc_planes(const s2d_pixdesc *d)
+{
+    return d->samples == 3 && d->colour == S2D_COLOUR_YCBCR &&
+           (d->chroma_div == 1 || d->chroma_div == 2) && d->width % d->chroma_div == 0 &&
+           d->height % d->chroma_div == 0;
+}
+
 static bool accepts(const s2d_pixdesc *d)
 {
     bool grey = d->samples == 1 && (d->colour == S2D_COLOUR_MONO_MIN_IS_BLACK ||
                                      d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE);
     bool rgb = d->samples == 3 && d->colour == S2D_COLOUR_RGB;
-    return (grey || rgb) && !d->planar && d->bits_allocated == 8 && d->bits_stored == 8 &&
+    return (grey || rgb || ycc_planes(d)) && !d->planar && d->bits_allocated == 8 && d->bits_stored == 8 &&
            !d->is_signed && d->width > 0 && d->height > 0 && d->width <= MAX_SIDE && d->height <= MAX_SIDE &&
            (uint64_t)d->width * d->height <= MAX_PIXELS;
+}
+
+// Planes are encoded with their own chroma sampling; RGB with the option's.
+static bool subsampling_444(const s2d_pixdesc *d, const s2d_codec_opts *o)
+{
+    return d->colour == S2D_COLOUR_YCBCR ? d->chroma_div == 1 : o->subsampling_444;
 }
 
 static uint64_t bound(const s2d_pixdesc *d, const s2d_codec_opts *o)
@@ -26,7 +41,7 @@ static uint64_t bound(const s2d_pixdesc *d, const s2d_codec_opts *o)
     if (d->samples == 1) {
         return s2d_jpeg_enc_grey_bound((int)d->width, (int)d->height);
     }
-    return s2d_jpeg_enc_bound((int)d->width, (int)d->height, o->subsampling_444);
+    return s2d_jpeg_enc_bound((int)d->width, (int)d->height, subsampling_444(d, o));
 }
 
 typedef struct encoder {
@@ -51,8 +66,8 @@ static void *enc_new(const s2d_pixdesc *d, const s2d_codec_opts *o, s2d_error *e
         return NULL;
     }
     enc->desc = *d;
-    enc->jpeg = s2d_jpeg_enc_new(o->quality, o->subsampling_444, (int)d->width, (int)d->height,
-                                 err);
+    enc->jpeg = s2d_jpeg_enc_new(o->quality, subsampling_444(d, o), (int)d->width,
+                                 (int)d->height, err);
     if (!enc->jpeg) {
         enc_free(enc);
         return NULL;
@@ -68,6 +83,9 @@ static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t 
     if (enc->desc.samples == 1) {
         return s2d_jpeg_enc_encode_grey(enc->jpeg, pixels, w, h, stride, out, out_len, err);
     }
+    if (enc->desc.colour == S2D_COLOUR_YCBCR) {
+        return s2d_jpeg_enc_encode_planes(enc->jpeg, pixels, w, h, out, out_len, err);
+    }
     return s2d_jpeg_enc_encode(enc->jpeg, pixels, w, h, stride, out, out_len, err);
 }
 
@@ -76,6 +94,10 @@ static bool decode(void *d, const uint8_t *data, size_t len, uint8_t *pixels, si
 {
     const s2d_frame_decoder *dec = d;
     int w = (int)dec->desc.width, h = (int)dec->desc.height;
+    if (dec->desc.chroma_div) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "JPEG frames decode to interleaved pixels, "
+                             "not to YCbCr planes");
+    }
     if (dec->desc.samples == 1) {
         return s2d_frame_dec_decode_grey(dec->frames, data, len, w, h, pixels, stride, err);
     }

@@ -133,19 +133,49 @@ static bool fits(const s2d_jpeg_enc *enc, int width, int height, s2d_error *err)
     return true;
 }
 
-bool s2d_jpeg_enc_rgb_to_planes(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
-                                size_t stride, uint8_t *planes, s2d_error *err)
+struct s2d_planes_conv {
+    tjhandle tj;
+    int d;
+};
+
+s2d_planes_conv *s2d_planes_conv_new(int d, s2d_error *err)
+{
+    s2d_planes_conv *conv = calloc(1, sizeof *conv);
+    if (conv) {
+        conv->d = d;
+        conv->tj = tjInitCompress();
+    }
+    if (!conv || !conv->tj) {
+        s2d_planes_conv_free(conv);
+        s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a colour converter");
+        return NULL;
+    }
+    return conv;
+}
+
+void s2d_planes_conv_free(s2d_planes_conv *conv)
+{
+    if (conv && conv->tj) {
+        tjDestroy(conv->tj);
+    }
+    free(conv);
+}
+
+bool s2d_planes_from_rgb(s2d_planes_conv *conv, const uint8_t *rgb, int width, int height,
+                         size_t stride, uint8_t *planes, s2d_error *err)
 {
     const unsigned char *plane[3];
     int strides[3];
-    s2d_planes_split(planes, width, height, chroma_div(enc), plane, strides);
-    if (!fits(enc, width, height, err)) {
-        return false;
+    if (width <= 0 || height <= 0 || width % conv->d != 0 || height % conv->d != 0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "image %dx%d not for chroma divisor %d",
+                             width, height, conv->d);
     }
-    if (tjEncodeYUVPlanes(enc->tj, rgb, width, (int)stride, height, TJPF_RGB,
-                          (unsigned char **)plane, strides, enc->subsamp, 0) != 0) {
+    s2d_planes_split(planes, width, height, conv->d, plane, strides);
+    if (tjEncodeYUVPlanes(conv->tj, rgb, width, (int)stride, height, TJPF_RGB,
+                          (unsigned char **)plane, strides,
+                          conv->d == 1 ? TJSAMP_444 : TJSAMP_420, 0) != 0) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "colour conversion failed: %s",
-                             tjGetErrorStr2(enc->tj));
+                             tjGetErrorStr2(conv->tj));
     }
     return true;
 }

@@ -52,10 +52,21 @@ s2d_planes_layout s2d_planes_layout_of(int width, int height, int d);
 void s2d_planes_split(const uint8_t *planes, int width, int height, int d,
                       const unsigned char *plane[3], int stride[3]);
 
-/** Converts packed RGB into the planar layout, as the encoder would before encoding:
- *  s2d_jpeg_enc_encode_planes() of the result gives s2d_jpeg_enc_encode()'s bytes. */
-bool s2d_jpeg_enc_rgb_to_planes(s2d_jpeg_enc *enc, const uint8_t *rgb, int width, int height,
-                                size_t stride, uint8_t *planes, s2d_error *err);
+/** Turns packed RGB into the planar layout as the encoder does before encoding (its colour
+ *  transform and chroma subsampling), apart from any encoder: the way pixels become the
+ *  YCbCr planes that the codec table's JPEG entry takes (codec/pixdesc.h, chroma_div).
+ *  Not thread-safe: each worker owns one. */
+typedef struct s2d_planes_conv s2d_planes_conv;
+
+/** A converter into planes of chroma divisor d (2 or 1); the caller frees it with
+ *  s2d_planes_conv_free. NULL with err set. */
+s2d_planes_conv *s2d_planes_conv_new(int d, s2d_error *err);
+void s2d_planes_conv_free(s2d_planes_conv *conv);
+
+/** Converts packed RGB into the planar layout: s2d_jpeg_enc_encode_planes() of the result
+ *  gives s2d_jpeg_enc_encode()'s bytes. width and height are multiples of d. */
+bool s2d_planes_from_rgb(s2d_planes_conv *conv, const uint8_t *rgb, int width, int height,
+                         size_t stride, uint8_t *planes, s2d_error *err);
 
 /** Encodes an image in the planar layout; *out as for s2d_jpeg_enc_encode(). */
 bool s2d_jpeg_enc_encode_planes(s2d_jpeg_enc *enc, const uint8_t *planes, int width, int height,

@@ -33,7 +33,8 @@ static bool accepts(const s2d_pixdesc *d)
                     ? (is_mono(d->colour) || (d->colour == S2D_COLOUR_PALETTE && !d->is_signed)) &&
                           !d->planar
                     : d->samples == 3 &&
-                          (d->colour == S2D_COLOUR_RGB || d->colour == S2D_COLOUR_YCBCR);
+                          (d->colour == S2D_COLOUR_RGB ||
+                           (d->colour == S2D_COLOUR_YCBCR && d->chroma_div == 0));
         break;
     default:
         shape = false;

@@ -25,13 +25,18 @@ typedef struct s2d_pixdesc {
     s2d_colour colour;
     bool planar;               // each sample in a plane of its own (3 samples only)
     bool is_float;             // IEEE float samples (bits_allocated 32); no codec takes them
+    // YCbCr only: 0 when its samples lie interleaved as below; 1 or 2 when they lie in
+    // three planes, Y then Cb and Cr at 1/chroma_div of each side (the JPEG encoder's own
+    // layout, codec/jpeg_enc.h: 2 is 4:2:0). Generated levels travel that way.
+    uint8_t chroma_div;
 } s2d_pixdesc;
 
 /* Pixels in memory, as encoders take them and decoders give them: rows of width x samples
  * interleaved samples, `stride` bytes apart; a sample is a byte when bits_allocated is 8,
  * a uint16_t in host order when 16, a float, uint32_t or int32_t (is_float, is_signed) in
  * host order when 32, and a byte holding 0 or 1 when 1. `planar` says how a codec stores
- * them, not how they lie in memory. */
+ * them, not how they lie in memory; chroma_div says when YCbCr lies in planes instead
+ * (then the sizes below do not apply, and stride is ignored). */
 
 /** Bytes of one sample in memory: 1, 2 or 4. */
 size_t s2d_pixdesc_sample_bytes(const s2d_pixdesc *d);

@@ -10,7 +10,6 @@
 
 #include "codec/codec.h"
 #include "codec/frame_dec.h"
-#include "codec/jpeg_enc.h"
 #include "convert/identity.h"
 #include "convert/outdir.h"
 #include "convert/output.h"
@@ -234,14 +233,26 @@ static void single_image_free(single_image *img)
     s2d_buf_free(&img->jpeg);
 }
 
-static bool write_single_frame(job *jb, const char *name, s2d_role role,
+// The planned single-frame instance of img: its source's JPEG copied, or its pixels encoded
+// with the planned codec (the planned description, at the size img turned out to have).
+static bool write_single_frame(job *jb, const s2d_plan_instance *planned,
                                const single_image *img, double downsample_x,
                                double downsample_y, s2d_lossy_step source, s2d_error *err)
 {
+    const char *name = planned->name;
+    s2d_role role = planned->role;
+    const s2d_codec *codec = planned->codec;
     int64_t w = img->width, h = img->height;
     bool copied = img->copied;
     if (!copied && !img->rgb) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no pixels", name);
+    }
+    s2d_pixdesc pixels = planned->pixels;
+    pixels.width = (uint32_t)w;
+    pixels.height = (uint32_t)h;
+    if (!copied && (!codec->enc_new || !codec->accepts(&pixels))) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: the %s codec cannot encode it", name,
+                             codec->name);
     }
     s2d_iod_instance inst = {
         .role = role,
@@ -262,18 +273,20 @@ static bool write_single_frame(job *jb, const char *name, s2d_role role,
         .source = source,
         .copied = copied,
     };
-    s2d_jpeg_enc *enc = NULL;
-    const uint8_t *jpeg = img->jpeg.data;
+    const s2d_codec_opts codec_opts = {.quality = jb->opts->quality,
+                                       .subsampling_444 = jb->opts->subsampling_444};
+    void *enc = NULL;
+    const uint8_t *frame = img->jpeg.data;
     size_t len = img->jpeg.len;
     s2d_output *out = NULL;
     bool ok = copied ||
-              ((enc = s2d_jpeg_enc_new(jb->opts->quality, jb->opts->subsampling_444, (int)w,
-                                       (int)h, err)) != NULL &&
-               s2d_jpeg_enc_encode(enc, img->rgb, (int)w, (int)h, (size_t)w * 3, &jpeg, &len,
-                                   err));
-    ok = ok && (out = open_output(jb, name, &inst, S2D_UID_JPEG_BASELINE, len, err)) != NULL &&
-         s2d_part10_add_frame(out->writer, jpeg, len, err);
-    s2d_jpeg_enc_free(enc);
+              ((enc = codec->enc_new(&pixels, &codec_opts, err)) != NULL &&
+               codec->encode(enc, img->rgb, s2d_pixdesc_row_bytes(&pixels), &frame, &len, err));
+    ok = ok && (out = open_output(jb, name, &inst, codec->transfer_syntax_uid, len, err)) != NULL &&
+         s2d_part10_add_frame(out->writer, frame, len, err);
+    if (enc) {
+        codec->enc_free(enc);
+    }
     if (!ok && err->code == S2D_ERR_USAGE && jb->opts->max_instance_bytes) {
         if (out) {
             cap_error(jb, err);   // open_output() names the option itself
@@ -304,9 +317,7 @@ static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_erro
                       file);
         return true;
     }
-    bool ok = write_single_frame(
-        jb, file, planned->role, &img, 0, 0,
-        associated_step(jb, image), err);
+    bool ok = write_single_frame(jb, planned, &img, 0, 0, associated_step(jb, image), err);
     single_image_free(&img);
     return ok;
 }
@@ -357,7 +368,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
     const s2d_convert_options *o = jb->opts;
     const s2d_level_plan levels = jb->plan.pyramid;
     s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
-                             .spill_dir = jb->outdir, .opts = o, .diag = &jb->diag,
+                             .spill_dir = jb->outdir, .opts = o, .codec = levels.codec,
+                             .diag = &jb->diag,
                              .thumb_level = -1, .tile_size = levels.tile_size,
                              .nlevels = levels.nlevels};
     int n = levels.nlevels;
@@ -422,14 +434,14 @@ static bool run_pyramid(job *jb, s2d_error *err)
             .source = level_step(jb, src),
             .copied = pi->copied,
         };
-        // A copied level may still get a replacement frame from our encoder, which makes
-        // the generated levels: JPEG baseline from 8-bit RGB.
+        // A copied level may still get a replacement frame from the pyramid's encoder, which
+        // makes the other levels from 8-bit colour.
         const s2d_pixdesc frame = {.width = pi->frame_width, .height = pi->frame_height,
                                    .samples = 3, .bits_allocated = 8, .bits_stored = 8,
                                    .colour = S2D_COLOUR_RGB};
         const s2d_codec_opts codec_opts = {.quality = o->quality,
                                            .subsampling_444 = o->subsampling_444};
-        uint64_t bound = s2d_codec_jpeg_baseline.bound(&frame, &codec_opts);
+        uint64_t bound = levels.codec->bound(&frame, &codec_opts);
         if (pi->copied && S2D_COPIED_FRAME_MAX(pi->frame_width, pi->frame_height) > bound) {
             bound = S2D_COPIED_FRAME_MAX(pi->frame_width, pi->frame_height);
         }
@@ -464,7 +476,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
         }
         s2d_lossy_step source =
             own_thumb ? associated_step(jb, S2D_IMAGE_THUMBNAIL) : level_step(jb, NULL);
-        ok = write_single_frame(jb, thumb_plan->name, S2D_ROLE_THUMBNAIL, &thumb,
+        ok = write_single_frame(jb, thumb_plan, &thumb,
                                 (double)base->pix.width / (double)thumb.width,
                                 (double)base->pix.height / (double)thumb.height, source, err);
     }

@@ -32,7 +32,6 @@ bool s2d_uid_root_check(const char *root, s2d_error *err);
  */
 void s2d_uid_derive(const char *root, const char *seed, const char *role, char out[S2D_UID_MAX]);
 
-#define S2D_UID_JPEG_BASELINE "1.2.840.10008.1.2.4.50"
 // Root of the implementation class UID: a fixed 2.25 UID made once for slide2dcm.
 #define S2D_UID_IMPLEMENTATION_CLASS "2.25.248830757311271813498618549301622150217"
 

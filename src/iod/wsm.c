@@ -194,8 +194,11 @@ static const s2d_kw owned[] = {
     S2D_KW_SharedFunctionalGroupsSequence, S2D_KW_PerFrameFunctionalGroupsSequence,
 };
 
+// What WSM encodes frames with: its levels not copied, replacements, single frames.
+static const s2d_codec *const encoding = &s2d_codec_jpeg_baseline;
+
 // A single-frame instance of an associated image (or of the thumbnail made from the
-// pyramid), encoded as JPEG baseline unless its JPEG is copied.
+// pyramid), encoded unless its JPEG is copied.
 static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image_role image,
                                       int64_t width, int64_t height)
 {
@@ -203,7 +206,7 @@ static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image
                             .height = height, .frame_width = (uint32_t)width,
                             .frame_height = (uint32_t)height, .cols = 1, .rows = 1,
                             .nframes = 1, .order = S2D_ORDER_ROW_MAJOR,
-                            .codec = &s2d_codec_jpeg_baseline,
+                            .codec = encoding,
                             .pixels = {.width = (uint32_t)width, .height = (uint32_t)height,
                                        .samples = 3, .bits_allocated = 8, .bits_stored = 8,
                                        .colour = S2D_COLOUR_RGB}};
@@ -220,6 +223,7 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
     if (!s2d_level_plan_make(src->levels, src->nlevels, o, &p->pyramid, err)) {
         return false;
     }
+    p->pyramid.codec = encoding;
     const s2d_level_plan *pyr = &p->pyramid;
     uint32_t t = (uint32_t)pyr->tile_size;
     for (int i = 0; i < pyr->nlevels; i++) {
@@ -232,7 +236,7 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
             .cols = lv->cols, .rows = lv->rows, .nframes = lv->cols * lv->rows,
             .order = S2D_ORDER_ROW_MAJOR, .copied = copied,
             .codec = copied && from->native.coding == S2D_CODING_J2K ? &s2d_codec_jpeg2000
-                                                                     : &s2d_codec_jpeg_baseline,
+                                                                     : encoding,
             // The reader gives 8-bit colour only; a copy keeps the source's colour model.
             .pixels = {.width = t, .height = t, .samples = 3, .bits_allocated = 8,
                        .bits_stored = 8,

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "codec/codec.h"
 #include "pipeline/pyramid.h"
 #include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
@@ -29,6 +30,10 @@ typedef struct s2d_level_plan {
     int thumb_level;
     int thumb_factor;
     int source_levels_left_out;   // keep_source_levels: the source's beyond S2D_MAX_LEVELS
+    // What the frames the pyramid makes (every level not copied, and a replacement for a
+    // copied frame the source cannot give) are encoded with: the IOD's choice, a static
+    // table entry taking YCbCr planes (codec/pixdesc.h).
+    const s2d_codec *codec;
 } s2d_level_plan;
 
 /** Plans the levels of a source of nsource levels (source[0] the largest) under the options

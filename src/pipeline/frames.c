@@ -19,7 +19,8 @@ typedef enum quarter_source {
 
 struct s2d_frame_worker {
     const s2d_frame_env *env;
-    s2d_jpeg_enc *enc;
+    void *enc;                  // env->codec's encoder of env->planes
+    s2d_planes_conv *to_planes; // RGB into the planes the encoder takes
     s2d_read_ctx *reader;
     s2d_frame_dec *dec;
     uint8_t *tile;           // tile x tile RGB
@@ -64,29 +65,39 @@ static void fill_background_planes(uint8_t *planes, int t, int d, int64_t vw, in
 }
 
 bool s2d_frame_env_init(s2d_frame_env *env, s2d_source *reader, const char *source_name,
-                        s2d_diag *diag, const s2d_convert_options *opts, int tile,
-                        s2d_error *err)
+                        s2d_diag *diag, const s2d_convert_options *opts,
+                        const s2d_codec *codec, int tile, s2d_error *err)
 {
+    int chroma_div = opts->subsampling_444 ? 1 : 2;
     *env = (s2d_frame_env){
         .reader = reader,
         .source_name = source_name,
         .diag = diag,
         .opts = opts,
+        .codec = codec,
+        .planes = {.width = (uint32_t)tile, .height = (uint32_t)tile, .samples = 3,
+                   .bits_allocated = 8, .bits_stored = 8, .colour = S2D_COLOUR_YCBCR,
+                   .chroma_div = (uint8_t)chroma_div},
+        .codec_opts = {.quality = opts->quality, .subsampling_444 = opts->subsampling_444},
         .tile = tile,
-        .chroma_div = opts->subsampling_444 ? 1 : 2,
+        .chroma_div = chroma_div,
         .background = s2d_source_meta_of(reader)->background,
     };
+    if (!codec->enc_new || !codec->accepts(&env->planes)) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "the %s codec cannot encode %dx%d YCbCr "
+                             "planes", codec->name, tile, tile);
+    }
     // The background in YCbCr, as the encoder converts it (for padding generated tiles).
     enum { N = 16 };   // the smallest block every subsampling takes
     uint8_t rgb[N * N * 3], planes[N * N * 3];
     fill_background(rgb, N, 0, 0, env->background);
-    s2d_jpeg_enc *enc = s2d_jpeg_enc_new(opts->quality, opts->subsampling_444, N, N, err);
-    bool ok = enc && s2d_jpeg_enc_rgb_to_planes(enc, rgb, N, N, N * 3, planes, err);
-    s2d_planes_layout l = s2d_planes_layout_of(N, N, env->chroma_div);
+    s2d_planes_conv *conv = s2d_planes_conv_new(chroma_div, err);
+    bool ok = conv && s2d_planes_from_rgb(conv, rgb, N, N, N * 3, planes, err);
+    s2d_planes_layout l = s2d_planes_layout_of(N, N, chroma_div);
     for (int p = 0; ok && p < 3; p++) {
         env->background_ycc[p] = planes[l.offset[p]];
     }
-    s2d_jpeg_enc_free(enc);
+    s2d_planes_conv_free(conv);
     return ok;
 }
 
@@ -100,7 +111,8 @@ s2d_frame_worker *s2d_frame_worker_new(const s2d_frame_env *env, bool generates,
     w->env = env;
     int t = env->tile, half = t / 2;
     size_t planes = s2d_planes_layout_of(t, t, env->chroma_div).size;
-    w->enc = s2d_jpeg_enc_new(env->opts->quality, env->opts->subsampling_444, t, t, err);
+    w->enc = env->codec->enc_new(&env->planes, &env->codec_opts, err);
+    w->to_planes = w->enc ? s2d_planes_conv_new(env->chroma_div, err) : NULL;
     w->tile = malloc((size_t)t * t * 3);
     w->planes = malloc(planes);
     if (generates) {
@@ -108,9 +120,9 @@ s2d_frame_worker *s2d_frame_worker_new(const s2d_frame_env *env, bool generates,
         w->quarter_rgb = malloc((size_t)half * half * 3);
         w->quarter = malloc(s2d_planes_layout_of(half, half, env->chroma_div).size);
     }
-    w->reader = w->enc ? s2d_read_ctx_new(env->reader, t, t, err) : NULL;
+    w->reader = w->to_planes ? s2d_read_ctx_new(env->reader, t, t, err) : NULL;
     w->dec = w->reader ? s2d_frame_dec_new(err) : NULL;
-    if (!w->enc || !w->tile || !w->planes ||
+    if (!w->to_planes || !w->tile || !w->planes ||
         (generates && (!w->scratch || !w->quarter_rgb || !w->quarter)) || !w->reader ||
         !w->dec) {
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory for a worker");
@@ -125,7 +137,10 @@ void s2d_frame_worker_free(s2d_frame_worker *w)
     if (!w) {
         return;
     }
-    s2d_jpeg_enc_free(w->enc);
+    if (w->enc) {
+        w->env->codec->enc_free(w->enc);
+    }
+    s2d_planes_conv_free(w->to_planes);
     free(w->tile);
     free(w->planes);
     free(w->scratch);
@@ -145,14 +160,13 @@ uint8_t *s2d_frame_generated_planes(s2d_frame_worker *w, uint8_t **scratch)
 // Encodes w->planes into out.
 static bool encode_planes(s2d_frame_worker *w, s2d_buf *out, s2d_error *err)
 {
-    int t = w->env->tile;
-    const uint8_t *jpeg;
+    const uint8_t *frame;
     size_t len;
-    if (!s2d_jpeg_enc_encode_planes(w->enc, w->planes, t, t, &jpeg, &len, err)) {
+    if (!w->env->codec->encode(w->enc, w->planes, 0, &frame, &len, err)) {
         return false;
     }
     out->len = 0;
-    s2d_buf_append(out, jpeg, len);
+    s2d_buf_append(out, frame, len);
     return !out->failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 
@@ -172,7 +186,7 @@ static bool encode_padded_planes(s2d_frame_worker *w, int64_t vw, int64_t vh, s2
 static bool encode_tile(s2d_frame_worker *w, s2d_buf *out, s2d_error *err)
 {
     int t = w->env->tile;
-    return s2d_jpeg_enc_rgb_to_planes(w->enc, w->tile, t, t, (size_t)t * 3, w->planes, err) &&
+    return s2d_planes_from_rgb(w->to_planes, w->tile, t, t, (size_t)t * 3, w->planes, err) &&
            encode_planes(w, out, err);
 }
 
@@ -344,8 +358,8 @@ const uint8_t *s2d_frame_quarter(s2d_frame_worker *w, const s2d_frame_job *job, 
             // What lies past the image would otherwise colour the chroma at its edge.
             fill_background(w->quarter_rgb, half, (vw + 1) / 2, (vh + 1) / 2, env->background);
         }
-        if (!s2d_jpeg_enc_rgb_to_planes(w->enc, w->quarter_rgb, half, half, (size_t)half * 3,
-                                        w->quarter, err)) {
+        if (!s2d_planes_from_rgb(w->to_planes, w->quarter_rgb, half, half, (size_t)half * 3,
+                                 w->quarter, err)) {
             return NULL;
         }
     }

@@ -1,14 +1,17 @@
 /* One frame of a tiled output, made by one worker: copied (the source's compressed tile
  * unchanged), read (the source's pixels decoded and encoded) or generated (encoded from
- * planes the caller assembled). Frames are JPEG; generated frames stay YCbCr planes from
- * the level they come from to their encoding (codec/jpeg_enc.h). A frame can also leave
- * its half-size image (for the generated level below) and its RGB (for the thumbnail). */
+ * planes the caller assembled). Frames are encoded by the codec the caller names, from
+ * YCbCr planes (codec/pixdesc.h's chroma_div: the JPEG encoder's layout, codec/jpeg_enc.h);
+ * generated frames stay such planes from the level they come from to their encoding. A
+ * frame can also leave its half-size image (for the generated level below) and its RGB
+ * (for the thumbnail). */
 #ifndef S2D_FRAMES_H
 #define S2D_FRAMES_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "codec/codec.h"
 #include "core/buf.h"
 #include "core/diag.h"
 #include "source/source.h"
@@ -26,6 +29,9 @@ typedef struct s2d_frame_env {
     const char *source_name;           // for warnings
     s2d_diag *diag;                    // where warnings go
     const s2d_convert_options *opts;   // quality, subsampling
+    const s2d_codec *codec;            // what frames are encoded with; takes YCbCr planes
+    s2d_pixdesc planes;                // one frame as the codec is given it
+    s2d_codec_opts codec_opts;
     int tile;                          // frame width and height
     int chroma_div;                    // 2 under 4:2:0, 1 under 4:4:4 (codec/jpeg_enc.h)
     const uint8_t *background;         // RGB, the reader's
@@ -33,10 +39,11 @@ typedef struct s2d_frame_env {
 } s2d_frame_env;
 
 /** Fills env for frames of tile x tile from `reader` (borrowed, as are the name, diag and
- *  options, for as long as env is used). */
+ *  options, for as long as env is used), encoded with `codec` (a static table entry).
+ *  @return false with err set when the codec cannot encode such frames from YCbCr planes. */
 bool s2d_frame_env_init(s2d_frame_env *env, s2d_source *reader, const char *source_name,
-                        s2d_diag *diag, const s2d_convert_options *opts, int tile,
-                        s2d_error *err);
+                        s2d_diag *diag, const s2d_convert_options *opts,
+                        const s2d_codec *codec, int tile, s2d_error *err);
 
 typedef struct s2d_frame_job {
     s2d_level_mode mode;

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "codec/jpeg_enc.h"
 #include "core/clock.h"
 #include "core/cpu.h"
 #include "pipeline/pump.h"
@@ -347,7 +346,7 @@ static bool setup(run *rn, s2d_error *err)
     s2d_pyramid_plan *plan = rn->plan;
     int t = plan->tile_size;
     if (!s2d_frame_env_init(&rn->env, plan->reader, plan->source_name, plan->diag,
-                            plan->opts, t, err)) {
+                            plan->opts, plan->codec, t, err)) {
         return false;
     }
     uint32_t generated_cols[S2D_MAX_LEVELS] = {0};
@@ -357,7 +356,7 @@ static bool setup(run *rn, s2d_error *err)
         rn->frames_total += (uint64_t)lv->cols * lv->rows;
         rn->feeds_next[l] = l + 1 < plan->nlevels && plan->levels[l + 1].mode == S2D_LEVEL_GENERATE;
         // A copied level may still get a replacement frame from our encoder.
-        size_t encoded = s2d_jpeg_enc_bound(t, t, plan->opts->subsampling_444);
+        size_t encoded = (size_t)plan->codec->bound(&rn->env.planes, &rn->env.codec_opts);
         size_t copied = (size_t)S2D_COPIED_FRAME_MAX(t, t);
         rn->frame_bound[l] = lv->mode == S2D_LEVEL_COPY && copied > encoded ? copied : encoded;
         // Tiled sources (tile_w > 0) give a frame with a pread; NDPI frames are cut from

@@ -38,6 +38,7 @@ typedef struct s2d_pyramid_plan {
     const char *source_name;           // for warnings
     const char *spill_dir;             // where generated levels' rows are kept (the output's)
     const s2d_convert_options *opts;   // quality, threads, callbacks
+    const s2d_codec *codec;            // what every frame not copied is encoded with
     s2d_diag *diag;                    // where the run's warnings go (the caller's)
     int tile_size;                     // frame width and height of every level
     int nlevels;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec/codec.h"
 #include "codec/jpeg_enc.h"
 #include "dicom/part10.h"
 #include "iod/iod.h"
@@ -60,7 +61,7 @@ static void write_file_with_source(const char *name, bool eot,
     s2d_uid_new(uid, &err);
     s2d_ds *ds = dataset_with_source(uid, source);
     s2d_part10_params p = {.final_path = path, .sop_class_uid = s2d_iod_wsm.sop_class_uid,
-                           .sop_instance_uid = uid, .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
+                           .sop_instance_uid = uid, .transfer_syntax_uid = s2d_codec_jpeg_baseline.transfer_syntax_uid,
                            .dataset = ds, .nframes = NFRAMES, .extended_offsets = eot,
                            .uncompressed_bytes = (uint64_t)NFRAMES * TILE * TILE * 3};
     s2d_part10 *w = s2d_part10_open(&p, &err);
@@ -128,7 +129,7 @@ static void test_abandoned_writer_leaves_nothing(void)
     s2d_uid_new(uid, &err);
     s2d_ds *ds = dataset(uid);
     s2d_part10_params p = {.final_path = path, .sop_class_uid = s2d_iod_wsm.sop_class_uid,
-                           .sop_instance_uid = uid, .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
+                           .sop_instance_uid = uid, .transfer_syntax_uid = s2d_codec_jpeg_baseline.transfer_syntax_uid,
                            .dataset = ds, .nframes = NFRAMES};
     s2d_part10 *w = s2d_part10_open(&p, &err);
     CHECK(w && s2d_part10_add_frame(w, (const uint8_t *)"\xff\xd8\xff\xd9", 4, &err));

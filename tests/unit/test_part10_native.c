@@ -166,13 +166,13 @@ static void check_layout(const char *name, uint64_t pixel_bytes, const char vr[3
 }
 
 static const instance grey8 = {"grey8", "1.2.840.10008.5.1.4.1.1.7.2",
-                               {13, 11, 1, 8, 8, false, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false}, 7,
+                               {13, 11, 1, 8, 8, false, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, 0}, 7,
                                false};
 static const instance grey16 = {"grey16", "1.2.840.10008.5.1.4.1.1.7.3",
-                                {17, 9, 1, 16, 12, false, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false},
+                                {17, 9, 1, 16, 12, false, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, 0},
                                 3, true};
 static const instance bits = {"bits", "1.2.840.10008.5.1.4.1.1.7.1",
-                              {13, 7, 1, 1, 1, false, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false}, 5,
+                              {13, 7, 1, 1, 1, false, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, 0}, 5,
                               false};
 
 static void test_native_instances(void)
@@ -298,7 +298,7 @@ static void test_deferred_in_concatenation(void)
                                   .concatenation_uid = cuid};
         s2d_part10_params p = {.final_path = path, .sop_class_uid = in.sop_class,
                                .sop_instance_uid = uid,
-                               .transfer_syntax_uid = S2D_UID_JPEG_BASELINE,
+                               .transfer_syntax_uid = s2d_codec_jpeg_baseline.transfer_syntax_uid,
                                .dataset = ds, .nframes = in.nframes, .split = &split,
                                .deferred = window, .ndeferred = 2};
         s2d_part10 *w = ds ? s2d_part10_open(&p, &err) : NULL;
