@@ -37,6 +37,10 @@ typedef struct s2d_codec {
     bool (*encode)(void *enc, const uint8_t *pixels, size_t stride, const uint8_t **out,
                    size_t *out_len, s2d_error *err);
     void (*enc_free)(void *enc);
+    /** The Photometric Interpretation of the frames encode() makes from pixels so described
+     *  (accepted): the one place that names it for encoded frames. A static string; NULL
+     *  function: no encoder. */
+    const char *(*photometric)(const s2d_pixdesc *d);
     /** A new decoder of frames into pixels described by d; as enc_new. NULL: no decoder. */
     void *(*dec_new)(const s2d_pixdesc *d, s2d_error *err);
     /** Decodes one frame into pixels (stride bytes a row), interleaved: never into YCbCr

@@ -46,6 +46,15 @@ static uint64_t frame_bound(const s2d_pixdesc *d)
     return 4 * samples + blocks * (2 + 32) + HEADER_BYTES;
 }
 
+// Grey is stored as given; RGB through the reversible colour transform.
+static const char *photometric(const s2d_pixdesc *d)
+{
+    if (is_mono(d->colour)) {
+        return d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1" : "MONOCHROME2";
+    }
+    return "YBR_RCT";
+}
+
 static bool accepts(const s2d_pixdesc *d)
 {
     bool grey = d->samples == 1 && is_mono(d->colour) &&
@@ -389,6 +398,7 @@ const s2d_codec s2d_codec_jpeg2000_lossless = {
     .enc_new = enc_new,
     .encode = encode,
     .enc_free = coder_free,
+    .photometric = photometric,
     .dec_new = coder_new,
     .decode = decode,
     .dec_free = coder_free,

@@ -89,6 +89,16 @@ static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t 
     return s2d_jpeg_enc_encode(enc->jpeg, pixels, w, h, stride, out, out_len, err);
 }
 
+// Grey is stored as given; colour always as YCbCr, which PS3.5 8.2.1 names YBR_FULL_422
+// whatever the chroma sampling.
+static const char *photometric(const s2d_pixdesc *d)
+{
+    if (d->samples == 1) {
+        return d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1" : "MONOCHROME2";
+    }
+    return "YBR_FULL_422";
+}
+
 static bool decode(void *d, const uint8_t *data, size_t len, uint8_t *pixels, size_t stride,
                    s2d_error *err)
 {
@@ -117,6 +127,7 @@ const s2d_codec s2d_codec_jpeg_baseline = {
     .enc_new = enc_new,
     .encode = encode,
     .enc_free = enc_free,
+    .photometric = photometric,
     .dec_new = s2d_frame_decoder_new,
     .decode = decode,
     .dec_free = s2d_frame_decoder_free,

@@ -34,6 +34,15 @@ static uint64_t frame_bound(const s2d_pixdesc *d)
     return payload + payload / 7 + 1 + HEADER_BYTES;
 }
 
+// Samples are stored as given (no colour transform), so the colour model names them.
+static const char *photometric(const s2d_pixdesc *d)
+{
+    if (is_mono(d->colour)) {
+        return d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1" : "MONOCHROME2";
+    }
+    return "RGB";
+}
+
 static bool accepts(const s2d_pixdesc *d)
 {
     // CharLS takes samples of up to 8 bits in bytes, of 9..16 bits in words.
@@ -251,6 +260,7 @@ const s2d_codec s2d_codec_jpeg_ls = {
     .enc_new = enc_new,
     .encode = encode,
     .enc_free = coder_free,
+    .photometric = photometric,
     .dec_new = dec_new,
     .decode = decode,
     .dec_free = coder_free,

@@ -145,6 +145,24 @@ static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t 
     return true;
 }
 
+// Samples are stored as given, so the colour model names them.
+static const char *photometric(const s2d_pixdesc *d)
+{
+    switch (d->colour) {
+    case S2D_COLOUR_MONO_MIN_IS_WHITE:
+        return "MONOCHROME1";
+    case S2D_COLOUR_MONO_MIN_IS_BLACK:
+        return "MONOCHROME2";
+    case S2D_COLOUR_RGB:
+        return "RGB";
+    case S2D_COLOUR_YCBCR:
+        return "YBR_FULL";
+    case S2D_COLOUR_PALETTE:
+        break;
+    }
+    return "PALETTE COLOR";
+}
+
 static bool decode(void *c, const uint8_t *data, size_t len, uint8_t *pixels, size_t stride,
                    s2d_error *err)
 {
@@ -184,6 +202,7 @@ const s2d_codec s2d_codec_native = {
     .enc_new = enc_new,
     .encode = encode,
     .enc_free = coder_free,
+    .photometric = photometric,
     .dec_new = dec_new,
     .decode = decode,
     .dec_free = coder_free,

@@ -31,6 +31,15 @@ static uint64_t frame_bound(const s2d_pixdesc *d)
     return HEADER_BYTES + segment_count(d) * (row * d->height + 1);
 }
 
+// Samples are stored as given (no colour transform), so the colour model names them.
+static const char *photometric(const s2d_pixdesc *d)
+{
+    if (is_mono(d->colour)) {
+        return d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1" : "MONOCHROME2";
+    }
+    return "RGB";
+}
+
 static bool accepts(const s2d_pixdesc *d)
 {
     bool grey = d->samples == 1 && is_mono(d->colour) &&
@@ -280,6 +289,7 @@ const s2d_codec s2d_codec_rle = {
     .enc_new = enc_new,
     .encode = encode,
     .enc_free = coder_free,
+    .photometric = photometric,
     .dec_new = dec_new,
     .decode = decode,
     .dec_free = coder_free,

@@ -267,9 +267,9 @@ static bool write_single_frame(job *jb, const s2d_plan_instance *planned,
         .downsample_y = downsample_y,
         .photometric = copied ? s2d_photometric_of(img->colour,
                                                    &(s2d_native){.coding = S2D_CODING_JPEG})
-                              : "YBR_FULL_422",
-        .samples_per_pixel = 3,   // the reader gives 8-bit colour only
-        .bits_per_sample = 8,
+                              : codec->photometric(&pixels),
+        .samples_per_pixel = pixels.samples,
+        .bits_per_sample = pixels.bits_allocated,
         .source = source,
         .copied = copied,
     };
@@ -383,6 +383,10 @@ static bool run_pyramid(job *jb, s2d_error *err)
     const s2d_source_image *base = s2d_source_level(jb->reader, 0);
 
     // A thumbnail from the source when it reads; else one made during the pyramid pass.
+    if (levels.thumbnail_left_out) {
+        s2d_diag_warn(&jb->diag, "%s: the smallest level is too large to make a thumbnail "
+                      "from; none is written", jb->slide_path);
+    }
     single_image thumb = {0};
     const s2d_plan_instance *thumb_plan = planned_role(jb, S2D_ROLE_THUMBNAIL);
     bool want_thumb = thumb_plan != NULL, own_thumb = false;
@@ -427,7 +431,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
             .downsample_x = (double)base->pix.width / (double)pi->width,
             .downsample_y = (double)base->pix.height / (double)pi->height,
             .photometric = pi->copied ? s2d_photometric_of(src->pix.colour, &src->native)
-                                      : "YBR_FULL_422",
+                                      : pi->codec->photometric(&pi->pixels),
             .samples_per_pixel = pi->pixels.samples,
             .bits_per_sample = pi->pixels.bits_allocated,
             .method = s2d_lossy_method_term(j2k ? S2D_LOSSY_J2K : S2D_LOSSY_JPEG),

@@ -27,27 +27,22 @@ typedef struct s2d_source_desc {
     const s2d_source_image *label, *overview, *thumbnail;
 } s2d_source_desc;
 
-/** How an instance's frames follow each other. */
-typedef enum s2d_frame_order {
-    S2D_ORDER_ROW_MAJOR,     // tiles left to right, rows top to bottom, every tile present
-} s2d_frame_order;
-
 /** One instance to write. */
 typedef struct s2d_plan_instance {
     char name[64];               // its file name in the output directory
     s2d_role role;
     // Where its pixels come from: a pyramid level (level, an index into s2d_plan.pyramid)
     // or an associated image of the source (image S2D_IMAGE_LABEL, _OVERVIEW, _THUMBNAIL).
-    // A thumbnail with image S2D_IMAGE_LEVEL is made from the pyramid's level `level`
-    // (pyramid.thumb_level, -1 when none can be); one from the source falls back to that
-    // when the source's turns out unreadable.
+    // A thumbnail with image S2D_IMAGE_LEVEL is made from the pyramid's level `level`; one
+    // from the source falls back to pyramid.thumb_level when the source's turns out
+    // unreadable (and is not written when that is -1).
     s2d_image_role image;
     int level;
     // Frame grid: cols x rows frames of frame_width x frame_height, nframes in all; single
     // frame images have the size of the source image (0 when the source does not say).
     int64_t width, height;
+    // Frames follow each other row by row, left to right, every tile present.
     uint32_t frame_width, frame_height, cols, rows, nframes;
-    s2d_frame_order order;
     const s2d_codec *codec;      // the frames' transfer syntax (a static table entry)
     bool copied;                 // frames taken from the source as they are
     s2d_pixdesc pixels;          // one frame's pixels

@@ -205,7 +205,7 @@ static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image
     s2d_plan_instance in = {.role = role, .image = image, .level = -1, .width = width,
                             .height = height, .frame_width = (uint32_t)width,
                             .frame_height = (uint32_t)height, .cols = 1, .rows = 1,
-                            .nframes = 1, .order = S2D_ORDER_ROW_MAJOR,
+                            .nframes = 1,
                             .codec = encoding,
                             .pixels = {.width = (uint32_t)width, .height = (uint32_t)height,
                                        .samples = 3, .bits_allocated = 8, .bits_stored = 8,
@@ -234,7 +234,7 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
             .role = S2D_ROLE_LEVEL, .image = S2D_IMAGE_LEVEL, .level = i,
             .width = lv->width, .height = lv->height, .frame_width = t, .frame_height = t,
             .cols = lv->cols, .rows = lv->rows, .nframes = lv->cols * lv->rows,
-            .order = S2D_ORDER_ROW_MAJOR, .copied = copied,
+            .copied = copied,
             .codec = copied && from->native.coding == S2D_CODING_J2K ? &s2d_codec_jpeg2000
                                                                      : encoding,
             // The reader gives 8-bit colour only; a copy keeps the source's colour model.
@@ -248,22 +248,26 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
         }
     }
     // The source's thumbnail, else (and when it turns out unreadable) one made from the
-    // pyramid's thumb_level; with neither, none is written.
-    s2d_plan_instance thumb;
-    if (src->thumbnail) {
-        thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_THUMBNAIL,
-                             src->thumbnail->pix.width, src->thumbnail->pix.height);
-    } else if (pyr->thumb_level >= 0) {
+    // pyramid's thumb_level; with neither, none is planned, and the conversion says so.
+    if (!o->no_thumbnail && src->thumbnail) {
+        s2d_plan_instance thumb =
+            single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_THUMBNAIL,
+                         src->thumbnail->pix.width, src->thumbnail->pix.height);
+        if (!s2d_plan_add(p, &thumb, err)) {
+            return false;
+        }
+    } else if (!o->no_thumbnail && pyr->thumb_level >= 0) {
         const s2d_planned_level *lv = &pyr->levels[pyr->thumb_level];
         int64_t f = pyr->thumb_factor;
-        thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_LEVEL,
-                             (lv->width + f - 1) / f, (lv->height + f - 1) / f);
+        s2d_plan_instance thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL,
+                                               S2D_IMAGE_LEVEL, (lv->width + f - 1) / f,
+                                               (lv->height + f - 1) / f);
         thumb.level = pyr->thumb_level;
-    } else {   // level -1: the smallest level is too large; the conversion says so
-        thumb = single_frame("thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_LEVEL, 0, 0);
-    }
-    if (!o->no_thumbnail && !s2d_plan_add(p, &thumb, err)) {
-        return false;
+        if (!s2d_plan_add(p, &thumb, err)) {
+            return false;
+        }
+    } else if (!o->no_thumbnail) {
+        p->pyramid.thumbnail_left_out = true;   // even the smallest level is too large
     }
     if (!o->no_label && src->label) {
         s2d_plan_instance label = single_frame("label.dcm", S2D_ROLE_LABEL, S2D_IMAGE_LABEL,

@@ -34,6 +34,9 @@ typedef struct s2d_level_plan {
     // copied frame the source cannot give) are encoded with: the IOD's choice, a static
     // table entry taking YCbCr planes (codec/pixdesc.h).
     const s2d_codec *codec;
+    // A thumbnail was asked for, but the source has none and thumb_level is -1: none is
+    // planned (the conversion says so).
+    bool thumbnail_left_out;
 } s2d_level_plan;
 
 /** Plans the levels of a source of nsource levels (source[0] the largest) under the options

@@ -164,7 +164,8 @@ static void test_table(void)
         CHECK(s2d_codec_find(c->transfer_syntax_uid) == c);
         CHECK(c->lossy == (c->lossy_method != NULL));
         CHECK((c->enc_new != NULL) == (c->encode != NULL) &&
-              (c->enc_new != NULL) == (c->enc_free != NULL));
+              (c->enc_new != NULL) == (c->enc_free != NULL) &&
+              (c->enc_new != NULL) == (c->photometric != NULL));
     }
     CHECK(n == 6);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.50") == &s2d_codec_jpeg_baseline);
@@ -244,6 +245,48 @@ static void test_jpeg_planes(void)
         c->enc_free(from_planes);
         s2d_planes_conv_free(conv);
         free(px);
+    }
+}
+
+// The Photometric Interpretation each encoder's frames have: JPEG baseline stores colour as
+// YCbCr, the lossless codecs as given.
+static void test_photometric(void)
+{
+    static const struct {
+        const s2d_codec *codec;
+        s2d_pixdesc d;
+        const char *want;
+    } rows[] = {
+        {&s2d_codec_jpeg_baseline, DESC(64, 48, 3, 8, 8, false, RGB, false), "YBR_FULL_422"},
+        {&s2d_codec_jpeg_baseline, PLANES(32, 16, 2), "YBR_FULL_422"},
+        {&s2d_codec_jpeg_baseline, PLANES(32, 16, 1), "YBR_FULL_422"},
+        {&s2d_codec_jpeg_baseline, DESC(64, 48, 1, 8, 8, false, MONO_MIN_IS_BLACK, false),
+         "MONOCHROME2"},
+        {&s2d_codec_jpeg_baseline, DESC(64, 48, 1, 8, 8, false, MONO_MIN_IS_WHITE, false),
+         "MONOCHROME1"},
+        {&s2d_codec_native, DESC(16, 16, 3, 8, 8, false, RGB, true), "RGB"},
+        {&s2d_codec_native, DESC(16, 16, 3, 8, 8, false, YCBCR, false), "YBR_FULL"},
+        {&s2d_codec_native, DESC(16, 16, 1, 8, 8, false, PALETTE, false), "PALETTE COLOR"},
+        {&s2d_codec_native, DESC(64, 48, 1, 1, 1, false, MONO_MIN_IS_WHITE, false),
+         "MONOCHROME1"},
+        {&s2d_codec_native, DESC(64, 48, 1, 16, 16, false, MONO_MIN_IS_BLACK, false),
+         "MONOCHROME2"},
+        {&s2d_codec_rle, DESC(64, 48, 3, 8, 8, false, RGB, false), "RGB"},
+        {&s2d_codec_rle, DESC(64, 48, 1, 16, 16, false, MONO_MIN_IS_WHITE, false),
+         "MONOCHROME1"},
+        {&s2d_codec_jpeg_ls, DESC(64, 48, 3, 8, 8, false, RGB, false), "RGB"},
+        {&s2d_codec_jpeg_ls, DESC(64, 48, 1, 8, 8, false, MONO_MIN_IS_BLACK, false),
+         "MONOCHROME2"},
+        {&s2d_codec_jpeg2000_lossless, DESC(64, 48, 3, 8, 8, false, RGB, false), "YBR_RCT"},
+        {&s2d_codec_jpeg2000_lossless, DESC(64, 48, 1, 16, 12, false, MONO_MIN_IS_WHITE, false),
+         "MONOCHROME1"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const char *got = rows[i].codec->photometric(&rows[i].d);
+        CHECK(rows[i].codec->accepts(&rows[i].d) && strcmp(got, rows[i].want) == 0);
+        if (strcmp(got, rows[i].want) != 0) {
+            fprintf(stderr, "  row %zu: %s\n", i, got);
+        }
     }
 }
 
@@ -383,6 +426,7 @@ int main(void)
     RUN(test_accepts);
     RUN(test_round_trips);
     RUN(test_jpeg_planes);
+    RUN(test_photometric);
     RUN(test_native_layout);
     RUN(test_jpeg2000_decodes);
     return harness_failures != 0;
