@@ -1,6 +1,7 @@
 /* One slide to one output directory: validate the options, open the source, describe the
- * slide (identity.h), plan the pyramid (plan.h), open the writers, run the tile pipeline,
- * write the associated images, then rename every file into place (outdir.h).
+ * slide (identity.h), plan the instances (iod/plan.h), open the writers, run the tile
+ * pipeline (WSM's pyramid), write the associated images, then rename every file into place
+ * (outdir.h).
  * Invariant: a file appears under its final name only when the whole conversion succeeded. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ typedef struct job {
     const char *outdir;
     const s2d_convert_options *opts;
     s2d_source *reader;
-    const s2d_iod *iod;      // what the instances are
+    const s2d_iod *iod;      // the conversion's IOD: plans, owns attributes, names files
     s2d_iod_shared slide;
     s2d_identity id;
     s2d_plan plan;           // the instances the IOD writes for this source
@@ -77,17 +78,22 @@ static void cap_error(const job *jb, s2d_error *err)
     }
 }
 
-// Opens the file for one instance and writes everything before its first frame.
-// frame_bound: the largest frame it can receive, which decides the offset table kind.
-// The output returned is jb->outputs' next entry: owned by the job, NULL with err set.
-static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance *inst,
-                           const char *transfer_syntax, uint64_t frame_bound, s2d_error *err)
+// Opens the file for one planned instance, inst its dataset's values, and writes everything
+// before its first frame; the instance's own IOD builds the dataset (one conversion may mix
+// SOP classes). frame_bound: the largest frame it can receive, which decides the offset
+// table kind. The output returned is jb->outputs' next entry: owned by the job, NULL with
+// err set.
+static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
+                               const s2d_iod_instance *inst, uint64_t frame_bound,
+                               s2d_error *err)
 {
+    const char *name = planned->name, *transfer_syntax = planned->codec->transfer_syntax_uid;
+    const s2d_iod *iod = planned->iod;
     s2d_output *out = &jb->outputs[jb->noutputs];
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name);
     out->role = inst->role;
-    out->flavor = jb->iod->image_type[inst->role];
+    out->flavor = iod->image_type[inst->role];
     out->width = inst->total_width;
     out->height = inst->total_height;
     out->nframes = inst->nframes;
@@ -100,7 +106,7 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance
         !s2d_identity_uid(&jb->id, role, true, uid, err)) {
         return NULL;
     }
-    s2d_ds *ds = jb->iod->build(&jb->slide, inst, uid, err);
+    s2d_ds *ds = iod->build(&jb->slide, inst, uid, err);
     if (!ds) {
         return NULL;
     }
@@ -125,7 +131,7 @@ static s2d_output *open_output(job *jb, const char *name, const s2d_iod_instance
     split.concatenation_uid = concatenation_uid;
     s2d_part10_params params = {
         .final_path = path,
-        .sop_class_uid = jb->iod->sop_class_uid,
+        .sop_class_uid = iod->sop_class_uid,
         .sop_instance_uid = uid,
         .transfer_syntax_uid = transfer_syntax,
         .dataset = ds,
@@ -282,7 +288,7 @@ static bool write_single_frame(job *jb, const s2d_plan_instance *planned,
     bool ok = copied ||
               ((enc = codec->enc_new(&pixels, &codec_opts, err)) != NULL &&
                codec->encode(enc, img->rgb, s2d_pixdesc_row_bytes(&pixels), &frame, &len, err));
-    ok = ok && (out = open_output(jb, name, &inst, codec->transfer_syntax_uid, len, err)) != NULL &&
+    ok = ok && (out = open_output(jb, planned, &inst, len, err)) != NULL &&
          s2d_part10_add_frame(out->writer, frame, len, err);
     if (enc) {
         codec->enc_free(enc);
@@ -341,10 +347,6 @@ static bool plan_instances(job *jb, s2d_error *err)
     };
     bool ok = jb->iod->plan(&source, jb->opts, &jb->plan, err);
     free(levels);
-    if (jb->plan.pyramid.source_levels_left_out > 0) {
-        s2d_diag_warn(&jb->diag, "%s: only the first %d of %d levels are written",
-                      jb->slide_path, S2D_MAX_LEVELS, nsource);
-    }
     if (ok) {
         jb->outputs = calloc(jb->plan.ninstances ? jb->plan.ninstances : 1, sizeof *jb->outputs);
         ok = jb->outputs ? true : s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -363,18 +365,25 @@ static const s2d_plan_instance *planned_role(const job *jb, s2d_role role)
     return NULL;
 }
 
+// WSM's conversion path: the plan's pyramid part (iod/wsm_levels.h) run through the
+// pipeline into its level instances, then the thumbnail.
 static bool run_pyramid(job *jb, s2d_error *err)
 {
     const s2d_convert_options *o = jb->opts;
-    const s2d_level_plan levels = jb->plan.pyramid;
+    const s2d_level_plan *levels = jb->plan.pyramid;
+    if (levels->source_levels_left_out > 0) {
+        s2d_diag_warn(&jb->diag, "%s: only the first %d of %d levels are written",
+                      jb->slide_path, S2D_MAX_LEVELS,
+                      S2D_MAX_LEVELS + levels->source_levels_left_out);
+    }
     s2d_pyramid_plan plan = {.reader = jb->reader, .source_name = jb->slide_path,
-                             .spill_dir = jb->outdir, .opts = o, .codec = levels.codec,
+                             .spill_dir = jb->outdir, .opts = o, .codec = levels->codec,
                              .diag = &jb->diag,
-                             .thumb_level = -1, .tile_size = levels.tile_size,
-                             .nlevels = levels.nlevels};
-    int n = levels.nlevels;
+                             .thumb_level = -1, .tile_size = levels->tile_size,
+                             .nlevels = levels->nlevels};
+    int n = levels->nlevels;
     for (int i = 0; i < n; i++) {
-        const s2d_planned_level *p = &levels.levels[i];
+        const s2d_planned_level *p = &levels->levels[i];
         plan.levels[i] = (s2d_pyramid_level){.width = p->width, .height = p->height,
                                              .mode = p->mode, .source_level = p->source_level,
                                              .jpeg_frames = p->jpeg_frames, .cols = p->cols,
@@ -383,7 +392,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
     const s2d_source_image *base = s2d_source_level(jb->reader, 0);
 
     // A thumbnail from the source when it reads; else one made during the pyramid pass.
-    if (levels.thumbnail_left_out) {
+    if (levels->thumbnail_left_out) {
         s2d_diag_warn(&jb->diag, "%s: the smallest level is too large to make a thumbnail "
                       "from; none is written", jb->slide_path);
     }
@@ -399,8 +408,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
         }
     }
     if (want_thumb && !own_thumb) {
-        plan.thumb_level = levels.thumb_level;
-        plan.thumb_factor = levels.thumb_factor;
+        plan.thumb_level = levels->thumb_level;
+        plan.thumb_factor = levels->thumb_factor;
         if (plan.thumb_level < 0) {
             s2d_diag_warn(&jb->diag, "%s: the smallest level is too large to make a thumbnail "
                           "from; %s not written", jb->slide_path, thumb_plan->name);
@@ -445,12 +454,11 @@ static bool run_pyramid(job *jb, s2d_error *err)
                                    .colour = S2D_COLOUR_RGB};
         const s2d_codec_opts codec_opts = {.quality = o->quality,
                                            .subsampling_444 = o->subsampling_444};
-        uint64_t bound = levels.codec->bound(&frame, &codec_opts);
+        uint64_t bound = levels->codec->bound(&frame, &codec_opts);
         if (pi->copied && S2D_COPIED_FRAME_MAX(pi->frame_width, pi->frame_height) > bound) {
             bound = S2D_COPIED_FRAME_MAX(pi->frame_width, pi->frame_height);
         }
-        s2d_output *out = open_output(jb, pi->name, &inst, pi->codec->transfer_syntax_uid,
-                                      bound, err);
+        s2d_output *out = open_output(jb, pi, &inst, bound, err);
         ok = out != NULL;
         if (ok) {
             lv->writer = out->writer;
@@ -545,7 +553,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         jb->slide.overrides = jb->id.overrides;
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
-        ok = plan_instances(jb, err) && run_pyramid(jb, err) && complete_outputs(jb, err);
+        ok = plan_instances(jb, err) && (!jb->plan.pyramid || run_pyramid(jb, err)) &&
+             complete_outputs(jb, err);
         for (size_t i = 0; ok && i < jb->plan.ninstances; i++) {
             const s2d_plan_instance *pi = &jb->plan.instances[i];
             if (pi->role == S2D_ROLE_LABEL || pi->role == S2D_ROLE_OVERVIEW) {

@@ -18,6 +18,8 @@ bool s2d_plan_add(s2d_plan *plan, const s2d_plan_instance *inst, s2d_error *err)
 void s2d_plan_free(s2d_plan *plan)
 {
     free(plan->instances);
+    free(plan->pyramid);
     plan->instances = NULL;
     plan->ninstances = 0;
+    plan->pyramid = NULL;
 }

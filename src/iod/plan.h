@@ -14,7 +14,6 @@
 
 #include "codec/codec.h"
 #include "codec/pixdesc.h"
-#include "iod/wsm_levels.h"
 #include "iod/iod.h"
 #include "source/source.h"
 #include "slide2dcm/slide2dcm.h"
@@ -30,8 +29,9 @@ typedef struct s2d_source_desc {
 /** One instance to write. */
 typedef struct s2d_plan_instance {
     char name[64];               // its file name in the output directory
+    const s2d_iod *iod;          // what builds its dataset (a static table entry)
     s2d_role role;
-    // Where its pixels come from: a pyramid level (level, an index into s2d_plan.pyramid)
+    // Where its pixels come from: a pyramid level (level, an index into s2d_plan.pyramid's)
     // or an associated image of the source (image S2D_IMAGE_LABEL, _OVERVIEW, _THUMBNAIL).
     // A thumbnail with image S2D_IMAGE_LEVEL is made from the pyramid's level `level`; one
     // from the source falls back to pyramid.thumb_level when the source's turns out
@@ -48,17 +48,23 @@ typedef struct s2d_plan_instance {
     s2d_pixdesc pixels;          // one frame's pixels
 } s2d_plan_instance;
 
+typedef struct s2d_level_plan s2d_level_plan;   // iod/wsm_levels.h
+
 typedef struct s2d_plan {
-    s2d_level_plan pyramid;      // the pyramid levels and the thumbnail made from them
     s2d_plan_instance *instances;   // malloc'd, ninstances; freed by s2d_plan_free
     size_t ninstances;
+    // WSM's own part: the pyramid's levels, the thumbnail made from them and the codec it
+    // encodes with (iod/wsm_levels.h), read only by iod/wsm.c and WSM's conversion path.
+    // malloc'd by the IOD's plan and freed by s2d_plan_free; NULL for an IOD whose
+    // instances form no pyramid.
+    s2d_level_plan *pyramid;
 } s2d_plan;
 
 /** Appends one instance (a copy of inst) to plan.
  *  @return false with err set when out of memory. */
 bool s2d_plan_add(s2d_plan *plan, const s2d_plan_instance *inst, s2d_error *err);
 
-/** Frees the instances; plan may be zeroed or partly built. */
+/** Frees the instances and the pyramid; plan may be zeroed or partly built. */
 void s2d_plan_free(s2d_plan *plan);
 
 #endif

@@ -7,12 +7,14 @@
  * slide coordinates. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dicom/modules/modules.h"
 #include "dicom/part10.h"
 #include "iod/iod.h"
 #include "iod/plan.h"
+#include "iod/wsm_levels.h"
 
 static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_instance *in,
                          s2d_error *err)
@@ -202,7 +204,7 @@ static const s2d_codec *const encoding = &s2d_codec_jpeg_baseline;
 static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image_role image,
                                       int64_t width, int64_t height)
 {
-    s2d_plan_instance in = {.role = role, .image = image, .level = -1, .width = width,
+    s2d_plan_instance in = {.iod = &s2d_iod_wsm, .role = role, .image = image, .level = -1, .width = width,
                             .height = height, .frame_width = (uint32_t)width,
                             .frame_height = (uint32_t)height, .cols = 1, .rows = 1,
                             .nframes = 1,
@@ -220,18 +222,21 @@ static s2d_plan_instance single_frame(const char *name, s2d_role role, s2d_image
 static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_plan *p,
                  s2d_error *err)
 {
-    if (!s2d_level_plan_make(src->levels, src->nlevels, o, &p->pyramid, err)) {
+    s2d_level_plan *pyr = p->pyramid = malloc(sizeof *p->pyramid);
+    if (!pyr) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    if (!s2d_level_plan_make(src->levels, src->nlevels, o, pyr, err)) {
         return false;
     }
-    p->pyramid.codec = encoding;
-    const s2d_level_plan *pyr = &p->pyramid;
+    pyr->codec = encoding;
     uint32_t t = (uint32_t)pyr->tile_size;
     for (int i = 0; i < pyr->nlevels; i++) {
         const s2d_planned_level *lv = &pyr->levels[i];
         bool copied = lv->mode == S2D_LEVEL_COPY;
         const s2d_source_image *from = copied ? &src->levels[lv->source_level] : NULL;
         s2d_plan_instance in = {
-            .role = S2D_ROLE_LEVEL, .image = S2D_IMAGE_LEVEL, .level = i,
+            .iod = &s2d_iod_wsm, .role = S2D_ROLE_LEVEL, .image = S2D_IMAGE_LEVEL, .level = i,
             .width = lv->width, .height = lv->height, .frame_width = t, .frame_height = t,
             .cols = lv->cols, .rows = lv->rows, .nframes = lv->cols * lv->rows,
             .copied = copied,
@@ -267,7 +272,7 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
             return false;
         }
     } else if (!o->no_thumbnail) {
-        p->pyramid.thumbnail_left_out = true;   // even the smallest level is too large
+        pyr->thumbnail_left_out = true;   // even the smallest level is too large
     }
     if (!o->no_label && src->label) {
         s2d_plan_instance label = single_frame("label.dcm", S2D_ROLE_LABEL, S2D_IMAGE_LABEL,

@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "iod/iod.h"
 #include "iod/plan.h"
+#include "iod/wsm_levels.h"
 
 #define MAX_SOURCE 4
 #define MAX_WANT 12
@@ -97,6 +98,7 @@ static void check_instance(const s2d_plan_instance *got, const want_instance *wa
 {
     int before = harness_failures;
     CHECK(strcmp(got->name, want->name) == 0);
+    CHECK(got->iod == &s2d_iod_wsm);
     CHECK(got->role == want->role);
     CHECK(got->image == want->image);
     CHECK(got->level == want->level);
@@ -136,7 +138,7 @@ static void check_case(const plan_case *c)
         fprintf(stderr, "  %s\n", err.message);
     }
     CHECK(plan.ninstances == c->ninstances);
-    CHECK(!ok || plan.pyramid.thumbnail_left_out == c->thumbnail_left_out);
+    CHECK(!ok || plan.pyramid->thumbnail_left_out == c->thumbnail_left_out);
     for (size_t i = 0; ok && i < c->ninstances && i < plan.ninstances; i++) {
         check_instance(&plan.instances[i], &c->want[i]);
     }
@@ -163,7 +165,7 @@ static void test_plan_error(void)
     CHECK(!s2d_iod_wsm.plan(&source, &opts, &plan, &err));
     CHECK(err.code == S2D_ERR_INPUT);
     s2d_plan_free(&plan);
-    CHECK(plan.instances == NULL && plan.ninstances == 0);
+    CHECK(plan.instances == NULL && plan.ninstances == 0 && plan.pyramid == NULL);
 }
 
 // What --overwrite takes for an earlier conversion's file, and what it leaves alone.
