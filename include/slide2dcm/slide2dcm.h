@@ -34,6 +34,9 @@ typedef struct s2d_progress {
     double seconds;          // since the pyramid started
 } s2d_progress;
 
+/** Most --window pairs one conversion takes. */
+#define S2D_MAX_WINDOWS 8
+
 typedef struct s2d_convert_options {
     int tile_size;               // frame size; 0 = the source's tiles when they are copied,
                                  // else 256
@@ -58,6 +61,23 @@ typedef struct s2d_convert_options {
     // No file larger than this many bytes: a level that would be is split into a DICOM
     // concatenation, level-N-part-1.dcm, level-N-part-2.dcm ... (0 = no limit).
     uint64_t max_instance_bytes;
+
+    // Plain TIFFs (pages rather than a slide pyramid; see docs/plain-tiff.md).
+    const char *kind;            // "radiology", "document" or "photo"; NULL = detected
+    const char *modality;        // Modality (CT, MR, DOC, XC, ...); NULL = the kind's own
+    const char *codec;           // "native", "rle", "jpeg-ls", "j2k"; NULL = native, or the
+                                 // source's JPEG copied
+    bool pages_as_instances;     // one instance per page instead of one per run of pages
+    // Window Center/Width pairs in rescaled units, replacing the computed ones; no_window:
+    // write none.
+    double windows[S2D_MAX_WINDOWS][2];
+    int nwindows;
+    bool no_window;
+    double pixel_spacing[2];     // row, column in mm; 0 = none (radiology ignores TIFF dpi)
+    const char *conversion_type; // Conversion Type (DI, DF, SD, SI, ...); NULL = the kind's
+    int burned_in_annotation;    // 1 YES, -1 NO, 0 = the kind's default
+    const char *document_title;  // Document Title and, unless given, Series Description
+    const char *body_part;       // Body Part Examined
 
     // When non-NULL and set non-zero (by a signal handler, say), the conversion stops,
     // removes what it wrote and fails with S2D_ERR_CANCELLED.
@@ -98,12 +118,17 @@ typedef struct s2d_file_report {
     unsigned in_concatenation_number, in_concatenation_total;
     uint64_t frame_offset;   // frames of the level in the parts before this one
     char level_name[64];     // the name the level has unsplit, e.g. level-0.dcm
+    char sop_class_uid[65];
 } s2d_file_report;
 
 typedef struct s2d_convert_report {
     int nfiles;
     s2d_file_report *files;  // nfiles entries; s2d_convert_report_free() releases them
     int warnings;            // warnings handed to opts->warn (counted without one too)
+    // A plain TIFF: what it was taken for ("radiology", "document", "photo") and why;
+    // empty for a slide.
+    char kind[16];
+    char kind_reason[160];
     double seconds;          // whole conversion
 } s2d_convert_report;
 

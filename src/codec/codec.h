@@ -64,4 +64,12 @@ extern const s2d_codec s2d_codec_rle;             // codec/rle.c
 extern const s2d_codec s2d_codec_jpeg_ls;         // codec/jpeg_ls.c
 extern const s2d_codec s2d_codec_jpeg2000_lossless;   // codec/jpeg2000_lossless.c
 
+/** Native coding of `rows` rows of pixels described by d (interleaved; its height is not
+ *  used) into out, which holds at least rows x the packed row: a band of a frame streamed to
+ *  the Part 10 writer (s2d_part10_add_native). 1-bit rows are packed bit after bit, the
+ *  first pixel in the lowest bit; their bit count is rows x width.
+ *  @return the bytes written. */
+size_t s2d_native_pack_rows(const s2d_pixdesc *d, const uint8_t *pixels, size_t stride,
+                            uint32_t rows, uint8_t *out);
+
 #endif

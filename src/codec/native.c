@@ -109,6 +109,34 @@ static void pack_bits(const s2d_pixdesc *d, const uint8_t *pixels, size_t stride
     }
 }
 
+size_t s2d_native_pack_rows(const s2d_pixdesc *d, const uint8_t *pixels, size_t stride,
+                            uint32_t rows, uint8_t *out)
+{
+    s2d_pixdesc band = *d;
+    band.height = rows;
+    band.planar = false;
+    if (d->bits_allocated == 1) {
+        pack_bits(&band, pixels, stride, out);
+        return (size_t)((s2d_pixdesc_frame_bits(&band) + 7) / 8);
+    }
+    size_t row = s2d_pixdesc_row_bytes(&band);
+    for (size_t y = 0; y < rows; y++) {
+        const uint8_t *in = pixels + y * stride;
+        uint8_t *to = out + y * row;
+        if (d->bits_allocated == 8) {
+            memcpy(to, in, row);
+            continue;
+        }
+        for (size_t i = 0; i < row / 2; i++) {
+            uint16_t v;
+            memcpy(&v, in + 2 * i, 2);
+            to[2 * i] = (uint8_t)v;
+            to[2 * i + 1] = (uint8_t)(v >> 8);
+        }
+    }
+    return row * rows;
+}
+
 static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t **out,
                    size_t *out_len, s2d_error *err)
 {

@@ -44,6 +44,7 @@
     ROW(ContentTime, 0x0008, 0x0033, TM)                                     \
     ROW(AccessionNumber, 0x0008, 0x0050, SH)                                 \
     ROW(Modality, 0x0008, 0x0060, CS)                                        \
+    ROW(ConversionType, 0x0008, 0x0064, CS)                                  \
     ROW(Manufacturer, 0x0008, 0x0070, LO)                                    \
     ROW(InstitutionName, 0x0008, 0x0080, LO)                                 \
     ROW(ReferringPhysicianName, 0x0008, 0x0090, PN)                          \
@@ -54,6 +55,7 @@
     ROW(SeriesDescription, 0x0008, 0x103E, LO)                               \
     ROW(InstitutionalDepartmentName, 0x0008, 0x1040, LO)                     \
     ROW(ManufacturerModelName, 0x0008, 0x1090, LO)                           \
+    ROW(DerivationDescription, 0x0008, 0x2111, ST)                           \
     ROW(FrameType, 0x0008, 0x9007, CS)                                       \
     ROW(VolumetricProperties, 0x0008, 0x9206, CS)                            \
     ROW(PatientName, 0x0010, 0x0010, PN)                                     \
@@ -68,16 +70,26 @@
     ROW(BodyPartExamined, 0x0018, 0x0015, CS)                                \
     ROW(SliceThickness, 0x0018, 0x0050, DS)                                  \
     ROW(DeviceSerialNumber, 0x0018, 0x1000, LO)                              \
+    ROW(DateOfSecondaryCapture, 0x0018, 0x1012, DA)                          \
+    ROW(TimeOfSecondaryCapture, 0x0018, 0x1014, TM)                          \
+    ROW(SecondaryCaptureDeviceManufacturer, 0x0018, 0x1016, LO)              \
+    ROW(SecondaryCaptureDeviceManufacturerModelName, 0x0018, 0x1018, LO)     \
+    ROW(SecondaryCaptureDeviceSoftwareVersions, 0x0018, 0x1019, LO)          \
     ROW(SoftwareVersions, 0x0018, 0x1020, LO)                                \
+    ROW(PageNumberVector, 0x0018, 0x2001, IS)                                \
+    ROW(NominalScannedPixelSpacing, 0x0018, 0x2010, DS)                      \
     ROW(StudyInstanceUID, 0x0020, 0x000D, UI)                                \
     ROW(SeriesInstanceUID, 0x0020, 0x000E, UI)                               \
     ROW(StudyID, 0x0020, 0x0010, SH)                                         \
     ROW(SeriesNumber, 0x0020, 0x0011, IS)                                    \
     ROW(InstanceNumber, 0x0020, 0x0013, IS)                                  \
+    ROW(PatientOrientation, 0x0020, 0x0020, CS)                              \
     ROW(PyramidLabel, 0x0020, 0x0027, LO)                                    \
     ROW(FrameOfReferenceUID, 0x0020, 0x0052, UI)                             \
+    ROW(Laterality, 0x0020, 0x0060, CS)                                      \
     ROW(SOPInstanceUIDOfConcatenationSource, 0x0020, 0x0242, UI)             \
     ROW(PositionReferenceIndicator, 0x0020, 0x1040, LO)                      \
+    ROW(ImageComments, 0x0020, 0x4000, LT)                                   \
     ROW(ConcatenationUID, 0x0020, 0x9161, UI)                                \
     ROW(InConcatenationNumber, 0x0020, 0x9162, US)                           \
     ROW(InConcatenationTotalNumber, 0x0020, 0x9163, US)                      \
@@ -91,6 +103,7 @@
     ROW(PhotometricInterpretation, 0x0028, 0x0004, CS)                       \
     ROW(PlanarConfiguration, 0x0028, 0x0006, US)                             \
     ROW(NumberOfFrames, 0x0028, 0x0008, IS)                                  \
+    ROW(FrameIncrementPointer, 0x0028, 0x0009, AT)                           \
     ROW(Rows, 0x0028, 0x0010, US)                                            \
     ROW(Columns, 0x0028, 0x0011, US)                                         \
     ROW(PixelSpacing, 0x0028, 0x0030, DS)                                    \
@@ -99,6 +112,12 @@
     ROW(HighBit, 0x0028, 0x0102, US)                                         \
     ROW(PixelRepresentation, 0x0028, 0x0103, US)                             \
     ROW(BurnedInAnnotation, 0x0028, 0x0301, CS)                              \
+    ROW(WindowCenter, 0x0028, 0x1050, DS)                                    \
+    ROW(WindowWidth, 0x0028, 0x1051, DS)                                     \
+    ROW(RescaleIntercept, 0x0028, 0x1052, DS)                                \
+    ROW(RescaleSlope, 0x0028, 0x1053, DS)                                    \
+    ROW(RescaleType, 0x0028, 0x1054, LO)                                     \
+    ROW(WindowCenterWidthExplanation, 0x0028, 0x1055, LO)                    \
     ROW(ICCProfile, 0x0028, 0x2000, OB)                                      \
     ROW(ColorSpace, 0x0028, 0x2002, CS)                                      \
     ROW(LossyImageCompression, 0x0028, 0x2110, CS)                           \
@@ -118,6 +137,7 @@
     ROW(XOffsetInSlideCoordinateSystem, 0x0040, 0x072A, DS)                  \
     ROW(YOffsetInSlideCoordinateSystem, 0x0040, 0x073A, DS)                  \
     ROW(ZOffsetInSlideCoordinateSystem, 0x0040, 0x074A, DS)                  \
+    ROW(DocumentTitle, 0x0042, 0x0010, ST)                                   \
     ROW(ImagedVolumeWidth, 0x0048, 0x0001, FL)                               \
     ROW(ImagedVolumeHeight, 0x0048, 0x0002, FL)                              \
     ROW(ImagedVolumeDepth, 0x0048, 0x0003, FL)                               \
@@ -137,6 +157,7 @@
     ROW(OpticalPathIdentificationSequence, 0x0048, 0x0207, SQ)               \
     ROW(NumberOfOpticalPaths, 0x0048, 0x0302, UL)                            \
     ROW(TotalPixelMatrixFocalPlanes, 0x0048, 0x0303, UL)                     \
+    ROW(PresentationLUTShape, 0x2050, 0x0020, CS)                            \
     ROW(LabelText, 0x2200, 0x0002, UT)                                       \
     ROW(BarcodeValue, 0x2200, 0x0005, LT)                                    \
     ROW(SharedFunctionalGroupsSequence, 0x5200, 0x9229, SQ)                  \

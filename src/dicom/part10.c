@@ -167,7 +167,8 @@ static bool vr_is_text(const uint8_t vr[2])
 
 // Finds where slot's reserved bytes lie in the encoded dataset `enc` (value at offset,
 // found by the encoder) and checks they are reserved: a text value ends with `width`
-// spaces, alone or after a backslash; a binary value is `width` bytes long. Anything
+// bytes of spaces (and backslashes between values of spaces), alone or after a backslash;
+// a binary value is `width` bytes long. Anything
 // else is a dataset built wrongly.
 static bool locate_slot(const s2d_part10_params *p, const s2d_buf *enc, size_t offset,
                         size_t meta_len, part10_slot *slot, s2d_error *err)
@@ -183,10 +184,12 @@ static bool locate_slot(const s2d_part10_params *p, const s2d_buf *enc, size_t o
     slot->text = vr_is_text(enc->data + offset - 4);
     bool reserved = vlen >= slot->width;
     if (reserved && slot->text) {
+        // Spaces, or values of spaces between backslashes (a multi-valued reservation whose
+        // every value keeps within its VR's length).
         const uint8_t *field = enc->data + offset + vlen - slot->width;
         reserved = vlen == slot->width || field[-1] == '\\';
         for (size_t i = 0; reserved && i < slot->width; i++) {
-            reserved = field[i] == ' ';
+            reserved = field[i] == ' ' || (field[i] == '\\' && i > 0);
         }
     } else {
         reserved = reserved && vlen == slot->width;
@@ -390,17 +393,14 @@ static bool flush_in_background(s2d_part10 *w, s2d_error *err)
     return true;
 }
 
-// Appends a native frame's bits after the previous frame's. Frames of whole bytes are
+// Appends `bits` bits of native Pixel Data after those written before. Whole bytes are
 // written as they are; 1-bit frames whose pixel count is not a multiple of 8 start in the
 // middle of a byte (PS3.5 8.1.1: no padding between frames), so their bits are shifted in
 // behind those carried over, the first pixel in the lowest free bit.
-static bool add_native_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err)
+static bool append_native_bits(s2d_part10 *w, const uint8_t *data, uint64_t bits,
+                               s2d_error *err)
 {
-    uint64_t bits = w->native_frame_bits;
-    if (len != (bits + 7) / 8) {
-        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: a native frame of %zu bytes, not %" PRIu64,
-                             w->final_path, len, (bits + 7) / 8);
-    }
+    size_t len = (size_t)((bits + 7) / 8);
     uint64_t before = w->next_offset * 8 + w->carry_bits;
     if (w->carry_bits == 0 && bits % 8 == 0) {
         if (!write_all(w, data, len, err)) {
@@ -436,10 +436,29 @@ static bool add_native_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d
     }
     uint64_t after = before + bits;
     w->next_offset = after / 8;   // whole bytes written
-    w->nwritten++;
     if (w->next_offset - w->flushed_at >= FLUSH_CHUNK) {
         w->flushed_at = w->next_offset;
         return flush_in_background(w, err);
+    }
+    return true;
+}
+
+bool s2d_part10_add_native(s2d_part10 *w, const uint8_t *data, uint64_t bits, s2d_error *err)
+{
+    if (!w->native_frame_bits || w->split) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: not a native writer", w->final_path);
+    }
+    if (w->nwritten >= w->nframes || w->frame_bits_done + bits > w->native_frame_bits) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: more native pixels than announced",
+                             w->final_path);
+    }
+    if (!append_native_bits(w, data, bits, err)) {
+        return false;
+    }
+    w->frame_bits_done += bits;
+    if (w->frame_bits_done == w->native_frame_bits) {
+        w->frame_bits_done = 0;
+        w->nwritten++;
     }
     return true;
 }
@@ -454,7 +473,11 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
                              w->final_path);
     }
     if (w->native_frame_bits) {
-        return add_native_frame(w, data, len, err);
+        if (len != (w->native_frame_bits + 7) / 8 || w->frame_bits_done != 0) {
+            return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: a native frame of %zu bytes, not %" PRIu64,
+                                 w->final_path, len, (w->native_frame_bits + 7) / 8);
+        }
+        return s2d_part10_add_native(w, data, w->native_frame_bits, err);
     }
     size_t padded = len + (len & 1);
     if (padded > 0xFFFFFFFEu) {

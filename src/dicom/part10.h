@@ -54,8 +54,9 @@ size_t s2d_part10_part_mark_length(const char *name);
 
 /** A value the caller gives once the frames are written (s2d_part10_set_deferred). The
  *  dataset holds the top-level attribute with a short VR and its last `width` bytes
- *  reserved: in a text value `width` spaces, alone or after a backslash (the value may
- *  keep earlier values before them); in a binary one the whole value. */
+ *  reserved: in a text value `width` spaces (or values of spaces separated by backslashes,
+ *  each within the VR's length), alone or after a backslash (the value may keep earlier
+ *  values before them); in a binary one the whole value. */
 typedef struct s2d_part10_deferred {
     uint32_t tag;
     uint16_t width;   // even, at most S2D_PART10_DEFERRED_MAX
@@ -106,6 +107,11 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *params, s2d_error *err);
  *  may write out a finished part first; a frame that does not fit in a part on its own
  *  is S2D_ERR_USAGE. */
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err);
+
+/** Appends `bits` bits of a native frame (data holds them in (bits + 7) / 8 bytes, the first
+ *  pixel in the lowest bit of a 1-bit frame): a frame may come in pieces, e.g. bands of
+ *  rows, never crossing into the next frame. Not with split. */
+bool s2d_part10_add_native(s2d_part10 *w, const uint8_t *data, uint64_t bits, s2d_error *err);
 
 /** Gives the value of a deferred attribute (params.deferred): text is padded with spaces
  *  to the reserved width, a binary value fills it exactly. Before the writer completes;

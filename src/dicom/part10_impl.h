@@ -38,6 +38,7 @@ struct s2d_part10 {
     bool values_later;       // a concatenation part: the caller's values come after finish
     uint64_t native_frame_bits;   // 0: encapsulated
     uint8_t carry, carry_bits;    // native: bits of a byte not yet written
+    uint64_t frame_bits_done;     // native: bits of the frame in progress already added
     uint64_t next_offset;    // offset of the next fragment's item tag (native: bytes written)
     uint64_t flushed_at;     // next_offset when a flush was last asked for
     s2d_flusher *flusher;    // started when the file passes FLUSH_CHUNK, or by complete

@@ -16,10 +16,12 @@
 /** Patient, General Study, General Series and Frame of Reference (C.7.1.1, C.7.2.1,
  *  C.7.3.1, C.7.4.1); patient and study facts are left empty for the user. */
 typedef struct s2d_study_series {
-    const char *study_uid, *series_uid, *frame_of_reference_uid;
+    const char *study_uid, *series_uid;
+    const char *frame_of_reference_uid;         // NULL: no Frame of Reference module
     const char *study_date, *study_time;        // DA and TM; may be empty
     const char *modality;
     const char *position_reference_indicator;
+    bool empty_laterality;                      // write Laterality (Type 2C) empty
 } s2d_study_series;
 bool s2d_module_patient_study_series(s2d_ds *ds, const s2d_study_series *s, s2d_error *err);
 
@@ -88,5 +90,37 @@ bool s2d_module_lossy_history(s2d_ds *ds, const char *method, const s2d_lossy_st
 /** Appends a code item (value, scheme, meaning) to sequence seq of parent. */
 bool s2d_put_code(s2d_ds *parent, s2d_kw seq, const char *value, const char *scheme,
                   const char *meaning, s2d_error *err);
+
+/* Modules of the images made from plain TIFF pages (Secondary Capture, VL): pages.c. */
+
+/** General Equipment (C.7.5.1) of the device that made the source file (the TIFF's Make,
+ *  Model, Software; empty when it does not say), and SC Equipment (C.8.6.1): slide2dcm as the
+ *  secondary capture device, with conversion_type and modality. conversion_type NULL: no SC
+ *  Equipment (VL images). */
+bool s2d_module_source_equipment(s2d_ds *ds, const char *make, const char *model,
+                                 const char *software, const char *conversion_type,
+                                 s2d_error *err);
+
+/** Rescale Slope, Intercept and Type "US" (Modality LUT, C.11.1, or the SC Multi-frame
+ *  Image module's own), with Presentation LUT Shape IDENTITY when presentation_lut. */
+bool s2d_module_rescale(s2d_ds *ds, double slope, double intercept, bool presentation_lut,
+                        s2d_error *err);
+
+/** VOI LUT (C.11.2): n windows (center, width, explanation each). With reserve, two
+ *  windows whose values are spaces, S2D_WINDOW_*_WIDTH bytes, for the Part 10 writer to
+ *  fill at the end: Window Center and Width as 16 and 15 characters around a backslash
+ *  (an even length whose last value is not 16 characters and a pad), the explanations as
+ *  one value of spaces. */
+#define S2D_WINDOW_VALUES_WIDTH 32
+#define S2D_WINDOW_EXPLANATION_WIDTH 64
+bool s2d_module_voi_lut(s2d_ds *ds, const double *centers, const double *widths,
+                        const char *const *explanations, int n, bool reserve, s2d_error *err);
+
+/** ICC Profile module (C.11.15) when profile is not NULL. */
+bool s2d_module_icc_profile(s2d_ds *ds, const uint8_t *profile, size_t len, s2d_error *err);
+
+/** Lossy Image Compression "00", or "01" with the source's method when an earlier step was
+ *  lossy and our frames are not (no ratio: the Part 10 writer would take one for ours). */
+bool s2d_module_lossless_history(s2d_ds *ds, const s2d_lossy_step *earlier, s2d_error *err);
 
 #endif
