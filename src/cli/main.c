@@ -174,6 +174,10 @@ static int cmd_convert(int argc, char **argv)
         for (int i = 0; i < report.nfiles; i++) {
             bytes += report.files[i].bytes;
         }
+        if (report.kind[0]) {
+            fprintf(stderr, "slide2dcm: %s: a plain TIFF taken for %s (%s)\n", slide,
+                    report.kind, report.kind_reason);
+        }
         fprintf(stderr, "slide2dcm: %s: %d files, %.1f MB in %s, %.1f s\n", slide, report.nfiles,
                 (double)bytes / 1e6, outdir, report.seconds);
     }

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,98 @@ static int set_eot_threshold(const s2d_cli_option *opt, s2d_cli_args *a, char *a
     return 0;
 }
 
+// --kind and --pages: one of a list of words.
+static int set_kind(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "radiology") && strcmp(arg, "document") && strcmp(arg, "photo")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use radiology, document or photo",
+                                   opt->name, arg);
+    }
+    a->opts.kind = arg;
+    return 0;
+}
+
+static int set_pages(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "frames") && strcmp(arg, "instances")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use frames or instances", opt->name,
+                                   arg);
+    }
+    a->opts.pages_as_instances = strcmp(arg, "instances") == 0;
+    return 0;
+}
+
+// A code of upper-case letters, digits and underscores (CS), as Modality and Conversion
+// Type are.
+static int set_code(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    size_t n = strlen(arg);
+    if (n == 0 || n > 16 || strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give a code of capital letters, e.g. "
+                                   "%s", opt->name, arg,
+                                   strcmp(opt->name, "modality") ? "SD" : "CT");
+    }
+    *(const char **)((char *)a + opt->field) = arg;
+    return 0;
+}
+
+// Two numbers "A,B" (a window's centre and width; a pixel spacing's row and column).
+static bool parse_pair(const char *s, double *x, double *y)
+{
+    char *end;
+    *x = strtod(s, &end);
+    if (end == s || *end != ',') {
+        return false;
+    }
+    const char *second = end + 1;
+    *y = strtod(second, &end);
+    return end != second && !*end && isfinite(*x) && isfinite(*y);
+}
+
+static int set_window(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    s2d_convert_options *o = &a->opts;
+    if (!strcmp(arg, "none")) {
+        o->no_window = true;
+        return 0;
+    }
+    double center, width;
+    if (!parse_pair(arg, &center, &width) || width < 1) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give CENTER,WIDTH (width at least 1) "
+                                   "or none", opt->name, arg);
+    }
+    if (o->nwindows == S2D_MAX_WINDOWS) {
+        return s2d_cli_usage_error(a->command, "--%s: at most %d windows", opt->name,
+                                   S2D_MAX_WINDOWS);
+    }
+    o->windows[o->nwindows][0] = center;
+    o->windows[o->nwindows][1] = width;
+    o->nwindows++;
+    return 0;
+}
+
+static int set_pixel_spacing(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    double row, column;
+    if (!parse_pair(arg, &row, &column) || !(row > 0 && row < 1e4) ||
+        !(column > 0 && column < 1e4)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give ROW,COLUMN in mm, e.g. 0.5,0.5",
+                                   opt->name, arg);
+    }
+    a->opts.pixel_spacing[0] = row;
+    a->opts.pixel_spacing[1] = column;
+    return 0;
+}
+
+static int set_burned_in(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "yes") && strcmp(arg, "no")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use yes or no", opt->name, arg);
+    }
+    a->opts.burned_in_annotation = strcmp(arg, "yes") == 0 ? 1 : -1;
+    return 0;
+}
+
 // --send-stow and --send-cstore of convert and batch, --stow and --cstore of send.
 static int set_stow(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
@@ -204,6 +297,35 @@ const s2d_cli_option s2d_cli_options[] = {
      FIELD(opts.no_overview), FORWARDED, NULL},
     {"no-thumbnail", 0, NULL, NULL, "leave the thumbnail image out", NULL, set_flag,
      FIELD(opts.no_thumbnail), FORWARDED, NULL},
+    {"kind", 0, "KIND", "Plain TIFFs (radiology exports, scanned documents, photographs):",
+     "radiology, document or photo (default: from the file; the\n--json-report says why)",
+     NULL, set_kind, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"modality", 0, "CODE", NULL,
+     "Modality (CT, MR, CR, DX, US, XA, MG, OT, DOC, XC, ES...);\nit implies the kind",
+     NULL, set_code, FIELD(opts.modality), FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"codec", 0, "NAME", NULL,
+     "native (default), rle, jpeg-ls or j2k, all lossless; JPEG\npages are copied unless "
+     "one is named", NULL, set_const_text, FIELD(opts.codec), FORWARDED | S2D_OPT_PIXELS,
+     NULL},
+    {"pages", 0, "frames|instances", NULL,
+     "pages of one size and type as frames of one instance\n(default) or one instance each",
+     NULL, set_pages, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"window", 0, "C,W|none", NULL,
+     "Window Center,Width in rescaled units (repeatable; default:\nthe 0.5-99.5% range, "
+     "then the full range)", NULL, set_window, 0, FORWARDED, NULL},
+    {"pixel-spacing", 0, "ROW,COL", NULL,
+     "pixel spacing in the patient, mm (TIFF resolutions of\nradiology exports are not "
+     "trusted)", NULL, set_pixel_spacing, 0, FORWARDED, NULL},
+    {"conversion-type", 0, "CODE", NULL,
+     "Conversion Type (default DI radiology, SD documents)", NULL, set_code,
+     FIELD(opts.conversion_type), FORWARDED, NULL},
+    {"burned-in-annotation", 0, "yes|no", NULL,
+     "whether names or dates are in the pixels (default yes,\nphotographs no)", NULL,
+     set_burned_in, 0, FORWARDED, NULL},
+    {"document-title", 0, "TEXT", NULL, "Document Title", NULL, set_const_text,
+     FIELD(opts.document_title), FORWARDED, NULL},
+    {"body-part", 0, "CODE", NULL, "Body Part Examined", NULL, set_code, FIELD(opts.body_part),
+     FORWARDED, NULL},
     {"mpp", 0, "MICRONS", "Metadata:", "pixel size, for slides that do not record it", NULL,
      set_mpp, 0, FORWARDED, NULL},
     {"metadata", 0, "FILE", NULL, "DICOM JSON (PS3.18 F.2) attributes; they override defaults",
@@ -350,7 +472,7 @@ static void print_option(FILE *out, const s2d_cli_option *opt, const char *arg,
 
 void s2d_cli_print_convert_usage(FILE *out)
 {
-    fputs("usage: slide2dcm convert SLIDE -o OUTDIR [options]\n"
+    fputs("usage: slide2dcm convert SLIDE|TIFF -o OUTDIR [options]\n"
           "       slide2dcm batch INPUT -o OUTROOT [options]   (slide2dcm batch --help)\n"
           "       slide2dcm send FILE|DIR... (--stow URL | --cstore HOST:PORT) [options]\n"
           "\n"
@@ -360,6 +482,10 @@ void s2d_cli_print_convert_usage(FILE *out)
           "Source tiles that are JPEG or JPEG 2000 (Aperio, NDPI, tiled TIFF) are copied into\n"
           "the DICOM frames without decoding, and so are a label, overview or thumbnail\n"
           "stored as JPEG; levels the source lacks are made and encoded.\n"
+          "\n"
+          "A plain TIFF (a radiology export, a scanned document, a photograph) becomes\n"
+          "Secondary Capture or VL Photographic instances, OUTDIR/image-001.dcm ...: one per\n"
+          "run of pages of one size and type, lossless (see --kind and docs/plain-tiff.md).\n"
           "\n",
           out);
     bool after_destination = false;

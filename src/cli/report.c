@@ -20,11 +20,16 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
     }
     json_object_set_new(root, "seconds", json_real(report->seconds));
     json_object_set_new(root, "warnings", json_integer(report->warnings));
+    if (report->kind[0]) {
+        json_object_set_new(root, "kind", json_string(report->kind));
+        json_object_set_new(root, "kind_reason", json_string(report->kind_reason));
+    }
     for (int i = 0; i < report->nfiles; i++) {
         const s2d_file_report *f = &report->files[i];
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(f->name));
         json_object_set_new(o, "flavor", json_string(f->flavor));
+        json_object_set_new(o, "sop_class_uid", json_string(f->sop_class_uid));
         json_object_set_new(o, "width", json_integer(f->width));
         json_object_set_new(o, "height", json_integer(f->height));
         json_object_set_new(o, "tiles", json_integer((json_int_t)f->frames));

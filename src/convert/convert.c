@@ -13,6 +13,7 @@
 #include "codec/frame_dec.h"
 #include "convert/identity.h"
 #include "convert/outdir.h"
+#include "convert/pages.h"
 #include "convert/output.h"
 #include "iod/wsm_levels.h"
 #include "convert/report.h"
@@ -94,6 +95,7 @@ static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
     snprintf(out->name, sizeof out->name, "%s", name);
     out->role = inst->role;
     out->flavor = iod->image_type[inst->role];
+    out->sop_class_uid = iod->sop_class_uid;
     out->width = inst->total_width;
     out->height = inst->total_height;
     out->nframes = inst->nframes;
@@ -506,6 +508,24 @@ static bool complete_outputs(job *jb, s2d_error *err)
     }
     return true;
 }
+// A plain TIFF's pages (pages.h); the outputs become the job's, to commit like a slide's.
+static bool convert_pages(job *jb, s2d_convert_report *report, s2d_error *err)
+{
+    s2d_pages pg = {.path = jb->slide_path, .outdir = jb->outdir, .opts = jb->opts,
+                    .src = jb->reader, .id = &jb->id, .shared = &jb->slide, .diag = &jb->diag};
+    bool ok = s2d_pages_plan(&pg, err);
+    if (ok && report) {
+        snprintf(report->kind, sizeof report->kind, "%s", s2d_pages_kind_name(pg.kind));
+        snprintf(report->kind_reason, sizeof report->kind_reason, "%s", pg.kind_reason);
+    }
+    ok = ok && s2d_pages_write(&pg, err);
+    jb->outputs = pg.outputs;
+    jb->noutputs = pg.noutputs;
+    pg.outputs = NULL;   // the job's now
+    s2d_pages_free(&pg);
+    return ok;
+}
+
 void s2d_convert_report_free(s2d_convert_report *report)
 {
     if (report) {
@@ -516,13 +536,6 @@ void s2d_convert_report_free(s2d_convert_report *report)
 }
 
 // A source of pages (a plain TIFF) has no pyramid to convert yet.
-static bool has_levels(const s2d_source *src, s2d_error *err)
-{
-    return s2d_source_page_count(src) == 0 ||
-           s2d_error_set(err, S2D_ERR_INPUT, "a plain (stripped) TIFF, not a whole-slide image; "
-                         "plain TIFFs are not supported yet");
-}
-
 bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
                  s2d_convert_report *report, s2d_error *err)
 {
@@ -541,15 +554,22 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     s2d_diag_init(&jb->diag, opts->warn, opts->callback_ctx);
 
     jb->id.opts = opts;
-    jb->iod = s2d_iod_find("WSM");
 
-    bool ok = validate_options(opts, err) && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
-              (jb->reader = s2d_source_open(slide_path, err)) != NULL &&
-              has_levels(jb->reader, err) &&
-              s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
-                                    &jb->slide, &jb->diag, err) &&
-              s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);
-    if (ok) {
+    // A source of pages is a plain TIFF: Secondary Capture or VL instances (pages.h);
+    // the others are slides, written as WSM. Every page IOD shares names and owned
+    // attributes, so one stands for them here.
+    bool ok = validate_options(opts, err) &&
+              (jb->reader = s2d_source_open(slide_path, err)) != NULL;
+    bool pages = ok && s2d_source_page_count(jb->reader) > 0;
+    jb->iod = pages ? &s2d_iod_sc_byte : s2d_iod_find("WSM");
+    ok = ok && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
+         s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
+                               &jb->slide, &jb->diag, err) &&
+         s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);
+    if (ok && pages) {
+        jb->slide.overrides = jb->id.overrides;
+        ok = convert_pages(jb, report, err);
+    } else if (ok) {
         jb->slide.overrides = jb->id.overrides;
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
@@ -585,7 +605,12 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         s2d_outdir_remove_stale(outdir, jb->iod, jb->outputs, jb->noutputs, &jb->diag);
     }
     if (report) {
+        char kind[16], reason[160];
+        snprintf(kind, sizeof kind, "%s", report->kind);
+        snprintf(reason, sizeof reason, "%s", report->kind_reason);
         s2d_report_fill(report, jb->outputs, jb->noutputs, s2d_diag_warnings(&jb->diag), ok);
+        snprintf(report->kind, sizeof report->kind, "%s", kind);
+        snprintf(report->kind_reason, sizeof report->kind_reason, "%s", reason);
         report->seconds = s2d_clock_seconds() - t0;
     }
     for (int i = 0; i < jb->noutputs; i++) {

@@ -170,6 +170,17 @@ int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t s
         size_t used = (size_t)n < size ? (size_t)n : size;
         n += snprintf(out + used, size - used, "/max-instance=%" PRIu64, o->max_instance_bytes);
     }
+    // Plain TIFFs: the kind (its mapping), the codec and the grouping of pages; absent,
+    // the string is what it was before plain TIFFs.
+    const char *const parts[][2] = {{"/kind=", o->kind}, {"/modality=", o->modality},
+                                    {"/codec=", o->codec},
+                                    {"/pages=", o->pages_as_instances ? "instances" : NULL}};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts && n >= 0; i++) {
+        if (parts[i][1]) {
+            size_t used = (size_t)n < size ? (size_t)n : size;
+            n += snprintf(out + used, size - used, "%s%.32s", parts[i][0], parts[i][1]);
+        }
+    }
     return n;
 }
 
@@ -233,7 +244,7 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     } else if (m->mpp_x > 0) {
         s->mpp_x = m->mpp_x;
         s->mpp_y = m->mpp_y > 0 ? m->mpp_y : m->mpp_x;
-    } else {
+    } else if (iod->slide) {
         return s2d_error_set(err, S2D_ERR_INPUT,
                              "the slide does not record its pixel size; pass --mpp MICRONS");
     }
@@ -264,7 +275,7 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     if (m->icc_profile) {
         s->icc_profile = m->icc_profile;
         s->icc_profile_len = m->icc_profile_len;
-    } else if (!make_srgb(id, s, err)) {
+    } else if (iod->slide && !make_srgb(id, s, err)) {
         return false;
     }
     background_lab(m->background, s->absent_pixel_lab);

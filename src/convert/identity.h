@@ -21,7 +21,7 @@ typedef struct s2d_identity {
     uint8_t *srgb_profile;       // owned; made when the slide has no ICC profile
     // With opts->uid_root: what identifies the slide (its content fingerprint) and what
     // identifies this encoding of it (fingerprint + the options that change the pixels).
-    char uid_seed_slide[65], uid_seed_encoding[160];
+    char uid_seed_slide[65], uid_seed_encoding[320];
 } s2d_identity;
 
 /** Reads --metadata and the attribute flags into id->overrides (owned by id); --metadata

@@ -15,6 +15,7 @@ typedef struct s2d_output {
     s2d_part10 *writer;
     s2d_role role;
     const char *flavor;               // the IOD's name for role (static)
+    const char *sop_class_uid;        // static
     int64_t width, height;
     uint32_t nframes;
     double seconds;

@@ -27,6 +27,7 @@ void s2d_report_fill(s2d_convert_report *report, const s2d_output *outputs, int 
         snprintf(f->name, sizeof f->name, "%s", s2d_base_name(file->final_path));
         snprintf(f->level_name, sizeof f->level_name, "%s", out->name);
         snprintf(f->flavor, sizeof f->flavor, "%s", out->flavor);
+        snprintf(f->sop_class_uid, sizeof f->sop_class_uid, "%s", out->sop_class_uid);
         f->width = out->width;
         f->height = out->height;
         f->frames = file->nframes;

@@ -21,6 +21,7 @@ typedef enum s2d_role {
     S2D_ROLE_LABEL,
     S2D_ROLE_OVERVIEW,
     S2D_ROLE_THUMBNAIL,
+    S2D_ROLE_PAGE,           // pages of a plain TIFF, one frame each
     S2D_ROLE_COUNT
 } s2d_role;
 
@@ -42,6 +43,15 @@ typedef struct s2d_iod_shared {
     bool fluorescence;                // epifluorescence instead of brightfield
     double excitation_nm;             // fluorescence excitation wavelength; 0 = unknown
     const s2d_ds *overrides;          // borrowed; user attributes (--metadata, then flags); may be NULL
+    // Pages of plain TIFFs (Secondary Capture, VL): what the kind and the options say.
+    const char *modality;             // static or the options'
+    const char *conversion_type;      // SC Equipment's Conversion Type
+    bool burned_in_annotation;
+    const char *document_title;       // may be NULL
+    const char *body_part;            // may be NULL
+    double nominal_spacing_mm[2];     // row, column on the scanned paper; 0 = none
+    double pixel_spacing_mm[2];       // row, column in the patient (--pixel-spacing); 0 = none
+    char source_make[65], source_model[65], source_software[65];   // the TIFF's; may be empty
 } s2d_iod_shared;
 
 typedef struct s2d_plan s2d_plan;               // iod/plan.h
@@ -74,11 +84,28 @@ typedef struct s2d_iod_instance {
     // they have no earlier one.
     s2d_lossy_step source;
     bool copied;
+    // Pages of plain TIFFs (Secondary Capture, VL).
+    uint16_t bits_stored;             // of the frames (patched later when deferred)
+    bool bits_stored_deferred;        // Bits Stored and High Bit are reserved, given at the end
+    const uint32_t *page_numbers;     // 1-based TIFF page of each of the nframes frames
+    bool rescaled;                    // write Rescale Slope, Intercept and Type
+    double rescale_slope, rescale_intercept;
+    // Window Center and Width pairs; with windows_deferred, their values are reserved and
+    // given at the end (nwindows is then the most there may be).
+    int nwindows;
+    double window_center[S2D_MAX_WINDOWS], window_width[S2D_MAX_WINDOWS];
+    const char *window_explanation[S2D_MAX_WINDOWS];
+    bool windows_deferred;
+    const char *derivation;           // Derivation Description (the pixels were inverted...)
+    const char *lossy_method;         // the frames' own lossy method, NULL when lossless
 } s2d_iod_instance;
 
 typedef struct s2d_iod {
     const char *name;
     const char *sop_class_uid;
+    // A slide's image: it needs a pixel size, and colour without an ICC profile is taken
+    // for sRGB (a profile is made).
+    bool slide;
     /** The IOD's name for each role: Image Type value 3, and the report's flavour. */
     const char *image_type[S2D_ROLE_COUNT];
     /** The UIDs of its own that the instances share (see s2d_iod_uid). */
@@ -110,7 +137,14 @@ const s2d_iod *s2d_iod_find(const char *name);
 /** The role that some IOD names image_type (a report's flavour); false when none does. */
 bool s2d_iod_role_of(const char *image_type, s2d_role *role);
 
-/* The registry's entries, one per IOD file. */
+/* The registry's entries, one per IOD file (the Secondary Capture family shares one). */
 extern const s2d_iod s2d_iod_wsm;
+extern const s2d_iod s2d_iod_sc_image;        // iod/sc.c: single-frame SC Image
+extern const s2d_iod s2d_iod_sc_bit;          // Multi-frame Single Bit SC
+extern const s2d_iod s2d_iod_sc_byte;         // Multi-frame Grayscale Byte SC
+extern const s2d_iod s2d_iod_sc_word;         // Multi-frame Grayscale Word SC
+extern const s2d_iod s2d_iod_sc_colour;       // Multi-frame True Color SC
+extern const s2d_iod s2d_iod_vl_photo;        // iod/vl_photo.c: VL Photographic Image
+extern const s2d_iod s2d_iod_vl_endoscopic;   // VL Endoscopic Image
 
 #endif

@@ -38,6 +38,7 @@ typedef struct s2d_plan_instance {
     // unreadable (and is not written when that is -1).
     s2d_image_role image;
     int level;
+    uint32_t first_page;         // pages: the index of its first page in the page list
     // Frame grid: cols x rows frames of frame_width x frame_height, nframes in all; single
     // frame images have the size of the source image (0 when the source does not say).
     int64_t width, height;

@@ -323,6 +323,7 @@ static const s2d_iod_uid uids[] = {
 const s2d_iod s2d_iod_wsm = {
     .name = "WSM",
     .sop_class_uid = "1.2.840.10008.5.1.4.1.1.77.1.6",
+    .slide = true,
     .image_type = {[S2D_ROLE_LEVEL] = "VOLUME", [S2D_ROLE_LABEL] = "LABEL",
                    [S2D_ROLE_OVERVIEW] = "OVERVIEW", [S2D_ROLE_THUMBNAIL] = "THUMBNAIL"},
     .uids = uids,

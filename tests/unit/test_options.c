@@ -113,7 +113,9 @@ static char *readme_convert_table(const char *path)
     bool inside = false;
     while (fgets(line, sizeof line, f)) {
         if (strncmp(line, "## ", 3) == 0) {
-            inside = strncmp(line, "## Using it", 11) == 0;
+            // The convert options: the slides' table and the plain TIFFs' own.
+            inside = strncmp(line, "## Using it", 11) == 0 ||
+                     strncmp(line, "## Plain TIFFs", 14) == 0;
         } else if (inside && strncmp(line, "| `-", 4) == 0) {
             fputs(line, out);
         }
@@ -172,7 +174,10 @@ static const char *const samples[][2] = {
     {"patient-sex", "F"}, {"study-date", "20240101"}, {"uid-root", "1.2.3"},
     {"max-instance-size", "500M"}, {"eot-threshold", "1000"},
     {"send-stow", "http://pacs/studies"}, {"stow", "http://pacs/studies"},
-    {"send-cstore", "pacs:104"}, {"cstore", "pacs:104"},
+    {"send-cstore", "pacs:104"}, {"cstore", "pacs:104"}, {"kind", "radiology"},
+    {"modality", "CT"}, {"codec", "rle"}, {"pages", "instances"}, {"window", "40,400"},
+    {"pixel-spacing", "0.5,0.5"}, {"conversion-type", "DF"}, {"burned-in-annotation", "no"},
+    {"body-part", "CHEST"},
 };
 
 static char *sample(const s2d_cli_option *opt)
@@ -191,7 +196,7 @@ static void test_pixel_flags(void)
 {
     s2d_cli_args defaults;
     s2d_cli_args_init(&defaults, "");
-    char before[160], after[160];
+    char before[320], after[320];
     s2d_convert_pixel_settings(&defaults.opts, before, sizeof before);
     for (size_t i = 0; i < s2d_cli_noptions; i++) {
         const s2d_cli_option *opt = &s2d_cli_options[i];

@@ -206,8 +206,9 @@ def check_mapping(fixtures_dir, manifest, results, checks):
     checks.expect(inst("imagej_range.tif")["windows"][0] == (1300.5, 2401.0,
                                                              "IMAGEJ DISPLAY RANGE"),
                   "imagej_range.tif", "window 1 from min=100 max=2500")
-    checks.expect(inst("one_pixel.tif")["windows"] == [(512.0, 1024.0, "IDENTITY")], "one_pixel.tif",
-                  "one identity window over Bits Stored 10")
+    checks.expect(inst("one_pixel.tif")["windows"] == [(512.0, 1024.0, "IDENTITY"),
+                                                       (1000.5, 1.0, "FULL RANGE")],
+                  "one_pixel.tif", "the identity window over Bits Stored 10, then the value")
     checks.expect(inst("radiology8.tif")["windows"] == [], "radiology8.tif", "8-bit: no window")
 
 
@@ -243,8 +244,8 @@ def check_windows(checks):
     checks.expect(tiny[1] == (0.25, 1.0, "FULL RANGE"), "window",
                   "a width under 1 is written as 1")
     checks.expect(po.expected_window(np.full(9, 1000), bits_stored=10) ==
-                  [(512.0, 1024.0, "IDENTITY")], "window",
-                  "constant: identity over Bits Stored 10")
+                  [(512.0, 1024.0, "IDENTITY"), (1000.5, 1.0, "FULL RANGE")], "window",
+                  "constant: identity over Bits Stored 10, then the full range of width 1")
     checks.expect(po.expected_window(ramp, display_range=(20, 120))[0] ==
                   (70.5, 101.0, "IMAGEJ DISPLAY RANGE"), "window", "display range replaces 1")
 

@@ -530,8 +530,8 @@ def expected_window(stored, slope=1.0, intercept=0.0, bits_stored=None, display_
     sorted values at those ranks; window 1 (lo, hi) "AUTO 0.5-99.5%", window 2 (min, max)
     "FULL RANGE", each by step_window on x = v * slope + intercept with the slope as step.
     An ImageJ display range replaces window 1 ("IMAGEJ DISPLAY RANGE", its min and max taken
-    as x1 and x2). When min == max, one window over the whole stored range 0 .. 2^BS - 1
-    by the same formula, "IDENTITY"."""
+    as x1 and x2). When min == max, window 1 is over the whole stored range 0 .. 2^BS - 1
+    by the same formula, "IDENTITY", and window 2 the full range as always."""
     if isinstance(stored, (list, tuple)):
         values = np.concatenate([np.asarray(f).ravel() for f in stored])
     else:
@@ -544,7 +544,8 @@ def expected_window(stored, slope=1.0, intercept=0.0, bits_stored=None, display_
     if vmin == vmax:
         if bits_stored is None:
             raise ValueError("the identity window needs Bits Stored")
-        return [window(0, (1 << bits_stored) - 1) + ("IDENTITY",)]
+        return [window(0, (1 << bits_stored) - 1) + ("IDENTITY",),
+                window(vmin, vmax) + ("FULL RANGE",)]
     low_rank, high_rank = (n + 199) // 200, (199 * n + 199) // 200  # ceil(.005 N), ceil(.995 N)
     lo, hi = int(values[low_rank - 1]), int(values[high_rank - 1])
     if display_range is not None:

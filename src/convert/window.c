@@ -1,0 +1,69 @@
+/* Windows from a histogram; see window.h. */
+#include "convert/window.h"
+
+void s2d_histogram_add(s2d_histogram *h, const uint16_t *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t v = values[i];
+        if (h->total == 0 || v < h->min) {
+            h->min = v;
+        }
+        if (h->total == 0 || v > h->max) {
+            h->max = v;
+        }
+        h->counts[v]++;
+        h->total++;
+    }
+}
+
+unsigned s2d_histogram_bits(const s2d_histogram *h)
+{
+    unsigned bits = 1;
+    while (bits < 16 && (h->max >> bits) != 0) {
+        bits++;
+    }
+    return bits;
+}
+
+// The smallest value v with at least `need` values at or below it.
+static uint16_t value_at_count(const s2d_histogram *h, uint64_t need)
+{
+    uint64_t seen = 0;
+    for (uint32_t v = h->min; v <= h->max; v++) {
+        seen += h->counts[v];
+        if (seen >= need) {
+            return (uint16_t)v;
+        }
+    }
+    return h->max;
+}
+
+s2d_window s2d_window_of_range(double lo, double hi, double slope, double intercept,
+                               const char *explanation)
+{
+    // C.11.2.1.2 note 4: [x1, x2] maps through WC = (x1 + x2 + 1) / 2, WW = x2 - x1 + 1
+    // for integer steps; a step of `slope` rescaled units replaces the 1.
+    // Window Width may not be below 1 (C.11.2.1.2), which a narrow range of small float
+    // steps would give.
+    double x1 = lo * slope + intercept, x2 = hi * slope + intercept;
+    double width = x2 - x1 + slope;
+    return (s2d_window){.center = (x1 + x2 + slope) / 2, .width = width < 1 ? 1 : width,
+                        .explanation = explanation};
+}
+
+int s2d_windows_auto(const s2d_histogram *h, double slope, double intercept,
+                     unsigned bits_stored, s2d_window out[2])
+{
+    if (h->total == 0 || h->min == h->max) {
+        double top = (double)((1u << bits_stored) - 1);
+        out[0] = s2d_window_of_range(0, top, slope, intercept, "IDENTITY");
+        out[1] = s2d_window_of_range(h->min, h->max, slope, intercept, "FULL RANGE");
+        return 2;
+    }
+    // ceil(0.005 N) and ceil(0.995 N) in integers.
+    uint64_t need_lo = (h->total * 5 + 999) / 1000, need_hi = (h->total * 995 + 999) / 1000;
+    double lo = value_at_count(h, need_lo), hi = value_at_count(h, need_hi);
+    out[0] = s2d_window_of_range(lo, hi, slope, intercept, "AUTO 0.5-99.5%");
+    out[1] = s2d_window_of_range(h->min, h->max, slope, intercept, "FULL RANGE");
+    return 2;
+}
