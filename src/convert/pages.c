@@ -26,12 +26,6 @@ const char *s2d_pages_kind_name(s2d_page_kind kind)
     return kind_names[kind];
 }
 
-static const char *file_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 // The modalities that say which kind a file is (docs/plain-tiff.md).
 static bool kind_of_modality(const char *m, s2d_page_kind *kind, bool *microscopy)
 {
@@ -79,9 +73,9 @@ static bool decide_kind(s2d_pages *pg, s2d_error *err)
     s2d_tiff_kind found = s2d_source_kind(pg->src, reason);
     if (microscopy || found == S2D_KIND_MICROSCOPY) {
         return s2d_error_set(err, S2D_ERR_INPUT,
-                             "%s: a microscopy TIFF (%s), which slide2dcm does not convert yet; "
+                             "a microscopy TIFF (%s), which slide2dcm does not convert yet; "
                              "--kind radiology writes its planes as Secondary Capture",
-                             file_name(pg->path), microscopy ? o->modality : reason);
+                             microscopy ? o->modality : reason);
     }
     pg->kind = found == S2D_KIND_DOCUMENT    ? S2D_PAGES_DOCUMENT
                : found == S2D_KIND_RADIOLOGY ? S2D_PAGES_RADIOLOGY
@@ -167,7 +161,7 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
 {
     int n = s2d_source_page_count(pg->src);
     if (n <= 0) {
-        return s2d_error_set(err, S2D_ERR_INPUT, "%s: no pages", file_name(pg->path));
+        return s2d_error_set(err, S2D_ERR_INPUT, "no pages");
     }
     const s2d_codec *codec = chosen_codec(pg->opts, err);
     if (!codec || !decide_kind(pg, err)) {
@@ -193,20 +187,19 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
             continue;
         }
         if (pg->kind == S2D_PAGES_RADIOLOGY && s2d_source_page_facts(pg->src, i)->cmyk) {
-            ok = s2d_error_set(err, S2D_ERR_INPUT, "%s: page %d: CMYK ink separations are no "
-                               "radiograph; --kind photo converts them to RGB",
-                               file_name(pg->path), i + 1);
+            ok = s2d_error_set(err, S2D_ERR_INPUT, "page %d: CMYK ink separations are no "
+                               "radiograph; --kind photo converts them to RGB", i + 1);
             break;
         }
         if (s2d_source_page_facts(pg->src, i)->cmyk) {
             s2d_diag_warn(pg->diag, "%s: page %d: CMYK inks converted to RGB by libtiff, "
-                          "without a colour profile", file_name(pg->path), i + 1);
+                          "without a colour profile", pg->path, i + 1);
         }
         s2d_pixmap *m = &pg->maps[i];
         ok = s2d_pixmap_choose(&img->pix, white, pg->kind == S2D_PAGES_PHOTO,
                                pg->kind == S2D_PAGES_DOCUMENT, m, err);
         if (!ok) {
-            s2d_error_prefix(err, "%s: page %d: ", file_name(pg->path), i + 1);
+            s2d_error_prefix(err, "page %d: ", i + 1);
             break;
         }
         if (m->op == S2D_MAP_PALETTE) {
@@ -214,8 +207,8 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
             m->palette = s2d_source_palette(pg->src, i, &entries);
             m->palette_n = entries > 0 ? (size_t)entries : 0;
             if (!m->palette) {
-                ok = s2d_error_set(err, S2D_ERR_INPUT, "%s: page %d: palette colour without "
-                                   "a colour map", file_name(pg->path), i + 1);
+                ok = s2d_error_set(err, S2D_ERR_INPUT, "page %d: palette colour without "
+                                   "a colour map", i + 1);
                 break;
             }
         }
@@ -234,9 +227,6 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
         pg->outputs = calloc(pg->plan.ninstances, sizeof *pg->outputs);
         ok = pg->outputs ? true : s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    if (!ok && err->code == S2D_ERR_INPUT && !strstr(err->message, file_name(pg->path))) {
-        s2d_error_prefix(err, "%s: ", file_name(pg->path));
-    }
     return ok;
 }
 
@@ -246,17 +236,8 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
 // codec's for the pixels it encodes.
 static const char *photometric(const s2d_plan_instance *pi, const s2d_source_image *first)
 {
-    if (pi->copied) {
-        return s2d_photometric_of(pi->pixels.colour, &first->native);
-    }
-    switch (pi->pixels.colour) {
-    case S2D_COLOUR_MONO_MIN_IS_WHITE:
-        return "MONOCHROME1";
-    case S2D_COLOUR_RGB:
-        return pi->codec == &s2d_codec_jpeg2000_lossless ? "YBR_RCT" : "RGB";
-    default:
-        return "MONOCHROME2";
-    }
+    return pi->copied ? s2d_photometric_of(pi->pixels.colour, &first->native)
+                      : pi->codec->photometric(&pi->pixels);
 }
 
 // One instance in the making.
@@ -437,7 +418,10 @@ static bool give_deferred(instance_work *w, const s2d_iod_instance *in, s2d_erro
     if (bits < 9) {
         bits = 9;   // Grayscale Word SC: 9 to 16 (A.8.4.4)
     }
-    if (w->map.op == S2D_MAP_OFFSET || w->map.op == S2D_MAP_LINEAR) {
+    // Offset and scaled values use all 16 bits; a JPEG-LS or JPEG 2000 codestream states
+    // its precision, the frames' 16 bits, which Bits Stored must not contradict.
+    if (w->map.op == S2D_MAP_OFFSET || w->map.op == S2D_MAP_LINEAR ||
+        w->pi->codec != &s2d_codec_native) {
         bits = 16;
     }
     uint8_t bs[2] = {(uint8_t)bits, 0}, hb[2] = {(uint8_t)(bits - 1), 0};
@@ -670,17 +654,14 @@ static bool write_instance(s2d_pages *pg, const s2d_plan_instance *pi, int insta
     }
     if (translucent > 0) {
         s2d_diag_warn(pg->diag, "%s: %" PRIu64 " translucent pixels put on white in %s",
-                      file_name(pg->path), translucent, pi->name);
+                      pg->path, translucent, pi->name);
     }
     if (ok && w.map.nonfinite > 0) {
         s2d_diag_warn(pg->diag, "%s: %" PRIu64 " samples that are not numbers (NaN or "
-                      "infinite) written as the smallest value in %s", file_name(pg->path),
+                      "infinite) written as the smallest value in %s", pg->path,
                       w.map.nonfinite, pi->name);
     }
     ok = ok && give_deferred(&w, &in, err) && s2d_part10_complete(w.writer, err);
-    if (!ok && err->code == S2D_ERR_INPUT && !strstr(err->message, file_name(pg->path))) {
-        s2d_error_prefix(err, "%s: ", file_name(pg->path));
-    }
     free(numbers);
     work_free(&w);
     return ok;
