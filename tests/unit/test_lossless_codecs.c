@@ -453,7 +453,7 @@ static void test_jpeg_ls_decodes_other_modes(void)
 /* dump mode: for every codec and a set of descriptions, NAME.raw (the pixels, tightly
  * packed, little endian) and NAME.enc (the frame), and a line of frames.tsv:
  * name, transfer syntax, columns, rows, samples, bits allocated, bits stored, signed,
- * photometric interpretation. */
+ * the photometric interpretation the entry gives (what a conversion writes with it). */
 static bool write_file(const char *dir, const char *name, const char *ext, const void *data,
                        size_t len)
 {
@@ -462,14 +462,6 @@ static bool write_file(const char *dir, const char *name, const char *ext, const
     FILE *f = fopen(path, "wb");
     bool ok = f && fwrite(data, 1, len, f) == len;
     return f ? fclose(f) == 0 && ok : false;
-}
-
-static const char *photometric_of(const s2d_codec *c, const s2d_pixdesc *d)
-{
-    if (d->colour == S2D_COLOUR_RGB) {
-        return c == &s2d_codec_jpeg2000_lossless ? "YBR_RCT" : "RGB";
-    }
-    return d->colour == S2D_COLOUR_MONO_MIN_IS_WHITE ? "MONOCHROME1" : "MONOCHROME2";
 }
 
 static int dump(const char *dir)
@@ -507,7 +499,7 @@ static int dump(const char *dir)
                 }
                 fprintf(tsv, "%s\t%s\t%u\t%u\t%u\t%u\t%u\t%d\t%s\n", name,
                         c->transfer_syntax_uid, d->width, d->height, d->samples,
-                        d->bits_allocated, d->bits_stored, d->is_signed, photometric_of(c, d));
+                        d->bits_allocated, d->bits_stored, d->is_signed, c->photometric(d));
                 written++;
                 c->enc_free(enc);
                 free(px);
