@@ -39,6 +39,47 @@ static const keyword keywords[] = {
     {"ClinicalTrialSubjectID", "00120040", "LO"},
 };
 
+// A Modality is a code as `convert --modality` takes it: 1 to 16 capital letters, digits
+// or underscores (CS).
+static bool is_code(const char *value)
+{
+    size_t n = strlen(value);
+    return n > 0 && n <= 16 && strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+static bool is_kind(const char *value)
+{
+    return !strcmp(value, "radiology") || !strcmp(value, "document") || !strcmp(value, "photo");
+}
+
+// jansson's check: the metadata columns refuse text that is not UTF-8 the same way.
+static bool is_utf8(const char *value)
+{
+    json_t *s = json_string(value);
+    json_decref(s);
+    return s != NULL;
+}
+
+// The columns that become options of the row's conversion rather than attributes: the kind
+// and the Modality decide the IOD of a plain TIFF (a Modality attribute alone would not
+// change it); DocumentTitle goes with them as `convert` has a flag for it. `convert`
+// ignores them for a slide, whose IOD and Modality (SM) are fixed.
+typedef struct option_column {
+    const char *name;
+    const char *option;
+    bool (*valid)(const char *value);
+    const char *expected;    // what a bad value gets told
+    bool quote_value;        // a code or a word is shown in the message; a title may name
+                             // a patient
+} option_column;
+
+static const option_column option_columns[] = {
+    {"Modality", "--modality", is_code,
+     "give a code of capital letters (CT, MR, DX, OT, DOC, XC, ES ...)", true},
+    {"DocumentTitle", "--document-title", is_utf8, "it is not UTF-8 text", false},
+    {"kind", "--kind", is_kind, "use radiology, document or photo", true},
+};
+
 const char *s2d_manifest_keywords(void)
 {
     static char list[1024];
@@ -47,8 +88,23 @@ const char *s2d_manifest_keywords(void)
             strcat(list, i ? ", " : "");
             strcat(list, keywords[i].name);
         }
+        for (size_t i = 0; i < sizeof option_columns / sizeof *option_columns; i++) {
+            strcat(list, ", ");
+            strcat(list, option_columns[i].name);
+        }
     }
     return list;
+}
+
+// The option column named name (static), or NULL.
+static const option_column *find_option_column(const char *name)
+{
+    for (size_t i = 0; i < sizeof option_columns / sizeof *option_columns; i++) {
+        if (strcmp(option_columns[i].name, name) == 0) {
+            return &option_columns[i];
+        }
+    }
+    return NULL;
 }
 
 // The table entry for name (static), or NULL.
@@ -200,6 +256,29 @@ static json_t *attribute(const keyword *kw, const char *value)
     return json_pack("{s:s, s:[o]}", "vr", kw->vr, "Value", v);
 }
 
+// Appends the option and its checked value to the row's convert options.
+static bool add_option(s2d_manifest_row *row, const option_column *col, const char *value,
+                       const char *csv_path, s2d_error *err)
+{
+    if (!col->valid(value)) {
+        if (!col->quote_value) {
+            return s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: the %s value: %s", csv_path,
+                                 row->line, col->name, col->expected);
+        }
+        return s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: %s \"%.40s\": %s", csv_path, row->line,
+                             col->name, value, col->expected);
+    }
+    // A column listed twice: its last cell wins, as a repeated option does.
+    char **grown = realloc(row->convert_args, (size_t)(row->nconvert_args + 2) * sizeof *grown);
+    if (!grown) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    row->convert_args = grown;
+    char *option = row->convert_args[row->nconvert_args++] = strdup(col->option);
+    char *copy = row->convert_args[row->nconvert_args++] = strdup(value);
+    return (option && copy) || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+}
+
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -214,18 +293,20 @@ bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
     int line = 1, path_col = -1;
     record header = {0}, r = {0};
     const keyword **cols = NULL;
+    const option_column **opt_cols = NULL;
     bool ok = next_record(text, &pos, &line, &header, field, csv_path, err) == 1;
     if (ok) {
         cols = calloc((size_t)header.n, sizeof *cols);
-        ok = cols != NULL || !s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        opt_cols = calloc((size_t)header.n, sizeof *opt_cols);
+        ok = (cols && opt_cols) || !s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     for (int c = 0; ok && c < header.n; c++) {
         const char *name = header.fields[c];
         if (strcmp(name, "path") == 0 && path_col < 0) {
             path_col = c;
-        } else if (!(cols[c] = find_keyword(name))) {
+        } else if (!(opt_cols[c] = find_option_column(name)) && !(cols[c] = find_keyword(name))) {
             ok = s2d_error_set(err, S2D_ERR_USAGE,
-                               "%s:1: column \"%s\" is neither path nor a DICOM keyword "
+                               "%s:1: column \"%s\" is neither path, kind nor a DICOM keyword "
                                "slide2dcm sets (%s)", csv_path, name, s2d_manifest_keywords());
         }
     }
@@ -262,8 +343,14 @@ bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
         row->line = row_line;
         row->path = strdup(r.fields[path_col]);
         row->metadata = NULL;
+        row->convert_args = NULL;
+        row->nconvert_args = 0;
         for (int c = 0; ok && c < r.n; c++) {
             if (c == path_col || !r.fields[c][0]) {
+                continue;
+            }
+            if (opt_cols[c]) {
+                ok = add_option(row, opt_cols[c], r.fields[c], csv_path, err);
                 continue;
             }
             if (!row->metadata) {
@@ -282,6 +369,7 @@ bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
     record_clear(&r);
     record_clear(&header);
     free(cols);
+    free(opt_cols);
     free(field);
     free(text);
     if (ok && out->n == 0) {
@@ -298,6 +386,10 @@ void s2d_manifest_free(s2d_manifest *m)
     for (int i = 0; i < m->n; i++) {
         free(m->rows[i].path);
         json_decref(m->rows[i].metadata);
+        for (int k = 0; k < m->rows[i].nconvert_args; k++) {
+            free(m->rows[i].convert_args[k]);
+        }
+        free(m->rows[i].convert_args);
     }
     free(m->rows);
     m->rows = NULL;

@@ -1,5 +1,8 @@
 /* The CSV manifest of a batch: a `path` column, plus columns named by DICOM keyword whose
- * cells set that attribute for that row's slide (an empty cell sets nothing). */
+ * cells set that attribute for that row's slide (an empty cell sets nothing), and the
+ * option columns `Modality`, `DocumentTitle` and `kind`, which become that row's
+ * `convert --modality / --document-title / --kind` (they choose what a plain TIFF is
+ * written as, which an attribute alone cannot). */
 #ifndef S2D_BATCH_MANIFEST_H
 #define S2D_BATCH_MANIFEST_H
 
@@ -12,6 +15,8 @@ typedef struct s2d_manifest_row {
     int line;                // in the file, 1-based, for messages
     char *path;              // as written
     json_t *metadata;        // DICOM JSON (PS3.18 F.2) of the row's attributes, or NULL
+    char **convert_args;     // the option columns as "--modality", "CT", ...; owned
+    int nconvert_args;
 } s2d_manifest_row;
 
 typedef struct s2d_manifest {
@@ -20,12 +25,15 @@ typedef struct s2d_manifest {
 } s2d_manifest;
 
 /** Reads an RFC 4180 CSV file (quotes, doubled quotes, CRLF, a UTF-8 byte order mark).
- *  A malformed file or an unknown column is an S2D_ERR_USAGE error naming the line. */
+ *  A malformed file, an unknown column or a bad option value (a kind that is not
+ *  radiology, document or photo; a Modality that is not a code) is an S2D_ERR_USAGE error
+ *  naming the line: checked here, as a child's usage error would stop the whole batch. */
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err);
 /** Frees what s2d_manifest_read put in m (not m itself). */
 void s2d_manifest_free(s2d_manifest *m);
 
-/** The keywords a manifest column may use, one line, for --help: a static string. */
+/** The keywords a manifest column may use (attributes and option columns), one line, for
+ *  messages: a static string. */
 const char *s2d_manifest_keywords(void);
 
 #endif

@@ -133,8 +133,9 @@ static bool walk(const char *root, const char *rel, const struct stat *skip, str
     return ok;
 }
 
+// Adds a slide with copies of what it is given (args: nargs convert options, may be NULL).
 static bool add_slide(s2d_batch_plan *plan, const char *source, const char *key, json_t *metadata,
-                      int line)
+                      char *const *args, int nargs, int line)
 {
     s2d_batch_slide *grown = realloc(plan->slides, (size_t)(plan->n + 1) * sizeof *grown);
     if (!grown) {
@@ -148,6 +149,16 @@ static bool add_slide(s2d_batch_plan *plan, const char *source, const char *key,
     s->metadata = metadata ? json_incref(metadata) : NULL;
     s->line = line;
     s2d_batch_output_name(key, s->name);
+    if (nargs > 0) {
+        if (!(s->convert_args = calloc((size_t)nargs, sizeof *s->convert_args))) {
+            return false;
+        }
+        for (; s->nconvert_args < nargs; s->nconvert_args++) {
+            if (!(s->convert_args[s->nconvert_args] = strdup(args[s->nconvert_args]))) {
+                return false;
+            }
+        }
+    }
     return s->source && s->key;
 }
 
@@ -190,7 +201,7 @@ static bool plan_folder(const char *input, const struct stat *skip, s2d_batch_pl
             continue;
         }
         snprintf(path, sizeof path, "%s/%s", input, files.items[i]);
-        ok = s2d_source_sniff(path) ? add_slide(plan, path, files.items[i], NULL, 0)
+        ok = s2d_source_sniff(path) ? add_slide(plan, path, files.items[i], NULL, NULL, 0, 0)
                                     : strlist_add(&ignored, path);
     }
     free(taken);
@@ -219,7 +230,8 @@ static bool plan_manifest(const char *input, s2d_batch_plan *plan, s2d_error *er
         } else {
             snprintf(path, sizeof path, "%.*s/%s", dirlen, dir, row->path);
         }
-        ok = add_slide(plan, path, row->path, row->metadata, row->line);
+        ok = add_slide(plan, path, row->path, row->metadata, row->convert_args,
+                       row->nconvert_args, row->line);
     }
     s2d_manifest_free(&m);
     return ok || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -291,6 +303,10 @@ void s2d_batch_plan_free(s2d_batch_plan *plan)
         free(plan->slides[i].key);
         free(plan->slides[i].error);
         json_decref(plan->slides[i].metadata);
+        for (int k = 0; k < plan->slides[i].nconvert_args; k++) {
+            free(plan->slides[i].convert_args[k]);
+        }
+        free(plan->slides[i].convert_args);
     }
     free(plan->slides);
     for (int i = 0; i < plan->nignored; i++) {

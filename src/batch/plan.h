@@ -16,6 +16,8 @@ typedef struct s2d_batch_slide {
     char *key;               // path relative to the folder, or as the manifest writes it
     char name[S2D_BATCH_NAME_MAX];   // output folder OUTROOT/<name>
     json_t *metadata;        // DICOM JSON from the manifest row, or NULL
+    char **convert_args;     // the row's option columns ("--kind", "photo", ...), or NULL
+    int nconvert_args;
     int line;                // manifest line, 0 for a folder
     char *error;             // a reason known before converting (a duplicate row), or NULL
 } s2d_batch_slide;
@@ -31,8 +33,8 @@ typedef struct s2d_batch_plan {
  *  is never walked into. Errors are S2D_ERR_USAGE: a bad manifest, an unreadable folder. */
 bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan *plan,
                          s2d_error *err);
-/** Frees what s2d_batch_plan_make put in plan: its slides, their strings and metadata, and
- *  the ignored list, which the plan owns (not plan itself). */
+/** Frees what s2d_batch_plan_make put in plan: its slides, their strings, metadata and
+ *  options, and the ignored list, which the plan owns (not plan itself). */
 void s2d_batch_plan_free(s2d_batch_plan *plan);
 
 /**

@@ -216,10 +216,10 @@ static void journal_outcome(batch *b, const slide_state *s, const char *event)
     journal(b, rec);
 }
 
-// What changes a slide's output besides its files: the forwarded options and its
-// metadata. A journal "done" made with other settings does not count. The archive sent
-// to is not part of it: adding --send-stow to a finished batch sends the slides, it does
-// not convert them again.
+// What changes a slide's output besides its files: the forwarded options, its metadata
+// and its manifest row's options (kind, Modality: a plain TIFF's IOD). A journal "done"
+// made with other settings does not count. The archive sent to is not part of it: adding
+// --send-stow to a finished batch sends the slides, it does not convert them again.
 static void settings_key(const batch *b, const slide_state *s, char out[65])
 {
     s2d_sha256 h;
@@ -232,6 +232,15 @@ static void settings_key(const batch *b, const slide_state *s, char out[65])
         s2d_sha256_update(&h, meta, strlen(meta));
     }
     free(meta);
+    // Only when there are some, so that the keys journaled before row options existed hold.
+    const s2d_batch_slide *slide = s->slide;
+    static const char row_options[] = "\0row options";
+    if (slide->nconvert_args) {
+        s2d_sha256_update(&h, row_options, sizeof row_options);
+    }
+    for (int i = 0; i < slide->nconvert_args; i++) {
+        s2d_sha256_update(&h, slide->convert_args[i], strlen(slide->convert_args[i]) + 1);
+    }
     uint8_t digest[32];
     s2d_sha256_final(&h, digest);
     s2d_hex(digest, sizeof digest, out);
@@ -473,7 +482,8 @@ static void launch(batch *b, slide_state *s, int slot)
     }
     char threads[16];
     snprintf(threads, sizeof threads, "%d", threads_for_slot(b, slot));
-    const char **argv = calloc((size_t)o->nconvert_args + 16, sizeof *argv);
+    const char **argv = calloc((size_t)(o->nconvert_args + s->slide->nconvert_args) + 16,
+                               sizeof *argv);
     if (!argv) {
         s2d_error_set(&err, S2D_ERR_NOMEM, "out of memory");
         io_failure(b, &err);
@@ -482,6 +492,11 @@ static void launch(batch *b, slide_state *s, int slot)
     int n = 0;
     argv[n++] = o->self_exe;
     argv[n++] = "convert";
+    // The row's options first: the batch's own flags, later, win over them (the last of a
+    // repeated option counts), as they win over the row's attribute columns.
+    for (int i = 0; i < s->slide->nconvert_args; i++) {
+        argv[n++] = s->slide->convert_args[i];
+    }
     for (int i = 0; i < o->nconvert_args; i++) {
         argv[n++] = o->convert_args[i];
     }
@@ -543,8 +558,10 @@ static void reason_from_log(slide_state *s, int status)
     }
 }
 
-// Level count, frames, bytes, seconds and throughput from the child's --json-report: a
-// new object the caller owns.
+// Level count, frames, bytes, seconds and throughput from the child's --json-report, and
+// for a plain TIFF the kind it was taken for: a new object the caller owns. Megapixels
+// are level 0's for a slide, every page's for a plain TIFF (image-NNN.dcm, one frame a
+// page), so that the throughput means pixels converted either way.
 static json_t *summarize_report(const slide_state *s, const char *final_dir)
 {
     json_error_t jerr;
@@ -552,7 +569,7 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
     json_t *files = json_array();
     int levels = 0;
     json_int_t frames = 0, bytes = 0;
-    double megapixels = 0;
+    double megapixels = 0, page_megapixels = 0;
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(rep, "files"), i, f) {
@@ -568,13 +585,21 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
                                                (json_int_t)st.st_size));
         frames += json_integer_value(json_object_get(f, "tiles"));
         bytes += json_integer_value(json_object_get(f, "bytes"));
-        s2d_role role;
-        if (flavor && s2d_iod_role_of(flavor, &role) && role == S2D_ROLE_LEVEL) {
-            levels++;
-            double mp = (double)json_integer_value(json_object_get(f, "width")) *
-                        (double)json_integer_value(json_object_get(f, "height")) / 1e6;
-            megapixels = mp > megapixels ? mp : megapixels;
+        s2d_role role = S2D_ROLE_COUNT;
+        if (flavor) {
+            s2d_iod_role_of(flavor, &role);
         }
+        double mp = (double)json_integer_value(json_object_get(f, "width")) *
+                    (double)json_integer_value(json_object_get(f, "height")) / 1e6;
+        if (role == S2D_ROLE_LEVEL) {
+            levels++;
+            megapixels = mp > megapixels ? mp : megapixels;
+        } else if (role == S2D_ROLE_PAGE) {
+            page_megapixels += mp * (double)json_integer_value(json_object_get(f, "tiles"));
+        }
+    }
+    if (!levels) {
+        megapixels = page_megapixels;
     }
     double seconds = json_real_value(json_object_get(rep, "seconds"));
     json_t *out = json_pack("{s:o, s:i, s:I, s:I, s:f, s:f, s:f, s:I}", "files", files, "levels",
@@ -582,6 +607,13 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
                             "megapixels", megapixels, "megapixels_per_second",
                             seconds > 0 ? megapixels / seconds : 0.0, "warnings",
                             json_integer_value(json_object_get(rep, "warnings")));
+    for (int k = 0; out && k < 2; k++) {
+        const char *key = k ? "kind_reason" : "kind";
+        const char *value = json_string_value(json_object_get(rep, key));
+        if (value) {
+            json_object_set_new(out, key, json_string(value));
+        }
+    }
     json_decref(rep);
     return out;
 }
@@ -827,8 +859,9 @@ static json_t *slide_report(const batch *b, const slide_state *s)
     if (s->fingerprint[0]) {
         json_object_set_new(o, "fingerprint", json_string(s->fingerprint));
     }
-    static const char *const keys[] = {"levels", "frames", "bytes", "seconds", "megapixels",
-                                       "megapixels_per_second", "warnings"};
+    static const char *const keys[] = {"kind", "kind_reason", "levels", "frames", "bytes",
+                                       "seconds", "megapixels", "megapixels_per_second",
+                                       "warnings"};
     for (size_t k = 0; s->result && k < sizeof keys / sizeof *keys; k++) {
         json_t *v = json_object_get(s->result, keys[k]);
         if (v) {

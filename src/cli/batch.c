@@ -141,9 +141,15 @@ static int print_plan(const s2d_batch_plan *plan, const s2d_batch_options *o)
                 json_object_update(meta, s->metadata);
             }
         }
-        json_array_append_new(slides, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", s->name,
+        // The row's option columns (--kind, --modality ...), to go before convert_args.
+        json_t *row_args = json_array();
+        for (int k = 0; k < s->nconvert_args; k++) {
+            json_array_append_new(row_args, json_string(s->convert_args[k]));
+        }
+        json_array_append_new(slides, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", s->name,
                                                 "source", s->source, "key", s->key, "metadata",
-                                                meta ? meta : json_null(), "error",
+                                                meta ? meta : json_null(), "convert_args",
+                                                row_args, "error",
                                                 s->error ? json_string(s->error) : json_null()));
     }
     json_t *root = json_pack("{s:o, s:o}", "convert_args", args, "slides", slides);

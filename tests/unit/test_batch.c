@@ -167,6 +167,52 @@ static void test_manifest(void)
     }
 }
 
+// The option columns become the row's convert options, checked, in column order.
+static void test_manifest_option_columns(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.csv", work);
+    write_file(path, "path,kind,PatientID,Modality,DocumentTitle\n"
+                     "ct.tif,,P1,CT,\n"
+                     "letter.tif,document,P2,,\"Referral, page 1\"\n"
+                     "photo.tif,,,,\n");
+    s2d_manifest m;
+    s2d_error err = {0};
+    CHECK(s2d_manifest_read(path, &m, &err));
+    CHECK(m.n == 3);
+    if (m.n == 3) {
+        CHECK(m.rows[0].nconvert_args == 2 &&
+              strcmp(m.rows[0].convert_args[0], "--modality") == 0 &&
+              strcmp(m.rows[0].convert_args[1], "CT") == 0);
+        CHECK(json_object_get(m.rows[0].metadata, "00080060") == NULL);   // not an attribute
+        CHECK(json_object_get(m.rows[0].metadata, "00100020") != NULL);
+        CHECK(m.rows[1].nconvert_args == 4 && strcmp(m.rows[1].convert_args[0], "--kind") == 0 &&
+              strcmp(m.rows[1].convert_args[1], "document") == 0 &&
+              strcmp(m.rows[1].convert_args[2], "--document-title") == 0 &&
+              strcmp(m.rows[1].convert_args[3], "Referral, page 1") == 0);
+        CHECK(m.rows[2].nconvert_args == 0 && m.rows[2].convert_args == NULL);
+    }
+    s2d_manifest_free(&m);
+
+    const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"path,kind\na.tif,photo\nb.tif,xray\n", "manifest.csv:3: kind \"xray\""},
+        {"path,kind\na.tif,Photo\n", "manifest.csv:2: kind"},
+        {"path,Modality\na.tif,ct\n", "manifest.csv:2: Modality \"ct\""},
+        {"path,Modality\na.tif,CT-1\n", "manifest.csv:2: Modality"},
+        {"path,Modality\na.tif,ABCDEFGHIJKLMNOPQ\n", "manifest.csv:2: Modality"},
+        {"path,DocumentTitle\na.tif,\xff\n", "manifest.csv:2: the DocumentTitle value"},
+        {"path,Kind\na.tif,photo\n", "manifest.csv:1: column \"Kind\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        write_file(path, bad[i].text);
+        err = (s2d_error){0};
+        CHECK(!s2d_manifest_read(path, &m, &err) && err.code == S2D_ERR_USAGE);
+        CHECK(strstr(err.message, bad[i].says) != NULL);
+    }
+}
+
 static void test_journal_torn_line(void)
 {
     char path[4096];
@@ -280,6 +326,7 @@ int main(int argc, char **argv)
     RUN(test_uid_derive);
     RUN(test_output_names);
     RUN(test_manifest);
+    RUN(test_manifest_option_columns);
     RUN(test_journal_torn_line);
     RUN(test_slide_files);
     return harness_failures != 0;
