@@ -5,8 +5,9 @@
  * as one frame, as the converter encodes a page. Only the encoding is timed; reading is not.
  *
  *   default        CharLS alone (charls_jpegls_encoder_*), lossless, at the precision the
- *                  converter writes (8, or the bits of the page's largest value, at least 9,
- *                  for 16-bit pages), RGB line-interleaved: the reference;
+ *                  converter hands the codec (the page's bits per sample: a 16-bit page is
+ *                  coded at 16 bits, its Bits Stored fitted only afterwards), RGB
+ *                  line-interleaved: the reference;
  *   --via-table C  the same frames through the codec table's entry C (rle, jpeg-ls, j2k),
  *                  to tell the entry's own cost from the library's.
  *
@@ -88,18 +89,6 @@ static bool read_page(TIFF *tif, s2d_pixdesc *d, uint8_t **pixels, size_t *cap)
     *d = (s2d_pixdesc){.width = w, .height = h, .samples = spp, .bits_allocated = bps,
                        .bits_stored = bps,
                        .colour = rgb ? S2D_COLOUR_RGB : S2D_COLOUR_MONO_MIN_IS_BLACK};
-    if (bps == 16) {
-        // The converter's Bits Stored: the bits of the largest value, at least 9.
-        const uint16_t *v = (const uint16_t *)(const void *)*pixels;
-        uint16_t top = 0;
-        for (size_t i = 0; i < (size_t)w * h; i++) {
-            top = v[i] > top ? v[i] : top;
-        }
-        d->bits_stored = 9;
-        while (d->bits_stored < 16 && (top >> d->bits_stored) != 0) {
-            d->bits_stored++;
-        }
-    }
     return true;
 }
 
