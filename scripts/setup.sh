@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   # libraries the program links
   libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
-  libjansson-dev liblcms2-dev libcurl4-openssl-dev libcharls-dev
+  libjansson-dev liblcms2-dev libcurl4-openssl-dev zlib1g-dev libcharls-dev
   # test tools: validators, decoders and independent readers
   dicom3tools dcmtk libgdcm-tools libjpeg-turbo-progs
   python3-pydicom python3-pil python3-numpy python3-openslide python3-tifffile

@@ -304,8 +304,8 @@ const s2d_cli_option s2d_cli_options[] = {
      "Modality (CT, MR, CR, DX, US, XA, MG, OT, DOC, XC, ES...);\nit implies the kind",
      NULL, set_code, FIELD(opts.modality), FORWARDED | S2D_OPT_PIXELS, NULL},
     {"codec", 0, "NAME", NULL,
-     "native (default), rle, jpeg-ls or j2k, all lossless; JPEG\npages are copied unless "
-     "one is named", NULL, set_const_text, FIELD(opts.codec), FORWARDED | S2D_OPT_PIXELS,
+     "native (default), deflate, rle, jpeg-ls or j2k, all lossless;\nJPEG pages are "
+     "copied unless one is named", NULL, set_const_text, FIELD(opts.codec), FORWARDED | S2D_OPT_PIXELS,
      NULL},
     {"pages", 0, "frames|instances", NULL,
      "pages of one size and type as frames of one instance\n(default) or one instance each",

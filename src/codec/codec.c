@@ -8,6 +8,7 @@ static const s2d_codec *const codecs[] = {
     &s2d_codec_jpeg_baseline,
     &s2d_codec_jpeg2000,
     &s2d_codec_native,
+    &s2d_codec_deflated,
     &s2d_codec_rle,
     &s2d_codec_jpeg_ls,
     &s2d_codec_jpeg2000_lossless,

@@ -60,6 +60,8 @@ const s2d_codec *s2d_codec_at(size_t i);
 extern const s2d_codec s2d_codec_jpeg_baseline;   // codec/jpeg_baseline.c
 extern const s2d_codec s2d_codec_jpeg2000;        // codec/jpeg2000.c
 extern const s2d_codec s2d_codec_native;          // codec/native.c
+extern const s2d_codec s2d_codec_deflated;        // codec/native.c: native frames, dataset
+                                                  // deflated by the Part 10 writer
 extern const s2d_codec s2d_codec_rle;             // codec/rle.c
 extern const s2d_codec s2d_codec_jpeg_ls;         // codec/jpeg_ls.c
 extern const s2d_codec s2d_codec_jpeg2000_lossless;   // codec/jpeg2000_lossless.c

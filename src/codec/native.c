@@ -235,3 +235,22 @@ const s2d_codec s2d_codec_native = {
     .decode = decode,
     .dec_free = coder_free,
 };
+
+// Deflated Explicit VR Little Endian (PS3.5 A.5): the same native frames, the whole
+// dataset deflated by the Part 10 writer once written (s2d_part10_params.deflate). Its
+// frames are native frames, so it is this file's second entry, not a codec of its own.
+const s2d_codec s2d_codec_deflated = {
+    .name = "deflated",
+    .transfer_syntax_uid = "1.2.840.10008.1.2.1.99",
+    .lossy = false,
+    .lossy_method = NULL,
+    .accepts = accepts,
+    .bound = bound,
+    .enc_new = enc_new,
+    .encode = encode,
+    .enc_free = coder_free,
+    .photometric = photometric,
+    .dec_new = dec_new,
+    .decode = decode,
+    .dec_free = coder_free,
+};

@@ -126,7 +126,14 @@ static const struct {
     {"rle", &s2d_codec_rle},
     {"jpeg-ls", &s2d_codec_jpeg_ls},
     {"j2k", &s2d_codec_jpeg2000_lossless},
+    {"deflate", &s2d_codec_deflated},
 };
+
+// Frames stored as native Pixel Data (deflated or not): streamed a band at a time.
+static bool native_frames(const s2d_codec *codec)
+{
+    return codec == &s2d_codec_native || codec == &s2d_codec_deflated;
+}
 
 static const s2d_codec *chosen_codec(const s2d_convert_options *o, s2d_error *err)
 {
@@ -136,7 +143,8 @@ static const s2d_codec *chosen_codec(const s2d_convert_options *o, s2d_error *er
             return codec_names[i].codec;
         }
     }
-    s2d_error_set(err, S2D_ERR_USAGE, "--codec %s: use native, rle, jpeg-ls or j2k", name);
+    s2d_error_set(err, S2D_ERR_USAGE, "--codec %s: use native, deflate, rle, jpeg-ls or j2k",
+                  name);
     return NULL;
 }
 
@@ -324,13 +332,13 @@ static bool write_page(instance_work *w, int page, s2d_error *err)
         return ok;
     }
     const s2d_pixdesc *out = &w->map.out;
-    bool whole = pi->codec != &s2d_codec_native ||
+    bool whole = !native_frames(pi->codec) ||
                  s2d_source_page_facts(pg->src, page)->orientation > 1;
     if (whole) {
         if (!read_page(w, page, err)) {
             return false;
         }
-        if (pi->codec == &s2d_codec_native) {
+        if (native_frames(pi->codec)) {
             size_t len = s2d_native_pack_rows(&pi->pixels, w->mapped,
                                               s2d_pixdesc_row_bytes(&pi->pixels),
                                               pi->pixels.height, w->packed);
@@ -421,7 +429,7 @@ static bool give_deferred(instance_work *w, const s2d_iod_instance *in, s2d_erro
     // Offset and scaled values use all 16 bits; a JPEG-LS or JPEG 2000 codestream states
     // its precision, the frames' 16 bits, which Bits Stored must not contradict.
     if (w->map.op == S2D_MAP_OFFSET || w->map.op == S2D_MAP_LINEAR ||
-        w->pi->codec != &s2d_codec_native) {
+        !native_frames(w->pi->codec)) {
         bits = 16;
     }
     uint8_t bs[2] = {(uint8_t)bits, 0}, hb[2] = {(uint8_t)(bits - 1), 0};
@@ -494,7 +502,7 @@ static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
         deferred[ndeferred++] =
             (s2d_part10_deferred){tag_window_explanation, S2D_WINDOW_EXPLANATION_WIDTH};
     }
-    bool native = pi->codec == &s2d_codec_native && !pi->copied;
+    bool native = native_frames(pi->codec) && !pi->copied;
     uint64_t frame_bits = s2d_pixdesc_frame_bits(&pi->pixels);
     s2d_codec_opts copts = {0};
     uint64_t bound = pi->copied ? S2D_COPIED_FRAME_MAX(pi->pixels.width, pi->pixels.height)
@@ -514,6 +522,7 @@ static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
         .ndeferred = ndeferred,
         .native_frame_bits = native ? frame_bits : 0,
         .native_words = native && pi->pixels.bits_allocated == 16,
+        .deflate = pi->codec == &s2d_codec_deflated,
     };
     w->writer = s2d_part10_open(&params, err);
     s2d_ds_free(ds);
@@ -542,7 +551,7 @@ static bool alloc_buffers(instance_work *w, s2d_error *err)
     if (pi->copied) {
         return true;
     }
-    bool whole = pi->codec != &s2d_codec_native;
+    bool whole = !native_frames(pi->codec);
     for (uint32_t f = 0; f < pi->nframes; f++) {
         whole |= s2d_source_page_facts(w->pg->src, (int)(pi->first_page + f))->orientation > 1;
     }
@@ -564,7 +573,7 @@ static bool alloc_buffers(instance_work *w, s2d_error *err)
         return s2d_error_set(err, S2D_ERR_NOMEM, "%s: out of memory for a page of %ux%u",
                              pi->name, w->map.in.width, w->map.in.height);
     }
-    if (pi->codec != &s2d_codec_native) {
+    if (!native_frames(pi->codec)) {
         s2d_codec_opts copts = {.quality = w->pg->opts->quality};
         w->encoder = pi->codec->enc_new(&pi->pixels, &copts, err);
         return w->encoder != NULL;

@@ -69,7 +69,8 @@ bool s2d_pixmap_choose(const s2d_pixdesc *in, s2d_min_is_white min_is_white, boo
     }
     if (depth_8_only && m->out.bits_allocated != 8) {
         return s2d_error_set(err, S2D_ERR_INPUT,
-                             "%u-bit%s grey is more than the 8 bits a photograph holds",
+                             "%u-bit%s grey is more than the 8 bits a photograph holds; "
+                             "--kind radiology takes it",
                              in->bits_stored, in->is_float ? " floating-point" : "");
     }
     return true;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/flusher.h"
 #include "core/fs.h"
@@ -25,6 +26,8 @@
 // stdio buffer of each file: glibc ignores the size given with a NULL buffer and uses 4 KiB,
 // which made a write() per frame.
 #define STDIO_BUFFER (256u << 10)
+// Bytes read and deflated at a time when a dataset is deflated.
+#define DEFLATE_CHUNK (1u << 20)
 
 bool part10_io_error(s2d_part10 *w, s2d_error *err, const char *what)
 {
@@ -331,6 +334,13 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    if (p->deflate && !p->native_frame_bits) {
+        free(w);
+        s2d_error_set(err, S2D_ERR_INTERNAL, "%s: only native Pixel Data is deflated",
+                      p->final_path);
+        return NULL;
+    }
+    w->deflate = p->deflate;
     w->nframes = p->nframes;
     w->extended_offsets = p->extended_offsets;
     w->uncompressed_bytes = p->uncompressed_bytes;
@@ -369,6 +379,10 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
     if (!write_all(w, head.data, head.len, err)) {
         goto fail;
     }
+    // The file meta ends after its group length's value: preamble and "DICM" (132 bytes),
+    // then (0002,0000) UL with a 4-byte value.
+    w->dataset_pos = 144 + (off_t)(head.data[140] | head.data[141] << 8 |
+                                   head.data[142] << 16 | (uint32_t)head.data[143] << 24);
     s2d_buf_free(&head);
     return w;
 fail:
@@ -661,6 +675,85 @@ bool s2d_part10_complete(s2d_part10 *w, s2d_error *err)
     return true;
 }
 
+// Copies the file meta of the finished temporary file into a new one, then the dataset
+// deflated, padded with a zero byte to even length; the new file, on disk, replaces the
+// old as the writer's temporary file. The old one is closed either way.
+static bool deflate_dataset(s2d_part10 *w, s2d_error *err)
+{
+    char *out_path = part10_temp_name(w->final_path, "deflated");
+    int fd = out_path ? mkstemp(out_path) : -1;
+    FILE *in = w->file;
+    w->file = NULL;
+    uint8_t *chunk = malloc(DEFLATE_CHUNK), *packed = malloc(DEFLATE_CHUNK);
+    z_stream z = {0};
+    bool z_ready = false, ok = fd >= 0 && chunk && packed && fseeko(in, 0, SEEK_SET) == 0;
+    if (!ok) {
+        part10_io_error(w, err, out_path && chunk && packed ? "cannot create a temporary file for"
+                                                            : "out of memory for");
+    }
+    if (ok) {
+        pthread_once(&umask_once, read_umask);
+        fchmod(fd, 0666 & ~process_umask);
+        z_ready = deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+        ok = z_ready || s2d_error_set(err, S2D_ERR_NOMEM, "%s: cannot start deflate",
+                                      w->final_path);
+    }
+    uint64_t meta_left = (uint64_t)w->dataset_pos, written = 0;
+    bool at_end = false;
+    while (ok && !at_end) {
+        size_t want = meta_left && meta_left < DEFLATE_CHUNK ? (size_t)meta_left : DEFLATE_CHUNK;
+        size_t got = fread(chunk, 1, want, in);
+        if (got < want && ferror(in)) {
+            ok = part10_io_error(w, err, "cannot read back");
+            break;
+        }
+        if (meta_left) {   // the file meta stays as it is
+            ok = (got == want && s2d_write_all(fd, chunk, got)) ||
+                 part10_io_error(w, err, "cannot write");
+            meta_left -= got;
+            written += got;
+            continue;
+        }
+        at_end = got < want;
+        z.next_in = chunk;
+        z.avail_in = (uInt)got;
+        do {
+            z.next_out = packed;
+            z.avail_out = DEFLATE_CHUNK;
+            deflate(&z, at_end ? Z_FINISH : Z_NO_FLUSH);
+            size_t n = DEFLATE_CHUNK - z.avail_out;
+            ok = s2d_write_all(fd, packed, n) || part10_io_error(w, err, "cannot write");
+            written += n;
+        } while (ok && z.avail_out == 0);
+    }
+    if (ok && written % 2) {
+        ok = s2d_write_all(fd, (const uint8_t[]){0}, 1) || part10_io_error(w, err, "cannot write");
+    }
+    ok = ok && (fsync(fd) == 0 || part10_io_error(w, err, "cannot write"));
+    if (z_ready) {
+        deflateEnd(&z);
+    }
+    free(chunk);
+    free(packed);
+    fclose(in);
+    free(w->file_buffer);
+    w->file_buffer = NULL;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = part10_io_error(w, err, "cannot close");
+    }
+    if (!ok) {
+        if (fd >= 0) {
+            unlink(out_path);
+        }
+        free(out_path);
+        return false;
+    }
+    unlink(w->temp_path);
+    free(w->temp_path);
+    w->temp_path = out_path;
+    return true;
+}
+
 bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
 {
     if (w->split) {
@@ -675,7 +768,13 @@ bool s2d_part10_finish(s2d_part10 *w, s2d_error *err)
         errno = flush_error;
         return part10_io_error(w, err, "cannot write");
     }
-    if (fflush(w->file) != 0 || fsync(fileno(w->file)) != 0) {
+    if (fflush(w->file) != 0) {
+        return part10_io_error(w, err, "cannot write");
+    }
+    if (w->deflate) {
+        return deflate_dataset(w, err);
+    }
+    if (fsync(fileno(w->file)) != 0) {
         return part10_io_error(w, err, "cannot write");
     }
     FILE *f = w->file;

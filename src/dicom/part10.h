@@ -82,6 +82,10 @@ typedef struct s2d_part10_params {
     // encapsulated. Native instances are not split (split must be NULL).
     uint64_t native_frame_bits;
     bool native_words;               // OW (16-bit samples) rather than OB
+    // Deflated Explicit VR Little Endian (transfer_syntax_uid says so; native only): the
+    // dataset after the file meta is deflated (RFC 1951, no zlib header) when the writer
+    // finishes, from the finished temporary file into another, padded to even length.
+    bool deflate;
 } s2d_part10_params;
 
 /** One file a writer makes (see s2d_part10_file_at). */

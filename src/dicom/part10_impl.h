@@ -46,6 +46,8 @@ struct s2d_part10 {
     uint64_t *offsets;       // per frame
     uint32_t *lengths;       // per frame, item length with padding
     split_state *split;      // non-NULL: frames are gathered for a concatenation (dicom/concat.c)
+    bool deflate;            // deflate the dataset when finishing
+    off_t dataset_pos;       // where the dataset starts, after the file meta
 };
 
 

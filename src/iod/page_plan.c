@@ -44,7 +44,7 @@ static uint64_t frame_cost(const s2d_page_desc *p, const s2d_codec *codec)
     if (p->copied) {
         return p->copied_bytes + 10;   // item header and padding
     }
-    if (codec == &s2d_codec_native) {
+    if (codec == &s2d_codec_native || codec == &s2d_codec_deflated) {   // at most
         return (s2d_pixdesc_frame_bits(&p->pixels) + 7) / 8 + 1;
     }
     s2d_codec_opts opts = {0};
