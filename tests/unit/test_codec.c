@@ -167,10 +167,11 @@ static void test_table(void)
               (c->enc_new != NULL) == (c->enc_free != NULL) &&
               (c->enc_new != NULL) == (c->photometric != NULL));
     }
-    CHECK(n == 6);
+    CHECK(n == 7);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.50") == &s2d_codec_jpeg_baseline);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.4.91") == &s2d_codec_jpeg2000);
     CHECK(s2d_codec_find("1.2.840.10008.1.2.1") == &s2d_codec_native);
+    CHECK(s2d_codec_find("1.2.840.10008.1.2.1.99") == &s2d_codec_deflated);
     CHECK(s2d_codec_find("1.2.840.10008.1.2") == NULL);   // implicit VR: not ours
     CHECK(s2d_codec_jpeg2000.enc_new == NULL);             // decode only, as the table says
 }
@@ -207,9 +208,9 @@ static void test_round_trips(void)
             }
         }
     }
-    // JPEG's four descriptions, native's fifteen, RLE's eight, JPEG-LS's and JPEG 2000
-    // lossless's seven
-    CHECK(trips == 4 + 15 + 8 + 7 + 7);
+    // JPEG's four descriptions, native's fifteen (the deflated entry's frames are native
+    // too), RLE's eight, JPEG-LS's and JPEG 2000 lossless's seven
+    CHECK(trips == 4 + 15 + 15 + 8 + 7 + 7);
 }
 
 // YCbCr planes through the JPEG entry give the bytes of the RGB they were converted from,
