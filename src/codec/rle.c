@@ -195,8 +195,10 @@ static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t 
     return true;
 }
 
-/* Unpacks one segment (G.3.2) into exactly n bytes; false when the codes run past the
- * segment's end or would write past n bytes. */
+/* Unpacks one segment (G.3.2) into exactly n bytes; false when the codes end before n
+ * bytes. A run past n bytes is cut at n: GDCM codes an odd-sized segment with its padding
+ * byte as data (a 1x1 frame's segment is a literal of two), and dcmtk and pydicom read
+ * such frames. */
 static bool unpack_segment(const uint8_t *in, size_t len, uint8_t *out, size_t n)
 {
     size_t i = 0, o = 0;
@@ -206,20 +208,20 @@ static bool unpack_segment(const uint8_t *in, size_t len, uint8_t *out, size_t n
         }
         int code = (int8_t)in[i++];
         if (code >= 0) {
-            size_t k = (size_t)code + 1;
-            if (k > len - i || k > n - o) {
+            size_t k = (size_t)code + 1, fits = k < n - o ? k : n - o;
+            if (k > len - i) {
                 return false;
             }
-            memcpy(out + o, in + i, k);
+            memcpy(out + o, in + i, fits);
             i += k;
-            o += k;
+            o += fits;
         } else if (code != -128) {   // -128 is a no-operation
-            size_t k = (size_t)(1 - code);
-            if (i >= len || k > n - o) {
+            size_t k = (size_t)(1 - code), fits = k < n - o ? k : n - o;
+            if (i >= len) {
                 return false;
             }
-            memset(out + o, in[i++], k);
-            o += k;
+            memset(out + o, in[i++], fits);
+            o += fits;
         }
     }
     return true;
