@@ -2,7 +2,7 @@
 """slide2dcm batch over plain TIFFs (radiology exports, documents, photographs) mixed with a
 slide: the folder walk, the manifest's option columns, resume and --force.
 
-usage: plain_batch.py CASE SLIDE2DCM PLAIN_DIR SYNTHETIC_SVS WORKDIR
+usage: plain_batch.py CASE SLIDE2DCM PLAIN_DIR SYNTHETIC_SVS WORKDIR [REPO]
 PLAIN_DIR holds make_plain_tiff's fixtures and their manifest.json (the fixture.plain test);
 SYNTHETIC_SVS is a synthetic slide (fixture.synthetic). CASE is one of:
   folder    a folder of plain TIFFs (one without extension, one named .TIF, a truncated one)
@@ -16,6 +16,8 @@ SYNTHETIC_SVS is a synthetic slide (fixture.synthetic). CASE is one of:
             row's options, the batch's own --modality wins over the column, a row whose kind
             cannot take its pixels fails alone; a re-run skips, a changed kind redoes that
             row only; a bad kind or Modality is a usage error naming the line
+  snakemake REPO's workflow/Snakefile over a manifest with option columns: the same files,
+            SOP classes, Modality and (deterministic) SOP Instance UIDs as batch
 Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures.
 """
 import json
@@ -31,6 +33,7 @@ from checks import Checks  # noqa: E402
 
 CASE, BIN, PLAIN, SVS, WORK = sys.argv[1:6]
 BIN, PLAIN, SVS, WORK = (os.path.abspath(p) for p in (BIN, PLAIN, SVS, WORK))
+REPO = sys.argv[6] if len(sys.argv) > 6 else None
 checks = Checks()
 
 SC_IMAGE = "1.2.840.10008.5.1.4.1.1.7"
@@ -66,10 +69,13 @@ def place(fixture, rel):
 
 
 def written(outroot, name):
-    """{file: (SOP Class UID, Modality, dataset)} of OUTROOT/<name>/."""
+    """{file: (SOP Class UID, Modality, dataset)} of OUTROOT/<name>/ (Snakemake adds a
+    hidden timestamp file: every other file counts, so a stray one fails the reading)."""
     folder = os.path.join(outroot, name)
     found = {}
     for f in sorted(os.listdir(folder)):
+        if f.startswith("."):
+            continue
         ds = pydicom.dcmread(os.path.join(folder, f), stop_before_pixels=True)
         found[f] = (str(ds.SOPClassUID), str(ds.Modality), ds)
     return found
@@ -308,7 +314,47 @@ def case_manifest():
                       "bad value: exit %d, %r, nothing written" % (rc, err.strip()))
 
 
+def identities(outroot):
+    """<name>/<file> -> (SOP Class UID, Modality, SOP Instance UID) of every output."""
+    found = {}
+    for name in sorted(os.listdir(outroot)):
+        if os.path.isdir(os.path.join(outroot, name)) and not name.startswith("."):
+            for f, (sop_class, modality, ds) in written(outroot, name).items():
+                found[name + "/" + f] = (sop_class, modality, str(ds.SOPInstanceUID))
+    return found
+
+
+def case_snakemake():
+    place("ct_stack.tif", "in/ct_stack.tif")
+    place("radiology8.tif", "in/radiology8.tif")
+    place("g4_small.tif", "in/g4_small.tif")
+    place(None, "in/synthetic.svs")
+    os.makedirs(os.path.join(WORK, "lists"))
+    manifest = os.path.join(WORK, "lists", "manifest.csv")
+    with open(manifest, "w") as f:
+        f.write("path,PatientID,Modality,kind,DocumentTitle\n"
+                "../in/ct_stack.tif,P-1,CT,,\n"
+                "../in/radiology8.tif,P-2,,photo,\n"
+                "../in/g4_small.tif,P-3,,,Consent\n"
+                "../in/synthetic.svs,P-4,,,\n")
+    out_batch, out_snake = os.path.join(WORK, "out-batch"), os.path.join(WORK, "out-snake")
+    rc, _, err = batch(manifest, "-o", out_batch, "--deterministic-uids", "-q")
+    checks.expect(rc == 0, "batch over the manifest: exit %d %s" % (rc, err.strip()))
+    p = subprocess.run(["snakemake", "--snakefile", os.path.join(REPO, "workflow", "Snakefile"),
+                        "--cores", "2", "--directory", WORK, "--quiet",
+                        "--config", "manifest=" + manifest, "outroot=" + out_snake, "slide2dcm=" + BIN,
+                        "convert_options=--deterministic-uids", "threads=1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    checks.expect(p.returncode == 0, "snakemake --cores 2: exit %d %s" % (p.returncode, p.stdout[-300:]))
+    from_batch, from_snake = identities(out_batch), identities(out_snake)
+    classes = sorted({v[:2] for v in from_batch.values()})
+    checks.expect(classes == sorted([(SC_WORD, "CT"), (VL_PHOTO, "XC"), (SC_BIT, "DOC"), (WSM, "SM")]),
+                  "batch: the rows' IODs and Modality %s" % classes)
+    checks.expect(from_batch and from_snake == from_batch,
+                  "the workflow writes the same files, IODs, Modality and UIDs as batch (%d files)" % len(from_snake))
+
+
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
-{"folder": case_folder, "manifest": case_manifest}[CASE]()
+{"folder": case_folder, "manifest": case_manifest, "snakemake": case_snakemake}[CASE]()
 sys.exit(checks.result())
