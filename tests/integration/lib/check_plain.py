@@ -17,8 +17,9 @@ Then dciodvfy: no "Error" line (its warnings are printed). Attributes checked ag
 expectation: SOP Class, Photometric Interpretation, Bits Allocated/Stored, High Bit, Pixel
 Representation, Rescale Slope/Intercept, Number of Frames, Window Center/Width and their
 explanations; by check_outputs also those of the kind (check_kind_attributes: Modality,
-Conversion Type, Burned In Annotation, Lossy Image Compression, pixel spacings). Bilevel instances are also rendered by dcmj2pnm (paper white, ink black);
-JPEG copies are compared byte for byte with the source's spliced strip.
+Conversion Type, Burned In Annotation, Lossy Image Compression, pixel spacings). Bilevel
+instances are also rendered by dcmj2pnm (paper white, ink black); JPEG copies are compared
+byte for byte with the source's spliced strip.
 
     checks = Checks()
     check_outputs(tif, outdir, checks, workdir)          # a whole conversion, or

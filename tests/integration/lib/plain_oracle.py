@@ -436,7 +436,7 @@ DEFAULT_MODALITY = {"radiology": "OT", "document": "DOC", "photo": "XC"}
 
 
 def expected_instances(path, kind=None, pages=None, modality=None, pages_as_instances=False,
-                       windows=None):
+                       windows=None, codec=None):
     """The instances a conversion of `path` must write, in order: a list of dicts with
     `sop_class`, `pages` (1-based TIFF page numbers), `frames` (one array of stored values
     per page), `photometric`, `bits_allocated`, `bits_stored`, `slope`, `intercept`,
@@ -447,8 +447,9 @@ def expected_instances(path, kind=None, pages=None, modality=None, pages_as_inst
     The options of slide2dcm convert: kind (--kind: "radiology", "document" or "photo";
     when None, the one `modality` implies, else detect_kind's), modality (--modality; ES
     makes photos VL Endoscopic), pages_as_instances (--pages instances), windows (--window:
-    None for the automatic ones, [] for none, else [(centre, width), ...]). A page that
-    must be refused raises Refused."""
+    None for the automatic ones, [] for none, else [(centre, width), ...]), codec (--codec:
+    other than native, Word instances have Bits Stored 16, the precision the codestreams
+    state). A page that must be refused raises Refused."""
     decoded = pages if pages is not None else decode_pages(path)
     if not decoded:
         raise Refused("no pages")
@@ -477,6 +478,8 @@ def expected_instances(path, kind=None, pages=None, modality=None, pages_as_inst
             frames, slope, intercept, nan_count = scale_floats(real, first["integer_source"])
             tolerance = max(tolerance, 1)  # a quotient on a .5 boundary may round either way
         stored_bits = bits_stored(frames, first["bits_allocated"])
+        if codec not in (None, "native"):
+            stored_bits = first["bits_allocated"]
         grey_wide = first["photometric"].startswith("MONOCHROME") and \
             first["bits_allocated"] > 8
         if not grey_wide:
