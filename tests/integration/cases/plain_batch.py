@@ -18,6 +18,10 @@ SYNTHETIC_SVS is a synthetic slide (fixture.synthetic). CASE is one of:
             row only; a bad kind or Modality is a usage error naming the line
   snakemake REPO's workflow/Snakefile over a manifest with option columns: the same files,
             SOP classes, Modality and (deterministic) SOP Instance UIDs as batch
+  send      --send-stow, then --send-cstore, to an Orthanc started here (lib/pacs.py): every
+            IOD a plain TIFF becomes (Word, Bit SC, SC Image, VL Photographic and
+            Endoscopic) and the slide stored, exactly the outputs' SOP Instance UIDs; a
+            re-run neither converts nor sends; another archive gets them without converting
 Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures.
 """
 import json
@@ -324,6 +328,52 @@ def identities(outroot):
     return found
 
 
+def sop_instance_uids(outroot):
+    return {v[2] for v in identities(outroot).values()}
+
+
+def case_send():
+    from pacs import Orthanc
+    place("ct_stack.tif", "in/ct_stack.tif")
+    place("g4_small.tif", "in/g4_small.tif")
+    place("miniswhite16.tif", "in/miniswhite16.tif")
+    place("planar_rgb.tif", "in/planar_rgb.tif")
+    place("lzw_pred2_rgb.tif", "in/lzw_pred2_rgb.tif")
+    place(None, "in/synthetic.svs")
+    os.makedirs(os.path.join(WORK, "lists"))
+    manifest = os.path.join(WORK, "lists", "manifest.csv")
+    with open(manifest, "w") as f:
+        f.write("path,Modality\n../in/ct_stack.tif,CT\n../in/g4_small.tif,\n"
+                "../in/miniswhite16.tif,\n../in/planar_rgb.tif,\n../in/lzw_pred2_rgb.tif,ES\n"
+                "../in/synthetic.svs,\n")
+    out = os.path.join(WORK, "out")
+    with Orthanc(WORK) as orthanc:
+        stow = orthanc.url + "/dicom-web/studies"
+        rc, _, err = batch(manifest, "-o", out, "--send-stow", stow, "--jobs", "2")
+        rep = report(out)
+        checks.expect(rc == 0 and all(s["outcome"] == "converted" and s["send"]["outcome"] == "sent"
+                                      for s in rep.values()),
+                      "STOW-RS: every row converted and sent (exit %d) %s" % (rc, err.strip()[-300:]))
+        classes = sorted({v[0] for v in identities(out).values()})
+        checks.expect(classes == sorted([SC_IMAGE, SC_BIT, SC_WORD, VL_ENDOSCOPIC, VL_PHOTO, WSM]),
+                      "the outputs hold every IOD of the test: %s" % classes)
+        uids = sop_instance_uids(out)
+        checks.expect(uids and set(orthanc.instances()) == uids,
+                      "Orthanc holds exactly the outputs' %d SOP Instance UIDs" % len(uids))
+        before = snapshot(out)
+        rc, _, err = batch(manifest, "-o", out, "--send-stow", stow)
+        checks.expect(rc == 0 and all(s["outcome"] == "already done" and s["send"]["outcome"] == "already sent"
+                                      for s in report(out).values()) and snapshot(out) == before,
+                      "re-run: nothing converted nor sent, files untouched")
+        orthanc.clear()
+        rc, _, err = batch(manifest, "-o", out, "--send-cstore", "127.0.0.1:%d" % orthanc.dicom_port,
+                           "--aec", "ORTHANC")
+        checks.expect(rc == 0 and all(s["outcome"] == "already converted" and s["send"]["outcome"] == "sent"
+                                      for s in report(out).values()) and snapshot(out) == before,
+                      "C-STORE: every row sent without converting (exit %d) %s" % (rc, err.strip()[-300:]))
+        checks.expect(set(orthanc.instances()) == uids, "C-STORE: Orthanc holds the same instances")
+
+
 def case_snakemake():
     place("ct_stack.tif", "in/ct_stack.tif")
     place("radiology8.tif", "in/radiology8.tif")
@@ -356,5 +406,6 @@ def case_snakemake():
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
-{"folder": case_folder, "manifest": case_manifest, "snakemake": case_snakemake}[CASE]()
+{"folder": case_folder, "manifest": case_manifest, "snakemake": case_snakemake,
+ "send": case_send}[CASE]()
 sys.exit(checks.result())
