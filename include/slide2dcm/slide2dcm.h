@@ -68,6 +68,7 @@ typedef struct s2d_convert_options {
     const char *codec;           // "native", "rle", "jpeg-ls", "j2k"; NULL = native, or the
                                  // source's JPEG copied
     bool pages_as_instances;     // one instance per page instead of one per run of pages
+    bool as_pdf;                 // documents: one Encapsulated PDF (document.dcm) instead
     // Window Center/Width pairs in rescaled units, replacing the computed ones; no_window:
     // write none.
     double windows[S2D_MAX_WINDOWS][2];

@@ -182,6 +182,15 @@ static int set_pages(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
     return 0;
 }
 
+static int set_as(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "pdf")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use pdf", opt->name, arg);
+    }
+    a->opts.as_pdf = true;
+    return 0;
+}
+
 // A code of upper-case letters, digits and underscores (CS), as Modality and Conversion
 // Type are.
 static int set_code(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
@@ -310,6 +319,9 @@ const s2d_cli_option s2d_cli_options[] = {
     {"pages", 0, "frames|instances", NULL,
      "pages of one size and type as frames of one instance\n(default) or one instance each",
      NULL, set_pages, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"as", 0, "pdf", NULL,
+     "documents: one Encapsulated PDF, document.dcm, whose pages\ncarry the TIFF's G4 or "
+     "JPEG data unchanged", NULL, set_as, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
     {"window", 0, "C,W|none", NULL,
      "Window Center,Width in rescaled units (repeatable; default:\nthe 0.5-99.5% range, "
      "then the full range)", NULL, set_window, 0, FORWARDED, NULL},

@@ -174,7 +174,8 @@ int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t s
     // the string is what it was before plain TIFFs.
     const char *const parts[][2] = {{"/kind=", o->kind}, {"/modality=", o->modality},
                                     {"/codec=", o->codec},
-                                    {"/pages=", o->pages_as_instances ? "instances" : NULL}};
+                                    {"/pages=", o->pages_as_instances ? "instances" : NULL},
+                                    {"/as=", o->as_pdf ? "pdf" : NULL}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts && n >= 0; i++) {
         if (parts[i][1]) {
             size_t used = (size_t)n < size ? (size_t)n : size;

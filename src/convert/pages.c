@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert/document.h"
 #include "convert/outdir.h"
 #include "convert/window.h"
 #include "dicom/part10.h"
@@ -176,6 +177,11 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
         return false;
     }
     describe_kind(pg);
+    if (pg->opts->as_pdf && pg->kind != S2D_PAGES_DOCUMENT) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: --as pdf writes documents, and this "
+                             "file is taken for %s (%s): add --kind document",
+                             s2d_base_name(pg->path), kind_names[pg->kind], pg->kind_reason);
+    }
     pg->maps = calloc((size_t)n, sizeof *pg->maps);
     s2d_page_desc *pages = calloc((size_t)n, sizeof *pages);
     bool ok = pg->maps && pages;
@@ -228,8 +234,10 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
         }
     }
     uint64_t header = 65536 + pg->shared->icc_profile_len;
-    ok = ok && s2d_plan_pages(pages, (size_t)n, pg->kind, pg->shared->modality, codec, header,
-                              pg->opts, &pg->plan, err);
+    ok = ok && (pg->opts->as_pdf ? s2d_document_plan(pg, err)
+                                 : s2d_plan_pages(pages, (size_t)n, pg->kind,
+                                                  pg->shared->modality, codec, header,
+                                                  pg->opts, &pg->plan, err));
     free(pages);
     if (ok) {
         pg->outputs = calloc(pg->plan.ninstances, sizeof *pg->outputs);
@@ -678,6 +686,9 @@ static bool write_instance(s2d_pages *pg, const s2d_plan_instance *pi, int insta
 
 bool s2d_pages_write(s2d_pages *pg, s2d_error *err)
 {
+    if (pg->opts->as_pdf) {
+        return s2d_document_write(pg, err);
+    }
     for (size_t i = 0; i < pg->plan.ninstances; i++) {
         if (!write_instance(pg, &pg->plan.instances[i], (int)i + 1, err)) {
             return false;

@@ -137,7 +137,10 @@
     ROW(XOffsetInSlideCoordinateSystem, 0x0040, 0x072A, DS)                  \
     ROW(YOffsetInSlideCoordinateSystem, 0x0040, 0x073A, DS)                  \
     ROW(ZOffsetInSlideCoordinateSystem, 0x0040, 0x074A, DS)                  \
+    ROW(ConceptNameCodeSequence, 0x0040, 0xA043, SQ)                         \
     ROW(DocumentTitle, 0x0042, 0x0010, ST)                                   \
+    ROW(EncapsulatedDocument, 0x0042, 0x0011, OB)                            \
+    ROW(MIMETypeOfEncapsulatedDocument, 0x0042, 0x0012, LO)                  \
     ROW(ImagedVolumeWidth, 0x0048, 0x0001, FL)                               \
     ROW(ImagedVolumeHeight, 0x0048, 0x0002, FL)                              \
     ROW(ImagedVolumeDepth, 0x0048, 0x0003, FL)                               \

@@ -297,6 +297,33 @@ static bool build_head(const s2d_part10_params *p, s2d_buf *head, part10_slot *s
     return true;
 }
 
+// Everything before a streamed value (params.streamed_tag): preamble, file meta, the
+// dataset up to that attribute's header, whose length (0 for now) lies at *length_pos;
+// *tail is the encoding of the attributes after it.
+static bool build_streamed_head(const s2d_part10_params *p, s2d_buf *head, s2d_buf *tail,
+                                off_t *length_pos, s2d_error *err)
+{
+    if (!build_file_meta(p, head, err)) {
+        return false;
+    }
+    size_t meta_len = head->len, offset = 0;
+    if (!s2d_ds_encode(p->dataset, head, p->streamed_tag, &offset, err)) {
+        return false;
+    }
+    // An empty OB: tag, "OB", two reserved bytes, a 4-byte length of 0, then the value.
+    const uint8_t *h = head->data + offset - 12;
+    if (offset < meta_len + 12 || h[4] != 'O' || h[5] != 'B' || h[8] || h[9] || h[10] ||
+        h[11]) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: (%04X,%04X) is not an empty OB in "
+                             "the dataset", p->final_path, p->streamed_tag >> 16,
+                             p->streamed_tag & 0xFFFF);
+    }
+    s2d_buf_append(tail, head->data + offset, head->len - offset);
+    head->len = offset;
+    *length_pos = (off_t)offset - 4;
+    return !tail->failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+}
+
 // Bytes the offset tables of n frames add to a head built for none: a BOT entry per frame,
 // or the two EOT elements (12-byte headers) with 8 bytes per frame each.
 uint64_t part10_tables_bytes(uint64_t n, bool extended)
@@ -323,6 +350,10 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
     if (p->split && p->native_frame_bits) {
         s2d_error_set(err, S2D_ERR_USAGE, "%s: only encapsulated Pixel Data is split by size",
                       p->final_path);
+        return NULL;
+    }
+    if (p->streamed_tag && (p->split || p->nframes || p->ndeferred || p->native_frame_bits)) {
+        s2d_error_set(err, S2D_ERR_INTERNAL, "%s: a streamed value goes alone", p->final_path);
         return NULL;
     }
     if (p->split) {
@@ -353,8 +384,12 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!part10_slots_of(p, &w->slots, &w->nslots, err) ||
-        !build_head(p, &head, w->slots, w->nslots, &w->table_pos, err)) {
+    w->streamed = p->streamed_tag != 0;
+    bool built = w->streamed
+                     ? build_streamed_head(p, &head, &w->value_tail, &w->value_length_pos, err)
+                     : part10_slots_of(p, &w->slots, &w->nslots, err) &&
+                           build_head(p, &head, w->slots, w->nslots, &w->table_pos, err);
+    if (!built) {
         free(w->temp_path);   // not created yet
         w->temp_path = NULL;
         goto fail;
@@ -477,6 +512,22 @@ bool s2d_part10_add_native(s2d_part10 *w, const uint8_t *data, uint64_t bits, s2
     return true;
 }
 
+bool s2d_part10_add_value(s2d_part10 *w, const void *data, size_t len, s2d_error *err)
+{
+    if (!w->streamed || w->completed) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: no value to stream", w->final_path);
+    }
+    if (!write_all(w, data, len, err)) {
+        return false;
+    }
+    w->next_offset += len;
+    if (w->next_offset - w->flushed_at >= FLUSH_CHUNK) {
+        w->flushed_at = w->next_offset;
+        return flush_in_background(w, err);
+    }
+    return true;
+}
+
 bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_error *err)
 {
     if (w->split) {
@@ -529,6 +580,9 @@ uint64_t s2d_part10_frame_bytes(const s2d_part10 *w)
     if (w->native_frame_bits) {
         return w->next_offset + (w->carry_bits != 0);
     }
+    if (w->streamed) {
+        return w->next_offset;
+    }
     return w->next_offset - 8ull * w->nwritten;
 }
 
@@ -573,9 +627,28 @@ bool part10_patch_slot(s2d_part10 *f, const part10_slot *slot, const part10_slot
 
 static bool write_encapsulated_trailer(s2d_part10 *w, s2d_error *err);
 
+// A streamed value's end: a pad byte to an even length, the attributes after it, then its
+// length into its header.
+static bool write_streamed_trailer(s2d_part10 *w, s2d_error *err)
+{
+    uint64_t len = w->next_offset + (w->next_offset & 1);
+    if (len > 0xFFFFFFFEu) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s: a value of %" PRIu64 " bytes does not "
+                             "fit DICOM's 4 GiB", w->final_path, w->next_offset);
+    }
+    uint8_t length[4];
+    s2d_put_u32le(length, (uint32_t)len);
+    return write_all(w, "", (size_t)(len - w->next_offset), err) &&
+           write_all(w, w->value_tail.data, w->value_tail.len, err) &&
+           patch(w, w->value_length_pos, length, sizeof length, err);
+}
+
 // What follows the last frame, and the values known only then.
 static bool write_trailer(s2d_part10 *w, s2d_error *err)
 {
+    if (w->streamed) {
+        return write_streamed_trailer(w, err);
+    }
     if (w->nwritten != w->nframes) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: %u frames written of %u",
                              w->final_path, w->nwritten, w->nframes);
@@ -823,6 +896,7 @@ void s2d_part10_free(s2d_part10 *w)
     free(w->offsets);
     free(w->lengths);
     free(w->slots);
+    s2d_buf_free(&w->value_tail);
     s2d_concat_free(w->split);
     free(w);
 }

@@ -86,6 +86,12 @@ typedef struct s2d_part10_params {
     // dataset after the file meta is deflated (RFC 1951, no zlib header) when the writer
     // finishes, from the finished temporary file into another, padded to even length.
     bool deflate;
+    // Not Pixel Data but the value of this top-level OB attribute, which the dataset holds
+    // empty, is what the file streams (an Encapsulated Document): given in pieces with
+    // s2d_part10_add_value, of a length known only at the end, which is then written into
+    // its header (the file is seekable) before the attributes that follow it. 0: Pixel
+    // Data. With it nframes is 0, nothing is deferred and nothing split.
+    uint32_t streamed_tag;
 } s2d_part10_params;
 
 /** One file a writer makes (see s2d_part10_file_at). */
@@ -117,6 +123,10 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
  *  rows, never crossing into the next frame. Not with split. */
 bool s2d_part10_add_native(s2d_part10 *w, const uint8_t *data, uint64_t bits, s2d_error *err);
 
+/** Appends len bytes to the streamed value (params.streamed_tag): written to the file as
+ *  they come, never held. Not thread-safe. */
+bool s2d_part10_add_value(s2d_part10 *w, const void *data, size_t len, s2d_error *err);
+
 /** Gives the value of a deferred attribute (params.deferred): text is padded with spaces
  *  to the reserved width, a binary value fills it exactly. Before the writer completes;
  *  completing with a value not given is S2D_ERR_INTERNAL. */
@@ -137,7 +147,8 @@ bool s2d_part10_finish(s2d_part10 *w, s2d_error *err);
  *  under a final name. */
 bool s2d_part10_commit(s2d_part10 *w, s2d_error *err);
 
-/** Bytes of encoded frames written so far (fragments, padding included). */
+/** Bytes of encoded frames written so far (fragments, padding included); of a streamed
+ *  value, its bytes so far. */
 uint64_t s2d_part10_frame_bytes(const s2d_part10 *w);
 
 /** How many files the writer makes: 1, or after s2d_part10_finish() the parts. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "core/buf.h"
 #include "core/flusher.h"
 #include "dicom/part10.h"
 
@@ -48,6 +49,11 @@ struct s2d_part10 {
     split_state *split;      // non-NULL: frames are gathered for a concatenation (dicom/concat.c)
     bool deflate;            // deflate the dataset when finishing
     off_t dataset_pos;       // where the dataset starts, after the file meta
+    // A streamed value (params.streamed_tag) instead of Pixel Data: the encoded attributes
+    // after it, written once its length is known, and where that length lies in the file.
+    bool streamed;
+    s2d_buf value_tail;
+    off_t value_length_pos;
 };
 
 

@@ -146,5 +146,6 @@ extern const s2d_iod s2d_iod_sc_word;         // Multi-frame Grayscale Word SC
 extern const s2d_iod s2d_iod_sc_colour;       // Multi-frame True Color SC
 extern const s2d_iod s2d_iod_vl_photo;        // iod/vl_photo.c: VL Photographic Image
 extern const s2d_iod s2d_iod_vl_endoscopic;   // VL Endoscopic Image
+extern const s2d_iod s2d_iod_pdf;             // iod/pdf.c: Encapsulated PDF (--as pdf)
 
 #endif

@@ -1,6 +1,7 @@
-/* What the IODs of plain TIFF pages share (the Secondary Capture family, iod/sc.c, and the
- * VL photographs, iod/vl_photo.c): file names, owned attributes, the common modules, and
- * the planning of pages into instances (iod/page_plan.c). */
+/* What the IODs of plain TIFF pages share (the Secondary Capture family, iod/sc.c, the
+ * VL photographs, iod/vl_photo.c, and the Encapsulated PDF, iod/pdf.c): file names,
+ * owned attributes, the common modules, and the planning of pages into instances
+ * (iod/page_plan.c). */
 #ifndef S2D_IOD_PAGES_H
 #define S2D_IOD_PAGES_H
 
@@ -16,13 +17,14 @@
 /** Most frames (pages) in one instance: the Page Number Vector must fit a short value. */
 #define S2D_PAGE_RUN_MAX 4096
 
-/** image-001.dcm, image-002.dcm ...: the names of every page IOD's instances. */
+/** image-001.dcm, image-002.dcm ... and document.dcm (the PDF's): the names of every page
+ *  IOD's instances. */
 bool s2d_iod_is_page_name(const char *name);
 
 /** What follows from the pixels or identifies one instance. The windows have their own
  *  option (--window); Modality, Conversion Type and Burned In Annotation have flags too,
  *  but may also come from --metadata or a manifest. */
-#define S2D_IOD_PAGE_NOWNED 25
+#define S2D_IOD_PAGE_NOWNED 27
 extern const s2d_kw s2d_iod_page_owned[S2D_IOD_PAGE_NOWNED];
 
 /** Patient, study, series (no frame of reference), General Image, the history of lossy

@@ -6,7 +6,7 @@
 static const s2d_iod *const iods[] = {
     &s2d_iod_wsm,
     &s2d_iod_sc_image, &s2d_iod_sc_bit, &s2d_iod_sc_byte, &s2d_iod_sc_word, &s2d_iod_sc_colour,
-    &s2d_iod_vl_photo, &s2d_iod_vl_endoscopic,
+    &s2d_iod_vl_photo, &s2d_iod_vl_endoscopic, &s2d_iod_pdf,
 };
 
 const s2d_iod *s2d_iod_find(const char *name)

@@ -169,6 +169,9 @@ SC_BUILD(sc_colour)
 
 bool s2d_iod_is_page_name(const char *name)
 {
+    if (strcmp(name, "document.dcm") == 0) {
+        return true;
+    }
     if (strncmp(name, "image-", 6) != 0) {
         return false;
     }
@@ -185,6 +188,7 @@ const s2d_kw s2d_iod_page_owned[S2D_IOD_PAGE_NOWNED] = {
     S2D_KW_RescaleSlope, S2D_KW_PresentationLUTShape, S2D_KW_WindowCenter,
     S2D_KW_WindowWidth, S2D_KW_WindowCenterWidthExplanation, S2D_KW_LossyImageCompression,
     S2D_KW_LossyImageCompressionRatio, S2D_KW_LossyImageCompressionMethod,
+    S2D_KW_EncapsulatedDocument, S2D_KW_MIMETypeOfEncapsulatedDocument,
 };
 
 #define SC_ENTRY(entry, iod_name, uid)                                                   \

@@ -726,6 +726,31 @@ static bool plain_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour 
                          "copied", page);
 }
 
+static bool plain_page_raw(s2d_source *src, int page, s2d_buf *out, s2d_error *err)
+{
+    plain_source *ps = plain_of(src);
+    const plain_page *pp = &ps->pages[page];
+    const s2d_tiff_ifd *d = &src->tiffdir->ifds[pp->ifd];
+    if (d->nchunks != 1 || !d->offsets || d->counts[0] == 0 ||
+        d->counts[0] > S2D_COPIED_FRAME_MAX(d->width, d->height)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "page %d is not stored as one strip",
+                             page + 1);
+    }
+    uint16_t fill_order = FILLORDER_MSB2LSB;
+    if (!to_directory(ps, pp, err)) {
+        return false;
+    }
+    TIFFGetFieldDefaulted(ps->tif, TIFFTAG_FILLORDER, &fill_order);
+    if (!s2d_pread_buf(ps->fd, d->offsets[0], (size_t)d->counts[0], out)) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "page %d: its strip cannot be read (past "
+                             "the end of the file?)", page + 1);
+    }
+    if (fill_order == FILLORDER_LSB2MSB) {
+        TIFFReverseBits(out->data, (tmsize_t)out->len);
+    }
+    return true;
+}
+
 static void plain_close(s2d_source *src)
 {
     plain_source *ps = plain_of(src);
@@ -754,6 +779,7 @@ static const s2d_source_ops plain_ops = {
     .translucent = plain_translucent,
     .palette = plain_palette,
     .page_jpeg = plain_page_jpeg,
+    .page_raw = plain_page_raw,
 };
 
 // ------------------------------------------------------------------ the file's facts

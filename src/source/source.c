@@ -416,3 +416,11 @@ bool s2d_source_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour *c
     }
     return src->ops->page_jpeg(src, page, out, colour, err);
 }
+
+bool s2d_source_page_raw(s2d_source *src, int page, s2d_buf *out, s2d_error *err)
+{
+    if (!src->ops->page_raw || page < 0 || page >= src->npages) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "the source has no page %d", page);
+    }
+    return src->ops->page_raw(src, page, out, err);
+}

@@ -259,6 +259,14 @@ const uint16_t *s2d_source_palette(const s2d_source *src, int page, int *n);
 bool s2d_source_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
                           s2d_error *err);
 
+/** The coded bytes of a page stored as one strip (or one tile), as the file holds them,
+ *  nothing decoded: for a container that carries the same coding (a PDF's CCITT stream).
+ *  Their coding is the page's (s2d_page_facts.compression_code); FillOrder 2 bytes come
+ *  with their bits reversed, so the first bit is always the highest.
+ *  @return false (err set to say why) when the page has several strips or tiles or its
+ *  bytes cannot be read; *out is the caller's to free either way. */
+bool s2d_source_page_raw(s2d_source *src, int page, s2d_buf *out, s2d_error *err);
+
 /* ------------------------------------------------------------------ kinds
  * What a file of pages holds, told from its facts alone (src/source/kind.c). */
 

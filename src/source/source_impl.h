@@ -29,6 +29,7 @@ typedef struct s2d_source_ops {
     const uint16_t *(*palette)(const s2d_source *src, int page, int *n);
     bool (*page_jpeg)(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
                       s2d_error *err);
+    bool (*page_raw)(s2d_source *src, int page, s2d_buf *out, s2d_error *err);
 } s2d_source_ops;
 
 #define S2D_MAX_ASSOCIATED 3   // label, overview, thumbnail

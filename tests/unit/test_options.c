@@ -175,7 +175,7 @@ static const char *const samples[][2] = {
     {"max-instance-size", "500M"}, {"eot-threshold", "1000"},
     {"send-stow", "http://pacs/studies"}, {"stow", "http://pacs/studies"},
     {"send-cstore", "pacs:104"}, {"cstore", "pacs:104"}, {"kind", "radiology"},
-    {"modality", "CT"}, {"codec", "rle"}, {"pages", "instances"}, {"window", "40,400"},
+    {"modality", "CT"}, {"codec", "rle"}, {"pages", "instances"}, {"as", "pdf"}, {"window", "40,400"},
     {"pixel-spacing", "0.5,0.5"}, {"conversion-type", "DF"}, {"burned-in-annotation", "no"},
     {"body-part", "CHEST"},
 };
