@@ -14,8 +14,8 @@ FIXTURES is what make_plain_tiff wrote (fixture.plain, with manifest.json); TEST
    Annotation, Lossy Image Compression, Nominal Scanned Pixel Spacing, no Pixel Spacing)
    and every frame decoded by pydicom, dcmtk and GDCM.
 2. What must be refused (the manifest's bad fixtures, 16-bit RGB, --kind photo on 16-bit
-   grey, 1-bit pages with each --codec): exit 1, one line on stderr naming the file, no
-   file in OUTDIR.
+   grey, 1-bit pages with each --codec but deflate): exit 1, one line on stderr naming the
+   file, no file in OUTDIR.
 3. Options, each checked the same way against the oracle given the same option: --kind
    document on a min-is-white grey page, --modality ES and CT, --pages instances,
    --window C,W (twice) and --window none, --pixel-spacing, --codec for each lossless codec
@@ -41,10 +41,12 @@ import check_plain  # noqa: E402
 import plain_oracle as po  # noqa: E402
 from checks import Checks  # noqa: E402
 
-CODEC_SYNTAX = {"rle": "1.2.840.10008.1.2.5", "jpeg-ls": "1.2.840.10008.1.2.4.80",
-                "j2k": "1.2.840.10008.1.2.4.90"}
-# Codec cases: a Word stack of two frames, an 8-bit grey page and an RGB photograph.
+CODEC_SYNTAX = {"deflate": "1.2.840.10008.1.2.1.99", "rle": "1.2.840.10008.1.2.5",
+                "jpeg-ls": "1.2.840.10008.1.2.4.80", "j2k": "1.2.840.10008.1.2.4.90"}
+# Codec cases: a Word stack of two frames, an 8-bit grey page and an RGB photograph; 1-bit
+# pages too for deflate, the one codec that takes them (the others must refuse them).
 CODEC_FIXTURES = ["u12in16.tif", "radiology8.tif", "planar_rgb.tif"]
+BILEVEL_CODECS = {"deflate"}
 MAX_INSTANCE_SIZE = 3 << 20  # 5 frames of 512x512x2 bytes fit, 6 do not
 WORKERS = 2
 FIXED_CLOCK = {"SOURCE_DATE_EPOCH": "1000000000", "TZ": "UTC"}
@@ -295,8 +297,12 @@ def cases(fixtures, testdata, manifest, codecs):
         for file in CODEC_FIXTURES:
             option("opt-codec-%s-%s" % (codec, Path(file).stem), file, ["--codec", codec],
                    options={"codec": codec}, syntax=CODEC_SYNTAX[codec])
-        out.append(Case("opt-codec-%s-1bit" % codec, fixtures / "bits_13x7.tif",
-                        ["--codec", codec], check_refused))
+        if codec in BILEVEL_CODECS:
+            option("opt-codec-%s-1bit" % codec, "bits_13x7.tif", ["--codec", codec],
+                   options={"codec": codec}, syntax=CODEC_SYNTAX[codec])
+        else:
+            out.append(Case("opt-codec-%s-1bit" % codec, fixtures / "bits_13x7.tif",
+                            ["--codec", codec], check_refused))
     out.append(Case("opt-kind-photo-16bit", fixtures / "signed16.tif", ["--kind", "photo"],
                     check_refused))
     out.append(Case("opt-max-instance-size", fixtures / "ct_stack.tif",

@@ -5,12 +5,13 @@ usage: plain_pacs.py SLIDE2DCM FIXTURES WORKDIR
 
 FIXTURES is what make_plain_tiff wrote (fixture.plain). One conversion per kind of output:
 Single Bit SC (g4_a4_300dpi.tif, a text page: Orthanc 1.10 renders no bilevel frame whose
-width is not a multiple of 8, "Bad number of columns for a black-and-white image"),
-Grayscale Byte SC (radiology8.tif), Grayscale Word SC with its automatic windows
-(ct_stack.tif: 20 frames in HU, intercept -32768; float32.tif: a fractional slope) and with
---window 40,400 (signed16.tif), True Colour SC (palette8.tif --kind document), SC Image
-MONOCHROME1 (miniswhite16.tif: one per page) and VL Photographic (photo_exif.tif). Then, in
-the tests' own Orthanc on 127.0.0.1 (lib/pacs.py):
+width is not a multiple of 8, "Bad number of columns for a black-and-white image"), the
+same in Deflated Explicit VR Little Endian (--codec deflate), Grayscale Byte SC
+(radiology8.tif), Grayscale Word SC with its automatic windows (ct_stack.tif: 20 frames in
+HU, intercept -32768; float32.tif: a fractional slope) and with --window 40,400
+(signed16.tif), True Colour SC (palette8.tif --kind document), SC Image MONOCHROME1
+(miniswhite16.tif: one per page) and VL Photographic (photo_exif.tif). Then, in the tests'
+own Orthanc on 127.0.0.1 (lib/pacs.py):
 1. slide2dcm send --stow: every instance stored byte for byte; Orthanc reads back the SOP
    class and the number of frames the oracle plans;
 2. slide2dcm send --cstore: every instance stored with its SOP class, frames, windows and
@@ -52,6 +53,7 @@ from pacs import Orthanc  # noqa: E402
 # (name, fixture, convert arguments, options for plain_oracle.expected_instances)
 KINDS = [
     ("single-bit", "g4_a4_300dpi.tif", [], {}),
+    ("single-bit-deflated", "g4_a4_300dpi.tif", ["--codec", "deflate"], {"codec": "deflate"}),
     ("byte", "radiology8.tif", [], {}),
     ("word", "ct_stack.tif", [], {}),
     ("word-float", "float32.tif", [], {}),

@@ -448,8 +448,9 @@ def expected_instances(path, kind=None, pages=None, modality=None, pages_as_inst
     when None, the one `modality` implies, else detect_kind's), modality (--modality; ES
     makes photos VL Endoscopic), pages_as_instances (--pages instances), windows (--window:
     None for the automatic ones, [] for none, else [(centre, width), ...]), codec (--codec:
-    other than native, Word instances have Bits Stored 16, the precision the codestreams
-    state). A page that must be refused raises Refused."""
+    with rle, jpeg-ls or j2k, Word instances have Bits Stored 16, the precision the
+    codestreams state; deflate keeps native frames). A page that must be refused raises
+    Refused."""
     decoded = pages if pages is not None else decode_pages(path)
     if not decoded:
         raise Refused("no pages")
@@ -478,7 +479,7 @@ def expected_instances(path, kind=None, pages=None, modality=None, pages_as_inst
             frames, slope, intercept, nan_count = scale_floats(real, first["integer_source"])
             tolerance = max(tolerance, 1)  # a quotient on a .5 boundary may round either way
         stored_bits = bits_stored(frames, first["bits_allocated"])
-        if codec not in (None, "native"):
+        if codec in ("rle", "jpeg-ls", "j2k"):
             stored_bits = first["bits_allocated"]
         grey_wide = first["photometric"].startswith("MONOCHROME") and \
             first["bits_allocated"] > 8
