@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The eight-pixel gather of pack_bits reads bytes as a little-endian word.
+#define LITTLE_ENDIAN_HOST (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 #define MAX_FRAME_BYTES 0xFFFFFFFEu   // a defined-length value holds at least one frame
 
 static bool is_mono(s2d_colour c)
@@ -97,13 +99,30 @@ static size_t stored_index(const s2d_pixdesc *d, size_t x, size_t y, size_t s)
     return d->planar ? s * pixels + pixel : pixel * d->samples + s;
 }
 
+// 1-bit pixels (bytes 0 or 1) packed eight to a byte, the first in the lowest bit, rows
+// following each other bit after bit. Eight pixels gather into one byte by a
+// multiplication: byte i of the little-endian word lands on bit i of the top byte, and no
+// two terms overlap.
 static void pack_bits(const s2d_pixdesc *d, const uint8_t *pixels, size_t stride, uint8_t *out)
 {
     memset(out, 0, (size_t)frame_bytes(d));
-    size_t i = 0;
+    uint64_t i = 0;
     for (size_t y = 0; y < d->height; y++) {
         const uint8_t *row = pixels + y * stride;
-        for (size_t x = 0; x < d->width; x++, i++) {
+        size_t x = 0;
+        // Pixel by pixel up to a whole byte of the output, then eight at a time.
+        for (; x < d->width && i % 8; x++, i++) {
+            out[i / 8] |= (uint8_t)((row[x] != 0) << (i % 8));
+        }
+        for (; LITTLE_ENDIAN_HOST && x + 8 <= d->width; x += 8, i += 8) {
+            uint64_t eight;
+            memcpy(&eight, row + x, 8);
+            // Pixels are 0 or 1 (codec/pixdesc.h); the mask keeps a stray bit from
+            // spilling into its neighbours.
+            eight &= 0x0101010101010101ull;
+            out[i / 8] = (uint8_t)((eight * 0x0102040810204080ull) >> 56);
+        }
+        for (; x < d->width; x++, i++) {
             out[i / 8] |= (uint8_t)((row[x] != 0) << (i % 8));
         }
     }

@@ -664,6 +664,9 @@ static bool write_instance(s2d_pages *pg, const s2d_plan_instance *pi, int insta
             w.map.palette_n = pg->maps[page].palette_n;
         }
         ok = write_page(&w, page, err);
+        if (ok && pg->opts->interrupt && *pg->opts->interrupt) {
+            ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
+        }
     }
     uint64_t translucent = 0;
     for (uint32_t f = 0; ok && f < pi->nframes; f++) {

@@ -144,6 +144,18 @@ static void map_row(s2d_pixmap *m, const uint8_t *in, uint8_t *out)
                 v = (uint16_t)(top - (v & top));
                 memcpy(out + 2 * i, &v, 2);
             }
+        } else if (d->bits_stored == 1) {
+            // Bilevel pages: 0 and 1 swap, eight pixels a word.
+            size_t i = 0;
+            for (; i + 8 <= n; i += 8) {
+                uint64_t eight;
+                memcpy(&eight, in + i, 8);
+                eight = (eight & 0x0101010101010101ull) ^ 0x0101010101010101ull;
+                memcpy(out + i, &eight, 8);
+            }
+            for (; i < n; i++) {
+                out[i] = (uint8_t)(1 - (in[i] & 1));
+            }
         } else {
             uint8_t top = (uint8_t)((1u << d->bits_stored) - 1);
             for (size_t i = 0; i < n; i++) {

@@ -14,11 +14,14 @@
 typedef struct s2d_histogram {
     uint64_t counts[65536];
     uint64_t total;
-    uint16_t min, max;       // of the values counted (when total > 0)
 } s2d_histogram;
 
-/** Counts n host-order 16-bit values. */
+/** Counts n host-order 16-bit values (the hot loop of a 16-bit page: counting only; the
+ *  smallest and largest are found from the counts). */
 void s2d_histogram_add(s2d_histogram *h, const uint16_t *values, size_t n);
+
+/** The smallest and largest value counted; false when none was. */
+bool s2d_histogram_range(const s2d_histogram *h, uint16_t *min, uint16_t *max);
 
 /** Bits needed for the largest value counted (at least 1). */
 unsigned s2d_histogram_bits(const s2d_histogram *h);

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tiffio.h>
@@ -611,11 +612,37 @@ static void store(void *out, const s2d_pixdesc *pix, size_t i, uint32_t v)
     }
 }
 
+// The 8 pixels (bytes 0 or 1) of each 1-bit byte, most significant bit first: bilevel
+// pages are most plain TIFFs' pages, and a table makes their unpacking one store a byte.
+static uint64_t bilevel_bytes[256];
+static pthread_once_t bilevel_once = PTHREAD_ONCE_INIT;
+
+static void make_bilevel_bytes(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t px[8];
+        for (unsigned j = 0; j < 8; j++) {
+            px[j] = (uint8_t)(v >> (7 - j) & 1);
+        }
+        memcpy(&bilevel_bytes[v], px, 8);
+    }
+}
+
 // n samples of 1, 2 or 4 bits, most significant first, one byte each.
 static void unpack_row(const uint8_t *packed, unsigned bits, uint32_t n, uint8_t *out)
 {
     unsigned per_byte = 8 / bits, mask = (1u << bits) - 1;
     uint32_t whole = n / per_byte;
+    if (bits == 1) {
+        pthread_once(&bilevel_once, make_bilevel_bytes);
+        for (uint32_t i = 0; i < whole; i++, out += 8) {
+            memcpy(out, &bilevel_bytes[packed[i]], 8);
+        }
+        for (uint32_t j = 0; j < n - whole * 8; j++) {
+            *out++ = (uint8_t)(packed[whole] >> (7 - j) & 1);
+        }
+        return;
+    }
     for (uint32_t i = 0; i < whole; i++) {
         unsigned byte = packed[i];
         for (unsigned j = 0; j < per_byte; j++) {

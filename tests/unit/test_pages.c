@@ -28,7 +28,8 @@ static void test_window_percentiles(void)
         v[i] = (uint16_t)i;
     }
     s2d_histogram_add(h, v, 1000);
-    CHECK(h->min == 0 && h->max == 999 && h->total == 1000);
+    uint16_t lo = 1, hi = 0;
+    CHECK(s2d_histogram_range(h, &lo, &hi) && lo == 0 && hi == 999 && h->total == 1000);
     CHECK(s2d_histogram_bits(h) == 10);
     s2d_window w[2];
     CHECK(s2d_windows_auto(h, 1, 0, 10, w) == 2);
