@@ -21,7 +21,8 @@ FIXTURES is what make_plain_tiff wrote (fixture.plain, with manifest.json); TEST
    --window C,W (twice) and --window none, --pixel-spacing, --codec for each lossless codec
    that `slide2dcm convert --help` lists, --max-instance-size splitting a 20-frame stack
    into instances whose pages and windows are each the oracle's for those pages, and
-   --deterministic-uids twice giving the same bytes.
+   --deterministic-uids: twice the same bytes with SOURCE_DATE_EPOCH, the same UIDs
+   without.
 Conversions and their checks run two at a time, in two processes (2 cores). Exit 0 when all
 hold."""
 import concurrent.futures
@@ -230,12 +231,28 @@ def check_split(case, run, checks, workdir):
                               instances=instances)
 
 
-def check_deterministic(case, run, checks, workdir, again):
-    """--deterministic-uids twice, into two folders, with the clock fixed the project's way
-    (SOURCE_DATE_EPOCH, as golden.py does: Content Time is the conversion's time): the same
-    files, byte for byte."""
-    if not converted(case, run, checks) or not converted(case, again, checks):
+UID_KEYWORDS = ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
+
+
+def uids_of(run):
+    """{file name: (SOP Instance, Series, Study UID)} of a run's outputs."""
+    out = {}
+    for path in run.files():
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+        out[path.name] = tuple(str(ds.get(k)) for k in UID_KEYWORDS)
+    return out
+
+
+def check_deterministic(case, run, checks, workdir, again, unfixed):
+    """--deterministic-uids three times into three folders: twice with the clock fixed the
+    project's way (SOURCE_DATE_EPOCH, as golden.py does: Content Time is the conversion's
+    time), the same files byte for byte; once on the real clock, the same UIDs (what
+    README.md promises)."""
+    if not all(converted(case, r, checks) for r in (run, again, unfixed)):
         return
+    checks.expect(uids_of(run) and uids_of(unfixed) == uids_of(run), case.name,
+                  "on the real clock, the same UIDs %s (got %s)"
+                  % (uids_of(run), uids_of(unfixed)))
     first = {p.name: p.read_bytes() for p in run.files()}
     second = {p.name: p.read_bytes() for p in again.files()}
     differ = sorted(n for n in first if first[n] != second.get(n))
@@ -319,7 +336,10 @@ def job(slide2dcm, case, workdir):
     run = convert(slide2dcm, case, workdir)
     if case.check is check_deterministic:
         again = convert(slide2dcm, case, workdir, case.name + "-again")
-        checks.guard(case.name, "the checks", case.check, case, run, checks, workdir, again)
+        unfixed = Case(case.name, case.tif, case.args, case.check)  # no fixed clock
+        unfixed = convert(slide2dcm, unfixed, workdir, case.name + "-real-clock")
+        checks.guard(case.name, "the checks", case.check, case, run, checks, workdir, again,
+                     unfixed)
     else:
         checks.guard(case.name, "the checks", case.check, case, run, checks, workdir)
     return checks, run.seconds
