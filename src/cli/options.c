@@ -525,9 +525,11 @@ void s2d_cli_print_batch_usage(FILE *out)
 {
     fputs("usage: slide2dcm batch INPUT -o OUTROOT [options] [convert options]\n"
           "\n"
-          "Converts every slide of INPUT, a folder (walked recursively; slides recognised by\n"
-          "content or extension) or a CSV manifest (a \"path\" column, plus columns named by "
-          "DICOM\nkeyword that set that attribute for the row's slide), into OUTROOT/<name>/.\n"
+          "Converts every slide and plain TIFF of INPUT, a folder (walked recursively; inputs\n"
+          "recognised by content or extension) or a CSV manifest (a \"path\" column, columns\n"
+          "named by DICOM keyword that set that attribute for the row's input, and for plain\n"
+          "TIFFs \"kind\", \"Modality\" and \"DocumentTitle\", which act as --kind, --modality\n"
+          "and --document-title), into OUTROOT/<name>/.\n"
           "Re-running skips the slides already converted and unchanged "
           "(OUTROOT/batch-journal.jsonl).\n"
           "\n",

@@ -237,6 +237,7 @@ static bool valid_uid(const char *v, size_t n)
 static bool check_text_value(const text_rule *rule, const char *v, size_t n, uint32_t tag,
                              s2d_error *err)
 {
+    // Messages never quote the value: it may be a patient's name or birth date.
     unsigned group = tag >> 16, element = tag & 0xFFFF;
     if (!valid_utf8((const unsigned char *)v, n)) {
         return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) %s value is not valid UTF-8",
@@ -244,8 +245,8 @@ static bool check_text_value(const text_rule *rule, const char *v, size_t n, uin
     }
     if (rule->max_chars && utf8_chars(v, n) > rule->max_chars) {
         return s2d_error_set(err, S2D_ERR_INPUT,
-                             "(%04X,%04X) %s value \"%.*s\" is longer than %zu characters",
-                             group, element, rule->vr, (int)n, v, rule->max_chars);
+                             "(%04X,%04X) %s value of %zu characters is longer than %zu",
+                             group, element, rule->vr, utf8_chars(v, n), rule->max_chars);
     }
     // PS3.5 6.2: the text VRs allow ESC only; LT, ST and UT also allow CR, LF, TAB and FF.
     bool long_text = !rule->multi && memcmp(rule->vr, "UR", 2) != 0;
@@ -261,13 +262,14 @@ static bool check_text_value(const text_rule *rule, const char *v, size_t n, uin
         }
         if (!ok) {
             return s2d_error_set(err, S2D_ERR_INPUT,
-                                 "(%04X,%04X) %s value \"%.*s\" has a character %s does not allow",
-                                 group, element, rule->vr, (int)n, v, rule->vr);
+                                 "(%04X,%04X) %s value has a character %s does not allow "
+                                 "(byte 0x%02X at %zu)",
+                                 group, element, rule->vr, rule->vr, c, i + 1);
         }
     }
     if (memcmp(rule->vr, "DA", 2) == 0 && n != 0 && n != 8) {
-        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) DA value \"%.*s\" is not YYYYMMDD",
-                             group, element, (int)n, v);
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) DA value of %zu characters is not "
+                             "YYYYMMDD", group, element, n);
     }
     if (memcmp(rule->vr, "UI", 2) == 0 && n > 0 && !valid_uid(v, n)) {
         return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) \"%.*s\" is not a valid UID",

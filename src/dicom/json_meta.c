@@ -89,8 +89,8 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
         // A backslash separates values: inside one value it would silently make two.
         if (!single && json_is_string(v) && strchr(json_string_value(v), '\\')) {
             return s2d_error_set(err, S2D_ERR_INPUT,
-                                 "%s: (%04X,%04X) value \"%s\" contains a backslash", path,
-                                 tag >> 16, tag & 0xFFFF, json_string_value(v));
+                                 "%s: (%04X,%04X) a value contains a backslash", path,
+                                 tag >> 16, tag & 0xFFFF);
         }
         if (json_is_null(v)) {
             continue;

@@ -84,6 +84,29 @@ static bool put_history(s2d_ds *ds, const s2d_iod_instance *in, s2d_error *err)
     return s2d_module_lossless_history(ds, &in->source, err);
 }
 
+// The Body Part Examined values (PS3.16 CID 4031) of structures without a side, on which
+// a Laterality, even empty, is an error (dciodvfy's rule, checked value by value).
+static bool is_midline(const char *body_part)
+{
+    static const char *const midline[] = {
+        "ABDOMEN", "ABDOMENPELVIS", "AORTA", "BACK", "BLADDER", "BRAIN", "CEREBELLUM",
+        "CERVIX", "CHEST", "CHESTABDOMEN", "CHESTABDPELVIS", "CIRCLEOFWILLIS", "COCCYX",
+        "COLON", "CORONARYARTERY", "CSPINE", "CTSPINE", "DUODENUM", "ESOPHAGUS", "FACE",
+        "GALLBLADDER", "HEAD", "HEADNECK", "HEART", "ILEUM", "ILIUM", "JAW", "JEJUNUM",
+        "LARYNX", "LIVER", "LSPINE", "LSSPINE", "MAXILLA", "MEDIASTINUM", "MOUTH", "NECK",
+        "NECKCHEST", "NECKCHESTABDOMEN", "NECKCHESTABDPELV", "NOSE", "PANCREAS", "PELVIS",
+        "PENIS", "PHARYNX", "PROSTATE", "RECTUM", "SCALP", "SKULL", "SPINE", "SPLEEN",
+        "SSPINE", "STERNUM", "STOMACH", "THYMUS", "THYROID", "TONGUE", "TRACHEA", "TSPINE",
+        "URETER", "URETHRA", "UTERUS", "VAGINA", "VULVA", "WHOLEBODY",
+    };
+    for (size_t i = 0; i < sizeof midline / sizeof *midline; i++) {
+        if (!strcmp(body_part, midline[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool s2d_iod_pages_common(s2d_ds *ds, const s2d_iod *iod, const s2d_iod_shared *s,
                           const s2d_iod_instance *in, const char *image_type,
                           const char *sop_instance_uid, s2d_error *err)
@@ -99,7 +122,9 @@ bool s2d_iod_pages_common(s2d_ds *ds, const s2d_iod *iod, const s2d_iod_shared *
         .study_date = study_date,
         .study_time = study_time,
         .modality = s->modality,
-        .empty_laterality = true,
+        // Laterality (Type 2C) is needed for a paired body part, and for none named: it
+        // is left empty (unknown); a midline one (--body-part CHEST) must not have it.
+        .empty_laterality = !s->body_part || !is_midline(s->body_part),
     };
     s2d_general_image image = {
         .image_type = image_type,
@@ -117,7 +142,9 @@ bool s2d_iod_pages_common(s2d_ds *ds, const s2d_iod *iod, const s2d_iod_shared *
             s2d_put_str(ds, S2D_KW_DerivationDescription, in->derivation, err)) &&
            put_history(ds, in, err) &&
            (!s->document_title ||
-            s2d_put_str(ds, S2D_KW_DocumentTitle, s->document_title, err));
+            (s2d_put_str(ds, S2D_KW_DocumentTitle, s->document_title, err) &&
+             // the series' name too, unless the user gives one (merged after)
+             s2d_put_str(ds, S2D_KW_SeriesDescription, s->document_title, err)));
 }
 
 static s2d_ds *build_sc(const s2d_iod *iod, const s2d_iod_shared *s, const s2d_iod_instance *in,
