@@ -561,6 +561,10 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     bool ok = validate_options(opts, err) &&
               (jb->reader = s2d_source_open(slide_path, err)) != NULL;
     bool pages = ok && s2d_source_page_count(jb->reader) > 0;
+    if (ok && !pages && opts->as_pdf) {
+        ok = s2d_error_set(err, S2D_ERR_INPUT, "%s: --as pdf writes a plain TIFF's document "
+                           "pages, and this is a slide", s2d_base_name(slide_path));
+    }
     jb->iod = pages ? &s2d_iod_sc_byte : s2d_iod_find("WSM");
     ok = ok && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
          s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """slide2dcm convert --as pdf: documents as one Encapsulated PDF (issue 16).
 
-usage: plain_pdf.py SLIDE2DCM FIXTURES WORKDIR
+usage: plain_pdf.py SLIDE2DCM FIXTURES TESTDATA WORKDIR
 
-FIXTURES is what make_plain_tiff wrote (fixture.plain); two more G4 files are made here with
+FIXTURES is what make_plain_tiff wrote (fixture.plain), TESTDATA ../shared/testdata; two
+more G4 files are made here with
 PIL (min-is-black, and one page in many strips). For every case:
 1. exit 0 and OUTDIR holds document.dcm alone;
 2. dciodvfy 0 errors; SOP class Encapsulated PDF, Modality DOC, Conversion Type SD, Burned In
@@ -22,7 +23,7 @@ PIL (min-is-black, and one page in many strips). For every case:
    PIL decodes from the TIFF (EXIF orientation applied); JPEG pages within 40 dB (two
    decoders: the joined stream whole against libtiff's strip by strip);
 and: a file taken for radiology is refused with exit 1 and one line naming --kind, a 16-bit
-page forced into a document too; neither leaves OUTDIR behind. Exit 0 when all hold."""
+page forced into a document and a slide too; none leaves OUTDIR behind. Exit 0 when all hold."""
 import base64
 import json
 import shutil
@@ -270,7 +271,7 @@ def check_refused(slide2dcm, tif, options, words, workdir, checks):
 
 
 def main():
-    slide2dcm, fixtures, workdir = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    slide2dcm, fixtures, testdata, workdir = (Path(a) for a in sys.argv[1:5])
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     checks = Checks()
@@ -305,6 +306,8 @@ def main():
     check_refused(slide2dcm, fixtures / "ct_stack.tif", [], ["--kind", "radiology"], workdir,
                   checks)
     check_refused(slide2dcm, fixtures / "u12in16.tif", ["--kind", "document"], ["16-bit"],
+                  workdir, checks)
+    check_refused(slide2dcm, testdata / "aperio" / "CMU-1-Small-Region.svs", [], ["slide"],
                   workdir, checks)
     return checks.result()
 
