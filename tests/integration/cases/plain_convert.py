@@ -49,6 +49,12 @@ CODEC_SYNTAX = {"deflate": "1.2.840.10008.1.2.1.99", "rle": "1.2.840.10008.1.2.5
 CODEC_FIXTURES = ["u12in16.tif", "radiology8.tif", "planar_rgb.tif"]
 BILEVEL_CODECS = {"deflate"}
 MAX_INSTANCE_SIZE = 3 << 20  # 5 frames of 512x512x2 bytes fit, 6 do not
+# How docs/plain-tiff.md says JPEG pages are written without --codec: copied (tables
+# spliced, strips joined), or decoded when an orientation must be applied or the JPEG is
+# old-style (libtiff's RGBA reader).
+JPEG_SYNTAX = {"ycbcr_jpeg_1strip.tif": "1.2.840.10008.1.2.4.50",
+               "ycbcr_jpeg_strips.tif": "1.2.840.10008.1.2.4.50",
+               "orient6_jpeg.tif": "1.2.840.10008.1.2.1", "old_jpeg.tif": "1.2.840.10008.1.2.1"}
 WORKERS = 2
 FIXED_CLOCK = {"SOURCE_DATE_EPOCH": "1000000000", "TZ": "UTC"}
 # The manifest says "warned" where PLAIN.md asked a warning; docs/plain-tiff.md (which wins)
@@ -285,7 +291,8 @@ def cases(fixtures, testdata, manifest, codecs):
         plan = [(i["sop_class"], i["pages"]) for i in fixture["instances"]]
         warned = "warned" in fixture["special"] and fixture["file"] not in WARNING_NOT_DOCUMENTED
         out.append(Case(stem, tif, [], check_default, kind=fixture["kind"], plan=plan,
-                        reason=fixture["marks"], warned=warned))
+                        reason=fixture["marks"], warned=warned,
+                        syntax=JPEG_SYNTAX.get(fixture["file"])))
     for relative, expected in po.REAL_FILES.items():
         stem = "real-" + Path(relative).stem
         if isinstance(expected, str):

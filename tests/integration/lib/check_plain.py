@@ -331,7 +331,7 @@ def check_kind_attributes(name, ds, instance, checks, pixel_spacing=None):
     """What docs/plain-tiff.md's instance table fixes beyond the pixels: Modality (the kind's
     default or --modality), Conversion Type (DI radiology, SD documents; none in the VL
     IODs, which have no SC Equipment), Burned In Annotation (NO for photographs, else YES),
-    Lossy Image Compression 01 when the source was lossy, Nominal Scanned Pixel Spacing
+    Lossy Image Compression 01 and its method ISO_10918_1 when the source was JPEG, Nominal Scanned Pixel Spacing
     25.4 / dpi (row, column) for documents whose file records a resolution and never for
     the other kinds, Pixel Spacing only as given by --pixel-spacing (row, column in mm)."""
     kind = instance["kind"]
@@ -344,10 +344,11 @@ def check_kind_attributes(name, ds, instance, checks, pixel_spacing=None):
     burned = "NO" if photo else "YES"
     checks.expect(ds.get("BurnedInAnnotation") == burned, name,
                   "Burned In Annotation %r (expected %r)" % (ds.get("BurnedInAnnotation"), burned))
-    lossy = ds.get("LossyImageCompression")
-    checks.expect(lossy == "01" if instance["lossy"] else lossy in (None, "00"), name,
-                  "Lossy Image Compression %r (the source was %s)"
-                  % (lossy, "lossy" if instance["lossy"] else "lossless"))
+    lossy, method = ds.get("LossyImageCompression"), ds.get("LossyImageCompressionMethod")
+    checks.expect(lossy == "01" and method == "ISO_10918_1" if instance["lossy"] else
+                  lossy in (None, "00"), name,
+                  "Lossy Image Compression %r, method %r (the source was %s)"
+                  % (lossy, method, "lossy JPEG" if instance["lossy"] else "lossless"))
     nominal = values_of(ds, "NominalScannedPixelSpacing")
     dpi = instance["dpi"]
     wanted = [25.4 / dpi[1], 25.4 / dpi[0]] if kind == "document" and dpi else []
