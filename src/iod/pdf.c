@@ -35,6 +35,10 @@ static s2d_ds *build_pdf(const s2d_iod_shared *s, const s2d_iod_instance *in,
     bool ok =
         s2d_module_sop_common(ds, s2d_iod_pdf.sop_class_uid, sop_instance_uid, err) &&
         s2d_module_patient_study_series(ds, &study, err) &&
+        // The title names the series too, as for the other page IODs (a user's Series
+        // Description, merged last, wins).
+        (!s->document_title ||
+         s2d_put_str(ds, S2D_KW_SeriesDescription, s->document_title, err)) &&
         s2d_module_source_equipment(ds, s->source_make, s->source_model, s->source_software,
                                     s->conversion_type, err) &&
         // Encapsulated Document (C.24.2).

@@ -8,8 +8,8 @@ more G4 files are made here with
 PIL (min-is-black, and one page in many strips). For every case:
 1. exit 0 and OUTDIR holds document.dcm alone;
 2. dciodvfy 0 errors; SOP class Encapsulated PDF, Modality DOC, Conversion Type SD, Burned In
-   Annotation YES, MIME Type application/pdf, Document Title (the one given, else empty),
-   Concept Name Code Sequence present;
+   Annotation YES, MIME Type application/pdf, Document Title (the one given, else empty)
+   and Series Description (the title, else none), Concept Name Code Sequence present;
 3. the PDF (pydicom's Encapsulated Document, its pad byte removed) passes `qpdf --check`, and
    qpdf counts the TIFF's pages;
 4. each page's image, as qpdf parses it (--json, streams undecoded): a one-strip G4 page is
@@ -239,6 +239,8 @@ def check_case(slide2dcm, tif, case, workdir, checks):
                           ("DocumentTitle", title)):
         checks.expect(keyword in ds and str(ds.get(keyword)) == want, name,
                       "%s %r (expected %r)" % (keyword, ds.get(keyword), want))
+    checks.expect(str(ds.get("SeriesDescription", "")) == title, name,
+                  "Series Description %r, the title %r" % (ds.get("SeriesDescription"), title))
     checks.expect("ConceptNameCodeSequence" in ds, name, "Concept Name Code Sequence present")
     document = bytes(ds.EncapsulatedDocument)
     # An odd PDF gets one pad byte; whatever follows %%EOF and its line end is padding.
