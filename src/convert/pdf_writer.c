@@ -196,10 +196,10 @@ bool s2d_pdf_page_data(s2d_pdf *pdf, const void *data, size_t len, s2d_error *er
     if (pdf->cur.coding != S2D_PDF_PIXELS) {
         return put(pdf, data, len, err);
     }
-    pdf->pixel_bytes += len;
-    if (pdf->pixel_bytes > (uint64_t)row_bytes(&pdf->cur) * pdf->cur.height) {
+    if (pdf->pixel_bytes + len > (uint64_t)row_bytes(&pdf->cur) * pdf->cur.height) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "more pixels than the PDF page holds");
     }
+    pdf->pixel_bytes += len;
     const uint8_t *p = data;
     while (len > 0) {
         // avail_in is 32 bits wide.
