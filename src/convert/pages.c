@@ -85,6 +85,22 @@ static bool decide_kind(s2d_pages *pg, s2d_error *err)
     return true;
 }
 
+// A TIFF's Make, Model or Software as an LO value (64 characters, no control characters
+// or backslashes): writers put line feeds and other encodings in these ASCII tags, which
+// must not fail a conversion. What is not printable ASCII becomes a space; the end is
+// trimmed.
+static void equipment_text(const char *tiff, char out[65])
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)tiff; *c && n < 64; c++) {
+        out[n++] = *c >= 0x20 && *c < 0x7F && *c != '\\' ? (char)*c : ' ';
+    }
+    while (n > 0 && out[n - 1] == ' ') {
+        n--;
+    }
+    out[n] = '\0';
+}
+
 // What the kind and the options say about every instance.
 static void describe_kind(s2d_pages *pg)
 {
@@ -106,9 +122,9 @@ static void describe_kind(s2d_pages *pg)
     s->pixel_spacing_mm[0] = o->pixel_spacing[0];
     s->pixel_spacing_mm[1] = o->pixel_spacing[1];
     const s2d_source_meta *m = s2d_source_meta_of(pg->src);
-    snprintf(s->source_make, sizeof s->source_make, "%.64s", m->make);
-    snprintf(s->source_model, sizeof s->source_model, "%.64s", m->model);
-    snprintf(s->source_software, sizeof s->source_software, "%.64s", m->software);
+    equipment_text(m->make, s->source_make);
+    equipment_text(m->model, s->source_model);
+    equipment_text(m->software, s->source_software);
     // Resolution says how large the paper was: meaningful for documents only (radiology
     // exports record screen dots per inch).
     const s2d_page_facts *f = s2d_source_page_facts(pg->src, 0);
@@ -204,6 +220,10 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
             ok = s2d_error_set(err, S2D_ERR_INPUT, "page %d: CMYK ink separations are no "
                                "radiograph; --kind photo converts them to RGB", i + 1);
             break;
+        }
+        if (s2d_source_page_facts(pg->src, i)->compression == S2D_PAGE_OLD_JPEG) {
+            s2d_diag_warn(pg->diag, "%s: page %d: old-style JPEG (compression 6) decoded by "
+                          "libtiff; its pixels were stored lossy", pg->path, i + 1);
         }
         if (s2d_source_page_facts(pg->src, i)->cmyk) {
             s2d_diag_warn(pg->diag, "%s: page %d: CMYK inks converted to RGB by libtiff, "

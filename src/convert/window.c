@@ -54,13 +54,11 @@ static uint16_t value_at_count(const s2d_histogram *h, uint64_t need)
 s2d_window s2d_window_of_range(double lo, double hi, double slope, double intercept,
                                const char *explanation)
 {
-    // C.11.2.1.2 note 4: [x1, x2] maps through WC = (x1 + x2 + 1) / 2, WW = x2 - x1 + 1
-    // for integer steps; a step of `slope` rescaled units replaces the 1.
-    // Window Width may not be below 1 (C.11.2.1.2), which a narrow range of small float
-    // steps would give.
+    // C.11.2.1.2 note 4: WC = (x1 + x2 + 1) / 2, WW = x2 - x1 + 1 puts LINEAR's lower
+    // edge (WC - 0.5 - (WW - 1) / 2) at x1 and its upper edge at x2, whatever the step
+    // between rescaled values: exact for float-scaled data too.
     double x1 = lo * slope + intercept, x2 = hi * slope + intercept;
-    double width = x2 - x1 + slope;
-    return (s2d_window){.center = (x1 + x2 + slope) / 2, .width = width < 1 ? 1 : width,
+    return (s2d_window){.center = (x1 + x2 + 1) / 2, .width = x2 - x1 + 1,
                         .explanation = explanation};
 }
 

@@ -49,10 +49,11 @@ static void test_window_percentiles(void)
     CHECK(s2d_windows_auto(h, 1, 0, 12, w) == 2);
     CHECK(near(w[0].center, 2048) && near(w[0].width, 4096));
     CHECK(!strcmp(w[0].explanation, "IDENTITY"));
-    CHECK(near(w[1].center, 7.5) && near(w[1].width, 1));
-    // A float range: steps of the slope; never narrower than 1.
-    s2d_window f = s2d_window_of_range(0, 0, 0.001, 5, "X");
-    CHECK(near(f.width, 1) && near(f.center, 5.0005));
+    CHECK(near(w[1].center, 7.5) && near(w[1].width, 1));   // [7, 7]
+    // A float range: LINEAR's edges land on x1 and x2 whatever the slope.
+    s2d_window f = s2d_window_of_range(0, 1000, 0.001, 5, "X");
+    CHECK(near(f.center - 0.5 - (f.width - 1) / 2, 5) &&
+          near(f.center - 0.5 + (f.width - 1) / 2, 6));
     free(h);
 }
 

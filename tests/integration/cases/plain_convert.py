@@ -58,14 +58,11 @@ JPEG_SYNTAX = {"ycbcr_jpeg_1strip.tif": "1.2.840.10008.1.2.4.50",
 WORKERS = 2
 FIXED_CLOCK = {"SOURCE_DATE_EPOCH": "1000000000", "TZ": "UTC"}
 # The manifest says "warned" where PLAIN.md asked a warning; docs/plain-tiff.md (which wins)
-# asks none for old JPEG, so its warning is not required.
-WARNING_NOT_DOCUMENTED = {"old_jpeg.tif"}
+# asks them all (old JPEG included), so none is exempt.
+WARNING_NOT_DOCUMENTED = set()
 # Cases that fail for a defect of slide2dcm already reported to the integrator: their
 # failures are printed, not counted, and the case fails once it passes (remove it then).
-KNOWN_DEFECTS = {
-    "real-32bpp-None-jpeg": "a TIFF Software tag with line feeds makes convert exit 1 "
-                            "(LO allows no control character) instead of being cleaned",
-}
+KNOWN_DEFECTS = {}
 
 
 class JobChecks(Checks):

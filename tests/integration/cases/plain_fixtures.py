@@ -237,12 +237,12 @@ def check_windows(checks):
     checks.expect(shifted == po.expected_window(outliers), "window",
                   "stored + 32768 with intercept -32768: the same window in rescaled units")
     scaled = po.expected_window(ramp, 0.5, -10.0)
-    checks.expect(scaled[1] == (40.0, 100.0, "FULL RANGE"), "window",
-                  "slope 0.5, intercept -10: x from -10 to 89.5 in steps of 0.5, so centre "
-                  "(-10 + 89.5 + 0.5) / 2 and width 89.5 + 10 + 0.5")
+    checks.expect(scaled[1] == (40.25, 100.5, "FULL RANGE"), "window",
+                  "slope 0.5, intercept -10: x from -10 to 89.5, so centre "
+                  "(-10 + 89.5 + 1) / 2 and width 89.5 + 10 + 1 (note 4 for any slope)")
     tiny = po.expected_window(np.array([0, 0, 1, 1]), 0.25, 0.0)
-    checks.expect(tiny[1] == (0.25, 1.0, "FULL RANGE"), "window",
-                  "a width under 1 is written as 1")
+    checks.expect(tiny[1] == (0.625, 1.25, "FULL RANGE"), "window",
+                  "x from 0 to 0.25: LINEAR's edges at 0 and 0.25")
     checks.expect(po.expected_window(np.full(9, 1000), bits_stored=10) ==
                   [(512.0, 1024.0, "IDENTITY"), (1000.5, 1.0, "FULL RANGE")], "window",
                   "constant: identity over Bits Stored 10, then the full range of width 1")

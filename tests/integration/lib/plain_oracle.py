@@ -520,10 +520,11 @@ def instance_of_pages(instance, pages):
 # ---------------------------------------------------------------- window
 
 def step_window(x1, x2, step=1.0):
-    """docs/plain-tiff.md's LINEAR window covering x1..x2 in rescaled units whose stored
-    values are `step` (the Rescale Slope) apart: centre (x1 + x2 + step) / 2, width
-    max(1, x2 - x1 + step). With step 1 this is PS3.3 C.11.2.1.2 note 4's window."""
-    return (x1 + x2 + step) / 2.0, max(1.0, x2 - x1 + step)
+    """docs/plain-tiff.md's LINEAR window covering x1..x2 in rescaled units: PS3.3
+    C.11.2.1.2 note 4's centre (x1 + x2 + 1) / 2 and width x2 - x1 + 1, whose LINEAR edges
+    are x1 and x2 for any step (Rescale Slope) between the values; `step` is unused."""
+    del step
+    return (x1 + x2 + 1) / 2.0, x2 - x1 + 1.0
 
 
 def expected_window(stored, slope=1.0, intercept=0.0, bits_stored=None, display_range=None):
