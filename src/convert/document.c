@@ -190,6 +190,7 @@ static s2d_part10 *open_writer(s2d_pages *pg, const s2d_plan_instance *pi, s2d_e
         .transfer_syntax_uid = pi->codec->transfer_syntax_uid,
         .dataset = ds,
         .streamed_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocument)->tag,
+        .streamed_length_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocumentLength)->tag,
     };
     s2d_part10 *w = s2d_part10_open(&params, err);
     s2d_ds_free(ds);

@@ -141,6 +141,7 @@
     ROW(DocumentTitle, 0x0042, 0x0010, ST)                                   \
     ROW(EncapsulatedDocument, 0x0042, 0x0011, OB)                            \
     ROW(MIMETypeOfEncapsulatedDocument, 0x0042, 0x0012, LO)                  \
+    ROW(EncapsulatedDocumentLength, 0x0042, 0x0015, UL)                      \
     ROW(ImagedVolumeWidth, 0x0048, 0x0001, FL)                               \
     ROW(ImagedVolumeHeight, 0x0048, 0x0002, FL)                              \
     ROW(ImagedVolumeDepth, 0x0048, 0x0003, FL)                               \

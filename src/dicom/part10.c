@@ -301,7 +301,7 @@ static bool build_head(const s2d_part10_params *p, s2d_buf *head, part10_slot *s
 // dataset up to that attribute's header, whose length (0 for now) lies at *length_pos;
 // *tail is the encoding of the attributes after it.
 static bool build_streamed_head(const s2d_part10_params *p, s2d_buf *head, s2d_buf *tail,
-                                off_t *length_pos, s2d_error *err)
+                                off_t *length_pos, size_t *length_in_tail, s2d_error *err)
 {
     if (!build_file_meta(p, head, err)) {
         return false;
@@ -318,6 +318,23 @@ static bool build_streamed_head(const s2d_part10_params *p, s2d_buf *head, s2d_b
                              "the dataset", p->final_path, p->streamed_tag >> 16,
                              p->streamed_tag & 0xFFFF);
     }
+    // The value's own length, a UL after it: found in the tail by encoding again.
+    size_t at = 0;
+    if (p->streamed_length_tag) {
+        s2d_buf again = {0};
+        bool found = s2d_ds_encode(p->dataset, &again, p->streamed_length_tag, &at, err);
+        size_t start = offset - meta_len;   // the streamed value in the dataset's encoding
+        bool ul = found && at > start + 8 && again.data[at - 4] == 'U' &&
+                  again.data[at - 3] == 'L' && again.data[at - 2] == 4 && !again.data[at - 1];
+        s2d_buf_free(&again);
+        if (!ul) {
+            return s2d_error_set(err, S2D_ERR_INTERNAL, "%s: (%04X,%04X) is no UL after the "
+                                 "streamed value", p->final_path, p->streamed_length_tag >> 16,
+                                 p->streamed_length_tag & 0xFFFF);
+        }
+        at -= start;
+    }
+    *length_in_tail = at;
     s2d_buf_append(tail, head->data + offset, head->len - offset);
     head->len = offset;
     *length_pos = (off_t)offset - 4;
@@ -386,7 +403,8 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
     }
     w->streamed = p->streamed_tag != 0;
     bool built = w->streamed
-                     ? build_streamed_head(p, &head, &w->value_tail, &w->value_length_pos, err)
+                     ? build_streamed_head(p, &head, &w->value_tail, &w->value_length_pos,
+                                           &w->value_length_in_tail, err)
                      : part10_slots_of(p, &w->slots, &w->nslots, err) &&
                            build_head(p, &head, w->slots, w->nslots, &w->table_pos, err);
     if (!built) {
@@ -638,6 +656,9 @@ static bool write_streamed_trailer(s2d_part10 *w, s2d_error *err)
     }
     uint8_t length[4];
     s2d_put_u32le(length, (uint32_t)len);
+    if (w->value_length_in_tail) {
+        s2d_put_u32le(w->value_tail.data + w->value_length_in_tail, (uint32_t)w->next_offset);
+    }
     return write_all(w, "", (size_t)(len - w->next_offset), err) &&
            write_all(w, w->value_tail.data, w->value_tail.len, err) &&
            patch(w, w->value_length_pos, length, sizeof length, err);

@@ -92,6 +92,9 @@ typedef struct s2d_part10_params {
     // its header (the file is seekable) before the attributes that follow it. 0: Pixel
     // Data. With it nframes is 0, nothing is deferred and nothing split.
     uint32_t streamed_tag;
+    // A UL attribute after it in the dataset (any value for now), or 0: given the streamed
+    // value's length without its pad byte (an Encapsulated Document Length).
+    uint32_t streamed_length_tag;
 } s2d_part10_params;
 
 /** One file a writer makes (see s2d_part10_file_at). */

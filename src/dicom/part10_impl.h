@@ -54,6 +54,7 @@ struct s2d_part10 {
     bool streamed;
     s2d_buf value_tail;
     off_t value_length_pos;
+    size_t value_length_in_tail;   // where params.streamed_length_tag's value lies; 0: none
 };
 
 

@@ -24,7 +24,7 @@ bool s2d_iod_is_page_name(const char *name);
 /** What follows from the pixels or identifies one instance. The windows have their own
  *  option (--window); Modality, Conversion Type and Burned In Annotation have flags too,
  *  but may also come from --metadata or a manifest. */
-#define S2D_IOD_PAGE_NOWNED 27
+#define S2D_IOD_PAGE_NOWNED 28
 extern const s2d_kw s2d_iod_page_owned[S2D_IOD_PAGE_NOWNED];
 
 /** Patient, study, series (no frame of reference), General Image, the history of lossy

@@ -52,7 +52,9 @@ static s2d_ds *build_pdf(const s2d_iod_shared *s, const s2d_iod_instance *in,
                     err) &&
         s2d_put_empty_seq(ds, S2D_KW_ConceptNameCodeSequence, err) &&
         s2d_put_str(ds, S2D_KW_MIMETypeOfEncapsulatedDocument, "application/pdf", err) &&
-        s2d_put_bytes(ds, S2D_KW_EncapsulatedDocument, "", 0, err);
+        s2d_put_bytes(ds, S2D_KW_EncapsulatedDocument, "", 0, err) &&
+        // The PDF's own length (its value may end in a pad byte), known at the end.
+        s2d_put_number(ds, S2D_KW_EncapsulatedDocumentLength, 0, err);
     if (ok && s->overrides) {
         ok = s2d_ds_merge(ds, s->overrides, err);
     }

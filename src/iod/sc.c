@@ -216,6 +216,7 @@ const s2d_kw s2d_iod_page_owned[S2D_IOD_PAGE_NOWNED] = {
     S2D_KW_WindowWidth, S2D_KW_WindowCenterWidthExplanation, S2D_KW_LossyImageCompression,
     S2D_KW_LossyImageCompressionRatio, S2D_KW_LossyImageCompressionMethod,
     S2D_KW_EncapsulatedDocument, S2D_KW_MIMETypeOfEncapsulatedDocument,
+    S2D_KW_EncapsulatedDocumentLength,
 };
 
 #define SC_ENTRY(entry, iod_name, uid)                                                   \

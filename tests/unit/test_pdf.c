@@ -6,7 +6,8 @@
  *   rows given and its indirect /Length is its size; pages out of turn are refused;
  * - a Part 10 file whose Encapsulated Document is streamed in pieces of odd total length:
  *   its header holds the padded length, the value and the pad byte follow, then the
- *   attribute after it; a streamed value with frames is refused.
+ *   attributes after it, the Encapsulated Document Length given the unpadded length; a
+ *   streamed value with frames is refused.
  * usage: test_pdf OUTDIR */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,13 +123,16 @@ static void test_streamed_value(void)
     CHECK(ds && s2d_put_str(ds, S2D_KW_SOPClassUID, "1.2.840.10008.5.1.4.1.1.104.1", &err) &&
           s2d_put_str(ds, S2D_KW_SOPInstanceUID, "1.2.3.4", &err) &&
           s2d_put_bytes(ds, S2D_KW_EncapsulatedDocument, "", 0, &err) &&
-          s2d_put_str(ds, S2D_KW_MIMETypeOfEncapsulatedDocument, "application/pdf", &err));
+          s2d_put_str(ds, S2D_KW_MIMETypeOfEncapsulatedDocument, "application/pdf", &err) &&
+          s2d_put_number(ds, S2D_KW_EncapsulatedDocumentLength, 0, &err));
     s2d_part10_params p = {.final_path = path,
                            .sop_class_uid = "1.2.840.10008.5.1.4.1.1.104.1",
                            .sop_instance_uid = "1.2.3.4",
                            .transfer_syntax_uid = "1.2.840.10008.1.2.1",
                            .dataset = ds,
-                           .streamed_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocument)->tag};
+                           .streamed_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocument)->tag,
+                           .streamed_length_tag =
+                               s2d_dict_entry_of(S2D_KW_EncapsulatedDocumentLength)->tag};
     s2d_part10_params with_frames = p;
     with_frames.nframes = 1;
     CHECK(s2d_part10_open(&with_frames, &err) == NULL);
@@ -155,7 +159,9 @@ static void test_streamed_value(void)
         found |= memcmp(file + i, header, sizeof header) == 0;
     }
     CHECK(found);
-    CHECK(n > 16 && memcmp(file + n - 16, "application/pdf ", 16) == 0);   // the last value
+    // The last attribute: Encapsulated Document Length, the value's 7 bytes without the pad.
+    static const uint8_t length[] = {0x42, 0x00, 0x15, 0x00, 'U', 'L', 4, 0, 7, 0, 0, 0};
+    CHECK(n > sizeof length && memcmp(file + n - sizeof length, length, sizeof length) == 0);
 }
 
 int main(int argc, char **argv)

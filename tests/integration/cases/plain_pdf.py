@@ -243,10 +243,15 @@ def check_case(slide2dcm, tif, case, workdir, checks):
                   "Series Description %r, the title %r" % (ds.get("SeriesDescription"), title))
     checks.expect("ConceptNameCodeSequence" in ds, name, "Concept Name Code Sequence present")
     document = bytes(ds.EncapsulatedDocument)
-    # An odd PDF gets one pad byte; whatever follows %%EOF and its line end is padding.
-    end = document.rfind(b"%%EOF")
+    # An odd PDF gets one pad byte: the Encapsulated Document Length is the PDF's own,
+    # which ends with %%EOF and a line feed.
+    size = int(ds.get("EncapsulatedDocumentLength", -1))
+    checks.expect(size in (len(document), len(document) - 1) and
+                  document[:size].endswith(b"%%EOF\n"), name,
+                  "Encapsulated Document Length %d: the PDF without its pad (value %d bytes)"
+                  % (size, len(document)))
     pdf = workdir / (name + ".pdf")
-    pdf.write_bytes(document[:end + 6] if end >= 0 else document)
+    pdf.write_bytes(document[:size] if size >= 0 else document)
     rc, out_text, err = run(["qpdf", "--check", pdf])
     checks.expect(rc == 0, name, "qpdf --check exits %d: %s" % (rc, (out_text + err)
                                                                 .strip().splitlines()[-1:]))
