@@ -222,6 +222,9 @@ bool s2d_document_write(s2d_pages *pg, s2d_error *err)
         bool copied;
         ok = write_page(pg, pdf, i, &copied, err);
         all_copied &= copied;
+        if (ok && pg->opts->interrupt && *pg->opts->interrupt) {
+            ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");   // between pages too
+        }
     }
     ok = ok && s2d_pdf_finish(pdf, NULL, err) && s2d_part10_complete(writer, err);
     out->copied = ok && all_copied;
