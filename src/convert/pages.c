@@ -346,6 +346,50 @@ static bool read_page(instance_work *w, int page, s2d_error *err)
     return true;
 }
 
+// Whether a page goes from the TIFF's packed bits to DICOM's without a byte per pixel:
+// a bilevel page kept 1-bit, upright, rows of whole bytes (so DICOM's continuous packing
+// is row after row), written natively.
+static bool bilevel_fast(const instance_work *w, int page)
+{
+    const s2d_pixmap *m = &w->map;
+    return native_frames(w->pi->codec) && !w->pi->copied && m->in.bits_allocated == 1 &&
+           m->out.bits_allocated == 1 && m->in.width % 8 == 0 &&
+           (m->op == S2D_MAP_COPY || m->op == S2D_MAP_INVERT) &&
+           s2d_source_page_facts(w->pg->src, page)->orientation <= 1;
+}
+
+// A bilevel page, a band at a time: each byte's bits reversed (TIFF's first pixel is the
+// high bit, DICOM's the low one) and inverted for min-is-white, in one table lookup.
+static bool write_bilevel_page(instance_work *w, int page, s2d_error *err)
+{
+    uint8_t table[256];
+    for (unsigned v = 0; v < 256; v++) {
+        unsigned r = 0;
+        for (unsigned b = 0; b < 8; b++) {
+            r |= (v >> b & 1) << (7 - b);
+        }
+        table[v] = (uint8_t)(w->map.op == S2D_MAP_INVERT ? ~r : r);
+    }
+    const s2d_pixdesc *out = &w->map.out;
+    size_t row_bytes = out->width / 8;
+    uint32_t band = (uint32_t)(BAND_BYTES / (out->width + 1));   // as alloc_buffers sized
+    band = band < 8 ? 8 : band - band % 8;
+    for (uint32_t y = 0; y < out->height; y += band) {
+        uint32_t rows = out->height - y < band ? out->height - y : band;
+        if (!s2d_source_read_bilevel_rows(w->pg->src, page, y, rows, w->in, row_bytes, err)) {
+            return false;
+        }
+        size_t n = row_bytes * rows;
+        for (size_t i = 0; i < n; i++) {
+            w->packed[i] = table[w->in[i]];
+        }
+        if (!s2d_part10_add_native(w->writer, w->packed, (uint64_t)n * 8, err)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // The pixels of one page into the writer: copied JPEG, native bands, or encoded.
 static bool write_page(instance_work *w, int page, s2d_error *err)
 {
@@ -358,6 +402,9 @@ static bool write_page(instance_work *w, int page, s2d_error *err)
                   s2d_part10_add_frame(w->writer, jpeg.data, jpeg.len, err);
         s2d_buf_free(&jpeg);
         return ok;
+    }
+    if (bilevel_fast(w, page)) {
+        return write_bilevel_page(w, page, err);
     }
     const s2d_pixdesc *out = &w->map.out;
     bool whole = !native_frames(pi->codec) ||

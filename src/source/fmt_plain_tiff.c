@@ -731,6 +731,25 @@ static bool plain_read_rows(s2d_source *src, int page, uint32_t y, uint32_t n, v
     return true;
 }
 
+static bool plain_read_bilevel_rows(s2d_source *src, int page, uint32_t y, uint32_t n,
+                                    void *out, size_t stride, s2d_error *err)
+{
+    plain_source *ps = plain_of(src);
+    plain_page *pp = &ps->pages[page];
+    if (pp->bits != 1 || pp->planar || pp->file_samples != 1 || pp->path == PATH_RGBA) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "page %d is not bilevel", page + 1);
+    }
+    size_t row_bytes = (pp->width + 7) / 8;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!load_chunk(src, page, y + i, err)) {
+            return false;
+        }
+        memcpy((uint8_t *)out + i * stride,
+               ps->chunk + (size_t)(y + i - ps->chunk_y) * pp->plane_row_bytes, row_bytes);
+    }
+    return true;
+}
+
 static uint64_t plain_translucent(const s2d_source *src, int page)
 {
     return plain_of(src)->pages[page].translucent;
@@ -803,6 +822,7 @@ static void plain_close(s2d_source *src)
 static const s2d_source_ops plain_ops = {
     .close = plain_close,
     .read_rows = plain_read_rows,
+    .read_bilevel_rows = plain_read_bilevel_rows,
     .translucent = plain_translucent,
     .palette = plain_palette,
     .page_jpeg = plain_page_jpeg,

@@ -397,6 +397,21 @@ bool s2d_source_read_rows(s2d_source *src, int page, uint32_t y, uint32_t n, voi
     return src->ops->read_rows(src, page, y, n, out, stride, err);
 }
 
+bool s2d_source_read_bilevel_rows(s2d_source *src, int page, uint32_t y, uint32_t n,
+                                  void *out, size_t stride, s2d_error *err)
+{
+    if (page < 0 || page >= src->npages || y > src->pages[page].pix.height ||
+        n > src->pages[page].pix.height - y) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "rows %u..+%u of page %d are outside it", y,
+                             n, page);
+    }
+    if (!src->ops->read_bilevel_rows) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "page %d is not read as bilevel rows",
+                             page + 1);
+    }
+    return src->ops->read_bilevel_rows(src, page, y, n, out, stride, err);
+}
+
 uint64_t s2d_source_page_translucent(const s2d_source *src, int page)
 {
     return src->ops->translucent ? src->ops->translucent(src, page) : 0;

@@ -244,6 +244,13 @@ const s2d_page_facts *s2d_source_page_facts(const s2d_source *src, int page);
 bool s2d_source_read_rows(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
                           size_t stride, s2d_error *err);
 
+/** A 1-bit page's rows y .. y + n - 1 as libtiff decodes them: 8 pixels a byte, the first
+ *  in the most significant bit, each row padded to whole bytes, values as stored (not
+ *  inverted). A bilevel page so is read without a byte per pixel; false (err set) for any
+ *  other page, which read_rows reads. */
+bool s2d_source_read_bilevel_rows(s2d_source *src, int page, uint32_t y, uint32_t n,
+                                  void *out, size_t stride, s2d_error *err);
+
 /** Pixels of the page that read_rows has put on white (translucent alpha), in the rows
  *  read so far in order from the top (each row counted once, however often it is read). */
 uint64_t s2d_source_page_translucent(const s2d_source *src, int page);

@@ -25,6 +25,9 @@ typedef struct s2d_source_ops {
     // are NULL for a format of pages only.
     bool (*read_rows)(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
                       size_t stride, s2d_error *err);
+    // NULL, or false with err set, when the page's rows are not 1-bit packed (source.h).
+    bool (*read_bilevel_rows)(s2d_source *src, int page, uint32_t y, uint32_t n, void *out,
+                              size_t stride, s2d_error *err);
     uint64_t (*translucent)(const s2d_source *src, int page);
     const uint16_t *(*palette)(const s2d_source *src, int page, int *n);
     bool (*page_jpeg)(s2d_source *src, int page, s2d_buf *out, s2d_colour *colour,
