@@ -4,8 +4,10 @@ headless Chromium shows
 - the middle frame of the CT-like stack (ct_stack.tif: 16-bit signed, written as Grayscale
   Word SC with Rescale Intercept -32768 and an automatic window) with the window it takes
   from the file, and
-- a document page (Single Bit SC: the A4 page of g4_a4_300dpi.tif, fitted at a quarter of
-  its size) as black text on white paper.
+- document pages (Single Bit SC) as black text on white paper: the A4 page of
+  g4_a4_300dpi.tif fitted at a quarter of its size, and the first 13x7 page of
+  bits_13x7.tif at full size (its rows do not end on a byte: the bit order and packing
+  pixel for pixel).
 Not shown, for faults of this Cornerstone (cornerstone-wado-image-loader 4.13.2) rather than
 of the files: a frame of a multi-frame 1-bit image that does not start on a byte (it reads
 the frame at a fractional byte offset: bits_13x7.tif's second page shows black), and a page
@@ -26,7 +28,8 @@ a document's paper cells must show white and its ink cells dark (PAPER_MIN, INK_
 The test also shows broken files and expects the comparison to reject each of them (else
 it fails: the comparison could not tell): the CT with its first Window Center moved by a
 twentieth of its width, the CT converted with `--window 0,1`, the CT's next frame, the A4
-page with its bits inverted, and with Photometric Interpretation MONOCHROME1.
+page with its bits inverted, and with Photometric Interpretation MONOCHROME1, the 13x7
+pages with the bits of each byte in reverse order.
 
 The page and the files are served by a static HTTP server on 127.0.0.1; the npm packages
 are installed with `npm ci` into WORKDIR. Run it with /usr/bin/python3 (Debian's pydicom,
@@ -148,8 +151,10 @@ def main(slide2dcm, fixtures, work):
 
     ct_tif = f"{fixtures}/ct_stack.tif"
     a4_tif = f"{fixtures}/g4_a4_300dpi.tif"
+    odd_tif = f"{fixtures}/bits_13x7.tif"
     ct = convert(slide2dcm, ct_tif, f"{work}/ct")
     a4 = convert(slide2dcm, a4_tif, f"{work}/a4")
+    odd = convert(slide2dcm, odd_tif, f"{work}/odd")
     ct_frames = int(pydicom.dcmread(ct, stop_before_pixels=True).NumberOfFrames)
     middle = ct_frames // 2
 
@@ -166,18 +171,24 @@ def main(slide2dcm, fixtures, work):
     mono1 = pydicom.dcmread(a4)
     mono1.PhotometricInterpretation = "MONOCHROME1"
     mono1.save_as(f"{work}/a4_monochrome1.dcm")
+    reversed_bits = pydicom.dcmread(odd)
+    reversed_bits.PixelData = bytes(int(f"{b:08b}"[::-1], 2) for b in reversed_bits.PixelData)
+    reversed_bits.save_as(f"{work}/odd_bit_order.dcm")
 
     ct_ref = ct_reference(ct, middle, ct_tif)
     a4_ref = document_reference(a4_tif, 0)
+    odd_ref = document_reference(odd_tif, 0)
     # name: (file, frame, reference, scale, cell, document, faithful)
     shows = {
         "ct": (ct, middle, ct_ref, 1, 1, False, True),
         "a4": (a4, 0, a4_ref, 0.25, 4, True, True),
+        "odd_page1": (odd, 0, odd_ref, 1, 1, True, True),
         "ct_window_moved": (f"{work}/ct_window_moved.dcm", middle, ct_ref, 1, 1, False, False),
         "ct_window_0_1": (window01, middle, ct_ref, 1, 1, False, False),
         "ct_next_frame": (ct, middle + 1, ct_ref, 1, 1, False, False),
         "a4_inverted_bits": (f"{work}/a4_inverted_bits.dcm", 0, a4_ref, 0.25, 4, True, False),
         "a4_monochrome1": (f"{work}/a4_monochrome1.dcm", 0, a4_ref, 0.25, 4, True, False),
+        "odd_bit_order": (f"{work}/odd_bit_order.dcm", 0, odd_ref, 1, 1, True, False),
     }
     handler = functools.partial(QuietHandler, directory=site)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
