@@ -511,7 +511,12 @@ static uint32_t grey_value(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint3
 // Text-like ink: lines of words made of 5 x 7 glyphs drawn at `scale`, margins of an inch.
 static int text_ink(uint32_t x, uint32_t y, uint32_t w, uint32_t h, double dpi, uint32_t seed)
 {
+    // An inch of margin; a small page (a label, a test strip) gets an eighth of its short
+    // side, or it would be all margin and blank.
     uint32_t margin = (uint32_t)dpi, scale = dpi >= 200 ? 4 : 2;
+    if (w < 3 * margin || h < 3 * margin) {
+        margin = (w < h ? w : h) / 8;
+    }
     uint32_t cell_w = 6 * scale, line_h = 12 * scale;
     if (x < margin || y < margin || x >= w - margin || y >= h - margin)
         return 0;
