@@ -94,7 +94,7 @@ static void test_pixmap(void)
     d = grey(3, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, true);
     CHECK(s2d_pixmap_choose(&d, S2D_KEEP_MIN_IS_WHITE, false, false, &m, &err));
     int16_t sv[3] = {-32768, -1000, 32767};
-    uint16_t uv[3];
+    uint16_t uv[4];   // the float row below has four samples
     s2d_pixmap_rows(&m, (uint8_t *)sv, 6, (uint8_t *)uv, 6, 1);
     CHECK(m.op == S2D_MAP_OFFSET && m.intercept == -32768 && !m.out.is_signed);
     CHECK(uv[0] == 0 && uv[1] == 31768 && uv[2] == 65535);
