@@ -1,6 +1,7 @@
 /* A document's pages as one Encapsulated PDF; see document.h. */
 #include "convert/document.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,18 @@ bool s2d_document_write(s2d_pages *pg, s2d_error *err)
             ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");   // between pages too
         }
     }
-    ok = ok && s2d_pdf_finish(pdf, NULL, err) && s2d_part10_complete(writer, err);
+    uint64_t pdf_bytes = 0;
+    ok = ok && s2d_pdf_finish(pdf, &pdf_bytes, err) && s2d_part10_complete(writer, err);
+    // An Encapsulated PDF is one value that cannot be split: a cap it passes is the
+    // option's error, not a file larger than asked (the header is well under 64 KiB).
+    uint64_t cap = pg->opts->max_instance_bytes;
+    if (ok && cap && pdf_bytes + 65536 > cap) {
+        ok = s2d_error_set(err, S2D_ERR_USAGE,
+                           "--max-instance-size %" PRIu64 ": the PDF document is %" PRIu64
+                           " bytes, and an Encapsulated PDF is not split; leave --as pdf out "
+                           "to write the pages as instances of that size",
+                           cap, pdf_bytes);
+    }
     out->copied = ok && all_copied;
     s2d_pdf_free(pdf);
     if (!ok && err->code == S2D_ERR_INPUT && !strstr(err->message, s2d_base_name(pg->path))) {

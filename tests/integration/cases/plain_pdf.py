@@ -265,13 +265,13 @@ def check_case(slide2dcm, tif, case, workdir, checks):
                  case.get("dct", False))
 
 
-def check_refused(slide2dcm, tif, options, words, workdir, checks):
+def check_refused(slide2dcm, tif, options, words, workdir, checks, want_rc=1):
     name = "refused %s %s" % (tif.name, " ".join(options))
     out = workdir / "refused"
     shutil.rmtree(out, ignore_errors=True)
     rc, _, err = run([slide2dcm, "convert", tif, "-o", out, "--as", "pdf"] + options)
     lines = err.strip().splitlines()
-    checks.expect(rc == 1, name, "exit %d (expected 1)" % rc)
+    checks.expect(rc == want_rc, name, "exit %d (expected %d)" % (rc, want_rc))
     checks.expect(len(lines) == 1 and all(w in err for w in words), name,
                   "one line naming %s: %s" % (words, lines))
     checks.expect(not out.exists(), name, "no OUTDIR left behind")
@@ -316,6 +316,9 @@ def main():
                   workdir, checks)
     check_refused(slide2dcm, testdata / "aperio" / "CMU-1-Small-Region.svs", [], ["slide"],
                   workdir, checks)
+    # A PDF is one value, never split: a cap it passes is the option's error (exit 2).
+    check_refused(slide2dcm, fixtures / "g4_a4_300dpi.tif", ["--max-instance-size", "80K"],
+                  ["--max-instance-size", "not split"], workdir, checks, want_rc=2)
     return checks.result()
 
 
