@@ -2,6 +2,7 @@
 #include "codec/frame_dec.h"
 
 #include "codec/jpeg_enc.h"
+#include "codec/opj_memory.h"
 
 #include <openjpeg.h>
 #include <stdlib.h>
@@ -77,56 +78,12 @@ bool s2d_frame_dec_planes_to_rgb(s2d_frame_dec *d, const uint8_t *planes, int wi
     return true;
 }
 
-// OpenJPEG reads from a stream object; this one is a window on memory.
-typedef struct mem_stream {
-    const uint8_t *data;
-    size_t len, pos;
-} mem_stream;
-
-static OPJ_SIZE_T mem_read(void *buf, OPJ_SIZE_T n, void *user)
-{
-    mem_stream *s = user;
-    if (s->pos >= s->len) {
-        return (OPJ_SIZE_T)-1;
-    }
-    size_t k = s->len - s->pos < n ? s->len - s->pos : n;
-    memcpy(buf, s->data + s->pos, k);
-    s->pos += k;
-    return k;
-}
-
-static OPJ_OFF_T mem_skip(OPJ_OFF_T n, void *user)
-{
-    mem_stream *s = user;
-    if (n < 0 || (size_t)n > s->len - s->pos) {
-        n = (OPJ_OFF_T)(s->len - s->pos);
-    }
-    s->pos += (size_t)n;
-    return n;
-}
-
-static OPJ_BOOL mem_seek(OPJ_OFF_T n, void *user)
-{
-    mem_stream *s = user;
-    if (n < 0 || (size_t)n > s->len) {
-        return OPJ_FALSE;
-    }
-    s->pos = (size_t)n;
-    return OPJ_TRUE;
-}
-
-static void opj_quiet(const char *msg, void *user)
-{
-    (void)msg;
-    (void)user;
-}
-
 static bool decode_j2k(const uint8_t *data, size_t len, int width, int height, uint8_t *rgb,
                        size_t stride, s2d_error *err)
 {
-    mem_stream ms = {data, len, 0};
+    s2d_opj_input in = {data, len, 0};
     opj_codec_t *codec = opj_create_decompress(OPJ_CODEC_J2K);
-    opj_stream_t *stream = opj_stream_create(64 * 1024, OPJ_TRUE);
+    opj_stream_t *stream = s2d_opj_input_stream(&in);
     opj_image_t *img = NULL;
     opj_dparameters_t params;
     bool ok = false;
@@ -134,15 +91,8 @@ static bool decode_j2k(const uint8_t *data, size_t len, int width, int height, u
         s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG 2000 decoder");
         goto out;
     }
-    opj_set_error_handler(codec, opj_quiet, NULL);
-    opj_set_warning_handler(codec, opj_quiet, NULL);
-    opj_set_info_handler(codec, opj_quiet, NULL);
+    s2d_opj_silence(codec);
     opj_set_default_decoder_parameters(&params);
-    opj_stream_set_user_data(stream, &ms, NULL);
-    opj_stream_set_user_data_length(stream, len);
-    opj_stream_set_read_function(stream, mem_read);
-    opj_stream_set_skip_function(stream, mem_skip);
-    opj_stream_set_seek_function(stream, mem_seek);
     if (!opj_setup_decoder(codec, &params) || !opj_read_header(stream, codec, &img) ||
         !opj_decode(codec, stream, img) || !opj_end_decompress(codec, stream)) {
         s2d_error_set(err, S2D_ERR_INPUT, "JPEG 2000 codestream does not decode");

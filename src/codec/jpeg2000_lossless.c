@@ -4,6 +4,7 @@
  * through the reversible colour transform (the dataset says YBR_RCT). The table's other
  * JPEG 2000 entry (codec/jpeg2000.c, .4.91) decodes the copied frames of slides. */
 #include "codec/codec.h"
+#include "codec/opj_memory.h"
 
 #include <openjpeg.h>
 #include <stdlib.h>
@@ -75,8 +76,7 @@ typedef struct coder {
     s2d_pixdesc desc;
     uint8_t *data;   // encoder: the encoded frame, grown as OpenJPEG writes
     size_t len, cap, pos;
-    const uint8_t *in;   // decoder: the frame being read
-    size_t in_len, in_pos;
+    s2d_opj_input in;   // decoder: the frame being read
 } coder;
 
 static void coder_free(void *c)
@@ -152,50 +152,6 @@ static OPJ_BOOL out_seek(OPJ_OFF_T n, void *user)
     return OPJ_TRUE;
 }
 
-static OPJ_SIZE_T in_read(void *buf, OPJ_SIZE_T n, void *user)
-{
-    coder *k = user;
-    if (k->in_pos >= k->in_len) {
-        return (OPJ_SIZE_T)-1;
-    }
-    size_t m = k->in_len - k->in_pos < n ? k->in_len - k->in_pos : n;
-    memcpy(buf, k->in + k->in_pos, m);
-    k->in_pos += m;
-    return m;
-}
-
-static OPJ_OFF_T in_skip(OPJ_OFF_T n, void *user)
-{
-    coder *k = user;
-    if (n < 0 || (uint64_t)n > k->in_len - k->in_pos) {
-        n = (OPJ_OFF_T)(k->in_len - k->in_pos);
-    }
-    k->in_pos += (size_t)n;
-    return n;
-}
-
-static OPJ_BOOL in_seek(OPJ_OFF_T n, void *user)
-{
-    coder *k = user;
-    if (n < 0 || (uint64_t)n > k->in_len) {
-        return OPJ_FALSE;
-    }
-    k->in_pos = (size_t)n;
-    return OPJ_TRUE;
-}
-
-static void quiet(const char *msg, void *user)
-{
-    (void)msg;
-    (void)user;
-}
-
-static void silence(opj_codec_t *codec)
-{
-    opj_set_error_handler(codec, quiet, NULL);
-    opj_set_warning_handler(codec, quiet, NULL);
-    opj_set_info_handler(codec, quiet, NULL);
-}
 
 // The frame's pixels as OpenJPEG's image: one plane of int32 a component.
 static opj_image_t *image_of(const s2d_pixdesc *d, const uint8_t *pixels, size_t stride)
@@ -246,7 +202,7 @@ static bool encode(void *e, const uint8_t *pixels, size_t stride, const uint8_t 
         s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG 2000 encoder");
         goto out;
     }
-    silence(codec);
+    s2d_opj_silence(codec);
     opj_cparameters_t params;
     opj_set_default_encoder_parameters(&params);
     params.irreversible = 0;          // the reversible 5/3 wavelet
@@ -338,25 +294,18 @@ static bool decode(void *c, const uint8_t *data, size_t len, uint8_t *pixels, si
     if (len < 2 || data[0] != 0xFF || data[1] != 0x4F) {
         return s2d_error_set(err, S2D_ERR_INPUT, "not a JPEG 2000 codestream");
     }
-    k->in = data;
-    k->in_len = len;
-    k->in_pos = 0;
+    k->in = (s2d_opj_input){data, len, 0};
     opj_codec_t *codec = opj_create_decompress(OPJ_CODEC_J2K);
-    opj_stream_t *stream = opj_stream_create(64 * 1024, OPJ_TRUE);
+    opj_stream_t *stream = s2d_opj_input_stream(&k->in);
     opj_image_t *img = NULL;
     bool ok = false;
     if (!codec || !stream) {
         s2d_error_set(err, S2D_ERR_NOMEM, "cannot start a JPEG 2000 decoder");
         goto out;
     }
-    silence(codec);
+    s2d_opj_silence(codec);
     opj_dparameters_t params;
     opj_set_default_decoder_parameters(&params);
-    opj_stream_set_user_data(stream, k, NULL);
-    opj_stream_set_user_data_length(stream, len);
-    opj_stream_set_read_function(stream, in_read);
-    opj_stream_set_skip_function(stream, in_skip);
-    opj_stream_set_seek_function(stream, in_seek);
     // Strict: a codestream cut short is an error, not a partial image.
     if (!opj_setup_decoder(codec, &params) || !opj_decoder_set_strict_mode(codec, OPJ_TRUE) ||
         !opj_read_header(stream, codec, &img)) {
