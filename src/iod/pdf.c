@@ -19,17 +19,11 @@ static s2d_ds *build_pdf(const s2d_iod_shared *s, const s2d_iod_instance *in,
         s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    char study_date[9] = "", study_time[7] = "";
-    if (s->acquisition_datetime[0]) {
-        memcpy(study_date, s->acquisition_datetime, 8);
-        memcpy(study_time, s->acquisition_datetime + 8, 6);
-    }
     // The Encapsulated Document Series has no Laterality (C.24.1).
     s2d_study_series study = {
         .study_uid = s->study_uid,
         .series_uid = s->series_uid,
-        .study_date = study_date,
-        .study_time = study_time,
+        .study_datetime = s->acquisition_datetime,
         .modality = s->modality,
     };
     bool ok =

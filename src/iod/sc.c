@@ -111,16 +111,10 @@ bool s2d_iod_pages_common(s2d_ds *ds, const s2d_iod *iod, const s2d_iod_shared *
                           const s2d_iod_instance *in, const char *image_type,
                           const char *sop_instance_uid, s2d_error *err)
 {
-    char study_date[9] = "", study_time[7] = "";
-    if (s->acquisition_datetime[0]) {
-        memcpy(study_date, s->acquisition_datetime, 8);
-        memcpy(study_time, s->acquisition_datetime + 8, 6);
-    }
     s2d_study_series study = {
         .study_uid = s->study_uid,
         .series_uid = s->series_uid,
-        .study_date = study_date,
-        .study_time = study_time,
+        .study_datetime = s->acquisition_datetime,
         .modality = s->modality,
         // Laterality (Type 2C) is needed for a paired body part, and for none named: it
         // is left empty (unknown); a midline one (--body-part CHEST) must not have it.

@@ -124,17 +124,11 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
              s2d_iod_wsm.image_type[in->role], in->derived ? "RESAMPLED" : "NONE");
     bool label_visible = in->role == S2D_ROLE_LABEL || in->role == S2D_ROLE_OVERVIEW;
     bool in_pyramid = in->role == S2D_ROLE_LEVEL || in->role == S2D_ROLE_THUMBNAIL;
-    char study_date[9] = "", study_time[7] = "";
-    if (s->acquisition_datetime[0]) {
-        memcpy(study_date, s->acquisition_datetime, 8);
-        memcpy(study_time, s->acquisition_datetime + 8, 6);
-    }
     s2d_study_series study = {
         .study_uid = s->study_uid,
         .series_uid = s->series_uid,
         .frame_of_reference_uid = s->frame_of_reference_uid,
-        .study_date = study_date,
-        .study_time = study_time,
+        .study_datetime = s->acquisition_datetime,
         .modality = "SM",
         .position_reference_indicator = "SLIDE_CORNER",
     };

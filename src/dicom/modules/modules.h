@@ -18,7 +18,9 @@
 typedef struct s2d_study_series {
     const char *study_uid, *series_uid;
     const char *frame_of_reference_uid;         // NULL: no Frame of Reference module
-    const char *study_date, *study_time;        // DA and TM; may be empty
+    // DT of the study (may be empty): Study Date and Time are its first 8 and next 6
+    // characters.
+    const char *study_datetime;
     const char *modality;
     const char *position_reference_indicator;
     bool empty_laterality;                      // write Laterality (Type 2C) empty
