@@ -239,20 +239,17 @@ static bool decode(void *c, const uint8_t *data, size_t len, uint8_t *pixels, si
     return true;
 }
 
+// What both entries of this file share: their frames are native frames.
+#define NATIVE_FRAMES                                                                    \
+    .lossy = false, .lossy_method = NULL, .accepts = accepts, .bound = bound,            \
+    .enc_new = enc_new, .encode = encode, .enc_free = coder_free,                        \
+    .photometric = photometric, .dec_new = dec_new, .decode = decode,                    \
+    .dec_free = coder_free
+
 const s2d_codec s2d_codec_native = {
     .name = "native",
     .transfer_syntax_uid = "1.2.840.10008.1.2.1",
-    .lossy = false,
-    .lossy_method = NULL,
-    .accepts = accepts,
-    .bound = bound,
-    .enc_new = enc_new,
-    .encode = encode,
-    .enc_free = coder_free,
-    .photometric = photometric,
-    .dec_new = dec_new,
-    .decode = decode,
-    .dec_free = coder_free,
+    NATIVE_FRAMES,
 };
 
 // Deflated Explicit VR Little Endian (PS3.5 A.5): the same native frames, the whole
@@ -261,15 +258,5 @@ const s2d_codec s2d_codec_native = {
 const s2d_codec s2d_codec_deflated = {
     .name = "deflated",
     .transfer_syntax_uid = "1.2.840.10008.1.2.1.99",
-    .lossy = false,
-    .lossy_method = NULL,
-    .accepts = accepts,
-    .bound = bound,
-    .enc_new = enc_new,
-    .encode = encode,
-    .enc_free = coder_free,
-    .photometric = photometric,
-    .dec_new = dec_new,
-    .decode = decode,
-    .dec_free = coder_free,
+    NATIVE_FRAMES,
 };
