@@ -103,9 +103,8 @@ static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
     out->transfer_syntax = transfer_syntax;
     snprintf(out->photometric, sizeof out->photometric, "%s", inst->photometric);
     char path[4096], uid[S2D_UID_MAX], role[96];
-    snprintf(role, sizeof role, "instance:%s", name);
     if (!s2d_outdir_path(jb->outdir, name, path, sizeof path, err) ||
-        !s2d_identity_uid(&jb->id, role, true, uid, err)) {
+        !s2d_identity_instance_uid(&jb->id, name, uid, err)) {
         return NULL;
     }
     s2d_ds *ds = iod->build(&jb->slide, inst, uid, err);

@@ -173,10 +173,9 @@ static bool write_page(s2d_pages *pg, s2d_pdf *pdf, int i, bool *copied, s2d_err
 
 static s2d_part10 *open_writer(s2d_pages *pg, const s2d_plan_instance *pi, s2d_error *err)
 {
-    char path[4096], uid[S2D_UID_MAX], role[96];
-    snprintf(role, sizeof role, "instance:%s", pi->name);
+    char path[4096], uid[S2D_UID_MAX];
     if (!s2d_outdir_path(pg->outdir, pi->name, path, sizeof path, err) ||
-        !s2d_identity_uid(pg->id, role, true, uid, err)) {
+        !s2d_identity_instance_uid(pg->id, pi->name, uid, err)) {
         return NULL;
     }
     s2d_iod_instance in = {.role = S2D_ROLE_PAGE, .instance_number = 1};

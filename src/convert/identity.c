@@ -296,6 +296,14 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     return ok;
 }
 
+bool s2d_identity_instance_uid(const s2d_identity *id, const char *file_name,
+                               char out[S2D_UID_MAX], s2d_error *err)
+{
+    char role[96];
+    snprintf(role, sizeof role, "instance:%s", file_name);
+    return s2d_identity_uid(id, role, true, out, err);
+}
+
 void s2d_identity_free(s2d_identity *id)
 {
     s2d_ds_free(id->overrides);

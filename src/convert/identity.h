@@ -40,6 +40,11 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
 bool s2d_identity_uid(const s2d_identity *id, const char *role, bool per_encoding,
                       char out[S2D_UID_MAX], s2d_error *err);
 
+/** The SOP Instance UID of the instance written as file_name: s2d_identity_uid for the
+ *  role "instance:FILE_NAME", per encoding, the one derivation every IOD's files use. */
+bool s2d_identity_instance_uid(const s2d_identity *id, const char *file_name,
+                               char out[S2D_UID_MAX], s2d_error *err);
+
 /** Frees what id owns (not id itself). */
 void s2d_identity_free(s2d_identity *id);
 

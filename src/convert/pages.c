@@ -555,10 +555,9 @@ static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
 {
     s2d_pages *pg = w->pg;
     const s2d_plan_instance *pi = w->pi;
-    char path[4096], uid[S2D_UID_MAX], role[96];
-    snprintf(role, sizeof role, "instance:%s", pi->name);
+    char path[4096], uid[S2D_UID_MAX];
     if (!s2d_outdir_path(pg->outdir, pi->name, path, sizeof path, err) ||
-        !s2d_identity_uid(pg->id, role, true, uid, err)) {
+        !s2d_identity_instance_uid(pg->id, pi->name, uid, err)) {
         return false;
     }
     s2d_ds *ds = pi->iod->build(pg->shared, in, uid, err);
