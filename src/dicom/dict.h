@@ -69,6 +69,7 @@
     ROW(ClinicalTrialSubjectID, 0x0012, 0x0040, LO)                          \
     ROW(BodyPartExamined, 0x0018, 0x0015, CS)                                \
     ROW(SliceThickness, 0x0018, 0x0050, DS)                                  \
+    ROW(SpacingBetweenSlices, 0x0018, 0x0088, DS)                            \
     ROW(DeviceSerialNumber, 0x0018, 0x1000, LO)                              \
     ROW(DateOfSecondaryCapture, 0x0018, 0x1012, DA)                          \
     ROW(TimeOfSecondaryCapture, 0x0018, 0x1014, TM)                          \
@@ -97,6 +98,7 @@
     ROW(DimensionOrganizationSequence, 0x0020, 0x9221, SQ)                   \
     ROW(ConcatenationFrameOffsetNumber, 0x0020, 0x9228, UL)                  \
     ROW(DimensionOrganizationType, 0x0020, 0x9311, CS)                       \
+    ROW(ImagePathFilterPassThroughWavelength, 0x0022, 0x0003, US)            \
     ROW(IlluminationTypeCodeSequence, 0x0022, 0x0016, SQ)                    \
     ROW(IlluminationWaveLength, 0x0022, 0x0055, FL)                          \
     ROW(SamplesPerPixel, 0x0028, 0x0002, US)                                 \
@@ -118,11 +120,18 @@
     ROW(RescaleSlope, 0x0028, 0x1053, DS)                                    \
     ROW(RescaleType, 0x0028, 0x1054, LO)                                     \
     ROW(WindowCenterWidthExplanation, 0x0028, 0x1055, LO)                    \
+    ROW(RedPaletteColorLookupTableDescriptor, 0x0028, 0x1101, US)            \
+    ROW(GreenPaletteColorLookupTableDescriptor, 0x0028, 0x1102, US)          \
+    ROW(BluePaletteColorLookupTableDescriptor, 0x0028, 0x1103, US)           \
+    ROW(RedPaletteColorLookupTableData, 0x0028, 0x1201, OW)                  \
+    ROW(GreenPaletteColorLookupTableData, 0x0028, 0x1202, OW)                \
+    ROW(BluePaletteColorLookupTableData, 0x0028, 0x1203, OW)                 \
     ROW(ICCProfile, 0x0028, 0x2000, OB)                                      \
     ROW(ColorSpace, 0x0028, 0x2002, CS)                                      \
     ROW(LossyImageCompression, 0x0028, 0x2110, CS)                           \
     ROW(LossyImageCompressionRatio, 0x0028, 0x2112, DS)                      \
     ROW(LossyImageCompressionMethod, 0x0028, 0x2114, CS)                     \
+    ROW(LUTExplanation, 0x0028, 0x3003, LO)                                  \
     ROW(PixelMeasuresSequence, 0x0028, 0x9110, SQ)                           \
     ROW(ContainerIdentifier, 0x0040, 0x0512, LO)                             \
     ROW(IssuerOfTheContainerIdentifierSequence, 0x0040, 0x0513, SQ)          \
@@ -137,6 +146,13 @@
     ROW(XOffsetInSlideCoordinateSystem, 0x0040, 0x072A, DS)                  \
     ROW(YOffsetInSlideCoordinateSystem, 0x0040, 0x073A, DS)                  \
     ROW(ZOffsetInSlideCoordinateSystem, 0x0040, 0x074A, DS)                  \
+    ROW(MeasurementUnitsCodeSequence, 0x0040, 0x08EA, SQ)                    \
+    ROW(RealWorldValueMappingSequence, 0x0040, 0x9096, SQ)                   \
+    ROW(LUTLabel, 0x0040, 0x9210, SH)                                        \
+    ROW(RealWorldValueLastValueMapped, 0x0040, 0x9211, US)                   \
+    ROW(RealWorldValueFirstValueMapped, 0x0040, 0x9216, US)                  \
+    ROW(RealWorldValueIntercept, 0x0040, 0x9224, FD)                         \
+    ROW(RealWorldValueSlope, 0x0040, 0x9225, FD)                             \
     ROW(ConceptNameCodeSequence, 0x0040, 0xA043, SQ)                         \
     ROW(DocumentTitle, 0x0042, 0x0010, ST)                                   \
     ROW(EncapsulatedDocument, 0x0042, 0x0011, OB)                            \
@@ -158,6 +174,7 @@
     ROW(OpticalPathDescription, 0x0048, 0x0107, ST)                          \
     ROW(IlluminationColorCodeSequence, 0x0048, 0x0108, SQ)                   \
     ROW(ObjectiveLensPower, 0x0048, 0x0112, DS)                              \
+    ROW(PaletteColorLookupTableSequence, 0x0048, 0x0120, SQ)                 \
     ROW(OpticalPathIdentificationSequence, 0x0048, 0x0207, SQ)               \
     ROW(NumberOfOpticalPaths, 0x0048, 0x0302, UL)                            \
     ROW(TotalPixelMatrixFocalPlanes, 0x0048, 0x0303, UL)                     \

@@ -97,6 +97,16 @@ typedef struct s2d_iod_instance {
     const char *window_explanation[S2D_MAX_WINDOWS];
     bool windows_deferred;
     const char *derivation;           // Derivation Description (the pixels were inverted...)
+    // Grey planes of a microscopy file (WSM): the instance's channel (NULL: the slide's one
+    // optical path), its z planes as focal planes (0 means 1) and their spacing (mm, 0 =
+    // unknown), and its series when a conversion writes several (NULL: the shared one).
+    // rescaled then says that the stored values map to true ones (a Real World Value
+    // Mapping, as WSM has no Modality LUT).
+    const s2d_optical_path *optical_path;
+    uint32_t focal_planes;
+    double z_spacing_mm;
+    const char *series_uid;
+    int series_number;                // 0: not written
     const char *lossy_method;         // the frames' own lossy method, NULL when lossless
 } s2d_iod_instance;
 

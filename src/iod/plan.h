@@ -39,6 +39,11 @@ typedef struct s2d_plan_instance {
     s2d_image_role image;
     int level;
     uint32_t first_page;         // pages: the index of its first page in the page list
+    // Microscopy planes (iod/wsm_planes.h): the channel (0-based), the series among the
+    // conversion's (0-based: a time point, or a z plane with --z series) and the z planes
+    // its frames hold, one after another, as focal planes (0 elsewhere).
+    int channel, series;
+    uint32_t focal_planes;
     // Frame grid: cols x rows frames of frame_width x frame_height, nframes in all; single
     // frame images have the size of the source image (0 when the source does not say).
     int64_t width, height;

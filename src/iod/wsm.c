@@ -26,7 +26,8 @@ static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_inst
         !s2d_put_str(ds, S2D_KW_ImageOrientationSlide, "0\\1\\0\\1\\0\\0", err) ||
         !s2d_put_number(ds, S2D_KW_TotalPixelMatrixColumns, (double)in->total_width, err) ||
         !s2d_put_number(ds, S2D_KW_TotalPixelMatrixRows, (double)in->total_height, err) ||
-        !s2d_put_number(ds, S2D_KW_TotalPixelMatrixFocalPlanes, 1, err)) {
+        !s2d_put_number(ds, S2D_KW_TotalPixelMatrixFocalPlanes,
+                        in->focal_planes > 1 ? in->focal_planes : 1, err)) {
         return false;
     }
     if (in->role != S2D_ROLE_LEVEL || in->downsample_x <= 0) {
@@ -39,6 +40,23 @@ static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_inst
            s2d_put_number(ds, S2D_KW_ImagedVolumeHeight, (double)in->total_height * row_mm,
                           err) &&
            s2d_put_number(ds, S2D_KW_ImagedVolumeDepth, 1.0, err);
+}
+
+// How stored values map to true ones (offset or scaled samples of a microscopy file): the
+// Real World Value Mapping, since MONOCHROME2 WSM has Rescale Slope 1 and Intercept 0.
+static bool put_real_world_values(s2d_ds *shared, const s2d_iod_instance *in, s2d_error *err)
+{
+    s2d_ds *map = s2d_put_item(shared, S2D_KW_RealWorldValueMappingSequence, err);
+    return map &&
+           s2d_put_number(map, S2D_KW_RealWorldValueFirstValueMapped, 0, err) &&
+           s2d_put_number(map, S2D_KW_RealWorldValueLastValueMapped,
+                          in->bits_per_sample == 8 ? 255 : 65535, err) &&
+           s2d_put_number(map, S2D_KW_RealWorldValueIntercept, in->rescale_intercept, err) &&
+           s2d_put_number(map, S2D_KW_RealWorldValueSlope, in->rescale_slope, err) &&
+           s2d_put_str(map, S2D_KW_LUTExplanation, "Sample values of the source file", err) &&
+           s2d_put_str(map, S2D_KW_LUTLabel, "SOURCE", err) &&
+           s2d_put_code(map, S2D_KW_MeasurementUnitsCodeSequence, "1", "UCUM", "no units",
+                        err);
 }
 
 // Multi-frame Functional Groups: every frame shares its pixel measures, frame type and
@@ -64,13 +82,21 @@ static bool put_functional_groups(s2d_ds *ds, const s2d_iod_shared *s, const s2d
             return false;
         }
     }
+    if (in->focal_planes > 1 && in->z_spacing_mm > 0 &&
+        !s2d_put_number(measures, S2D_KW_SpacingBetweenSlices, in->z_spacing_mm, err)) {
+        return false;
+    }
+    if (in->rescaled && !put_real_world_values(shared, in, err)) {
+        return false;
+    }
     s2d_ds *frame_type = s2d_put_item(shared, S2D_KW_WholeSlideMicroscopyImageFrameTypeSequence,
                                       err);
     s2d_ds *path_id = frame_type ? s2d_put_item(shared, S2D_KW_OpticalPathIdentificationSequence,
                                                 err)
                                  : NULL;
     return path_id && s2d_put_str(frame_type, S2D_KW_FrameType, type, err) &&
-           s2d_put_str(path_id, S2D_KW_OpticalPathIdentifier, "1", err);
+           s2d_put_str(path_id, S2D_KW_OpticalPathIdentifier,
+                       in->optical_path ? in->optical_path->identifier : "1", err);
 }
 
 // The Whole Slide Microscopy Image module's own attributes, and the frame organisation.
@@ -89,9 +115,14 @@ static bool put_wsm_image(s2d_ds *ds, const s2d_iod_shared *s, bool label_visibl
            s2d_put_str(dim, S2D_KW_DimensionOrganizationUID, s->dimension_organization_uid, err);
 }
 
-// One optical path, brightfield or epifluorescence, as the slide says.
-static bool put_optical_path(s2d_ds *ds, const s2d_iod_shared *s, s2d_error *err)
+// One optical path: the instance's channel, or brightfield or epifluorescence as the slide
+// says.
+static bool put_optical_path(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_instance *in,
+                             s2d_error *err)
 {
+    if (in->optical_path) {
+        return s2d_module_optical_paths(ds, in->optical_path, 1, err);
+    }
     s2d_optical_path path = {
         .identifier = "1",
         .icc_profile = s->icc_profile,
@@ -104,9 +135,14 @@ static bool put_optical_path(s2d_ds *ds, const s2d_iod_shared *s, s2d_error *err
     return s2d_module_optical_paths(ds, &path, 1, err);
 }
 
-// Copied frames are the source's lossy step itself: they have no earlier one.
+// Copied frames are the source's lossy step itself: they have no earlier one. A channel
+// of grey planes is encoded without loss unless its codec is lossy (lossy_method).
 static bool put_lossy_history(s2d_ds *ds, const s2d_iod_instance *in, s2d_error *err)
 {
+    if (in->optical_path) {
+        return in->lossy_method ? s2d_module_lossy_history(ds, in->lossy_method, &in->source, err)
+                                : s2d_module_lossless_history(ds, &in->source, err);
+    }
     return s2d_module_lossy_history(ds, in->method ? in->method : "ISO_10918_1",
                                     in->copied ? NULL : &in->source, err);
 }
@@ -126,7 +162,8 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
     bool in_pyramid = in->role == S2D_ROLE_LEVEL || in->role == S2D_ROLE_THUMBNAIL;
     s2d_study_series study = {
         .study_uid = s->study_uid,
-        .series_uid = s->series_uid,
+        .series_uid = in->series_uid ? in->series_uid : s->series_uid,
+        .series_number = in->series_number,
         .frame_of_reference_uid = s->frame_of_reference_uid,
         .study_datetime = s->acquisition_datetime,
         .modality = "SM",
@@ -152,11 +189,15 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
               s2d_module_equipment(ds, err) &&
               s2d_module_acquisition(ds, s->acquisition_uid, s->acquisition_datetime, err) &&
               s2d_module_specimen(ds, s->container_id, s->specimen_uid, err) &&
-              put_optical_path(ds, s, err) && put_geometry(ds, s, in, err) &&
+              put_optical_path(ds, s, in, err) && put_geometry(ds, s, in, err) &&
               put_functional_groups(ds, s, in, type, err) &&
               s2d_module_general_image(ds, &image, err) &&
               put_wsm_image(ds, s, label_visible, err) &&
               s2d_module_image_pixel(ds, &pixel, err) && put_lossy_history(ds, in, err);
+    // MONOCHROME2 WSM (grey planes) shows its values as they are (C.8.12.4.1.5).
+    if (ok && pixel.samples_per_pixel == 1) {
+        ok = s2d_put_str(ds, S2D_KW_PresentationLUTShape, "IDENTITY", err);
+    }
     if (ok && in_pyramid) {
         ok = s2d_put_str(ds, S2D_KW_PyramidUID, s->pyramid_uid, err) &&
              s2d_put_str(ds, S2D_KW_PyramidLabel, s->container_id, err);
@@ -188,6 +229,7 @@ static const s2d_kw owned[] = {
     S2D_KW_TotalPixelMatrixColumns, S2D_KW_TotalPixelMatrixRows, S2D_KW_SpecimenLabelInImage,
     S2D_KW_NumberOfOpticalPaths, S2D_KW_TotalPixelMatrixFocalPlanes,
     S2D_KW_SharedFunctionalGroupsSequence, S2D_KW_PerFrameFunctionalGroupsSequence,
+    S2D_KW_PresentationLUTShape,
 };
 
 // What WSM encodes frames with: its levels not copied, replacements, single frames.
@@ -284,19 +326,37 @@ static bool plan(const s2d_source_desc *src, const s2d_convert_options *o, s2d_p
     return true;
 }
 
+// After `letter` and digits and a hyphen at *p ("c2-"), *p moves past them.
+static bool skip_numbered(const char **p, char letter)
+{
+    size_t digits = (*p)[0] == letter ? strspn(*p + 1, "0123456789") : 0;
+    if (digits == 0 || (*p)[1 + digits] != '-') {
+        return false;
+    }
+    *p += digits + 2;
+    return true;
+}
+
 // The names any WSM plan writes: level-N.dcm, level-N-part-K.dcm (a concatenation),
-// label.dcm, overview.dcm, thumbnail.dcm. A pattern, not one plan's list: --overwrite must
-// also clear an earlier conversion's files that this one does not write (more levels).
+// label.dcm, overview.dcm, thumbnail.dcm; a microscopy file's channels put c<C>- in
+// front, and t<T>- and z<Z>- before that when time points or planes are series of their
+// own (iod/wsm_planes.h). A pattern, not one plan's list: --overwrite must also clear an
+// earlier conversion's files that this one does not write (more levels).
 static bool is_output_name(const char *name)
 {
     if (!strcmp(name, "label.dcm") || !strcmp(name, "overview.dcm") ||
         !strcmp(name, "thumbnail.dcm")) {
         return true;
     }
-    if (strncmp(name, "level-", 6) != 0) {
+    const char *p = name;
+    bool t = skip_numbered(&p, 't'), z = skip_numbered(&p, 'z');
+    if (!skip_numbered(&p, 'c') && (t || z)) {
         return false;
     }
-    const char *p = name + 6;
+    if (strncmp(p, "level-", 6) != 0) {
+        return false;
+    }
+    p += 6;
     size_t digits = strspn(p, "0123456789");
     if (digits == 0) {
         return false;

@@ -24,6 +24,7 @@ typedef struct s2d_study_series {
     const char *modality;
     const char *position_reference_indicator;
     bool empty_laterality;                      // write Laterality (Type 2C) empty
+    int series_number;                          // 0 means 1
 } s2d_study_series;
 bool s2d_module_patient_study_series(s2d_ds *ds, const s2d_study_series *s, s2d_error *err);
 
@@ -70,6 +71,13 @@ typedef struct s2d_optical_path {
     bool fluorescence;                // epifluorescence instead of brightfield
     double excitation_nm;             // fluorescence excitation wavelength; 0 = unknown
     double objective_power;           // 0 = unknown
+    // A channel of a fluorescence image (microscopy TIFFs): its name as the description
+    // (NULL: the illumination's), its emission wavelength (0 = unknown) and the colour a
+    // viewer shows it in, as a black-to-colour palette (has_colour).
+    const char *description;
+    double emission_nm;
+    bool has_colour;
+    uint8_t colour[3];
 } s2d_optical_path;
 /** The Optical Path Sequence of n paths and Number of Optical Paths. */
 bool s2d_module_optical_paths(s2d_ds *ds, const s2d_optical_path *paths, size_t n,

@@ -17,7 +17,8 @@ static bool put_illumination(s2d_ds *item, const s2d_optical_path *p, s2d_error 
         snprintf(description, sizeof description, "Epifluorescence, excitation %.0f nm",
                  p->excitation_nm);
     }
-    if (!s2d_put_str(item, S2D_KW_OpticalPathDescription, description, err) ||
+    if (!s2d_put_str(item, S2D_KW_OpticalPathDescription,
+                     p->description ? p->description : description, err) ||
         !s2d_put_code(item, S2D_KW_IlluminationTypeCodeSequence, "111743", "DCM",
                       "Epifluorescence illumination", err)) {
         return false;
@@ -31,6 +32,37 @@ static bool put_illumination(s2d_ds *item, const s2d_optical_path *p, s2d_error 
                         "Full Spectrum", err);
 }
 
+// The colour a channel is shown in: a palette of 256 16-bit entries from black to the
+// colour, which viewers apply over the display range (C.8.12.5, C.7.9).
+static bool put_palette(s2d_ds *item, const s2d_optical_path *p, s2d_error *err)
+{
+    static const s2d_kw descriptors[3] = {S2D_KW_RedPaletteColorLookupTableDescriptor,
+                                          S2D_KW_GreenPaletteColorLookupTableDescriptor,
+                                          S2D_KW_BluePaletteColorLookupTableDescriptor};
+    static const s2d_kw data[3] = {S2D_KW_RedPaletteColorLookupTableData,
+                                   S2D_KW_GreenPaletteColorLookupTableData,
+                                   S2D_KW_BluePaletteColorLookupTableData};
+    s2d_ds *palette = s2d_put_item(item, S2D_KW_PaletteColorLookupTableSequence, err);
+    if (!palette) {
+        return false;
+    }
+    const double descriptor[3] = {256, 0, 16};
+    for (int k = 0; k < 3; k++) {
+        uint8_t entries[256 * 2];   // little endian, as OW is written
+        for (unsigned i = 0; i < 256; i++) {
+            // i / 255 of the colour, in 16 bits: (i * c * 65535 / 255) / 255.
+            unsigned v = (i * p->colour[k] * 257u + 127u) / 255u;
+            entries[2 * i] = (uint8_t)(v & 0xFF);
+            entries[2 * i + 1] = (uint8_t)(v >> 8);
+        }
+        if (!s2d_put_numbers(palette, descriptors[k], descriptor, 3, err) ||
+            !s2d_put_bytes(palette, data[k], entries, sizeof entries, err)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool put_path(s2d_ds *ds, const s2d_optical_path *p, s2d_error *err)
 {
     s2d_ds *item = s2d_put_item(ds, S2D_KW_OpticalPathSequence, err);
@@ -40,6 +72,13 @@ static bool put_path(s2d_ds *ds, const s2d_optical_path *p, s2d_error *err)
         return false;
     }
     if (p->icc_is_srgb && !s2d_put_str(item, S2D_KW_ColorSpace, "SRGB", err)) {
+        return false;
+    }
+    if (p->emission_nm > 0 && !s2d_put_number(item, S2D_KW_ImagePathFilterPassThroughWavelength,
+                                              (double)(long)(p->emission_nm + 0.5), err)) {
+        return false;
+    }
+    if (p->has_colour && !put_palette(item, p, err)) {
         return false;
     }
     return p->objective_power <= 0 ||

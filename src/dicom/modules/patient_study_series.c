@@ -23,7 +23,8 @@ bool s2d_module_patient_study_series(s2d_ds *ds, const s2d_study_series *s, s2d_
            s2d_put_str(ds, S2D_KW_AccessionNumber, "", err) &&
            s2d_put_str(ds, S2D_KW_Modality, s->modality, err) &&
            s2d_put_str(ds, S2D_KW_SeriesInstanceUID, s->series_uid, err) &&
-           s2d_put_str(ds, S2D_KW_SeriesNumber, "1", err) &&
+           s2d_put_number(ds, S2D_KW_SeriesNumber, s->series_number > 0 ? s->series_number : 1,
+                          err) &&
            (!s->empty_laterality || s2d_put_str(ds, S2D_KW_Laterality, "", err)) &&
            (!s->frame_of_reference_uid ||
             (s2d_put_str(ds, S2D_KW_FrameOfReferenceUID, s->frame_of_reference_uid, err) &&
