@@ -21,6 +21,9 @@
 #include <tiffio.h>
 #include <unistd.h>
 
+#include "source/imagej.h"
+#include "source/ome_xml.h"
+#include "source/planes.h"
 #include "source/tiffio.h"
 
 // Private tags that mark a microscopy file format.
@@ -831,26 +834,12 @@ static const s2d_source_ops plain_ops = {
 
 // ------------------------------------------------------------------ the file's facts
 
-// The number after `key` at the start of a line of an ImageJ description, or false.
-static bool imagej_value(const char *desc, const char *key, double *v)
-{
-    size_t n = strlen(key);
-    for (const char *line = desc; line && *line; line = strchr(line, '\n'), line += !!line) {
-        if (strncmp(line, key, n) == 0) {
-            char *end;
-            *v = strtod(line + n, &end);
-            return end != line + n && isfinite(*v);
-        }
-    }
-    return false;
-}
-
 static void microscopy_mark(const s2d_tiffdir *td, s2d_source_meta *m)
 {
     const s2d_tiff_ifd *d0 = &td->ifds[0];
     const char *desc = d0->description ? d0->description : "";
     const char *software = d0->software ? d0->software : "";
-    double channels = 0;
+    s2d_imagej ij;
     const char *mark = "";
     if (strstr(desc, "<OME")) {
         mark = "OME-XML";
@@ -862,9 +851,7 @@ static void microscopy_mark(const s2d_tiffdir *td, s2d_source_meta *m)
         mark = "QPTIFF";
     } else if (s2d_tiffdir_private(td, 0, TAG_MICROMANAGER)) {
         mark = "Micro-Manager";
-    } else if (strncmp(desc, "ImageJ=", 7) == 0 &&
-               (strstr(desc, "\nhyperstack=true") ||
-                (imagej_value(desc, "channels=", &channels) && channels > 1))) {
+    } else if (s2d_imagej_parse(desc, &ij) && (ij.hyperstack || ij.channels > 1)) {
         // A plain ImageJ stack (slices only) is no mark: radiology is saved so too.
         mark = "ImageJ hyperstack";
     }
@@ -892,10 +879,11 @@ static bool read_meta(s2d_source *src, s2d_error *err)
     uint64_t exif = 0;
     m->exif_present = TIFFGetField(ps->tif, TIFFTAG_EXIFIFD, &exif) && exif != 0;
     s2d_meta_tiff_datetime(d0->datetime, m->acquisition_datetime);
-    if (d0->description && strncmp(d0->description, "ImageJ=", 7) == 0) {
-        m->has_display_range = imagej_value(d0->description, "min=", &m->display_min) &&
-                               imagej_value(d0->description, "max=", &m->display_max) &&
-                               m->display_max > m->display_min;
+    s2d_imagej ij;
+    if (s2d_imagej_parse(d0->description, &ij) && ij.has_range) {
+        m->has_display_range = true;
+        m->display_min = ij.min;
+        m->display_max = ij.max;
     }
     microscopy_mark(td, m);
     s2d_meta_default_background(m);
@@ -914,7 +902,7 @@ static bool plain_detect(const char *path, const s2d_tiffdir *td)
     }
     const s2d_tiff_ifd *d0 = &td->ifds[0];
     return !d0->tiled || d0->bits != 8 || d0->sample_format != SAMPLEFORMAT_UINT ||
-           !s2d_format_openslide.detect(path, td);
+           s2d_ome_planes_file(td) || !s2d_format_openslide.detect(path, td);
 }
 
 static bool open_tiff(s2d_source *src, plain_source *ps, s2d_error *err)
@@ -987,7 +975,7 @@ static bool plain_open(s2d_source *src, s2d_error *err)
         }
     }
     ps->dir = -1;   // the first read sets the directory up for reading (JPEG colour mode)
-    return true;
+    return s2d_planes_build(src, err);
 }
 
 static const char *const plain_extensions[] = {".tif", ".tiff", NULL};

@@ -1,11 +1,14 @@
 /* A generic tiled TIFF (OpenSlide's generic-tiff): every tiled IFD a level, of JPEG or
  * JPEG 2000 tiles to copy. Other tiles (LZW, Deflate...) are OpenSlide's to decode. */
+#include "source/ome_xml.h"
 #include "source/tiffio.h"
 
 static bool tiled_detect(const char *path, const s2d_tiffdir *td)
 {
     (void)path;
-    return td && td->n > 0 && td->ifds[0].tiled && !s2d_tiff_vendor_marked(td);
+    // OME-TIFFs of grey planes are fmt_plain_tiff's, however tiled.
+    return td && td->n > 0 && td->ifds[0].tiled && !s2d_tiff_vendor_marked(td) &&
+           !s2d_ome_planes_file(td);
 }
 
 static bool tiled_open(s2d_source *src, s2d_error *err)

@@ -11,6 +11,8 @@
 #define DOC_DPI_MAX 600.0
 // How far a page may be from a paper size, either side.
 #define PAPER_TOLERANCE 0.10
+// The largest pixel of a microscope, in micrometres (a radiograph's are 50 um and more).
+#define MICROSCOPY_UM_MAX 10.0
 
 static const struct {
     const char *name;
@@ -76,6 +78,38 @@ static const char *paper_of(const s2d_pixdesc *p, const s2d_page_facts *f, doubl
     return best;
 }
 
+bool s2d_pages_are_planes(const s2d_source_image *pages, const s2d_page_facts *facts, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const s2d_pixdesc *p = &pages[i].pix, *p0 = &pages[0].pix;
+        const s2d_page_facts *f = &facts[i];
+        bool depth = f->bits_per_sample == 8 || f->bits_per_sample == 16 ||
+                     f->bits_per_sample == 32 || (p->is_float && f->bits_per_sample == 64);
+        if (p->samples != 1 || p->colour != S2D_COLOUR_MONO_MIN_IS_BLACK || f->decoded_to_rgb ||
+            !depth || p->width != p0->width || p->height != p0->height ||
+            p->bits_allocated != p0->bits_allocated || p->bits_stored != p0->bits_stored ||
+            p->is_signed != p0->is_signed || p->is_float != p0->is_float) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+// The pixel size, in micrometres, a page's resolution says (the larger side); 0 when it
+// says none.
+static double page_um(const s2d_page_facts *f)
+{
+    return f->x_px_per_mm > 0 && f->y_px_per_mm > 0
+               ? 1000.0 / fmin(f->x_px_per_mm, f->y_px_per_mm)
+               : 0;
+}
+
+bool s2d_microscope_pixel(double um)
+{
+    // A little room for a resolution stored as a float (2540 dpi is 10 um).
+    return um > 0 && um <= MICROSCOPY_UM_MAX * (1 + 1e-6);
+}
+
 static const char *ccitt_name(uint16_t code)
 {
     return code == 4 ? "CCITT G4" : code == 3 ? "CCITT G3" : "CCITT modified Huffman";
@@ -86,6 +120,10 @@ s2d_tiff_kind s2d_kind_of(const char *mark, const s2d_source_image *pages,
 {
     if (mark && mark[0]) {
         snprintf(reason, 128, "%s", mark);
+        return S2D_KIND_MICROSCOPY;
+    }
+    if (s2d_pages_are_planes(pages, facts, n) && s2d_microscope_pixel(page_um(&facts[0]))) {
+        snprintf(reason, 128, "grey planes of %.3g um pixels", page_um(&facts[0]));
         return S2D_KIND_MICROSCOPY;
     }
     for (int i = 0; i < n; i++) {
@@ -140,6 +178,27 @@ s2d_tiff_kind s2d_source_kind(const s2d_source *src, char reason[128])
         snprintf(reason, 128, "a whole-slide image");
         return S2D_KIND_MICROSCOPY;
     }
-    return s2d_kind_of(src->meta.microscopy_mark, src->pages, src->page_facts, src->npages,
-                       reason);
+    const s2d_source_meta *m = &src->meta;
+    const s2d_plane_layout *l = s2d_source_planes(src);
+    double um = fmax(m->mpp_x, m->mpp_y);
+    bool by_size = l && m->mpp_x > 0 && m->mpp_y > 0 && s2d_microscope_pixel(um);
+    s2d_tiff_kind kind = s2d_kind_of(m->microscopy_mark, src->pages, src->page_facts,
+                                     src->npages, reason);
+    if (!l || (kind != S2D_KIND_MICROSCOPY && !by_size)) {
+        return kind;
+    }
+    // What the layout holds: "OME-XML, 3 channels x 5 z", "grey TIFF, 1 channel, 0.5 um
+    // pixels" (no mark: the pixel size decided).
+    size_t used = (size_t)snprintf(reason, 128, "%s, %d channel%s", l->origin, l->nc,
+                                   l->nc == 1 ? "" : "s");
+    if (l->nz > 1 && used < 128) {
+        used += (size_t)snprintf(reason + used, 128 - used, " x %d z", l->nz);
+    }
+    if (l->nt > 1 && used < 128) {
+        used += (size_t)snprintf(reason + used, 128 - used, " x %d t", l->nt);
+    }
+    if (!m->microscopy_mark[0] && used < 128) {
+        snprintf(reason + used, 128 - used, ", %.3g um pixels", um);
+    }
+    return S2D_KIND_MICROSCOPY;
 }

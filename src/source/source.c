@@ -243,6 +243,7 @@ void s2d_source_close(s2d_source *src)
     free(src->meta.channels);
     free(src->pages);
     free(src->page_facts);
+    free(src->plane_pages);
     free(src->levels);
     free(src->path);
     free(src);
@@ -276,6 +277,11 @@ const s2d_source_image *s2d_source_associated(const s2d_source *src, s2d_image_r
 const s2d_source_meta *s2d_source_meta_of(const s2d_source *src)
 {
     return &src->meta;
+}
+
+const s2d_plane_layout *s2d_source_planes(const s2d_source *src)
+{
+    return src->has_planes ? &src->planes : NULL;
 }
 
 // ------------------------------------------------------------------ reading

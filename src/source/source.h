@@ -85,6 +85,8 @@ typedef struct s2d_source_channel {
     char name[256];                   // cut to 255 bytes
     double excitation_nm;             // excitation wavelength
     double emission_nm;               // emission wavelength
+    uint8_t colour[3];                // RGB the file shows it in, when has_colour
+    bool has_colour;
 } s2d_source_channel;
 
 /** What the source says about itself; empty strings / zeros when it does not say. */
@@ -274,6 +276,27 @@ bool s2d_source_page_jpeg(s2d_source *src, int page, s2d_buf *out, s2d_colour *c
  *  bytes cannot be read; *out is the caller's to free either way. */
 bool s2d_source_page_raw(s2d_source *src, int page, s2d_buf *out, s2d_error *err);
 
+/* ------------------------------------------------------------------ planes
+ * A microscopy file of pages (OME-XML, ImageJ hyperstack, QPTIFF, or grey pages of one
+ * size): which page holds which channel, z and t. */
+
+/** The planes of a microscopy file: nc x nz x nt grey images, each one page of the file
+ *  (read with s2d_source_read_rows(src, page, ...)), all of the first plane's width,
+ *  height and pixel description. */
+typedef struct s2d_plane_layout {
+    int nc, nz, nt;
+    const int *page;         // nc*nz*nt entries: page of plane (c, z, t) at c + nc*(z + nz*t)
+    double z_spacing_um;     // distance between z planes (OME PhysicalSizeZ, ImageJ spacing); 0 unknown
+    int significant_bits;    // OME SignificantBits (e.g. 12 of 16); 0 unknown
+    int label_page, overview_page, thumbnail_page;   // RGB pages (QPTIFF), -1 none
+    char origin[32];         // "OME-XML", "ImageJ hyperstack", "QPTIFF", "grey TIFF"
+} s2d_plane_layout;
+
+/** NULL when the source is not a file of microscopy planes. Owned by the source, valid
+ *  until close. A "grey TIFF" layout (pages of one size and grey pixel description, each a
+ *  channel) is made for any such file: s2d_source_kind says whether it is microscopy. */
+const s2d_plane_layout *s2d_source_planes(const s2d_source *src);
+
 /* ------------------------------------------------------------------ kinds
  * What a file of pages holds, told from its facts alone (src/source/kind.c). */
 
@@ -288,15 +311,21 @@ typedef enum s2d_tiff_kind {
 const char *s2d_kind_name(s2d_tiff_kind kind);
 
 /** The kind of n pages (pages and facts parallel arrays) of a file with that microscopy
- *  mark (meta's, may be empty), the first rule that matches: the mark; 1-bit pages,
+ *  mark (meta's, may be empty), the first rule that matches: the mark; grey planes
+ *  (s2d_pages_are_planes) whose resolution says pixels of 10 um or less; 1-bit pages,
  *  CCITT, 8-bit grey or RGB of a paper size (A4, Letter, Legal within 10 %) at 150..600 dpi
  *  on any page; float, then grey of any depth on any page; else photo. reason says what
  *  decided, in a few words ("16-bit grey", "A4 page at 300 dpi", "RGB"). */
 s2d_tiff_kind s2d_kind_of(const char *microscopy_mark, const s2d_source_image *pages,
                           const s2d_page_facts *facts, int n, char reason[128]);
 
+/** Whether n pages are grey planes of one size: one sample, min-is-black, 8, 16 or 32
+ *  bits (64-bit floats too), all of page 0's width, height and pixel description. */
+bool s2d_pages_are_planes(const s2d_source_image *pages, const s2d_page_facts *facts, int n);
+
 /** s2d_kind_of over a source's pages; a source of levels is microscopy ("a whole-slide
- *  image"). */
+ *  image"). A microscopy file with a layout of planes says its origin and dimensions
+ *  ("OME-XML, 3 channels x 5 z"). */
 s2d_tiff_kind s2d_source_kind(const s2d_source *src, char reason[128]);
 
 /** Whether a batch should take path as an input: a name or first bytes that a format of

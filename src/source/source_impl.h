@@ -51,6 +51,9 @@ struct s2d_source {
     int npages;
     s2d_source_image *pages;           // malloc'd
     s2d_page_facts *page_facts;        // malloc'd, parallel to pages
+    bool has_planes;                   // planes is a microscopy file's layout
+    s2d_plane_layout planes;           // its page table is plane_pages
+    int *plane_pages;                  // malloc'd
 };
 
 /** One format of the registry (registry.c).
@@ -72,6 +75,9 @@ extern const s2d_format s2d_format_ndpi, s2d_format_aperio, s2d_format_ome,
 
 /** The registry's formats in try order, and how many. */
 const s2d_format *const *s2d_formats(int *n);
+
+/** Whether a pixel of um micrometres is a microscope's (10 um or less; kind.c). */
+bool s2d_microscope_pixel(double um);
 
 /** The name our messages give an associated image: "label", "macro", "thumbnail". */
 const char *s2d_role_name(s2d_image_role role);

@@ -486,10 +486,14 @@ static void test_pages(void)
     }
     free(slices);
 
+    // Its two images are two pages of one size, the planes of its two channels.
     path_in_work(path, sizeof path, "hyperstack.tif");
-    write_file(path, "w", pages, 1, "ImageJ=1.53t\nimages=2\nchannels=2\nhyperstack=true\n");
+    layout channels[] = {pages[0], pages[0]};
+    write_file(path, "w", channels, 2, "ImageJ=1.53t\nimages=2\nchannels=2\nhyperstack=true\n");
     if ((src = open_plain(path)) != NULL) {
         CHECK(strcmp(s2d_source_meta_of(src)->microscopy_mark, "ImageJ hyperstack") == 0);
+        const s2d_plane_layout *l = s2d_source_planes(src);
+        CHECK(l && l->nc == 2 && l->nz == 1 && l->nt == 1 && l->page[1] == 1);
         s2d_source_close(src);
     }
 }
