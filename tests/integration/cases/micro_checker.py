@@ -84,6 +84,8 @@ def check_manifest(fixtures, manifest, checks):
         "bad_sizex.ome.tif": lambda tif, xml: int(xml["SizeX"]) != tif.pages[0].shape[1],
         "bad_type.ome.tif": lambda tif, xml: xml["Type"] == "uint8" and
         tif.pages[0].dtype == np.uint16,
+        "bad_tiffdata.ome.tif": lambda tif, xml: 'IFD="9"' in tif.pages[0].description and
+        len(tif.pages) == 4,
         "bad_sizes.ome.tif": lambda tif, xml: len({tif.pages[k].shape
                                                    for k in range(len(tif.pages))}) == 2}
     for fixture in manifest:

@@ -277,6 +277,9 @@ def make_all(out):
     write_ome(out / "bad_type.ome.tif", data, 2, 2, 1, "uint16", chans,
               xml_overrides={"Type": "uint8"})
     manifest.append(bad("bad_type.ome.tif", "OME-XML", ["bad_type.ome.tif"]))
+    write_ome(out / "bad_tiffdata.ome.tif", data, 2, 2, 1, "uint16", chans,
+              explicit_tiffdata=True, xml_overrides={"IFD": 9})
+    manifest.append(bad("bad_tiffdata.ome.tif", "OME-XML", ["bad_tiffdata.ome.tif"]))
     uneven = dict(data)
     uneven[(1, 0, 0)] = data[(1, 0, 0)][:100, :140]
     uneven[(1, 1, 0)] = data[(1, 1, 0)][:100, :140]
