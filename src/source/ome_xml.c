@@ -269,8 +269,28 @@ static void *append(void *array_ptr, size_t *n, size_t size)
     return (char *)grown + (*n)++ * size;
 }
 
-static void read_tiffdata(const char *tag, s2d_ome_tiffdata *t)
+// A TiffData at tag: its planes; in another file when its UUID (a child element) is not
+// the document's own (uuid, "" when the OME element has none).
+static void read_tiffdata(const char *tag, const char *uuid, s2d_ome_tiffdata *t)
 {
+    const char *end = element_end(tag, "TiffData");
+    const char *child = end && *end == '<' ? find_start(tag + 1, end, "UUID") : NULL;
+    const char *text = child ? strchr(child, '>') : NULL;
+    if (uuid[0] && text && text[-1] != '/') {
+        const char *close = strchr(text, '<');
+        char own[128];
+        decode_text(text + 1, close ? close : text + 1, own, sizeof own);
+        // Surrounding white space is no part of a URN.
+        char *at = own;
+        while (is_space(*at)) {
+            at++;
+        }
+        size_t n = strlen(at);
+        while (n > 0 && is_space(at[n - 1])) {
+            at[--n] = '\0';
+        }
+        t->other_file = strcmp(at, uuid) != 0;
+    }
     char v[8];
     bool has_ifd = attribute(tag, "IFD", v, sizeof v);
     t->ifd = (int)int_attribute(tag, "IFD", 0);
@@ -342,13 +362,19 @@ bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err)
         }
         read_channel(at, c);
     }
+    char uuid[128] = "";
+    const char *ome = find_start(xml, NULL, "OME");
+    if (ome) {
+        attribute(ome, "UUID", uuid, sizeof uuid);
+    }
     for (const char *at = find_start(pixels + 1, end, "TiffData"); at;
          at = find_start(at + 1, end, "TiffData")) {
         s2d_ome_tiffdata *t = append(&img->tiffdata, &img->ntiffdata, sizeof *t);
         if (!t) {
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
-        read_tiffdata(at, t);
+        memset(t, 0, sizeof *t);
+        read_tiffdata(at, uuid, t);
     }
     return true;
 }
@@ -436,10 +462,14 @@ bool s2d_ome_plane_ifds(const s2d_ome_image *img, int nifds, int *ifd_of_plane, 
         ifd_of_plane[i] = -1;
     }
     // No TiffData: IFDs 0, 1, ... are the planes in DimensionOrder.
-    static const s2d_ome_tiffdata every_plane = {0, 0, 0, 0, -1};
+    static const s2d_ome_tiffdata every_plane = {0, 0, 0, 0, -1, false};
     size_t ntiffdata = img->ntiffdata ? img->ntiffdata : 1;
     for (size_t d = 0; d < ntiffdata; d++) {
         const s2d_ome_tiffdata *t = img->ntiffdata ? &img->tiffdata[d] : &every_plane;
+        if (t->other_file) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "OME-XML TiffData %zu places planes in "
+                                 "another file (a multi-file OME-TIFF): not supported", d);
+        }
         int first[3] = {t->first_c, t->first_z, t->first_t};
         for (int a = 0; a < 3; a++) {
             if (first[a] < 0 || first[a] >= size[a]) {

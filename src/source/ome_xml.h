@@ -25,6 +25,7 @@ typedef struct s2d_ome_channel {
  *  DimensionOrder are IFDs ifd, ifd + 1, ... plane_count -1: "all planes". */
 typedef struct s2d_ome_tiffdata {
     int ifd, first_c, first_z, first_t, plane_count;
+    bool other_file;          // its UUID is not the document's: the planes lie elsewhere
 } s2d_ome_tiffdata;
 
 typedef struct s2d_ome_image {
@@ -56,7 +57,7 @@ int s2d_ome_effective_channels(const s2d_ome_image *img);
  * ... in DimensionOrder when there are none. nifds: the IFDs of the file's main chain.
  * @return false with err set (S2D_ERR_INPUT, one line naming what disagrees): a
  * DimensionOrder not known, sizes not positive, a TiffData past the planes or past the
- * last IFD, a plane no TiffData maps, fewer IFDs than planes.
+ * last IFD or in another file, a plane no TiffData maps, fewer IFDs than planes.
  */
 bool s2d_ome_plane_ifds(const s2d_ome_image *img, int nifds, int *ifd_of_plane, s2d_error *err);
 

@@ -18,6 +18,7 @@
 #include "source/ome_xml.h"
 #include "source/qptiff.h"
 #include "source/source.h"
+#include "source/tiffdir.h"
 
 static const char *testdata, *workdir;
 
@@ -142,6 +143,14 @@ static void test_ome_planes(void)
     CHECK(f && f[0] == 7 && f[1] == 3 && f[2] == 4 && f[3] == 5);
     free(f);
 
+    // Planes in this file by its own UUID, whatever its name now.
+    f = ome_ifds("<OME UUID=\"urn:uuid:a\"><Image><Pixels DimensionOrder=\"XYZCT\" SizeC=\"1\" "
+                 "SizeZ=\"2\" SizeT=\"1\"><TiffData IFD=\"1\" PlaneCount=\"2\"><UUID "
+                 "FileName=\"renamed.ome.tif\"> urn:uuid:a\n</UUID></TiffData></Pixels></Image>"
+                 "</OME>", 3, why);
+    CHECK(f && f[0] == 1 && f[1] == 2);
+    free(f);
+
     // What disagrees is named.
     static const struct {
         const char *xml;
@@ -159,6 +168,10 @@ static void test_ome_planes(void)
         {PIXELS("XYZCT", 1, 2, 1) "<TiffData FirstZ=\"1\" PlaneCount=\"2\"/></Pixels></Image>"
          "</OME>", 4, "past the 2 planes"},
         {PIXELS("XYZCT", 1, 0, 1) "</Pixels></Image></OME>", 4, "not all positive"},
+        {"<OME UUID=\"urn:uuid:a\"><Image><Pixels DimensionOrder=\"XYZCT\" SizeC=\"1\" "
+         "SizeZ=\"2\" SizeT=\"1\"><TiffData IFD=\"0\"><UUID FileName=\"a.ome.tif\">"
+         "urn:uuid:a</UUID></TiffData><TiffData IFD=\"0\" FirstZ=\"1\"><UUID>urn:uuid:b"
+         "</UUID></TiffData></Pixels></Image></OME>", 2, "TiffData 1 places planes in another"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         f = ome_ifds(bad[i].xml, bad[i].nifds, why);
@@ -349,7 +362,7 @@ static void test_shared_qptiff(void)
 typedef struct page_spec {
     uint32_t w, h;
     uint16_t spp, bits, format;
-    bool tiled;
+    bool tiled;               // one 16 x 16 JPEG tile (else one Deflate strip)
     float x_res;              // pixels per centimetre; 0: no resolution
 } page_spec;
 
@@ -367,7 +380,7 @@ static bool write_page(TIFF *t, const page_spec *p, int index)
     TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, p->format);
     TIFFSetField(t, TIFFTAG_PHOTOMETRIC, p->spp == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
     TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_DEFLATE);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, p->tiled ? COMPRESSION_JPEG : COMPRESSION_DEFLATE);
     if (p->x_res > 0) {
         TIFFSetField(t, TIFFTAG_XRESOLUTION, p->x_res);
         TIFFSetField(t, TIFFTAG_YRESOLUTION, p->x_res);
@@ -380,7 +393,7 @@ static bool write_page(TIFF *t, const page_spec *p, int index)
         buf[i] = (uint8_t)(i * 7 + (size_t)index);
     }
     if (ok && p->tiled) {
-        // One 16 x 16 tile (the pages written tiled are that small).
+        // One 16 x 16 tile (the pages written tiled are that small): JPEG, as fmt_ome copies.
         TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
         TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
         ok = TIFFWriteEncodedTile(t, 0, buf, (tmsize_t)(row * 16)) > 0;
@@ -467,15 +480,16 @@ static void test_written_ome(void)
         s2d_source_close(src);
     }
 
-    // A tiled 16-bit grey OME-TIFF is no RGB slide for fmt_ome: fmt_plain_tiff reads it.
+    // A grey OME-TIFF of JPEG tiles is no RGB slide for fmt_ome to copy: fmt_plain_tiff
+    // reads it.
     const page_spec tiled = {16, 16, 1, 8, SAMPLEFORMAT_UINT, true, 0};
-    write_tiff(path, "tiled.ome.tif", &tiled, 1, 2, OME_HEAD "<Image><Pixels "
-               "DimensionOrder=\"XYZCT\" Type=\"uint8\" SizeX=\"16\" SizeY=\"16\" SizeC=\"2\" "
+    write_tiff(path, "tiled.ome.tif", &tiled, 1, 1, OME_HEAD "<Image><Pixels "
+               "DimensionOrder=\"XYZCT\" Type=\"uint8\" SizeX=\"16\" SizeY=\"16\" SizeC=\"1\" "
                "SizeZ=\"1\" SizeT=\"1\"/></Image></OME>", 0, NULL);
     if ((src = open_path(path, &err)) != NULL) {
         CHECK(!strcmp(s2d_source_format(src), "plain-tiff"));
         const s2d_plane_layout *l = s2d_source_planes(src);
-        CHECK(l && l->nc == 2 && s2d_source_meta_of(src)->nchannels == 0);
+        CHECK(l && l->nc == 1 && s2d_source_meta_of(src)->nchannels == 0);
         s2d_source_close(src);
     }
 
@@ -512,6 +526,26 @@ static void test_written_ome(void)
         write_tiff(path, bad[i].name, bad[i].pages, bad[i].pages[1].w ? 2 : 1, bad[i].n, xml, 0,
                    NULL);
         expect_refused(path, bad[i].why);
+    }
+
+    // Which OME-TIFFs fmt_ome and fmt_tiled_tiff leave to fmt_plain_tiff: grey, or not
+    // 8-bit unsigned; not the RGB slides they copy.
+    static const struct {
+        const char *dir, *rel;   // dir: NULL for workdir, else under testdata
+        bool planes;
+    } files[] = {{NULL, "tiled.ome.tif", true},
+                 {NULL, "planes.ome.tif", true},
+                 {NULL, "rgb.ome.tif", false},
+                 {"ome-tiff", "OS-1-detail.ome.tif", false}};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (files[i].dir) {
+            snprintf(path, sizeof path, "%s/%s/%s", testdata, files[i].dir, files[i].rel);
+        } else {
+            snprintf(path, sizeof path, "%s/%s", workdir, files[i].rel);
+        }
+        s2d_tiffdir *td = s2d_tiffdir_list(path, &err);
+        CHECK(td && s2d_ome_planes_file(td) == files[i].planes);
+        s2d_tiffdir_free(td);
     }
 }
 
