@@ -351,6 +351,7 @@ bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err)
     img->objective_power = objective_power(xml, image, image_end);
 
     const char *end = element_end(pixels, "Pixels");
+    img->plane_samples = 1;
     if (!end || *end == '>') {
         return true;   // <Pixels .../>: no channels, no TiffData
     }
@@ -362,6 +363,7 @@ bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err)
         }
         read_channel(at, c);
     }
+    img->plane_samples = img->nchannels > 0 ? img->channels[0].samples : 1;
     char uuid[128] = "";
     const char *ome = find_start(xml, NULL, "OME");
     if (ome) {
@@ -390,7 +392,7 @@ void s2d_ome_image_free(s2d_ome_image *img)
 
 int s2d_ome_effective_channels(const s2d_ome_image *img)
 {
-    int samples = img->nchannels > 0 ? img->channels[0].samples : 1;
+    int samples = img->plane_samples >= 1 ? img->plane_samples : 1;
     int nc = img->size_c / samples;
     return nc >= 1 && img->size_c % samples == 0 ? nc : img->size_c >= 1 ? img->size_c : 1;
 }
@@ -455,8 +457,8 @@ bool s2d_ome_plane_ifds(const s2d_ome_image *img, int nifds, int *ifd_of_plane, 
     long long total = (long long)size[0] * size[1] * size[2];
     if (total > nifds) {
         return s2d_error_set(err, S2D_ERR_INPUT, "OME-XML describes %lld planes (%d channels "
-                             "x %d z x %d t), the file has %d IFDs", total, size[0], size[1],
-                             size[2], nifds);
+                             "x %d z x %d t), the file has %d IFD%s", total, size[0], size[1],
+                             size[2], nifds, nifds == 1 ? "" : "s");
     }
     for (long long i = 0; i < total; i++) {
         ifd_of_plane[i] = -1;

@@ -33,6 +33,8 @@ typedef struct s2d_ome_image {
     int size_x, size_y, size_c, size_z, size_time;   // SizeT is size_time
     char type[16];                    // "uint8", "int16", "float", ...
     int significant_bits;             // 0 when not given
+    int plane_samples;                // samples of a plane: the first Channel's
+                                      // SamplesPerPixel, 1 when not given
     double physical_x_um, physical_y_um, physical_z_um;   // 0 when not given or unknown units
     double objective_power;           // the Image's objective NominalMagnification; 0 unknown
     s2d_ome_channel *channels;        // owned (s2d_ome_image_free)
@@ -47,8 +49,8 @@ typedef struct s2d_ome_image {
 bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err);
 void s2d_ome_image_free(s2d_ome_image *img);
 
-/** Channels per plane group: SizeC / the first Channel's SamplesPerPixel (3 for an RGB
- *  image of SizeC 3), at least 1. */
+/** Channels per plane group: SizeC / plane_samples (1 for an RGB image of SizeC 3), at
+ *  least 1. */
 int s2d_ome_effective_channels(const s2d_ome_image *img);
 
 /**

@@ -225,7 +225,13 @@ static bool ome_planes(s2d_source *src, const int *page_of_ifd, s2d_error *err)
     s2d_ome_image img;
     s2d_error parse_err = {0};
     bool ok;
-    if (s2d_ome_parse(src->tiffdir->ifds[0].description, &img, &parse_err)) {
+    const s2d_tiff_ifd *d0 = &src->tiffdir->ifds[0];
+    if (s2d_ome_parse(d0->description, &img, &parse_err)) {
+        // Writers that give an RGB image's Channels one sample each still store it as
+        // RGB planes: the file says how many samples a plane has.
+        if (d0->samples == 3 && img.size_c % 3 == 0) {
+            img.plane_samples = 3;
+        }
         ok = ome_layout(src, &img, page_of_ifd, err);
     } else {
         // An OME-XML without a Pixels element says nothing of planes: no layout.

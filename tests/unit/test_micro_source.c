@@ -42,6 +42,34 @@ static int *ome_ifds(const char *xml, int nifds, char why[sizeof ((s2d_error *)0
     return ifds;
 }
 
+// Every prefix of text, in a buffer of exactly its size, through each parser: cut documents
+// parse or are refused without reading past their end (which ASan builds catch).
+static void parse_prefixes(const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t k = 0; k <= n; k++) {
+        char *cut = malloc(k + 1);
+        if (!cut) {
+            CHECK(!"memory");
+            return;
+        }
+        memcpy(cut, text, k);
+        cut[k] = '\0';
+        s2d_ome_image img;
+        s2d_error err = {0};
+        int ifds[64];
+        if (s2d_ome_parse(cut, &img, &err)) {
+            s2d_ome_plane_ifds(&img, 64, ifds, &err);
+        }
+        s2d_ome_image_free(&img);
+        s2d_qpi_ifd q;
+        s2d_qptiff_parse(cut, &q);
+        s2d_imagej ij;
+        s2d_imagej_parse(cut, &ij);
+        free(cut);
+    }
+}
+
 static void test_ome_parse(void)
 {
     static const char xml[] =
@@ -84,6 +112,7 @@ static void test_ome_parse(void)
     }
     CHECK(img.tiffdata && img.tiffdata[0].ifd == 0 && img.tiffdata[0].plane_count == 6);
     s2d_ome_image_free(&img);
+    parse_prefixes(xml);
 
     // Neither an Image nor a Pixels: refused, saying so.
     CHECK(!s2d_ome_parse("<OME><Pixels SizeX=\"1\"/></OME>", &img, &err) &&
@@ -174,6 +203,7 @@ static void test_ome_planes(void)
          "</UUID></TiffData></Pixels></Image></OME>", 2, "TiffData 1 places planes in another"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        parse_prefixes(bad[i].xml);
         f = ome_ifds(bad[i].xml, bad[i].nifds, why);
         if (f || !strstr(why, bad[i].why)) {
             fprintf(stderr, "bad OME-XML %zu: \"%s\", want \"%s\"\n", i, why, bad[i].why);
@@ -228,6 +258,7 @@ static void test_imagej(void)
           ij.hyperstack && ij.spacing == 0.25 && ij.has_range && ij.min == 12.5 &&
           ij.max == 4000);
     CHECK(s2d_imagej_unit_um(ij.unit) == 1);
+    parse_prefixes("ImageJ=1.53t\nimages=30\nchannels=3\nunit=micron\nmin=1\nmax=2\n");
     CHECK(s2d_imagej_parse("ImageJ=1.4\nimages=5\nslices=5\nunit=micron\nmin=9\nmax=9\n", &ij));
     CHECK(!ij.hyperstack && ij.channels == 0 && ij.slices == 5 && !ij.has_range &&
           s2d_imagej_unit_um(ij.unit) == 1);
@@ -268,6 +299,7 @@ static void test_qptiff_parse(void)
     CHECK(q.type == S2D_QPI_FULL && !strcmp(q.name, "Opal 570") && q.has_colour &&
           q.colour[0] == 255 && q.colour[1] == 128 && q.colour[2] == 0 && q.objective == 20 &&
           q.pixel_um == 0.4977);
+    parse_prefixes(channel);
     CHECK(s2d_qptiff_parse("<PerkinElmer-QPI-ImageDescription><ImageType>Overview</ImageType>"
                            "<Objective>WideFOV</Objective><Color>1,2</Color>"
                            "</PerkinElmer-QPI-ImageDescription>", &q));
@@ -526,6 +558,21 @@ static void test_written_ome(void)
         write_tiff(path, bad[i].name, bad[i].pages, bad[i].pages[1].w ? 2 : 1, bad[i].n, xml, 0,
                    NULL);
         expect_refused(path, bad[i].why);
+    }
+
+    // One RGB image in strips, its three Channels of one sample each (as some writers
+    // give them): no planes, the pages' path as before.
+    const page_spec rgb = {40, 30, 3, 8, SAMPLEFORMAT_UINT, false, 0};
+    write_tiff(path, "rgb_one.ome.tif", &rgb, 1, 1, OME_HEAD "<Image><Pixels "
+               "DimensionOrder=\"XYCZT\" Type=\"uint8\" SizeX=\"40\" SizeY=\"30\" SizeC=\"3\" "
+               "SizeZ=\"1\" SizeT=\"1\"><Channel SamplesPerPixel=\"1\"/><Channel "
+               "SamplesPerPixel=\"1\"/><Channel SamplesPerPixel=\"1\"/></Pixels></Image></OME>",
+               0, NULL);
+    if ((src = open_path(path, &err)) != NULL) {
+        char reason[128];
+        CHECK(!s2d_source_planes(src) && s2d_source_kind(src, reason) == S2D_KIND_MICROSCOPY &&
+              !strcmp(reason, "OME-XML"));
+        s2d_source_close(src);
     }
 
     // Which OME-TIFFs fmt_ome and fmt_tiled_tiff leave to fmt_plain_tiff: grey, or not
