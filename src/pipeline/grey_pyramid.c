@@ -156,46 +156,49 @@ static void zero_rows(run *rn, int level, uint8_t *band, uint32_t from)
 }
 
 // One row of a level from the rows `top` and `bottom` (NULL past the image) of the level
-// above, whose width is src_width.
+// above, src_width wide: (sum + n/2) / n over the n pixels of each 2x2 block that exist.
+// The blocks with two columns first, in a loop without branches, then the odd last column.
 static void average_rows_u8(const uint8_t *top, const uint8_t *bottom, uint32_t src_width,
-                            uint8_t *dst, uint32_t width)
+                            uint8_t *dst)
 {
-    for (uint32_t x = 0; x < width; x++) {
-        uint32_t x0 = 2 * x, sum = top[x0], n = 1;
-        if (x0 + 1 < src_width) {
-            sum += top[x0 + 1];
-            n++;
+    uint32_t pairs = src_width / 2;
+    if (bottom) {
+        for (uint32_t x = 0; x < pairs; x++) {
+            dst[x] = (uint8_t)((top[2 * x] + top[2 * x + 1] + bottom[2 * x] +
+                                bottom[2 * x + 1] + 2) / 4);
         }
-        if (bottom) {
-            sum += bottom[x0];
-            n++;
-            if (x0 + 1 < src_width) {
-                sum += bottom[x0 + 1];
-                n++;
-            }
+        if (src_width % 2) {
+            dst[pairs] = (uint8_t)((top[2 * pairs] + bottom[2 * pairs] + 1) / 2);
         }
-        dst[x] = (uint8_t)((sum + n / 2) / n);
+    } else {
+        for (uint32_t x = 0; x < pairs; x++) {
+            dst[x] = (uint8_t)((top[2 * x] + top[2 * x + 1] + 1) / 2);
+        }
+        if (src_width % 2) {
+            dst[pairs] = top[2 * pairs];
+        }
     }
 }
 
 static void average_rows_u16(const uint16_t *top, const uint16_t *bottom, uint32_t src_width,
-                             uint16_t *dst, uint32_t width)
+                             uint16_t *dst)
 {
-    for (uint32_t x = 0; x < width; x++) {
-        uint32_t x0 = 2 * x, sum = top[x0], n = 1;
-        if (x0 + 1 < src_width) {
-            sum += top[x0 + 1];
-            n++;
+    uint32_t pairs = src_width / 2;
+    if (bottom) {
+        for (uint32_t x = 0; x < pairs; x++) {
+            dst[x] = (uint16_t)(((uint32_t)top[2 * x] + top[2 * x + 1] + bottom[2 * x] +
+                                 bottom[2 * x + 1] + 2) / 4);
         }
-        if (bottom) {
-            sum += bottom[x0];
-            n++;
-            if (x0 + 1 < src_width) {
-                sum += bottom[x0 + 1];
-                n++;
-            }
+        if (src_width % 2) {
+            dst[pairs] = (uint16_t)(((uint32_t)top[2 * pairs] + bottom[2 * pairs] + 1) / 2);
         }
-        dst[x] = (uint16_t)((sum + n / 2) / n);
+    } else {
+        for (uint32_t x = 0; x < pairs; x++) {
+            dst[x] = (uint16_t)(((uint32_t)top[2 * x] + top[2 * x + 1] + 1) / 2);
+        }
+        if (src_width % 2) {
+            dst[pairs] = top[2 * pairs];
+        }
     }
 }
 
@@ -216,11 +219,11 @@ static void average_band(run *rn, int level, uint32_t row)
         const uint8_t *bottom = src_y + 1 < src->height ? top + src_stride : NULL;
         uint8_t *out = dst + y * dst_stride;
         if (rn->sample_bytes == 1) {
-            average_rows_u8(top, bottom, src->width, out, lv->width);
+            average_rows_u8(top, bottom, src->width, out);
         } else {
             average_rows_u16((const uint16_t *)(const void *)top,
                              (const uint16_t *)(const void *)bottom, src->width,
-                             (uint16_t *)(void *)out, lv->width);
+                             (uint16_t *)(void *)out);
         }
     }
     zero_rows(rn, level, dst, n);
