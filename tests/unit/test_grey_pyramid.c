@@ -4,10 +4,13 @@
  * of every plane, decoded, equals the reference tile (padded with 0), and the frames reach
  * the sink in order (planes in order, each (plane, level) row-major), each exactly once.
  * Rows are read on the calling thread, in order. An error from read_rows or the sink stops
- * the run with that error; an interrupt cancels it. Runs under TSan too. */
+ * the run with that error; an interrupt cancels it. Runs under TSan too.
+ * `test_grey_pyramid memory` (release build only: ASan's shadow memory would swamp it):
+ * the peak RSS does not grow with the image's height. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "harness.h"
@@ -439,8 +442,68 @@ static void interrupt_cancels_the_run(void)
     }
 }
 
-int main(void)
+// ---- Memory ----
+
+typedef struct tall_run {
+    uint32_t width;
+    uint64_t frames;
+} tall_run;
+
+static bool tall_rows(void *ctx, int plane, uint32_t y, uint32_t n, void *out, size_t stride,
+                      s2d_error *err)
 {
+    (void)plane;
+    (void)err;
+    const tall_run *t = ctx;
+    for (uint32_t r = 0; r < n; r++) {
+        uint8_t *row = (uint8_t *)out + r * stride;
+        for (uint32_t x = 0; x < t->width; x++) {
+            row[x] = (uint8_t)(x * 7 + (y + r) * 13);
+        }
+    }
+    return true;
+}
+
+static bool tall_sink(void *ctx, int plane, int level, uint32_t col, uint32_t row,
+                      const uint8_t *frame, size_t len, s2d_error *err)
+{
+    (void)plane, (void)level, (void)col, (void)row, (void)frame, (void)len, (void)err;
+    ((tall_run *)ctx)->frames++;
+    return true;
+}
+
+// Peak RSS in KiB after a 4000 x height 8-bit plane (native frames, 2 threads).
+static long peak_after_plane(uint32_t height)
+{
+    tall_run t = {.width = 4000};
+    s2d_grey_pyramid p = {.width = 4000, .height = height, .tile = 256, .bytes_per_sample = 1,
+                          .nplanes = 1, .codec = &s2d_codec_native, .threads = 2, .ctx = &t,
+                          .read_rows = tall_rows, .sink = tall_sink};
+    s2d_error err = {0};
+    CHECK(s2d_grey_pyramid_run(&p, &err));
+    CHECK(t.frames > (uint64_t)p.levels[0].cols * p.levels[0].rows);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+// 2,000 rows, then 64,000: the peak grows by less than 16 MiB, where keeping level 1 whole
+// would add 64 MB (memory is a few bands per level, whatever the height).
+static void memory_independent_of_height(void)
+{
+    long short_peak = peak_after_plane(2000);
+    long tall_peak = peak_after_plane(64000);
+    fprintf(stderr, "peak RSS: %ld KiB after 4000 x 2000, %ld KiB after 4000 x 64000\n",
+            short_peak, tall_peak);
+    CHECK(tall_peak - short_peak < 16 * 1024);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "memory") == 0) {
+        RUN(memory_independent_of_height);
+        return harness_failures != 0;
+    }
     RUN(levels_of_sizes);
     RUN(native_frames);
     RUN(jpeg_ls_frames);
