@@ -367,8 +367,8 @@ static bool imagej_planes(s2d_source *src, s2d_error *err)
     for (int i = 0; i < total; i++) {
         src->plane_pages[i] = i;   // ImageJ's order is the layout's: c, then z, then t
     }
-    if (!marked && single_rgb(src)) {
-        drop_layout(src);
+    if (single_rgb(src)) {
+        drop_layout(src);   // one RGB image: no planes
         return true;
     }
     if (!check_planes(src, err)) {

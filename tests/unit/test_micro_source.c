@@ -633,6 +633,14 @@ static void test_written_imagej(void)
     write_tiff(path, "hyperstack_count.tif", &p, 1, 6, "ImageJ=1.53t\nimages=5\nchannels=2\n"
                "slices=3\nhyperstack=true\n", 0, NULL);
     expect_refused(path, "images=5, but channels x slices x frames is 6");
+    // One RGB image marked hyperstack: no planes to refuse, the pages' path.
+    const page_spec rgb = {20, 10, 3, 8, SAMPLEFORMAT_UINT, false, 0};
+    write_tiff(path, "hyperstack_rgb.tif", &rgb, 1, 1, "ImageJ=1.53t\nimages=1\n"
+               "hyperstack=true\n", 0, NULL);
+    if ((src = open_path(path, &err)) != NULL) {
+        CHECK(!s2d_source_planes(src));
+        s2d_source_close(src);
+    }
     // A stack of slices only: no mark, z planes; no microscope's pixel: radiology.
     const page_spec none = {20, 10, 1, 16, SAMPLEFORMAT_UINT, false, 0};
     write_tiff(path, "stack.tif", &none, 1, 4, "ImageJ=1.53t\nimages=4\nslices=4\n", 0, NULL);
