@@ -63,7 +63,8 @@ typedef struct s2d_convert_options {
     uint64_t max_instance_bytes;
 
     // Plain TIFFs (pages rather than a slide pyramid; see docs/plain-tiff.md).
-    const char *kind;            // "radiology", "document" or "photo"; NULL = detected
+    const char *kind;            // "radiology", "document", "photo" or "microscopy";
+                                 // NULL = detected
     const char *modality;        // Modality (CT, MR, DOC, XC, ...); NULL = the kind's own
     const char *codec;           // "native", "rle", "jpeg-ls", "j2k"; NULL = native, or the
                                  // source's JPEG copied
@@ -79,6 +80,10 @@ typedef struct s2d_convert_options {
     int burned_in_annotation;    // 1 YES, -1 NO, 0 = the kind's default
     const char *document_title;  // Document Title and, unless given, Series Description
     const char *body_part;       // Body Part Examined
+
+    // Microscopy TIFFs (grey planes; see docs/microscopy.md).
+    bool z_series;               // a series per z plane instead of focal planes
+    int only_t;                  // only this time point (1-based); 0 = each in a series
 
     // When non-NULL and set non-zero (by a signal handler, say), the conversion stops,
     // removes what it wrote and fails with S2D_ERR_CANCELLED.

@@ -49,7 +49,8 @@ static bool is_code(const char *value)
 
 static bool is_kind(const char *value)
 {
-    return !strcmp(value, "radiology") || !strcmp(value, "document") || !strcmp(value, "photo");
+    return !strcmp(value, "radiology") || !strcmp(value, "document") || !strcmp(value, "photo") ||
+           !strcmp(value, "microscopy");
 }
 
 // jansson's check: the metadata columns refuse text that is not UTF-8 the same way.
@@ -77,7 +78,7 @@ static const option_column option_columns[] = {
     {"Modality", "--modality", is_code,
      "give a code of capital letters (CT, MR, DX, OT, DOC, XC, ES ...)", true},
     {"DocumentTitle", "--document-title", is_utf8, "it is not UTF-8 text", false},
-    {"kind", "--kind", is_kind, "use radiology, document or photo", true},
+    {"kind", "--kind", is_kind, "use radiology, document, photo or microscopy", true},
 };
 
 const char *s2d_manifest_keywords(void)

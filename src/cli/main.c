@@ -175,7 +175,8 @@ static int cmd_convert(int argc, char **argv)
             bytes += report.files[i].bytes;
         }
         if (report.kind[0]) {
-            fprintf(stderr, "slide2dcm: %s: a plain TIFF taken for %s (%s)\n", slide,
+            fprintf(stderr, "slide2dcm: %s: %s %s TIFF (%s)\n", slide,
+                    strcmp(report.kind, "microscopy") ? "a plain TIFF taken for" : "a",
                     report.kind, report.kind_reason);
         }
         fprintf(stderr, "slide2dcm: %s: %d files, %.1f MB in %s, %.1f s\n", slide, report.nfiles,

@@ -164,11 +164,33 @@ static int set_eot_threshold(const s2d_cli_option *opt, s2d_cli_args *a, char *a
 // --kind and --pages: one of a list of words.
 static int set_kind(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
-    if (strcmp(arg, "radiology") && strcmp(arg, "document") && strcmp(arg, "photo")) {
-        return s2d_cli_usage_error(a->command, "--%s %s: use radiology, document or photo",
+    if (strcmp(arg, "radiology") && strcmp(arg, "document") && strcmp(arg, "photo") &&
+        strcmp(arg, "microscopy")) {
+        return s2d_cli_usage_error(a->command,
+                                   "--%s %s: use radiology, document, photo or microscopy",
                                    opt->name, arg);
     }
     a->opts.kind = arg;
+    return 0;
+}
+
+static int set_z(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "stack") && strcmp(arg, "series")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use stack or series", opt->name, arg);
+    }
+    a->opts.z_series = strcmp(arg, "series") == 0;
+    return 0;
+}
+
+static int set_t(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    long v = 0;
+    if (strcmp(arg, "all") && !parse_long(arg, 1, 1000000, &v)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use all or a time point from 1",
+                                   opt->name, arg);
+    }
+    a->opts.only_t = (int)v;
     return 0;
 }
 
@@ -306,16 +328,25 @@ const s2d_cli_option s2d_cli_options[] = {
      FIELD(opts.no_overview), FORWARDED, NULL},
     {"no-thumbnail", 0, NULL, NULL, "leave the thumbnail image out", NULL, set_flag,
      FIELD(opts.no_thumbnail), FORWARDED, NULL},
-    {"kind", 0, "KIND", "Plain TIFFs (radiology exports, scanned documents, photographs):",
-     "radiology, document or photo (default: from the file; the\n--json-report says why)",
+    {"kind", 0, "KIND", "Plain TIFFs (radiology exports, scanned documents, photographs,\n"
+     "microscopy planes):",
+     "radiology, document, photo or microscopy (default: from the\nfile; the "
+     "--json-report says why)",
      NULL, set_kind, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
     {"modality", 0, "CODE", NULL,
      "Modality (CT, MR, CR, DX, US, XA, MG, OT, DOC, XC, ES...);\nit implies the kind",
      NULL, set_code, FIELD(opts.modality), FORWARDED | S2D_OPT_PIXELS, NULL},
     {"codec", 0, "NAME", NULL,
      "native (default), deflate, rle, jpeg-ls or j2k, all lossless;\nJPEG pages are "
-     "copied unless one is named", NULL, set_const_text, FIELD(opts.codec), FORWARDED | S2D_OPT_PIXELS,
+     "copied unless one is named; microscopy:\nj2k (default), jpeg-ls, native, or jpeg "
+     "for 8 bits (lossy)", NULL, set_const_text, FIELD(opts.codec), FORWARDED | S2D_OPT_PIXELS,
      NULL},
+    {"z", 0, "stack|series", NULL,
+     "microscopy: z planes as focal planes of each instance\n(default) or a series per plane",
+     NULL, set_z, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"t", 0, "all|N", NULL,
+     "microscopy: every time point, a series each (default), or\nonly time point N",
+     NULL, set_t, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
     {"pages", 0, "frames|instances", NULL,
      "pages of one size and type as frames of one instance\n(default) or one instance each",
      NULL, set_pages, 0, FORWARDED | S2D_OPT_PIXELS, NULL},

@@ -28,3 +28,23 @@ const s2d_codec *s2d_codec_find(const char *transfer_syntax_uid)
     }
     return NULL;
 }
+
+// --codec's names; the encoders a user may choose.
+static const struct {
+    const char *option;
+    const s2d_codec *codec;
+} named[] = {
+    {"native", &s2d_codec_native},   {"deflate", &s2d_codec_deflated},
+    {"rle", &s2d_codec_rle},         {"jpeg-ls", &s2d_codec_jpeg_ls},
+    {"j2k", &s2d_codec_jpeg2000_lossless}, {"jpeg", &s2d_codec_jpeg_baseline},
+};
+
+const s2d_codec *s2d_codec_named(const char *option)
+{
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+        if (strcmp(named[i].option, option) == 0) {
+            return named[i].codec;
+        }
+    }
+    return NULL;
+}

@@ -56,6 +56,10 @@ const s2d_codec *s2d_codec_find(const char *transfer_syntax_uid);
 /** The i-th codec of the table, NULL past its end (for listings and tests). */
 const s2d_codec *s2d_codec_at(size_t i);
 
+/** The codec `--codec option` names: native, deflate, rle, jpeg-ls, j2k (JPEG 2000
+ *  lossless) or jpeg (JPEG baseline, lossy); NULL for any other name. A static entry. */
+const s2d_codec *s2d_codec_named(const char *option);
+
 /* The entries, each defined in its own file. */
 extern const s2d_codec s2d_codec_jpeg_baseline;   // codec/jpeg_baseline.c
 extern const s2d_codec s2d_codec_jpeg2000;        // codec/jpeg2000.c

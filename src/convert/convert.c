@@ -13,6 +13,7 @@
 #include "codec/frame_dec.h"
 #include "convert/identity.h"
 #include "convert/outdir.h"
+#include "convert/microscopy.h"
 #include "convert/pages.h"
 #include "convert/output.h"
 #include "iod/wsm_levels.h"
@@ -525,6 +526,28 @@ static bool convert_pages(job *jb, s2d_convert_report *report, s2d_error *err)
     return ok;
 }
 
+// A microscopy file's grey planes (microscopy.h); its outputs become the job's too.
+static bool convert_microscopy(job *jb, s2d_convert_report *report, const char *reason,
+                               s2d_error *err)
+{
+    if (report) {
+        snprintf(report->kind, sizeof report->kind, "microscopy");
+        snprintf(report->kind_reason, sizeof report->kind_reason, "%s", reason);
+    }
+    // Empty glass in fluorescence is black (PS3.3 CIELab: L* 0, a* b* 0).
+    jb->slide.absent_pixel_lab[0] = 0;
+    jb->slide.absent_pixel_lab[1] = jb->slide.absent_pixel_lab[2] = 0x8080;
+    s2d_micro m = {.path = jb->slide_path, .outdir = jb->outdir, .opts = jb->opts,
+                   .src = jb->reader, .id = &jb->id, .shared = &jb->slide, .diag = &jb->diag};
+    bool ok = s2d_micro_plan(&m, err) && s2d_micro_write(&m, err);
+    jb->outputs = m.outputs;
+    jb->noutputs = m.noutputs;
+    m.outputs = NULL;   // the job's now
+    m.noutputs = 0;
+    s2d_micro_free(&m);
+    return ok;
+}
+
 void s2d_convert_report_free(s2d_convert_report *report)
 {
     if (report) {
@@ -560,16 +583,22 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     bool ok = validate_options(opts, err) &&
               (jb->reader = s2d_source_open(slide_path, err)) != NULL;
     bool pages = ok && s2d_source_page_count(jb->reader) > 0;
+    // Grey planes of a microscopy file are a slide's image: WSM, like the slides.
+    char micro_reason[160] = "";
+    bool micro = pages && !opts->as_pdf && s2d_micro_applies(jb->reader, opts, micro_reason);
     if (ok && !pages && opts->as_pdf) {
         ok = s2d_error_set(err, S2D_ERR_INPUT, "%s: --as pdf writes a plain TIFF's document "
                            "pages, and this is a slide", s2d_base_name(slide_path));
     }
-    jb->iod = pages ? &s2d_iod_sc_byte : s2d_iod_find("WSM");
+    jb->iod = pages && !micro ? &s2d_iod_sc_byte : s2d_iod_find("WSM");
     ok = ok && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
          s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
                                &jb->slide, &jb->diag, err) &&
          s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);
-    if (ok && pages) {
+    if (ok && micro) {
+        jb->slide.overrides = jb->id.overrides;
+        ok = convert_microscopy(jb, report, micro_reason, err);
+    } else if (ok && pages) {
         jb->slide.overrides = jb->id.overrides;
         ok = convert_pages(jb, report, err);
     } else if (ok) {

@@ -172,10 +172,16 @@ int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t s
     }
     // Plain TIFFs: the kind (its mapping), the codec and the grouping of pages; absent,
     // the string is what it was before plain TIFFs.
+    char only_t[16] = "";
+    if (o->only_t > 0) {
+        snprintf(only_t, sizeof only_t, "%d", o->only_t);
+    }
     const char *const parts[][2] = {{"/kind=", o->kind}, {"/modality=", o->modality},
                                     {"/codec=", o->codec},
                                     {"/pages=", o->pages_as_instances ? "instances" : NULL},
-                                    {"/as=", o->as_pdf ? "pdf" : NULL}};
+                                    {"/as=", o->as_pdf ? "pdf" : NULL},
+                                    {"/z=", o->z_series ? "series" : NULL},
+                                    {"/t=", only_t[0] ? only_t : NULL}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts && n >= 0; i++) {
         if (parts[i][1]) {
             size_t used = (size_t)n < size ? (size_t)n : size;

@@ -63,8 +63,12 @@ static bool decide_kind(s2d_pages *pg, s2d_error *err)
                 return true;
             }
         }
-        return s2d_error_set(err, S2D_ERR_USAGE, "--kind %s: use radiology, document or photo",
-                             o->kind);
+        if (!strcmp(o->kind, "microscopy")) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "--kind microscopy: the pages are not "
+                                 "grey planes of one size and sample type");
+        }
+        return s2d_error_set(err, S2D_ERR_USAGE,
+                             "--kind %s: use radiology, document, photo or microscopy", o->kind);
     }
     if (o->modality && kind_of_modality(o->modality, &pg->kind, &microscopy)) {
         snprintf(pg->kind_reason, sizeof pg->kind_reason, "--modality %s", o->modality);
@@ -74,8 +78,9 @@ static bool decide_kind(s2d_pages *pg, s2d_error *err)
     s2d_tiff_kind found = s2d_source_kind(pg->src, reason);
     if (microscopy || found == S2D_KIND_MICROSCOPY) {
         return s2d_error_set(err, S2D_ERR_INPUT,
-                             "a microscopy TIFF (%s), which slide2dcm does not convert yet; "
-                             "--kind radiology writes its planes as Secondary Capture",
+                             "a microscopy TIFF (%s) whose planes slide2dcm does not read "
+                             "(it reads OME-TIFF, ImageJ hyperstacks, QPTIFF and grey TIFFs); "
+                             "--kind radiology writes its pages as Secondary Capture",
                              microscopy ? o->modality : reason);
     }
     pg->kind = found == S2D_KIND_DOCUMENT    ? S2D_PAGES_DOCUMENT
@@ -134,18 +139,6 @@ static void describe_kind(s2d_pages *pg)
     }
 }
 
-// --codec's names for the lossless codecs of the table.
-static const struct {
-    const char *option;
-    const s2d_codec *codec;
-} codec_names[] = {
-    {"native", &s2d_codec_native},
-    {"rle", &s2d_codec_rle},
-    {"jpeg-ls", &s2d_codec_jpeg_ls},
-    {"j2k", &s2d_codec_jpeg2000_lossless},
-    {"deflate", &s2d_codec_deflated},
-};
-
 // Frames stored as native Pixel Data (deflated or not): streamed a band at a time.
 static bool native_frames(const s2d_codec *codec)
 {
@@ -155,10 +148,9 @@ static bool native_frames(const s2d_codec *codec)
 static const s2d_codec *chosen_codec(const s2d_convert_options *o, s2d_error *err)
 {
     const char *name = o->codec ? o->codec : "native";
-    for (size_t i = 0; i < sizeof codec_names / sizeof *codec_names; i++) {
-        if (!strcmp(codec_names[i].option, name)) {
-            return codec_names[i].codec;
-        }
+    const s2d_codec *codec = s2d_codec_named(name);
+    if (codec && !codec->lossy) {
+        return codec;
     }
     s2d_error_set(err, S2D_ERR_USAGE, "--codec %s: use native, deflate, rle, jpeg-ls or j2k",
                   name);

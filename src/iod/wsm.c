@@ -195,8 +195,12 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
               put_wsm_image(ds, s, label_visible, err) &&
               s2d_module_image_pixel(ds, &pixel, err) && put_lossy_history(ds, in, err);
     // MONOCHROME2 WSM (grey planes) shows its values as they are (C.8.12.4.1.5).
+    // Its true values, when the stored ones are offset or scaled, are in the Real World
+    // Value Mapping: Rescale Slope and Intercept must be 1 and 0 (C.8.12.4.1.4).
     if (ok && pixel.samples_per_pixel == 1) {
-        ok = s2d_put_str(ds, S2D_KW_PresentationLUTShape, "IDENTITY", err);
+        ok = s2d_put_str(ds, S2D_KW_PresentationLUTShape, "IDENTITY", err) &&
+             s2d_put_str(ds, S2D_KW_RescaleIntercept, "0", err) &&
+             s2d_put_str(ds, S2D_KW_RescaleSlope, "1", err);
     }
     if (ok && in_pyramid) {
         ok = s2d_put_str(ds, S2D_KW_PyramidUID, s->pyramid_uid, err) &&
@@ -229,7 +233,8 @@ static const s2d_kw owned[] = {
     S2D_KW_TotalPixelMatrixColumns, S2D_KW_TotalPixelMatrixRows, S2D_KW_SpecimenLabelInImage,
     S2D_KW_NumberOfOpticalPaths, S2D_KW_TotalPixelMatrixFocalPlanes,
     S2D_KW_SharedFunctionalGroupsSequence, S2D_KW_PerFrameFunctionalGroupsSequence,
-    S2D_KW_PresentationLUTShape,
+    S2D_KW_PresentationLUTShape, S2D_KW_RescaleIntercept, S2D_KW_RescaleSlope,
+    S2D_KW_RealWorldValueMappingSequence,
 };
 
 // What WSM encodes frames with: its levels not copied, replacements, single frames.

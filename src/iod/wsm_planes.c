@@ -16,9 +16,10 @@ void s2d_planes_series_of(const s2d_planes_desc *d, int s, int *t, int *z)
     *z = d->z_series ? s % per_t : -1;
 }
 
-// A single-frame RGB image of the file (label, overview, thumbnail), in the first series.
-static bool add_rgb(s2d_plan *plan, const char *name, s2d_role role, s2d_image_role image,
-                    uint32_t w, uint32_t h, s2d_error *err)
+// A single-frame RGB image of the file (label, overview, thumbnail), in the first series,
+// encoded like the planes (lossless unless the user chose JPEG).
+static bool add_rgb(s2d_plan *plan, const s2d_codec *codec, const char *name, s2d_role role,
+                    s2d_image_role image, uint32_t w, uint32_t h, s2d_error *err)
 {
     if (w == 0 || h == 0) {
         return true;
@@ -26,7 +27,7 @@ static bool add_rgb(s2d_plan *plan, const char *name, s2d_role role, s2d_image_r
     s2d_plan_instance in = {
         .iod = &s2d_iod_wsm, .role = role, .image = image, .level = -1, .width = w,
         .height = h, .frame_width = w, .frame_height = h, .cols = 1, .rows = 1, .nframes = 1,
-        .codec = &s2d_codec_jpeg_baseline,
+        .codec = codec,
         .pixels = {.width = w, .height = h, .samples = 3, .bits_allocated = 8,
                    .bits_stored = 8, .colour = S2D_COLOUR_RGB}};
     snprintf(in.name, sizeof in.name, "%s", name);
@@ -74,10 +75,11 @@ bool s2d_wsm_plan_planes(const s2d_planes_desc *d, s2d_plan *plan, s2d_error *er
             }
         }
     }
-    return add_rgb(plan, "label.dcm", S2D_ROLE_LABEL, S2D_IMAGE_LABEL, d->label_w, d->label_h,
-                   err) &&
-           add_rgb(plan, "overview.dcm", S2D_ROLE_OVERVIEW, S2D_IMAGE_OVERVIEW, d->overview_w,
+    const s2d_codec *c = d->codec;
+    return add_rgb(plan, c, "label.dcm", S2D_ROLE_LABEL, S2D_IMAGE_LABEL, d->label_w,
+                   d->label_h, err) &&
+           add_rgb(plan, c, "overview.dcm", S2D_ROLE_OVERVIEW, S2D_IMAGE_OVERVIEW, d->overview_w,
                    d->overview_h, err) &&
-           add_rgb(plan, "thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_THUMBNAIL,
+           add_rgb(plan, c, "thumbnail.dcm", S2D_ROLE_THUMBNAIL, S2D_IMAGE_THUMBNAIL,
                    d->thumbnail_w, d->thumbnail_h, err);
 }

@@ -20,7 +20,8 @@ typedef struct s2d_planes_desc {
     bool z_series;                    // --z series: a series per z plane (focal planes 1)
     int only_t;                       // --t N: only time point N (1-based); 0: every one
     const s2d_codec *codec;           // the frames' (a static table entry)
-    // The file's RGB images (QPTIFF): each written as one JPEG frame; 0 x 0 when absent.
+    // The file's RGB images (QPTIFF): each one frame, encoded with `codec` as well; 0 x 0
+    // when absent.
     uint32_t label_w, label_h, overview_w, overview_h, thumbnail_w, thumbnail_h;
 } s2d_planes_desc;
 
@@ -32,7 +33,7 @@ void s2d_planes_series_of(const s2d_planes_desc *d, int s, int *t, int *z);
 
 /** Appends to plan, series by series, channel by channel, the levels of every channel
  *  (c<C>-level-<L>.dcm, with t<T>- and z<Z>- in front when there are several series), then
- *  label.dcm, overview.dcm and thumbnail.dcm of the first series.
+ *  label.dcm, overview.dcm and thumbnail.dcm in the first series.
  *  @return false with err set (--t past the time points, out of memory). */
 bool s2d_wsm_plan_planes(const s2d_planes_desc *d, s2d_plan *plan, s2d_error *err);
 

@@ -113,9 +113,10 @@ static char *readme_convert_table(const char *path)
     bool inside = false;
     while (fgets(line, sizeof line, f)) {
         if (strncmp(line, "## ", 3) == 0) {
-            // The convert options: the slides' table and the plain TIFFs' own.
+            // The convert options: the slides' table, the plain TIFFs' and microscopy's.
             inside = strncmp(line, "## Using it", 11) == 0 ||
-                     strncmp(line, "## Plain TIFFs", 14) == 0;
+                     strncmp(line, "## Plain TIFFs", 14) == 0 ||
+                     strncmp(line, "## Microscopy", 13) == 0;
         } else if (inside && strncmp(line, "| `-", 4) == 0) {
             fputs(line, out);
         }
@@ -178,6 +179,8 @@ static const char *const samples[][2] = {
     {"modality", "CT"}, {"codec", "rle"}, {"pages", "instances"}, {"as", "pdf"}, {"window", "40,400"},
     {"pixel-spacing", "0.5,0.5"}, {"conversion-type", "DF"}, {"burned-in-annotation", "no"},
     {"body-part", "CHEST"},
+    {"z", "series"},
+    {"t", "2"},
 };
 
 static char *sample(const s2d_cli_option *opt)

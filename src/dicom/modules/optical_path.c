@@ -66,8 +66,10 @@ static bool put_palette(s2d_ds *item, const s2d_optical_path *p, s2d_error *err)
 static bool put_path(s2d_ds *ds, const s2d_optical_path *p, s2d_error *err)
 {
     s2d_ds *item = s2d_put_item(ds, S2D_KW_OpticalPathSequence, err);
+    // An ICC profile is for colour: colour images and a grey channel's palette.
     if (!item || !s2d_put_str(item, S2D_KW_OpticalPathIdentifier, p->identifier, err) ||
-        !s2d_put_bytes(item, S2D_KW_ICCProfile, p->icc_profile, p->icc_profile_len, err) ||
+        (p->icc_profile_len > 0 &&
+         !s2d_put_bytes(item, S2D_KW_ICCProfile, p->icc_profile, p->icc_profile_len, err)) ||
         !put_illumination(item, p, err)) {
         return false;
     }
