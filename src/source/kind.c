@@ -86,7 +86,8 @@ bool s2d_pages_are_planes(const s2d_source_image *pages, const s2d_page_facts *f
         bool depth = f->bits_per_sample == 8 || f->bits_per_sample == 16 ||
                      f->bits_per_sample == 32 || (p->is_float && f->bits_per_sample == 64);
         if (p->samples != 1 || p->colour != S2D_COLOUR_MONO_MIN_IS_BLACK || f->decoded_to_rgb ||
-            !depth || p->width != p0->width || p->height != p0->height ||
+            !depth || f->bits_per_sample != facts[0].bits_per_sample ||
+            p->width != p0->width || p->height != p0->height ||
             p->bits_allocated != p0->bits_allocated || p->bits_stored != p0->bits_stored ||
             p->is_signed != p0->is_signed || p->is_float != p0->is_float) {
             return false;

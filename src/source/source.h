@@ -286,7 +286,7 @@ bool s2d_source_page_raw(s2d_source *src, int page, s2d_buf *out, s2d_error *err
 typedef struct s2d_plane_layout {
     int nc, nz, nt;
     const int *page;         // nc*nz*nt entries: page of plane (c, z, t) at c + nc*(z + nz*t)
-    double z_spacing_um;     // distance between z planes (OME PhysicalSizeZ, ImageJ spacing); 0 unknown
+    double z_spacing_um;     // between z planes (OME PhysicalSizeZ, ImageJ spacing); 0 unknown
     int significant_bits;    // OME SignificantBits (e.g. 12 of 16); 0 unknown
     int label_page, overview_page, thumbnail_page;   // RGB pages (QPTIFF), -1 none
     char origin[32];         // "OME-XML", "ImageJ hyperstack", "QPTIFF", "grey TIFF"

@@ -377,7 +377,8 @@ static void test_shared_qptiff(void)
     }
     CHECK(m->mpp_x == 0.5 && m->mpp_y == 0.5 && m->objective_power == 10);
     char reason[128];
-    CHECK(s2d_source_kind(src, reason) == S2D_KIND_MICROSCOPY && !strcmp(reason, "QPTIFF, 3 channels"));
+    CHECK(s2d_source_kind(src, reason) == S2D_KIND_MICROSCOPY &&
+          !strcmp(reason, "QPTIFF, 3 channels"));
     // The associated pages stay RGB pages to read.
     if (l) {
         const s2d_source_image *t = s2d_source_page(src, l->thumbnail_page);
@@ -479,7 +480,8 @@ static void expect_refused(const char *path, const char *what)
     s2d_source_close(src);
 }
 
-#define OME_HEAD "<?xml version=\"1.0\"?><OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\">"
+#define OME_HEAD \
+    "<?xml version=\"1.0\"?><OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\">"
 
 static void test_written_ome(void)
 {
@@ -540,10 +542,12 @@ static void test_written_ome(void)
         {"count.ome.tif", "Type=\"uint16\" SizeX=\"40\" SizeY=\"30\" SizeC=\"3\"",
          {{40, 30, 1, 16, SAMPLEFORMAT_UINT, false, 0}}, 2, "describes 3 planes"},
         {"sizes.ome.tif", "Type=\"uint16\" SizeX=\"40\" SizeY=\"30\" SizeC=\"2\"",
-         {{40, 30, 1, 16, SAMPLEFORMAT_UINT, false, 0}, {40, 31, 1, 16, SAMPLEFORMAT_UINT, false, 0}},
+         {{40, 30, 1, 16, SAMPLEFORMAT_UINT, false, 0},
+          {40, 31, 1, 16, SAMPLEFORMAT_UINT, false, 0}},
          2, "planes of different sizes: page 2"},
         {"formats.ome.tif", "Type=\"uint16\" SizeX=\"40\" SizeY=\"30\" SizeC=\"2\"",
-         {{40, 30, 1, 16, SAMPLEFORMAT_UINT, false, 0}, {40, 30, 1, 16, SAMPLEFORMAT_INT, false, 0}},
+         {{40, 30, 1, 16, SAMPLEFORMAT_UINT, false, 0},
+          {40, 30, 1, 16, SAMPLEFORMAT_INT, false, 0}},
          2, "planes of different sample formats: page 2 holds 16-bit signed"},
         {"rgb.ome.tif", "Type=\"uint8\" SizeX=\"40\" SizeY=\"30\" SizeC=\"6\"><Channel "
          "SamplesPerPixel=\"3\"/><Channel SamplesPerPixel=\"3\"/></Pixels",
@@ -614,7 +618,8 @@ static void test_written_imagej(void)
         const s2d_source_meta *m = s2d_source_meta_of(src);
         CHECK(fabs(m->mpp_x - 0.2) < 1e-9 && m->nchannels == 2);
         CHECK(m->nchannels == 2 && m->channels[0].has_colour &&
-              !memcmp(m->channels[0].colour, luts[0], 3) && !memcmp(m->channels[1].colour, luts[1], 3));
+              !memcmp(m->channels[0].colour, luts[0], 3) &&
+              !memcmp(m->channels[1].colour, luts[1], 3));
         char reason[128];
         CHECK(s2d_source_kind(src, reason) == S2D_KIND_MICROSCOPY &&
               !strcmp(reason, "ImageJ hyperstack, 2 channels x 3 z"));
@@ -690,6 +695,14 @@ static void test_written_grey(void)
     if ((src = open_path(path, &err)) != NULL) {
         CHECK(!s2d_source_planes(src));
         CHECK(s2d_source_kind(src, reason) == S2D_KIND_RADIOLOGY);
+        s2d_source_close(src);
+    }
+    // Floats of 64 and 32 bits (both handed out as 32) are no planes of one format.
+    const page_spec floats[2] = {{20, 10, 1, 64, SAMPLEFORMAT_IEEEFP, false, 20000},
+                                 {20, 10, 1, 32, SAMPLEFORMAT_IEEEFP, false, 20000}};
+    write_tiff(path, "grey_floats.tif", floats, 2, 2, NULL, 0, NULL);
+    if ((src = open_path(path, &err)) != NULL) {
+        CHECK(!s2d_source_planes(src));
         s2d_source_close(src);
     }
     // RGB pages are no planes.
