@@ -78,9 +78,11 @@ static void fail_locked(pump *p, const s2d_error *e)
     pthread_cond_broadcast(&p->caller_wake);
 }
 
+// A signal handler sets the flag, or, in tests, another thread: an atomic load reads it
+// either way without a data race.
 static bool interrupted(const pump *p)
 {
-    return p->cfg->interrupt && *p->cfg->interrupt;
+    return p->cfg->interrupt && __atomic_load_n(p->cfg->interrupt, __ATOMIC_RELAXED);
 }
 
 static s2d_error cancelled_error(void)

@@ -119,7 +119,7 @@ static bool read_rows(void *ctx, int plane, uint32_t y, uint32_t n, void *out, s
     t->read_y = y + n;
     int call = t->reads++;
     if (call == t->interrupt_at_read) {
-        t->interrupt = 1;
+        __atomic_store_n(&t->interrupt, 1, __ATOMIC_RELAXED);   // read by workers
     }
     if (call == t->fail_read_at) {
         return s2d_error_set(err, S2D_ERR_IO, "test.tif: rows %u..%u unreadable", y, y + n - 1);
@@ -422,7 +422,7 @@ static void interrupt_cancels_the_run(void)
         if (all_threads[th] == 0) {
             t->interrupt_at_read = 6;
         } else {
-            t->interrupt = 1;
+            __atomic_store_n(&t->interrupt, 1, __ATOMIC_RELAXED);   // read by workers
         }
         s2d_error err = {0};
         CHECK(!s2d_grey_pyramid_run(&t->p, &err));

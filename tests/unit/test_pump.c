@@ -206,7 +206,7 @@ static bool sink(void *ctx, uint64_t seq, const uint8_t *frame, size_t len, s2d_
     atomic_fetch_sub(&t->bytes, len);
     atomic_fetch_sub(&t->frames, 1);
     if (seq == t->interrupt_at) {
-        t->interrupt = 1;
+        __atomic_store_n(&t->interrupt, 1, __ATOMIC_RELAXED);   // read by workers
     }
     if (seq == t->fail_sink_at) {
         return s2d_error_set(err, S2D_ERR_IO, "sink failed at %llu", (unsigned long long)seq);
