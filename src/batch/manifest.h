@@ -26,7 +26,7 @@ typedef struct s2d_manifest {
 
 /** Reads an RFC 4180 CSV file (quotes, doubled quotes, CRLF, a UTF-8 byte order mark).
  *  A malformed file, an unknown column or a bad option value (a kind that is not
- *  radiology, document or photo; a Modality that is not a code) is an S2D_ERR_USAGE error
+ *  radiology, document, photo or microscopy; a Modality that is not a code) is an S2D_ERR_USAGE error
  *  naming the line: checked here, as a child's usage error would stop the whole batch. */
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err);
 /** Frees what s2d_manifest_read put in m (not m itself). */
