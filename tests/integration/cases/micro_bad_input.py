@@ -7,7 +7,8 @@ Each bad fixture of lib/micro_fixtures.py: an OME-XML whose SizeZ promises more 
 the file has IFDs, one whose SizeX is not the IFD's width, one whose Type is not the IFD's
 sample type, a TiffData pointing past the last IFD, and channels of different sizes. For
 each, slide2dcm convert exits 1 with one line on stderr that names the file and what
-disagrees, and leaves no DICOM file (nor a partial one) in the output directory. Exit 0 when all hold."""
+disagrees, and leaves no DICOM file (nor a partial one) in the output directory. Exit 0 when
+all hold."""
 import shutil
 import subprocess
 import sys

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks a microscopy conversion (issue 17, /work/coord/MICRO.md) against its source.
 
-usage: check_micro.py SOURCE OUTDIR [--z stack|series] [--t N] [--tools DIR]
+usage: check_micro.py SOURCE OUTDIR [--z stack|series] [--t N] [--mpp MICRONS]
 
 The source is read here on its own, with tifffile (its OME, ImageJ, QPTIFF or generic
 series and axes, the OME-XML parsed with ElementTree, QPTIFF's XML by its tags), never with
@@ -613,12 +613,15 @@ def parse_names(outdir, source, z_series, t_choice, checks):
     return found
 
 
-def check_output(source_path, outdir, z_series=False, t_choice=None, checks=None):
-    """All of the module's checks on one conversion; returns the Checks."""
+def check_output(source_path, outdir, z_series=False, t_choice=None, checks=None, mpp=None):
+    """All of the module's checks on one conversion; returns the Checks. mpp: the --mpp
+    given to the converter, for a source that does not record its pixel size."""
     checks = checks or Checks(show="none")
     source = checks.guard(str(source_path), "reading the source", read_source, source_path)
     if source is None:
         return checks
+    if mpp and not source.mpp:
+        source.mpp = (mpp, mpp)
     if t_choice and not 1 <= t_choice <= source.nt:
         checks.fail(str(source_path), "--t %d of %d time points" % (t_choice, source.nt))
         return checks
@@ -738,9 +741,11 @@ def main(argv):
     parser.add_argument("outdir")
     parser.add_argument("--z", choices=("stack", "series"), default="stack")
     parser.add_argument("--t", type=int)
+    parser.add_argument("--mpp", type=float, help="the converter's --mpp, for a source "
+                        "without a pixel size")
     args = parser.parse_args(argv[1:])
     checks = check_output(Path(args.source), Path(args.outdir), args.z == "series", args.t,
-                          Checks(show="failures"))
+                          Checks(show="failures"), args.mpp)
     return checks.result()
 
 

@@ -1,11 +1,12 @@
 """The output MICRO.md asks for, written here with pydicom: the faithful conversion that
-check_micro.py must pass and whose broken copies it must fail (micro.fixtures), so the
+check_micro.py must pass and whose broken copies it must fail (micro.checker), so the
 checker is proven before and apart from the converter.
 
 write_reference(source, template, outdir, ...) writes, from check_micro's reading of a
-source, one VL WSM instance per (t, channel, level) as MICRO.md names them, starting from
-a WSM file written by another tool (the template: its patient, study, specimen and
-container modules; highdicom's in ../shared/testdata/dicom-reference, clean under dciodvfy), frames native, JPEG 2000 (Pillow) or JPEG-LS (dcmtk's dcmcjpls)."""
+source, one VL WSM instance per (t, channel, level) as MICRO.md names them, starting from a
+WSM file written by another tool (the template: its patient, study, specimen and container
+modules; highdicom's in ../shared/testdata/dicom-reference, clean under dciodvfy), frames
+native, JPEG 2000 (Pillow) or JPEG-LS (dcmtk's dcmcjpls)."""
 import io
 import subprocess
 from pathlib import Path
