@@ -78,22 +78,42 @@ static const char *paper_of(const s2d_pixdesc *p, const s2d_page_facts *f, doubl
     return best;
 }
 
-bool s2d_pages_are_planes(const s2d_source_image *pages, const s2d_page_facts *facts, int n)
+// A page that can be a microscope's grey plane: one sample, min-is-black, 8, 16 or 32
+// bits (or a 64-bit float).
+static bool grey_plane(const s2d_pixdesc *p, const s2d_page_facts *f)
+{
+    bool depth = f->bits_per_sample == 8 || f->bits_per_sample == 16 ||
+                 f->bits_per_sample == 32 || (p->is_float && f->bits_per_sample == 64);
+    return p->samples == 1 && p->colour == S2D_COLOUR_MONO_MIN_IS_BLACK && !f->decoded_to_rgb &&
+           depth;
+}
+
+// Whether every page is a grey plane.
+static bool all_grey_planes(const s2d_source_image *pages, const s2d_page_facts *facts, int n)
 {
     for (int i = 0; i < n; i++) {
-        const s2d_pixdesc *p = &pages[i].pix, *p0 = &pages[0].pix;
-        const s2d_page_facts *f = &facts[i];
-        bool depth = f->bits_per_sample == 8 || f->bits_per_sample == 16 ||
-                     f->bits_per_sample == 32 || (p->is_float && f->bits_per_sample == 64);
-        if (p->samples != 1 || p->colour != S2D_COLOUR_MONO_MIN_IS_BLACK || f->decoded_to_rgb ||
-            !depth || f->bits_per_sample != facts[0].bits_per_sample ||
-            p->width != p0->width || p->height != p0->height ||
-            p->bits_allocated != p0->bits_allocated || p->bits_stored != p0->bits_stored ||
-            p->is_signed != p0->is_signed || p->is_float != p0->is_float) {
+        if (!grey_plane(&pages[i].pix, &facts[i])) {
             return false;
         }
     }
     return n > 0;
+}
+
+bool s2d_pages_are_planes(const s2d_source_image *pages, const s2d_page_facts *facts, int n)
+{
+    if (!all_grey_planes(pages, facts, n)) {
+        return false;
+    }
+    const s2d_pixdesc *p0 = &pages[0].pix;
+    for (int i = 1; i < n; i++) {
+        const s2d_pixdesc *p = &pages[i].pix;
+        if (facts[i].bits_per_sample != facts[0].bits_per_sample || p->width != p0->width ||
+            p->height != p0->height || p->bits_stored != p0->bits_stored ||
+            p->is_signed != p0->is_signed || p->is_float != p0->is_float) {
+            return false;
+        }
+    }
+    return true;
 }
 
 // The pixel size, in micrometres, a page's resolution says (the larger side); 0 when it
@@ -123,8 +143,12 @@ s2d_tiff_kind s2d_kind_of(const char *mark, const s2d_source_image *pages,
         snprintf(reason, 128, "%s", mark);
         return S2D_KIND_MICROSCOPY;
     }
-    if (s2d_pages_are_planes(pages, facts, n) && s2d_microscope_pixel(page_um(&facts[0]))) {
-        snprintf(reason, 128, "grey planes of %.3g um pixels", page_um(&facts[0]));
+    // A microscope's grey pages; of several sizes or sample formats they are no planes of
+    // one image, which the conversion refuses (--kind radiology takes them as pages).
+    if (all_grey_planes(pages, facts, n) && s2d_microscope_pixel(page_um(&facts[0]))) {
+        bool one = s2d_pages_are_planes(pages, facts, n);
+        snprintf(reason, 128, "grey %s of %.3g um pixels%s", one ? "planes" : "pages",
+                 page_um(&facts[0]), one ? "" : ", of several sizes or sample formats");
         return S2D_KIND_MICROSCOPY;
     }
     for (int i = 0; i < n; i++) {

@@ -311,8 +311,9 @@ typedef enum s2d_tiff_kind {
 const char *s2d_kind_name(s2d_tiff_kind kind);
 
 /** The kind of n pages (pages and facts parallel arrays) of a file with that microscopy
- *  mark (meta's, may be empty), the first rule that matches: the mark; grey planes
- *  (s2d_pages_are_planes) whose resolution says pixels of 10 um or less; 1-bit pages,
+ *  mark (meta's, may be empty), the first rule that matches: the mark; grey pages (one
+ *  sample, 8, 16 or 32 bits) whose first page's resolution says pixels of 10 um or less,
+ *  planes of one image or not (s2d_pages_are_planes; the reason says which); 1-bit pages,
  *  CCITT, 8-bit grey or RGB of a paper size (A4, Letter, Legal within 10 %) at 150..600 dpi
  *  on any page; float, then grey of any depth on any page; else photo. reason says what
  *  decided, in a few words ("16-bit grey", "A4 page at 300 dpi", "RGB"). */

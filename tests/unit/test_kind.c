@@ -32,8 +32,8 @@ static const struct {
     {"ImageJ hyperstack", {{64, 64, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false,
                             S2D_PAGE_UNCOMPRESSED, 1, 0, false, false}},
      1, S2D_KIND_MICROSCOPY, "ImageJ hyperstack"},
-    // Grey planes of one size whose resolution says a microscope's pixel (10 um or less:
-    // 2540 dpi and more); two sizes, 1-bit or 2540 - 1 dpi are not.
+    // Grey pages whose resolution says a microscope's pixel (10 um or less: 2540 dpi and
+    // more), planes of one image or of two sizes; 2540 - 1 dpi is not.
     {"", {{64, 64, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, S2D_PAGE_LZW, 5, 50800,
            false, false},
           {64, 64, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, S2D_PAGE_LZW, 5, 50800,
@@ -48,6 +48,11 @@ static const struct {
     {"", {{64, 64, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, S2D_PAGE_LZW, 5, 50800,
            false, false},
           {64, 32, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, S2D_PAGE_LZW, 5, 50800,
+           false, false}},
+     2, S2D_KIND_MICROSCOPY, "grey pages of 0.5 um pixels, of several sizes or sample formats"},
+    {"", {{64, 64, 1, 16, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, S2D_PAGE_LZW, 5, 50800,
+           false, false},
+          {64, 64, 1, 12, S2D_COLOUR_MONO_MIN_IS_BLACK, false, false, S2D_PAGE_LZW, 5, 50800,
            false, false}},
      2, S2D_KIND_RADIOLOGY, "16-bit grey"},
     // 2. documents: 1-bit (before CCITT), CCITT of 8 bits, paper sizes.
