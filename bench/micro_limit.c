@@ -77,7 +77,8 @@ static bool cut_tiles(const char *path, int page, uint32_t side, tiles *t)
     }
     uint32_t w = 0, h = 0;
     uint16_t spp = 1, bps = 1, format = SAMPLEFORMAT_UINT;
-    bool ok = TIFFSetDirectory(tif, (tdir_t)page) && TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) &&
+    bool ok = TIFFSetDirectory(tif, (tdir_t)page) &&
+              TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) &&
               TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
@@ -208,7 +209,8 @@ int main(int argc, char **argv)
     }
     free(t.pixels);
     double megapixels = (double)t.count * (double)side * (double)side / 1e6;
-    uint64_t in_bytes = (uint64_t)t.count * (uint64_t)(side * side) * (t.desc.bits_allocated / 8);
+    uint64_t in_bytes =
+        (uint64_t)t.count * (uint64_t)(side * side) * (t.desc.bits_allocated / 8);
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:I, s:I, s:f, s:f, s:f, s:f}", "codec",
         codec_name, "entry", codec->name, "file", path, "bits_allocated",

@@ -130,7 +130,8 @@ static void make_row(int c, uint32_t y, uint32_t width, uint64_t *rng, uint16_t 
         }
         double v = 60 + 50 * bg_y * (0.5 + 0.5 * sin(x / 1700.0 + 0.6 * c));
         if (b.present) {
-            double dx = x - b.cx, dy = y - b.cy, r2 = (dx * dx + dy * dy) / (b.radius * b.radius);
+            double dx = x - b.cx, dy = y - b.cy;
+            double r2 = (dx * dx + dy * dy) / (b.radius * b.radius);
             if (r2 < 1) {
                 double profile = (1 - r2) * (1 - r2);
                 if (c == 1) {
