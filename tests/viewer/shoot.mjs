@@ -1,10 +1,12 @@
 // Opens the viewer page in Debian's headless Chromium (through playwright-core, which
 // downloads no browser of its own), waits until every tile the viewer asked for has
-// arrived, and saves a screenshot of the viewport.
-// usage: node shoot.mjs PAGE_URL OUT.png
+// arrived, and saves a screenshot of the viewport (and, given STATE.json, the page's final
+// window.viewerState).
+// usage: node shoot.mjs PAGE_URL OUT.png [STATE.json]
+import { writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [pageUrl, out] = process.argv.slice(2);
+const [pageUrl, out, stateOut] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
@@ -34,6 +36,9 @@ try {
       console.log(`tiles requested ${s.started}, loaded ${s.ended}, failed ${s.failed}`);
       if (s.failed > 0) {
         throw new Error(`${s.failed} tiles failed to load`);
+      }
+      if (stateOut) {
+        writeFileSync(stateOut, JSON.stringify(s, null, 2));
       }
       break;
     }
