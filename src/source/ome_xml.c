@@ -1,6 +1,7 @@
 /* OME-XML: the first Image's Pixels element (ome_xml.h). Elements are found by their local
  * name (a namespace prefix such as "ome:" is allowed), outside comments; attribute values
  * in either quote, their entities decoded. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,8 +179,8 @@ static bool attribute(const char *tag, const char *name, char *out, size_t n)
     }
 }
 
-// An integer attribute; fallback when absent or not a number.
-static long int_attribute(const char *tag, const char *name, long fallback)
+// An integer attribute, held to the range of an int; fallback when absent or not a number.
+static int int_attribute(const char *tag, const char *name, int fallback)
 {
     char v[32];
     char *end;
@@ -187,7 +188,7 @@ static long int_attribute(const char *tag, const char *name, long fallback)
         return fallback;
     }
     long n = strtol(v, &end, 10);
-    return end != v ? n : fallback;
+    return end == v ? fallback : n > INT_MAX ? INT_MAX : n < INT_MIN ? INT_MIN : (int)n;
 }
 
 // ------------------------------------------------------------------ units
@@ -235,8 +236,8 @@ static bool read_channel(const char *tag, s2d_ome_channel *c)
 {
     memset(c, 0, sizeof *c);
     attribute(tag, "Name", c->name, sizeof c->name);
-    long samples = int_attribute(tag, "SamplesPerPixel", 1);
-    c->samples = samples >= 1 && samples <= 4 ? (int)samples : 1;
+    int samples = int_attribute(tag, "SamplesPerPixel", 1);
+    c->samples = samples >= 1 && samples <= 4 ? samples : 1;
     char colour[32];
     char *end;
     long long v;
@@ -293,12 +294,12 @@ static void read_tiffdata(const char *tag, const char *uuid, s2d_ome_tiffdata *t
     }
     char v[8];
     bool has_ifd = attribute(tag, "IFD", v, sizeof v);
-    t->ifd = (int)int_attribute(tag, "IFD", 0);
-    t->first_c = (int)int_attribute(tag, "FirstC", 0);
-    t->first_z = (int)int_attribute(tag, "FirstZ", 0);
-    t->first_t = (int)int_attribute(tag, "FirstT", 0);
+    t->ifd = int_attribute(tag, "IFD", 0);
+    t->first_c = int_attribute(tag, "FirstC", 0);
+    t->first_z = int_attribute(tag, "FirstZ", 0);
+    t->first_t = int_attribute(tag, "FirstT", 0);
     // An IFD alone is one plane; neither IFD nor PlaneCount: every plane from the first.
-    t->plane_count = (int)int_attribute(tag, "PlaneCount", has_ifd ? 1 : -1);
+    t->plane_count = int_attribute(tag, "PlaneCount", has_ifd ? 1 : -1);
 }
 
 // The NominalMagnification of the objective the Image names (ObjectiveSettings), or of
@@ -337,13 +338,13 @@ bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err)
     }
     attribute(pixels, "DimensionOrder", img->dimension_order, sizeof img->dimension_order);
     attribute(pixels, "Type", img->type, sizeof img->type);
-    img->size_x = (int)int_attribute(pixels, "SizeX", 0);
-    img->size_y = (int)int_attribute(pixels, "SizeY", 0);
-    img->size_c = (int)int_attribute(pixels, "SizeC", 0);
-    img->size_z = (int)int_attribute(pixels, "SizeZ", 0);
-    img->size_time = (int)int_attribute(pixels, "SizeT", 0);
-    long bits = int_attribute(pixels, "SignificantBits", 0);
-    img->significant_bits = bits > 0 && bits <= 64 ? (int)bits : 0;
+    img->size_x = int_attribute(pixels, "SizeX", 0);
+    img->size_y = int_attribute(pixels, "SizeY", 0);
+    img->size_c = int_attribute(pixels, "SizeC", 0);
+    img->size_z = int_attribute(pixels, "SizeZ", 0);
+    img->size_time = int_attribute(pixels, "SizeT", 0);
+    int bits = int_attribute(pixels, "SignificantBits", 0);
+    img->significant_bits = bits > 0 && bits <= 64 ? bits : 0;
     // OME's default length unit is the micrometre.
     img->physical_x_um = length_attribute(pixels, "PhysicalSizeX", "PhysicalSizeXUnit", MICROMETRE);
     img->physical_y_um = length_attribute(pixels, "PhysicalSizeY", "PhysicalSizeYUnit", MICROMETRE);
@@ -454,12 +455,14 @@ bool s2d_ome_plane_ifds(const s2d_ome_image *img, int nifds, int *ifd_of_plane, 
         return s2d_error_set(err, S2D_ERR_INPUT, "OME-XML SizeC %d, SizeZ %d, SizeT %d: not "
                              "all positive", img->size_c, img->size_z, img->size_time);
     }
-    long long total = (long long)size[0] * size[1] * size[2];
-    if (total > nifds) {
-        return s2d_error_set(err, S2D_ERR_INPUT, "OME-XML describes %lld planes (%d channels "
-                             "x %d z x %d t), the file has %d IFD%s", total, size[0], size[1],
+    // In a double: three sizes of an int may overflow a long long.
+    double planes = (double)size[0] * size[1] * size[2];
+    if (planes > nifds) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "OME-XML describes %.0f planes (%d channels "
+                             "x %d z x %d t), the file has %d IFD%s", planes, size[0], size[1],
                              size[2], nifds, nifds == 1 ? "" : "s");
     }
+    long long total = (long long)planes;
     for (long long i = 0; i < total; i++) {
         ifd_of_plane[i] = -1;
     }

@@ -183,9 +183,11 @@ static bool ome_layout(s2d_source *src, const s2d_ome_image *img, const int *pag
 {
     const s2d_tiffdir *td = src->tiffdir;
     int nc = s2d_ome_effective_channels(img);
-    long long total = (long long)nc * img->size_z * img->size_time;
-    // s2d_ome_plane_ifds refuses sizes that do not fit the file before it writes a plane.
-    size_t room = total >= 1 && total <= td->n ? (size_t)total : 1;
+    // In a double: three sizes of an int may overflow a long long. s2d_ome_plane_ifds
+    // refuses sizes that do not fit the file before it writes a plane.
+    double planes = (double)nc * img->size_z * img->size_time;
+    long long total = planes >= 1 && planes <= td->n ? (long long)planes : 1;
+    size_t room = (size_t)total;
     int *ifds = malloc(room * sizeof *ifds);
     if (!ifds) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -347,18 +349,20 @@ static bool imagej_planes(s2d_source *src, s2d_error *err)
     bool marked = strcmp(src->meta.microscopy_mark, "ImageJ hyperstack") == 0;
     int nc = ij.channels ? ij.channels : 1, nz = ij.slices ? ij.slices : 1,
         nt = ij.frames ? ij.frames : 1;
-    long long total = (long long)nc * nz * nt;
-    if (ij.images && ij.images != total) {
+    // In a double: three counts up to 10^9 overflow a long long.
+    double planes = (double)nc * nz * nt;
+    if (ij.images && ij.images != planes) {
         return !marked || s2d_error_set(err, S2D_ERR_INPUT, "ImageJ description: images=%d, "
-                                        "but channels x slices x frames is %lld", ij.images,
-                                        total);
+                                        "but channels x slices x frames is %.0f", ij.images,
+                                        planes);
     }
-    if (total > src->npages) {
-        return !marked || s2d_error_set(err, S2D_ERR_INPUT, "ImageJ description: %lld "
-                                        "images, the file has %d page%s", total, src->npages,
+    if (planes > src->npages) {
+        return !marked || s2d_error_set(err, S2D_ERR_INPUT, "ImageJ description: %.0f "
+                                        "images, the file has %d page%s", planes, src->npages,
                                         src->npages == 1 ? "" : "s");
     }
-    if (!marked && !s2d_pages_are_planes(src->pages, src->page_facts, (int)total)) {
+    int total = (int)planes;
+    if (!marked && !s2d_pages_are_planes(src->pages, src->page_facts, total)) {
         return true;
     }
     if (!begin_layout(src, nc, nz, nt, marked ? "ImageJ hyperstack" : "ImageJ stack", err)) {

@@ -197,6 +197,9 @@ static void test_ome_planes(void)
         {PIXELS("XYZCT", 1, 2, 1) "<TiffData FirstZ=\"1\" PlaneCount=\"2\"/></Pixels></Image>"
          "</OME>", 4, "past the 2 planes"},
         {PIXELS("XYZCT", 1, 0, 1) "</Pixels></Image></OME>", 4, "not all positive"},
+        // Sizes whose product overflows a long long, one past an int.
+        {PIXELS("XYZCT", 4, 2147483647, 99999999999) "</Pixels></Image></OME>", 4,
+         "(4 channels x 2147483647 z x 2147483647 t), the file has 4 IFDs"},
         {"<OME UUID=\"urn:uuid:a\"><Image><Pixels DimensionOrder=\"XYZCT\" SizeC=\"1\" "
          "SizeZ=\"2\" SizeT=\"1\"><TiffData IFD=\"0\"><UUID FileName=\"a.ome.tif\">"
          "urn:uuid:a</UUID></TiffData><TiffData IFD=\"0\" FirstZ=\"1\"><UUID>urn:uuid:b"
@@ -638,6 +641,9 @@ static void test_written_imagej(void)
     write_tiff(path, "hyperstack_count.tif", &p, 1, 6, "ImageJ=1.53t\nimages=5\nchannels=2\n"
                "slices=3\nhyperstack=true\n", 0, NULL);
     expect_refused(path, "images=5, but channels x slices x frames is 6");
+    write_tiff(path, "hyperstack_huge.tif", &p, 1, 1, "ImageJ=1.53t\nchannels=1000000000\n"
+               "slices=1000000000\nframes=1000000000\nhyperstack=true\n", 0, NULL);
+    expect_refused(path, "ImageJ description: 1000000000000000013287555072 images");
     // One RGB image marked hyperstack: no planes to refuse, the pages' path.
     const page_spec rgb = {20, 10, 3, 8, SAMPLEFORMAT_UINT, false, 0};
     write_tiff(path, "hyperstack_rgb.tif", &rgb, 1, 1, "ImageJ=1.53t\nimages=1\n"
