@@ -708,7 +708,8 @@ def check_output(source_path, outdir, z_series=False, t_choice=None, checks=None
 
 
 def check_associated(source, outdir, studies, frames_of_ref, checks):
-    """QPTIFF's thumbnail / overview / label as JPEG RGB images of the source's pages."""
+    """QPTIFF's thumbnail / overview / label: RGB images of the source's pages (30 dB at
+    least: MICRO.md has them JPEG baseline), clean under dciodvfy and verify-wsm-frames."""
     for kind, file in ASSOCIATED.items():
         path = outdir / file
         if kind not in source.associated:
@@ -720,6 +721,8 @@ def check_associated(source, outdir, studies, frames_of_ref, checks):
         errors, _ = dciodvfy(path)
         checks.expect(not errors, file, "dciodvfy: %d error(s)%s"
                       % (len(errors), "".join("\n    " + e for e in errors)))
+        findings = verify_frames(path, ds)
+        checks.expect(not findings, file, "verify-wsm-frames: %s" % "; ".join(findings[:5]))
         checks.expect(ds.get("ImageType", [None] * 3)[2] == kind.upper(), file,
                       "Image Type %s (expected ...\\%s)" % (ds.get("ImageType"), kind.upper()))
         checks.expect(ds.get("StudyInstanceUID") in studies and
