@@ -83,6 +83,7 @@ typedef struct s2d_convert_options {
 
     // Microscopy TIFFs (grey planes; see docs/microscopy.md).
     bool z_series;               // a series per z plane instead of focal planes
+    double z_spacing;            // µm between z planes when the file does not say (0 = from file)
     int only_t;                  // only this time point (1-based); 0 = each in a series
 
     // When non-NULL and set non-zero (by a signal handler, say), the conversion stops,

@@ -142,6 +142,18 @@ static int set_mpp(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
     return 0;
 }
 
+static int set_z_spacing(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    char *end;
+    double d = strtod(arg, &end);
+    if (end == arg || *end || !(d > 0 && d < 1e6)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give the distance in micrometres",
+                                   opt->name, arg);
+    }
+    a->opts.z_spacing = d;
+    return 0;
+}
+
 static int set_max_instance_size(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
     if (!parse_size(arg, &a->opts.max_instance_bytes)) {
@@ -344,6 +356,9 @@ const s2d_cli_option s2d_cli_options[] = {
     {"z", 0, "stack|series", NULL,
      "microscopy: z planes as focal planes of each instance\n(default) or a series per plane",
      NULL, set_z, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"z-spacing", 0, "MICRONS", NULL,
+     "microscopy: distance between z planes, for files that do\nnot record it (required "
+     "then with --z stack)", NULL, set_z_spacing, 0, FORWARDED, NULL},
     {"t", 0, "all|N", NULL,
      "microscopy: every time point, a series each (default), or\nonly time point N",
      NULL, set_t, 0, FORWARDED | S2D_OPT_PIXELS, NULL},

@@ -218,6 +218,13 @@ bool s2d_micro_plan(s2d_micro *m, s2d_error *err)
         m->level_w[i] = levels.levels[i].width;
         m->level_h[i] = levels.levels[i].height;
     }
+    // Several focal planes need their spacing (Spacing Between Slices, Type 1C); we do not
+    // invent one.
+    m->z_spacing_um = o->z_spacing > 0 ? o->z_spacing : l->z_spacing_um;
+    if (l->nz > 1 && !o->z_series && m->z_spacing_um <= 0) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "%d z planes whose spacing the file does not "
+                             "record; pass --z-spacing MICRONS, or --z series", l->nz);
+    }
     m->desc = (s2d_planes_desc){.nc = nc, .nz = l->nz, .nt = l->nt, .bits = m->bits,
                                 .tile = levels.tile, .nlevels = keep,
                                 .level_width = m->level_w, .level_height = m->level_h,
@@ -409,7 +416,7 @@ static s2d_iod_instance instance_of(s2d_micro *m, const s2d_plan_instance *pi, i
         in.downsample_y = (double)base->pix.height / (double)pi->height;
         in.optical_path = &m->paths[pi->channel];
         in.focal_planes = pi->focal_planes;
-        in.z_spacing_mm = l->z_spacing_um / 1000.0;
+        in.z_spacing_mm = m->z_spacing_um / 1000.0;
         in.rescaled = !map->identity;
         in.rescale_intercept = map->min;
         in.rescale_slope = map->slope;

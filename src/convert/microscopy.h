@@ -37,6 +37,7 @@ typedef struct s2d_micro {
     const s2d_plane_layout *layout;   // the source's
     s2d_pixdesc stored;               // every plane as the file holds it
     int bits;                         // written: 8 or 16
+    double z_spacing_um;              // between z planes: --z-spacing, else the file's
     s2d_channel_map *maps;            // one per channel
     s2d_optical_path *paths;          // one per channel
     s2d_optical_path camera;          // of the file's RGB images (QPTIFF): brightfield
