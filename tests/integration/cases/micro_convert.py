@@ -27,8 +27,9 @@ import check_micro as cm  # noqa: E402
 from checks import Checks  # noqa: E402
 
 WORKERS = 2
-# The shared files, with the options they need (the OME sample records no pixel size).
-SHARED = [("ome-tiff/multi-channel-z-series.ome.tif", ["--mpp", "0.4"]),
+# The shared files, with the options they need (the OME sample records neither its pixel size
+# nor its z spacing).
+SHARED = [("ome-tiff/multi-channel-z-series.ome.tif", ["--mpp", "0.4", "--z-spacing", "1.5"]),
           ("qptiff/small_vectra.qptiff", [])]
 # (case name, fixture, options, check_micro's --z series, its --t)
 OPTIONS = [
@@ -42,8 +43,9 @@ OPTIONS = [
 
 
 def job(slide2dcm, name, source, args, z_series, t_choice, warning, workdir):
-    mpp = float(args[args.index("--mpp") + 1]) if "--mpp" in args else None
     """Converts one case and checks it; returns (name, failures, lines, seconds)."""
+    mpp = float(args[args.index("--mpp") + 1]) if "--mpp" in args else None
+    z_spacing = float(args[args.index("--z-spacing") + 1]) if "--z-spacing" in args else None
     out = workdir / name
     report = workdir / (name + ".json")
     start = time.monotonic()
@@ -64,7 +66,7 @@ def job(slide2dcm, name, source, args, z_series, t_choice, warning, workdir):
     written = sorted(p.name for p in out.iterdir())
     checks.expect(listed == written, "the JSON report lists the files written (%s, "
                   "written %s)" % (listed, written))
-    cm.check_output(source, out, z_series, t_choice, checks, mpp)
+    cm.check_output(source, out, z_series, t_choice, checks, mpp, z_spacing)
     lines = ["%d instance(s), %d MB" % (len(written),
                                         sum(p.stat().st_size for p in out.iterdir()) >> 20)]
     if not checks.failures:

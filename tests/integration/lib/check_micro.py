@@ -613,15 +613,19 @@ def parse_names(outdir, source, z_series, t_choice, checks):
     return found
 
 
-def check_output(source_path, outdir, z_series=False, t_choice=None, checks=None, mpp=None):
-    """All of the module's checks on one conversion; returns the Checks. mpp: the --mpp
-    given to the converter, for a source that does not record its pixel size."""
+def check_output(source_path, outdir, z_series=False, t_choice=None, checks=None, mpp=None,
+                 z_spacing=None):
+    """All of the module's checks on one conversion; returns the Checks. mpp and z_spacing:
+    the --mpp and --z-spacing given to the converter, for a source that does not record its
+    pixel size or the distance between its z planes."""
     checks = checks or Checks(show="none")
     source = checks.guard(str(source_path), "reading the source", read_source, source_path)
     if source is None:
         return checks
     if mpp and not source.mpp:
         source.mpp = (mpp, mpp)
+    if z_spacing:
+        source.z_spacing = z_spacing
     if t_choice and not 1 <= t_choice <= source.nt:
         checks.fail(str(source_path), "--t %d of %d time points" % (t_choice, source.nt))
         return checks
@@ -746,9 +750,10 @@ def main(argv):
     parser.add_argument("--t", type=int)
     parser.add_argument("--mpp", type=float, help="the converter's --mpp, for a source "
                         "without a pixel size")
+    parser.add_argument("--z-spacing", type=float, help="the converter's --z-spacing")
     args = parser.parse_args(argv[1:])
     checks = check_output(Path(args.source), Path(args.outdir), args.z == "series", args.t,
-                          Checks(show="failures"), args.mpp)
+                          Checks(show="failures"), args.mpp, args.z_spacing)
     return checks.result()
 
 
