@@ -350,7 +350,7 @@ const s2d_cli_option s2d_cli_options[] = {
      NULL, set_code, FIELD(opts.modality), FORWARDED | S2D_OPT_PIXELS, NULL},
     {"codec", 0, "NAME", NULL,
      "native (default), deflate, rle, jpeg-ls or j2k, all lossless;\nJPEG pages are "
-     "copied unless one is named; microscopy:\nj2k (default), jpeg-ls, native, or jpeg "
+     "copied unless one is named; microscopy:\njpeg-ls (default), j2k, native, or jpeg "
      "for 8 bits (lossy)", NULL, set_const_text, FIELD(opts.codec), FORWARDED | S2D_OPT_PIXELS,
      NULL},
     {"z", 0, "stack|series", NULL,

@@ -9,7 +9,7 @@ TESTDATA/qptiff/small_vectra.qptiff, 3 channels and RGB thumbnail/overview/label
 with the default codec (--mpp for the OME sample, which records no pixel size) and pass
 check_micro.py: dciodvfy, verify-wsm-frames, names, series, optical paths, spacings, level 0
 equal to the source after MICRO.md's mapping, lower levels the 2x2 rule, and the JSON report
-lists the files written. Then the options: --codec jpeg-ls on the 12-bit and int16 fixtures,
+lists the files written. Then the options: --codec j2k on the 12-bit and int16 fixtures,
 --codec native on the 12-bit and float ones, --z series and --t 2 on the ImageJ hyperstack.
 The float fixture with a NaN converts with one warning naming it; the others with none.
 Exit 0 when all hold."""
@@ -33,8 +33,8 @@ SHARED = [("ome-tiff/multi-channel-z-series.ome.tif", ["--mpp", "0.4", "--z-spac
           ("qptiff/small_vectra.qptiff", [])]
 # (case name, fixture, options, check_micro's --z series, its --t)
 OPTIONS = [
-    ("jpeg-ls-u12", "u12_3c2z.ome.tif", ["--codec", "jpeg-ls"], False, None),
-    ("jpeg-ls-i16", "i16_2c2z.ome.tif", ["--codec", "jpeg-ls"], False, None),
+    ("j2k-u12", "u12_3c2z.ome.tif", ["--codec", "j2k"], False, None),
+    ("j2k-i16", "i16_2c2z.ome.tif", ["--codec", "j2k"], False, None),
     ("native-u12", "u12_3c2z.ome.tif", ["--codec", "native"], False, None),
     ("native-f32", "f32_2c.ome.tif", ["--codec", "native"], False, None),
     ("z-series-ij", "ij_3c2z2t.tif", ["--z", "series"], True, None),
