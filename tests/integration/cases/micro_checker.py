@@ -11,7 +11,7 @@ FIXTURES is what lib/micro_fixtures.py wrote (micro.fixtures); TESTDATA ../share
    fixture are equal and no size is a multiple of 256. Each bad fixture holds the
    contradiction it is named for.
 3. The 2x2 rule and the level sizes on hand-made arrays.
-4. MICRO.md's output written here with pydicom (lib/micro_reference.py, from highdicom's
+4. docs/microscopy.md's output written here with pydicom (lib/micro_reference.py, from highdicom's
    WSM file as template) passes check_micro for every good fixture and the two shared
    microscopy files, native, and JPEG 2000 / JPEG-LS / --z series / --t 2 on some: the
    decoders (Pillow's OpenJPEG, dcmtk's dcmdjpls) give the frames back.

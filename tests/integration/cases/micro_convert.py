@@ -8,7 +8,7 @@ microscopy files (TESTDATA/ome-tiff/multi-channel-z-series.ome.tif, int8 3c x 5z
 TESTDATA/qptiff/small_vectra.qptiff, 3 channels and RGB thumbnail/overview/label) convert
 with the default codec (--mpp for the OME sample, which records no pixel size) and pass
 check_micro.py: dciodvfy, verify-wsm-frames, names, series, optical paths, spacings, level 0
-equal to the source after MICRO.md's mapping, lower levels the 2x2 rule, and the JSON report
+equal to the source after docs/microscopy.md's mapping, lower levels the 2x2 rule, and the JSON report
 lists the files written. Then the options: --codec j2k on the 12-bit and int16 fixtures,
 --codec native on the 12-bit and float ones, --z series and --t 2 on the ImageJ hyperstack.
 The float fixture with a NaN converts with one warning naming it; the others with none.

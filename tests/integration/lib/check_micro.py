@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks a microscopy conversion (issue 17, /work/coord/MICRO.md) against its source.
+"""Checks a microscopy conversion (issue 17, docs/microscopy.md) against its source.
 
 usage: check_micro.py SOURCE OUTDIR [--z stack|series] [--t N] [--mpp MICRONS]
 
@@ -23,11 +23,11 @@ handler), by pydicom for native frames. Then:
   epifluorescence illumination (111743, DCM), excitation as Illumination Wave Length and
   emission as Image Path Filter Pass-Through Wavelength when the source has them (absent
   otherwise), Objective Lens Power when known, a 256-entry palette LUT from black to the
-  channel colour (the source's, else MICRO.md's defaults);
+  channel colour (the source's, else docs/microscopy.md's defaults);
 - Pixel Spacing from the source's pixel size (level L: 2^L times it within 1 %), Spacing
   Between Slices from its z spacing when there are several focal planes;
 - level 0 of every (t, c, z), reassembled from the frames (tiles row-major, then focal
-  planes), equals the source plane after MICRO.md's mapping: unsigned as it is, int8 + 128,
+  planes), equals the source plane after docs/microscopy.md's mapping: unsigned as it is, int8 + 128,
   int16 + 32768 (Real World Value Mapping intercept -128 / -32768, slope 1); float and
   32-bit: |RWV(stored) - v| <= slope / 2 with the Shared Functional Groups' mapping, its
   intercept the channel's minimum and its slope (max - min) / 65535, NaN stored 0; padding 0;
@@ -114,7 +114,7 @@ class Source:
         return self.planes.dtype
 
     def colour(self, c):
-        """The channel's colour, else MICRO.md's default (one channel: white)."""
+        """The channel's colour, else docs/microscopy.md's default (one channel: white)."""
         own = self.channels[c]["colour"]
         if own:
             return tuple(own)
@@ -123,7 +123,7 @@ class Source:
 
 def as_tczyx(data, axes):
     """The series' array with axes T, C, Z, Y, X (missing ones of size 1; the generic
-    series' page axis I is the channel axis, as MICRO.md reads a plain grey TIFF)."""
+    series' page axis I is the channel axis, as docs/microscopy.md reads a plain grey TIFF)."""
     axes = axes.replace("I", "C").replace("Q", "C")
     if "S" in axes:
         raise ValueError("planes of %s samples: not grey" % data.shape[axes.index("S")])
@@ -262,7 +262,7 @@ def read_source(path):
     return source
 
 
-# ------------------------------------------------------------------ MICRO.md's rules
+# ------------------------------------------------------------------ docs/microscopy.md's rules
 
 class Mapping:
     """How one channel's values are written: stored = round((v - intercept) / slope), with
@@ -292,7 +292,7 @@ class Mapping:
 
 
 def halve(image):
-    """MICRO.md's 2x2 rule: ceil(w/2) x ceil(h/2), each pixel (sum + n/2) // n over the
+    """docs/microscopy.md's 2x2 rule: ceil(w/2) x ceil(h/2), each pixel (sum + n/2) // n over the
     pixels of its block that exist (n = 4, 2 or 1)."""
     h, w = image.shape
     src = image.astype(np.int64)

@@ -122,7 +122,7 @@ def write_ome(path, data, nc, nz, nt, dtype, channels, order="XYCZT", mpp=0.325,
               compression=None, xml_overrides=None, subifd_levels=0, sizes=None):
     """The planes in DimensionOrder order, one IFD each, the OME-XML in IFD 0.
     xml_overrides: {attribute: value} replaced in the XML (the bad fixtures);
-    subifd_levels: reduced levels (the 2x2 rule of MICRO.md) in SubIFDs of each plane;
+    subifd_levels: reduced levels (the 2x2 rule of docs/microscopy.md) in SubIFDs of each plane;
     sizes: {(c, z, t): (h, w)} planes already of another size (bad fixtures)."""
     order_list = page_order(nc, nz, nt, order)
     height, width = data[(0, 0, 0)].shape
@@ -153,7 +153,7 @@ def write_ome(path, data, nc, nz, nt, dtype, channels, order="XYCZT", mpp=0.325,
 
 
 def halve(image):
-    """MICRO.md's 2x2 rule: ceil(w/2) x ceil(h/2), each pixel (sum + n/2) // n over the
+    """docs/microscopy.md's 2x2 rule: ceil(w/2) x ceil(h/2), each pixel (sum + n/2) // n over the
     pixels of its block that exist."""
     h, w = image.shape
     src = image.astype(np.int64)

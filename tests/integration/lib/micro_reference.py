@@ -1,9 +1,9 @@
-"""The output MICRO.md asks for, written here with pydicom: the faithful conversion that
+"""The output docs/microscopy.md asks for, written here with pydicom: the faithful conversion that
 check_micro.py must pass and whose broken copies it must fail (micro.checker), so the
 checker is proven before and apart from the converter.
 
 write_reference(source, template, outdir, ...) writes, from check_micro's reading of a
-source, one VL WSM instance per (t, channel, level) as MICRO.md names them, starting from a
+source, one VL WSM instance per (t, channel, level) as docs/microscopy.md names them, starting from a
 WSM file written by another tool (the template: its patient, study, specimen and container
 modules; highdicom's in ../shared/testdata/dicom-reference, clean under dciodvfy), frames
 native, JPEG 2000 (Pillow) or JPEG-LS (dcmtk's dcmcjpls)."""
@@ -160,7 +160,7 @@ def write_instance(template, path, source, c, level, mapping, planes, tile, size
 
 def write_reference(source, template, outdir, tile=256, syntax="native", z_series=False,
                     t_choice=None):
-    """The instances of MICRO.md for `source` (a check_micro.Source) in outdir."""
+    """The instances of docs/microscopy.md for `source` (a check_micro.Source) in outdir."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     sizes = cm.level_sizes(source.width, source.height, tile)
