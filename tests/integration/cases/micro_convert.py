@@ -10,11 +10,13 @@ with the default codec (--mpp for the OME sample, which records no pixel size) a
 check_micro.py: dciodvfy, verify-wsm-frames, names, series, optical paths, spacings, level 0
 equal to the source after docs/microscopy.md's mapping, lower levels the 2x2 rule, and the JSON report
 lists the files written. Then the options: --codec j2k on the 12-bit and int16 fixtures,
---codec native on the 12-bit and float ones, --z series and --t 2 on the ImageJ hyperstack.
+--codec native on the 12-bit and float ones, --z series and --t 2 on the ImageJ hyperstack,
+--max-instance-size (parts whose frames are the uncapped instance's).
 The float fixture with a NaN converts with one warning naming it; the others with none.
 Exit 0 when all hold."""
 import concurrent.futures
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from pathlib import Path
 LIB = Path(__file__).resolve().parent.parent / "lib"
 sys.path.insert(0, str(LIB))
 import check_micro as cm  # noqa: E402
+import pydicom  # noqa: E402
 from checks import Checks  # noqa: E402
 
 WORKERS = 2
@@ -74,6 +77,48 @@ def job(slide2dcm, name, source, args, z_series, t_choice, warning, workdir):
     return name, checks.failures, lines, seconds
 
 
+def check_concatenation(slide2dcm, source, workdir, checks):
+    """--max-instance-size splits a channel's level into parts of one concatenation whose
+    frames, in Concatenation Frame Offset order, are the frames of the uncapped conversion
+    byte for byte; a part never passes the cap; --codec native, which cannot be split, is a
+    usage error."""
+    whole, parts = workdir / "cap-whole", workdir / "cap-parts"
+    cap = 300 * 1024
+    for out, extra in ((whole, []), (parts, ["--max-instance-size", "300K"])):
+        run = subprocess.run([slide2dcm, "convert", str(source), "-o", str(out), "-q"] + extra,
+                             capture_output=True, text=True)
+        if not checks.expect(run.returncode == 0, "--max-instance-size: convert exits %d: %s"
+                             % (run.returncode, run.stderr.strip()[-300:])):
+            return
+    instances = {}
+    for path in sorted(parts.iterdir()):
+        ds = pydicom.dcmread(str(path))
+        checks.expect(path.stat().st_size <= cap, "%s: %d bytes, over the cap"
+                      % (path.name, path.stat().st_size))
+        name = re.sub(r"-part-\d+", "", path.name)
+        offset = int(ds.get("ConcatenationFrameOffsetNumber", 0))
+        count = int(ds.NumberOfFrames)
+        frames = list(pydicom.encaps.generate_pixel_data_frame(ds.PixelData, count))
+        instances.setdefault(name, []).append((offset, frames))
+    checks.expect(sorted(instances) == sorted(p.name for p in whole.iterdir()),
+                  "--max-instance-size: the same instances (%s)" % sorted(instances))
+    split = 0
+    for name, pieces in instances.items():
+        split += len(pieces) > 1
+        joined = [f for _, frames in sorted(pieces, key=lambda p: p[0]) for f in frames]
+        ds = pydicom.dcmread(str(whole / name))
+        wanted = list(pydicom.encaps.generate_pixel_data_frame(ds.PixelData,
+                                                               int(ds.NumberOfFrames)))
+        checks.expect(joined == wanted, "%s: the parts' frames are the whole instance's" % name)
+    checks.expect(split > 0, "--max-instance-size 300K split no instance")
+    run = subprocess.run([slide2dcm, "convert", str(source), "-o", str(workdir / "cap-native"),
+                          "--codec", "native", "--max-instance-size", "300K"],
+                         capture_output=True, text=True)
+    checks.expect(run.returncode == 2 and "--max-instance-size" in run.stderr,
+                  "--codec native with a cap: exit 2 naming the option (%d, %s)"
+                  % (run.returncode, run.stderr.strip()))
+
+
 def main(argv):
     if len(argv) != 5:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -99,6 +144,7 @@ def main(argv):
                                                          seconds, " ".join(lines)))
             for failure in failures:
                 checks.fail(name, failure)
+    check_concatenation(slide2dcm, fixtures / "pyramid_2c.ome.tif", workdir, checks)
     checks.info("%d conversions checked in %.1f s" % (len(todo), time.monotonic() - start))
     status = checks.result()
     if status == 0:
