@@ -295,7 +295,14 @@ bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
     record header = {0}, r = {0};
     const keyword **cols = NULL;
     const option_column **opt_cols = NULL;
-    bool ok = next_record(text, &pos, &line, &header, field, csv_path, err) == 1;
+    int got_header = next_record(text, &pos, &line, &header, field, csv_path, err);
+    if (got_header == 0) {
+        // Nothing but perhaps a byte order mark: no record sets err, so say why here.
+        s2d_error_set(err, S2D_ERR_USAGE,
+                      "%s: empty: a manifest starts with a header line naming a \"path\" column",
+                      csv_path);
+    }
+    bool ok = got_header == 1;
     if (ok) {
         cols = calloc((size_t)header.n, sizeof *cols);
         opt_cols = calloc((size_t)header.n, sizeof *opt_cols);

@@ -27,7 +27,8 @@ typedef struct s2d_manifest {
 /** Reads an RFC 4180 CSV file (quotes, doubled quotes, CRLF, a UTF-8 byte order mark).
  *  A malformed file, an unknown column or a bad option value (a kind that is not
  *  radiology, document, photo or microscopy; a Modality that is not a code) is an S2D_ERR_USAGE error
- *  naming the line: checked here, as a child's usage error would stop the whole batch. */
+ *  naming the line: checked here, as a child's usage error would stop the whole batch. A
+ *  file with no header line (empty, or only a byte order mark) is one naming the file. */
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err);
 /** Frees what s2d_manifest_read put in m (not m itself). */
 void s2d_manifest_free(s2d_manifest *m);

@@ -165,6 +165,16 @@ static void test_manifest(void)
         CHECK(!s2d_manifest_read(path, &m, &err) && err.code == S2D_ERR_USAGE);
         CHECK(strstr(err.message, "manifest.csv") != NULL);
     }
+
+    // No header at all: an error that says so (it used to be a failure with no message,
+    // which the command line turned into exit 0).
+    const char *empty[] = {"", "\xEF\xBB\xBF"};
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        write_file(path, empty[i]);
+        err = (s2d_error){0};
+        CHECK(!s2d_manifest_read(path, &m, &err) && err.code == S2D_ERR_USAGE);
+        CHECK(strstr(err.message, "manifest.csv: empty") != NULL);
+    }
 }
 
 // The option columns become the row's convert options, checked, in column order.

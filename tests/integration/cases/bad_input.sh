@@ -66,6 +66,13 @@ convert_error usage-sex 2 "--patient-sex" "$cmu" --patient-sex X
 convert_error usage-bad-date 2 "--study-date" "$cmu" --study-date 2024-01-01
 convert_error usage-backslash 2 "--patient-id: a backslash" "$cmu" --patient-id 'A\B'
 convert_error usage-missing-value 2 "--quality needs a value" "$cmu" --quality
+# A manifest with no header line (empty, or only a byte order mark): a usage error naming
+# the file, not an empty message with exit 0.
+: >"$work/empty.csv"
+printf '\357\273\277' >"$work/bom-only.csv"
+expect_error manifest-empty 2 "^slide2dcm: .*empty\.csv: empty" -- batch "$work/empty.csv" -o "$work/manifest-empty"
+expect_error manifest-bom-only 2 "^slide2dcm: .*bom-only\.csv: empty" -- \
+    batch "$work/bom-only.csv" -o "$work/manifest-bom-only"
 convert_error unwritable-outdir 3 "CMU-1-Small-Region.svs: cannot create /proc/" "$cmu" -o /proc/nope/out
 
 # A full disk, simulated by a file size limit (slide2dcm turns SIGXFSZ into EFBIG).
