@@ -193,6 +193,35 @@ static bool ndpi_frame(s2d_source *src, const s2d_tiff_level *tl, int level, uin
     return true;
 }
 
+// Where the height field of the baseline SOF segment lies in the JPEG headers p[0, n), found
+// by walking the segments by their lengths: bytes FF C0 inside another segment are no
+// marker. 0 when no whole SOF0 segment lies within n bytes (the frame's height and width are
+// rewritten there for every stripe, so they must be inside the copied headers).
+static size_t sof_height_at(const uint8_t *p, size_t n)
+{
+    size_t i = 2;   // after SOI
+    while (i + 4 <= n && p[i] == 0xFF) {
+        unsigned marker = p[i + 1];
+        if (marker == 0xFF) {   // fill byte
+            i++;
+            continue;
+        }
+        if (marker == 0xDA || marker == 0xD9) {
+            return 0;   // the scan (or the end) before any SOF
+        }
+        size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
+        if (len < 2 || i + 2 + len > n) {
+            return 0;
+        }
+        // length (2), precision (1), then height (2) and width (2): 8 bytes at least.
+        if (marker == 0xC0) {
+            return len >= 8 ? i + 5 : 0;
+        }
+        i += 2 + len;
+    }
+    return 0;
+}
+
 // A level: one baseline JPEG strip whose restart intervals tile its MCU rows exactly.
 static bool probe_level(const s2d_tiffdir *td, int ifd, int fd, s2d_tiff_level *tl,
                         s2d_source_image *img)
@@ -227,16 +256,9 @@ static bool probe_level(const s2d_tiffdir *td, int ifd, int fd, s2d_tiff_level *
         ok = lv->mcus_per_row % lv->interval == 0 &&
              (uint64_t)n == (uint64_t)lv->mcu_rows * (lv->mcus_per_row / lv->interval);
     }
-    // The headers end where the first interval's data starts; the SOF's height follows its
-    // length and precision bytes.
-    ok = ok && s32[0] < head.len;
-    for (size_t i = 2; ok && i + 4 < s32[0]; i++) {
-        if (head.data[i] == 0xFF && head.data[i + 1] == 0xC0) {
-            lv->sof_at = i + 5;
-            break;
-        }
-    }
-    ok = ok && lv->sof_at > 0 && (lv->header = malloc(s32[0])) != NULL;
+    // The headers end where the first interval's data starts, and must hold the whole SOF.
+    ok = ok && s32[0] < head.len && (lv->sof_at = sof_height_at(head.data, s32[0])) > 0 &&
+         (lv->header = malloc(s32[0])) != NULL;
     if (ok) {
         memcpy(lv->header, head.data, s32[0]);
         lv->header_len = s32[0];
