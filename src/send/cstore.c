@@ -291,18 +291,19 @@ static const char *reject_reason(uint8_t source, uint8_t reason)
 }
 
 // Reads the A-ASSOCIATE-AC items: accepted contexts and the peer's maximum PDU length.
-static void parse_associate_ac(cstore_session *s)
+// @return false when an item or sub-item runs past its container (a malformed PDU).
+static bool parse_associate_ac(cstore_session *s)
 {
-    const uint8_t *p = s->pdu.data, *end = s->pdu.data + s->pdu.len;
+    const uint8_t *p = s->pdu.data + 68, *end = s->pdu.data + s->pdu.len;   // 68: as in the RQ
     uint32_t peer_max = 0;
-    p += 68;   // protocol version .. reserved, as in the request
-    while (p + 4 <= end) {
+    while (p < end) {
+        size_t room = (size_t)(end - p);   // an item: type, reserved, length (2), value
+        if (room < 4 || get_u16be(p + 2) > room - 4) {
+            return false;
+        }
         uint8_t type = p[0];
         uint16_t len = get_u16be(p + 2);
         const uint8_t *v = p + 4;
-        if (v + len > end) {
-            break;
-        }
         if (type == 0x21 && len >= 4) {
             for (int i = 0; i < s->ncontexts; i++) {
                 if (s->contexts[i].id == v[0]) {
@@ -311,7 +312,11 @@ static void parse_associate_ac(cstore_session *s)
                 }
             }
         } else if (type == 0x50) {
-            for (const uint8_t *u = v; u + 4 <= v + len;) {
+            for (const uint8_t *u = v; u < v + len;) {
+                size_t sub_room = (size_t)(v + len - u);   // sub-items: the same layout
+                if (sub_room < 4 || get_u16be(u + 2) > sub_room - 4) {
+                    return false;
+                }
                 uint16_t ulen = get_u16be(u + 2);
                 if (u[0] == 0x51 && ulen == 4) {
                     peer_max = get_u32be(u + 4);
@@ -323,6 +328,7 @@ static void parse_associate_ac(cstore_session *s)
     }
     uint32_t max = peer_max == 0 || peer_max > OWN_SEND_PDU_MAX ? OWN_SEND_PDU_MAX : peer_max;
     s->send_pdu = max;
+    return true;
 }
 
 static int connect_to(const char *host, int port, int timeout, s2d_error *why)
@@ -379,10 +385,15 @@ static s2d_xfer_result associate(cstore_session *s, s2d_error *why, s2d_error *e
     s2d_buf_free(&rq);
     int type = sent ? read_pdu(s, why) : 0;
     if (type == PDU_ASSOCIATE_AC && s->pdu.len >= 68) {
-        parse_associate_ac(s);
-        if (s->send_pdu < MIN_PEER_PDU) {
-            s2d_error_set(why, S2D_ERR_NOT_STORED, "the peer accepts PDUs of only %u bytes",
-                          s->send_pdu);
+        bool wellformed = parse_associate_ac(s);
+        if (!wellformed || s->send_pdu < MIN_PEER_PDU) {
+            if (wellformed) {
+                s2d_error_set(why, S2D_ERR_NOT_STORED, "the peer accepts PDUs of only %u bytes",
+                              s->send_pdu);
+            } else {
+                s2d_error_set(why, S2D_ERR_NOT_STORED, "malformed A-ASSOCIATE-AC from %s:%d: "
+                              "an item runs past its end", o->host, o->port);
+            }
             send_abort(s);
             s2d_error_set(err, why->code, "%s", why->message);
             return S2D_XFER_FATAL;
@@ -476,11 +487,15 @@ static bool send_pdv(cstore_session *s, uint8_t context_id, bool command, bool l
 
 typedef struct store_rsp {
     uint16_t command, responding_to, status;
+    bool has_status;         // a Status element of 2 bytes was there
     char comment[256];
 } store_rsp;
 
 static void parse_command(const uint8_t *p, size_t len, store_rsp *r)
 {
+    if (len == 0) {
+        return;   // no elements, and p may be NULL: no arithmetic on it
+    }
     const uint8_t *end = p + len;
     while (p + 8 <= end) {
         uint16_t group = (uint16_t)(p[0] | p[1] << 8), elem = (uint16_t)(p[2] | p[3] << 8);
@@ -497,6 +512,7 @@ static void parse_command(const uint8_t *p, size_t len, store_rsp *r)
             r->responding_to = us;
         } else if (elem == 0x0900) {
             r->status = us;
+            r->has_status = vlen == 2;
         } else if (elem == 0x0902) {
             size_t n = vlen < sizeof r->comment - 1 ? vlen : sizeof r->comment - 1;
             memcpy(r->comment, v, n);
@@ -638,6 +654,12 @@ static s2d_xfer_result transfer_file(cstore_session *s, const char *path, const 
     if (rsp.command != 0x8001 || rsp.responding_to != message_id) {
         s2d_error_set(why, S2D_ERR_IO, "unexpected answer (command 0x%04X for message %u)",
                       rsp.command, rsp.responding_to);
+        send_abort(s);
+        return S2D_XFER_RETRY;
+    }
+    if (!rsp.has_status) {
+        // Nothing says the peer stored it: not stored, and the answer is not one we can use.
+        s2d_error_set(why, S2D_ERR_IO, "the C-STORE-RSP has no Status (0000,0900)");
         send_abort(s);
         return S2D_XFER_RETRY;
     }
