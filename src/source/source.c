@@ -186,6 +186,18 @@ s2d_source *s2d_source_open(const char *path, s2d_error *err)
         s2d_error_set(err, S2D_ERR_INPUT, "is a directory, not a slide file");
         return NULL;
     }
+    // Every format reads a file (a MIRAX or VMS slide names its folder from its .mrxs or
+    // .vms file). Anything else is refused before it is opened: opening a named pipe
+    // blocks until a writer comes, and no signal handler can end that wait.
+    if (!S_ISREG(st.st_mode)) {
+        s2d_error_set(err, S2D_ERR_INPUT, "%s, not a regular file",
+                      S_ISFIFO(st.st_mode)  ? "a named pipe"
+                      : S_ISCHR(st.st_mode) ? "a character device"
+                      : S_ISBLK(st.st_mode) ? "a block device"
+                      : S_ISSOCK(st.st_mode) ? "a socket"
+                                             : "a special file");
+        return NULL;
+    }
     s2d_error lerr = {0};
     s2d_tiffdir *td = s2d_tiffdir_list(path, &lerr);
     if (lerr.code != S2D_OK) {

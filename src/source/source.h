@@ -160,7 +160,8 @@ typedef struct s2d_source s2d_source;
 typedef struct s2d_read_ctx s2d_read_ctx;
 
 /** Opens path with the first format of the registry that takes it. Fails with
- *  S2D_ERR_INPUT and a reason that names what is wrong.
+ *  S2D_ERR_INPUT and a reason that names what is wrong; what is not a regular file (a
+ *  directory, a named pipe, a device) is refused without being opened.
  *  @return a source the caller closes with s2d_source_close(), or NULL with err set. */
 s2d_source *s2d_source_open(const char *path, s2d_error *err);
 /** NULL is a no-op. */

@@ -15,7 +15,8 @@ expect_error() {
     shift 4
     local out="$work/$name"
     rm -rf "$out"
-    "$bin" "$@" 2>"$work/$name.err" >/dev/null
+    # A hang fails the check as timeout's exit 124 or 137 (SIGKILL when SIGTERM is ignored).
+    timeout -k 5 "${expect_seconds:-300}" "$bin" "$@" 2>"$work/$name.err" >/dev/null
     local rc=$?
     local lines
     # Warnings may come first (a corrupt thumbnail, say); the error itself is one line.
@@ -54,6 +55,12 @@ done < <(find "$data/negative" "$data/stubs-metadata-only" "$data/hamamatsu-ndpi
 # tests/integration/cases/plain_convert.py.)
 convert_error missing-file 1 "does-not-exist.svs: No such file or directory" "$data/does-not-exist.svs"
 convert_error directory 1 "aperio: is a directory, not a slide file" "$data/aperio"
+# What is not a regular file is refused before it is opened: opening a named pipe blocks
+# until a writer comes, forever, and SIGTERM cannot end it (it only sets a flag).
+mkfifo "$work/pipe.svs"
+expect_seconds=15 convert_error named-pipe 1 "pipe\.svs: a named pipe, not a regular file" \
+    "$work/pipe.svs"
+convert_error char-device 1 "/dev/null: a character device, not a regular file" /dev/null
 convert_error tcga-without-mpp 1 "tcga-cr-7395-01a-01-ts1.svs: .*pass --mpp" \
     "$data/aperio/tcga-cr-7395-01a-01-ts1.svs"
 
