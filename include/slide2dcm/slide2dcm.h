@@ -34,6 +34,14 @@ typedef struct s2d_progress {
     double seconds;          // since the pyramid started
 } s2d_progress;
 
+/** The pixel sizes in µm a conversion takes, from --mpp or from the source: 1 nm, finer
+ *  than any light microscope's pixel (rendered super-resolution images use 5-20 nm), to
+ *  1 mm, coarser than an overview camera's (about 10-100 µm across a 75 mm slide). A value
+ *  outside is a wrong unit or a broken file, and would not fit the FL and DS attributes
+ *  derived from it (Imaged Volume Width overflows a float at 1e+308). */
+#define S2D_MPP_MIN_UM 0.001
+#define S2D_MPP_MAX_UM 1000.0
+
 /** Most --window pairs one conversion takes. */
 #define S2D_MAX_WINDOWS 8
 
@@ -48,7 +56,8 @@ typedef struct s2d_convert_options {
     int max_levels;              // write only this many of the largest levels; 0 = all
     bool no_label, no_overview, no_thumbnail;
     bool overwrite;              // replace slide2dcm outputs already in the directory
-    double mpp;                  // pixel size in µm when the source has none (0 = from source)
+    double mpp;                  // pixel size in µm, S2D_MPP_MIN_UM..S2D_MPP_MAX_UM, for or
+                                 // instead of the source's (0 = from source)
     const char *metadata_json;   // DICOM JSON (PS3.18 F.2) file of attributes, or NULL
     s2d_common_attrs attrs;
     // Deterministic UIDs under this root ("2.25" or an organisation's root), derived from

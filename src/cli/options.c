@@ -134,9 +134,10 @@ static int set_mpp(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
     char *end;
     double d = strtod(arg, &end);
-    if (end == arg || *end || !(d > 0 && d < 1e6)) {
-        return s2d_cli_usage_error(a->command, "--%s %s: give the pixel size in micrometres",
-                                   opt->name, arg);
+    if (end == arg || *end || !(d >= S2D_MPP_MIN_UM && d <= S2D_MPP_MAX_UM)) {
+        return s2d_cli_usage_error(a->command,
+                                   "--%s %s: give the pixel size in micrometres, %g to %g",
+                                   opt->name, arg, S2D_MPP_MIN_UM, S2D_MPP_MAX_UM);
     }
     a->opts.mpp = d;
     return 0;

@@ -65,9 +65,9 @@ static bool validate_options(const s2d_convert_options *o, s2d_error *err)
     if (o->uid_root && !s2d_uid_root_check(o->uid_root, err)) {
         return false;
     }
-    if (o->mpp < 0 || o->mpp > 1e6) {
-        return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres",
-                             o->mpp);
+    if (o->mpp != 0 && !(o->mpp >= S2D_MPP_MIN_UM && o->mpp <= S2D_MPP_MAX_UM)) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres, "
+                             "%g to %g", o->mpp, S2D_MPP_MIN_UM, S2D_MPP_MAX_UM);
     }
     return true;
 }

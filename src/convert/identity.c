@@ -237,6 +237,12 @@ static time_t conversion_time(void)
     return time(NULL);
 }
 
+// A pixel size in the range of slide2dcm.h (false for NaN too).
+static bool plausible_mpp(double um)
+{
+    return um >= S2D_MPP_MIN_UM && um <= S2D_MPP_MAX_UM;
+}
+
 bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *slide_path,
                            const s2d_source_meta *m, s2d_iod_shared *s, s2d_diag *diag,
                            s2d_error *err)
@@ -251,6 +257,14 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     } else if (m->mpp_x > 0) {
         s->mpp_x = m->mpp_x;
         s->mpp_y = m->mpp_y > 0 ? m->mpp_y : m->mpp_x;
+        // Only the WSM attributes use it: a page's odd resolution (1 dpi) harms nothing.
+        if (iod->slide && !(plausible_mpp(s->mpp_x) && plausible_mpp(s->mpp_y))) {
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "the slide's pixel size (MPP) %g um is outside %g to %g um; "
+                                 "pass --mpp MICRONS to give the right one",
+                                 plausible_mpp(s->mpp_x) ? s->mpp_y : s->mpp_x, S2D_MPP_MIN_UM,
+                                 S2D_MPP_MAX_UM);
+        }
     } else if (iod->slide) {
         return s2d_error_set(err, S2D_ERR_INPUT,
                              "the slide does not record its pixel size; pass --mpp MICRONS");

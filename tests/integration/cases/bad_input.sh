@@ -80,6 +80,32 @@ printf '\357\273\277' >"$work/bom-only.csv"
 expect_error manifest-empty 2 "^slide2dcm: .*empty\.csv: empty" -- batch "$work/empty.csv" -o "$work/manifest-empty"
 expect_error manifest-bom-only 2 "^slide2dcm: .*bom-only\.csv: empty" -- \
     batch "$work/bom-only.csv" -o "$work/manifest-bom-only"
+# Pixel sizes outside 0.001 to 1000 um (1 nm to 1 mm): from --mpp a usage error naming
+# the option, from the slide an input error naming its pixel size (and --mpp, which
+# replaces it).
+convert_error usage-mpp-tiny 2 "--mpp 1e-320: .*0\.001 to 1000" "$cmu" --mpp 1e-320
+convert_error usage-mpp-huge 2 "--mpp 5000: .*0\.001 to 1000" "$cmu" --mpp 5000
+for case in huge:1e+308 tiny:1e-320; do
+    /usr/bin/python3 - "$cmu" "$work/mpp-${case%%:*}.svs" "${case#*:}" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+old = b"MPP = 0.4990"
+new = b"MPP = " + sys.argv[3].encode()
+assert old in data and len(old) == len(new)
+open(sys.argv[2], "wb").write(data.replace(old, new))
+PY
+    convert_error "source-mpp-${case%%:*}" 1 \
+        "mpp-${case%%:*}\.svs: the slide's pixel size \(MPP\) .* um is outside 0\.001 to 1000 um.*--mpp" \
+        "$work/mpp-${case%%:*}.svs"
+done
+"$bin" convert "$work/mpp-huge.svs" -o "$work/source-mpp-replaced" --mpp 0.499 --levels 1 \
+    2>"$work/source-mpp-replaced.err"
+rc=$?
+if [ "$rc" -ne 0 ] || ! grep -q -- "--mpp 0.499 replaces" "$work/source-mpp-replaced.err"; then
+    fail "source-mpp-replaced: exit $rc: $(cat "$work/source-mpp-replaced.err")"
+else
+    ok "source-mpp-replaced: --mpp replaces an absurd pixel size: $(head -n 1 "$work/source-mpp-replaced.err")"
+fi
 convert_error unwritable-outdir 3 "CMU-1-Small-Region.svs: cannot create /proc/" "$cmu" -o /proc/nope/out
 
 # A full disk, simulated by a file size limit (slide2dcm turns SIGXFSZ into EFBIG).
