@@ -10,10 +10,6 @@
 
 #include "core/bigmem.h"
 
-// More directories than this is no image file we know: the walk stops and calls it damaged.
-// Stacks of plain TIFFs are the longest: a 2 GB stack of 256 x 256 16-bit slices has 16384.
-#define MAX_IFDS (1 << 17)
-
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 
 static void quiet_handlers(void)
@@ -275,7 +271,16 @@ s2d_tiffdir *s2d_tiffdir_list(const char *path, s2d_error *err)
         if (TIFFLastDirectory(tif)) {
             break;
         }
-        if (td->n >= MAX_IFDS || !TIFFReadDirectory(tif)) {
+        if (td->n >= S2D_TIFF_MAX_IFDS) {
+            // A sound file, maybe, but longer than the listing reads: name the limit.
+            if (!td->damage[0]) {
+                snprintf(td->damage, sizeof td->damage,
+                         "a TIFF of more than %d directories (IFDs), the most slide2dcm reads "
+                         "in one file", S2D_TIFF_MAX_IFDS);
+            }
+            break;
+        }
+        if (!TIFFReadDirectory(tif)) {
             // A next directory is announced but cannot be read.
             if (!td->damage[0]) {
                 snprintf(td->damage, sizeof td->damage,

@@ -40,6 +40,12 @@ typedef struct s2d_tiff_ifd {
     uint32_t subfile_type;            // NewSubfileType; bit 0: a reduced-resolution copy
 } s2d_tiff_ifd;
 
+/** The most directories (IFDs) the listing reads: past them the walk stops, and the file
+ *  is refused naming this limit. Stacks of plain TIFFs are the longest files (a 2 GB stack
+ *  of 256 x 256 16-bit slices has 16384); a directory costs the listing 160 bytes and
+ *  libtiff some more: listing a file at the limit took 2 s and 49 MB peak RSS. */
+#define S2D_TIFF_MAX_IFDS (1 << 17)
+
 typedef struct s2d_tiffdir {
     char *path;
     uint64_t file_size;
@@ -48,7 +54,7 @@ typedef struct s2d_tiffdir {
     uint8_t *icc_profile;             // IFD 0's (tag 34675), owned, or NULL
     uint32_t icc_profile_len;
     // Why the file is damaged or truncated (an IFD that cannot be read, image data past the
-    // end of the file); empty when it is sound.
+    // end of the file) or too long (more than S2D_TIFF_MAX_IFDS); empty when it is sound.
     char damage[160];
     struct tiff *tif;                 // libtiff's handle, or NULL when IFD 0 cannot be read
 } s2d_tiffdir;

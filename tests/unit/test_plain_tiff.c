@@ -6,7 +6,8 @@
  *  - every file of the shared libtiff test images either opens with the pixel description
  *    the table expects, its rows equal to libtiff's own RGBA decode after the mapping, or
  *    fails with its one-line reason; nothing is printed on stderr meanwhile;
- *  - bad files: no pages, truncated, a strip that does not decode.
+ *  - bad files: no pages, truncated, a strip that does not decode, more directories than
+ *    the listing reads (the limit named, not "damaged").
  * usage: test_plain_tiff TESTDATA WORKDIR */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "harness.h"
 #include "source/source.h"
+#include "source/tiffdir.h"
 
 static const char *testdata, *workdir;
 
@@ -610,6 +612,45 @@ static void expect_bad(const char *path, bool at_open, const char *reason)
     s2d_source_close(src);
 }
 
+// A little-endian TIFF of n 1 x 1 grey pages sharing one pixel, written byte by byte:
+// 13 MB and well under a second at the listing's limit.
+static void write_many_pages(const char *path, uint32_t n)
+{
+    enum { ENTRIES = 8, IFD_BYTES = 2 + ENTRIES * 12 + 4 };
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) {
+        return;
+    }
+    uint32_t pixel_at = 8 + n * IFD_BYTES;
+    uint8_t header[8] = {'I', 'I', 42, 0, 8, 0, 0, 0};
+    fwrite(header, 1, sizeof header, f);
+    for (uint32_t i = 0; i < n; i++) {
+        // tag, type (3 SHORT, 4 LONG), count, value: width, height, bits, no compression,
+        // BlackIsZero, the strip's offset, rows per strip, its byte count.
+        const uint32_t entries[ENTRIES][4] = {
+            {256, 3, 1, 1}, {257, 3, 1, 1},        {258, 3, 1, 8}, {259, 3, 1, 1},
+            {262, 3, 1, 1}, {273, 4, 1, pixel_at}, {278, 3, 1, 1}, {279, 4, 1, 1}};
+        uint8_t ifd[IFD_BYTES], *p = ifd;
+        *p++ = ENTRIES;
+        *p++ = 0;
+        for (int e = 0; e < ENTRIES; e++) {
+            const uint32_t *v = entries[e];
+            uint8_t entry[12] = {v[0] & 0xff, v[0] >> 8, v[1] & 0xff, v[1] >> 8, v[2] & 0xff,
+                                 0, 0, 0, v[3] & 0xff, (v[3] >> 8) & 0xff, (v[3] >> 16) & 0xff,
+                                 v[3] >> 24};
+            memcpy(p, entry, sizeof entry);
+            p += sizeof entry;
+        }
+        uint32_t next = i + 1 < n ? 8 + (i + 1) * IFD_BYTES : 0;
+        uint8_t next_bytes[4] = {next & 0xff, (next >> 8) & 0xff, (next >> 16) & 0xff, next >> 24};
+        memcpy(p, next_bytes, 4);
+        fwrite(ifd, 1, sizeof ifd, f);
+    }
+    fputc(0x80, f);
+    CHECK(fclose(f) == 0);
+}
+
 static void test_bad_files(void)
 {
     char path[4096];
@@ -643,6 +684,14 @@ static void test_bad_files(void)
     CHECK(fd >= 0 && pwrite(fd, junk, sizeof junk, (off_t)at) == (ssize_t)sizeof junk);
     close(fd);
     expect_bad(path, false, "page 0: strip 1 cannot be decoded");
+
+    // Past the listing's limit the file is not called damaged: the limit is named.
+    char says[128];
+    snprintf(says, sizeof says, "more than %d directories (IFDs)", S2D_TIFF_MAX_IFDS);
+    path_in_work(path, sizeof path, "too-many-pages.tif");
+    write_many_pages(path, S2D_TIFF_MAX_IFDS + 1);
+    expect_bad(path, true, says);
+    unlink(path);
 }
 
 // ------------------------------------------------------------------ libtiff's test images
