@@ -34,6 +34,11 @@ typedef struct s2d_send_outcome {
     char detail[512];                 // warning or failure reason, in the server's words
 } s2d_send_outcome;
 
+/** Writes url into out (size bytes, truncated) with the user info before the host's '@'
+ *  replaced by three asterisks, so that a URL can be printed or stored without the
+ *  credentials it may embed. Nothing else of the URL changes. */
+void s2d_send_url_redacted(const char *url, char *out, size_t size);
+
 typedef struct s2d_send_options {
     s2d_send_protocol protocol;
 

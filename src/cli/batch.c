@@ -17,6 +17,7 @@
 #include "cli/options.h"
 #include "cli/report.h"
 #include "cli/send.h"
+#include "dicom/json_meta.h"
 
 // Sends one converted slide, in the batch's sending child (see s2d_batch_options).
 static int send_slide(void *ctx, const char *dir, const char *report_path,
@@ -238,9 +239,17 @@ int s2d_cli_batch(int argc, char **argv)
     if (rc == 0 && metadata_path) {
         json_error_t jerr;
         metadata = json_load_file(metadata_path, 0, &jerr);
-        if (!json_is_object(metadata)) {
-            fprintf(stderr, "slide2dcm: %s: %s\n", metadata_path,
-                    metadata ? "not a DICOM JSON object" : jerr.text);
+        if (!metadata) {
+            s2d_json_meta_unquote_reason(jerr.text);
+            if (jerr.line > 0) {
+                fprintf(stderr, "slide2dcm: %s: line %d column %d: %s\n", metadata_path,
+                        jerr.line, jerr.column, jerr.text);
+            } else {
+                fprintf(stderr, "slide2dcm: %s: %s\n", metadata_path, jerr.text);
+            }
+            rc = S2D_EXIT_FAILED;
+        } else if (!json_is_object(metadata)) {
+            fprintf(stderr, "slide2dcm: %s: not a DICOM JSON object\n", metadata_path);
             rc = S2D_EXIT_FAILED;
         }
     }

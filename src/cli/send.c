@@ -75,13 +75,15 @@ int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
         if (cs->wanted) {
             return s2d_cli_usage_error("send", "give one destination: --stow or --cstore, once");
         }
+        // Credentials in the URL reach libcurl only; messages and reports show it redacted.
+        s2d_send_url_redacted(arg, cs->destination, sizeof cs->destination);
         if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-            return s2d_cli_usage_error("send", "--stow %s: give an http:// or https:// URL", arg);
+            return s2d_cli_usage_error("send", "--stow %s: give an http:// or https:// URL",
+                                       cs->destination);
         }
         cs->wanted = true;
         cs->opts.protocol = S2D_SEND_STOW;
         cs->opts.stow_url = arg;
-        snprintf(cs->destination, sizeof cs->destination, "%s", arg);
         return 0;
     case S2D_OPT_CSTORE: {
         if (cs->wanted) {

@@ -272,8 +272,8 @@ static bool check_text_value(const text_rule *rule, const char *v, size_t n, uin
                              "YYYYMMDD", group, element, n);
     }
     if (memcmp(rule->vr, "UI", 2) == 0 && n > 0 && !valid_uid(v, n)) {
-        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) \"%.*s\" is not a valid UID",
-                             group, element, (int)n, v);
+        return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) UI value is not a valid UID",
+                             group, element);
     }
     return true;
 }
@@ -390,8 +390,11 @@ static bool check_numbers(uint32_t tag, const char *vr, const double *values, si
     for (size_t i = 0; i < n; i++) {
         double v = values[i];
         if (!isfinite(v) || v < rule->min || v > rule->max || (rule->integer && v != floor(v))) {
-            return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X): %g is not a valid %s value",
-                                 tag >> 16, tag & 0xFFFF, v, rule->vr);
+            // The value itself is not quoted: it may be a patient's (weight, size).
+            return s2d_error_set(err, S2D_ERR_INPUT,
+                                 "(%04X,%04X): value %zu is out of range for %s%s", tag >> 16,
+                                 tag & 0xFFFF, i + 1, rule->vr,
+                                 rule->integer ? " or not an integer" : "");
         }
     }
     return true;

@@ -137,8 +137,9 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
             } else if (d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0) {
                 snprintf(num, sizeof num, "%.0f", d);
             } else {
-                return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) %g is not an IS integer",
-                                     path, tag >> 16, tag & 0xFFFF, d);
+                return s2d_error_set(err, S2D_ERR_INPUT,
+                                     "%s: (%04X,%04X) a value is not an IS integer", path,
+                                     tag >> 16, tag & 0xFFFF);
             }
             s2d_buf_append(text, num, strlen(num));
         } else {
@@ -324,6 +325,14 @@ static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, const owned_
     return true;
 }
 
+void s2d_json_meta_unquote_reason(char *text)
+{
+    char *near = strstr(text, " near ");
+    if (near) {
+        *near = '\0';
+    }
+}
+
 s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
                            s2d_error *err)
 {
@@ -331,6 +340,7 @@ s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        s2d_json_meta_unquote_reason(jerr.text);
         s2d_error_set(err, S2D_ERR_INPUT, "%s: line %d column %d: %s", path, jerr.line,
                       jerr.column, jerr.text);
         return NULL;

@@ -11,4 +11,9 @@
 s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
                            s2d_error *err);
 
+/** Cuts a JSON parser's reason (jansson's json_error_t text, modified in place) before the
+ *  " near '...'" it may end with: that quotes the file's text, which can be a patient's
+ *  value. The line and column say where the error is. */
+void s2d_json_meta_unquote_reason(char *text);
+
 #endif

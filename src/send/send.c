@@ -23,6 +23,26 @@ void s2d_send_options_init(s2d_send_options *opts)
     opts->timeout = 60;
 }
 
+void s2d_send_url_redacted(const char *url, char *out, size_t size)
+{
+    // RFC 3986: the authority runs from "//" to the next '/', '?' or '#'; user info is
+    // what precedes its last '@'.
+    const char *scheme_end = strstr(url, "://");
+    const char *authority = scheme_end ? scheme_end + 3 : url;
+    size_t authority_len = strcspn(authority, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < authority_len; i++) {
+        if (authority[i] == '@') {
+            at = authority + i;
+        }
+    }
+    if (!at) {
+        snprintf(out, size, "%s", url);
+    } else {
+        snprintf(out, size, "%.*s***%s", (int)(authority - url), url, at);
+    }
+}
+
 const char *s2d_send_status_name(s2d_send_status status)
 {
     switch (status) {

@@ -391,7 +391,9 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
                rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_URL_MALFORMAT ||
                rc == CURLE_UNSUPPORTED_PROTOCOL) {
         snprintf(out->detail, sizeof out->detail, "%s", lib.easy_strerror(rc));
-        s2d_error_set(err, S2D_ERR_NOT_STORED, "%s: %s", s->opts->stow_url, out->detail);
+        char shown[512];
+        s2d_send_url_redacted(s->opts->stow_url, shown, sizeof shown);
+        s2d_error_set(err, S2D_ERR_NOT_STORED, "%s: %s", shown, out->detail);
         result = S2D_XFER_FATAL;
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         snprintf(out->detail, sizeof out->detail, "timed out: no progress for %d s",

@@ -239,7 +239,7 @@ def check_refusals(bin_, cmu, work):
         ("after-pixel-data", '{"7FE10010": {"vr": "LO", "Value": ["x"]}}', "cannot be in a dataset"),
         ("item-tag", '{"FFFEE000": {"vr": "LO", "Value": ["x"]}}', "cannot be in a dataset"),
         ("bad-vr", '{"00100010": {"vr": "B ", "Value": ["x"]}}', "valid \"vr\""),
-        ("us-range", '{"00181310": {"vr": "US", "Value": [70000]}}', "70000 is not a valid US"),
+        ("us-range", '{"00181310": {"vr": "US", "Value": [70000]}}', "value 1 is out of range for US"),
         ("is-fraction", '{"00200011": {"vr": "IS", "Value": [3.6]}}', "not an IS integer"),
         ("backslash", '{"00100020": {"vr": "LO", "Value": ["A\\\\B"]}}', "backslash"),
         ("charset", '{"00080005": {"vr": "CS", "Value": ["ISO_IR 100"]}}', "(0008,0005)"),
