@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -988,13 +987,15 @@ static int lock_outroot(const char *outroot, s2d_error *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/.batch.lock", outroot);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        s2d_error_set(err, S2D_ERR_IO, "%s: cannot create %s: %s", outroot, path, strerror(errno));
-    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        fd = -1;
+    pid_t holder;
+    int fd = s2d_lock_take(path, &holder);
+    if (fd < 0 && errno == EWOULDBLOCK && holder) {
+        s2d_error_set(err, S2D_ERR_USAGE, "%s: another batch (pid %ld) is running on this folder",
+                      outroot, (long)holder);
+    } else if (fd < 0 && errno == EWOULDBLOCK) {
         s2d_error_set(err, S2D_ERR_USAGE, "%s: another batch is running on this folder", outroot);
+    } else if (fd < 0) {
+        s2d_error_set(err, S2D_ERR_IO, "%s: cannot create %s: %s", outroot, path, strerror(errno));
     }
     return fd;
 }

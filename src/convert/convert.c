@@ -48,6 +48,7 @@ typedef struct job {
     int next_instance_number;
     s2d_diag diag;           // warnings: delivered through opts->warn and counted
     bool created_outdir;     // removed again if the conversion fails
+    int outdir_lock;         // s2d_outdir_prepare's, held to the end; -1 when not taken
 } job;
 
 static bool validate_options(const s2d_convert_options *o, s2d_error *err)
@@ -573,6 +574,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     jb->outdir = outdir;
     jb->opts = opts;
     jb->next_instance_number = 1;
+    jb->outdir_lock = -1;
     s2d_diag_init(&jb->diag, opts->warn, opts->callback_ctx);
 
     jb->id.opts = opts;
@@ -594,7 +596,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     ok = ok && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
          s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
                                &jb->slide, &jb->diag, err) &&
-         s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir, err);
+         s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir,
+                            &jb->outdir_lock, err);
     if (ok && micro) {
         jb->slide.overrides = jb->id.overrides;
         ok = convert_microscopy(jb, report, micro_reason, err);
@@ -625,15 +628,13 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
     }
     ok = ok && s2d_outdir_commit(outdir, jb->outputs, jb->noutputs, &jb->diag, err);
-    if (!ok) {
-        if (jb->created_outdir) {
-            for (int i = 0; i < jb->noutputs; i++) {
-                s2d_part10_free(jb->outputs[i].writer);   // removes the temporary files
-                jb->outputs[i].writer = NULL;
-            }
-            rmdir(outdir);
+    bool remove_outdir = !ok && jb->created_outdir;
+    if (remove_outdir) {
+        for (int i = 0; i < jb->noutputs; i++) {
+            s2d_part10_free(jb->outputs[i].writer);   // removes the temporary files
+            jb->outputs[i].writer = NULL;
         }
-    } else if (opts->overwrite) {
+    } else if (ok && opts->overwrite) {
         s2d_outdir_remove_stale(outdir, jb->iod, jb->outputs, jb->noutputs, &jb->diag);
     }
     if (report) {
@@ -652,6 +653,12 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     s2d_plan_free(&jb->plan);
     s2d_identity_free(&jb->id);
     s2d_source_close(jb->reader);
+    // Last, once no temporary file of ours is left in the folder; then the folder we
+    // created goes if it failed (rmdir: only when empty).
+    s2d_outdir_unlock(outdir, jb->outdir_lock);
+    if (remove_outdir) {
+        rmdir(outdir);
+    }
     free(jb);
     return ok;
 }

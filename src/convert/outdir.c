@@ -64,10 +64,16 @@ static char **list_outputs(const char *outdir, const s2d_iod *iod, s2d_error *er
     return names;
 }
 
-// Refuses to mix with an earlier conversion unless asked to replace it.
+// Hidden, like the temporary files: no output name, nothing `send` picks up.
+static const char LOCK_NAME[] = ".slide2dcm.lock";
+
+// Two conversions writing one folder at once would leave a mix of both: the second one
+// is refused while the first holds the folder's lock. Refuses to mix with an earlier
+// conversion unless asked to replace it.
 bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, bool *created,
-                        s2d_error *err)
+                        int *lock, s2d_error *err)
 {
+    *lock = -1;
     if (mkdir(outdir, 0777) == 0) {
         *created = true;
     } else if (errno != EEXIST) {
@@ -76,6 +82,20 @@ bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, 
     struct stat st;
     if (stat(outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         return s2d_error_set(err, S2D_ERR_IO, "%s is not a directory", outdir);
+    }
+    char path[4096];
+    pid_t holder;
+    if (!s2d_outdir_path(outdir, LOCK_NAME, path, sizeof path, err)) {
+        return false;
+    }
+    if ((*lock = s2d_lock_take(path, &holder)) < 0) {
+        if (errno != EWOULDBLOCK) {
+            return s2d_error_set(err, S2D_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+        }
+        return holder ? s2d_error_set(err, S2D_ERR_USAGE, "%s: another conversion (pid %ld) "
+                                      "is writing into this folder", outdir, (long)holder)
+                      : s2d_error_set(err, S2D_ERR_USAGE, "%s: another conversion is writing "
+                                      "into this folder", outdir);
     }
     if (overwrite) {
         return true;
@@ -88,6 +108,14 @@ bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, 
     }
     free_names(names);
     return err->code == S2D_OK;
+}
+
+void s2d_outdir_unlock(const char *outdir, int lock)
+{
+    char path[4096];
+    if (lock >= 0 && s2d_outdir_path(outdir, LOCK_NAME, path, sizeof path, NULL)) {
+        s2d_lock_release(lock, path);
+    }
 }
 
 const char *s2d_base_name(const char *path)

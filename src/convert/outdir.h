@@ -14,10 +14,17 @@
 #include "iod/iod.h"
 #include "slide2dcm/slide2dcm.h"
 
-/** Creates outdir (*created then true) or checks that it is a directory; without overwrite,
- *  refuses one that already holds files of iod's conversions (iod->is_output_name). */
+/** Creates outdir (*created then true) or checks that it is a directory, and locks it for
+ *  this conversion (*lock, a usage error naming the holder's pid when another conversion
+ *  has it); without overwrite, refuses one that already holds files of iod's conversions
+ *  (iod->is_output_name). *lock, -1 when not taken, is the caller's to give back with
+ *  s2d_outdir_unlock whether or not this succeeds. */
 bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, bool *created,
-                        s2d_error *err);
+                        int *lock, s2d_error *err);
+
+/** Releases the lock of s2d_outdir_prepare and removes its file (nothing when lock < 0):
+ *  the last step of a conversion, once nothing else of it is left in outdir. */
+void s2d_outdir_unlock(const char *outdir, int lock);
 
 /** outdir/name into out (n bytes); a usage error when it does not fit. */
 bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, s2d_error *err);

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,4 +113,72 @@ ssize_t s2d_pread_full(int fd, void *buf, size_t len, uint64_t offset)
         done += (size_t)n;
     }
     return (ssize_t)done;
+}
+
+// The id the holder of lock file fd wrote, 0 when there is none yet.
+static pid_t lock_holder(int fd)
+{
+    char text[32];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    text[n > 0 ? n : 0] = '\0';
+    long pid = strtol(text, NULL, 10);
+    return pid > 0 ? (pid_t)pid : 0;
+}
+
+// 1 when open file fd is the file at path, 0 when path is gone or another file, -1 with
+// errno set when that cannot be told.
+static int still_at(int fd, const char *path)
+{
+    struct stat held, current;
+    if (fstat(fd, &held) != 0) {
+        return -1;
+    }
+    if (stat(path, &current) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    return held.st_dev == current.st_dev && held.st_ino == current.st_ino;
+}
+
+int s2d_lock_take(const char *path, pid_t *holder)
+{
+    *holder = 0;
+    for (;;) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            return -1;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int saved = errno;
+            if (saved == EWOULDBLOCK) {
+                *holder = lock_holder(fd);
+            }
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        // A holder that released meanwhile removed the file we opened: the lock of a
+        // removed file excludes nobody, so lock the one now at path instead.
+        int same = still_at(fd, path);
+        if (same == 0) {
+            close(fd);
+            continue;
+        }
+        char text[32];
+        int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+        if (same == 1 && ftruncate(fd, 0) == 0 && s2d_pwrite_all(fd, text, (size_t)len, 0)) {
+            return fd;
+        }
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+}
+
+void s2d_lock_release(int lock, const char *path)
+{
+    if (lock >= 0) {
+        unlink(path);
+        close(lock);
+    }
 }

@@ -28,4 +28,18 @@ bool s2d_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
  *  bytes read, fewer than len only at the end of the file, or -1 with errno set. */
 ssize_t s2d_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 
+/** Takes the exclusive lock of the file at path (created if missing, mode 0666 before the
+ *  umask) without waiting, and writes this process's id into it so that a refused run can
+ *  name the holder. The kernel drops the lock when the holder ends, however it ends: a lock
+ *  file left by a killed run blocks nobody.
+ *  @return a close-on-exec descriptor holding the lock, owned by the caller, who releases
+ *  it by closing it or with s2d_lock_release; or -1 with errno set, EWOULDBLOCK when another
+ *  process holds the lock, *holder then its id (0 when it has not written it yet). */
+int s2d_lock_take(const char *path, pid_t *holder);
+
+/** Removes path, the lock file of descriptor lock (s2d_lock_take), then closes lock; a
+ *  negative lock does nothing. Removing before closing lets no other run lock the
+ *  removed file (s2d_lock_take checks that what it locked is still at path). */
+void s2d_lock_release(int lock, const char *path);
+
 #endif
