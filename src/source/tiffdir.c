@@ -252,12 +252,18 @@ s2d_tiffdir *s2d_tiffdir_list(const char *path, s2d_error *err)
         }
         td->icc_profile_len = icc_len;
     }
+    // The table doubles: growing it one directory at a time copies it n times, which a
+    // stack of 100000 slices makes quadratic wherever realloc copies (under ASan).
+    size_t capacity = 0;
     for (;;) {
-        s2d_tiff_ifd *grown = realloc(td->ifds, (size_t)(td->n + 1) * sizeof *grown);
-        if (!grown) {
-            goto nomem;
+        if ((size_t)td->n == capacity) {
+            capacity = capacity ? capacity * 2 : 16;
+            s2d_tiff_ifd *grown = realloc(td->ifds, capacity * sizeof *grown);
+            if (!grown) {
+                goto nomem;
+            }
+            td->ifds = grown;
         }
-        td->ifds = grown;
         s2d_tiff_ifd *d = &td->ifds[td->n++];
         memset(d, 0, sizeof *d);
         if (!describe(tif, d)) {
