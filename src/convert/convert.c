@@ -104,7 +104,7 @@ static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
     out->copied = inst->copied;
     out->transfer_syntax = transfer_syntax;
     snprintf(out->photometric, sizeof out->photometric, "%s", inst->photometric);
-    char path[4096], uid[S2D_UID_MAX], role[96];
+    char path[4096], uid[S2D_UID_MAX];
     if (!s2d_outdir_path(jb->outdir, name, path, sizeof path, err) ||
         !s2d_identity_instance_uid(&jb->id, name, uid, err)) {
         return NULL;
@@ -113,25 +113,9 @@ static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
     if (!ds) {
         return NULL;
     }
-    const s2d_convert_options *o = jb->opts;
     // The table kind must be chosen before the first frame; the BOT is used whenever the
     // frames cannot reach 4 GiB even at their worst case.
     uint64_t worst = (uint64_t)inst->nframes * (frame_bound + 10);
-    // The test hook can only lower the limit: a BOT cannot address 4 GiB.
-    uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
-                                                                          : 0xFFFFFFFFull;
-    // With a size cap, the writer splits the instance when it does not fit: the parts
-    // point to this instance's UID as their source, their UIDs derive from the
-    // concatenation's.
-    s2d_part10_split split = {.max_file_bytes = o->max_instance_bytes, .frames_bound = worst,
-                              .uid_root = o->uid_root, .eot_threshold = o->eot_threshold};
-    char concatenation_uid[S2D_UID_MAX];
-    snprintf(role, sizeof role, "concatenation:%s", name);
-    if (o->max_instance_bytes && !s2d_identity_uid(&jb->id, role, true, concatenation_uid, err)) {
-        s2d_ds_free(ds);
-        return NULL;
-    }
-    split.concatenation_uid = concatenation_uid;
     s2d_part10_params params = {
         .final_path = path,
         .sop_class_uid = iod->sop_class_uid,
@@ -139,11 +123,16 @@ static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
         .transfer_syntax_uid = transfer_syntax,
         .dataset = ds,
         .nframes = inst->nframes,
-        .extended_offsets = worst >= limit,
         .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height *
                               inst->samples_per_pixel * ((inst->bits_per_sample + 7u) / 8u),
-        .split = o->max_instance_bytes ? &split : NULL,
     };
+    s2d_part10_split split;
+    char concatenation_uid[S2D_UID_MAX];
+    if (!s2d_identity_offsets_and_split(&jb->id, name, worst, &params, &split,
+                                        concatenation_uid, err)) {
+        s2d_ds_free(ds);
+        return NULL;
+    }
     out->writer = s2d_part10_open(&params, err);
     s2d_ds_free(ds);
     if (!out->writer) {

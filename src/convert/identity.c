@@ -324,6 +324,36 @@ bool s2d_identity_instance_uid(const s2d_identity *id, const char *file_name,
     return s2d_identity_uid(id, role, true, out, err);
 }
 
+bool s2d_identity_offsets_and_split(const s2d_identity *id, const char *file_name,
+                                    uint64_t frames_bound, s2d_part10_params *params,
+                                    s2d_part10_split *split,
+                                    char concatenation_uid[S2D_UID_MAX], s2d_error *err)
+{
+    const s2d_convert_options *o = id->opts;
+    // The test hook can only lower the limit: a BOT cannot address 4 GiB.
+    uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
+                                                                          : 0xFFFFFFFFull;
+    params->extended_offsets = frames_bound >= limit;
+    params->split = NULL;
+    if (!o->max_instance_bytes) {
+        return true;
+    }
+    // With a size cap, the writer splits the instance when it does not fit: the parts
+    // point to this instance's UID as their source, their UIDs derive from the
+    // concatenation's.
+    char role[96];
+    snprintf(role, sizeof role, "concatenation:%s", file_name);
+    if (!s2d_identity_uid(id, role, true, concatenation_uid, err)) {
+        return false;
+    }
+    *split = (s2d_part10_split){.max_file_bytes = o->max_instance_bytes,
+                                .frames_bound = frames_bound, .uid_root = o->uid_root,
+                                .eot_threshold = o->eot_threshold,
+                                .concatenation_uid = concatenation_uid};
+    params->split = split;
+    return true;
+}
+
 void s2d_identity_free(s2d_identity *id)
 {
     s2d_ds_free(id->overrides);

@@ -10,6 +10,7 @@
 
 #include "core/diag.h"
 #include "dicom/ds.h"
+#include "dicom/part10.h"
 #include "dicom/uid.h"
 #include "iod/iod.h"
 #include "source/source.h"
@@ -44,6 +45,17 @@ bool s2d_identity_uid(const s2d_identity *id, const char *role, bool per_encodin
  *  role "instance:FILE_NAME", per encoding, the one derivation every IOD's files use. */
 bool s2d_identity_instance_uid(const s2d_identity *id, const char *file_name,
                                char out[S2D_UID_MAX], s2d_error *err);
+
+/** How an encapsulated instance written as file_name is laid out under the options, the
+ *  same for every IOD: params->extended_offsets when its frames (frames_bound bytes at
+ *  worst) may pass the Basic Offset Table's 4 GiB (or the test hook's lower threshold),
+ *  and, under --max-instance-size, params->split pointing at *split, a concatenation
+ *  whose UID (in concatenation_uid, which must outlive params) derives from the name.
+ *  @return false with err set. */
+bool s2d_identity_offsets_and_split(const s2d_identity *id, const char *file_name,
+                                    uint64_t frames_bound, s2d_part10_params *params,
+                                    s2d_part10_split *split,
+                                    char concatenation_uid[S2D_UID_MAX], s2d_error *err);
 
 /** Frees what id owns (not id itself). */
 void s2d_identity_free(s2d_identity *id);

@@ -358,25 +358,10 @@ static bool open_writer(s2d_micro *m, const s2d_plan_instance *pi, const s2d_iod
     s2d_codec_opts copts = {.quality = o->quality};
     bool native = pi->codec == &s2d_codec_native;
     uint64_t frame_bytes = (s2d_pixdesc_frame_bits(&pi->pixels) + 7) / 8;
-    uint64_t bound = native ? frame_bytes : pi->codec->bound(&pi->pixels, &copts);
-    // Under --max-instance-size an instance that does not fit becomes a concatenation, as a
-    // slide's level does (convert.c); the writer cannot split native Pixel Data.
-    uint64_t worst = (uint64_t)pi->nframes * (bound + 10);
-    uint64_t limit = o->eot_threshold && o->eot_threshold < 0xFFFFFFFFull ? o->eot_threshold
-                                                                          : 0xFFFFFFFFull;
-    char concatenation_uid[S2D_UID_MAX], role[96];
-    s2d_part10_split split = {.max_file_bytes = o->max_instance_bytes, .frames_bound = worst,
-                              .uid_root = o->uid_root, .eot_threshold = o->eot_threshold,
-                              .concatenation_uid = concatenation_uid};
     if (o->max_instance_bytes && native) {
         s2d_ds_free(ds);
         return s2d_error_set(err, S2D_ERR_USAGE, "--max-instance-size splits encoded frames "
                              "only; with --codec native it cannot");
-    }
-    snprintf(role, sizeof role, "concatenation:%s", pi->name);
-    if (o->max_instance_bytes && !s2d_identity_uid(m->id, role, true, concatenation_uid, err)) {
-        s2d_ds_free(ds);
-        return false;
     }
     s2d_part10_params params = {
         .final_path = path,
@@ -385,13 +370,21 @@ static bool open_writer(s2d_micro *m, const s2d_plan_instance *pi, const s2d_iod
         .transfer_syntax_uid = pi->codec->transfer_syntax_uid,
         .dataset = ds,
         .nframes = pi->nframes,
-        // The Basic Offset Table addresses 4 GiB; a larger instance uses the extended one.
-        .extended_offsets = !native && worst >= limit,
         .uncompressed_bytes = (uint64_t)pi->nframes * frame_bytes,
-        .split = o->max_instance_bytes ? &split : NULL,
         .native_frame_bits = native ? s2d_pixdesc_frame_bits(&pi->pixels) : 0,
         .native_words = native && pi->pixels.bits_allocated == 16,
     };
+    // Encoded frames are laid out as a slide's: the extended offset table past 4 GiB, a
+    // concatenation under --max-instance-size. Native Pixel Data has neither.
+    s2d_part10_split split;
+    char concatenation_uid[S2D_UID_MAX];
+    uint64_t worst = native ? 0 : (uint64_t)pi->nframes *
+                                      (pi->codec->bound(&pi->pixels, &copts) + 10);
+    if (!native && !s2d_identity_offsets_and_split(m->id, pi->name, worst,
+                                                   &params, &split, concatenation_uid, err)) {
+        s2d_ds_free(ds);
+        return false;
+    }
     out->writer = s2d_part10_open(&params, err);
     s2d_ds_free(ds);
     if (!out->writer) {
