@@ -12,6 +12,10 @@
  *  false with errno set when it cannot be opened or flushed. */
 bool s2d_fsync_dir(const char *dir);
 
+/** What a file that is not regular is, for an error message ("a named pipe", "a socket"...).
+ *  @return a static string, owned by nobody. */
+const char *s2d_special_file_kind(mode_t mode);
+
 /** Creates path and its missing parents (mkdir -p, mode 0777 before the umask). true when
  *  path is a directory or was made one; false with errno set. */
 bool s2d_mkdirs(const char *path);

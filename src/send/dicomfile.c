@@ -3,9 +3,13 @@
 #include "send/dicomfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fs.h"
 
 // The meta group is a few hundred bytes; anything past this is not a meta group we send.
 #define META_MAX (64 * 1024)
@@ -38,15 +42,28 @@ static void copy_uid(char out[65], const uint8_t *value, uint32_t len)
 bool s2d_dicomfile_read(const char *path, s2d_dicomfile *out, s2d_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    // O_NONBLOCK: opening a named pipe would otherwise wait for a writer, forever; for a
+    // regular file the flag changes nothing.
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         return s2d_error_set(err, errno == ENOENT ? S2D_ERR_INPUT : S2D_ERR_IO, "cannot open: %s",
                              strerror(errno));
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return s2d_error_set(err, S2D_ERR_INPUT, "not a regular file");
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return s2d_error_set(err, S2D_ERR_IO, "cannot read: %s", strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return s2d_error_set(err, S2D_ERR_INPUT, "%s, not a regular file",
+                             s2d_special_file_kind(st.st_mode));
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     out->size = (uint64_t)st.st_size;
     uint8_t buf[META_MAX];

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "source/source_impl.h"
 
 // ------------------------------------------------------------------ typed metadata
@@ -191,11 +192,7 @@ s2d_source *s2d_source_open(const char *path, s2d_error *err)
     // blocks until a writer comes, and no signal handler can end that wait.
     if (!S_ISREG(st.st_mode)) {
         s2d_error_set(err, S2D_ERR_INPUT, "%s, not a regular file",
-                      S_ISFIFO(st.st_mode)  ? "a named pipe"
-                      : S_ISCHR(st.st_mode) ? "a character device"
-                      : S_ISBLK(st.st_mode) ? "a block device"
-                      : S_ISSOCK(st.st_mode) ? "a socket"
-                                             : "a special file");
+                      s2d_special_file_kind(st.st_mode));
         return NULL;
     }
     s2d_error lerr = {0};

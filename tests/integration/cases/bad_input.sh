@@ -61,6 +61,17 @@ mkfifo "$work/pipe.svs"
 expect_seconds=15 convert_error named-pipe 1 "pipe\.svs: a named pipe, not a regular file" \
     "$work/pipe.svs"
 convert_error char-device 1 "/dev/null: a character device, not a regular file" /dev/null
+# send reads what it is given the same way: a pipe among the files is refused, not waited on
+# (nothing listens on port 9; the refusal comes before any connection is tried).
+timeout -k 5 15 "$bin" send "$work/pipe.svs" --stow http://127.0.0.1:9/dicom-web/studies \
+    --retries 0 2>"$work/send-pipe.err" >/dev/null
+rc=$?
+if [ "$rc" -ne 4 ] || ! grep -q "pipe\.svs: not stored: a named pipe, not a regular file" \
+        "$work/send-pipe.err"; then
+    fail "send-named-pipe: exit $rc: $(head -c 300 "$work/send-pipe.err")"
+else
+    ok "send-named-pipe: exit 4: $(head -n 1 "$work/send-pipe.err")"
+fi
 convert_error tcga-without-mpp 1 "tcga-cr-7395-01a-01-ts1.svs: .*pass --mpp" \
     "$data/aperio/tcga-cr-7395-01a-01-ts1.svs"
 
