@@ -23,11 +23,16 @@ typedef enum s2d_send_status {
     S2D_SENT_FAILED,              // refused, or the transfer failed after all retries
 } s2d_send_status;
 
+// Room for a UID and its NUL. The standard's limit is 64 characters, but archives store
+// files of other writers with longer ones, and sending must name them in full to match the
+// archive's answer.
+#define S2D_SEND_UID_SIZE 129
+
 typedef struct s2d_send_outcome {
     const char *path;                 // the caller's string
-    char sop_class_uid[65];
-    char sop_instance_uid[65];
-    char transfer_syntax_uid[65];
+    char sop_class_uid[S2D_SEND_UID_SIZE];
+    char sop_instance_uid[S2D_SEND_UID_SIZE];
+    char transfer_syntax_uid[S2D_SEND_UID_SIZE];
     uint64_t bytes;                   // file size
     s2d_send_status status;
     int attempts;                     // transfers started for this file

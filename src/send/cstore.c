@@ -436,7 +436,7 @@ static void put_element(s2d_buf *b, uint16_t elem, const void *value, uint32_t l
 static void put_uid(s2d_buf *b, uint16_t elem, const char *uid)
 {
     uint32_t len = (uint32_t)strlen(uid);
-    char padded[66];
+    char padded[S2D_SEND_UID_SIZE + 1];
     memcpy(padded, uid, len);
     padded[len] = '\0';   // UI values are padded to even length with NUL
     put_element(b, elem, padded, len + (len & 1));

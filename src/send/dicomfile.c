@@ -26,14 +26,14 @@ static bool long_length_vr(const uint8_t vr[2])
     return false;
 }
 
-static void copy_uid(char out[65], const uint8_t *value, uint32_t len)
+static void copy_uid(char out[S2D_SEND_UID_SIZE], const uint8_t *value, uint32_t len)
 {
     // UIDs are padded with NUL to even length; some writers pad with a space.
     while (len && (value[len - 1] == '\0' || value[len - 1] == ' ')) {
         len--;
     }
-    if (len > 64) {
-        len = 64;
+    if (len > S2D_SEND_UID_SIZE - 1) {
+        len = S2D_SEND_UID_SIZE - 1;
     }
     memcpy(out, value, len);
     out[len] = '\0';

@@ -7,11 +7,12 @@
 #include <stdint.h>
 
 #include "slide2dcm/error.h"
+#include "slide2dcm/send.h"
 
 typedef struct s2d_dicomfile {
-    char sop_class_uid[65];
-    char sop_instance_uid[65];
-    char transfer_syntax_uid[65];
+    char sop_class_uid[S2D_SEND_UID_SIZE];
+    char sop_instance_uid[S2D_SEND_UID_SIZE];
+    char transfer_syntax_uid[S2D_SEND_UID_SIZE];
     uint64_t dataset_offset;   // first byte after the file meta group
     uint64_t size;             // whole file
 } s2d_dicomfile;

@@ -250,16 +250,33 @@ static json_t *first_value(json_t *obj, const char *tag)
     return json_array_get(json_object_get(json_object_get(obj, tag), "Value"), 0);
 }
 
-// Finds the item of sequence tag whose Referenced SOP Instance UID is uid (borrowed from
-// root), or NULL.
-static json_t *find_item(json_t *root, const char *tag, const char *uid)
+// Whether a UID from the response is uid once its trailing NUL / space padding is stripped
+// (some archives echo the padded value of the file).
+static bool same_uid(json_t *value, const char *uid)
+{
+    if (!json_is_string(value)) {
+        return false;
+    }
+    const char *v = json_string_value(value);
+    size_t len = json_string_length(value);
+    while (len && (v[len - 1] == '\0' || v[len - 1] == ' ')) {
+        len--;
+    }
+    return len == strlen(uid) && memcmp(v, uid, len) == 0;
+}
+
+// Finds the item of sequence tag whose Referenced SOP Instance UID is file's, and whose
+// Referenced SOP Class UID, when the item gives one, is file's too (borrowed from root), or
+// NULL.
+static json_t *find_item(json_t *root, const char *tag, const s2d_dicomfile *file)
 {
     json_t *items = json_object_get(json_object_get(root, tag), "Value");
     size_t i;
     json_t *item;
     json_array_foreach(items, i, item) {
-        json_t *v = first_value(item, "00081155");
-        if (json_is_string(v) && strcmp(json_string_value(v), uid) == 0) {
+        json_t *sop_class = first_value(item, "00081150");
+        if (same_uid(first_value(item, "00081155"), file->sop_instance_uid) &&
+            (!sop_class || same_uid(sop_class, file->sop_class_uid))) {
             return item;
         }
     }
@@ -297,14 +314,14 @@ static void body_excerpt(const s2d_buf *resp, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static s2d_xfer_result judge_response(long http, const s2d_buf *resp, const char *uid,
+static s2d_xfer_result judge_response(long http, const s2d_buf *resp, const s2d_dicomfile *file,
                                       s2d_send_outcome *out, s2d_error *err)
 {
     json_t *root = resp->len && !resp->failed
-                       ? json_loadb((const char *)resp->data, resp->len, 0, NULL)
+                       ? json_loadb((const char *)resp->data, resp->len, JSON_ALLOW_NUL, NULL)
                        : NULL;
-    json_t *failed = root ? find_item(root, "00081198", uid) : NULL;
-    json_t *stored = root ? find_item(root, "00081199", uid) : NULL;
+    json_t *failed = root ? find_item(root, "00081198", file) : NULL;
+    json_t *stored = root ? find_item(root, "00081199", file) : NULL;
     s2d_xfer_result result = S2D_XFER_DONE;
     char excerpt[256];
     body_excerpt(resp, excerpt, sizeof excerpt);
@@ -313,22 +330,24 @@ static s2d_xfer_result judge_response(long http, const s2d_buf *resp, const char
         char what[64];
         snprintf(what, sizeof what, "refused (HTTP %ld), failure reason", http);
         reason_detail(failed, "00081197", what, out->detail, sizeof out->detail);
-    } else if (http >= 200 && http < 300 && (stored || !root)) {
-        // Only a listed instance counts as stored: Orthanc 1.10 answers 200 with empty
-        // sequences when its storage refuses a file. A 2xx without DICOM JSON (a server
-        // ignoring our Accept) is taken at its word, with a warning saying so.
-        out->status = stored ? S2D_SENT_STORED : S2D_SENT_STORED_WARNING;
-        if (!stored) {
-            snprintf(out->detail, sizeof out->detail,
-                     "HTTP %ld without a DICOM JSON response: stored by the status alone", http);
-        }
-        if (stored && json_object_get(stored, "00081196")) {
+    } else if (http >= 200 && http < 300 && stored) {
+        out->status = S2D_SENT_STORED;
+        if (json_object_get(stored, "00081196")) {
             out->status = S2D_SENT_STORED_WARNING;
             reason_detail(stored, "00081196", "warning reason", out->detail, sizeof out->detail);
-        } else if (root && json_object_get(root, "00081196")) {
+        } else if (json_object_get(root, "00081196")) {
             out->status = S2D_SENT_STORED_WARNING;
             reason_detail(root, "00081196", "warning reason", out->detail, sizeof out->detail);
         }
+    } else if (http >= 200 && http < 300) {
+        // Only the store response listing our instance is the archive's word: an empty or
+        // HTML body (a proxy's page), or empty sequences (Orthanc 1.10 when its storage
+        // refuses a file) leave the instance not stored, and a batch sends it again.
+        out->status = S2D_SENT_FAILED;
+        snprintf(out->detail, sizeof out->detail,
+                 "HTTP %ld, not confirmed by the archive (no Referenced SOP Sequence for the "
+                 "instance)%s%s",
+                 http, !root && excerpt[0] ? ": " : "", root ? "" : excerpt);
     } else if (http == 401 || http == 403) {
         out->status = S2D_SENT_FAILED;
         snprintf(out->detail, sizeof out->detail, "HTTP %ld: the server refused the credentials%s%s",
@@ -406,7 +425,7 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
     } else {
         long http = 0;
         lib.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
-        result = judge_response(http, &resp, file->sop_instance_uid, out, err);
+        result = judge_response(http, &resp, file, out, err);
     }
     s2d_buf_free(&resp);
     return result;
