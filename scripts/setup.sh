@@ -12,6 +12,8 @@ packages=(
   # test tools: validators, decoders and independent readers
   dicom3tools dcmtk libgdcm-tools libjpeg-turbo-progs
   python3-pydicom python3-pil python3-numpy python3-openslide python3-tifffile
+  # the man page's check (groff renders it, with warnings as failures)
+  groff-base
   # the Encapsulated PDF's checks: qpdf validates the PDF, poppler's pdftoppm renders it
   qpdf poppler-utils
   # the multi-machine workflow (workflow/Snakefile) and its test

@@ -49,8 +49,7 @@ static void print_progress(void *ctx, const s2d_batch_progress *p)
     (void)ctx;
     char eta[32] = "-";
     if (p->eta_seconds >= 0) {
-        snprintf(eta, sizeof eta, "%dm%02ds", (int)(p->eta_seconds / 60),
-                 (int)p->eta_seconds % 60);
+        s2d_cli_format_duration(p->eta_seconds, eta, sizeof eta);
     }
     fprintf(stderr, "\rslides: %d done, %d failed, %d left  %.1f MP/s  ETA %s   %s", p->done,
             p->failed, p->left, p->megapixels_per_second, eta, p->final ? "\n" : "");
@@ -176,7 +175,8 @@ static int parse_batch(int argc, char **argv, s2d_cli_args *args, char (*dashed)
     int c, rc = 0, ndashed = 0;
     optind = 1;
     opterr = 0;
-    while (rc == 0 && !args->help && (c = getopt_long(argc, argv, shortopts, table, NULL)) != -1) {
+    while (rc == 0 && !args->help && !args->version &&
+           (c = getopt_long(argc, argv, shortopts, table, NULL)) != -1) {
         const s2d_cli_option *opt = s2d_cli_option_of_val(c);
         if (opt && (opt->flags & S2D_OPT_FORWARD)) {
             snprintf(dashed[ndashed], sizeof *dashed, "--%s", opt->name);
@@ -195,9 +195,11 @@ static int parse_batch(int argc, char **argv, s2d_cli_args *args, char (*dashed)
         }
     }
     free(table);
-    if (rc || args->help) {
-        if (args->help) {
+    if (rc || args->help || args->version) {
+        if (rc == 0 && args->help) {
             s2d_cli_print_batch_usage(stdout);
+        } else if (rc == 0) {
+            s2d_cli_print_version(stdout);
         }
         return rc;
     }
@@ -253,7 +255,7 @@ int s2d_cli_batch(int argc, char **argv)
             rc = S2D_EXIT_FAILED;
         }
     }
-    if (rc != 0 || args.help) {
+    if (rc != 0 || args.help || args.version) {
         json_decref(metadata);
         s2d_cli_send_free(send);
         free(o.convert_args);

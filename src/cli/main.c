@@ -34,8 +34,12 @@ static void on_progress(void *ctx, const s2d_progress *p)
     }
     ps->last_print = p->seconds;
     double rate = p->seconds > 0 ? (double)p->frames_done / p->seconds : 0;
-    double eta = rate > 0 ? (double)(p->frames_total - p->frames_done) / rate : 0;
-    fprintf(stderr, "\rlevel %d  tiles %llu/%llu  %.0f tiles/s  ETA %.0fs   ", p->level,
+    char eta[32] = "-";
+    if (rate > 0) {
+        s2d_cli_format_duration((double)(p->frames_total - p->frames_done) / rate, eta,
+                                sizeof eta);
+    }
+    fprintf(stderr, "\rlevel %d  tiles %llu/%llu  %.0f tiles/s  ETA %s   ", p->level,
             (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate, eta);
     if (last) {
         fputc('\n', stderr);
@@ -87,7 +91,7 @@ static int parse_convert(int argc, char **argv, s2d_cli_args *args)
             break;
         }
         if (rc == 0 && args->version) {
-            printf("slide2dcm %s\n", S2D_VERSION);
+            s2d_cli_print_version(stdout);
             break;
         }
     }
@@ -192,28 +196,82 @@ static int cmd_convert(int argc, char **argv)
     return ok ? S2D_EXIT_OK : s2d_cli_exit_status(err.code);
 }
 
+static const char commands_text[] =
+    "usage: slide2dcm COMMAND [options]\n"
+    "\n"
+    "Converts whole-slide images and other medical TIFFs into DICOM, and sends DICOM files\n"
+    "to an archive.\n"
+    "\n"
+    "  convert SLIDE|TIFF -o OUTDIR    convert one file\n"
+    "  batch INPUT -o OUTROOT          convert a folder or a CSV manifest; resumable\n"
+    "  send FILE|DIR... --stow URL     send by STOW-RS (or --cstore HOST:PORT)\n"
+    "  help [COMMAND]                  this text, or a command's options\n"
+    "\n"
+    "slide2dcm COMMAND --help (or slide2dcm help COMMAND) lists a command's options;\n"
+    "slide2dcm --version names the libraries; man slide2dcm says more.\n";
+
+// The one line a bare or mistaken command line gets (the whole text is `slide2dcm help`).
+static int short_usage(const char *unknown)
+{
+    if (unknown) {
+        fprintf(stderr, "slide2dcm: unknown command %s (slide2dcm help lists the commands)\n",
+                unknown);
+    } else {
+        fputs("usage: slide2dcm convert|batch|send|help ... (slide2dcm help says more)\n",
+              stderr);
+    }
+    return S2D_EXIT_USAGE;
+}
+
+// slide2dcm help [COMMAND]
+static int cmd_help(int argc, char **argv)
+{
+    if (argc > 2) {
+        return s2d_cli_usage_error("help", "%s", "help takes at most one COMMAND");
+    }
+    const char *topic = argc == 2 ? argv[1] : NULL;
+    if (!topic) {
+        fputs(commands_text, stdout);
+    } else if (strcmp(topic, "convert") == 0) {
+        s2d_cli_print_convert_usage(stdout);
+    } else if (strcmp(topic, "batch") == 0) {
+        s2d_cli_print_batch_usage(stdout);
+    } else if (strcmp(topic, "send") == 0) {
+        s2d_cli_print_send_usage(stdout);
+    } else {
+        return short_usage(topic);
+    }
+    return S2D_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     // Past a file size limit, write() should fail with EFBIG and be reported as an I/O
     // error with the file removed, rather than the process being killed mid-write.
     signal(SIGXFSZ, SIG_IGN);
-    if (argc >= 2 && strcmp(argv[1], "convert") == 0) {
+    const char *command = argc >= 2 ? argv[1] : NULL;
+    if (!command) {
+        return short_usage(NULL);
+    }
+    if (strcmp(command, "convert") == 0) {
         return cmd_convert(argc - 1, argv + 1);
     }
-    if (argc >= 2 && strcmp(argv[1], "batch") == 0) {
+    if (strcmp(command, "batch") == 0) {
         return s2d_cli_batch(argc - 1, argv + 1);
     }
-    if (argc >= 2 && strcmp(argv[1], "send") == 0) {
+    if (strcmp(command, "send") == 0) {
         return s2d_cmd_send(argc - 1, argv + 1);
     }
-    if (argc >= 2 && (strcmp(argv[1], "--version") == 0)) {
-        printf("slide2dcm %s\n", S2D_VERSION);
+    if (strcmp(command, "help") == 0) {
+        return cmd_help(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "--version") == 0) {
+        s2d_cli_print_version(stdout);
         return S2D_EXIT_OK;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        s2d_cli_print_convert_usage(stdout);
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
+        fputs(commands_text, stdout);
         return S2D_EXIT_OK;
     }
-    s2d_cli_print_convert_usage(stderr);
-    return S2D_EXIT_USAGE;
+    return short_usage(command);
 }

@@ -421,7 +421,8 @@ const s2d_cli_option s2d_cli_options[] = {
      S2D_OPT_CONVERT | S2D_OPT_BATCH, "OUTROOT"},
     {"overwrite", 0, NULL, NULL, "replace an earlier conversion in OUTDIR", NULL, set_flag,
      FIELD(opts.overwrite), S2D_OPT_CONVERT, NULL},
-    {"json-report", 0, "FILE", NULL, "per-level tiles, bytes, seconds and tiles/s", NULL,
+    {"json-report", 0, "FILE", NULL,
+     "per-level tiles, bytes, seconds and tiles/s, as JSON\n(- for standard output)", NULL,
      set_const_text, FIELD(report_path), S2D_OPT_CONVERT | S2D_OPT_SEND, NULL},
     {"quiet", 'q', NULL, NULL, "no progress or warnings", "no progress line, no summary",
      set_flag, FIELD(quiet), S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_SEND, NULL},
@@ -430,8 +431,8 @@ const s2d_cli_option s2d_cli_options[] = {
      "be is split into a DICOM\nconcatenation, level-N-part-1.dcm, level-N-part-2.dcm ...",
      NULL, set_max_instance_size, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
     // Test hook: force the Extended Offset Table above this many bytes of frames.
-    {"eot-threshold", 0, "BYTES", NULL, "(testing) use the Extended Offset Table above this size",
-     NULL, set_eot_threshold, 0, S2D_OPT_CONVERT, NULL},
+    {"eot-threshold", 0, "BYTES", NULL, "use the Extended Offset Table above this size", NULL,
+     set_eot_threshold, 0, S2D_OPT_CONVERT | S2D_OPT_HIDDEN, NULL},
     {"send-stow", 0, "URL",
      "Sending (after a successful conversion; slide2dcm send --help says more):",
      "STOW-RS the files to this studies URL", "STOW-RS the slide's files to this studies URL",
@@ -439,8 +440,9 @@ const s2d_cli_option s2d_cli_options[] = {
     {"send-cstore", 0, "HOST:PORT", NULL, "C-STORE the files to this peer",
      "C-STORE the slide's files to this peer", set_cstore, 0,
      S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_DESTINATION, NULL},
-    {"version", 0, NULL, "Other:", "print the version and stop", NULL, set_flag, FIELD(version),
-     S2D_OPT_CONVERT, NULL},
+    {"version", 0, NULL, "Other:", "print the versions (ours, the libraries') and stop",
+     "print the versions (ours, the libraries') and stop", set_flag, FIELD(version),
+     S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_SEND, NULL},
     {"help", 'h', NULL, NULL, "print this text and stop", "print this text and stop", set_flag,
      FIELD(help), S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_SEND, NULL},
     // send's own destinations (its usage text is its own, in cli/send.c).
@@ -550,7 +552,7 @@ void s2d_cli_print_convert_usage(FILE *out)
     bool after_destination = false;
     for (size_t i = 0; i < s2d_cli_noptions; i++) {
         const s2d_cli_option *opt = &s2d_cli_options[i];
-        if (!(opt->flags & S2D_OPT_CONVERT)) {
+        if (!(opt->flags & S2D_OPT_CONVERT) || (opt->flags & S2D_OPT_HIDDEN)) {
             continue;
         }
         bool destination = opt->flags & S2D_OPT_DESTINATION;
@@ -566,6 +568,12 @@ void s2d_cli_print_convert_usage(FILE *out)
     if (after_destination) {
         fputs(S2D_SEND_USAGE, out);
     }
+    fputs("\n"
+          "Exit status: 0 converted (and, when sending, stored); 1 bad or unsupported input;\n"
+          "2 usage (bad options, OUTDIR holds a conversion and --overwrite is missing, another\n"
+          "run writes into OUTDIR); 3 I/O (cannot read or write, disk full, out of memory);\n"
+          "4 converted but not every file stored; 130 interrupted (nothing is left behind).\n",
+          out);
 }
 
 void s2d_cli_print_batch_usage(FILE *out)

@@ -42,6 +42,7 @@ enum {
     S2D_OPT_DESTINATION = 1u << 4,   // a sending destination: the usage texts list the
                                      // sending options of cli/send.h after it
     S2D_OPT_SEND = 1u << 5,      // send takes it (send's usage text is its own)
+    S2D_OPT_HIDDEN = 1u << 6,    // a test hook: taken, but in no usage text, README or man page
 };
 
 typedef struct s2d_cli_option s2d_cli_option;

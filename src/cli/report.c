@@ -1,11 +1,17 @@
 /* JSON report of a conversion, written with jansson; see cli/report.h. */
 #include "cli/report.h"
 
+#include <charls/charls.h>
 #include <jansson.h>
+#include <openjpeg.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <tiffio.h>
 #include <unistd.h>
+#include <zlib.h>
+// After stdio.h, as libjpeg requires.
+#include <jpeglib.h>
 
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
                       const s2d_convert_report *report, const s2d_error *err, void *sent)
@@ -60,15 +66,54 @@ bool s2d_report_write(const char *path, const char *slide, const char *outdir, b
     if (sent) {
         json_object_set_new(root, "sent", (json_t *)sent);
     }
+    bool written = s2d_cli_json_write(root, path);
+    json_decref(root);
+    return written;
+}
+
+bool s2d_cli_json_write(void *json, const char *path)
+{
+    const size_t flags = JSON_INDENT(2) | JSON_SORT_KEYS;
+    if (strcmp(path, "-") == 0) {
+        return json_dumpf(json, stdout, flags) == 0 && fputc('\n', stdout) != EOF &&
+               fflush(stdout) == 0;
+    }
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.partial", path);
-    bool written = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 &&
-                   rename(tmp, path) == 0;
+    if (snprintf(tmp, sizeof tmp, "%s.partial", path) >= (int)sizeof tmp) {
+        return false;
+    }
+    bool written = json_dump_file(json, tmp, flags) == 0 && rename(tmp, path) == 0;
     if (!written) {
         unlink(tmp);
     }
-    json_decref(root);
     return written;
+}
+
+// LIBJPEG_TURBO_VERSION is bare tokens (2.1.5), made a string in two steps.
+#define TOKENS_AS_STRING(x) #x
+#define MACRO_AS_STRING(x) TOKENS_AS_STRING(x)
+
+void s2d_cli_print_version(FILE *out)
+{
+    // TIFFGetVersion() is "LIBTIFF, Version 4.5.0" and then a copyright notice.
+    const char *tiff = TIFFGetVersion(), *number = strstr(tiff, "Version ");
+    number = number ? number + 8 : tiff;
+    fprintf(out, "slide2dcm %s\n", S2D_VERSION);
+    fprintf(out, "built with libtiff %.*s, libjpeg-turbo %s, OpenJPEG %s, CharLS %s, jansson %s, "
+            "zlib %s\n", (int)strcspn(number, "\n"), number, MACRO_AS_STRING(LIBJPEG_TURBO_VERSION),
+            opj_version(), charls_get_version_string(), jansson_version_str(), zlibVersion());
+    fprintf(out, "loads when needed: %s (slides TIFF readers cannot open), %s (sending by "
+            "STOW-RS)\n", OPENSLIDE_SONAME, LIBCURL_SONAME);
+}
+
+void s2d_cli_format_duration(double seconds, char *out, size_t size)
+{
+    long s = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
+    if (s >= 3600) {
+        snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+    } else {
+        snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+    }
 }
 
 int s2d_cli_usage_error(const char *command, const char *fmt, ...)

@@ -23,8 +23,16 @@ static const char send_usage_text[] =
     "  --stow URL              DICOMweb STOW-RS: the studies URL, e.g.\n"
     "                          http://orthanc:8042/dicom-web/studies\n"
     "  --cstore HOST:PORT      DIMSE C-STORE to that peer\n" S2D_SEND_USAGE
-    "  --json-report FILE      every instance with its outcome, as JSON\n"
-    "  -q, --quiet             print only the files that were not stored\n";
+    "  --json-report FILE      every instance with its outcome, as JSON (- for standard\n"
+    "                          output)\n"
+    "  -q, --quiet             print only the files that were not stored\n"
+    "  --version               print the versions and stop\n"
+    "  -h, --help              print this text and stop\n";
+
+void s2d_cli_print_send_usage(FILE *out)
+{
+    fputs(send_usage_text, out);
+}
 
 void s2d_cli_send_init(s2d_cli_send *cs)
 {
@@ -317,7 +325,8 @@ int s2d_cmd_send(int argc, char **argv)
     int c, rc = 0;
     optind = 1;
     opterr = 0;
-    while (rc == 0 && !args.help && (c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+    while (rc == 0 && !args.help && !args.version &&
+           (c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
         const s2d_cli_option *opt = s2d_cli_option_of_val(c);
         if (opt) {
             rc = opt->apply(opt, &args, optarg);
@@ -330,9 +339,11 @@ int s2d_cmd_send(int argc, char **argv)
         }
     }
     free(options);
-    if (rc || args.help) {
-        if (args.help) {
+    if (rc || args.help || args.version) {
+        if (rc == 0 && args.help) {
             fputs(send_usage_text, stdout);
+        } else if (rc == 0) {
+            s2d_cli_print_version(stdout);
         }
         s2d_cli_send_free(&args.send);
         return rc;
@@ -397,11 +408,7 @@ int s2d_cmd_send(int argc, char **argv)
         status = s2d_cli_send_run(&cs, (const char *const *)paths, n, quiet,
                                   report_path ? (void **)&report : NULL);
         if (report) {
-            char tmp[4096];
-            snprintf(tmp, sizeof tmp, "%s.partial", report_path);
-            if (json_dump_file(report, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
-                rename(tmp, report_path) != 0) {
-                unlink(tmp);
+            if (!s2d_cli_json_write(report, report_path)) {
                 fprintf(stderr, "slide2dcm: %s: cannot write the report\n", report_path);
                 status = status ? status : S2D_EXIT_IO;
             }

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "slide2dcm/send.h"
 
@@ -69,6 +70,9 @@ int s2d_cli_send_prepare(s2d_cli_send *cs);
  *  json_t *, caller decrefs). @return the exit status (0 = all stored). */
 int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool quiet,
                      void **sent_json);
+
+/** send --help's text. */
+void s2d_cli_print_send_usage(FILE *out);
 
 /** `slide2dcm send ...`: argv[0] is "send". */
 int s2d_cmd_send(int argc, char **argv);

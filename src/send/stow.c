@@ -107,9 +107,6 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return b->interrupt && *b->interrupt;   // non-zero aborts the transfer
 }
 
-// Debian's libcurl4 (the runtime of libcurl4-openssl-dev, which we compile against).
-#define LIBCURL_SONAME "libcurl.so.4"
-
 // The libcurl functions used here, resolved by load_curl().
 static struct {
     CURLcode (*global_init)(long flags);
