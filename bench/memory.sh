@@ -6,7 +6,7 @@
 # writes bench/results/memory.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh build tests
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j2 --target slide2dcm s2d-make-svs >/dev/null
 

@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -z "$build" ]; then
-    bash scripts/setup.sh
+    bash scripts/setup.sh build tests bench
     build=build/release
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$build" -j2 --target slide2dcm s2d-make-svs s2d-jpeg-limit \

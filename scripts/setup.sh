@@ -1,34 +1,54 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package slide2dcm needs to build and to run its tests.
+# scripts/setup.sh [GROUP...]: installs the Debian 12 packages of the groups named (default
+# "build"): build, what building and running slide2dcm need; example, what
+# scripts/example.sh adds (the validator it runs); tests, the test suite's tools
+# (validators, decoders, Orthanc, Chromium, Node, snakemake); bench, the benchmark's peer.
 # Idempotent: packages already present are left alone and apt is not touched.
 set -euo pipefail
 
-packages=(
-  # build
-  build-essential cmake pkg-config
-  # libraries the program links
-  libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
-  libjansson-dev liblcms2-dev libcurl4-openssl-dev zlib1g-dev libcharls-dev
-  # test tools: validators, decoders and independent readers
-  dicom3tools dcmtk libgdcm-tools libjpeg-turbo-progs
-  python3-pydicom python3-pil python3-numpy python3-openslide python3-tifffile
-  # the man page's check (groff renders it, with warnings as failures)
-  groff-base
-  # the Encapsulated PDF's checks: qpdf validates the PDF, poppler's pdftoppm renders it
-  qpdf poppler-utils
-  # the multi-machine workflow (workflow/Snakefile) and its test
-  snakemake
-  # real archives for the sending tests (dcmtk above brings storescp)
-  orthanc orthanc-dicomweb time
-  # the benchmark's reference peer (bench/run.sh): Orthanc's WSI dicomizer
-  orthanc-wsi
-  # the browser viewer test: Debian's Chromium, driven from Node (npm installs the page's
-  # pinned packages)
-  chromium
-)
-# Node and npm from Debian unless a Node with npm is already there (a NodeSource nodejs
-# bundles npm and conflicts with Debian's npm package).
-command -v npm >/dev/null || packages+=(nodejs npm)
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build)
+packages=()
+for group in "${groups[@]}"; do
+  case $group in
+  build)
+    packages+=(
+      build-essential cmake pkg-config
+      # libraries the program links, and those it loads when needed (OpenSlide, libcurl)
+      libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
+      libjansson-dev liblcms2-dev libcurl4-openssl-dev zlib1g-dev libcharls-dev
+    ) ;;
+  example)
+    # the validator the example runs, and what ../shared/tools/verify-wsm-frames reads with
+    packages+=(dicom3tools python3-pydicom python3-pil) ;;
+  tests)
+    packages+=(
+      # validators, decoders and independent readers
+      dicom3tools dcmtk libgdcm-tools libjpeg-turbo-progs
+      python3-pydicom python3-pil python3-numpy python3-openslide python3-tifffile
+      # the man page's check (groff renders it, with warnings as failures)
+      groff-base
+      # the Encapsulated PDF's checks: qpdf validates the PDF, poppler's pdftoppm renders it
+      qpdf poppler-utils
+      # the multi-machine workflow (workflow/Snakefile) and its test
+      snakemake
+      # real archives for the sending tests (dcmtk above brings storescp)
+      orthanc orthanc-dicomweb time
+      # the browser viewer test: Debian's Chromium, driven from Node (npm installs the
+      # page's pinned packages)
+      chromium
+    )
+    # Node and npm from Debian unless a Node with npm is already there (a NodeSource
+    # nodejs bundles npm and conflicts with Debian's npm package).
+    command -v npm >/dev/null || packages+=(nodejs npm) ;;
+  bench)
+    # the benchmark's reference peer (bench/run.sh): Orthanc's WSI dicomizer
+    packages+=(orthanc-wsi) ;;
+  *)
+    echo "setup: unknown group $group (build, example, tests, bench)" >&2
+    exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

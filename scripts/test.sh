@@ -4,7 +4,7 @@
 # pipeline under TSan. Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh build tests
 
 jobs=$(nproc)
 build() {   # build DIR CMAKE_ARGS...

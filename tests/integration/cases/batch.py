@@ -491,6 +491,18 @@ def case_snakemake():
     ds = [pydicom.dcmread(os.path.join(out_snake, r), stop_before_pixels=True) for r in files_s]
     checks.expect(sorted({d.PatientID for d in ds}) == ["P-0", "P-1", "P-2", "P-3"], "manifest metadata applied by the workflow")
     checks.expect(not dciodvfy_errors(out_snake), "workflow outputs pass dciodvfy")
+    # The folders that go to the archive hold only the conversion's files (Snakemake's
+    # timestamp of a directory output used to be written into each).
+    extra = [os.path.join(n, f) for n in os.listdir(out_snake) if not n.startswith(".")
+             for f in os.listdir(os.path.join(out_snake, n)) if not f.endswith(".dcm")]
+    checks.expect(not extra, "nothing but .dcm files in the output folders %s" % extra[:3])
+    # Without slide2dcm on PATH the workflow says so, instead of a Python traceback.
+    rc, out, err = run(["snakemake", "--snakefile", os.path.join(REPO, "workflow", "Snakefile"),
+                        "--cores", "1", "--directory", WORK, "--quiet", "--config",
+                        "manifest=" + manifest, "outroot=" + out_snake,
+                        "slide2dcm=" + os.path.join(WORK, "no-such-slide2dcm")])
+    checks.expect(rc != 0 and "slide2dcm not found" in (out + err) and "FileNotFoundError" not in (out + err),
+                  "a missing slide2dcm is named with the fix (exit %d)" % rc)
 
 
 shutil.rmtree(WORK, ignore_errors=True)
