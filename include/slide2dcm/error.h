@@ -5,6 +5,10 @@
 
 #include <stdbool.h>
 
+#include "slide2dcm/api.h"
+
+S2D_BEGIN_C
+
 typedef enum s2d_error_code {
     S2D_OK = 0,
     S2D_ERR_INPUT,       // the slide or a metadata file is bad or unsupported (exit 1)
@@ -23,10 +27,12 @@ typedef struct s2d_error {
 
 /** Fills err (may be NULL) unless it already holds an error: the first error wins.
  *  Always returns false so that `return s2d_error_set(...)` reads naturally. */
-bool s2d_error_set(s2d_error *err, s2d_error_code code, const char *fmt, ...)
+S2D_API bool s2d_error_set(s2d_error *err, s2d_error_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /** Puts context in front of an error already set, e.g. "level 2: ". */
-void s2d_error_prefix(s2d_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+S2D_API void s2d_error_prefix(s2d_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+S2D_END_C
 
 #endif

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "slide2dcm/api.h"
 #include "slide2dcm/error.h"
+
+S2D_BEGIN_C
 
 typedef enum s2d_send_protocol {
     S2D_SEND_STOW,     // DICOMweb STOW-RS over HTTP(S), libcurl
@@ -42,7 +45,7 @@ typedef struct s2d_send_outcome {
 /** Writes url into out (size bytes, truncated) with the user info before the host's '@'
  *  replaced by three asterisks, so that a URL can be printed or stored without the
  *  credentials it may embed. Nothing else of the URL changes. */
-void s2d_send_url_redacted(const char *url, char *out, size_t size);
+S2D_API void s2d_send_url_redacted(const char *url, char *out, size_t size);
 
 typedef struct s2d_send_options {
     s2d_send_protocol protocol;
@@ -76,7 +79,7 @@ typedef struct s2d_send_options {
 } s2d_send_options;
 
 /** Fills options with the defaults listed above (protocol STOW, nothing to send to). */
-void s2d_send_options_init(s2d_send_options *opts);
+S2D_API void s2d_send_options_init(s2d_send_options *opts);
 
 /**
  * Sends files in order; outcomes (n of them, caller-owned) get one entry per file.
@@ -88,15 +91,17 @@ void s2d_send_options_init(s2d_send_options *opts);
  *         summarising what went wrong (code S2D_ERR_NOT_STORED unless a usage, I/O or
  *         cancel error stopped the run).
  */
-bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *opts,
+S2D_API bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *opts,
                     s2d_send_outcome *outcomes, s2d_error *err);
 
 /** The .dcm files directly inside dir, sorted by name, in a malloc'd array of malloc'd
  *  strings (free with s2d_send_free_paths). Hidden files (our partial files) are skipped. */
-bool s2d_send_list_dir(const char *dir, char ***paths, size_t *n, s2d_error *err);
-void s2d_send_free_paths(char **paths, size_t n);
+S2D_API bool s2d_send_list_dir(const char *dir, char ***paths, size_t *n, s2d_error *err);
+S2D_API void s2d_send_free_paths(char **paths, size_t n);
 
 /** "stored", "stored-with-warning", "failed", "not-attempted": a static string. */
-const char *s2d_send_status_name(s2d_send_status status);
+S2D_API const char *s2d_send_status_name(s2d_send_status status);
+
+S2D_END_C
 
 #endif

@@ -1,5 +1,21 @@
-/* Public API of the slide2dcm library: convert one slide into a set of DICOM
- * VL Whole Slide Microscopy instances written into a directory. */
+/* Public API of the slide2dcm library: convert one slide or TIFF into the DICOM files of
+ * a directory (VL Whole Slide Microscopy for slides and microscopy planes; Secondary
+ * Capture, VL Photographic or Encapsulated PDF for plain TIFFs). Sending is in
+ * slide2dcm/send.h. Link with `pkg-config --libs slide2dcm` or CMake's
+ * find_package(slide2dcm) and the target slide2dcm::slide2dcm.
+ *
+ * Errors: every function that can fail returns false and fills a caller-owned s2d_error
+ * (slide2dcm/error.h) with a code and one line naming the file and the reason.
+ * Memory: the library never keeps a pointer the caller passed beyond the call; what it
+ * hands out is said at each function, with the function that frees it.
+ * Threads: s2d_convert() may run in several threads at once, on different output
+ * directories; one conversion uses opts->threads threads of its own. The progress
+ * callback is called from one of them (the writer), the warning callback from any of
+ * them, possibly at the same time: it must be thread-safe.
+ * The library sets libtiff's process-wide warning and error handlers to none (it reports
+ * problems itself) the first time it opens a TIFF.
+ * Versions: 0.x; the ABI (struct layouts included) may change between minor versions,
+ * and the soname with it. */
 #ifndef SLIDE2DCM_H
 #define SLIDE2DCM_H
 
@@ -7,7 +23,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "slide2dcm/api.h"
 #include "slide2dcm/error.h"
+
+S2D_BEGIN_C
 
 #define S2D_MAX_LEVELS 32
 
@@ -26,7 +45,8 @@ typedef struct s2d_common_attrs {
     const char *series_description;
 } s2d_common_attrs;
 
-/** Progress of the pyramid, reported from the writer thread. */
+/** Progress of a conversion, handed to opts->progress after each frame written (from the
+ *  writer thread; the callback should be quick, e.g. print at most a few times a second). */
 typedef struct s2d_progress {
     int level;               // level whose frame was just written
     uint64_t frames_done;    // over all levels
@@ -104,15 +124,18 @@ typedef struct s2d_convert_options {
     void *callback_ctx;
 } s2d_convert_options;
 
+/** "0.1.0": the library's version, a static string. */
+S2D_API const char *s2d_version(void);
+
 /** Fills options with the defaults listed above. */
-void s2d_convert_options_init(s2d_convert_options *opts);
+S2D_API void s2d_convert_options_init(s2d_convert_options *opts);
 
 /** The options that change the pixel data, as one canonical string, e.g.
  *  "tile=0/q=90/420/halving/copy" (plus "/max-instance=N" under a size cap): deterministic
  *  UIDs of the series and instances derive from the slide's fingerprint and this, so that
  *  another encoding of a slide gets other UIDs. Writes at most size bytes, terminated, into
  *  out (the caller's). @return the length of the whole string, as snprintf. */
-int s2d_convert_pixel_settings(const s2d_convert_options *opts, char *out, size_t size);
+S2D_API int s2d_convert_pixel_settings(const s2d_convert_options *opts, char *out, size_t size);
 
 typedef struct s2d_file_report {
     char name[64];           // file name inside the output directory
@@ -149,7 +172,7 @@ typedef struct s2d_convert_report {
 } s2d_convert_report;
 
 /** Frees what s2d_convert() allocated in a report (not the report itself). */
-void s2d_convert_report_free(s2d_convert_report *report);
+S2D_API void s2d_convert_report_free(s2d_convert_report *report);
 
 /**
  * Converts slide_path into outdir (created if missing). Files are written under
@@ -158,7 +181,9 @@ void s2d_convert_report_free(s2d_convert_report *report);
  * Not thread-safe with respect to the same outdir.
  * @return true on success; on failure err holds the reason.
  */
-bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
+S2D_API bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
                  s2d_convert_report *report, s2d_error *err);
+
+S2D_END_C
 
 #endif

@@ -54,12 +54,13 @@ for command in convert batch send; do
         fail "$command --version: $(cat "$work/version-$command.out")"
     fi
 done
-if "$bin" convert --help | grep -q -- "--eot-threshold"; then
+convert_help=$("$bin" convert --help)
+if grep -q -- "--eot-threshold" <<<"$convert_help"; then
     fail "convert --help shows the test hook --eot-threshold"
 else
     ok "the test hook --eot-threshold is not in convert --help"
 fi
-if "$bin" convert --help | grep -q "^Exit status: 0"; then
+if grep -q "^Exit status: 0" <<<"$convert_help"; then
     ok "convert --help gives the exit statuses"
 else
     fail "convert --help lacks the exit statuses"

@@ -1,0 +1,7 @@
+/* The library's version; see slide2dcm/slide2dcm.h. */
+#include "slide2dcm/slide2dcm.h"
+
+const char *s2d_version(void)
+{
+    return S2D_VERSION;
+}
