@@ -2,6 +2,7 @@
  * format before it took; decode only. OpenSlide's property names end here: they become the
  * source's typed metadata. OpenSlide returns premultiplied ARGB; every pixel leaving this
  * file is straight RGB on the background. */
+#include <inttypes.h>
 #include <math.h>
 #include <openslide.h>
 #include <pthread.h>
@@ -316,18 +317,72 @@ static bool list_associated(s2d_source *src, openslide_t *osr)
     return true;
 }
 
+// ------------------------------------------------------------------ sizes
+
+// OpenSlide decodes a whole tile (or strip) at once into 32-bit ARGB, and aborts the
+// process when it cannot allocate that (a 65536-pixel tile asks for 16 GiB): no error
+// comes back, and the output would be left half written. Past this, a file is refused
+// before any OpenSlide call. 256 MiB is an 8192 x 8192 tile; slides use 256 to 1024.
+#define OS_MAX_CHUNK_BYTES (256ull << 20)
+
+// The pixels of one tile, or of one strip, of d.
+static void chunk_size(const s2d_tiff_ifd *d, uint32_t *w, uint32_t *h)
+{
+    *w = d->tiled ? d->tile_w : d->width;
+    *h = d->tiled                                                 ? d->tile_h
+         : d->rows_per_strip && d->rows_per_strip < d->height ? d->rows_per_strip
+                                                               : d->height;
+}
+
+// The bytes one decoded tile or strip of d takes: the ARGB OpenSlide allocates, or libtiff's
+// own decoding when its samples are wider.
+static uint64_t chunk_bytes(const s2d_tiff_ifd *d)
+{
+    uint32_t w, h;
+    chunk_size(d, &w, &h);
+    uint64_t pixel = (uint64_t)(d->samples ? d->samples : 1) * ((d->bits + 7u) / 8u);
+    return (uint64_t)w * h * (pixel > 4 ? pixel : 4);
+}
+
+// The first directory of td whose tiles or strips decode past OS_MAX_CHUNK_BYTES, or -1.
+// JPEG strips are left out: they are NDPI's whole-level images, which OpenSlide decodes a
+// restart interval at a time.
+static int oversized_chunk(const s2d_tiffdir *td)
+{
+    for (int i = 0; td && i < td->n; i++) {
+        const s2d_tiff_ifd *d = &td->ifds[i];
+        bool jpeg_strip = !d->tiled && d->compression == 7;
+        if (!jpeg_strip && chunk_bytes(d) > OS_MAX_CHUNK_BYTES) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 // ------------------------------------------------------------------ the format
 
 static bool os_detect(const char *path, const s2d_tiffdir *td)
 {
-    (void)td;
-    // Without OpenSlide, open() says why.
+    // Without OpenSlide, or with tiles it must not see, open() says why.
     pthread_once(&openslide_once, load_openslide);
-    return load_error.code != S2D_OK || lib.detect_vendor(path) != NULL;
+    return load_error.code != S2D_OK || oversized_chunk(td) >= 0 ||
+           lib.detect_vendor(path) != NULL;
 }
 
 static bool os_open(s2d_source *src, s2d_error *err)
 {
+    const s2d_tiffdir *td = src->tiffdir;
+    int big = oversized_chunk(td);
+    if (big >= 0) {
+        const s2d_tiff_ifd *d = &td->ifds[big];
+        uint32_t w, h;
+        chunk_size(d, &w, &h);
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "image %d has %s of %" PRIu32 " x %" PRIu32 " pixels (%" PRIu64
+                             " MiB decoded), more than the %llu MiB allowed",
+                             big, d->tiled ? "tiles" : "strips", w, h, chunk_bytes(d) >> 20,
+                             OS_MAX_CHUNK_BYTES >> 20);
+    }
     if (!loaded(err)) {
         return false;
     }

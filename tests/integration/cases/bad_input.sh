@@ -117,6 +117,38 @@ if [ "$rc" -ne 0 ] || ! grep -q -- "--mpp 0.499 replaces" "$work/source-mpp-repl
 else
     ok "source-mpp-replaced: --mpp replaces an absurd pixel size: $(head -n 1 "$work/source-mpp-replaced.err")"
 fi
+# Tiles too large to decode (issue 20, defect 15): a 1024 x 1024 deflate TIFF in one
+# 65536 x 65536 tile reaches OpenSlide, which would ask for 16 GiB of ARGB and abort the
+# process half way through the output. Our directory listing sees the size first: refused
+# in one line, nothing written, under a 2 GiB address-space limit like a busy node's.
+/usr/bin/python3 - "$work/huge-tiles.tif" <<'PY'
+import struct, sys, zlib
+WIDTH = HEIGHT = 1024
+TILE = 65536
+data = zlib.compress(bytes(3 * WIDTH * 64))   # the tile's first rows; its size is the tag's
+head = bytearray(b"II*\0\0\0\0\0")
+bits_at = len(head); head += struct.pack("<3H", 8, 8, 8)
+data_at = len(head); head += data + b"\0" * (len(data) % 2)
+tags = [(256, 4, WIDTH), (257, 4, HEIGHT), (258, 3, bits_at), (259, 3, 8), (262, 3, 2),
+        (277, 3, 3), (284, 3, 1), (322, 4, TILE), (323, 4, TILE), (324, 4, data_at),
+        (325, 4, len(data))]
+ifd_at = len(head)
+head += struct.pack("<H", len(tags))
+for tag, kind, value in tags:
+    count = 3 if tag == 258 else 1
+    head += struct.pack("<HHI", tag, kind, count)
+    head += struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+head += b"\0\0\0\0"
+head[4:8] = struct.pack("<I", ifd_at)
+open(sys.argv[1], "wb").write(head)
+PY
+# (A subshell holds the limit: its failure count comes back as its status.)
+( before=$failures
+  ulimit -v 2097152
+  expect_seconds=60 convert_error huge-tiles 1 \
+      "huge-tiles\.tif: image 0 has tiles of 65536 x 65536 pixels .*more than the 256 MiB" \
+      "$work/huge-tiles.tif" --mpp 0.5
+  [ "$failures" -eq "$before" ] ) || failures=$((failures + 1))
 convert_error unwritable-outdir 3 "CMU-1-Small-Region.svs: cannot create /proc/" "$cmu" -o /proc/nope/out
 
 # A full disk, simulated by a file size limit (slide2dcm turns SIGXFSZ into EFBIG).
