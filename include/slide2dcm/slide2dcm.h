@@ -184,6 +184,26 @@ S2D_API void s2d_convert_report_free(s2d_convert_report *report);
 S2D_API bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_options *opts,
                  s2d_convert_report *report, s2d_error *err);
 
+/**
+ * s2d_convert() for bindings (the Python package) and programs that would rather not
+ * share the layout of s2d_convert_options: options_json (NULL = the defaults) is a JSON
+ * object keyed by the field names of s2d_convert_options, attrs' fields at the top level,
+ * e.g. {"quality": 80, "reencode": true, "patient_id": "P1", "windows": [[40, 400]],
+ * "pixel_spacing": [0.5, 0.5]}; an unknown name or a value of the wrong type is an
+ * S2D_ERR_USAGE. The callbacks, their ctx and interrupt are those of s2d_convert_options.
+ * @return true with *report_json the report as a JSON object (malloc'd: free it with
+ *         s2d_free); false with err set and *report_json NULL.
+ */
+S2D_API bool s2d_convert_json(const char *slide_path, const char *outdir,
+                              const char *options_json,
+                              void (*progress)(void *ctx, const s2d_progress *p),
+                              void (*warn)(void *ctx, const char *message), void *callback_ctx,
+                              const volatile sig_atomic_t *interrupt, char **report_json,
+                              s2d_error *err);
+
+/** Frees what the library allocated and says to free with it (s2d_convert_json's report). */
+S2D_API void s2d_free(void *p);
+
 S2D_END_C
 
 #endif

@@ -13,56 +13,21 @@
 // After stdio.h, as libjpeg requires.
 #include <jpeglib.h>
 
+#include "convert/report.h"
+
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
                       const s2d_convert_report *report, const s2d_error *err, void *sent)
 {
-    json_t *root = json_object();
-    json_t *files = json_array();
+    json_t *root = s2d_report_json(report);
+    if (!root) {
+        return false;
+    }
     json_object_set_new(root, "slide", json_string(slide));
     json_object_set_new(root, "outdir", json_string(outdir));
     json_object_set_new(root, "ok", json_boolean(ok));
     if (!ok) {
         json_object_set_new(root, "error", json_string(err->message));
     }
-    json_object_set_new(root, "seconds", json_real(report->seconds));
-    json_object_set_new(root, "warnings", json_integer(report->warnings));
-    if (report->kind[0]) {
-        json_object_set_new(root, "kind", json_string(report->kind));
-        json_object_set_new(root, "kind_reason", json_string(report->kind_reason));
-    }
-    for (int i = 0; i < report->nfiles; i++) {
-        const s2d_file_report *f = &report->files[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(f->name));
-        json_object_set_new(o, "flavor", json_string(f->flavor));
-        json_object_set_new(o, "sop_class_uid", json_string(f->sop_class_uid));
-        json_object_set_new(o, "width", json_integer(f->width));
-        json_object_set_new(o, "height", json_integer(f->height));
-        json_object_set_new(o, "tiles", json_integer((json_int_t)f->frames));
-        json_object_set_new(o, "bytes", json_integer((json_int_t)f->bytes));
-        json_object_set_new(o, "seconds", json_real(f->seconds));
-        if (f->first_frame_s >= 0) {
-            json_object_set_new(o, "first_frame_s", json_real(f->first_frame_s));
-        }
-        json_object_set_new(o, "mode", json_string(f->mode));
-        json_object_set_new(o, "transfer_syntax", json_string(f->transfer_syntax));
-        json_object_set_new(o, "photometric", json_string(f->photometric));
-        json_object_set_new(o, "replaced_tiles", json_integer((json_int_t)f->replaced_tiles));
-        json_object_set_new(o, "tiles_per_second",
-                            f->seconds > 0 ? json_real((double)f->frames / f->seconds) : json_null());
-        if (f->in_concatenation_number) {
-            // A part of a level split by --max-instance-size (replaced_tiles: the level's).
-            json_t *c = json_object();
-            json_object_set_new(c, "level", json_string(f->level_name));
-            json_object_set_new(c, "uid", json_string(f->concatenation_uid));
-            json_object_set_new(c, "number", json_integer(f->in_concatenation_number));
-            json_object_set_new(c, "total", json_integer(f->in_concatenation_total));
-            json_object_set_new(c, "frame_offset", json_integer((json_int_t)f->frame_offset));
-            json_object_set_new(o, "concatenation", c);
-        }
-        json_array_append_new(files, o);
-    }
-    json_object_set_new(root, "files", files);
     if (sent) {
         json_object_set_new(root, "sent", (json_t *)sent);
     }

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: Apache-2.0
+"""slide2dcm from Python: converts a whole-slide image or a medical TIFF into DICOM files
+through the installed C library, libslide2dcm.so.0 (ctypes).
+
+    import slide2dcm
+    report = slide2dcm.convert("slide.svs", "out", quality=80, patient_id="P1",
+                               progress=lambda p: print(p.frames_done, p.frames_total))
+
+The keyword options are the fields of the C library's s2d_convert_options (see
+slide2dcm/slide2dcm.h): reencode, tile_size, quality, threads, mpp, metadata_json,
+patient_name ..., windows=[(40, 400)], pixel_spacing=(0.5, 0.5) ... A failure raises a
+subclass of slide2dcm.Error carrying the library's one-line reason.
+
+The library is found through SLIDE2DCM_LIBRARY (a path), else as libslide2dcm.so.0 on the
+system's library path.
+"""
+import ctypes
+import json
+import os
+import threading
+
+__all__ = ["convert", "version", "Progress", "Error", "InputError", "UsageError",
+           "IOFailure", "Cancelled", "InternalError"]
+
+
+class Error(Exception):
+    """A conversion failed; str(error) is the library's one-line reason and error.code its
+    s2d_error_code (slide2dcm/error.h)."""
+    code = None
+
+
+class InputError(Error):
+    """The file or a metadata file is bad or unsupported (the command line's exit 1)."""
+
+
+class UsageError(Error):
+    """Options that cannot work together, or an output folder in use (exit 2)."""
+
+
+class IOFailure(Error):
+    """Reading or writing failed: a full disk, permissions, out of memory (exit 3)."""
+
+
+class Cancelled(Error):
+    """The conversion was cancelled (the cancel event was set)."""
+
+
+class InternalError(Error):
+    """A defect of the library; please report it."""
+
+
+# s2d_error_code (slide2dcm/error.h) to the exception raised.
+_ERRORS = {1: InputError, 2: UsageError, 3: IOFailure, 4: IOFailure, 5: Cancelled,
+           6: InternalError}
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("message", ctypes.c_char * 1024)]
+
+
+class Progress(ctypes.Structure):
+    """Where a conversion stands: level, frames_done, frames_total, seconds."""
+    _fields_ = [("level", ctypes.c_int), ("frames_done", ctypes.c_uint64),
+                ("frames_total", ctypes.c_uint64), ("seconds", ctypes.c_double)]
+
+
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Progress))
+_WARN_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+_lib = None
+_lib_lock = threading.Lock()
+
+
+def _library():
+    global _lib
+    with _lib_lock:
+        if _lib is None:
+            lib = ctypes.CDLL(os.environ.get("SLIDE2DCM_LIBRARY") or "libslide2dcm.so.0")
+            lib.s2d_version.restype = ctypes.c_char_p
+            lib.s2d_version.argtypes = []
+            lib.s2d_convert_json.restype = ctypes.c_bool
+            lib.s2d_convert_json.argtypes = [
+                ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _PROGRESS_FN, _WARN_FN,
+                ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),
+                ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(_Error)]
+            lib.s2d_free.restype = None
+            lib.s2d_free.argtypes = [ctypes.c_void_p]
+            _lib = lib
+        return _lib
+
+
+def version():
+    """The C library's version, e.g. "0.1.0"."""
+    return _library().s2d_version().decode()
+
+
+def _path(p):
+    return os.fsencode(p)
+
+
+def convert(path, outdir, *, progress=None, warn=None, cancel=None, **options):
+    """Converts path into outdir (created if missing) and returns the report as a dict:
+    "files" (name, flavor, sop_class_uid, width, height, tiles, bytes, mode,
+    transfer_syntax ...), "warnings", "seconds", and "kind" for plain TIFFs.
+
+    progress(p): called with a Progress after each frame written, from a library thread.
+    warn(message): called with each warning, from any library thread.
+    cancel: a threading.Event; once it is set the conversion stops (at the next frame),
+    removes what it wrote and raises Cancelled.
+    Exceptions raised by the callbacks are printed by ctypes and otherwise ignored.
+    """
+    lib = _library()
+    interrupt = ctypes.c_int(0)
+
+    def on_progress(_ctx, p):
+        if cancel is not None and cancel.is_set():
+            interrupt.value = 1
+        if progress is not None:
+            progress(p.contents)
+
+    def on_warning(_ctx, message):
+        if warn is not None:
+            warn(message.decode(errors="replace"))
+
+    # Kept in locals until the call returns: ctypes frees a callback whose object dies.
+    progress_fn = _PROGRESS_FN(on_progress)
+    warn_fn = _WARN_FN(on_warning)
+    if cancel is not None and cancel.is_set():
+        interrupt.value = 1
+    # Paths in options (metadata_json) go as file system strings, like the others.
+    options = {k: (os.fsdecode(v) if isinstance(v, (bytes, os.PathLike)) else v)
+               for k, v in options.items()}
+    report = ctypes.c_void_p()
+    err = _Error()
+    ok = lib.s2d_convert_json(_path(path), _path(outdir), json.dumps(options).encode(),
+                              progress_fn, warn_fn, None, ctypes.byref(interrupt),
+                              ctypes.byref(report), ctypes.byref(err))
+    if not ok:
+        # As the command line words it: the file, then the reason.
+        reason = err.message.decode(errors="replace")
+        error = _ERRORS.get(err.code, Error)("%s: %s" % (os.fsdecode(path), reason))
+        error.code = err.code
+        raise error
+    try:
+        return json.loads(ctypes.string_at(report.value).decode())
+    finally:
+        lib.s2d_free(report)
