@@ -90,6 +90,15 @@ typedef struct s2d_convert_options {
     // No file larger than this many bytes: a level that would be is split into a DICOM
     // concatenation, level-N-part-1.dcm, level-N-part-2.dcm ... (0 = no limit).
     uint64_t max_instance_bytes;
+    // Copied frames all get a structure check (markers, size, complete stream); with
+    // verify each is also decoded. One that fails is replaced by background (a warning
+    // each), or stops the conversion when it is JPEG 2000 (no encoder to replace it).
+    bool verify;
+    // Tiles replaced (missing or broken source tiles written as background) fail the
+    // conversion when a level has more than max_replaced_percent % of them (0 = the
+    // default, 1 %), or any at all when strict.
+    bool strict;
+    double max_replaced_percent;
 
     // Plain TIFFs (pages rather than a slide pyramid; see docs/plain-tiff.md).
     const char *kind;            // "radiology", "document", "photo" or "microscopy";
@@ -150,7 +159,8 @@ typedef struct s2d_file_report {
     char mode[8];            // "copy": the source's frames unchanged; "encode": ours
     char transfer_syntax[65];
     char photometric[16];
-    uint64_t replaced_tiles; // copied levels: source tiles missing or broken, made anew
+    uint64_t replaced_tiles; // pyramid levels: frames made anew, or partly background, for
+                             // source tiles missing or broken
     // Parts of a concatenation (max_instance_bytes): in_concatenation_number 1..total,
     // 0 for a file that is a whole instance.
     char concatenation_uid[65];

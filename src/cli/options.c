@@ -143,6 +143,18 @@ static int set_mpp(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
     return 0;
 }
 
+static int set_max_replaced(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    char *end;
+    double d = strtod(arg, &end);
+    if (end == arg || *end || !(d > 0 && d <= 100)) {
+        return s2d_cli_usage_error(a->command, "--%s %s: give a percentage above 0, at most "
+                                   "100 (--strict allows none)", opt->name, arg);
+    }
+    a->opts.max_replaced_percent = d;
+    return 0;
+}
+
 static int set_z_spacing(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
     char *end;
@@ -341,6 +353,15 @@ const s2d_cli_option s2d_cli_options[] = {
      FIELD(opts.no_overview), FORWARDED, NULL},
     {"no-thumbnail", 0, NULL, NULL, "leave the thumbnail image out", NULL, set_flag,
      FIELD(opts.no_thumbnail), FORWARDED, NULL},
+    {"verify", 0, NULL, NULL,
+     "decode every copied frame (they all get a structure check);\none that does not "
+     "decode is replaced by background", NULL, set_flag, FIELD(opts.verify),
+     FORWARDED | S2D_OPT_PIXELS, NULL},
+    {"strict", 0, NULL, NULL, "fail when any tile is missing or broken (default: more than\n"
+     "1 % of a level's)", NULL, set_flag, FIELD(opts.strict), FORWARDED, NULL},
+    {"max-replaced", 0, "PERCENT", NULL,
+     "fail when more than PERCENT of a level's tiles are missing\nor broken (default 1)",
+     NULL, set_max_replaced, 0, FORWARDED, NULL},
     {"kind", 0, "KIND", "Plain TIFFs (radiology exports, scanned documents, photographs,\n"
      "microscopy planes):",
      "radiology, document, photo or microscopy (default: from the\nfile; the "

@@ -303,6 +303,148 @@ bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height)
     return f.scan && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
 }
 
+// Whether marker m (after 0xFF) stands alone, without a length: SOI, EOI, RSTn, TEM.
+static bool standalone_marker(unsigned m)
+{
+    return m == 0xD8 || m == 0xD9 || (m >= 0xD0 && m <= 0xD7) || m == 0x01;
+}
+
+// Where the entropy-coded data from start ends: at the first marker other than a stuffed
+// 0xFF00 or a restart marker (fill bytes 0xFF before it skipped), or n when there is none.
+static size_t scan_end(const uint8_t *p, size_t start, size_t n)
+{
+    const uint8_t *q = p + start;
+    while ((q = memchr(q, 0xFF, (size_t)(p + n - q))) != NULL) {
+        const uint8_t *m = q + 1;
+        while (m < p + n && *m == 0xFF) {
+            m++;
+        }
+        if (m >= p + n) {
+            return n;
+        }
+        if (*m != 0x00 && !(*m >= 0xD0 && *m <= 0xD7)) {
+            return (size_t)(q - p);
+        }
+        q = m + 1;
+    }
+    return n;
+}
+
+const char *s2d_jpeg_frame_flaw(const uint8_t *p, size_t n, int width, int height)
+{
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) {
+        return "no SOI marker";
+    }
+    if (p[n - 2] != 0xFF || p[n - 1] != 0xD9) {
+        return "no EOI marker at the end";
+    }
+    int ncomp = 0, scans = 0;
+    size_t i = 2;
+    for (;;) {
+        if (i + 2 > n || p[i] != 0xFF) {
+            return "a marker segment is broken";
+        }
+        unsigned m = p[i + 1];
+        if (m == 0xFF) {   // fill byte
+            i++;
+            continue;
+        }
+        if (m == 0xD9) {
+            if (i + 2 != n) {
+                return "data after the EOI marker";
+            }
+            return scans ? NULL : "no scan";
+        }
+        if (standalone_marker(m)) {
+            return "a marker out of place";
+        }
+        if (i + 4 > n) {
+            return "a marker segment is broken";
+        }
+        size_t len = be16(p + i + 2);
+        if (len < 2 || i + 2 + len > n - 2) {
+            return "a marker segment runs past the end";
+        }
+        const uint8_t *seg = p + i + 4;
+        size_t slen = len - 2;
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            if (ncomp) {
+                return "two frame headers";
+            }
+            if (slen < 6 || seg[5] < 1 || seg[5] > 4 || slen != 6 + 3 * (size_t)seg[5]) {
+                return "the frame header is broken";
+            }
+            if ((int)be16(seg + 1) != height || (int)be16(seg + 3) != width) {
+                return "the frame header's size is not the tile's";
+            }
+            ncomp = seg[5];
+        }
+        i += 2 + len;
+        if (m == 0xDA) {
+            if (!ncomp) {
+                return "a scan before the frame header";
+            }
+            if (slen < 1 || seg[0] < 1 || seg[0] > ncomp || slen != 4 + 2 * (size_t)seg[0]) {
+                return "a scan header is broken";
+            }
+            scans++;
+            i = scan_end(p, i, n);
+            if (i >= n) {
+                return "a marker segment is broken";
+            }
+        }
+    }
+}
+
+const char *s2d_j2k_frame_flaw(const uint8_t *p, size_t n, int width, int height)
+{
+    s2d_j2k_facts f;
+    if (!s2d_j2k_parse(p, n, &f)) {
+        return "no SOC, SIZ and COD markers";
+    }
+    if (f.width != width || f.height != height) {
+        return "the SIZ size is not the tile's";
+    }
+    if (n < 4 || be16(p + n - 2) != 0xFFD9) {
+        return "no EOC marker at the end";
+    }
+    size_t end = n - 2, i = 2;
+    // The main header: segments up to the first SOT.
+    while (i + 4 <= end && be16(p + i) != 0xFF90) {
+        size_t len = be16(p + i + 2);
+        if (p[i] != 0xFF || len < 2 || i + 2 + len > end) {
+            return "a main header segment is broken";
+        }
+        i += 2 + len;
+    }
+    int parts = 0;
+    while (i < end) {
+        // SOT: Lsot 10, Isot, Psot (this tile-part's length from SOT on; 0 = up to EOC).
+        if (i + 12 > end || be16(p + i) != 0xFF90 || be16(p + i + 2) != 10) {
+            return "a tile-part does not start with SOT";
+        }
+        uint32_t psot = be32(p + i + 6);
+        size_t part_end = psot == 0 ? end : i + psot;
+        if (psot != 0 && (psot < 14 || psot > end - i)) {
+            return "a tile-part's length runs past the end";
+        }
+        size_t j = i + 12;
+        while (j + 2 <= part_end && be16(p + j) != 0xFF93) {
+            size_t len = j + 4 <= part_end ? be16(p + j + 2) : 0;
+            if (p[j] != 0xFF || len < 2 || j + 2 + len > part_end) {
+                return "a tile-part header segment is broken";
+            }
+            j += 2 + len;
+        }
+        if (j + 2 > part_end) {
+            return "a tile-part without SOD";
+        }
+        parts++;
+        i = part_end;
+    }
+    return parts ? NULL : "no tile-part";
+}
+
 bool s2d_j2k_parse(const uint8_t *p, size_t n, s2d_j2k_facts *f)
 {
     memset(f, 0, sizeof *f);

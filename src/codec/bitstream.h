@@ -55,6 +55,13 @@ bool s2d_jpeg_join_strips(const uint8_t *tables, size_t tables_len, const s2d_bu
  *  the given size, a scan, and EOI at the end. */
 bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height);
 
+/** The structure check of a JPEG frame copied unchanged, without decoding it: SOI, marker
+ *  segments whose lengths stay inside the stream, one frame header (SOFn) of width x height,
+ *  each scan's SOS well formed for that frame, entropy-coded data holding no marker but
+ *  stuffed bytes and restart markers, and EOI as the last two bytes.
+ *  @return NULL when it holds, else what is wrong (a static string). */
+const char *s2d_jpeg_frame_flaw(const uint8_t *p, size_t n, int width, int height);
+
 typedef struct s2d_j2k_facts {
     int width, height, ncomp;
     int precision;                // bits of component 0
@@ -65,6 +72,11 @@ typedef struct s2d_j2k_facts {
 
 /** Reads SIZ and COD of a raw codestream (SOC first). @return false if it is not one. */
 bool s2d_j2k_parse(const uint8_t *p, size_t n, s2d_j2k_facts *f);
+
+/** The same for a raw JPEG 2000 codestream: SOC, SIZ of width x height, main header segments
+ *  inside the stream, then tile-parts each starting with SOT, holding SOD and ending where
+ *  its Psot says, and EOC as the last two bytes. @return NULL or a static string. */
+const char *s2d_j2k_frame_flaw(const uint8_t *p, size_t n, int width, int height);
 
 /** The Photometric Interpretation that describes a codestream, or NULL when no WSM value
  *  fits (YCbCr samples without MCT, subsampling). Without MCT the codestream cannot say

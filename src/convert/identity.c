@@ -181,7 +181,9 @@ int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t s
                                     {"/pages=", o->pages_as_instances ? "instances" : NULL},
                                     {"/as=", o->as_pdf ? "pdf" : NULL},
                                     {"/z=", o->z_series ? "series" : NULL},
-                                    {"/t=", only_t[0] ? only_t : NULL}};
+                                    {"/t=", only_t[0] ? only_t : NULL},
+                                    // a frame only a decode finds broken is replaced
+                                    {"/verify", o->verify ? "" : NULL}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts && n >= 0; i++) {
         if (parts[i][1]) {
             size_t used = (size_t)n < size ? (size_t)n : size;

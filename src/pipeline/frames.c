@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/bitstream.h"
 #include "codec/frame_dec.h"
 #include "codec/jpeg_enc.h"
 #include "codec/jpeg_cut.h"
@@ -242,10 +243,20 @@ static bool source_planes(s2d_frame_worker *w, const s2d_frame_job *job, s2d_buf
            decode_to_planes(w, job->level, out, 1, job->vw, job->vh, w->planes, w->tile);
 }
 
+bool s2d_frame_copy_sound(const s2d_source_image *src, const s2d_buf *frame, int tile,
+                          s2d_error *why)
+{
+    const char *flaw = src->native.coding == S2D_CODING_J2K
+                           ? s2d_j2k_frame_flaw(frame->data, frame->len, tile, tile)
+                           : s2d_jpeg_frame_flaw(frame->data, frame->len, tile, tile);
+    return !flaw || s2d_error_set(why, S2D_ERR_INPUT, "damaged: %s", flaw);
+}
+
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
 // at half size when `halve` (the level below is all they feed): as planes into the worker's
 // quarter when the frame is YCbCr, else as RGB into its quarter_rgb; otherwise into the
-// worker's tile. w->quarter_from tells which happened. A tile the source cannot give becomes
+// worker's tile. w->quarter_from tells which happened. A tile the source cannot give, or
+// whose frame fails the structure check (or, under --verify, does not decode), becomes
 // background, encoded like the level's other frames, so no frame is ever broken.
 static bool copy_tile(s2d_frame_worker *w, const s2d_frame_job *job, bool need_pixels,
                       bool halve, s2d_buf *out, bool *replaced, s2d_error *err)
@@ -255,9 +266,13 @@ static bool copy_tile(s2d_frame_worker *w, const s2d_frame_job *job, bool need_p
     int t = env->tile;
     s2d_error why = {0};
     w->quarter_from = QUARTER_OF_TILE;
-    if (s2d_source_read_frame(env->reader, w->reader, job->source_level, job->col, job->row, t,
-                              t, out, &why)) {
-        if (!need_pixels) {
+    bool read = s2d_source_read_frame(env->reader, w->reader, job->source_level, job->col,
+                                      job->row, t, t, out, &why);
+    if (read && !s2d_frame_copy_sound(src, out, t, &why)) {
+        s2d_error_prefix(&why, "level %d tile (%u,%u): ", job->source_level, job->col, job->row);
+    } else if (read) {
+        // Under --verify a frame whose pixels are not needed is decoded all the same.
+        if (!need_pixels && !env->opts->verify) {
             return true;
         }
         if (halve && decode_to_planes(w, job->level, out, 2, t / 2, t / 2, w->quarter,
@@ -323,6 +338,7 @@ bool s2d_frame_make(s2d_frame_worker *w, const s2d_frame_job *job, s2d_buf *out,
             return false;
         }
         if (bad > 0) {
+            *replaced = true;
             s2d_diag_warn(env->diag, "%s: level %d tile (%u,%u): %d source tile(s) missing or "
                           "broken, written as background", env->source_name, job->level,
                           job->col, job->row, bad);

@@ -69,8 +69,16 @@ void s2d_frame_worker_free(s2d_frame_worker *w);
  *  planar layout), and in *scratch as many bytes of room. Both owned by the worker. */
 uint8_t *s2d_frame_generated_planes(s2d_frame_worker *w, uint8_t **scratch);
 
-/** Makes the job's frame into out. A copied tile the source cannot give is written as
- *  background, encoded like the level's other frames, and *replaced set (a warning says so). */
+/** The structure check every copied frame gets (codec/bitstream.h's *_frame_flaw for the
+ *  coding of src): false with why set (S2D_ERR_INPUT, the flaw) when frame is not a sound
+ *  tile x tile frame of that coding. */
+bool s2d_frame_copy_sound(const s2d_source_image *src, const s2d_buf *frame, int tile,
+                          s2d_error *why);
+
+/** Makes the job's frame into out. A copied tile the source cannot give, or whose frame is
+ *  not sound (s2d_frame_copy_sound; under opts->verify, not decodable), is written as
+ *  background, encoded like the level's other frames, and *replaced set (a warning says so);
+ *  so is a read frame that some missing or broken source tile left partly background. */
 bool s2d_frame_make(s2d_frame_worker *w, const s2d_frame_job *job, s2d_buf *out, bool *replaced,
                     s2d_error *err);
 

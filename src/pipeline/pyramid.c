@@ -7,7 +7,9 @@
  * about to overwrite. */
 #include "pipeline/pyramid.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/clock.h"
@@ -230,10 +232,13 @@ static bool make_inline(void *ctx, uint64_t seq, s2d_buf *out)
         return false;
     }
     int t = rn->plan->tile_size;
+    int source_level = rn->plan->levels[rj->level].source_level;
     s2d_error ignored = {0};
-    return s2d_source_read_frame(rn->plan->reader, rn->inline_reader,
-                                 rn->plan->levels[rj->level].source_level,
-                                 (uint32_t)(seq - rj->first_seq), rj->row, t, t, out, &ignored);
+    return s2d_source_read_frame(rn->plan->reader, rn->inline_reader, source_level,
+                                 (uint32_t)(seq - rj->first_seq), rj->row, t, t, out,
+                                 &ignored) &&
+           s2d_frame_copy_sound(s2d_source_level(rn->plan->reader, source_level), out, t,
+                                &ignored);
 }
 
 static void add_to_thumbnail(run *rn, const uint8_t *tile, const s2d_frame_job *job)
@@ -255,6 +260,32 @@ static void add_to_thumbnail(run *rn, const uint8_t *tile, const s2d_frame_job *
     pthread_mutex_unlock(&rn->lock);
 }
 
+// Counts a replaced frame of level l. More of them than the limit (opts->strict: none;
+// else max_replaced_percent of the level's frames, 1 % by default) fails the run: a level
+// that is mostly background is a broken slide, not a conversion.
+static bool count_replaced(run *rn, int l, s2d_error *err)
+{
+    const s2d_convert_options *o = rn->plan->opts;
+    s2d_pyramid_level *lv = &rn->plan->levels[l];
+    uint64_t frames = (uint64_t)lv->cols * lv->rows;
+    double percent = o->max_replaced_percent > 0 ? o->max_replaced_percent : 1.0;
+    pthread_mutex_lock(&rn->lock);
+    uint64_t replaced = ++lv->replaced_frames;
+    pthread_mutex_unlock(&rn->lock);
+    if (o->strict || (double)replaced > (double)frames * percent / 100.0) {
+        char limit[64];
+        if (o->strict) {
+            snprintf(limit, sizeof limit, "and --strict allows none");
+        } else {
+            snprintf(limit, sizeof limit, "over the limit of %g %% (--max-replaced)", percent);
+        }
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "level %d: %" PRIu64 " of its %" PRIu64 " tiles are missing or "
+                             "broken, %s", l, replaced, frames, limit);
+    }
+    return true;
+}
+
 // The frame, then what it gives the generated level below and the thumbnail.
 static bool make_frame(void *worker, uint64_t seq, s2d_buf *out, s2d_error *err)
 {
@@ -270,10 +301,8 @@ static bool make_frame(void *worker, uint64_t seq, s2d_buf *out, s2d_error *err)
     }
     bool replaced = false;
     bool made = s2d_frame_make(w->frames, &job, out, &replaced, err);
-    if (replaced) {
-        pthread_mutex_lock(&rn->lock);
-        rn->plan->levels[job.level].replaced_frames++;
-        pthread_mutex_unlock(&rn->lock);
+    if (replaced && made && !count_replaced(rn, job.level, err)) {
+        return false;
     }
     if (!made) {
         return false;
@@ -362,7 +391,7 @@ static bool setup(run *rn, s2d_error *err)
         // Tiled sources (tile_w > 0) give a frame with a pread; NDPI frames are cut from
         // coefficients, work for the workers.
         rn->copy_inline[l] = lv->mode == S2D_LEVEL_COPY && !rn->feeds_next[l] &&
-                             l != plan->thumb_level &&
+                             l != plan->thumb_level && !plan->opts->verify &&
                              s2d_source_level(plan->reader, lv->source_level)->native.tile_w > 0;
         if (rn->copy_inline[l] && !rn->inline_reader &&
             !(rn->inline_reader = s2d_read_ctx_new(plan->reader, t, t, err))) {

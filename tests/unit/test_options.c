@@ -183,7 +183,7 @@ static const char *const samples[][2] = {
     {"pixel-spacing", "0.5,0.5"}, {"conversion-type", "DF"}, {"burned-in-annotation", "no"},
     {"body-part", "CHEST"},
     {"z", "series"},
-    {"z-spacing", "2.5"},
+    {"z-spacing", "2.5"}, {"max-replaced", "5"},
     {"t", "2"},
 };
 
