@@ -76,6 +76,9 @@ typedef struct s2d_send_options {
     // Called after each file's outcome is final. May be NULL.
     void (*on_outcome)(void *ctx, const s2d_send_outcome *outcome);
     void *callback_ctx;
+    // Called while a file is being sent, as its bytes go out: how many of its size (the
+    // file's) are sent, from 0 again when it is retried; gets callback_ctx. May be NULL.
+    void (*on_bytes)(void *ctx, const char *path, uint64_t sent, uint64_t size);
 } s2d_send_options;
 
 /** Fills options with the defaults listed above (protocol STOW, nothing to send to). */

@@ -52,6 +52,8 @@ typedef struct s2d_progress {
     uint64_t frames_done;    // over all levels
     uint64_t frames_total;
     double seconds;          // since the pyramid started
+    double megapixels;       // level 0's pixels in millions (one plane's, for microscopy):
+                             // done x frames_done / frames_total is a throughput
 } s2d_progress;
 
 /** The pixel sizes in µm a conversion takes, from --mpp or from the source: 1 nm, finer

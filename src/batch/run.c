@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,10 @@ typedef struct slide_state {
     pid_t pid;
     int slot;
     char stage[4200], log[4300], report[4300], meta[4300];
+    char progress[4300];         // the converter's frames (--progress-file), when shown
+    uint64_t frames_done, frames_total;   // as last read from it
+    double megapixels;           // level 0's, as the converter reports it
+    double started;              // s2d_clock_seconds() when its conversion or send started
     bool send_only;              // its conversion is intact: only sending is left to do
     send_result send;
     json_t *send_counts;         // {destination, stored, failed, not_attempted}, or NULL
@@ -107,6 +112,9 @@ typedef struct batch {
     double t0;                   // s2d_clock_seconds() at the start
     double megapixels;           // converted in this run
     int finished;                // converted or failed in this run
+    double converting_seconds;   // wall time of the slides converted in this run
+    int converted;               // their count
+    s2d_batch_running *running_view;   // o->jobs entries, for the progress callback
 } batch;
 
 static volatile sig_atomic_t interrupted;
@@ -205,7 +213,19 @@ static void journal(batch *b, json_t *rec)
     json_decref(rec);
 }
 
-// A "failed" or "interrupted" record with the reason.
+// Tells the caller that a slide's conversion or sending ended (s2d_batch_event).
+static void announce(const batch *b, const slide_state *s, const char *what, const char *error,
+                     double megapixels)
+{
+    if (b->cb->finished) {
+        s2d_batch_event e = {.source = s->slide->source, .what = what, .error = error,
+                             .seconds = s->started > 0 ? s2d_clock_seconds() - s->started : 0,
+                             .megapixels = megapixels};
+        b->cb->finished(b->cb->ctx, &e);
+    }
+}
+
+// A "failed" or "interrupted" record with the reason, also told to the caller.
 static void journal_outcome(batch *b, const slide_state *s, const char *event)
 {
     json_t *rec = record(s, event);
@@ -213,6 +233,8 @@ static void journal_outcome(batch *b, const slide_state *s, const char *event)
         json_object_set_new(rec, "error", json_string(s->error ? s->error : ""));
     }
     journal(b, rec);
+    bool failed = strcmp(event, "failed") == 0;
+    announce(b, s, event, failed ? (s->error ? s->error : "") : NULL, 0);
 }
 
 // What changes a slide's output besides its files: the forwarded options, its metadata
@@ -428,6 +450,7 @@ static void launch_send(batch *b, slide_state *s, int slot)
     }
     s->pid = pid;
     s->slot = slot;
+    s->started = s2d_clock_seconds();
     s->outcome = SENDING;
     b->slot_busy[slot] = true;
     b->running++;
@@ -470,6 +493,7 @@ static void launch(batch *b, slide_state *s, int slot)
     snprintf(s->log, sizeof s->log, "%s.log", s->stage);
     snprintf(s->report, sizeof s->report, "%s.report.json", s->stage);
     snprintf(s->meta, sizeof s->meta, "%s.metadata.json", s->stage);
+    snprintf(s->progress, sizeof s->progress, "%s.progress", s->stage);
     if (s->metadata && json_dump_file(s->metadata, s->meta, JSON_COMPACT) != 0) {
         s2d_error_set(&err, S2D_ERR_IO, "cannot write %s", s->meta);
         io_failure(b, &err);
@@ -507,6 +531,10 @@ static void launch(batch *b, slide_state *s, int slot)
     argv[n++] = threads;
     argv[n++] = "--json-report";
     argv[n++] = s->report;
+    if (b->cb->progress) {
+        argv[n++] = "--progress-file";
+        argv[n++] = s->progress;
+    }
     argv[n++] = "-o";
     argv[n++] = s->stage;
     argv[n++] = "--";   // a slide path may start with '-'
@@ -524,6 +552,7 @@ static void launch(batch *b, slide_state *s, int slot)
     }
     s->pid = pid;
     s->slot = slot;
+    s->started = s2d_clock_seconds();
     s->outcome = RUNNING;
     b->slot_busy[slot] = true;
     b->running++;
@@ -650,10 +679,14 @@ static bool commit(batch *b, slide_state *s, s2d_error *err)
 
 static void clean_stage(const slide_state *s)
 {
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->progress);
     remove_tree(s->stage);
     unlink(s->log);
     unlink(s->report);
     unlink(s->meta);
+    unlink(s->progress);
+    unlink(tmp);
 }
 
 // Journals "sent" (why == NULL) or "send-failed" with the reason: a copy of the
@@ -668,6 +701,8 @@ static void record_send(batch *b, slide_state *s, const char *why)
         s->send = interrupted ? SEND_INTERRUPTED : SEND_FAILED;
         s->send_error = strdup(why);
     }
+    announce(b, s, !why ? "stored" : s->send == SEND_INTERRUPTED ? "sending interrupted"
+                                                                 : "not stored", why, 0);
     if (!s->send_counts) {
         s->send_counts = json_pack("{s:s, s:i, s:i, s:i}", "destination",
                                    b->o->send_destination, "stored", 0, "failed", 0,
@@ -788,6 +823,9 @@ static void finish(batch *b, slide_state *s, int status)
             journal(b, rec);
             s->outcome = CONVERTED;
             b->megapixels += json_real_value(json_object_get(rec, "megapixels"));
+            b->converting_seconds += s2d_clock_seconds() - s->started;
+            b->converted++;
+            announce(b, s, "converted", NULL, json_real_value(json_object_get(rec, "megapixels")));
             crash_point("journaled");
         }
     } else if (WIFSIGNALED(status)) {
@@ -820,27 +858,93 @@ static void finish(batch *b, slide_state *s, int status)
     }
 }
 
+// Reads the frames a converter last wrote to its progress file (written whole by a rename:
+// launch() passes --progress-file). A missing or odd file leaves the last figures.
+static void read_progress(slide_state *s)
+{
+    FILE *f = fopen(s->progress, "r");
+    if (!f) {
+        return;
+    }
+    unsigned long long done, total;
+    double megapixels;
+    if (fscanf(f, "%llu %llu %lf", &done, &total, &megapixels) == 3 && done <= total) {
+        s->frames_done = done;
+        s->frames_total = total;
+        s->megapixels = megapixels;
+    }
+    fclose(f);
+}
+
+// Seconds until every slide is converted: each slide in progress at the pace of its frames
+// so far, each one waiting at the average time of the slides converted in this run (or,
+// before one is, of those in progress by their pace), over the slides run at once.
+// -1 while nothing says yet.
+static double eta(const batch *b, int waiting, double now)
+{
+    double longest = 0, work = 0, paced = 0;
+    int npaced = 0, unknown = waiting;
+    for (int i = 0; i < b->plan->n; i++) {
+        const slide_state *s = &b->states[i];
+        if (s->outcome != RUNNING) {
+            continue;
+        }
+        if (s->frames_done == 0) {
+            unknown++;
+            continue;
+        }
+        double taken = now - s->started;
+        double whole = taken * (double)s->frames_total / (double)s->frames_done;
+        longest = whole - taken > longest ? whole - taken : longest;
+        work += whole - taken;
+        paced += whole;
+        npaced++;
+    }
+    double average = b->converted ? b->converting_seconds / b->converted
+                     : npaced     ? paced / npaced
+                                  : -1;
+    if (unknown && average < 0) {
+        return -1;
+    }
+    work = (work + unknown * (average > 0 ? average : 0)) / b->o->jobs;
+    return work > longest ? work : longest;
+}
+
 static void progress(batch *b, bool final)
 {
     if (!b->cb->progress) {
         return;
     }
-    s2d_batch_progress p = {.final = final, .eta_seconds = -1};
+    s2d_batch_progress p = {.final = final, .running = b->running_view};
+    double now = s2d_clock_seconds(), megapixels = b->megapixels;
+    int waiting = 0;   // slides not started whose conversion is still to do
     for (int i = 0; i < b->plan->n; i++) {
         // When sending, a slide is done once stored.
-        const slide_state *s = &b->states[i];
+        slide_state *s = &b->states[i];
         bool not_stored = s->send == SEND_FAILED || s->send == SEND_INTERRUPTED;
         bool stored = !b->o->send_slide || s->send == SENT || s->send == ALREADY_SENT;
         p.done += (s->outcome == CONVERTED || s->outcome == ALREADY_CONVERTED ||
                    s->outcome == ALREADY_DONE) && stored;
         p.failed += s->outcome == FAILED || not_stored;
         p.left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
+        waiting += s->outcome == PENDING && !s->send_only;
+        if ((s->outcome == RUNNING || s->outcome == SENDING) && p.nrunning < b->o->jobs) {
+            if (s->outcome == RUNNING) {
+                read_progress(s);
+                if (s->frames_total) {
+                    megapixels += (double)s->frames_done / (double)s->frames_total * s->megapixels;
+                }
+            }
+            b->running_view[p.nrunning++] = (s2d_batch_running){
+                .source = s->slide->source, .sending = s->outcome == SENDING,
+                .frames_done = s->outcome == RUNNING ? s->frames_done : 0,
+                .frames_total = s->outcome == RUNNING ? s->frames_total : 0,
+                .seconds = now - s->started};
+        }
     }
-    double elapsed = s2d_clock_seconds() - b->t0;
-    p.megapixels_per_second = elapsed > 0 ? b->megapixels / elapsed : 0;
-    if (b->finished > 0 && p.left > 0) {
-        p.eta_seconds = elapsed / b->finished * p.left;
-    }
+    double elapsed = now - b->t0;
+    p.megapixels_per_second = elapsed > 0 ? megapixels / elapsed : 0;
+    p.eta_seconds = p.left ? eta(b, waiting, now) : 0;
     b->cb->progress(b->cb->ctx, &p);
 }
 
@@ -1023,6 +1127,11 @@ static void run_loop(batch *b)
     sigaction(SIGALRM, &wake, &old_alrm);
     bool forwarded = false;
     int next = 0;
+    // Refreshes the progress twice a second while slides take long.
+    struct itimerval tick = {{0, 500000}, {0, 500000}}, no_tick = {0};
+    if (b->cb->progress) {
+        setitimer(ITIMER_REAL, &tick, NULL);
+    }
     for (;;) {
         // Reap every child that ended.
         int status;
@@ -1064,15 +1173,12 @@ static void run_loop(batch *b)
         if (b->running == 0 && (b->stop_launching || next >= b->plan->n)) {
             break;
         }
-        if (b->cb->progress) {
-            alarm(1);   // refreshes the progress while slides take long
-        }
         sigsuspend(&waitmask);
         if (b->cb->progress) {
             progress(b, false);
         }
     }
-    alarm(0);
+    setitimer(ITIMER_REAL, &no_tick, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGCHLD, &old_chld, NULL);
@@ -1110,9 +1216,11 @@ bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
     }
     b.states = calloc((size_t)plan->n + 1, sizeof *b.states);
     b.slot_busy = calloc((size_t)o->jobs, sizeof *b.slot_busy);
-    if (!b.states || !b.slot_busy) {
+    b.running_view = calloc((size_t)o->jobs, sizeof *b.running_view);
+    if (!b.states || !b.slot_busy || !b.running_view) {
         free(b.states);
         free(b.slot_busy);
+        free(b.running_view);
         s2d_journal_close(b.journal);
         close(lock);
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -1170,6 +1278,7 @@ bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
     }
     free(b.states);
     free(b.slot_busy);
+    free(b.running_view);
     s2d_journal_close(b.journal);
     close(lock);
     if (failure.code != S2D_OK) {

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "batch/plan.h"
 
@@ -34,14 +35,38 @@ typedef struct s2d_batch_options {
     const char *send_destination;
 } s2d_batch_options;
 
+/** A slide being converted or sent, as the progress callback sees it. The converter
+ *  reports its frames through a small file in the staging folder (docs/batch.md). */
+typedef struct s2d_batch_running {
+    const char *source;          // the plan's string
+    bool sending;                // converted; its files are being sent
+    uint64_t frames_done, frames_total;   // 0 of 0 until the converter's first frame
+    double seconds;              // since its conversion (or sending) started
+} s2d_batch_running;
+
 /** Where the run stands, handed to the progress callback when a slide starts or ends and
- *  every second while slides take long. When sending, a slide is done once stored. */
+ *  at least once a second in between. When sending, a slide is done once stored. */
 typedef struct s2d_batch_progress {
     int done, failed, left;
-    double megapixels_per_second;   // converted in this run, over its time so far
-    double eta_seconds;             // -1 until a slide has finished
+    // Level-0 megapixels converted in this run over its time so far, the slides in
+    // progress counted by their share of frames done.
+    double megapixels_per_second;
+    double eta_seconds;             // -1 until some work is done
     bool final;                     // the last call, after every slide
+    const s2d_batch_running *running;   // nrunning entries, valid during the call only
+    int nrunning;
 } s2d_batch_progress;
+
+/** A slide whose conversion or sending ended in this run, for the finished callback. */
+typedef struct s2d_batch_event {
+    const char *source;          // the plan's string
+    // "converted", "failed", "interrupted" (a conversion); "stored", "not stored",
+    // "sending interrupted" (sending)
+    const char *what;
+    const char *error;           // the reason for "failed" and "not stored"; else NULL
+    double seconds;              // the conversion's or the sending's
+    double megapixels;           // converted: level 0's (a slide) or its pages'
+} s2d_batch_event;
 
 /** A slide that failed to convert, or was converted but not stored by the archive. */
 typedef struct s2d_batch_failure {
@@ -65,6 +90,7 @@ typedef struct s2d_batch_result {
 
 typedef struct s2d_batch_callbacks {
     void (*progress)(void *ctx, const s2d_batch_progress *p);   // NULL: none
+    void (*finished)(void *ctx, const s2d_batch_event *e);      // NULL: none
     void (*notice)(void *ctx, const char *message);              // NULL: none
     void *ctx;
 } s2d_batch_callbacks;

@@ -17,6 +17,7 @@
 #include "cli/options.h"
 #include "cli/report.h"
 #include "cli/send.h"
+#include "cli/term.h"
 #include "dicom/json_meta.h"
 
 // Sends one converted slide, in the batch's sending child (see s2d_batch_options).
@@ -43,22 +44,61 @@ static int send_slide(void *ctx, const char *dir, const char *report_path,
     return status;
 }
 
-// The progress line, rewritten in place on a terminal.
+// On a terminal: a line per slide in progress with its frames, then the totals, rewritten
+// in place (cli/term.h).
 static void print_progress(void *ctx, const s2d_batch_progress *p)
 {
-    (void)ctx;
-    char eta[32] = "-";
+    s2d_cli_term *term = ctx;
+    char block[S2D_TERM_BLOCK_MAX] = "", eta[32] = "-";
+    size_t used = 0;
+    for (int i = 0; i < p->nrunning && used < sizeof block; i++) {
+        const s2d_batch_running *r = &p->running[i];
+        char state[96];
+        if (r->sending) {
+            snprintf(state, sizeof state, "sending");
+        } else if (r->frames_total == 0) {
+            snprintf(state, sizeof state, "starting");
+        } else {
+            snprintf(state, sizeof state, "%llu/%llu tiles %3.0f%%",
+                     (unsigned long long)r->frames_done, (unsigned long long)r->frames_total,
+                     100.0 * (double)r->frames_done / (double)r->frames_total);
+        }
+        used += (size_t)snprintf(block + used, sizeof block - used, "  %-28s %s\n", state,
+                                 r->source);
+    }
     if (p->eta_seconds >= 0) {
         s2d_cli_format_duration(p->eta_seconds, eta, sizeof eta);
     }
-    fprintf(stderr, "\rslides: %d done, %d failed, %d left  %.1f MP/s  ETA %s   %s", p->done,
-            p->failed, p->left, p->megapixels_per_second, eta, p->final ? "\n" : "");
+    if (used < sizeof block) {
+        snprintf(block + used, sizeof block - used,
+                 "slides: %d done, %d failed, %d left  %.1f MP/s  ETA %s", p->done, p->failed,
+                 p->left, p->megapixels_per_second, eta);
+    }
+    s2d_cli_term_draw(term, block);
+    if (p->final) {
+        s2d_cli_term_end(term, true);
+    }
+}
+
+// A line per slide that ends, on a terminal above the progress and off one alone.
+static void print_finished(void *ctx, const s2d_batch_event *e)
+{
+    s2d_cli_term *term = ctx;
+    char took[32];
+    s2d_cli_format_duration(e->seconds, took, sizeof took);
+    if (e->error) {
+        s2d_cli_term_say(term, "slide2dcm: %s: %s: %s", e->what, e->source, e->error);
+    } else if (e->megapixels > 0) {
+        s2d_cli_term_say(term, "slide2dcm: %s: %s (%.1f MP in %s)", e->what, e->source,
+                         e->megapixels, took);
+    } else {
+        s2d_cli_term_say(term, "slide2dcm: %s: %s (%s)", e->what, e->source, took);
+    }
 }
 
 static void print_notice(void *ctx, const char *message)
 {
-    (void)ctx;
-    fprintf(stderr, "slide2dcm: %s\n", message);
+    s2d_cli_term_say(ctx, "slide2dcm: %s", message);
 }
 
 static void print_summary(const s2d_batch_result *r, const s2d_batch_options *o)
@@ -98,12 +138,15 @@ static void print_summary(const s2d_batch_result *r, const s2d_batch_options *o)
 // failed as a whole, else 1 when a slide failed, 4 when one was not stored, 0.
 static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, bool quiet)
 {
-    bool tty = isatty(STDERR_FILENO) != 0;
-    s2d_batch_callbacks cb = {.progress = tty && !quiet ? print_progress : NULL,
-                              .notice = quiet ? NULL : print_notice};
+    s2d_cli_term term;
+    s2d_cli_term_init(&term, stderr);
+    s2d_batch_callbacks cb = {.progress = term.tty && !quiet ? print_progress : NULL,
+                              .finished = quiet ? NULL : print_finished,
+                              .notice = quiet ? NULL : print_notice, .ctx = &term};
     s2d_batch_result result;
     s2d_error err = {0};
     bool ok = s2d_batch_run(plan, o, &cb, &result, &err);
+    s2d_cli_term_end(&term, true);
     if (result.ran && !quiet) {
         print_summary(&result, o);
     }

@@ -2,6 +2,7 @@
  * and errors, maps errors to exit codes (1 bad input, 2 usage, 3 I/O). All conversion work
  * is in the library. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,43 +15,76 @@
 #include "cli/options.h"
 #include "cli/report.h"
 #include "cli/send.h"
+#include "cli/term.h"
 #include "slide2dcm/slide2dcm.h"
 
+// Progress comes from the writer thread, warnings from any worker: the lock keeps the
+// terminal's block whole.
 typedef struct progress_state {
-    bool tty;
+    pthread_mutex_t lock;
+    s2d_cli_term term;
     bool quiet;
     double last_print;
+    // --progress-file (a batch's child): the frames, rewritten a few times a second.
+    const char *progress_file;
+    double last_file;
 } progress_state;
+
+// Writes "FRAMES_DONE FRAMES_TOTAL MEGAPIXELS" to the progress file by a rename, so that
+// the batch reading it never sees half a line. A file that cannot be written only costs
+// the batch its view of this slide's tiles.
+static void write_progress_file(const char *path, const s2d_progress *p)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        return;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        return;
+    }
+    bool written = fprintf(f, "%llu %llu %.3f\n", (unsigned long long)p->frames_done,
+                           (unsigned long long)p->frames_total, p->megapixels) > 0;
+    if (fclose(f) != 0 || !written || rename(tmp, path) != 0) {
+        unlink(tmp);
+    }
+}
 
 static void on_progress(void *ctx, const s2d_progress *p)
 {
     progress_state *ps = ctx;
-    if (!ps->tty || ps->quiet) {
-        return;
-    }
     bool last = p->frames_done == p->frames_total;
-    if (!last && p->seconds - ps->last_print < 0.25) {
+    if (ps->progress_file && (last || p->seconds - ps->last_file >= 0.25)) {
+        ps->last_file = p->seconds;
+        write_progress_file(ps->progress_file, p);
+    }
+    if (!ps->term.tty || ps->quiet || (!last && p->seconds - ps->last_print < 0.25)) {
         return;
     }
     ps->last_print = p->seconds;
+    pthread_mutex_lock(&ps->lock);
     double rate = p->seconds > 0 ? (double)p->frames_done / p->seconds : 0;
-    char eta[32] = "-";
+    char eta[32] = "-", line[256];
     if (rate > 0) {
         s2d_cli_format_duration((double)(p->frames_total - p->frames_done) / rate, eta,
                                 sizeof eta);
     }
-    fprintf(stderr, "\rlevel %d  tiles %llu/%llu  %.0f tiles/s  ETA %s   ", p->level,
-            (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate, eta);
+    snprintf(line, sizeof line, "level %d  tiles %llu/%llu  %.0f tiles/s  ETA %s", p->level,
+             (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate, eta);
+    s2d_cli_term_draw(&ps->term, line);
     if (last) {
-        fputc('\n', stderr);
+        s2d_cli_term_end(&ps->term, true);
     }
+    pthread_mutex_unlock(&ps->lock);
 }
 
 static void on_warning(void *ctx, const char *message)
 {
     progress_state *ps = ctx;
     if (!ps->quiet) {
-        fprintf(stderr, "%sslide2dcm: warning: %s\n", ps->tty ? "\r" : "", message);
+        pthread_mutex_lock(&ps->lock);
+        s2d_cli_term_say(&ps->term, "slide2dcm: warning: %s", message);
+        pthread_mutex_unlock(&ps->lock);
     }
 }
 
@@ -126,7 +160,9 @@ static int cmd_convert(int argc, char **argv)
     }
     s2d_convert_options opts = args.opts;
     const char *outdir = args.output, *report_path = args.report_path;
-    progress_state ps = {.tty = isatty(STDERR_FILENO) != 0, .quiet = args.quiet};
+    progress_state ps = {.lock = PTHREAD_MUTEX_INITIALIZER, .quiet = args.quiet,
+                         .progress_file = args.progress_path};
+    s2d_cli_term_init(&ps.term, stderr);
     s2d_cli_send *send = &args.send;
     const char *slide = argv[optind];
     int send_status = s2d_cli_send_prepare(send);   // credentials: fail before converting
@@ -147,9 +183,9 @@ static int cmd_convert(int argc, char **argv)
     s2d_convert_report report;
     s2d_error err = {0};
     bool ok = s2d_convert(slide, outdir, &opts, &report, &err);
+    s2d_cli_term_end(&ps.term, true);
     if (!ok) {
-        fprintf(stderr, "%sslide2dcm: %s: %s\n", ps.tty && !ps.quiet ? "\n" : "", slide,
-                err.message);
+        fprintf(stderr, "slide2dcm: %s: %s\n", slide, err.message);
     }
     // Convert then send: the files of this conversion, once they are under their names.
     void *sent = NULL;

@@ -454,6 +454,9 @@ const s2d_cli_option s2d_cli_options[] = {
     // Test hook: force the Extended Offset Table above this many bytes of frames.
     {"eot-threshold", 0, "BYTES", NULL, "use the Extended Offset Table above this size", NULL,
      set_eot_threshold, 0, S2D_OPT_CONVERT | S2D_OPT_HIDDEN, NULL},
+    // The batch's channel from each child: the frames done, rewritten (docs/batch.md).
+    {"progress-file", 0, "FILE", NULL, "keep FILE updated with the frames done", NULL,
+     set_const_text, FIELD(progress_path), S2D_OPT_CONVERT | S2D_OPT_HIDDEN, NULL},
     {"send-stow", 0, "URL",
      "Sending (after a successful conversion; slide2dcm send --help says more):",
      "STOW-RS the files to this studies URL", "STOW-RS the slide's files to this studies URL",

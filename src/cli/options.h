@@ -21,6 +21,7 @@ typedef struct s2d_cli_args {
     s2d_convert_options opts;
     char *output;                 // -o: convert's OUTDIR or batch's OUTROOT (points into argv)
     const char *report_path;      // --json-report
+    const char *progress_path;    // --progress-file (hidden: a batch's child)
     const char *uid_root;         // --uid-root, checked against deterministic_uids afterwards
     bool deterministic_uids;
     bool quiet;
@@ -42,7 +43,8 @@ enum {
     S2D_OPT_DESTINATION = 1u << 4,   // a sending destination: the usage texts list the
                                      // sending options of cli/send.h after it
     S2D_OPT_SEND = 1u << 5,      // send takes it (send's usage text is its own)
-    S2D_OPT_HIDDEN = 1u << 6,    // a test hook: taken, but in no usage text, README or man page
+    S2D_OPT_HIDDEN = 1u << 6,    // a test hook or the batch's channel to its children:
+                                 // taken, but in no usage text, README or man page
 };
 
 typedef struct s2d_cli_option s2d_cli_option;

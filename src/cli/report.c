@@ -74,11 +74,7 @@ void s2d_cli_print_version(FILE *out)
 void s2d_cli_format_duration(double seconds, char *out, size_t size)
 {
     long s = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
-    if (s >= 3600) {
-        snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
-    } else {
-        snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
-    }
+    snprintf(out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
 }
 
 int s2d_cli_usage_error(const char *command, const char *fmt, ...)

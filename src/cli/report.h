@@ -22,7 +22,7 @@ bool s2d_cli_json_write(void *json, const char *path);
  *  loads (--version of every command). */
 void s2d_cli_print_version(FILE *out);
 
-/** A duration for a progress line: "4m05s", or "2h07m" from an hour. */
+/** A duration for a progress line, h:mm:ss: "0:04:05", "27:03:10". */
 void s2d_cli_format_duration(double seconds, char *out, size_t size);
 
 /** The exit status of the command line for an error code (0 for S2D_OK). */

@@ -13,6 +13,8 @@
 
 #include "cli/options.h"
 #include "cli/report.h"
+#include "cli/term.h"
+#include "core/clock.h"
 
 static const char send_usage_text[] =
     "usage: slide2dcm send FILE|DIR... (--stow URL | --cstore HOST:PORT) [options]\n"
@@ -213,26 +215,64 @@ int s2d_cli_send_prepare(s2d_cli_send *cs)
 
 typedef struct print_ctx {
     bool quiet;
+    s2d_cli_term term;
+    uint64_t total;              // bytes of every file
+    uint64_t finished;           // bytes of the files whose outcome is final
+    uint64_t current;            // bytes of the file in flight sent so far
+    double start, last_draw;
 } print_ctx;
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+// On a terminal: "sent 120.3 of 450.0 MB  35.2 MB/s  ETA 0:00:09", rewritten in place.
+static void draw_sent(print_ctx *pc)
+{
+    double seconds = s2d_clock_seconds() - pc->start;
+    uint64_t sent = pc->finished + pc->current;
+    double rate = seconds > 0 ? (double)sent / seconds : 0;
+    char eta[32] = "-", line[160];
+    if (rate > 0 && sent <= pc->total) {
+        s2d_cli_format_duration((double)(pc->total - sent) / rate, eta, sizeof eta);
+    }
+    snprintf(line, sizeof line, "sent %.1f of %.1f MB  %.1f MB/s  ETA %s", (double)sent / 1e6,
+             (double)pc->total / 1e6, rate / 1e6, eta);
+    s2d_cli_term_draw(&pc->term, line);
+    pc->last_draw = s2d_clock_seconds();
+}
+
+static void on_bytes(void *ctx, const char *path, uint64_t sent, uint64_t size)
+{
+    (void)path, (void)size;
+    print_ctx *pc = ctx;
+    pc->current = sent;
+    if (pc->term.tty && !pc->quiet && s2d_clock_seconds() - pc->last_draw >= 0.25) {
+        draw_sent(pc);
+    }
+}
 
 static void print_outcome(void *ctx, const s2d_send_outcome *o)
 {
-    const print_ctx *pc = ctx;
+    print_ctx *pc = ctx;
+    pc->finished += file_size(o->path);
+    pc->current = 0;
     if (o->status == S2D_SENT_STORED || o->status == S2D_SENT_STORED_WARNING) {
         if (!pc->quiet) {
-            fprintf(stderr, "slide2dcm: %s: stored%s%s\n", o->path,
-                    o->status == S2D_SENT_STORED_WARNING ? " with a warning: " : "",
-                    o->status == S2D_SENT_STORED_WARNING ? o->detail : "");
+            s2d_cli_term_say(&pc->term, "slide2dcm: %s: stored%s%s", o->path,
+                             o->status == S2D_SENT_STORED_WARNING ? " with a warning: " : "",
+                             o->status == S2D_SENT_STORED_WARNING ? o->detail : "");
         }
     } else if (o->status == S2D_SENT_NOT_ATTEMPTED) {
-        fprintf(stderr, "slide2dcm: %s: not sent\n", o->path);   // the run's error follows
+        // the run's error follows
+        s2d_cli_term_say(&pc->term, "slide2dcm: %s: not sent", o->path);
+    } else if (o->sop_instance_uid[0]) {
+        s2d_cli_term_say(&pc->term, "slide2dcm: %s: not stored (SOP Instance UID %s): %s",
+                         o->path, o->sop_instance_uid, o->detail);
     } else {
-        if (o->sop_instance_uid[0]) {
-            fprintf(stderr, "slide2dcm: %s: not stored (SOP Instance UID %s): %s\n", o->path,
-                    o->sop_instance_uid, o->detail);
-        } else {
-            fprintf(stderr, "slide2dcm: %s: not stored: %s\n", o->path, o->detail);
-        }
+        s2d_cli_term_say(&pc->term, "slide2dcm: %s: not stored: %s", o->path, o->detail);
     }
 }
 
@@ -273,11 +313,20 @@ int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool 
         fprintf(stderr, "slide2dcm: out of memory\n");
         return S2D_EXIT_IO;
     }
-    print_ctx pc = {.quiet = quiet};
+    print_ctx pc = {.quiet = quiet, .start = s2d_clock_seconds()};
+    s2d_cli_term_init(&pc.term, stderr);
+    for (size_t i = 0; i < n; i++) {
+        pc.total += file_size(paths[i]);
+    }
     cs->opts.on_outcome = print_outcome;
+    cs->opts.on_bytes = on_bytes;
     cs->opts.callback_ctx = &pc;
     s2d_error err = {0};
     bool ok = s2d_send_files(paths, n, &cs->opts, outcomes, &err);
+    if (pc.term.tty && !quiet) {
+        draw_sent(&pc);   // the whole run's figures, left on the screen
+        s2d_cli_term_end(&pc.term, true);
+    }
     size_t stored = 0;
     for (size_t i = 0; i < n; i++) {
         stored += outcomes[i].status == S2D_SENT_STORED ||

@@ -336,7 +336,8 @@ static bool sink_frame(void *ctx, int plane, int level, uint32_t col, uint32_t r
     if (o->progress) {
         s2d_progress p = {.level = level, .frames_done = r->frames_done,
                           .frames_total = r->frames_total,
-                          .seconds = s2d_clock_seconds() - r->t0};
+                          .seconds = s2d_clock_seconds() - r->t0,
+                          .megapixels = (double)m->stored.width * m->stored.height / 1e6};
         o->progress(o->callback_ctx, &p);
     }
     return true;

@@ -632,6 +632,9 @@ static s2d_xfer_result transfer_file(cstore_session *s, const char *path, const 
         }
         left -= n;
         ok = send_pdv(s, ctx->id, false, left == 0, s->chunk, n, why);
+        if (ok && s->opts->on_bytes) {
+            s->opts->on_bytes(s->opts->callback_ctx, path, f->size - left, f->size);
+        }
     }
     fclose(file);
     if (interrupted || read_failed) {

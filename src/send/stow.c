@@ -33,6 +33,8 @@ typedef struct body {
     uint64_t head_len, file_len, tail_len, pos;
     const volatile sig_atomic_t *interrupt;
     bool read_failed;
+    const s2d_send_options *opts;   // for on_bytes
+    const char *path;
 } body;
 
 static size_t read_body(char *dst, size_t size, size_t nitems, void *ctx)
@@ -102,8 +104,13 @@ static size_t write_response(char *data, size_t size, size_t nmemb, void *ctx)
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    (void)dltotal, (void)dlnow, (void)ultotal;
     const body *b = ctx;
+    if (b->opts->on_bytes && ulnow > 0 && (uint64_t)ulnow > b->head_len) {
+        uint64_t sent = (uint64_t)ulnow - b->head_len;
+        b->opts->on_bytes(b->opts->callback_ctx, b->path, sent < b->file_len ? sent : b->file_len,
+                          b->file_len);
+    }
     return b->interrupt && *b->interrupt;   // non-zero aborts the transfer
 }
 
@@ -373,7 +380,7 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
     static const char tail[] = "\r\n--" BOUNDARY "--\r\n";
     body b = {
         .head = head, .head_len = sizeof head - 1, .tail = tail, .tail_len = sizeof tail - 1,
-        .file_len = file->size, .interrupt = s->opts->interrupt,
+        .file_len = file->size, .interrupt = s->opts->interrupt, .opts = s->opts, .path = path,
     };
     b.file = fopen(path, "rb");
     if (!b.file) {
