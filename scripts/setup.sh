@@ -28,6 +28,10 @@ for group in "${groups[@]}"; do
       python3-pydicom python3-pil python3-numpy python3-openslide python3-tifffile
       # the man page's check (groff renders it, with warnings as failures)
       groff-base
+      # the Debian packages' test (debian/): building them, and lintian
+      debhelper dh-python lintian
+      # the Python package's test: a virtual environment with pip
+      python3-venv python3-pip python3-setuptools
       # the Encapsulated PDF's checks: qpdf validates the PDF, poppler's pdftoppm renders it
       qpdf poppler-utils
       # the multi-machine workflow (workflow/Snakefile) and its test
