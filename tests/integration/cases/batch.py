@@ -19,6 +19,7 @@ CASE is one of:
               nothing left behind; the progress line on a terminal; usage errors
   snakemake   workflow/Snakefile over the same manifest, --cores 2: the same outputs (and,
               with deterministic UIDs, the same SOP Instance UIDs) as batch
+  snakemake_doc  docs/batch.md's local command as written (REPO's build/release/slide2dcm)
 Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures.
 """
 import json
@@ -505,8 +506,35 @@ def case_snakemake():
                   "a missing slide2dcm is named with the fix (exit %d)" % rc)
 
 
+def case_snakemake_doc():
+    """docs/batch.md's local Snakemake command, run as the page shows it from the repository
+    (slide2dcm found in build/release, not on PATH), with /data a scratch folder."""
+    make_folder()
+    text = open(os.path.join(REPO, "docs", "batch.md")).read()
+    start = text.index("```sh\n", text.index("Locally ("))
+    block = text[start + 6:text.index("```", start + 6)]
+    data = os.path.join(WORK, "data")
+    os.makedirs(data)
+    with open(os.path.join(data, "manifest.csv"), "w") as f:
+        f.write("path,PatientID\n")
+        for i, g in enumerate(GOOD):
+            f.write('"../%s",D-%d\n' % (g, i))
+    env = dict(os.environ, PATH=os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep)
+        if not os.path.exists(os.path.join(p, "slide2dcm"))))
+    p = subprocess.run(["bash", "-euc", block.replace("/data/", data + "/")], cwd=REPO, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    checks.expect(p.returncode == 0, "the documented command: exit %d %s" % (p.returncode, p.stdout[-600:]))
+    outroot = os.path.join(data, "dicom")
+    names = sorted(n for n in os.listdir(outroot) if not n.startswith(".")) if os.path.isdir(outroot) else []
+    checks.expect(len(names) == len(GOOD) and all(dcm_files(outroot)), "one output folder per row: %s" % names)
+    checks.expect(os.path.isdir(os.path.join(data, "work", ".snakemake")),
+                  "Snakemake's state went to --directory, not the repository")
+
+
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 {"folder": case_folder, "crash": case_crash, "manifest": case_manifest, "uids": case_uids,
- "signals": case_signals, "snakemake": case_snakemake}[CASE]()
+ "signals": case_signals, "snakemake": case_snakemake,
+ "snakemake_doc": case_snakemake_doc}[CASE]()
 sys.exit(checks.result())
