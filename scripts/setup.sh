@@ -2,7 +2,8 @@
 # scripts/setup.sh [GROUP...]: installs the Debian 12 packages of the groups named (default
 # "build"): build, what building and running slide2dcm need; example, what
 # scripts/example.sh adds (the validator it runs); tests, the test suite's tools
-# (validators, decoders, Orthanc, Chromium, Node, snakemake); bench, the benchmark's peer.
+# (validators, decoders, Orthanc, Chromium, Node, snakemake); fuzz, clang and libFuzzer for
+# fuzz campaigns; bench, the benchmark's peer.
 # Idempotent: packages already present are left alone and apt is not touched.
 set -euo pipefail
 
@@ -45,11 +46,14 @@ for group in "${groups[@]}"; do
     # Node and npm from Debian unless a Node with npm is already there (a NodeSource
     # nodejs bundles npm and conflicts with Debian's npm package).
     command -v npm >/dev/null || packages+=(nodejs npm) ;;
+  fuzz)
+    # fuzz campaigns (tests/fuzz/README): clang with libFuzzer; the replays need neither
+    packages+=(clang libclang-rt-14-dev) ;;
   bench)
     # the benchmark's reference peer (bench/run.sh): Orthanc's WSI dicomizer
     packages+=(orthanc-wsi) ;;
   *)
-    echo "setup: unknown group $group (build, example, tests, bench)" >&2
+    echo "setup: unknown group $group (build, example, tests, fuzz, bench)" >&2
     exit 2 ;;
   esac
 done

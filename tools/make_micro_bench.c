@@ -32,7 +32,8 @@
 static char tiff_msg[512];
 
 // Keeps libtiff's last complaint for the one-line error.
-static void tiff_error(const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
+                                                             va_list ap)
 {
     char msg[400];
     vsnprintf(msg, sizeof msg, fmt, ap);

@@ -29,7 +29,8 @@
 static char tiff_msg[512];
 
 // Keeps libtiff's last complaint for the one-line error.
-static void tiff_error(const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
+                                                             va_list ap)
 {
     char msg[400];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -314,7 +315,7 @@ int main(int argc, char **argv)
     bool stack = strcmp(argv[1], "stack") == 0;
     uint32_t pages = stack ? 256 : 100, size = 2048, dpi = 300;
     uint16_t compression = COMPRESSION_NONE;
-    for (int i = 3; i < argc; i++) {
+    for (int i = 3; i < argc; i += 2) {   // each option and its value
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         bool ok = true;
         if (strcmp(argv[i], "--pages") == 0) {
@@ -336,7 +337,6 @@ int main(int argc, char **argv)
             fputs(usage, stderr);
             return 2;
         }
-        i++;
     }
     TIFFSetErrorHandler(tiff_error);
     return stack ? write_stack(argv[2], pages, size, compression)

@@ -69,7 +69,8 @@ typedef struct {
 static char tiff_msg[512];
 
 // Keep libtiff's last complaint so the final one-line error can name it.
-static void tiff_error(const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
+                                                             va_list ap)
 {
     char msg[400];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -78,7 +79,8 @@ static void tiff_error(const char *module, const char *fmt, va_list ap)
 }
 
 // None are expected: a warning means a fixture is not what it claims to be.
-static void tiff_warning(const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tiff_warning(const char *module, const char *fmt,
+                                                               va_list ap)
 {
     char msg[400];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -87,7 +89,7 @@ static void tiff_warning(const char *module, const char *fmt, va_list ap)
 }
 
 // Says on one line which fixture failed and why (with libtiff's last complaint).
-static int fail(Ctx *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(Ctx *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -74,7 +74,8 @@ typedef void (*RowFn)(const Painter *p, uint32_t y, uint32_t w, uint8_t *out);
 static char tiff_msg[512];
 
 // Keep libtiff's last complaint so the final one-line error can name it.
-static void tiff_error(const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
+                                                             va_list ap)
 {
     char msg[400];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -83,7 +84,8 @@ static void tiff_error(const char *module, const char *fmt, va_list ap)
 }
 
 // None are expected; if libtiff has one, show it on a single line.
-static void tiff_warning(const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tiff_warning(const char *module, const char *fmt,
+                                                               va_list ap)
 {
     char msg[400];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -636,7 +638,7 @@ static void macro_row(const Painter *p, uint32_t y, uint32_t w, uint8_t *out)
 
 // ---------------------------------------------------------------- writing
 
-static int fail(const Options *o, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(const Options *o, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;

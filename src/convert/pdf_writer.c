@@ -40,7 +40,8 @@ static bool put(s2d_pdf *pdf, const void *data, size_t len, s2d_error *err)
 }
 
 // Formatted PDF syntax; every piece of it is short.
-static bool emit(s2d_pdf *pdf, s2d_error *err, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static bool emit(s2d_pdf *pdf, s2d_error *err,
+                                                       const char *fmt, ...)
 {
     char text[512];
     va_list ap;

@@ -228,7 +228,8 @@ static bool probe_level(const s2d_tiffdir *td, int ifd, int fd, s2d_tiff_level *
 {
     const s2d_tiff_ifd *d = &td->ifds[ifd];
     const s2d_tiff_private_tag *starts = s2d_tiffdir_private(td, ifd, NDPI_MCU_STARTS);
-    if (d->tiled || d->nchunks != 1 || !d->offsets || !starts || starts->count == 0) {
+    if (d->tiled || d->nchunks != 1 || !d->offsets || !starts || starts->count == 0 ||
+        starts->width != sizeof(uint32_t)) {
         return false;
     }
     ndpi_level *lv = calloc(1, sizeof *lv);
@@ -286,7 +287,7 @@ static bool probe_level(const s2d_tiffdir *td, int ifd, int fd, s2d_tiff_level *
 static float source_lens(const s2d_tiffdir *td, int ifd)
 {
     const s2d_tiff_private_tag *t = s2d_tiffdir_private(td, ifd, NDPI_SOURCE_LENS);
-    return t && t->count == 1 ? *(const float *)t->data : 0;
+    return t && t->count == 1 && t->width == sizeof(float) ? *(const float *)t->data : 0;
 }
 
 // The date; and when IFD 0 is a level, the objective, the pixel size from the resolution

@@ -92,7 +92,8 @@ static plain_source *plain_of(const s2d_source *src)
 
 // libtiff's first message since `why` was cleared (an error; else a warning, which is
 // often all it says of data it gives up on).
-static void keep_message(plain_source *ps, bool error, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void keep_message(plain_source *ps, bool error,
+                                                               const char *fmt, va_list ap)
 {
     if (ps->why[0] && (!error || ps->why_is_error)) {
         return;
@@ -104,7 +105,9 @@ static void keep_message(plain_source *ps, bool error, const char *fmt, va_list 
     }
 }
 
-static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int on_tiff_error(TIFF *tif, void *user,
+                                                                const char *module,
+                                                                const char *fmt, va_list ap)
 {
     (void)tif;
     (void)module;
@@ -112,8 +115,9 @@ static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *
     return 1;   // handled: libtiff's global handler (stderr) is not called
 }
 
-static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt,
-                           va_list ap)
+__attribute__((format(printf, 4, 0))) static int on_tiff_warning(TIFF *tif, void *user,
+                                                                  const char *module,
+                                                                  const char *fmt, va_list ap)
 {
     (void)tif;
     (void)module;

@@ -11,10 +11,12 @@
 static const char *line_value(const char *desc, const char *key)
 {
     size_t n = strlen(key);
-    for (const char *line = desc; line && *line; line = strchr(line, '\n'), line += !!line) {
+    for (const char *line = desc; line && *line;) {
         if (strncmp(line, key, n) == 0) {
             return line + n;
         }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;   // no arithmetic on NULL
     }
     return NULL;
 }

@@ -317,8 +317,8 @@ static bool imagej_channels(const s2d_tiffdir *td, int nc, s2d_source_meta *m)
 {
     const s2d_tiff_private_tag *counts = s2d_tiffdir_private(td, 0, S2D_TAG_IJ_META_COUNTS);
     const s2d_tiff_private_tag *data = s2d_tiffdir_private(td, 0, S2D_TAG_IJ_META);
-    if (!counts || !data) {
-        return true;
+    if (!counts || !data || counts->width != sizeof(uint32_t)) {
+        return true;   // none, or counts that are not LONGs: no colours from them
     }
     uint8_t (*colours)[3] = malloc((size_t)nc * sizeof *colours);
     if (!colours) {

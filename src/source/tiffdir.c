@@ -101,7 +101,9 @@ static bool list_private_tags(TIFF *tif, s2d_tiff_ifd *d)
         if (!f || !TIFFFieldIsAnonymous(f) || !anon_field(tif, f, tag, &count, &data)) {
             continue;
         }
-        size_t width = (size_t)TIFFDataWidth(TIFFFieldDataType(f));
+        // What libtiff stores, which is not always what the file holds (TIFFDataWidth):
+        // RATIONALs are handed out as floats.
+        int width = TIFFFieldSetGetSize(f);
         s2d_tiff_private_tag *grown = realloc(d->private_tags,
                                               (size_t)(d->nprivate + 1) * sizeof *grown);
         if (!grown) {
@@ -111,7 +113,8 @@ static bool list_private_tags(TIFF *tif, s2d_tiff_ifd *d)
         s2d_tiff_private_tag *t = &grown[d->nprivate];
         t->tag = tag;
         t->count = count;
-        if (!(t->data = copy_bytes(data, (size_t)count * (width ? width : 1)))) {
+        t->width = width > 0 ? (uint32_t)width : 1;
+        if (!(t->data = copy_bytes(data, (size_t)count * t->width))) {
             return false;
         }
         d->nprivate++;

@@ -13,10 +13,13 @@
 #include "slide2dcm/error.h"
 #include "source/source.h"
 
-/** A tag libtiff does not know (a vendor's), as stored: count values of `width` bytes. */
+/** A tag libtiff does not know (a vendor's), as libtiff hands it out: count values of
+ *  `width` bytes, then a NUL. The width is libtiff's, not the file's (a RATIONAL is a
+ *  4-byte float), and it is the type the file gave: a reader checks it before it reads. */
 typedef struct s2d_tiff_private_tag {
     uint32_t tag;
     uint32_t count;
+    uint32_t width;
     void *data;              // owned by the listing
 } s2d_tiff_private_tag;
 

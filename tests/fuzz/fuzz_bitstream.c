@@ -1,0 +1,22 @@
+/* The facts read from JPEG and JPEG 2000 bitstreams without decoding them
+ * (src/codec/bitstream.c): marker walks, SIZ/COD, the structure check of a frame. */
+#include "codec/bitstream.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    s2d_jpeg_facts f;
+    if (s2d_jpeg_parse(data, size, &f)) {
+        int mcu_w, mcu_h;
+        s2d_jpeg_mcu_size(&f, &mcu_w, &mcu_h);
+        (void)s2d_jpeg_is_rgb(&f, true);
+        (void)s2d_jpeg_is_rgb(&f, false);
+        (void)s2d_jpeg_complete(data, size, f.width, f.height);
+    }
+    s2d_j2k_facts j;
+    if (s2d_j2k_parse(data, size, &j)) {
+        (void)s2d_j2k_photometric(&j, true);
+        (void)s2d_j2k_photometric(&j, false);
+    }
+    return 0;
+}
