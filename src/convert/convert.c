@@ -411,6 +411,7 @@ static bool run_pyramid(job *jb, s2d_error *err)
 
     // The level instances, in the plan's order: the pyramid's levels.
     bool ok = true;
+    bool warned_ict = false;   // the YBR_ICT warning, once per slide
     for (size_t k = 0; ok && k < jb->plan.ninstances; k++) {
         const s2d_plan_instance *pi = &jb->plan.instances[k];
         if (pi->role != S2D_ROLE_LEVEL) {
@@ -454,6 +455,15 @@ static bool run_pyramid(job *jb, s2d_error *err)
         ok = out != NULL;
         if (ok) {
             lv->writer = out->writer;
+        }
+        if (ok && pi->copied && strcmp(inst.photometric, "YBR_ICT") == 0 && !warned_ict) {
+            // Right by the standard (the codestream's own colour transform), shown wrong by
+            // readers that convert the colours a second time (docs/viewers.md).
+            s2d_diag_warn(&jb->diag, "%s: JPEG 2000 tiles copied as YBR_ICT; OpenSlide 4.0.0 "
+                          "(QuPath 0.5, 0.6) and Orthanc WSI 1.1 show them in wrong colours "
+                          "(OpenSlide 4.0.1 does not); --reencode writes JPEG instead",
+                          jb->slide_path);
+            warned_ict = true;
         }
     }
     s2d_image made = {0};
