@@ -59,9 +59,11 @@ class _Error(ctypes.Structure):
 
 
 class Progress(ctypes.Structure):
-    """Where a conversion stands: level, frames_done, frames_total, seconds."""
+    """Where a conversion stands: level, frames_done, frames_total, seconds, megapixels
+    (level 0's, so that megapixels * frames_done / frames_total / seconds is a rate)."""
     _fields_ = [("level", ctypes.c_int), ("frames_done", ctypes.c_uint64),
-                ("frames_total", ctypes.c_uint64), ("seconds", ctypes.c_double)]
+                ("frames_total", ctypes.c_uint64), ("seconds", ctypes.c_double),
+                ("megapixels", ctypes.c_double)]
 
 
 _PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Progress))
