@@ -18,6 +18,7 @@ for group in "${groups[@]}"; do
       # libraries the program links, and those it loads when needed (OpenSlide, libcurl)
       libopenslide-dev libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenjp2-7-dev
       libjansson-dev liblcms2-dev libcurl4-openssl-dev zlib1g-dev libcharls-dev
+      libxxhash-dev
     ) ;;
   example)
     # the validator the example runs, and what ../shared/tools/verify-wsm-frames reads with

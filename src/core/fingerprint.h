@@ -1,8 +1,8 @@
 /* Two digests of the files a slide is made of (listed by source/fileset.h):
  *  - the change key: names, sizes and modification times (stat only, no reading), which
  *    decides whether a batch must redo a slide;
- *  - the content fingerprint: SHA-256 over sizes and sampled content, which identifies the
- *    slide wherever it lies and seeds deterministic UIDs.
+ *  - the content fingerprint: over sizes and every byte, which identifies the slide
+ *    wherever it lies and seeds deterministic UIDs.
  */
 #ifndef S2D_FINGERPRINT_H
 #define S2D_FINGERPRINT_H
@@ -30,9 +30,10 @@ void s2d_slide_files_free(s2d_slide_files *files);
  *  sizes, modification times. */
 void s2d_slide_change_key(const s2d_slide_files *files, char out[65]);
 
-/** Content fingerprint (64 hex + NUL): SHA-256 of each file's size and content, all of a
- *  file up to 16 MiB, else sixteen 1 MiB blocks spread evenly from its first to its last
- *  byte. Names and times are left out: a copy or a renamed slide has the same fingerprint. */
+/** Content fingerprint (64 hex + NUL): SHA-256 of each file's size and the XXH3-128 of
+ *  every byte of it (its listed size), so that two slides differing anywhere, pixels
+ *  included, differ. Names and times are left out: a copy or a renamed slide has the same
+ *  fingerprint. Reads every file once. */
 bool s2d_slide_fingerprint(const s2d_slide_files *files, char out[65], s2d_error *err);
 
 #endif

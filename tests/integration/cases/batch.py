@@ -463,6 +463,40 @@ def case_uids():
     rc, _, err = run([BIN, "convert", os.path.join(d, "a.svs"), "-o", os.path.join(WORK, "x"),
                       "--deterministic-uids", "--uid-root", "1.02"])
     checks.expect(rc == 2 and "UID root" in err, "a bad root is a usage error: " + err.strip())
+    far_edit_changes_uids()
+
+
+def far_edit_changes_uids():
+    """Issue 20, defect 8: the fingerprint once hashed sixteen 1 MiB blocks of a file past
+    16 MiB, so two slides differing elsewhere (pixels included) shared every UID. Here an
+    uncompressed 2560 x 2560 tiled TIFF (19.7 MB, read by OpenSlide) and a copy with 64
+    pixel bytes inverted halfway between two of those blocks."""
+    import numpy as np
+    import tifffile
+    side, block, count = 2560, 1 << 20, 16
+    y, x = np.mgrid[0:side, 0:side]
+    img = np.stack([x * 255 // side, y * 255 // side, (x ^ y) & 255], -1).astype(np.uint8)
+    one, two = os.path.join(WORK, "far-one.tif"), os.path.join(WORK, "far-two.tif")
+    tifffile.imwrite(one, img, tile=(256, 256), photometric="rgb", compression=None)
+    data = bytearray(open(one, "rb").read())
+    step = (len(data) - block) // (count - 1)
+    at = 4 * step + block + (step - block) // 2      # between blocks 4 and 5
+    checks.expect(len(data) > block * count and step - block > 65536,
+                  "the test slide is past 16 MiB with gaps between the old samples")
+    data[at:at + 64] = bytes(255 - b for b in data[at:at + 64])
+    open(two, "wb").write(data)
+    found = []
+    for slide in (one, two):
+        out = os.path.join(WORK, os.path.basename(slide)[:-4])
+        rc, _, err = run([BIN, "convert", slide, "-o", out, "-q", "--deterministic-uids",
+                          "--mpp", "0.5", "--levels", "1"])
+        checks.expect(rc == 0, "convert %s: exit %d %s" % (os.path.basename(slide), rc, err.strip()))
+        ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"))
+        found.append((ds.SOPInstanceUID, ds.StudyInstanceUID, ds.PixelData))
+    (sop1, study1, px1), (sop2, study2, px2) = found
+    checks.expect(px1 != px2, "the 64 bytes reach level 0's pixels")
+    checks.expect(sop1 != sop2 and study1 != study2,
+                  "64 bytes changed far from the old samples: new Study and SOP Instance UIDs")
 
 
 def case_snakemake():
