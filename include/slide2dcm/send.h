@@ -47,6 +47,13 @@ typedef struct s2d_send_outcome {
  *  credentials it may embed. Nothing else of the URL changes. */
 S2D_API void s2d_send_url_redacted(const char *url, char *out, size_t size);
 
+/** A transfer moving less than S2D_SEND_MIN_RATE bytes a second, on average over
+ *  S2D_SEND_MIN_RATE_WINDOW seconds (or over the timeout when it is shorter), is abandoned
+ *  like a dropped connection (and retried). The peer's silence while it stores a file
+ *  (after the last byte sent, before its answer) is bounded by the timeout instead. */
+#define S2D_SEND_MIN_RATE 1024
+#define S2D_SEND_MIN_RATE_WINDOW 30
+
 typedef struct s2d_send_options {
     s2d_send_protocol protocol;
 
@@ -68,6 +75,9 @@ typedef struct s2d_send_options {
     int retries;                      // extra attempts on connection errors, 5xx, timeouts (3)
     double retry_wait;                // seconds before the first retry, doubled each time (1)
     int timeout;                      // seconds without progress before giving up (60)
+    // The whole run's limit in seconds (0 = none): past it the transfer under way is
+    // aborted and the files left are not sent (S2D_ERR_NOT_STORED).
+    double deadline;
 
     // When non-NULL and set non-zero, sending stops: the current transfer is aborted and
     // the remaining files are left NOT_ATTEMPTED, with S2D_ERR_CANCELLED.

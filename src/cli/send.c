@@ -142,6 +142,12 @@ int s2d_cli_send_option(s2d_cli_send *cs, int opt, const char *arg)
         }
         cs->opts.timeout = (int)v;
         return 0;
+    case S2D_OPT_DEADLINE:
+        if (!parse_number(arg, 1, 30 * 86400, &v)) {
+            return s2d_cli_usage_error("send", "--deadline %s: give seconds, 1 to 2592000", arg);
+        }
+        cs->opts.deadline = v;
+        return 0;
     case S2D_OPT_MAX_PDU:
         // PS3.8 allows any length; below 4 KiB only wastes headers.
         if (!parse_number(arg, 4096, 1 << 24, &v) || v != (int)v) {

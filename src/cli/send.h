@@ -13,8 +13,8 @@ enum {
     S2D_OPT_SEND_FIRST = 1000,
     S2D_OPT_STOW = S2D_OPT_SEND_FIRST, S2D_OPT_CSTORE, S2D_OPT_AET, S2D_OPT_AEC,
     S2D_OPT_BEARER_FILE, S2D_OPT_BASIC_FILE, S2D_OPT_CACERT, S2D_OPT_RETRIES,
-    S2D_OPT_RETRY_WAIT, S2D_OPT_TIMEOUT, S2D_OPT_MAX_PDU,
-    S2D_OPT_SEND_LAST = S2D_OPT_MAX_PDU,
+    S2D_OPT_RETRY_WAIT, S2D_OPT_TIMEOUT, S2D_OPT_MAX_PDU, S2D_OPT_DEADLINE,
+    S2D_OPT_SEND_LAST = S2D_OPT_DEADLINE,
 };
 
 // getopt_long entries of the options `send` shares with convert and batch, which name the
@@ -29,7 +29,8 @@ enum {
     {"retries", required_argument, NULL, S2D_OPT_RETRIES},                                      \
     {"retry-wait", required_argument, NULL, S2D_OPT_RETRY_WAIT},                                \
     {"timeout", required_argument, NULL, S2D_OPT_TIMEOUT},                                      \
-    {"max-pdu", required_argument, NULL, S2D_OPT_MAX_PDU}
+    {"max-pdu", required_argument, NULL, S2D_OPT_MAX_PDU},                                      \
+    {"deadline", required_argument, NULL, S2D_OPT_DEADLINE}
 
 #define S2D_SEND_USAGE                                                                          \
     "  --aet AE                our AE title for C-STORE (default SLIDE2DCM)\n"                 \
@@ -42,7 +43,11 @@ enum {
     "  --retries N             attempts after the first on connection errors, 5xx and\n"      \
     "                          timeouts (default 3)\n"                                         \
     "  --retry-wait SECONDS    wait before the first retry, doubled each time (default 1)\n"   \
-    "  --timeout SECONDS       give up on a silent connection after this (default 60)\n"       \
+    "  --timeout SECONDS       give up on a silent connection after this (default 60);\n"      \
+    "                          a transfer under 1 KiB/s for 30 s (or the timeout) is\n"        \
+    "                          given up too\n"                                                  \
+    "  --deadline SECONDS      stop sending after this; the files left are not sent\n"         \
+    "                          (batch: for each slide's files; default: none)\n"               \
     "  --max-pdu BYTES         largest PDU we accept in C-STORE (default 65536)\n"
 
 typedef struct s2d_cli_send {

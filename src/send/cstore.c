@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "dicom/uid.h"
 #include "send/transport.h"
 
@@ -51,6 +52,10 @@ typedef struct cstore_session {
     uint16_t message_id;
     uint8_t *chunk;          // one PDU's worth of dataset, allocated once
     s2d_buf pdu;             // last PDU received
+    double deadline_at;      // the run's (0 = none)
+    uint64_t moved;          // bytes sent and received on this session
+    s2d_rate_watch pace;     // of the transfer under way
+    bool paced;              // false while the peer may think (before a PDU's first byte)
 } cstore_session;
 
 // ---- byte order helpers: the upper layer is big-endian, DIMSE commands little-endian.
@@ -82,13 +87,23 @@ static uint16_t get_u16be(const uint8_t *p)
 
 // Waits until the socket is ready for events, in short slices so that an interrupt (a flag
 // set by a signal handler, which may arrive between two system calls) is seen at once, up to
-// the run's timeout without progress.
-static bool wait_ready(const cstore_session *s, short events, const char *doing, s2d_error *why)
+// the run's timeout without progress; fails as well when the transfer is too slow (while
+// paced) or the run's deadline has passed.
+static bool wait_ready(cstore_session *s, short events, const char *doing, s2d_error *why)
 {
     const int slice_ms = 200;
     for (long waited = 0; waited < (long)s->opts->timeout * 1000; waited += slice_ms) {
         if (s->opts->interrupt && *s->opts->interrupt) {
             s2d_error_set(why, S2D_ERR_CANCELLED, "interrupted");
+            return false;
+        }
+        if (s2d_send_past(s->deadline_at)) {
+            s2d_error_set(why, S2D_ERR_IO, "the deadline passed %s", doing);
+            return false;
+        }
+        if (s->paced && !s2d_rate_watch_ok(&s->pace, s->moved)) {
+            s2d_error_set(why, S2D_ERR_IO, "too slow %s: under %d bytes/s for %g s", doing,
+                          S2D_SEND_MIN_RATE, s->pace.window);
             return false;
         }
         struct pollfd p = {.fd = s->fd, .events = events};
@@ -106,7 +121,7 @@ static bool wait_ready(const cstore_session *s, short events, const char *doing,
     return false;
 }
 
-static bool send_all(const cstore_session *s, const void *data, size_t len, s2d_error *why)
+static bool send_all(cstore_session *s, const void *data, size_t len, s2d_error *why)
 {
     const uint8_t *p = data;
     while (len) {
@@ -121,13 +136,14 @@ static bool send_all(const cstore_session *s, const void *data, size_t len, s2d_
             s2d_error_set(why, S2D_ERR_IO, "connection lost while sending: %s", strerror(errno));
             return false;
         }
+        s->moved += (uint64_t)n;
         p += n;
         len -= (size_t)n;
     }
     return true;
 }
 
-static bool recv_all(const cstore_session *s, void *data, size_t len, s2d_error *why)
+static bool recv_all(cstore_session *s, void *data, size_t len, s2d_error *why)
 {
     uint8_t *p = data;
     while (len) {
@@ -143,6 +159,7 @@ static bool recv_all(const cstore_session *s, void *data, size_t len, s2d_error 
                           n == 0 ? "closed by the peer" : strerror(errno));
             return false;
         }
+        s->moved += (uint64_t)n;
         p += n;
         len -= (size_t)n;
     }
@@ -153,7 +170,13 @@ static bool recv_all(const cstore_session *s, void *data, size_t len, s2d_error 
 static int read_pdu(cstore_session *s, s2d_error *why)
 {
     uint8_t h[6];
-    if (!recv_all(s, h, sizeof h, why)) {
+    // The peer may take its time to answer (storing a file): the timeout bounds that
+    // silence; from the PDU's first byte on, the pace counts again.
+    s->paced = false;
+    bool started = recv_all(s, h, 1, why);
+    s2d_rate_watch_start(&s->pace, s->opts, s->moved);
+    s->paced = true;
+    if (!started || !recv_all(s, h + 1, sizeof h - 1, why)) {
         return 0;
     }
     uint32_t len = get_u32be(h + 2);
@@ -370,7 +393,13 @@ static int connect_to(const char *host, int port, int timeout, s2d_error *why)
 static s2d_xfer_result associate(cstore_session *s, s2d_error *why, s2d_error *err)
 {
     const s2d_send_options *o = s->opts;
-    s->fd = connect_to(o->host, o->port, o->timeout, why);
+    int timeout = o->timeout;
+    if (s->deadline_at > 0) {
+        // A connection attempt ends by the run's deadline too (whole seconds, at least 1).
+        double left = s->deadline_at - s2d_clock_seconds();
+        timeout = left < timeout ? (left < 1 ? 1 : (int)left + 1) : timeout;
+    }
+    s->fd = connect_to(o->host, o->port, timeout, why);
     if (s->fd < 0) {
         return S2D_XFER_UNREACHABLE;
     }
@@ -717,7 +746,7 @@ static void cstore_close(void *session)
 
 // See s2d_transport.open: the caller owns the session, cstore_close frees it.
 static void *cstore_open(const s2d_send_options *opts, const s2d_dicomfile *files, size_t n,
-                         s2d_error *err)
+                         double deadline_at, s2d_error *err)
 {
     cstore_session *s = calloc(1, sizeof *s);
     if (!s || !(s->chunk = malloc(OWN_SEND_PDU_MAX))) {
@@ -727,6 +756,7 @@ static void *cstore_open(const s2d_send_options *opts, const s2d_dicomfile *file
     }
     s->opts = opts;
     s->fd = -1;
+    s->deadline_at = deadline_at;
     for (size_t i = 0; i < n; i++) {
         const s2d_dicomfile *f = &files[i];
         if (!f->sop_class_uid[0]) {
@@ -760,6 +790,8 @@ static s2d_xfer_result cstore_send(void *session, const char *path, const s2d_di
                                    s2d_send_outcome *out, s2d_error *err)
 {
     cstore_session *s = session;
+    s2d_rate_watch_start(&s->pace, s->opts, s->moved);
+    s->paced = true;
     if (s->fd < 0) {
         s2d_error why = {0};
         s2d_xfer_result r = associate(s, &why, err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "send/transport.h"
 
 void s2d_send_options_init(s2d_send_options *opts)
@@ -113,10 +114,36 @@ bool s2d_send_list_dir(const char *dir, char ***paths, size_t *n, s2d_error *err
     return true;
 }
 
-// Sleeps, waking every 100 ms to honour an interrupt. @return false when interrupted.
-static bool backoff(double seconds, const volatile sig_atomic_t *interrupt)
+void s2d_rate_watch_start(s2d_rate_watch *w, const s2d_send_options *opts, uint64_t moved)
 {
-    for (double slept = 0; slept < seconds; slept += 0.1) {
+    w->window = opts->timeout > 0 && opts->timeout < S2D_SEND_MIN_RATE_WINDOW
+                    ? opts->timeout
+                    : S2D_SEND_MIN_RATE_WINDOW;
+    w->mark_time = s2d_clock_seconds();
+    w->mark_bytes = moved;
+}
+
+bool s2d_rate_watch_ok(s2d_rate_watch *w, uint64_t moved)
+{
+    double now = s2d_clock_seconds();
+    if ((double)(moved - w->mark_bytes) >= S2D_SEND_MIN_RATE * w->window) {
+        w->mark_time = now;   // a window's worth moved: the pace is kept, watch anew
+        w->mark_bytes = moved;
+        return true;
+    }
+    return now - w->mark_time < w->window;
+}
+
+bool s2d_send_past(double deadline_at)
+{
+    return deadline_at > 0 && s2d_clock_seconds() >= deadline_at;
+}
+
+// Sleeps, waking every 100 ms to honour an interrupt, and no later than the deadline (the
+// caller then sees it has passed). @return false when interrupted.
+static bool backoff(double seconds, const volatile sig_atomic_t *interrupt, double deadline_at)
+{
+    for (double slept = 0; slept < seconds && !s2d_send_past(deadline_at); slept += 0.1) {
         if (interrupt && *interrupt) {
             return false;
         }
@@ -131,6 +158,20 @@ static void finish(const s2d_send_options *opts, s2d_send_outcome *out)
     if (opts->on_outcome) {
         opts->on_outcome(opts->callback_ctx, out);
     }
+}
+
+// The file whose attempts the deadline cut short failed, with its last reason; the run's
+// error says why the rest are not sent. @return true (the run stops).
+static bool stop_at_deadline(const s2d_send_options *opts, s2d_send_outcome *o,
+                             s2d_error *run_err)
+{
+    o->status = S2D_SENT_FAILED;
+    char why[sizeof o->detail];
+    snprintf(why, sizeof why, "%s", o->detail);
+    snprintf(o->detail, sizeof o->detail, "%.400s (after %d attempts, when the deadline of "
+             "%g s passed)", why, o->attempts, opts->deadline);
+    s2d_error_set(run_err, S2D_ERR_NOT_STORED, "the deadline of %g s passed", opts->deadline);
+    return true;
 }
 
 bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *opts,
@@ -168,13 +209,19 @@ bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *
         o->bytes = files[i].size;
     }
     s2d_error run_err = {0};
-    void *session = unreadable < n ? t->open(opts, files, n, &run_err) : NULL;
+    double deadline_at = opts->deadline > 0 ? s2d_clock_seconds() + opts->deadline : 0;
+    void *session = unreadable < n ? t->open(opts, files, n, deadline_at, &run_err) : NULL;
     bool stopped = unreadable < n && !session;
     for (size_t i = 0; i < n; i++) {
         s2d_send_outcome *o = &outcomes[i];
         if (!files[i].sop_class_uid[0]) {
             finish(opts, o);   // unreadable: failed above, never sent
             continue;
+        }
+        if (!stopped && s2d_send_past(deadline_at)) {
+            s2d_error_set(&run_err, S2D_ERR_NOT_STORED, "the deadline of %g s passed",
+                          opts->deadline);
+            stopped = true;
         }
         if (stopped) {
             snprintf(o->detail, sizeof o->detail, "not sent: %.490s", run_err.message);
@@ -193,7 +240,11 @@ bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *
                 stopped = true;
                 break;
             }
-            if (o->attempts > opts->retries || !backoff(wait, opts->interrupt)) {
+            if (s2d_send_past(deadline_at)) {
+                stopped = stop_at_deadline(opts, o, &run_err);
+                break;
+            }
+            if (o->attempts > opts->retries || !backoff(wait, opts->interrupt, deadline_at)) {
                 o->status = S2D_SENT_FAILED;
                 char why[sizeof o->detail];
                 snprintf(why, sizeof why, "%s", o->detail);
@@ -208,6 +259,10 @@ bool s2d_send_files(const char *const *paths, size_t n, const s2d_send_options *
                                   o->detail);
                     stopped = true;
                 }
+                break;
+            }
+            if (s2d_send_past(deadline_at)) {   // met during the backoff
+                stopped = stop_at_deadline(opts, o, &run_err);
                 break;
             }
             wait *= 2;

@@ -22,6 +22,7 @@
 typedef struct stow_session {
     const s2d_send_options *opts;
     CURL *curl;
+    double deadline_at;   // the run's (0 = none)
     struct curl_slist *headers;
     char *auth_header;
 } stow_session;
@@ -35,6 +36,9 @@ typedef struct body {
     bool read_failed;
     const s2d_send_options *opts;   // for on_bytes
     const char *path;
+    double deadline_at;             // the run's (0 = none)
+    s2d_rate_watch pace;
+    bool too_slow, past_deadline;   // why on_progress aborted the transfer
 } body;
 
 static size_t read_body(char *dst, size_t size, size_t nitems, void *ctx)
@@ -104,14 +108,28 @@ static size_t write_response(char *data, size_t size, size_t nmemb, void *ctx)
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal;
-    const body *b = ctx;
+    (void)dltotal;
+    body *b = ctx;
     if (b->opts->on_bytes && ulnow > 0 && (uint64_t)ulnow > b->head_len) {
         uint64_t sent = (uint64_t)ulnow - b->head_len;
         b->opts->on_bytes(b->opts->callback_ctx, b->path, sent < b->file_len ? sent : b->file_len,
                           b->file_len);
     }
-    return b->interrupt && *b->interrupt;   // non-zero aborts the transfer
+    // libcurl calls this about once a second even when nothing moves. Non-zero aborts.
+    uint64_t moved = (uint64_t)ulnow + (uint64_t)dlnow;
+    if (ultotal > 0 && ulnow >= ultotal && dlnow == 0) {
+        // All sent, no answer body yet: the server is storing; CURLOPT_LOW_SPEED_TIME
+        // (the timeout) bounds that silence, and a header trickle, not the pace.
+        s2d_rate_watch_start(&b->pace, b->opts, moved);
+    } else if (!s2d_rate_watch_ok(&b->pace, moved)) {
+        b->too_slow = true;
+        return 1;
+    }
+    if (s2d_send_past(b->deadline_at)) {
+        b->past_deadline = true;
+        return 1;
+    }
+    return b->interrupt && *b->interrupt;
 }
 
 // The libcurl functions used here, resolved by load_curl().
@@ -162,7 +180,7 @@ static void stow_close(void *session)
 
 // See s2d_transport.open: the caller owns the session, stow_close frees it.
 static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files, size_t n,
-                       s2d_error *err)
+                       double deadline_at, s2d_error *err)
 {
     (void)files, (void)n;
     pthread_once(&curl_once, load_curl);
@@ -177,6 +195,7 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
         return NULL;
     }
     s->opts = opts;
+    s->deadline_at = deadline_at;
     struct curl_slist *h = NULL;
     h = lib.slist_append(h, "Content-Type: multipart/related; type=\"application/dicom\"; "
                             "boundary=" BOUNDARY);
@@ -211,7 +230,8 @@ static void *stow_open(const s2d_send_options *opts, const s2d_dicomfile *files,
         lib.easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         lib.easy_setopt(c, CURLOPT_USERPWD, opts->basic_auth);
     }
-    // A stalled server: less than 1 byte/s for `timeout` seconds ends the attempt.
+    // A stalled server: less than 1 byte/s for `timeout` seconds ends the attempt (a slow
+    // one: on_progress's pace).
     lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)opts->timeout);
     lib.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     lib.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)opts->timeout);
@@ -381,7 +401,9 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
     body b = {
         .head = head, .head_len = sizeof head - 1, .tail = tail, .tail_len = sizeof tail - 1,
         .file_len = file->size, .interrupt = s->opts->interrupt, .opts = s->opts, .path = path,
+        .deadline_at = s->deadline_at,
     };
+    s2d_rate_watch_start(&b.pace, s->opts, 0);
     b.file = fopen(path, "rb");
     if (!b.file) {
         out->status = S2D_SENT_FAILED;
@@ -418,6 +440,13 @@ static s2d_xfer_result stow_send(void *session, const char *path, const s2d_dico
         s2d_send_url_redacted(s->opts->stow_url, shown, sizeof shown);
         s2d_error_set(err, S2D_ERR_NOT_STORED, "%s: %s", shown, out->detail);
         result = S2D_XFER_FATAL;
+    } else if (b.past_deadline) {
+        snprintf(out->detail, sizeof out->detail, "the deadline passed during the transfer");
+        result = S2D_XFER_RETRY;   // not retried: the run is over
+    } else if (b.too_slow) {
+        snprintf(out->detail, sizeof out->detail, "too slow: under %d bytes/s for %g s",
+                 S2D_SEND_MIN_RATE, b.pace.window);
+        result = S2D_XFER_RETRY;
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         snprintf(out->detail, sizeof out->detail, "timed out: no progress for %d s",
                  s->opts->timeout);
