@@ -285,10 +285,18 @@ bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
     memset(out, 0, sizeof *out);
     size_t size;
     char *text = read_text(csv_path, &size, err);
-    char *field = text ? malloc(size + 1) : NULL;
+    bool ok = text && s2d_manifest_parse(text, size, csv_path, out, err);
+    free(text);
+    return ok;
+}
+
+bool s2d_manifest_parse(const char *text, size_t size, const char *csv_path, s2d_manifest *out,
+                        s2d_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *field = malloc(size + 1);
     if (!field) {
-        free(text);
-        return text ? s2d_error_set(err, S2D_ERR_NOMEM, "out of memory") : false;
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     size_t pos = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     int line = 1, path_col = -1;
@@ -379,7 +387,6 @@ bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
     free(cols);
     free(opt_cols);
     free(field);
-    free(text);
     if (ok && out->n == 0) {
         ok = s2d_error_set(err, S2D_ERR_USAGE, "%s lists no slides", csv_path);
     }

@@ -30,7 +30,12 @@ typedef struct s2d_manifest {
  *  naming the line: checked here, as a child's usage error would stop the whole batch. A
  *  file with no header line (empty, or only a byte order mark) is one naming the file. */
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err);
-/** Frees what s2d_manifest_read put in m (not m itself). */
+/** The same from the text of a manifest (size bytes, NUL-ended, holding no other NUL: what
+ *  s2d_manifest_read checks of the file), which csv_path names in messages. text stays the
+ *  caller's. */
+bool s2d_manifest_parse(const char *text, size_t size, const char *csv_path, s2d_manifest *out,
+                        s2d_error *err);
+/** Frees what s2d_manifest_read or s2d_manifest_parse put in m (not m itself). */
 void s2d_manifest_free(s2d_manifest *m);
 
 /** The keywords a manifest column may use (attributes and option columns), one line, for

@@ -333,16 +333,16 @@ void s2d_json_meta_unquote_reason(char *text)
     }
 }
 
-s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
-                           s2d_error *err)
+// The dataset of a parsed document (root, NULL when jansson failed: jerr says why), which
+// path names in messages; takes root's reference.
+static s2d_ds *from_json(json_t *root, json_error_t *jerr, const char *path,
+                         const s2d_kw *owned, size_t nowned, s2d_error *err)
 {
     owned_list refused = {owned, nowned};
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        s2d_json_meta_unquote_reason(jerr.text);
-        s2d_error_set(err, S2D_ERR_INPUT, "%s: line %d column %d: %s", path, jerr.line,
-                      jerr.column, jerr.text);
+        s2d_json_meta_unquote_reason(jerr->text);
+        s2d_error_set(err, S2D_ERR_INPUT, "%s: line %d column %d: %s", path, jerr->line,
+                      jerr->column, jerr->text);
         return NULL;
     }
     // Accept a bare object or a one-element array, as DICOMweb returns metadata in arrays.
@@ -359,4 +359,20 @@ s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
     }
     json_decref(root);
     return ds;
+}
+
+s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
+                           s2d_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    return from_json(root, &jerr, path, owned, nowned, err);
+}
+
+s2d_ds *s2d_json_meta_parse(const char *text, size_t len, const char *name, const s2d_kw *owned,
+                            size_t nowned, s2d_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    return from_json(root, &jerr, name, owned, nowned, err);
 }

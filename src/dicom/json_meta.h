@@ -11,6 +11,10 @@
 s2d_ds *s2d_json_meta_load(const char *path, const s2d_kw *owned, size_t nowned,
                            s2d_error *err);
 
+/** The same from len bytes of text (a document read elsewhere), which name stands for in
+ *  messages. text stays the caller's. */
+s2d_ds *s2d_json_meta_parse(const char *text, size_t len, const char *name, const s2d_kw *owned,
+                            size_t nowned, s2d_error *err);
 /** Cuts a JSON parser's reason (jansson's json_error_t text, modified in place) before the
  *  " near '...'" it may end with: that quotes the file's text, which can be a patient's
  *  value. The line and column say where the error is. */
