@@ -5,7 +5,8 @@
 #   WORK_DIR: per target a working corpus (seeded from tests/fuzz/corpus/<target>), the
 #             log, and any crash-* / oom-* / timeout-* reproducer
 #   RUNS: executions per target (libFuzzer's -runs)
-# CPU (default 1) is the core to run on, NICE (default 10) the niceness.
+# CPU (default 1) is the core to run on, NICE (default 10) the niceness; MAX_TIME, when
+# set, stops each target after that many seconds (for targets too slow to reach RUNS).
 set -euo pipefail
 build=$1 work=$2 runs=$3
 shift 3
@@ -14,11 +15,12 @@ for target in "$@"; do
     dir=$work/$target
     mkdir -p "$dir/corpus"
     cp -n "$here/corpus/$target"/* "$dir/corpus/"
-    echo "== $target: $runs runs, started $(date -u +%FT%TZ)"
+    echo "== $target: $runs runs${MAX_TIME:+ or $MAX_TIME s}, started $(date -u +%FT%TZ)"
     # Scratch files of the file-reading targets go to memory (fuzz_file.c).
     (cd "$dir" && TMPDIR=/dev/shm ASAN_OPTIONS=detect_leaks=1 \
         taskset -c "${CPU:-1}" nice -n "${NICE:-10}" \
-        "$build/tests/fuzz/s2d-fuzz-$target" -runs="$runs" -rss_limit_mb=2048 -timeout=25 \
+        "$build/tests/fuzz/s2d-fuzz-$target" -runs="$runs" ${MAX_TIME:+-max_total_time=$MAX_TIME} \
+        -rss_limit_mb=2048 -timeout=25 \
         -print_final_stats=1 corpus > log.txt 2>&1) || true
     grep -E '^stat::|Done|ERROR|SUMMARY' "$dir/log.txt" | sed "s/^/$target: /"
 done
