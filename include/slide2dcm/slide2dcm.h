@@ -170,6 +170,9 @@ typedef struct s2d_file_report {
     uint64_t frame_offset;   // frames of the level in the parts before this one
     char level_name[64];     // the name the level has unsplit, e.g. level-0.dcm
     char sop_class_uid[65];
+    // The file's instance as the archive will know it: its SOP Instance UID (a part's own)
+    // and its Study and Series Instance UIDs (a user's --metadata values when given).
+    char study_instance_uid[65], series_instance_uid[65], sop_instance_uid[65];
 } s2d_file_report;
 
 typedef struct s2d_convert_report {

@@ -28,6 +28,9 @@ void s2d_report_fill(s2d_convert_report *report, const s2d_output *outputs, int 
         snprintf(f->level_name, sizeof f->level_name, "%s", out->name);
         snprintf(f->flavor, sizeof f->flavor, "%s", out->flavor);
         snprintf(f->sop_class_uid, sizeof f->sop_class_uid, "%s", out->sop_class_uid);
+        snprintf(f->study_instance_uid, sizeof f->study_instance_uid, "%s", file->study_uid);
+        snprintf(f->series_instance_uid, sizeof f->series_instance_uid, "%s", file->series_uid);
+        snprintf(f->sop_instance_uid, sizeof f->sop_instance_uid, "%s", file->sop_instance_uid);
         f->width = out->width;
         f->height = out->height;
         f->frames = file->nframes;
@@ -72,6 +75,9 @@ json_t *s2d_report_json(const s2d_convert_report *report)
         json_object_set_new(o, "name", json_string(f->name));
         json_object_set_new(o, "flavor", json_string(f->flavor));
         json_object_set_new(o, "sop_class_uid", json_string(f->sop_class_uid));
+        json_object_set_new(o, "study_instance_uid", json_string(f->study_instance_uid));
+        json_object_set_new(o, "series_instance_uid", json_string(f->series_instance_uid));
+        json_object_set_new(o, "sop_instance_uid", json_string(f->sop_instance_uid));
         json_object_set_new(o, "width", json_integer(f->width));
         json_object_set_new(o, "height", json_integer(f->height));
         json_object_set_new(o, "tiles", json_integer((json_int_t)f->frames));

@@ -73,6 +73,24 @@ bool s2d_ds_has(const s2d_ds *ds, uint32_t tag)
     return find(ds, tag) != NULL;
 }
 
+bool s2d_ds_get_str(const s2d_ds *ds, uint32_t tag, char *out, size_t n)
+{
+    const elem *e = find(ds, tag);
+    size_t len = e && e->value ? e->len : 0;
+    while (len && (e->value[len - 1] == ' ' || e->value[len - 1] == '\0')) {
+        len--;
+    }
+    if (n) {
+        out[0] = '\0';
+    }
+    if (!e || !e->value || len >= n) {
+        return false;
+    }
+    memcpy(out, e->value, len);
+    out[len] = '\0';
+    return true;
+}
+
 size_t s2d_ds_count(const s2d_ds *ds)
 {
     return ds->n;

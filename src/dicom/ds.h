@@ -46,6 +46,10 @@ bool s2d_ds_merge(s2d_ds *dst, const s2d_ds *src, s2d_error *err);
 
 void s2d_ds_remove(s2d_ds *ds, uint32_t tag);
 bool s2d_ds_has(const s2d_ds *ds, uint32_t tag);
+/** Copies the text value of a top-level element into out (n bytes, the caller's), without
+ *  its padding (a trailing space or NUL). @return false, out empty, when ds lacks it, it is
+ *  a sequence or the value does not fit. */
+bool s2d_ds_get_str(const s2d_ds *ds, uint32_t tag, char *out, size_t n);
 size_t s2d_ds_count(const s2d_ds *ds);
 /** Tag of the i-th element in tag order. */
 uint32_t s2d_ds_tag_at(const s2d_ds *ds, size_t i);

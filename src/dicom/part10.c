@@ -20,6 +20,8 @@
 
 #define RATIO_TAG S2D_TAG(0x0028, 0x2112)
 #define IN_CONCATENATION_TOTAL_TAG S2D_TAG(0x0020, 0x9163)
+#define STUDY_INSTANCE_UID_TAG S2D_TAG(0x0020, 0x000D)
+#define SERIES_INSTANCE_UID_TAG S2D_TAG(0x0020, 0x000E)
 // Written frames are flushed to disk every this many bytes by a thread beside the writer
 // (core/flusher.h), so that the fsync at the end has little left to do.
 #define FLUSH_CHUNK (8u << 20)
@@ -394,6 +396,9 @@ s2d_part10 *s2d_part10_open(const s2d_part10_params *p, s2d_error *err)
     w->uncompressed_bytes = p->uncompressed_bytes;
     w->native_frame_bits = p->native_frame_bits;
     w->final_path = strdup(p->final_path);
+    snprintf(w->sop_instance_uid, sizeof w->sop_instance_uid, "%s", p->sop_instance_uid);
+    s2d_ds_get_str(p->dataset, STUDY_INSTANCE_UID_TAG, w->study_uid, sizeof w->study_uid);
+    s2d_ds_get_str(p->dataset, SERIES_INSTANCE_UID_TAG, w->series_uid, sizeof w->series_uid);
     w->temp_path = part10_temp_name(p->final_path, "partial");
     w->offsets = calloc(p->nframes ? p->nframes : 1, sizeof *w->offsets);
     w->lengths = calloc(p->nframes ? p->nframes : 1, sizeof *w->lengths);
@@ -937,4 +942,7 @@ void s2d_part10_file_at(const s2d_part10 *w, size_t i, s2d_part10_file *out)
     out->final_path = w->final_path;
     out->nframes = w->nframes;
     out->frame_bytes = s2d_part10_frame_bytes(w);
+    out->sop_instance_uid = w->sop_instance_uid;
+    out->study_uid = w->study_uid;
+    out->series_uid = w->series_uid;
 }

@@ -107,6 +107,9 @@ typedef struct s2d_part10_file {
     const char *concatenation_uid;
     unsigned in_concatenation_number, in_concatenation_total;
     uint32_t frame_offset;           // Concatenation Frame Offset Number
+    // The file's SOP Instance UID (a part's own) and the Study and Series Instance UIDs of
+    // its dataset (empty when it has none): the writer's strings.
+    const char *sop_instance_uid, *study_uid, *series_uid;
 } s2d_part10_file;
 
 /** Creates a hidden temporary file next to final_path and writes everything up to the

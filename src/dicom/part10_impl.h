@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "core/flusher.h"
+#include "dicom/uid.h"
 #include "dicom/part10.h"
 
 typedef struct split_state split_state;
@@ -55,6 +56,8 @@ struct s2d_part10 {
     s2d_buf value_tail;
     off_t value_length_pos;
     size_t value_length_in_tail;   // where params.streamed_length_tag's value lies; 0: none
+    // What the file says it is, for the conversion's report (s2d_part10_file).
+    char sop_instance_uid[S2D_UID_MAX], study_uid[S2D_UID_MAX], series_uid[S2D_UID_MAX];
 };
 
 
