@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "dicom/ds.h"
 
 // The attributes a column may set: patient, study and specimen facts a lab keeps per
 // slide. DICOM JSON needs the tag and VR, so each keyword is listed with them.
@@ -29,6 +32,7 @@ static const keyword keywords[] = {
     {"ReferringPhysicianName", "00080090", "PN"},
     {"InstitutionName", "00080080", "LO"},
     {"InstitutionalDepartmentName", "00081040", "LO"},
+    {"SeriesInstanceUID", "0020000E", "UI"},
     {"SeriesDescription", "0008103E", "LO"},
     {"SeriesNumber", "00200011", "IS"},
     {"ContainerIdentifier", "00400512", "LO"},
@@ -97,22 +101,23 @@ const char *s2d_manifest_keywords(void)
     return list;
 }
 
-// The option column named name (static), or NULL.
+// The option column named name, in any case (static), or NULL.
 static const option_column *find_option_column(const char *name)
 {
     for (size_t i = 0; i < sizeof option_columns / sizeof *option_columns; i++) {
-        if (strcmp(option_columns[i].name, name) == 0) {
+        if (strcasecmp(option_columns[i].name, name) == 0) {
             return &option_columns[i];
         }
     }
     return NULL;
 }
 
-// The table entry for name (static), or NULL.
+// The table entry for name, in any case (static), or NULL: LIS exports spell headers
+// PATIENTID or patientId as readily as the keyword.
 static const keyword *find_keyword(const char *name)
 {
     for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
-        if (strcmp(keywords[i].name, name) == 0) {
+        if (strcasecmp(keywords[i].name, name) == 0) {
             return &keywords[i];
         }
     }
@@ -146,10 +151,11 @@ static bool push_field(record *r, const char *text, size_t len)
     return r->fields[r->n++] != NULL;
 }
 
-// Parses the record starting at *pos; advances *pos and *line past it. Returns 1 for a
+// Parses the record starting at *pos, cells separated by separator (RFC 4180 quoting);
+// advances *pos and *line past it. Returns 1 for a
 // record, 0 at the end of the text, -1 on a syntax error (message in err).
-static int next_record(const char *text, size_t *pos, int *line, record *r, char *field,
-                       const char *path, s2d_error *err)
+static int next_record(const char *text, char separator, size_t *pos, int *line, record *r,
+                       char *field, const char *path, s2d_error *err)
 {
     size_t i = *pos;
     if (!text[i]) {
@@ -162,8 +168,8 @@ static int next_record(const char *text, size_t *pos, int *line, record *r, char
         char c = text[i];
         if (quoted) {
             if (!c) {
-                s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: a quoted field is not closed", path,
-                              start_line);
+                s2d_error_set(err, S2D_ERR_USAGE, "%s line %d: a quoted cell is not closed",
+                              path, start_line);
                 return -1;
             }
             if (c == '"' && text[i + 1] == '"') {
@@ -182,14 +188,14 @@ static int next_record(const char *text, size_t *pos, int *line, record *r, char
         if (c == '"' && len == 0 && !was_quoted) {
             quoted = was_quoted = true;
             i++;
-        } else if (c == ',' || c == '\n' || c == '\r' || !c) {
+        } else if (c == separator || c == '\n' || c == '\r' || !c) {
             if (!push_field(r, field, len)) {
                 s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
                 return -1;
             }
             len = 0;
             was_quoted = false;
-            if (c == ',') {
+            if (c == separator) {
                 i++;
                 continue;
             }
@@ -197,7 +203,8 @@ static int next_record(const char *text, size_t *pos, int *line, record *r, char
             *line += c != 0;
             break;
         } else if (was_quoted) {
-            s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: text after a closing quote", path, *line);
+            s2d_error_set(err, S2D_ERR_USAGE, "%s line %d: text after a closing quote",
+                          path, *line);
             return -1;
         } else {
             field[len++] = c;
@@ -257,17 +264,18 @@ static json_t *attribute(const keyword *kw, const char *value)
     return json_pack("{s:s, s:[o]}", "vr", kw->vr, "Value", v);
 }
 
-// Appends the option and its checked value to the row's convert options.
-static bool add_option(s2d_manifest_row *row, const option_column *col, const char *value,
-                       const char *csv_path, s2d_error *err)
+// Appends the option and its checked value to the row's convert options; errors name the
+// cell as "FILE line N, column NAME" (name: the header as the file spells it).
+static bool add_option(s2d_manifest_row *row, const option_column *col, const char *name,
+                       const char *value, const char *csv_path, s2d_error *err)
 {
     if (!col->valid(value)) {
         if (!col->quote_value) {
-            return s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: the %s value: %s", csv_path,
-                                 row->line, col->name, col->expected);
+            return s2d_error_set(err, S2D_ERR_USAGE, "%s line %d, column %s: %s", csv_path,
+                                 row->line, name, col->expected);
         }
-        return s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: %s \"%.40s\": %s", csv_path, row->line,
-                             col->name, value, col->expected);
+        return s2d_error_set(err, S2D_ERR_USAGE, "%s line %d, column %s: \"%.40s\": %s",
+                             csv_path, row->line, name, value, col->expected);
     }
     // A column listed twice: its last cell wins, as a repeated option does.
     char **grown = realloc(row->convert_args, (size_t)(row->nconvert_args + 2) * sizeof *grown);
@@ -278,6 +286,110 @@ static bool add_option(s2d_manifest_row *row, const option_column *col, const ch
     char *option = row->convert_args[row->nconvert_args++] = strdup(col->option);
     char *copy = row->convert_args[row->nconvert_args++] = strdup(value);
     return (option && copy) || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+}
+
+// Sets the attribute of a cell in the row's metadata, after the checks a conversion makes
+// of the value (its VR's length and characters): a bad cell is told here, against the
+// manifest's line and column, rather than by the row's conversion against a file of ours.
+// A bad value becomes the row's error (its first); false only when out of memory.
+static bool add_attribute(s2d_manifest_row *row, const keyword *kw, const char *name,
+                          const char *value, const char *csv_path, s2d_error *err)
+{
+    unsigned long tag = strtoul(kw->tag, NULL, 16);
+    s2d_ds *scratch = s2d_ds_new();
+    s2d_error why = {0};
+    bool valid = scratch && s2d_ds_put_str(scratch, (uint32_t)tag, kw->vr, value, &why);
+    s2d_ds_free(scratch);
+    if (!scratch) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    if (!valid) {
+        // The library's reason starts with the tag, which the column already names.
+        const char *reason = why.message;
+        if (reason[0] == '(' && strlen(reason) > 12 && reason[11] == ' ') {
+            reason += 12;
+        }
+        if (why.code == S2D_ERR_NOMEM) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+        if (row->error) {
+            return true;
+        }
+        size_t size = strlen(csv_path) + strlen(name) + strlen(reason) + 64;
+        row->error = malloc(size);
+        if (!row->error) {
+            return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        }
+        snprintf(row->error, size, "%s line %d, column %s: %s", csv_path, row->line, name, reason);
+        return true;
+    }
+    if (!row->metadata && !(row->metadata = json_object())) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    json_t *attr = attribute(kw, value);
+    return (attr && json_object_set_new(row->metadata, kw->tag, attr) == 0) ||
+           s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+}
+
+// The cell separator, from the header line: the most frequent of ',' ';' and tab outside
+// quotes (a spreadsheet saves ';' where ',' is the decimal mark; LIS exports often use tab);
+// ',' when there is none, a one-column file.
+static char sniff_separator(const char *text)
+{
+    static const char candidates[] = {',', ';', '\t'};
+    int counts[3] = {0};
+    bool quoted = false;
+    for (const char *c = text; *c && (quoted || (*c != '\n' && *c != '\r')); c++) {
+        if (*c == '"') {
+            quoted = !quoted;
+        }
+        for (int k = 0; k < 3 && !quoted; k++) {
+            counts[k] += *c == candidates[k];
+        }
+    }
+    int best = 0;
+    for (int k = 1; k < 3; k++) {
+        best = counts[k] > counts[best] ? k : best;
+    }
+    return candidates[best];
+}
+
+// A cell as a header names a column: without the spaces around it.
+static void trim(char *s)
+{
+    size_t start = strspn(s, " \t"), n = strlen(s);
+    while (n > start && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    memmove(s, s + start, n - start);
+    s[n - start] = '\0';
+}
+
+static bool blank_record(const record *r)
+{
+    for (int c = 0; c < r->n; c++) {
+        if (r->fields[c][0]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Records an unknown column's name, once.
+static bool add_ignored(s2d_manifest *m, const char *name)
+{
+    for (int i = 0; i < m->nignored_columns; i++) {
+        if (strcmp(m->ignored_columns[i], name) == 0) {
+            return true;
+        }
+    }
+    char **grown = realloc(m->ignored_columns, (size_t)(m->nignored_columns + 1) * sizeof *grown);
+    if (!grown) {
+        return false;
+    }
+    m->ignored_columns = grown;
+    return (m->ignored_columns[m->nignored_columns] = strdup(name)) != NULL &&
+           ++m->nignored_columns;
 }
 
 bool s2d_manifest_read(const char *csv_path, s2d_manifest *out, s2d_error *err)
@@ -299,11 +411,12 @@ bool s2d_manifest_parse(const char *text, size_t size, const char *csv_path, s2d
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     size_t pos = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    char separator = sniff_separator(text + pos);
     int line = 1, path_col = -1;
     record header = {0}, r = {0};
     const keyword **cols = NULL;
     const option_column **opt_cols = NULL;
-    int got_header = next_record(text, &pos, &line, &header, field, csv_path, err);
+    int got_header = next_record(text, separator, &pos, &line, &header, field, csv_path, err);
     if (got_header == 0) {
         // Nothing but perhaps a byte order mark: no record sets err, so say why here.
         s2d_error_set(err, S2D_ERR_USAGE,
@@ -316,37 +429,44 @@ bool s2d_manifest_parse(const char *text, size_t size, const char *csv_path, s2d
         opt_cols = calloc((size_t)header.n, sizeof *opt_cols);
         ok = (cols && opt_cols) || !s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
+    // A column that is neither the path, an option column nor a keyword we set is the LIS's
+    // own (a case number, a block): its cells are left alone, and the caller warns or, when
+    // strict, refuses (s2d_manifest.ignored_columns).
     for (int c = 0; ok && c < header.n; c++) {
-        const char *name = header.fields[c];
-        if (strcmp(name, "path") == 0 && path_col < 0) {
+        char *name = header.fields[c];
+        trim(name);
+        if (strcasecmp(name, "path") == 0 && path_col < 0) {
             path_col = c;
         } else if (!(opt_cols[c] = find_option_column(name)) && !(cols[c] = find_keyword(name))) {
-            ok = s2d_error_set(err, S2D_ERR_USAGE,
-                               "%s:1: column \"%s\" is neither path, kind nor a DICOM keyword "
-                               "slide2dcm sets (%s)", csv_path, name, s2d_manifest_keywords());
+            ok = add_ignored(out, name[0] ? name : "(no name)") ||
+                 s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
     }
     if (ok && path_col < 0) {
-        ok = s2d_error_set(err, S2D_ERR_USAGE, "%s:1: the header has no \"path\" column", csv_path);
+        ok = s2d_error_set(err, S2D_ERR_USAGE,
+                           "%s line 1: the header has no \"path\" column (its cells taken as "
+                           "separated by %s)", csv_path,
+                           separator == '\t' ? "tabs" : separator == ';' ? "';'" : "','");
     }
     while (ok) {
         int row_line = line;
         record_clear(&r);
-        int got = next_record(text, &pos, &line, &r, field, csv_path, err);
+        int got = next_record(text, separator, &pos, &line, &r, field, csv_path, err);
         if (got <= 0) {
             ok = got == 0;
             break;
         }
-        if (r.n == 1 && !r.fields[0][0]) {
-            continue;   // blank line
+        if ((r.n == 1 && !r.fields[0][0]) || (r.n == header.n && blank_record(&r))) {
+            continue;   // a blank line, or a spreadsheet's row of empty cells
         }
         if (r.n != header.n) {
-            ok = s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: %d fields where the header has %d",
+            ok = s2d_error_set(err, S2D_ERR_USAGE, "%s line %d: %d cells where the header has %d",
                                csv_path, row_line, r.n, header.n);
             break;
         }
         if (!r.fields[path_col][0]) {
-            ok = s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: the path is empty", csv_path, row_line);
+            ok = s2d_error_set(err, S2D_ERR_USAGE, "%s line %d, column %s: the path is empty",
+                               csv_path, row_line, header.fields[path_col]);
             break;
         }
         s2d_manifest_row *grown = realloc(out->rows, (size_t)(out->n + 1) * sizeof *grown);
@@ -361,23 +481,15 @@ bool s2d_manifest_parse(const char *text, size_t size, const char *csv_path, s2d
         row->metadata = NULL;
         row->convert_args = NULL;
         row->nconvert_args = 0;
+        row->error = NULL;
         for (int c = 0; ok && c < r.n; c++) {
             if (c == path_col || !r.fields[c][0]) {
                 continue;
             }
             if (opt_cols[c]) {
-                ok = add_option(row, opt_cols[c], r.fields[c], csv_path, err);
-                continue;
-            }
-            if (!row->metadata) {
-                row->metadata = json_object();
-            }
-            json_t *attr = attribute(cols[c], r.fields[c]);
-            ok = attr && json_object_set_new(row->metadata, cols[c]->tag, attr) == 0;
-            if (!ok) {
-                // jansson refuses strings that are not UTF-8.
-                s2d_error_set(err, S2D_ERR_USAGE, "%s:%d: the %s value is not UTF-8 text",
-                              csv_path, row_line, cols[c]->name);
+                ok = add_option(row, opt_cols[c], header.fields[c], r.fields[c], csv_path, err);
+            } else if (cols[c]) {
+                ok = add_attribute(row, cols[c], header.fields[c], r.fields[c], csv_path, err);
             }
         }
         ok = ok && (row->path || !s2d_error_set(err, S2D_ERR_NOMEM, "out of memory"));
@@ -405,8 +517,12 @@ void s2d_manifest_free(s2d_manifest *m)
             free(m->rows[i].convert_args[k]);
         }
         free(m->rows[i].convert_args);
+        free(m->rows[i].error);
     }
     free(m->rows);
-    m->rows = NULL;
-    m->n = 0;
+    for (int i = 0; i < m->nignored_columns; i++) {
+        free(m->ignored_columns[i]);
+    }
+    free(m->ignored_columns);
+    memset(m, 0, sizeof *m);
 }

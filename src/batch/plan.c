@@ -133,9 +133,10 @@ static bool walk(const char *root, const char *rel, const struct stat *skip, str
     return ok;
 }
 
-// Adds a slide with copies of what it is given (args: nargs convert options, may be NULL).
+// Adds a slide with copies of what it is given (args: nargs convert options, may be NULL;
+// error: a reason it fails without converting, or NULL).
 static bool add_slide(s2d_batch_plan *plan, const char *source, const char *key, json_t *metadata,
-                      char *const *args, int nargs, int line)
+                      char *const *args, int nargs, int line, const char *error)
 {
     s2d_batch_slide *grown = realloc(plan->slides, (size_t)(plan->n + 1) * sizeof *grown);
     if (!grown) {
@@ -148,6 +149,9 @@ static bool add_slide(s2d_batch_plan *plan, const char *source, const char *key,
     s->key = strdup(key);
     s->metadata = metadata ? json_incref(metadata) : NULL;
     s->line = line;
+    if (error && !(s->error = strdup(error))) {
+        return false;
+    }
     s2d_batch_output_name(key, s->name);
     if (nargs > 0) {
         if (!(s->convert_args = calloc((size_t)nargs, sizeof *s->convert_args))) {
@@ -201,7 +205,7 @@ static bool plan_folder(const char *input, const struct stat *skip, s2d_batch_pl
             continue;
         }
         snprintf(path, sizeof path, "%s/%s", input, files.items[i]);
-        ok = s2d_source_sniff(path) ? add_slide(plan, path, files.items[i], NULL, NULL, 0, 0)
+        ok = s2d_source_sniff(path) ? add_slide(plan, path, files.items[i], NULL, NULL, 0, 0, NULL)
                                     : strlist_add(&ignored, path);
     }
     free(taken);
@@ -211,12 +215,25 @@ static bool plan_folder(const char *input, const struct stat *skip, s2d_batch_pl
     return ok || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 
-static bool plan_manifest(const char *input, s2d_batch_plan *plan, s2d_error *err)
+static bool plan_manifest(const char *input, bool strict, s2d_batch_plan *plan, s2d_error *err)
 {
     s2d_manifest m;
     if (!s2d_manifest_read(input, &m, err)) {
         return false;
     }
+    if (strict && m.nignored_columns) {
+        s2d_error_set(err, S2D_ERR_USAGE,
+                      "%s line 1, column %s: not a column slide2dcm sets (--strict-manifest); "
+                      "use path or one of: %s", input, m.ignored_columns[0],
+                      s2d_manifest_keywords());
+        s2d_manifest_free(&m);
+        return false;
+    }
+    // The plan takes the list over.
+    plan->ignored_columns = m.ignored_columns;
+    plan->nignored_columns = m.nignored_columns;
+    m.ignored_columns = NULL;
+    m.nignored_columns = 0;
     // Relative paths are relative to the manifest's folder, wherever the command runs.
     const char *slash = strrchr(input, '/');
     int dirlen = slash ? (int)(slash - input) : 1;
@@ -231,7 +248,7 @@ static bool plan_manifest(const char *input, s2d_batch_plan *plan, s2d_error *er
             snprintf(path, sizeof path, "%.*s/%s", dirlen, dir, row->path);
         }
         ok = add_slide(plan, path, row->path, row->metadata, row->convert_args,
-                       row->nconvert_args, row->line);
+                       row->nconvert_args, row->line, row->error);
     }
     s2d_manifest_free(&m);
     return ok || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
@@ -270,8 +287,8 @@ static bool mark_duplicates(s2d_batch_plan *plan)
     return true;
 }
 
-bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan *plan,
-                         s2d_error *err)
+bool s2d_batch_plan_make(const char *input, const char *skip_dir, bool strict_manifest,
+                         s2d_batch_plan *plan, s2d_error *err)
 {
     memset(plan, 0, sizeof *plan);
     struct stat st, skip;
@@ -287,7 +304,7 @@ bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan
                            "%s is a slide; batch takes a folder or a CSV manifest "
                            "(slide2dcm convert takes one slide)", input);
     } else {
-        ok = plan_manifest(input, plan, err);
+        ok = plan_manifest(input, strict_manifest, plan, err);
     }
     ok = ok && (mark_duplicates(plan) || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory"));
     if (!ok) {
@@ -313,5 +330,9 @@ void s2d_batch_plan_free(s2d_batch_plan *plan)
         free(plan->ignored[i]);
     }
     free(plan->ignored);
+    for (int i = 0; i < plan->nignored_columns; i++) {
+        free(plan->ignored_columns[i]);
+    }
+    free(plan->ignored_columns);
     memset(plan, 0, sizeof *plan);
 }

@@ -19,7 +19,8 @@ typedef struct s2d_batch_slide {
     char **convert_args;     // the row's option columns ("--kind", "photo", ...), or NULL
     int nconvert_args;
     int line;                // manifest line, 0 for a folder
-    char *error;             // a reason known before converting (a duplicate row), or NULL
+    char *error;             // a reason known before converting (a duplicate row, a bad
+                             // manifest cell), or NULL
 } s2d_batch_slide;
 
 typedef struct s2d_batch_plan {
@@ -27,14 +28,18 @@ typedef struct s2d_batch_plan {
     int n;
     char **ignored;          // files of the folder that are not slides (nor parts of one)
     int nignored;
+    char **ignored_columns;  // manifest columns slide2dcm does not know, ignored (manifest.h)
+    int nignored_columns;
 } s2d_batch_plan;
 
 /** INPUT is a folder (walked) or a CSV manifest. skip_dir (OUTROOT; may not exist yet)
- *  is never walked into. Errors are S2D_ERR_USAGE: a bad manifest, an unreadable folder. */
-bool s2d_batch_plan_make(const char *input, const char *skip_dir, s2d_batch_plan *plan,
-                         s2d_error *err);
+ *  is never walked into. strict_manifest: a manifest column slide2dcm does not know is an
+ *  error naming it, instead of one listed in plan->ignored_columns. Errors are
+ *  S2D_ERR_USAGE: a bad manifest, an unreadable folder. */
+bool s2d_batch_plan_make(const char *input, const char *skip_dir, bool strict_manifest,
+                         s2d_batch_plan *plan, s2d_error *err);
 /** Frees what s2d_batch_plan_make put in plan: its slides, their strings, metadata and
- *  options, and the ignored list, which the plan owns (not plan itself). */
+ *  options, and the ignored lists, which the plan owns (not plan itself). */
 void s2d_batch_plan_free(s2d_batch_plan *plan);
 
 /**

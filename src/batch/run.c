@@ -93,6 +93,7 @@ typedef struct slide_state {
     json_t *send_counts;         // {destination, stored, failed, not_attempted}, or NULL
     char *send_error;
     char send_log[4300], send_report[4300];
+    json_t *warning_messages;    // the converter's warning lines of this run, or NULL
 } slide_state;
 
 typedef struct batch {
@@ -560,8 +561,9 @@ static void launch(batch *b, slide_state *s, int slot)
 }
 
 // The reason the converter gave: its last "slide2dcm: ..." line that is not a warning,
-// without the "slide2dcm: SLIDE: " prefix the report already says.
-static void reason_from_log(slide_state *s, int status)
+// without the "slide2dcm: SLIDE: " prefix the report already says, and naming what the
+// staging metadata file was made from rather than that file.
+static void reason_from_log(const batch *b, slide_state *s, int status)
 {
     char line[2048], last[2048] = "";
     FILE *f = fopen(s->log, "r");
@@ -579,11 +581,53 @@ static void reason_from_log(slide_state *s, int status)
     if (strncmp(reason, s->slide->source, len) == 0 && strncmp(reason + len, ": ", 2) == 0) {
         reason += len + 2;
     }
+    // The metadata file is ours, made from the manifest row and --metadata: the reason
+    // names what the user wrote instead.
+    const char *meta = s->meta[0] ? strstr(reason, s->meta) : NULL;
+    char rewritten[2600];
+    if (meta) {
+        char where[1200];
+        if (s->slide->line) {
+            snprintf(where, sizeof where, "the metadata of %s line %d%s", b->o->input,
+                     s->slide->line, b->o->metadata ? " and --metadata" : "");
+        } else {
+            snprintf(where, sizeof where, "--metadata");
+        }
+        snprintf(rewritten, sizeof rewritten, "%.*s%s%s", (int)(meta - reason), reason, where,
+                 meta + strlen(s->meta));
+        reason = rewritten;
+    }
     if (reason[0]) {
         set_error(s, "%s", reason);
     } else {
         set_error(s, "the converter exited with status %d and no message", status);
     }
+}
+
+// Most warning lines of one slide kept for the report: a slide with thousands of broken
+// tiles says the same thing each time, and the count says how many there were.
+#define MAX_WARNING_MESSAGES 100
+
+// The converter's warnings, its log's "slide2dcm: warning: " lines without that prefix
+// (the first MAX_WARNING_MESSAGES), as a new array the caller owns; NULL when the log
+// cannot be read or out of memory.
+static json_t *warnings_from_log(const slide_state *s)
+{
+    static const char prefix[] = "slide2dcm: warning: ";
+    FILE *f = fopen(s->log, "r");
+    json_t *messages = f ? json_array() : NULL;
+    char line[2048];
+    while (messages && json_array_size(messages) < MAX_WARNING_MESSAGES &&
+           fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, prefix, sizeof prefix - 1) == 0) {
+            json_array_append_new(messages, json_string(line + sizeof prefix - 1));
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return messages;
 }
 
 // Level count, frames, bytes, seconds and throughput from the child's --json-report, and
@@ -609,8 +653,17 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
         if (!name || stat(path, &st) != 0) {
             continue;
         }
-        json_array_append_new(files, json_pack("{s:s, s:I}", "name", name, "size",
-                                               (json_int_t)st.st_size));
+        // The UIDs as the archive will know the file, for writing results back to a LIS.
+        json_t *entry = json_pack("{s:s, s:I}", "name", name, "size", (json_int_t)st.st_size);
+        static const char *const uids[] = {"study_instance_uid", "series_instance_uid",
+                                           "sop_instance_uid"};
+        for (size_t u = 0; entry && u < sizeof uids / sizeof *uids; u++) {
+            json_t *uid = json_object_get(f, uids[u]);
+            if (json_is_string(uid)) {
+                json_object_set(entry, uids[u], uid);
+            }
+        }
+        json_array_append_new(files, entry);
         frames += json_integer_value(json_object_get(f, "tiles"));
         bytes += json_integer_value(json_object_get(f, "bytes"));
         s2d_role role = S2D_ROLE_COUNT;
@@ -635,6 +688,9 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
                             "megapixels", megapixels, "megapixels_per_second",
                             seconds > 0 ? megapixels / seconds : 0.0, "warnings",
                             json_integer_value(json_object_get(rep, "warnings")));
+    if (out && s->warning_messages) {
+        json_object_set(out, "warning_messages", s->warning_messages);
+    }
     for (int k = 0; out && k < 2; k++) {
         const char *key = k ? "kind_reason" : "kind";
         const char *value = json_string_value(json_object_get(rep, key));
@@ -804,6 +860,7 @@ static void finish(batch *b, slide_state *s, int status)
         b->finished += s->send_only;   // a converted slide was counted when it converted
         return;
     }
+    s->warning_messages = warnings_from_log(s);
     if (WIFEXITED(status) && WEXITSTATUS(status) == S2D_EXIT_OK) {
         crash_point("converted");
         char final_dir[4096];
@@ -842,7 +899,7 @@ static void finish(batch *b, slide_state *s, int status)
         set_error(s, "interrupted");
     } else {
         s->outcome = FAILED;
-        reason_from_log(s, WEXITSTATUS(status));
+        reason_from_log(b, s, WEXITSTATUS(status));
         if (WEXITSTATUS(status) == S2D_EXIT_USAGE) {
             // A usage error is the options', the same for every slide: stop there.
             b->usage_error = b->stop_launching = true;
@@ -971,13 +1028,32 @@ static json_t *slide_report(const batch *b, const slide_state *s)
             json_object_set(o, keys[k], v);
         }
     }
-    json_t *names = json_array();
+    // The warning texts of the run that converted it (or of this failed one), when known.
+    json_t *warnings = json_object_get(s->result, "warning_messages");
+    warnings = warnings ? warnings : s->warning_messages;
+    if (warnings) {
+        json_object_set(o, "warning_messages", warnings);
+    }
+    json_t *names = json_array(), *instances = json_array();
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(s->result, "files"), i, f) {
         json_array_append(names, json_object_get(f, "name"));
+        json_t *sop = json_object_get(f, "sop_instance_uid");
+        if (sop) {
+            json_array_append_new(instances,
+                                  json_pack("{s:O, s:O, s:O, s:O}", "name",
+                                            json_object_get(f, "name"), "study_instance_uid",
+                                            json_object_get(f, "study_instance_uid"),
+                                            "series_instance_uid",
+                                            json_object_get(f, "series_instance_uid"),
+                                            "sop_instance_uid", sop));
+        }
     }
     json_object_set_new(o, "files", names);
+    // Per file, the UIDs an archive files it under (conversions journaled before slide2dcm
+    // recorded them have none).
+    json_object_set_new(o, "instances", instances);
     if (b->o->send_slide) {
         json_t *sent = s->send_counts ? json_deep_copy(s->send_counts)
                                       : json_pack("{s:s}", "destination", b->o->send_destination);
@@ -1013,6 +1089,13 @@ static bool write_report(const batch *b, int counts[], double seconds)
         "already_converted", counts[ALREADY_CONVERTED], "already_done", counts[ALREADY_DONE],
         "failed", counts[FAILED], "interrupted", counts[INTERRUPTED], "not_run", counts[PENDING],
         "slides", slides, "ignored", ignored);
+    if (root && b->plan->nignored_columns) {
+        json_t *columns = json_array();
+        for (int i = 0; i < b->plan->nignored_columns; i++) {
+            json_array_append_new(columns, json_string(b->plan->ignored_columns[i]));
+        }
+        json_object_set_new(root, "ignored_columns", columns);
+    }
     if (root && b->o->send_slide) {
         json_object_set_new(root, "send_destination", json_string(b->o->send_destination));
         json_t *c = json_object_get(root, "counts");
@@ -1273,6 +1356,7 @@ bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
         json_decref(s->result);
         json_decref(s->metadata);
         json_decref(s->send_counts);
+        json_decref(s->warning_messages);
         free(s->send_error);
         s2d_slide_files_free(&s->files);
     }

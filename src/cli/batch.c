@@ -161,6 +161,16 @@ static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, boo
     return rc;
 }
 
+// Once per manifest column that sets nothing: a misspelt keyword must not pass unseen.
+static void warn_ignored_columns(const s2d_batch_plan *plan, const char *input, bool quiet)
+{
+    for (int i = 0; !quiet && i < plan->nignored_columns; i++) {
+        fprintf(stderr,
+                "slide2dcm: warning: %s line 1, column %s: not a column slide2dcm sets; "
+                "ignored (--strict-manifest refuses it)\n", input, plan->ignored_columns[i]);
+    }
+}
+
 static void trim_slashes(char *path)
 {
     size_t n = strlen(path);
@@ -318,7 +328,11 @@ int s2d_cli_batch(int argc, char **argv)
 
     s2d_batch_plan plan;
     s2d_error err = {0};
-    if (!s2d_batch_plan_make(input, outroot, &plan, &err)) {
+    bool planned = s2d_batch_plan_make(input, outroot, args.strict_manifest, &plan, &err);
+    if (planned) {
+        warn_ignored_columns(&plan, input, args.quiet);
+    }
+    if (!planned) {
         fprintf(stderr, "slide2dcm: %s\n", err.message);
         rc = s2d_cli_exit_status(err.code);
     } else if (args.list) {

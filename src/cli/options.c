@@ -481,6 +481,9 @@ const s2d_cli_option s2d_cli_options[] = {
     {"list", 0, NULL, NULL, NULL,
      "print the plan as JSON (names, sources, metadata) and stop", set_flag, FIELD(list),
      S2D_OPT_BATCH, NULL},
+    {"strict-manifest", 0, NULL, NULL, NULL,
+     "refuse a manifest with a column slide2dcm does not know\n(default: warn and ignore it)",
+     set_flag, FIELD(strict_manifest), S2D_OPT_BATCH, NULL},
 };
 
 const size_t s2d_cli_noptions = sizeof s2d_cli_options / sizeof *s2d_cli_options;

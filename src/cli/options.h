@@ -28,6 +28,7 @@ typedef struct s2d_cli_args {
     bool help, version;           // print that and stop
     int jobs;                     // batch: slides at once
     bool force, list;             // batch: convert again / print the plan
+    bool strict_manifest;         // batch: an unknown manifest column is an error
     s2d_cli_send send;            // --send-stow, --send-cstore and their options
 } s2d_cli_args;
 

@@ -157,8 +157,8 @@ static void test_manifest(void)
     }
     s2d_manifest_free(&m);
 
-    const char *bad[] = {"file,PatientID\na.svs,1\n", "path,NotAKeyword\na.svs,1\n",
-                         "path,PatientID\na.svs\n", "path\n\"unclosed\n", "path\n"};
+    const char *bad[] = {"file,PatientID\na.svs,1\n", "path,PatientID\na.svs\n",
+                         "path\n\"unclosed\n", "path\n", "path,PatientID\n\"a.svs\"x,1\n"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_file(path, bad[i]);
         err = (s2d_error){0};
@@ -207,13 +207,12 @@ static void test_manifest_option_columns(void)
     const struct {
         const char *text, *says;
     } bad[] = {
-        {"path,kind\na.tif,photo\nb.tif,xray\n", "manifest.csv:3: kind \"xray\""},
-        {"path,kind\na.tif,Photo\n", "manifest.csv:2: kind"},
-        {"path,Modality\na.tif,ct\n", "manifest.csv:2: Modality \"ct\""},
-        {"path,Modality\na.tif,CT-1\n", "manifest.csv:2: Modality"},
-        {"path,Modality\na.tif,ABCDEFGHIJKLMNOPQ\n", "manifest.csv:2: Modality"},
-        {"path,DocumentTitle\na.tif,\xff\n", "manifest.csv:2: the DocumentTitle value"},
-        {"path,Kind\na.tif,photo\n", "manifest.csv:1: column \"Kind\""},
+        {"path,kind\na.tif,photo\nb.tif,xray\n", "manifest.csv line 3, column kind: \"xray\""},
+        {"path,kind\na.tif,Photo\n", "manifest.csv line 2, column kind: "},
+        {"path,Modality\na.tif,ct\n", "manifest.csv line 2, column Modality: \"ct\""},
+        {"path,Modality\na.tif,CT-1\n", "manifest.csv line 2, column Modality: "},
+        {"path,MODALITY\na.tif,ABCDEFGHIJKLMNOPQ\n", "manifest.csv line 2, column MODALITY: "},
+        {"path,DocumentTitle\na.tif,\xff\n", "manifest.csv line 2, column DocumentTitle: it is"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_file(path, bad[i].text);
@@ -221,6 +220,89 @@ static void test_manifest_option_columns(void)
         CHECK(!s2d_manifest_read(path, &m, &err) && err.code == S2D_ERR_USAGE);
         CHECK(strstr(err.message, bad[i].says) != NULL);
     }
+}
+
+// What LIS and spreadsheet exports write: ';' or tab separated, a byte order mark, CRLF,
+// quoted cells holding the separator, headers in any case with spaces around them, columns
+// of their own, rows of empty cells. Each unknown column is listed once; a cell its VR
+// refuses fails its row only, naming the file, line and column; the option columns match
+// in any case too.
+static void test_manifest_lis_exports(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.csv", work);
+    write_file(path, "\xEF\xBB\xBF Path ;PATIENTID;\"Case No\";seriesinstanceuid;Kind;case no\r\n"
+                     "\"a;1.svs\";\"P\"\"1\";C-7;1.2.826.0.1.3;photo;x\r\n"
+                     ";;;;;\r\n"
+                     "b.svs;P2;\"C;8\";;;\r\n");
+    s2d_manifest m;
+    s2d_error err = {0};
+    CHECK(s2d_manifest_read(path, &m, &err));
+    CHECK(m.n == 2);
+    CHECK(m.nignored_columns == 2);
+    if (m.nignored_columns == 2) {
+        CHECK(strcmp(m.ignored_columns[0], "Case No") == 0);
+        CHECK(strcmp(m.ignored_columns[1], "case no") == 0);
+    }
+    if (m.n == 2) {
+        CHECK(strcmp(m.rows[0].path, "a;1.svs") == 0 && m.rows[1].line == 4);
+        json_t *pid = json_object_get(m.rows[0].metadata, "00100020");
+        CHECK(strcmp(json_string_value(json_array_get(json_object_get(pid, "Value"), 0)),
+                     "P\"1") == 0);
+        json_t *series = json_object_get(m.rows[0].metadata, "0020000E");
+        CHECK(strcmp(json_string_value(json_object_get(series, "vr")), "UI") == 0);
+        CHECK(strcmp(json_string_value(json_array_get(json_object_get(series, "Value"), 0)),
+                     "1.2.826.0.1.3") == 0);
+        CHECK(m.rows[0].nconvert_args == 2 && strcmp(m.rows[0].convert_args[0], "--kind") == 0);
+        CHECK(json_object_size(m.rows[1].metadata) == 1);   // the case number is not there
+        CHECK(m.rows[0].error == NULL && m.rows[1].error == NULL);
+    }
+    s2d_manifest_free(&m);
+
+    // Tabs, and a header of one column.
+    write_file(path, "path\tPatientName\n\"a.svs\"\tDoe^Jane, M.\n");
+    CHECK(s2d_manifest_read(path, &m, &err));
+    CHECK(m.n == 1 && m.nignored_columns == 0);
+    if (m.n == 1) {
+        json_t *pn = json_array_get(json_object_get(json_object_get(m.rows[0].metadata,
+                                                                    "00100010"), "Value"), 0);
+        CHECK(strcmp(json_string_value(json_object_get(pn, "Alphabetic")), "Doe^Jane, M.") == 0);
+    }
+    s2d_manifest_free(&m);
+    write_file(path, "path\na.svs\n");
+    CHECK(s2d_manifest_read(path, &m, &err) && m.n == 1);
+    s2d_manifest_free(&m);
+
+    // A bad cell: its row's error, the other rows as they are.
+    write_file(path, "path,StudyDate,SeriesInstanceUID\na.svs,20240101,\nb.svs,2024-01-01,\n"
+                     "c.svs,,1.2.x\n");
+    CHECK(s2d_manifest_read(path, &m, &err));
+    CHECK(m.n == 3);
+    if (m.n == 3) {
+        CHECK(m.rows[0].error == NULL && json_object_get(m.rows[0].metadata, "00080020"));
+        CHECK(m.rows[1].error &&
+              strstr(m.rows[1].error, "/manifest.csv line 3, column StudyDate: DA value"));
+        CHECK(m.rows[1].error && !strstr(m.rows[1].error, "2024-01-01"));   // never the value
+        CHECK(m.rows[2].error &&
+              strstr(m.rows[2].error, "/manifest.csv line 4, column SeriesInstanceUID: UI value"));
+    }
+    s2d_manifest_free(&m);
+
+    // The plan: a bad cell becomes its slide's error; unknown columns are listed, or
+    // refused with strict_manifest.
+    write_file(path, "path;LIS_Block;StudyDate\na.svs;B1;19991399x\n");
+    s2d_batch_plan plan;
+    err = (s2d_error){0};
+    CHECK(s2d_batch_plan_make(path, NULL, false, &plan, &err));
+    CHECK(plan.n == 1 && plan.nignored_columns == 1);
+    if (plan.n == 1 && plan.nignored_columns == 1) {
+        CHECK(strcmp(plan.ignored_columns[0], "LIS_Block") == 0);
+        CHECK(plan.slides[0].error && strstr(plan.slides[0].error, "line 2, column StudyDate"));
+        s2d_batch_plan_free(&plan);
+    }
+    err = (s2d_error){0};
+    CHECK(!s2d_batch_plan_make(path, NULL, true, &plan, &err) && err.code == S2D_ERR_USAGE);
+    CHECK(strstr(err.message, "manifest.csv line 1, column LIS_Block: not a column") != NULL);
 }
 
 static void test_journal_torn_line(void)
@@ -337,6 +419,7 @@ int main(int argc, char **argv)
     RUN(test_output_names);
     RUN(test_manifest);
     RUN(test_manifest_option_columns);
+    RUN(test_manifest_lis_exports);
     RUN(test_journal_torn_line);
     RUN(test_slide_files);
     return harness_failures != 0;

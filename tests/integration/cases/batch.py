@@ -401,8 +401,9 @@ def case_signals():
     bad = os.path.join(WORK, "bad.csv")
     with open(bad, "w") as f:
         f.write("path,Colour\na.svs,red\n")
-    rc, _, err = batch(bad, "-o", os.path.join(WORK, "out-usage"))
-    checks.expect(rc == 2 and "Colour" in err and "bad.csv:1" in err, "manifest with an unknown column: " + err.strip())
+    rc, _, err = batch(bad, "-o", os.path.join(WORK, "out-usage"), "--strict-manifest")
+    checks.expect(rc == 2 and "bad.csv line 1, column Colour" in err,
+                  "manifest with an unknown column, --strict-manifest: " + err.strip())
 
 
 def uids(outroot, name):

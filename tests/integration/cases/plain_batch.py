@@ -307,8 +307,9 @@ def case_manifest():
 
     # Bad values: usage errors naming the line, before anything is converted.
     for text, says in [("path,kind\n../in/ct_stack.tif,radiology\n../in/g4_small.tif,xray\n",
-                        'bad.csv:3: kind "xray": use radiology, document, photo or microscopy'),
-                       ("path,Modality\n../in/ct_stack.tif,ct\n", 'bad.csv:2: Modality "ct"')]:
+                        'bad.csv line 3, column kind: "xray": use radiology, document, photo or '
+                        'microscopy'),
+                       ("path,Modality\n../in/ct_stack.tif,ct\n", 'bad.csv line 2, column Modality: "ct"')]:
         bad_csv = os.path.join(WORK, "lists", "bad.csv")
         with open(bad_csv, "w") as f:
             f.write(text)
