@@ -1134,11 +1134,20 @@ static bool fill_result(const batch *b, const int counts[], double seconds,
     r->seconds = seconds;
     r->nignored = b->plan->nignored;
     r->failures = calloc((size_t)b->plan->n + 1, sizeof *r->failures);
-    if (!r->failures) {
+    r->converted_dirs = calloc((size_t)b->plan->n + 1, sizeof *r->converted_dirs);
+    if (!r->failures || !r->converted_dirs) {
         return false;
     }
     for (int i = 0; i < b->plan->n; i++) {
         const slide_state *s = &b->states[i];
+        if (s->outcome == CONVERTED || s->outcome == ALREADY_CONVERTED ||
+            s->outcome == ALREADY_DONE) {
+            char dir[4200];
+            snprintf(dir, sizeof dir, "%s/%s", b->o->outroot, s->slide->name);
+            if (!(r->converted_dirs[r->nconverted_dirs++] = strdup(dir))) {
+                return false;
+            }
+        }
         if (s->outcome == CONVERTED) {
             r->bytes += (double)json_integer_value(json_object_get(s->result, "bytes"));
         }
@@ -1166,6 +1175,12 @@ void s2d_batch_result_free(s2d_batch_result *result)
     free(result->failures);
     result->failures = NULL;
     result->nfailures = 0;
+    for (int i = 0; i < result->nconverted_dirs; i++) {
+        free(result->converted_dirs[i]);
+    }
+    free(result->converted_dirs);
+    result->converted_dirs = NULL;
+    result->nconverted_dirs = 0;
 }
 
 // Claims OUTROOT for this run: two batches writing one journal and one staging folder

@@ -86,6 +86,10 @@ typedef struct s2d_batch_result {
     int nignored;                // files of the folder that are not slides
     s2d_batch_failure *failures; // nfailures entries in plan order, owned by the result
     int nfailures;
+    // OUTROOT/<name> of every slide whose conversion is in place (converted now or
+    // before), in plan order; owned by the result.
+    char **converted_dirs;
+    int nconverted_dirs;
 } s2d_batch_result;
 
 typedef struct s2d_batch_callbacks {

@@ -18,6 +18,7 @@
 #include "cli/report.h"
 #include "cli/send.h"
 #include "cli/term.h"
+#include "convert/media.h"
 #include "dicom/json_meta.h"
 
 // Sends one converted slide, in the batch's sending child (see s2d_batch_options).
@@ -134,9 +135,11 @@ static void print_summary(const s2d_batch_result *r, const s2d_batch_options *o)
     }
 }
 
-// Runs the plan, shows what happened and returns the exit status: the error's when the run
-// failed as a whole, else 1 when a slide failed, 4 when one was not stored, 0.
-static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, bool quiet)
+// Runs the plan, shows what happened, makes the media folder (media, when not NULL) and
+// returns the exit status: the error's when the run failed as a whole, else 1 when a slide
+// failed, 4 when one was not stored, else the media folder's (0 when made).
+static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, bool quiet,
+                     const char *media)
 {
     s2d_cli_term term;
     s2d_cli_term_init(&term, stderr);
@@ -150,13 +153,20 @@ static int run_batch(const s2d_batch_plan *plan, const s2d_batch_options *o, boo
     if (result.ran && !quiet) {
         print_summary(&result, o);
     }
+    // One media folder for every slide done, this run's and earlier ones' (not after an
+    // interruption or a usage error: the run did not get through).
+    int media_status = S2D_EXIT_OK;
+    if (media && ok) {
+        media_status = s2d_cli_make_media(media, (const char *const *)result.converted_dirs,
+                                          (size_t)result.nconverted_dirs, quiet);
+    }
     if (!ok && err.code != S2D_ERR_CANCELLED) {
         fprintf(stderr, "slide2dcm: %s\n", err.message);
     }
     int rc = !ok                 ? s2d_cli_exit_status(err.code)
              : result.failed      ? S2D_EXIT_FAILED
              : result.send_failed ? S2D_EXIT_NOT_STORED
-                                  : S2D_EXIT_OK;
+                                  : media_status;
     s2d_batch_result_free(&result);
     return rc;
 }
@@ -340,6 +350,10 @@ int s2d_cli_batch(int argc, char **argv)
     } else if (len <= 0) {
         fprintf(stderr, "slide2dcm: cannot find its own executable to run conversions\n");
         rc = S2D_EXIT_IO;
+    } else if (args.dicomdir && !s2d_media_check(args.dicomdir, &err)) {
+        fprintf(stderr, "slide2dcm: %s\n", err.message);
+        rc = s2d_cli_exit_status(err.code);
+        err.code = S2D_OK;   // the plan was made: freed below
     } else if ((rc = s2d_cli_send_prepare(send)) == 0) {   // credentials before converting
         // The archive as the journal names it: a slide recorded "sent" there is not sent
         // again; another URL or peer gets every slide.
@@ -355,7 +369,7 @@ int s2d_cli_batch(int argc, char **argv)
             o.send_ctx = send;
             o.send_destination = destination;
         }
-        rc = run_batch(&plan, &o, args.quiet);
+        rc = run_batch(&plan, &o, args.quiet, args.dicomdir);
     }
     if (err.code == S2D_OK) {
         s2d_batch_plan_free(&plan);

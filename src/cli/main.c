@@ -16,6 +16,7 @@
 #include "cli/report.h"
 #include "cli/send.h"
 #include "cli/term.h"
+#include "convert/media.h"
 #include "slide2dcm/slide2dcm.h"
 
 // Progress comes from the writer thread, warnings from any worker: the lock keeps the
@@ -169,6 +170,12 @@ static int cmd_convert(int argc, char **argv)
     if (send_status) {
         return send_status;
     }
+    s2d_error media_err = {0};
+    if (args.dicomdir && !s2d_media_check(args.dicomdir, &media_err)) {
+        s2d_cli_send_free(send);
+        fprintf(stderr, "slide2dcm: %s\n", media_err.message);
+        return s2d_cli_exit_status(media_err.code);
+    }
     // SIGINT and SIGTERM stop the conversion through its normal failure path, which
     // removes the temporary files.
     struct sigaction sa = {.sa_handler = on_signal};
@@ -223,8 +230,14 @@ static int cmd_convert(int argc, char **argv)
                 (double)bytes / 1e6, outdir, report.seconds);
     }
     s2d_convert_report_free(&report);
+    // The media folder last: from the files in place, whether or not the archive took them.
+    int media_status = ok && args.dicomdir ? s2d_cli_make_media(args.dicomdir, &outdir, 1, ps.quiet)
+                                           : S2D_EXIT_OK;
     if (ok && send_status) {
         return send_status;
+    }
+    if (ok && media_status) {
+        return media_status;
     }
     if (!ok && err.code == S2D_OK) {
         return S2D_EXIT_FAILED;   // a failure that forgot its reason is still a failure

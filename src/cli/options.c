@@ -445,6 +445,11 @@ const s2d_cli_option s2d_cli_options[] = {
     {"json-report", 0, "FILE", NULL,
      "per-level tiles, bytes, seconds and tiles/s, as JSON\n(- for standard output)", NULL,
      set_const_text, FIELD(report_path), S2D_OPT_CONVERT | S2D_OPT_SEND, NULL},
+    {"dicomdir", 0, "MEDIA", NULL,
+     "also make MEDIA a DICOM media folder of the files: a\nDICOMDIR and media-safe names "
+     "(hard links or copies)",
+     "make MEDIA one DICOM media folder (DICOMDIR) of every\nslide done, rebuilt each run",
+     set_const_text, FIELD(dicomdir), S2D_OPT_CONVERT | S2D_OPT_BATCH, NULL},
     {"quiet", 'q', NULL, NULL, "no progress or warnings", "no progress line, no summary",
      set_flag, FIELD(quiet), S2D_OPT_CONVERT | S2D_OPT_BATCH | S2D_OPT_SEND, NULL},
     {"max-instance-size", 0, "SIZE", NULL,

@@ -22,6 +22,7 @@ typedef struct s2d_cli_args {
     char *output;                 // -o: convert's OUTDIR or batch's OUTROOT (points into argv)
     const char *report_path;      // --json-report
     const char *progress_path;    // --progress-file (hidden: a batch's child)
+    const char *dicomdir;         // --dicomdir: the media folder to make
     const char *uid_root;         // --uid-root, checked against deterministic_uids afterwards
     bool deterministic_uids;
     bool quiet;

@@ -13,6 +13,7 @@
 // After stdio.h, as libjpeg requires.
 #include <jpeglib.h>
 
+#include "convert/media.h"
 #include "convert/report.h"
 
 bool s2d_report_write(const char *path, const char *slide, const char *outdir, bool ok,
@@ -75,6 +76,25 @@ void s2d_cli_format_duration(double seconds, char *out, size_t size)
 {
     long s = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
     snprintf(out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+}
+
+int s2d_cli_make_media(const char *media, const char *const *dirs, size_t n, bool quiet)
+{
+    s2d_media_report rep;
+    s2d_error err = {0};
+    if (!s2d_media_make(media, dirs, n, &rep, &err)) {
+        fprintf(stderr, "slide2dcm: %s\n", err.message);
+        return s2d_cli_exit_status(err.code);
+    }
+    if (!quiet) {
+        fprintf(stderr, "slide2dcm: %s: DICOM media folder, %zu files in its DICOMDIR (%zu "
+                "copied, %zu hard links)\n", media, rep.files, rep.copied, rep.files - rep.copied);
+        if (rep.invented) {
+            fprintf(stderr, "slide2dcm: %s: %d directory keys the files leave empty (Patient "
+                    "ID, Study ID ...) were made up for the DICOMDIR\n", media, rep.invented);
+        }
+    }
+    return S2D_EXIT_OK;
 }
 
 int s2d_cli_usage_error(const char *command, const char *fmt, ...)

@@ -25,6 +25,11 @@ void s2d_cli_print_version(FILE *out);
 /** A duration for a progress line, h:mm:ss: "0:04:05", "27:03:10". */
 void s2d_cli_format_duration(double seconds, char *out, size_t size);
 
+/** --dicomdir: makes media a DICOM media folder of the .dcm files in dirs[0..n)
+ *  (convert/media.h) and says so unless quiet. @return the exit status (0, or that of the
+ *  error, printed). */
+int s2d_cli_make_media(const char *media, const char *const *dirs, size_t n, bool quiet);
+
 /** The exit status of the command line for an error code (0 for S2D_OK). */
 int s2d_cli_exit_status(s2d_error_code code);
 

@@ -31,6 +31,19 @@
     ROW(TransferSyntaxUID, 0x0002, 0x0010, UI)                               \
     ROW(ImplementationClassUID, 0x0002, 0x0012, UI)                          \
     ROW(ImplementationVersionName, 0x0002, 0x0013, SH)                       \
+    ROW(FileSetID, 0x0004, 0x1130, CS)                                       \
+    ROW(OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity, 0x0004, 0x1200, UL)\
+    ROW(OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity, 0x0004, 0x1202, UL)\
+    ROW(FileSetConsistencyFlag, 0x0004, 0x1212, US)                          \
+    ROW(DirectoryRecordSequence, 0x0004, 0x1220, SQ)                         \
+    ROW(OffsetOfTheNextDirectoryRecord, 0x0004, 0x1400, UL)                  \
+    ROW(RecordInUseFlag, 0x0004, 0x1410, US)                                 \
+    ROW(OffsetOfReferencedLowerLevelDirectoryEntity, 0x0004, 0x1420, UL)     \
+    ROW(DirectoryRecordType, 0x0004, 0x1430, CS)                             \
+    ROW(ReferencedFileID, 0x0004, 0x1500, CS)                                \
+    ROW(ReferencedSOPClassUIDInFile, 0x0004, 0x1510, UI)                     \
+    ROW(ReferencedSOPInstanceUIDInFile, 0x0004, 0x1511, UI)                  \
+    ROW(ReferencedTransferSyntaxUIDInFile, 0x0004, 0x1512, UI)               \
     ROW(SpecificCharacterSet, 0x0008, 0x0005, CS)                            \
     ROW(ImageType, 0x0008, 0x0008, CS)                                       \
     ROW(SOPClassUID, 0x0008, 0x0016, UI)                                     \

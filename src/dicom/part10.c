@@ -64,7 +64,8 @@ static bool write_item_header(s2d_part10 *w, uint16_t elem, uint32_t len, s2d_er
     return write_all(w, h, sizeof h, err);
 }
 
-static bool build_file_meta(const s2d_part10_params *p, s2d_buf *out, s2d_error *err)
+bool s2d_part10_file_meta(const char *sop_class_uid, const char *sop_instance_uid,
+                          const char *transfer_syntax_uid, s2d_buf *out, s2d_error *err)
 {
     s2d_ds *meta = s2d_ds_new();
     if (!meta) {
@@ -73,9 +74,9 @@ static bool build_file_meta(const s2d_part10_params *p, s2d_buf *out, s2d_error 
     static const uint8_t version[2] = {0, 1};
     s2d_buf body = {0};
     bool ok = s2d_ds_put_bytes(meta, S2D_TAG(0x0002, 0x0001), "OB", version, 2, err) &&
-              s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0002), "UI", p->sop_class_uid, err) &&
-              s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0003), "UI", p->sop_instance_uid, err) &&
-              s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0010), "UI", p->transfer_syntax_uid, err) &&
+              s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0002), "UI", sop_class_uid, err) &&
+              s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0003), "UI", sop_instance_uid, err) &&
+              s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0010), "UI", transfer_syntax_uid, err) &&
               s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0012), "UI", S2D_UID_IMPLEMENTATION_CLASS,
                              err) &&
               s2d_ds_put_str(meta, S2D_TAG(0x0002, 0x0013), "SH", "SLIDE2DCM_" S2D_VERSION, err) &&
@@ -95,6 +96,12 @@ static bool build_file_meta(const s2d_part10_params *p, s2d_buf *out, s2d_error 
     s2d_buf_free(&body);
     s2d_ds_free(meta);
     return ok;
+}
+
+static bool build_file_meta(const s2d_part10_params *p, s2d_buf *out, s2d_error *err)
+{
+    return s2d_part10_file_meta(p->sop_class_uid, p->sop_instance_uid, p->transfer_syntax_uid,
+                                out, err);
 }
 
 // A hidden name next to final_path: ".NAME.<what>-XXXXXX", for mkstemp.

@@ -112,6 +112,11 @@ typedef struct s2d_part10_file {
     const char *sop_instance_uid, *study_uid, *series_uid;
 } s2d_part10_file;
 
+/** Appends to out the preamble, "DICM" and the file meta group (PS3.10 7.1) of an
+ *  instance: what precedes the dataset in every file slide2dcm writes. */
+bool s2d_part10_file_meta(const char *sop_class_uid, const char *sop_instance_uid,
+                          const char *transfer_syntax_uid, s2d_buf *out, s2d_error *err);
+
 /** Creates a hidden temporary file next to final_path and writes everything up to the
  *  first frame (with split: the spool, unless the instance surely fits). A cap too small
  *  for the header and one frame is S2D_ERR_USAGE.
