@@ -263,9 +263,12 @@ static void on_bytes(void *ctx, const char *path, uint64_t sent, uint64_t size)
 static void print_outcome(void *ctx, const s2d_send_outcome *o)
 {
     print_ctx *pc = ctx;
-    pc->finished += file_size(o->path);
+    // A stored file arrived whole; another counts what went out of it (none, if refused
+    // before its transfer).
+    bool stored = o->status == S2D_SENT_STORED || o->status == S2D_SENT_STORED_WARNING;
+    pc->finished += stored ? file_size(o->path) : pc->current;
     pc->current = 0;
-    if (o->status == S2D_SENT_STORED || o->status == S2D_SENT_STORED_WARNING) {
+    if (stored) {
         if (!pc->quiet) {
             s2d_cli_term_say(&pc->term, "slide2dcm: %s: stored%s%s", o->path,
                              o->status == S2D_SENT_STORED_WARNING ? " with a warning: " : "",

@@ -139,6 +139,21 @@ def case_convert():
     checks.expect(rc == 0 and "made up" in err, "again without IDs: exit %d, says what it made up" % rc)
     check_media(media, [out], "slide again")
 
+    # Another file system (a stick; here /dev/shm when it is one): copies, byte for byte.
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.stat(shm).st_dev != os.stat(WORK).st_dev:
+        other = os.path.join(shm, "s2d-media-test-%d" % os.getpid())
+        try:
+            rc, err = run("convert", slide, "-o", out, "--overwrite", "--dicomdir", other)
+            copies = [os.path.join(root, f) for root, _, files in os.walk(os.path.join(other, "S2D")) for f in files]
+            originals = sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".dcm"))
+            same = len(copies) == len(originals) and sorted(open(p, "rb").read() for p in copies) == \
+                sorted(open(p, "rb").read() for p in originals)
+            checks.expect(rc == 0 and "8 copied" in err and same,
+                          "media on another file system: copies, byte for byte: %s" % err.strip()[-120:])
+        finally:
+            shutil.rmtree(other, ignore_errors=True)
+
     # Deflated Explicit VR Little Endian: the scan reads the deflated dataset.
     ct_out, ct_media = os.path.join(WORK, "ct"), os.path.join(WORK, "ct-media")
     rc, err = run("convert", os.path.join(PLAIN, "ct_stack.tif"), "-o", ct_out, "--codec", "deflate",

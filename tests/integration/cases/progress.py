@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -232,6 +233,28 @@ def case_send():
                   len(screen) == len(files) + 2,
                   "the screen afterwards: a line per file, the totals, the summary, nothing else",
                   "\n    " + "\n    ".join(screen))
+    # C-STORE to dcmtk's storescp: with every transfer syntax accepted all is sent; without,
+    # the JPEG files are refused before any byte of them goes out, and none counts as sent.
+    for accept, expected in ((["+xa"], "%.1f" % total), ([], "0.0")):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        scp = subprocess.Popen(["storescp", *accept, "-od", fresh(os.path.join(d, "scp")), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        try:
+            rc, chunks = terminal.run_on_pty([BIN, "send", out, "--cstore", "127.0.0.1:%d" % port,
+                                              "--max-pdu", "4096"], cols=COLS)
+        finally:
+            scp.kill()
+            scp.wait()
+        screen = terminal.screen(terminal.raw(chunks), COLS)
+        final = [line for line in screen if line.startswith("sent ")]
+        checks.expect(rc == (0 if accept else 4) and len(final) == 1 and
+                      final[0].startswith("sent %s of %.1f MB" % (expected, total)),
+                      "C-STORE %s: the totals say %s MB sent" % ("accepted" if accept else "refused", expected),
+                      final)
     p = subprocess.run([BIN, "send", out, "--stow", archive.url], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     lines = p.stderr.splitlines()
