@@ -101,7 +101,8 @@ static void read_pages(s2d_source *src)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = s2d_fuzz_file("slide.tif", data, size);
+    // NDPI is only read from files so named; the other formats do not look at the name.
+    const char *path = s2d_fuzz_file("slide.ndpi", data, size);
     s2d_error err = {0};
     s2d_tiffdir *td = s2d_tiffdir_list(path, &err);
     if (!td) {
