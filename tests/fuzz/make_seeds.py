@@ -269,6 +269,9 @@ def manifests():
         "bom-only": b"\xef\xbb\xbf",        # issue 20, defect 11
         "header-only": b"path\n",
         "not-utf8": b"path,PatientName\nx.svs,\xff\xfe\n",
+        "semicolons": b" Path ;patientid;StudyDate;SeriesInstanceUID\r\na.svs;P1;20260101;1.2.3\r\n"
+                      b";;;\r\nb.svs;\"P;2\";2026-01-01;\r\n",
+        "tabs": b"path\tPatientName\tUnknownColumn\nx.tif\tDoe^J\tz\n",
     }
 
 
