@@ -15,32 +15,37 @@ typedef struct keyword {
     const char *name;
     const char *tag;
     const char *vr;
+    // The sequence whose one item holds the attribute, or NULL for a top-level one.
+    const char *sequence;
 } keyword;
 
 static const keyword keywords[] = {
-    {"PatientName", "00100010", "PN"},
-    {"PatientID", "00100020", "LO"},
-    {"IssuerOfPatientID", "00100021", "LO"},
-    {"PatientBirthDate", "00100030", "DA"},
-    {"PatientSex", "00100040", "CS"},
-    {"StudyInstanceUID", "0020000D", "UI"},
-    {"StudyID", "00200010", "SH"},
-    {"StudyDate", "00080020", "DA"},
-    {"StudyTime", "00080030", "TM"},
-    {"StudyDescription", "00081030", "LO"},
-    {"AccessionNumber", "00080050", "SH"},
-    {"ReferringPhysicianName", "00080090", "PN"},
-    {"InstitutionName", "00080080", "LO"},
-    {"InstitutionalDepartmentName", "00081040", "LO"},
-    {"SeriesInstanceUID", "0020000E", "UI"},
-    {"SeriesDescription", "0008103E", "LO"},
-    {"SeriesNumber", "00200011", "IS"},
-    {"ContainerIdentifier", "00400512", "LO"},
-    {"BodyPartExamined", "00180015", "CS"},
-    {"ClinicalTrialSponsorName", "00120010", "LO"},
-    {"ClinicalTrialProtocolID", "00120020", "LO"},
-    {"ClinicalTrialSiteID", "00120030", "LO"},
-    {"ClinicalTrialSubjectID", "00120040", "LO"},
+    {"PatientName", "00100010", "PN", NULL},
+    {"PatientID", "00100020", "LO", NULL},
+    {"IssuerOfPatientID", "00100021", "LO", NULL},
+    {"PatientBirthDate", "00100030", "DA", NULL},
+    {"PatientSex", "00100040", "CS", NULL},
+    {"StudyInstanceUID", "0020000D", "UI", NULL},
+    {"StudyID", "00200010", "SH", NULL},
+    {"StudyDate", "00080020", "DA", NULL},
+    {"StudyTime", "00080030", "TM", NULL},
+    {"StudyDescription", "00081030", "LO", NULL},
+    {"AccessionNumber", "00080050", "SH", NULL},
+    {"ReferringPhysicianName", "00080090", "PN", NULL},
+    {"InstitutionName", "00080080", "LO", NULL},
+    {"InstitutionalDepartmentName", "00081040", "LO", NULL},
+    {"SeriesInstanceUID", "0020000E", "UI", NULL},
+    {"SeriesDescription", "0008103E", "LO", NULL},
+    {"SeriesNumber", "00200011", "IS", NULL},
+    {"ContainerIdentifier", "00400512", "LO", NULL},
+    // The converter completes a one-item Specimen Description Sequence with its own
+    // SpecimenUID and Type 2 sequences (iod/wsm.c).
+    {"SpecimenIdentifier", "00400551", "LO", "00400560"},
+    {"BodyPartExamined", "00180015", "CS", NULL},
+    {"ClinicalTrialSponsorName", "00120010", "LO", NULL},
+    {"ClinicalTrialProtocolID", "00120020", "LO", NULL},
+    {"ClinicalTrialSiteID", "00120030", "LO", NULL},
+    {"ClinicalTrialSubjectID", "00120040", "LO", NULL},
 };
 
 // A Modality is a code as `convert --modality` takes it: 1 to 16 capital letters, digits
@@ -256,12 +261,17 @@ static char *read_text(const char *path, size_t *size, s2d_error *err)
     return text;
 }
 
-// A new DICOM JSON attribute for value (the caller owns the reference), or NULL.
+// A new DICOM JSON attribute for value, inside its sequence's one item when it has one
+// (the caller owns the reference), or NULL.
 static json_t *attribute(const keyword *kw, const char *value)
 {
     json_t *v = strcmp(kw->vr, "PN") == 0 ? json_pack("{s:s}", "Alphabetic", value)
                                           : json_string(value);
-    return json_pack("{s:s, s:[o]}", "vr", kw->vr, "Value", v);
+    json_t *attr = json_pack("{s:s, s:[o]}", "vr", kw->vr, "Value", v);
+    if (!kw->sequence) {
+        return attr;
+    }
+    return json_pack("{s:s, s:[{s:o}]}", "vr", "SQ", "Value", kw->tag, attr);
 }
 
 // Appends the option and its checked value to the row's convert options; errors name the
@@ -327,7 +337,8 @@ static bool add_attribute(s2d_manifest_row *row, const keyword *kw, const char *
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     json_t *attr = attribute(kw, value);
-    return (attr && json_object_set_new(row->metadata, kw->tag, attr) == 0) ||
+    return (attr && json_object_set_new(row->metadata, kw->sequence ? kw->sequence : kw->tag,
+                                        attr) == 0) ||
            s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 

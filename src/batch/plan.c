@@ -47,6 +47,34 @@ void s2d_batch_output_name(const char *key, char out[S2D_BATCH_NAME_MAX])
     snprintf(out + n, S2D_BATCH_NAME_MAX - n, "-%s", hex);
 }
 
+json_t *s2d_batch_slide_metadata(const json_t *batch_metadata, const s2d_batch_slide *slide)
+{
+    if (!batch_metadata && !slide->metadata) {
+        return NULL;
+    }
+    // Copies: the result shares nothing with the plan or the options.
+    json_t *m = batch_metadata ? json_deep_copy(batch_metadata) : json_object();
+    json_t *columns = slide->metadata ? json_deep_copy(slide->metadata) : NULL;
+    if (!m || (slide->metadata && !columns)) {
+        json_decref(m);
+        json_decref(columns);
+        return NULL;   // out of memory
+    }
+    if (!columns) {
+        return m;
+    }
+    static const char specimens[] = "00400560";   // Specimen Description Sequence
+    json_t *base = json_object_get(json_object_get(m, specimens), "Value");
+    json_t *row = json_object_get(json_object_get(columns, specimens), "Value");
+    if (json_array_size(base) == 1 && json_array_size(row) == 1) {
+        json_object_update(json_array_get(base, 0), json_array_get(row, 0));
+        json_object_del(columns, specimens);
+    }
+    json_object_update(m, columns);
+    json_decref(columns);
+    return m;
+}
+
 static bool fits(int printed, size_t size)
 {
     return printed >= 0 && (size_t)printed < size;

@@ -42,6 +42,12 @@ bool s2d_batch_plan_make(const char *input, const char *skip_dir, bool strict_ma
  *  options, and the ignored lists, which the plan owns (not plan itself). */
 void s2d_batch_plan_free(s2d_batch_plan *plan);
 
+/** A slide's metadata: the batch's --metadata (may be NULL) with the slide's manifest
+ *  columns on top. A Specimen Description Sequence of one item on both sides is merged item
+ *  by item (a SpecimenIdentifier column keeps --metadata's description of the specimen).
+ *  @return a new object the caller owns, or NULL when there is none (or out of memory). */
+json_t *s2d_batch_slide_metadata(const json_t *batch_metadata, const s2d_batch_slide *slide);
+
 /**
  * The output folder name for a key: its file stem with every byte outside [A-Za-z0-9._+-]
  * made '_' (at most 60 bytes, never starting with '.' or '-'), then '-' and the first 10

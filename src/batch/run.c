@@ -321,23 +321,10 @@ static bool sent_here(const batch *b, const json_t *rec)
     return event_is(rec, "sent") && dest && strcmp(dest, b->o->send_destination) == 0;
 }
 
-// A new object: --metadata with the manifest row on top (the caller owns it), or NULL.
-static json_t *merged_metadata(const s2d_batch_options *o, const s2d_batch_slide *slide)
-{
-    if (!o->metadata && !slide->metadata) {
-        return NULL;
-    }
-    json_t *m = o->metadata ? json_deep_copy(o->metadata) : json_object();
-    if (m && slide->metadata) {
-        json_object_update(m, slide->metadata);
-    }
-    return m;
-}
-
 static void prepare(batch *b, slide_state *s)
 {
     const s2d_batch_slide *slide = s->slide;
-    s->metadata = merged_metadata(b->o, slide);
+    s->metadata = s2d_batch_slide_metadata(b->o->metadata, slide);
     settings_key(b, s, s->settings);
     s2d_error err = {0};
     if (slide->error || !s2d_slide_files_list(slide->source, &s->files, &err)) {

@@ -197,13 +197,7 @@ static int print_plan(const s2d_batch_plan *plan, const s2d_batch_options *o)
     }
     for (int i = 0; i < plan->n; i++) {
         const s2d_batch_slide *s = &plan->slides[i];
-        json_t *meta = NULL;
-        if (o->metadata || s->metadata) {
-            meta = o->metadata ? json_deep_copy(o->metadata) : json_object();
-            if (s->metadata) {
-                json_object_update(meta, s->metadata);
-            }
-        }
+        json_t *meta = s2d_batch_slide_metadata(o->metadata, s);
         // The row's option columns (--kind, --modality ...), to go before convert_args.
         json_t *row_args = json_array();
         for (int k = 0; k < s->nconvert_args; k++) {

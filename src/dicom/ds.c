@@ -532,6 +532,18 @@ s2d_ds *s2d_ds_seq_append(s2d_ds *ds, uint32_t tag, s2d_error *err)
     return item;
 }
 
+size_t s2d_ds_seq_count(const s2d_ds *ds, uint32_t tag)
+{
+    const elem *e = find(ds, tag);
+    return e && memcmp(e->vr, "SQ", 2) == 0 ? e->nitems : 0;
+}
+
+s2d_ds *s2d_ds_seq_item(const s2d_ds *ds, uint32_t tag, size_t i)
+{
+    const elem *e = find(ds, tag);
+    return i < s2d_ds_seq_count(ds, tag) ? e->items[i] : NULL;
+}
+
 bool s2d_ds_merge(s2d_ds *dst, const s2d_ds *src, s2d_error *err)
 {
     for (size_t i = 0; i < src->n; i++) {

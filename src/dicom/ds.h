@@ -41,6 +41,11 @@ bool s2d_ds_put_empty_seq(s2d_ds *ds, uint32_t tag, s2d_error *err);
  *  @return the new item, or NULL on allocation failure (err set). */
 s2d_ds *s2d_ds_seq_append(s2d_ds *ds, uint32_t tag, s2d_error *err);
 
+/** The items of sequence tag in ds (0 when ds lacks it or it is no sequence), and item i
+ *  of them (it belongs to ds), or NULL. */
+size_t s2d_ds_seq_count(const s2d_ds *ds, uint32_t tag);
+s2d_ds *s2d_ds_seq_item(const s2d_ds *ds, uint32_t tag, size_t i);
+
 /** Copies every element of src into dst, replacing elements with the same tag. */
 bool s2d_ds_merge(s2d_ds *dst, const s2d_ds *src, s2d_error *err);
 

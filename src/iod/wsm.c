@@ -147,6 +147,33 @@ static bool put_lossy_history(s2d_ds *ds, const s2d_iod_instance *in, s2d_error 
                                     in->copied ? NULL : &in->source, err);
 }
 
+// The user's attributes over ours. A Specimen Description Sequence of one item completes
+// our item attribute by attribute instead of replacing the sequence: a manifest's
+// SpecimenIdentifier alone, or a description without a SpecimenUID, keeps the UID and the
+// Type 2 sequences the module made (a partial item would lack them). Several items (several
+// specimens on the slide) are the user's whole description.
+static bool merge_overrides(s2d_ds *ds, const s2d_ds *overrides, s2d_error *err)
+{
+    uint32_t tag = s2d_dict_entry_of(S2D_KW_SpecimenDescriptionSequence)->tag;
+    const s2d_ds *theirs = s2d_ds_seq_count(overrides, tag) == 1
+                               ? s2d_ds_seq_item(overrides, tag, 0) : NULL;
+    s2d_ds *ours = s2d_ds_seq_count(ds, tag) == 1 ? s2d_ds_seq_item(ds, tag, 0) : NULL;
+    if (!theirs || !ours) {
+        return s2d_ds_merge(ds, overrides, err);
+    }
+    s2d_ds *rest = s2d_ds_new();
+    bool ok = rest && s2d_ds_merge(rest, overrides, err);
+    if (!rest) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    if (ok) {
+        s2d_ds_remove(rest, tag);
+        ok = s2d_ds_merge(ours, theirs, err) && s2d_ds_merge(ds, rest, err);
+    }
+    s2d_ds_free(rest);
+    return ok;
+}
+
 static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
                      const char *sop_instance_uid, s2d_error *err)
 {
@@ -211,7 +238,7 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
              s2d_put_str(ds, S2D_KW_LabelText, "", err);
     }
     if (ok && s->overrides) {
-        ok = s2d_ds_merge(ds, s->overrides, err);
+        ok = merge_overrides(ds, s->overrides, err);
     }
     if (!ok) {
         s2d_ds_free(ds);

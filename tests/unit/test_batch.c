@@ -259,6 +259,44 @@ static void test_manifest_lis_exports(void)
     }
     s2d_manifest_free(&m);
 
+    // SpecimenIdentifier lands in the one item of a Specimen Description Sequence, and
+    // merges into the item of --metadata's one-item sequence, leaving the rest to it.
+    write_file(path, "path,specimenidentifier\na.svs,S-1 A\n");
+    CHECK(s2d_manifest_read(path, &m, &err));
+    if (m.n == 1) {
+        json_t *sq = json_object_get(m.rows[0].metadata, "00400560");
+        json_t *item = json_array_get(json_object_get(sq, "Value"), 0);
+        json_t *id = json_object_get(item, "00400551");
+        CHECK(strcmp(json_string_value(json_object_get(sq, "vr")), "SQ") == 0);
+        CHECK(json_object_size(item) == 1 && strcmp(json_string_value(json_object_get(id, "vr")),
+                                                     "LO") == 0);
+        CHECK(strcmp(json_string_value(json_array_get(json_object_get(id, "Value"), 0)),
+                     "S-1 A") == 0);
+        s2d_batch_slide slide = {.metadata = m.rows[0].metadata};
+        json_error_t jerr;
+        json_t *batch_meta = json_loads("{\"00400560\": {\"vr\": \"SQ\", \"Value\": [{"
+                                        "\"00400551\": {\"vr\": \"LO\", \"Value\": [\"old\"]},"
+                                        "\"00400600\": {\"vr\": \"LO\", \"Value\": [\"H&E\"]}}]},"
+                                        "\"00100020\": {\"vr\": \"LO\", \"Value\": [\"P\"]}}",
+                                        0, &jerr);
+        json_t *merged = s2d_batch_slide_metadata(batch_meta, &slide);
+        json_t *merged_item = json_array_get(json_object_get(json_object_get(merged, "00400560"),
+                                                             "Value"), 0);
+        CHECK(json_object_size(merged_item) == 2 && json_object_get(merged, "00100020"));
+        CHECK(strcmp(json_string_value(json_array_get(json_object_get(json_object_get(
+                         merged_item, "00400551"), "Value"), 0)), "S-1 A") == 0);
+        CHECK(json_object_get(merged_item, "00400600") != NULL);
+        // Neither input changed.
+        CHECK(json_object_size(item) == 1);
+        CHECK(strcmp(json_string_value(json_array_get(json_object_get(json_object_get(
+                         json_array_get(json_object_get(json_object_get(batch_meta, "00400560"),
+                                                        "Value"), 0), "00400551"), "Value"), 0)),
+                     "old") == 0);
+        json_decref(merged);
+        json_decref(batch_meta);
+    }
+    s2d_manifest_free(&m);
+
     // Tabs, and a header of one column.
     write_file(path, "path\tPatientName\n\"a.svs\"\tDoe^Jane, M.\n");
     CHECK(s2d_manifest_read(path, &m, &err));

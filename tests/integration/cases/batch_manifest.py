@@ -6,14 +6,16 @@ CASE is one of:
   lis      a ';'-separated export with a byte order mark, CRLF, quoted cells holding ';',
            headers in other cases and columns of the LIS's own: those are warned about
            once each and ignored (refused with --strict-manifest, nothing converted); the
-           keyword columns (SeriesInstanceUID too) reach the row's files; a bad cell fails
+           keyword columns (SeriesInstanceUID too) reach the row's files, SpecimenIdentifier
+           inside a complete specimen description (dciodvfy: no error); a bad cell fails
            its row alone naming "list.csv line N, column StudyDate", and a value the
            converter refuses names the manifest line, not the batch's staging file;
            batch-report.json gives per file the UIDs the files carry, and each slide's
            warning texts as the converter printed them, also after a re-run
   convert  convert --json-report: per file (parts of a concatenation included) the Study,
            Series and SOP Instance UIDs the file carries, a --metadata StudyInstanceUID
-           included
+           included; --metadata's one-item Specimen Description Sequence with only a
+           SpecimenIdentifier is completed (SpecimenUID, Type 2 sequences; dciodvfy: no error)
 Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures.
 Needs /usr/bin/python3 with pydicom (Debian's python3-pydicom).
 """
@@ -39,6 +41,24 @@ def run(*args):
     return p.returncode, p.stdout, p.stderr
 
 
+def dciodvfy_errors(path):
+    p = subprocess.run(["dciodvfy", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return [line.strip() for line in p.stdout.splitlines() if "Error" in line] + \
+        (["dciodvfy killed by signal %d" % -p.returncode] if p.returncode < 0 else [])
+
+
+def expect_specimen(path, identifier, what):
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    items = ds.get("SpecimenDescriptionSequence", [])
+    item = items[0] if len(items) == 1 else {}
+    checks.expect(len(items) == 1 and item.get("SpecimenIdentifier") == identifier and
+                  item.get("SpecimenUID") and "SpecimenPreparationSequence" in item and
+                  "IssuerOfTheSpecimenIdentifierSequence" in item,
+                  "%s: SpecimenIdentifier %s in a complete specimen description" % (what, identifier))
+    errors = dciodvfy_errors(path)
+    checks.expect(not errors, "%s: dciodvfy finds no error %s" % (what, errors[:3]))
+
+
 def file_uids(path):
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     return {"study_instance_uid": ds.StudyInstanceUID, "series_instance_uid": ds.SeriesInstanceUID,
@@ -56,11 +76,11 @@ def expect_uids_match(folder, entries, what):
     checks.expect(entries and not wrong, "%s: the UIDs are the files' (wrong: %s)" % (what, wrong))
 
 
-LIS = ("\ufeffPath;PATIENTID;\"Case No\";seriesinstanceuid;StudyDate ;Block\r\n"
-       "\"a;1.svs\";\"P\"\"1\";\"C;7\";1.2.826.0.1.3680043.10.1.42;20240105;B1\r\n"
-       ";;;;;\r\n"
-       "b.svs;P2;C8;;2024-01-05;B2\r\n"
-       "c.svs;P3;C9;;;B3\r\n")
+LIS = ("\ufeffPath;PATIENTID;\"Case No\";seriesinstanceuid;StudyDate ;Block;SpecimenIdentifier\r\n"
+       "\"a;1.svs\";\"P\"\"1\";\"C;7\";1.2.826.0.1.3680043.10.1.42;20240105;B1;\"S-24-7; A1\"\r\n"
+       ";;;;;;\r\n"
+       "b.svs;P2;C8;;2024-01-05;B2;\r\n"
+       "c.svs;P3;C9;;;B3;\r\n")
 
 
 def case_lis():
@@ -108,6 +128,7 @@ def case_lis():
             checks.expect(all(u["series_instance_uid"] == "1.2.826.0.1.3680043.10.1.42"
                               for u in s["instances"]) and level0.StudyDate == "20240105",
                           "SeriesInstanceUID and StudyDate columns reach every file")
+            expect_specimen(os.path.join(folder, "level-0.dcm"), "S-24-7; A1", name)
         checks.expect(s.get("warning_messages") == ["--mpp 0.3 replaces the slide's own pixel size 0.499"],
                       "%s: the converter's warning text in the report (%s)" % (name, s.get("warning_messages")))
         checks.expect(s.get("warnings") == 1, "%s: the warning count" % name)
@@ -142,7 +163,8 @@ def case_convert():
     meta = os.path.join(WORK, "study.json")
     study = "1.2.826.0.1.3680043.10.1.7"
     with open(meta, "w") as f:
-        json.dump({"0020000D": {"vr": "UI", "Value": [study]}}, f)
+        json.dump({"0020000D": {"vr": "UI", "Value": [study]},
+                   "00400560": {"vr": "SQ", "Value": [{"00400551": {"vr": "LO", "Value": ["S-9"]}}]}}, f)
     out = os.path.join(WORK, "out")
     cmu = os.path.join(DATA, "aperio", "CMU-1-Small-Region.svs")
     rc, stdout, err = run("convert", cmu, "-o", out, "--json-report", "-", "-q",
@@ -155,6 +177,7 @@ def case_convert():
                   "the Study Instance UID is --metadata's")
     checks.expect(len({f["sop_instance_uid"] for f in files}) == len(files),
                   "every file, every part, its own SOP Instance UID")
+    expect_specimen(os.path.join(out, "level-2.dcm"), "S-9", "a partial --metadata specimen")
 
 
 {"lis": case_lis, "convert": case_convert}[CASE]()
