@@ -115,6 +115,24 @@ S2D_API void s2d_send_free_paths(char **paths, size_t n);
 /** "stored", "stored-with-warning", "failed", "not-attempted": a static string. */
 S2D_API const char *s2d_send_status_name(s2d_send_status status);
 
+/**
+ * s2d_send_files() for bindings (the Python package): paths_json is a JSON array of file
+ * names; options_json an object with the destination, "stow": URL or "cstore":
+ * "HOST:PORT", and any of the fields of s2d_send_options by name (bearer_token,
+ * basic_auth, ca_file, calling_aet, called_aet, max_pdu, retries, retry_wait, timeout,
+ * deadline); an unknown name or a wrong type is an S2D_ERR_USAGE. on_bytes, its ctx and
+ * interrupt are those of s2d_send_options.
+ * Once sending was tried, *outcomes_json is a JSON array with one object per file (path,
+ * status as s2d_send_status_name words, the three UIDs, bytes, attempts, detail),
+ * whether or not everything was stored: malloc'd, free it with s2d_free. Otherwise NULL.
+ * @return as s2d_send_files.
+ */
+S2D_API bool s2d_send_json(const char *paths_json, const char *options_json,
+                           void (*on_bytes)(void *ctx, const char *path, uint64_t sent,
+                                            uint64_t size),
+                           void *callback_ctx, const volatile sig_atomic_t *interrupt,
+                           char **outcomes_json, s2d_error *err);
+
 S2D_END_C
 
 #endif

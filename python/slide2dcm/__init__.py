@@ -19,8 +19,8 @@ import json
 import os
 import threading
 
-__all__ = ["convert", "version", "Progress", "Error", "InputError", "UsageError",
-           "IOFailure", "Cancelled", "InternalError"]
+__all__ = ["convert", "send", "version", "Progress", "Error", "InputError", "UsageError",
+           "IOFailure", "Cancelled", "NotStored", "InternalError"]
 
 
 class Error(Exception):
@@ -49,9 +49,14 @@ class InternalError(Error):
     """A defect of the library; please report it."""
 
 
+class NotStored(Error):
+    """send(): the archive did not store every file; .outcomes has one dict per file."""
+    outcomes = None
+
+
 # s2d_error_code (slide2dcm/error.h) to the exception raised.
 _ERRORS = {1: InputError, 2: UsageError, 3: IOFailure, 4: IOFailure, 5: Cancelled,
-           6: InternalError}
+           6: InternalError, 7: NotStored}
 
 
 class _Error(ctypes.Structure):
@@ -68,6 +73,8 @@ class Progress(ctypes.Structure):
 
 _PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Progress))
 _WARN_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+_BYTES_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64,
+                             ctypes.c_uint64)
 _lib = None
 _lib_lock = threading.Lock()
 
@@ -84,6 +91,11 @@ def _library():
                 ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _PROGRESS_FN, _WARN_FN,
                 ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),
                 ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(_Error)]
+            lib.s2d_send_json.restype = ctypes.c_bool
+            lib.s2d_send_json.argtypes = [
+                ctypes.c_char_p, ctypes.c_char_p, _BYTES_FN, ctypes.c_void_p,
+                ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_void_p),
+                ctypes.POINTER(_Error)]
             lib.s2d_free.restype = None
             lib.s2d_free.argtypes = [ctypes.c_void_p]
             _lib = lib
@@ -142,7 +154,64 @@ def convert(path, outdir, *, progress=None, warn=None, cancel=None, **options):
         error = _ERRORS.get(err.code, Error)("%s: %s" % (os.fsdecode(path), reason))
         error.code = err.code
         raise error
+    return _take_json(lib, report)
+
+
+def _take_json(lib, pointer):
+    """The library's malloc'd JSON text as a Python value, freed."""
+    if not pointer.value:
+        return None
     try:
-        return json.loads(ctypes.string_at(report.value).decode())
+        return json.loads(ctypes.string_at(pointer.value).decode())
     finally:
-        lib.s2d_free(report)
+        lib.s2d_free(pointer)
+
+
+def send(paths, *, stow=None, cstore=None, progress=None, cancel=None, **options):
+    """Sends DICOM Part 10 files to an archive: stow="http://host/dicom-web/studies" or
+    cstore="host:port". paths: file names, or folders (their .dcm files, by name). Returns
+    one dict per file (path, status "stored" or "stored-with-warning", the UIDs, bytes,
+    attempts, detail) when every file was stored; otherwise raises NotStored, whose
+    .outcomes says which were not, or another Error.
+
+    options: the fields of s2d_send_options (slide2dcm/send.h): bearer_token, basic_auth,
+    ca_file, calling_aet, called_aet, max_pdu, retries, retry_wait, timeout, deadline.
+    progress(path, sent, size): bytes of the current file sent, from a library thread.
+    cancel: a threading.Event; once set, sending stops and raises Cancelled.
+    """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    files = []
+    for p in paths:
+        p = os.fsdecode(p)
+        if os.path.isdir(p):
+            files += [os.path.join(p, f) for f in sorted(os.listdir(p))
+                      if f.endswith(".dcm") and not f.startswith(".")]
+        else:
+            files.append(p)
+    if stow is not None:
+        options["stow"] = stow
+    if cstore is not None:
+        options["cstore"] = cstore
+    lib = _library()
+    interrupt = ctypes.c_int(1 if cancel is not None and cancel.is_set() else 0)
+
+    def on_bytes(_ctx, path, sent, size):
+        if cancel is not None and cancel.is_set():
+            interrupt.value = 1
+        if progress is not None:
+            progress(os.fsdecode(path), sent, size)
+
+    bytes_fn = _BYTES_FN(on_bytes)   # alive until the call returns
+    outcomes = ctypes.c_void_p()
+    err = _Error()
+    ok = lib.s2d_send_json(json.dumps(files).encode(), json.dumps(options).encode(), bytes_fn,
+                           None, ctypes.byref(interrupt), ctypes.byref(outcomes),
+                           ctypes.byref(err))
+    result = _take_json(lib, outcomes)
+    if not ok:
+        error = _ERRORS.get(err.code, Error)(err.message.decode(errors="replace"))
+        error.code = err.code
+        error.outcomes = result
+        raise error
+    return result

@@ -9,22 +9,15 @@
 #include <string.h>
 
 #include "convert/report.h"
+#include "core/json_fields.h"
 #include "slide2dcm/slide2dcm.h"
 
-typedef enum field_type { FIELD_BOOL, FIELD_INT, FIELD_DOUBLE, FIELD_SIZE, FIELD_TEXT } field_type;
-
-typedef struct field {
-    const char *name;
-    field_type type;
-    size_t offset;
-} field;
-
-#define FIELD(name, type) {#name, type, offsetof(s2d_convert_options, name)}
-#define ATTR(name) {#name, FIELD_TEXT, offsetof(s2d_convert_options, attrs.name)}
+#define FIELD(name, type) {#name, S2D_##type, offsetof(s2d_convert_options, name)}
+#define ATTR(name) {#name, S2D_FIELD_TEXT, offsetof(s2d_convert_options, attrs.name)}
 
 // Every field a caller may set; windows and pixel_spacing (pairs) are read apart, the
 // callbacks and the interrupt flag are parameters of s2d_convert_json.
-static const field fields[] = {
+static const s2d_json_field fields[] = {
     FIELD(tile_size, FIELD_INT),
     FIELD(reencode, FIELD_BOOL),
     FIELD(quality, FIELD_INT),
@@ -68,16 +61,6 @@ static const field fields[] = {
     FIELD(only_t, FIELD_INT),
 };
 
-static const field *field_named(const char *name)
-{
-    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-        if (strcmp(fields[i].name, name) == 0) {
-            return &fields[i];
-        }
-    }
-    return NULL;
-}
-
 // [a, b] of two finite numbers.
 static bool read_pair(json_t *value, double out[2])
 {
@@ -118,47 +101,11 @@ static bool set_field(s2d_convert_options *o, const char *name, json_t *value, s
         return read_pair(value, o->pixel_spacing) ||
                s2d_error_set(err, S2D_ERR_USAGE, "option pixel_spacing: give [row, column] in mm");
     }
-    const field *f = field_named(name);
-    if (!f) {
-        return s2d_error_set(err, S2D_ERR_USAGE, "unknown option %.64s", name);
+    bool known;
+    if (!s2d_json_field_set(o, fields, sizeof fields / sizeof *fields, name, value, &known, err)) {
+        return false;
     }
-    char *slot = (char *)o + f->offset;
-    switch (f->type) {
-    case FIELD_BOOL:
-        if (!json_is_boolean(value)) {
-            break;
-        }
-        *(bool *)slot = json_is_true(value);
-        return true;
-    case FIELD_INT:
-        if (!json_is_integer(value) || json_integer_value(value) < -1000000000 ||
-            json_integer_value(value) > 1000000000) {
-            break;
-        }
-        *(int *)slot = (int)json_integer_value(value);
-        return true;
-    case FIELD_DOUBLE:
-        if (!json_is_number(value) || !isfinite(json_number_value(value))) {
-            break;
-        }
-        *(double *)slot = json_number_value(value);
-        return true;
-    case FIELD_SIZE:
-        if (!json_is_integer(value) || json_integer_value(value) < 0) {
-            break;
-        }
-        *(uint64_t *)slot = (uint64_t)json_integer_value(value);
-        return true;
-    case FIELD_TEXT:
-        if (!json_is_string(value) && !json_is_null(value)) {
-            break;
-        }
-        *(const char **)slot = json_is_null(value) ? NULL : json_string_value(value);
-        return true;
-    }
-    static const char *const wanted[] = {"true or false", "an integer", "a number",
-                                         "a byte count", "a string"};
-    return s2d_error_set(err, S2D_ERR_USAGE, "option %s: give %s", name, wanted[f->type]);
+    return known || s2d_error_set(err, S2D_ERR_USAGE, "unknown option %.64s", name);
 }
 
 bool s2d_convert_json(const char *slide_path, const char *outdir, const char *options_json,

@@ -3,7 +3,9 @@
 tree into a fresh virtual environment (Debian's python3, its setuptools, nothing
 downloaded), and that environment's python converts a slide through the library:
 the report against the files on disk and dciodvfy, progress and warning callbacks,
-cancelling, and the typed exceptions with their one-line reasons.
+cancelling, and the typed exceptions with their one-line reasons; then sends the result
+to a real Orthanc by STOW-RS and by C-STORE, and a non-DICOM file among them raises
+NotStored with the outcome of each file.
 
 usage: test_package.py SOURCE_DIR LIBRARY SLIDE WORKDIR
 """
@@ -15,6 +17,7 @@ import textwrap
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration", "lib"))
 from checks import Checks  # noqa: E402
+from pacs import Orthanc  # noqa: E402
 
 checks = Checks()
 
@@ -69,11 +72,30 @@ script = textwrap.dedent('''
         errors["cancel"] = ["Cancelled", e.code, str(e)]
     out["errors"] = errors
     out["cancelled_left"] = os.path.exists(os.path.join(work, "cancelled")) and os.listdir(os.path.join(work, "cancelled"))
+    # Sending what was converted, both ways, to the Orthanc the test started.
+    stow, cstore = sys.argv[3:5]
+    sent = []
+    out["stow"] = slide2dcm.send(os.path.join(work, "out"), stow=stow,
+                                 progress=lambda path, done, size: sent.append((done, size)))
+    out["stow_progress"] = sent[-1] if sent else None
+    out["cstore"] = slide2dcm.send(sorted(os.path.join(work, "out", f) for f in os.listdir(os.path.join(work, "out"))),
+                                   cstore=cstore, called_aet="ORTHANC", retries=0)
+    with open(os.path.join(work, "notes.dcm"), "w") as f:
+        f.write("not DICOM")
+    try:
+        slide2dcm.send([os.path.join(work, "out", "level-0.dcm"), os.path.join(work, "notes.dcm")],
+                       stow=stow, retries=0)
+        out["not_stored"] = None
+    except slide2dcm.NotStored as e:
+        out["not_stored"] = [e.code, str(e), e.outcomes]
     print(json.dumps(out))
 ''')
 env = dict(os.environ, SLIDE2DCM_LIBRARY=library)
-run = subprocess.run([os.path.join(venv, "bin", "python"), "-c", script, slide, work], env=env,
-                     cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+with Orthanc(work) as orthanc:
+    run = subprocess.run([os.path.join(venv, "bin", "python"), "-c", script, slide, work,
+                          orthanc.url + "/dicom-web/studies", "127.0.0.1:%d" % orthanc.dicom_port],
+                         env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stored = set(orthanc.instances()) if run.returncode == 0 else set()
 checks.expect(run.returncode == 0, "the script ran (%s)" % run.stderr[-800:])
 if run.returncode == 0:
     import json
@@ -106,4 +128,15 @@ if run.returncode == 0:
                   "an output folder holding a conversion: UsageError %s" % e["in-use"])
     checks.expect(e["cancel"] and e["cancel"][0] == "Cancelled" and not got["cancelled_left"],
                   "cancel: Cancelled, nothing left behind %s" % e["cancel"])
+    written = {f["sop_instance_uid"] for f in got["stow"]}
+    checks.expect(len(got["stow"]) == len(files) and all(f["status"] == "stored" for f in got["stow"])
+                  and written <= stored, "send(stow=): every file stored, and Orthanc holds them (%d)" % len(written))
+    checks.expect(got["stow_progress"] and got["stow_progress"][0] == got["stow_progress"][1] > 0,
+                  "send progress: bytes sent up to the size %s" % (got["stow_progress"],))
+    checks.expect(len(got["cstore"]) == len(files) and all(f["status"].startswith("stored") for f in got["cstore"]),
+                  "send(cstore=): every file stored")
+    ns = got["not_stored"]
+    checks.expect(ns and ns[0] == 7 and [o["status"] for o in ns[2]] == ["stored", "failed"],
+                  "a non-DICOM file: NotStored, its outcome failed and the other stored: %r" %
+                  ([ns[1], [o["status"] for o in ns[2]]] if ns else None,))
 sys.exit(checks.result())
