@@ -40,6 +40,8 @@ for group in "${groups[@]}"; do
       snakemake
       # real archives for the sending tests (dcmtk above brings storescp)
       orthanc orthanc-dicomweb time
+      # kills at chosen system calls (convert.crash_commit: strace's fault injection)
+      strace
       # the browser viewer test: Debian's Chromium, driven from Node (npm installs the
       # page's pinned packages)
       chromium

@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,25 +141,6 @@ static void crash_point(const char *point)
         ++hits == atoi(spec + len + 1)) {
         raise(SIGKILL);
     }
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)ftw;
-    return (type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT;
-}
-
-// rm -rf that never follows a link: a link planted in OUTROOT is removed, not its target.
-static bool remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        return errno == ENOENT;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        return unlink(path) == 0;
-    }
-    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
 }
 
 static void set_error(slide_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -695,27 +675,13 @@ static bool commit(batch *b, slide_state *s, s2d_error *err)
 {
     char final_dir[4096];
     snprintf(final_dir, sizeof final_dir, "%s/%s", b->o->outroot, s->slide->name);
-    struct stat st;
-    bool exists = lstat(final_dir, &st) == 0;
-    bool ok;
-    if (!exists) {
-        ok = rename(s->stage, final_dir) == 0;
-    } else {
-        ok = renameat2(AT_FDCWD, s->stage, AT_FDCWD, final_dir, RENAME_EXCHANGE) == 0;
-        if (!ok && (errno == EINVAL || errno == ENOSYS)) {
-            // A file system without exchange: a short window with no folder, which the
-            // journal covers (the slide is not "done" yet, so a re-run converts it).
-            char old[4300];
-            snprintf(old, sizeof old, "%s.old", s->stage);
-            ok = rename(final_dir, old) == 0 && rename(s->stage, final_dir) == 0 &&
-                 rename(old, s->stage) == 0;
-        }
-    }
+    bool exchanged;
+    bool ok = s2d_put_dir(s->stage, final_dir, &exchanged);
     if (!ok || !s2d_fsync_dir(b->o->outroot)) {
         return s2d_error_set(err, S2D_ERR_IO, "cannot move the conversion to %s: %s", final_dir,
                              strerror(errno));
     }
-    remove_tree(s->stage);   // the older conversion, after an exchange
+    s2d_remove_tree(s->stage);   // the older conversion, after an exchange
     crash_point("committed");
     return true;
 }
@@ -724,7 +690,7 @@ static void clean_stage(const slide_state *s)
 {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp", s->progress);
-    remove_tree(s->stage);
+    s2d_remove_tree(s->stage);
     unlink(s->log);
     unlink(s->report);
     unlink(s->meta);
@@ -1291,7 +1257,7 @@ bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
     char journal_path[4200];
     snprintf(journal_path, sizeof journal_path, "%s/batch-journal.jsonl", o->outroot);
     s2d_error jerr = {0};
-    if (!remove_tree(b.staging) || mkdir(b.staging, 0777) != 0 ||
+    if (!s2d_remove_tree(b.staging) || mkdir(b.staging, 0777) != 0 ||
         !(b.journal = s2d_journal_open(journal_path, &jerr)) || !s2d_fsync_dir(o->outroot)) {
         s2d_error_set(err, S2D_ERR_IO, "%s: %s", o->outroot,
                       jerr.code ? jerr.message : strerror(errno));
@@ -1351,7 +1317,7 @@ bool s2d_batch_run(const s2d_batch_plan *plan, const s2d_batch_options *o,
     if (!filled) {
         s2d_error_set(&failure, S2D_ERR_NOMEM, "out of memory");
     }
-    remove_tree(b.staging);
+    s2d_remove_tree(b.staging);
     for (int i = 0; i < plan->n; i++) {
         slide_state *s = &b.states[i];
         free(s->error);

@@ -47,8 +47,7 @@ typedef struct job {
     int noutputs;
     int next_instance_number;
     s2d_diag diag;           // warnings: delivered through opts->warn and counted
-    bool created_outdir;     // removed again if the conversion fails
-    int outdir_lock;         // s2d_outdir_prepare's, held to the end; -1 when not taken
+    s2d_outdir out;          // -o: locked, and staged in out.staging (outdir above)
 } job;
 
 static bool validate_options(const s2d_convert_options *o, s2d_error *err)
@@ -570,10 +569,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     jb->slide_path = slide_path;
-    jb->outdir = outdir;
     jb->opts = opts;
     jb->next_instance_number = 1;
-    jb->outdir_lock = -1;
+    jb->out.lock = -1;
     s2d_diag_init(&jb->diag, opts->warn, opts->callback_ctx);
 
     jb->id.opts = opts;
@@ -595,8 +593,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     ok = ok && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
          s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
                                &jb->slide, &jb->diag, err) &&
-         s2d_outdir_prepare(outdir, jb->iod, opts->overwrite, &jb->created_outdir,
-                            &jb->outdir_lock, err);
+         s2d_outdir_prepare(&jb->out, outdir, jb->iod, opts->overwrite, err);
+    // Every writer works in the staging folder; -o changes only when it is published.
+    jb->outdir = jb->out.staging;
     if (ok && micro) {
         jb->slide.overrides = jb->id.overrides;
         ok = convert_microscopy(jb, report, micro_reason, err);
@@ -626,16 +625,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     if (ok && opts->interrupt && *opts->interrupt) {
         ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
     }
-    ok = ok && s2d_outdir_commit(outdir, jb->outputs, jb->noutputs, &jb->diag, err);
-    bool remove_outdir = !ok && jb->created_outdir;
-    if (remove_outdir) {
-        for (int i = 0; i < jb->noutputs; i++) {
-            s2d_part10_free(jb->outputs[i].writer);   // removes the temporary files
-            jb->outputs[i].writer = NULL;
-        }
-    } else if (ok && opts->overwrite) {
-        s2d_outdir_remove_stale(outdir, jb->iod, jb->outputs, jb->noutputs, &jb->diag);
-    }
+    ok = ok && s2d_outdir_commit(&jb->out, jb->outputs, jb->noutputs, err) &&
+         s2d_outdir_publish(&jb->out, &jb->diag, err);
     if (report) {
         char kind[16], reason[160];
         snprintf(kind, sizeof kind, "%s", report->kind);
@@ -652,12 +643,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
     s2d_plan_free(&jb->plan);
     s2d_identity_free(&jb->id);
     s2d_source_close(jb->reader);
-    // Last, once no temporary file of ours is left in the folder; then the folder we
-    // created goes if it failed (rmdir: only when empty).
-    s2d_outdir_unlock(outdir, jb->outdir_lock);
-    if (remove_outdir) {
-        rmdir(outdir);
-    }
+    // Last, once no writer has a file open: a failed conversion's staging folder goes.
+    s2d_outdir_close(&jb->out);
     free(jb);
     return ok;
 }

@@ -1,8 +1,11 @@
-/* The output directory as a transaction: each writer stages its files under temporary
- * names (dicom/part10.h); here they are renamed into place only when the whole conversion
- * succeeded, earlier files they replace (--overwrite) are moved aside first and put back on
- * failure, files of an earlier conversion that are not replaced are removed, and the
- * directory is flushed. */
+/* The output directory, all or nothing. A conversion is written whole into a hidden
+ * sibling of -o (".NAME.staging-XXXXXX"), its files under temporary names renamed within
+ * it once all are complete (dicom/part10.h); then that folder becomes -o in one step: a
+ * rename(2) when -o does not exist, an atomic exchange (renameat2 RENAME_EXCHANGE) when it
+ * does, after which the earlier folder is removed. A kill at any moment leaves -o as it was
+ * or complete, never a mix; what a killed run leaves beside -o is removed by the next run
+ * on the same -o. The lock (".NAME.slide2dcm.lock") sits beside -o too, since -o itself is
+ * replaced. */
 #ifndef S2D_CONVERT_OUTDIR_H
 #define S2D_CONVERT_OUTDIR_H
 
@@ -14,17 +17,31 @@
 #include "iod/iod.h"
 #include "slide2dcm/slide2dcm.h"
 
-/** Creates outdir (*created then true) or checks that it is a directory, and locks it for
- *  this conversion (*lock, a usage error naming the holder's pid when another conversion
- *  has it); without overwrite, refuses one that already holds files of iod's conversions
- *  (iod->is_output_name). *lock, -1 when not taken, is the caller's to give back with
- *  s2d_outdir_unlock whether or not this succeeds. */
-bool s2d_outdir_prepare(const char *outdir, const s2d_iod *iod, bool overwrite, bool *created,
-                        int *lock, s2d_error *err);
+typedef struct s2d_outdir {
+    const char *given;       // -o as the caller wrote it, for messages; the caller's
+    char target[4096];       // where the conversion appears (a link to a folder: its target)
+    char staging[4096];      // the hidden sibling every file is written into; "" when none
+    char lock_path[4096];
+    int lock;                // -1 when not held
+} s2d_outdir;
 
-/** Releases the lock of s2d_outdir_prepare and removes its file (nothing when lock < 0):
- *  the last step of a conversion, once nothing else of it is left in outdir. */
-void s2d_outdir_unlock(const char *outdir, int lock);
+/** Locks -o (a usage error naming the holder's pid when another conversion has it), removes
+ *  what killed runs on it left (staging folders beside it, hidden temporary files and
+ *  backups inside it), checks that it is new, empty, or (with overwrite) an earlier
+ *  conversion, and creates the staging folder. A folder holding other files is refused
+ *  even with overwrite, since replacing it would delete them. od is the caller's to close
+ *  with s2d_outdir_close whether or not this succeeds. */
+bool s2d_outdir_prepare(s2d_outdir *od, const char *outdir, const s2d_iod *iod, bool overwrite,
+                        s2d_error *err);
+
+/** Makes the staging folder, complete and flushed by the caller's writers, -o in one step,
+ *  removes the earlier folder it replaced (failing that, a warning: the next run removes
+ *  it) and flushes the parent folder. */
+bool s2d_outdir_publish(s2d_outdir *od, s2d_diag *diag, s2d_error *err);
+
+/** Removes the staging folder if still there (a failed conversion) and releases the lock;
+ *  the last step, once no writer has a file open in it. */
+void s2d_outdir_close(s2d_outdir *od);
 
 /** outdir/name into out (n bytes); a usage error when it does not fit. */
 bool s2d_outdir_path(const char *outdir, const char *name, char *out, size_t n, s2d_error *err);
@@ -42,14 +59,9 @@ typedef struct s2d_output_file {
  *  @return a malloc'd array of *count entries the caller frees, or NULL when out of memory. */
 s2d_output_file *s2d_outdir_files(const s2d_output *outputs, int noutputs, size_t *count);
 
-/** Puts every finished file under its final name, all or none, and flushes outdir.
- *  Warnings (a backup that cannot be removed or restored) go to diag. */
-bool s2d_outdir_commit(const char *outdir, const s2d_output *outputs, int noutputs,
-                       s2d_diag *diag, s2d_error *err);
-
-/** After a successful --overwrite: removes the files of iod's conversions in outdir that are
- *  not among the outputs' (an earlier, larger conversion's); what fails is a warning. */
-void s2d_outdir_remove_stale(const char *outdir, const s2d_iod *iod, const s2d_output *outputs,
-                             int noutputs, s2d_diag *diag);
+/** Renames every finished file to its final name inside the staging folder (each writer
+ *  all or none) and flushes that folder. */
+bool s2d_outdir_commit(const s2d_outdir *od, const s2d_output *outputs, int noutputs,
+                       s2d_error *err);
 
 #endif

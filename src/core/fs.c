@@ -1,8 +1,10 @@
 /* See core/fs.h. */
+#define _GNU_SOURCE   // renameat2, nftw
 #include "core/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,3 +194,44 @@ void s2d_lock_release(int lock, const char *path)
         close(lock);
     }
 }
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT;
+}
+
+bool s2d_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return unlink(path) == 0;
+    }
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+}
+
+bool s2d_put_dir(const char *from, const char *to, bool *exchanged)
+{
+    struct stat st;
+    *exchanged = lstat(to, &st) == 0;
+    if (!*exchanged) {
+        return rename(from, to) == 0;
+    }
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0) {
+        return true;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        return false;
+    }
+    // A file system without exchange: a short window in which to is missing.
+    char old[PATH_MAX + 8];
+    if ((size_t)snprintf(old, sizeof old, "%s.old", from) >= sizeof old) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    return rename(to, old) == 0 && rename(from, to) == 0 && rename(old, from) == 0;
+}
+

@@ -46,4 +46,14 @@ int s2d_lock_take(const char *path, pid_t *holder);
  *  removed file (s2d_lock_take checks that what it locked is still at path). */
 void s2d_lock_release(int lock, const char *path);
 
+/** rm -rf that never follows a link (a link is removed, not its target). true when
+ *  nothing is left at path; false with errno set. */
+bool s2d_remove_tree(const char *path);
+
+/** Puts the directory from at to: one rename when nothing is at to (*exchanged false);
+ *  else one atomic exchange (renameat2 RENAME_EXCHANGE, *exchanged true), after which from
+ *  holds what to held, for the caller to remove. Where the file system has no exchange,
+ *  three renames leave to missing for a moment. false with errno set. */
+bool s2d_put_dir(const char *from, const char *to, bool *exchanged);
+
 #endif

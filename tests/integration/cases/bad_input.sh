@@ -176,22 +176,31 @@ rc=$(convert_error_keep)
 [ -e "$work/again/level-4.dcm" ] || fail "--overwrite lost level-4.dcm"
 ok "existing output needs --overwrite; stale files removed"
 
-# --overwrite that fails while putting files into place: the earlier conversion is put
-# back as it was. A directory squatting on the name where thumbnail.dcm would be moved
-# aside makes that step fail after other files were already moved.
+# --overwrite that fails (a full disk part way): the earlier conversion stays as it was,
+# since the new one is written beside it and replaces it only once complete; nothing of
+# the failed run is left, in the folder or beside it.
 before=$(cd "$work/again" && sha256sum -- *.dcm | sort)
-mkdir -p "$work/again/.thumbnail.dcm.previous/squatter"
-"$bin" convert "$cmu" -o "$work/again" --quiet --overwrite 2>"$work/again.err"
+( ulimit -f 300; "$bin" convert "$cmu" -o "$work/again" --quiet --overwrite 2>"$work/again.err" )
 rc=$?
 after=$(cd "$work/again" && sha256sum -- *.dcm | sort)
-leftovers=$(cd "$work/again" && ls -A | grep -v '^\.thumbnail\.dcm\.previous$' | grep '^\.' || true)
-if [ "$rc" -ne 3 ] || ! grep -q "cannot move .*thumbnail.dcm aside" "$work/again.err" ||
+leftovers=$( (ls -A "$work/again"; ls -A "$work") | grep '^\.' || true)
+if [ "$rc" -ne 3 ] || ! grep -q "cannot write .*File too large" "$work/again.err" ||
    [ "$before" != "$after" ] || [ -n "$leftovers" ]; then
-    fail "failed --overwrite: exit $rc, $(cat "$work/again.err"), restored: $([ "$before" = "$after" ] && echo yes || echo no), leftovers: $leftovers"
+    fail "failed --overwrite: exit $rc, $(cat "$work/again.err"), kept: $([ "$before" = "$after" ] && echo yes || echo no), leftovers: $leftovers"
 else
-    ok "a failed --overwrite puts the earlier conversion back: $(cat "$work/again.err")"
+    ok "a failed --overwrite leaves the earlier conversion as it was: $(cat "$work/again.err")"
 fi
-rm -rf "$work/again/.thumbnail.dcm.previous"
+# A folder holding other files is not replaced, even with --overwrite: that would delete them.
+touch "$work/again/notes.txt"
+"$bin" convert "$cmu" -o "$work/again" --quiet --overwrite 2>"$work/again.err"
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "holds files that are not a conversion's (notes.txt)" "$work/again.err" ||
+   [ ! -e "$work/again/notes.txt" ]; then
+    fail "foreign file: exit $rc, $(cat "$work/again.err")"
+else
+    ok "a folder with other files is refused: $(cat "$work/again.err")"
+fi
+rm "$work/again/notes.txt"
 
 # A corrupt thumbnail (derived from a pristine slide here) is a warning: the slide still
 # converts, with a thumbnail made from the pyramid.

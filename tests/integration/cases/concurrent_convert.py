@@ -8,8 +8,9 @@ usage: concurrent_convert.py SLIDE2DCM MAKE_SVS WORKDIR
   holds only its own files (one Study Instance UID, the files of its report, nothing hidden).
 - Into a folder that already holds a conversion, the refusal ("use --overwrite") leaves
   no lock file behind.
-- A conversion killed with SIGKILL leaves its lock file, and that stale lock does not block
-  the next conversion, which removes it.
+- A conversion killed with SIGKILL leaves its lock file (beside the folder), and that
+  stale lock does not block the next conversion, which removes it and leaves nothing
+  hidden in or beside the folder.
 Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures.
 """
 import json
@@ -26,7 +27,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from checks import Checks  # noqa: E402
 
 BIN, MAKE_SVS, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
-LOCK = ".slide2dcm.lock"
+# Beside the folder, which a finished conversion replaces whole (outdir.h).
+def lock_of(out):
+    return "." + os.path.basename(out) + ".slide2dcm.lock"
+
+
 checks = Checks()
 
 
@@ -38,16 +43,25 @@ def convert(slide, out, *args):
 
 def start_slow(slide, out, report):
     """A conversion that takes many seconds (16-pixel tiles, one thread), once it has
-    claimed its folder: the folder exists and a temporary file is being written."""
+    claimed its folder: its staging folder beside it holds a temporary file."""
     p = subprocess.Popen([BIN, "convert", slide, "-o", out, "--quiet", "--tile-size", "16",
                           "--threads", "1", "--json-report", report],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while p.poll() is None and time.monotonic() < deadline:
-        if os.path.isdir(out) and any(".partial" in n for n in os.listdir(out)):
+        parent, stage = os.path.dirname(out), "." + os.path.basename(out) + ".staging-"
+        if any(n.startswith(stage) and any(".partial" in f for f in listdir(parent, n))
+               for n in os.listdir(parent)):
             break
         time.sleep(0.02)
     return p
+
+
+def listdir(parent, name):
+    try:
+        return os.listdir(os.path.join(parent, name))
+    except FileNotFoundError:
+        return []
 
 
 def study_uids(out):
@@ -95,10 +109,13 @@ out = os.path.join(WORK, "killed")
 killed = start_slow(slow, out, os.path.join(WORK, "killed.json"))
 killed.send_signal(signal.SIGKILL)
 killed.wait()
-checks.expect(LOCK in os.listdir(out), "SIGKILL leaves the lock file (%s)" % os.listdir(out))
+checks.expect(lock_of(out) in os.listdir(WORK), "SIGKILL leaves the lock file (%s)"
+              % os.listdir(WORK))
 rc, err = convert(small, out)
 checks.expect(rc == 0, "the stale lock does not block the next conversion (exit %d: %s)"
               % (rc, err.strip()))
-checks.expect(LOCK not in os.listdir(out), "the next conversion removed the lock file")
+checks.expect(lock_of(out) not in os.listdir(WORK), "the next conversion removed the lock file")
+checks.expect(not [n for n in os.listdir(WORK) + os.listdir(out) if n.startswith(".")],
+              "nothing hidden left in or beside the folder: %s" % os.listdir(WORK))
 
 sys.exit(checks.result())
