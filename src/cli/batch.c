@@ -72,8 +72,8 @@ static void print_progress(void *ctx, const s2d_batch_progress *p)
     }
     if (used < sizeof block) {
         snprintf(block + used, sizeof block - used,
-                 "slides: %d done, %d failed, %d left  %.1f MP/s  ETA %s", p->done, p->failed,
-                 p->left, p->megapixels_per_second, eta);
+                 "slides: %d done, %d failed, %d left  %.*f MP/s  ETA %s", p->done, p->failed,
+                 p->left, p->megapixels_per_second < 10 ? 2 : 1, p->megapixels_per_second, eta);
     }
     s2d_cli_term_draw(term, block);
     if (p->final) {

@@ -77,7 +77,7 @@ def case_batch():
     checks.expect(rc == 1, "batch exits 1, a slide failed (got %d)" % rc)
 
     tiles = re.compile(r"^  (\d+)/(\d+) tiles +(\d+)% +(\S.*)$")
-    status = re.compile(r"^slides: (\d+) done, (\d+) failed, (\d+) left  (\d+\.\d) MP/s  ETA (-|%s)$" % DURATION)
+    status = re.compile(r"^slides: (\d+) done, (\d+) failed, (\d+) left  (\d+\.\d\d?) MP/s  ETA (-|%s)$" % DURATION)
     moving, live, long_lines, bad_status = set(), [], [], []
     for lines in pieces(chunks):
         slow = None
@@ -95,7 +95,7 @@ def case_batch():
             if s and slow is not None:
                 live.append((slow, float(s.group(4)), s.group(5)))
     checks.expect(len(moving) >= 3, "the slow slide's tiles move on the screen: %d distinct counts" % len(moving))
-    checks.expect(live and all(mp > 0 and eta != "-" for _, mp, eta in live[1:]) and
+    checks.expect(live and all(mp > 0 and eta != "-" for _, mp, eta in live[len(live) // 4:]) and
                   any(eta != "0:00:00" for _, _, eta in live[:len(live) // 2]),
                   "while it converts: MP/s above 0 and an ETA in h:mm:ss, not 0 halfway %s" % live[:3])
     checks.expect(not bad_status, "every totals line has ETA h:mm:ss: %s" % bad_status[:2])
@@ -115,7 +115,7 @@ def case_batch():
         (r"^slide2dcm: converted: %s/a-folder.*long enough to pass the width\.svs \(\d+\.\d MP in %s\)$" % (re.escape(d), DURATION), 1),
         (r"^slide2dcm: failed: %s/broken\.svs: \S.*$" % re.escape(d), 1),
         (r"^slide2dcm: converted: %s/slow\.svs \(4\.3 MP in %s\)$" % (re.escape(d), DURATION), 1),
-        (r"^slides: 2 done, 1 failed, 0 left  \d+\.\d MP/s  ETA 0:00:00$", 1),
+        (r"^slides: 2 done, 1 failed, 0 left  \d+\.\d\d? MP/s  ETA 0:00:00$", 1),
         (r"^slide2dcm batch: 3 slides: 2 converted, 0 already done, 1 failed; .* report .*$", 1),
         (r"^  failed: %s/broken\.svs: \S.*$" % re.escape(d), 1),
     ]
