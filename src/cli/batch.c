@@ -344,7 +344,7 @@ int s2d_cli_batch(int argc, char **argv)
     } else if (len <= 0) {
         fprintf(stderr, "slide2dcm: cannot find its own executable to run conversions\n");
         rc = S2D_EXIT_IO;
-    } else if (args.dicomdir && !s2d_media_check(args.dicomdir, &err)) {
+    } else if (args.dicomdir && !s2d_media_check(args.dicomdir, outroot, &err)) {
         fprintf(stderr, "slide2dcm: %s\n", err.message);
         rc = s2d_cli_exit_status(err.code);
         err.code = S2D_OK;   // the plan was made: freed below

@@ -171,7 +171,7 @@ static int cmd_convert(int argc, char **argv)
         return send_status;
     }
     s2d_error media_err = {0};
-    if (args.dicomdir && !s2d_media_check(args.dicomdir, &media_err)) {
+    if (args.dicomdir && !s2d_media_check(args.dicomdir, outdir, &media_err)) {
         s2d_cli_send_free(send);
         fprintf(stderr, "slide2dcm: %s\n", media_err.message);
         return s2d_cli_exit_status(media_err.code);

@@ -22,8 +22,28 @@
 #define TOP "S2D"
 #define DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN "1.2.840.10008.1.2.1.99"
 
-bool s2d_media_check(const char *media, s2d_error *err)
+// path without its trailing slashes is within, or is, folder (as written: "a/./b" is not
+// taken for "a/b").
+static bool within(const char *path, const char *folder)
 {
+    size_t p = strlen(path), f = strlen(folder);
+    while (p > 1 && path[p - 1] == '/') {
+        p--;
+    }
+    while (f > 1 && folder[f - 1] == '/') {
+        f--;
+    }
+    return p >= f && strncmp(path, folder, f) == 0 && (p == f || path[f] == '/');
+}
+
+bool s2d_media_check(const char *media, const char *output, s2d_error *err)
+{
+    if (output && (within(media, output) || within(output, media))) {
+        // The output's own files would be in the way, and a later --overwrite replaces the
+        // output folder whole.
+        return s2d_error_set(err, S2D_ERR_USAGE, "--dicomdir %s: give a folder apart from %s",
+                             media, output);
+    }
     struct stat st;
     if (lstat(media, &st) != 0) {
         return errno == ENOENT || s2d_error_set(err, S2D_ERR_IO, "%s: cannot read: %s", media,
@@ -166,7 +186,7 @@ bool s2d_media_make(const char *media, const char *const *dirs, size_t n, s2d_me
     s2d_media_report own = {0};
     rep = rep ? rep : &own;
     memset(rep, 0, sizeof *rep);
-    if (!s2d_media_check(media, err)) {
+    if (!s2d_media_check(media, NULL, err)) {
         return false;
     }
     char top[4200], dicomdir[4200];

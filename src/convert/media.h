@@ -17,9 +17,10 @@ typedef struct s2d_media_report {
 } s2d_media_report;
 
 /** Whether media can become a media folder: it is missing, empty, or holds nothing but
- *  DICOMDIR, S2D and hidden entries (one made before, which s2d_media_make replaces).
- *  Otherwise a usage error naming what is in the way. */
-bool s2d_media_check(const char *media, s2d_error *err);
+ *  DICOMDIR, S2D and hidden entries (one made before, which s2d_media_make replaces), and
+ *  it and output (convert's OUTDIR, batch's OUTROOT; NULL: none) are apart, neither in
+ *  the other, as written. Otherwise a usage error naming what is in the way. */
+bool s2d_media_check(const char *media, const char *output, s2d_error *err);
 
 /** Makes media (created if missing; see s2d_media_check) a media folder of the .dcm files
  *  directly in dirs[0..n): dirs[k]'s files, in name order, become media/S2D/SLkkkkkk/IMjjjjjj

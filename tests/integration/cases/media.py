@@ -178,6 +178,10 @@ def case_convert():
     rc, err = run("convert", slide, "-o", os.path.join(WORK, "not-made"), "--dicomdir", busy)
     checks.expect(rc == 2 and "notes.txt" in err and not os.path.exists(os.path.join(WORK, "not-made")),
                   "a folder holding other files: exit 2 before converting: %s" % err.strip())
+    rc, err = run("convert", slide, "-o", os.path.join(WORK, "not-made"), "--dicomdir",
+                  os.path.join(WORK, "not-made", "media"))
+    checks.expect(rc == 2 and "apart from" in err and not os.path.exists(os.path.join(WORK, "not-made")),
+                  "a media folder inside OUTDIR: exit 2 before converting: %s" % err.strip())
 
 
 def case_batch():
