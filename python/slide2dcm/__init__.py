@@ -113,8 +113,9 @@ def _path(p):
 
 def convert(path, outdir, *, progress=None, warn=None, cancel=None, **options):
     """Converts path into outdir (created if missing) and returns the report as a dict:
-    "files" (name, flavor, sop_class_uid, width, height, tiles, bytes, mode,
-    transfer_syntax ...), "warnings", "seconds", and "kind" for plain TIFFs.
+    "files" (name, flavor, sop_class_uid, the study, series and SOP instance UIDs, width,
+    height, tiles, bytes, mode, transfer_syntax ...), "warnings", "seconds", and "kind"
+    for plain TIFFs.
 
     progress(p): called with a Progress after each frame written, from a library thread.
     warn(message): called with each warning, from any library thread.

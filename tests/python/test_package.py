@@ -129,6 +129,8 @@ if run.returncode == 0:
     checks.expect(e["cancel"] and e["cancel"][0] == "Cancelled" and not got["cancelled_left"],
                   "cancel: Cancelled, nothing left behind %s" % e["cancel"])
     written = {f["sop_instance_uid"] for f in got["stow"]}
+    reported = {f.get("sop_instance_uid") for f in got["report"]["files"]}
+    checks.expect(reported == written, "the report's SOP Instance UIDs are those sent")
     checks.expect(len(got["stow"]) == len(files) and all(f["status"] == "stored" for f in got["stow"])
                   and written <= stored, "send(stow=): every file stored, and Orthanc holds them (%d)" % len(written))
     checks.expect(got["stow_progress"] and got["stow_progress"][0] == got["stow_progress"][1] > 0,
