@@ -91,7 +91,8 @@ typedef struct slide_state {
     send_result send;
     json_t *send_counts;         // {destination, stored, failed, not_attempted}, or NULL
     char *send_error;
-    char send_log[4300], send_report[4300];
+    char send_log[4300], send_report[4300], send_progress[4300];
+    uint64_t bytes_sent, bytes_total;   // as last read from send_progress
     json_t *warning_messages;    // the converter's warning lines of this run, or NULL
 } slide_state;
 
@@ -395,7 +396,8 @@ static int run_send(void *ctx)
     sigemptyset(&stop.sa_mask);
     sigaction(SIGINT, &stop, NULL);
     sigaction(SIGTERM, &stop, NULL);
-    return c->b->o->send_slide(c->b->o->send_ctx, c->dir, c->s->send_report, &interrupted);
+    return c->b->o->send_slide(c->b->o->send_ctx, c->dir, c->s->send_report,
+                               c->s->send_progress[0] ? c->s->send_progress : NULL, &interrupted);
 }
 
 // Starts sending OUTROOT/<name> (converted, committed and journaled "done", or intact from
@@ -408,6 +410,10 @@ static void launch_send(batch *b, slide_state *s, int slot)
     snprintf(s->send_log, sizeof s->send_log, "%s/%s.send.log", b->staging, s->slide->name);
     snprintf(s->send_report, sizeof s->send_report, "%s/%s.send.json", b->staging,
              s->slide->name);
+    if (b->cb->progress) {
+        snprintf(s->send_progress, sizeof s->send_progress, "%s/%s.send-progress", b->staging,
+                 s->slide->name);
+    }
     send_child c = {.b = b, .dir = dir, .s = s};
     pid_t pid = spawn_child(s->send_log, run_send, &c);
     if (pid < 0) {
@@ -800,6 +806,12 @@ static void finish_send(batch *b, slide_state *s, int status)
     json_decref(rep);
     unlink(s->send_report);
     unlink(s->send_log);
+    if (s->send_progress[0]) {
+        char tmp[4400];
+        snprintf(tmp, sizeof tmp, "%s.tmp", s->send_progress);
+        unlink(s->send_progress);
+        unlink(tmp);
+    }
     record_send(b, s, why[0] ? why : NULL);
 }
 
@@ -866,6 +878,21 @@ static void finish(batch *b, slide_state *s, int status)
     if (s->outcome == CONVERTED && b->o->send_slide && !b->stop_launching) {
         launch_send(b, s, s->slot);
     }
+}
+
+// Reads the bytes a sending child last wrote (send_slide's progress_path).
+static void read_send_progress(slide_state *s)
+{
+    FILE *f = fopen(s->send_progress, "r");
+    if (!f) {
+        return;
+    }
+    unsigned long long sent, total;
+    if (fscanf(f, "%llu %llu", &sent, &total) == 2 && sent <= total) {
+        s->bytes_sent = sent;
+        s->bytes_total = total;
+    }
+    fclose(f);
 }
 
 // Reads the frames a converter last wrote to its progress file (written whole by a rename:
@@ -939,6 +966,9 @@ static void progress(batch *b, bool final)
         p.left += s->outcome == PENDING || s->outcome == RUNNING || s->outcome == SENDING;
         waiting += s->outcome == PENDING && !s->send_only;
         if ((s->outcome == RUNNING || s->outcome == SENDING) && p.nrunning < b->o->jobs) {
+            if (s->outcome == SENDING) {
+                read_send_progress(s);
+            }
             if (s->outcome == RUNNING) {
                 read_progress(s);
                 if (s->frames_total) {
@@ -949,6 +979,8 @@ static void progress(batch *b, bool final)
                 .source = s->slide->source, .sending = s->outcome == SENDING,
                 .frames_done = s->outcome == RUNNING ? s->frames_done : 0,
                 .frames_total = s->outcome == RUNNING ? s->frames_total : 0,
+                .bytes_sent = s->outcome == SENDING ? s->bytes_sent : 0,
+                .bytes_total = s->outcome == SENDING ? s->bytes_total : 0,
                 .seconds = now - s->started};
         }
     }

@@ -27,9 +27,11 @@ typedef struct s2d_batch_options {
     // child process of the batch: it sends the .dcm files of dir, writes the per-instance
     // outcomes as JSON (the format of `slide2dcm send --json-report`) to report_path and
     // returns the exit status of `send` (S2D_EXIT_OK all stored, S2D_EXIT_NOT_STORED not
-    // stored, S2D_EXIT_INTERRUPTED interrupted: core/exit_status.h).
+    // stored, S2D_EXIT_INTERRUPTED interrupted: core/exit_status.h). With progress_path
+    // (non-NULL when progress is shown) it keeps that file a line "BYTES_SENT BYTES_TOTAL",
+    // replaced whole by a rename.
     int (*send_slide)(void *ctx, const char *dir, const char *report_path,
-                      const volatile sig_atomic_t *interrupt);
+                      const char *progress_path, const volatile sig_atomic_t *interrupt);
     void *send_ctx;
     // The archive, as the journal records it: a slide sent there is not sent again.
     const char *send_destination;
@@ -41,6 +43,7 @@ typedef struct s2d_batch_running {
     const char *source;          // the plan's string
     bool sending;                // converted; its files are being sent
     uint64_t frames_done, frames_total;   // 0 of 0 until the converter's first frame
+    uint64_t bytes_sent, bytes_total;     // sending: 0 of 0 until the sender says
     double seconds;              // since its conversion (or sending) started
 } s2d_batch_running;
 

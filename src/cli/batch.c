@@ -23,9 +23,10 @@
 
 // Sends one converted slide, in the batch's sending child (see s2d_batch_options).
 static int send_slide(void *ctx, const char *dir, const char *report_path,
-                      const volatile sig_atomic_t *interrupt)
+                      const char *progress_path, const volatile sig_atomic_t *interrupt)
 {
     s2d_cli_send *cs = ctx;
+    cs->progress_file = progress_path;
     char **paths = NULL;
     size_t n = 0;
     s2d_error err = {0};
@@ -55,7 +56,10 @@ static void print_progress(void *ctx, const s2d_batch_progress *p)
     for (int i = 0; i < p->nrunning && used < sizeof block; i++) {
         const s2d_batch_running *r = &p->running[i];
         char state[96];
-        if (r->sending) {
+        if (r->sending && r->bytes_total) {
+            snprintf(state, sizeof state, "sending %.1f/%.1f MB", (double)r->bytes_sent / 1e6,
+                     (double)r->bytes_total / 1e6);
+        } else if (r->sending) {
             snprintf(state, sizeof state, "sending");
         } else if (r->frames_total == 0) {
             snprintf(state, sizeof state, "starting");

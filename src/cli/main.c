@@ -31,33 +31,16 @@ typedef struct progress_state {
     double last_file;
 } progress_state;
 
-// Writes "FRAMES_DONE FRAMES_TOTAL MEGAPIXELS" to the progress file by a rename, so that
-// the batch reading it never sees half a line. A file that cannot be written only costs
-// the batch its view of this slide's tiles.
-static void write_progress_file(const char *path, const s2d_progress *p)
-{
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        return;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        return;
-    }
-    bool written = fprintf(f, "%llu %llu %.3f\n", (unsigned long long)p->frames_done,
-                           (unsigned long long)p->frames_total, p->megapixels) > 0;
-    if (fclose(f) != 0 || !written || rename(tmp, path) != 0) {
-        unlink(tmp);
-    }
-}
-
 static void on_progress(void *ctx, const s2d_progress *p)
 {
     progress_state *ps = ctx;
     bool last = p->frames_done == p->frames_total;
     if (ps->progress_file && (last || p->seconds - ps->last_file >= 0.25)) {
         ps->last_file = p->seconds;
-        write_progress_file(ps->progress_file, p);
+        // What the batch reads: FRAMES_DONE FRAMES_TOTAL MEGAPIXELS.
+        s2d_cli_progress_file(ps->progress_file, "%llu %llu %.3f",
+                              (unsigned long long)p->frames_done,
+                              (unsigned long long)p->frames_total, p->megapixels);
     }
     if (!ps->term.tty || ps->quiet || (!last && p->seconds - ps->last_print < 0.25)) {
         return;

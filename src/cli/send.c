@@ -226,6 +226,8 @@ typedef struct print_ctx {
     uint64_t finished;           // bytes of the files whose outcome is final
     uint64_t current;            // bytes of the file in flight sent so far
     double start, last_draw;
+    const char *progress_file;   // see s2d_cli_send
+    double last_file;
 } print_ctx;
 
 static uint64_t file_size(const char *path)
@@ -250,11 +252,23 @@ static void draw_sent(print_ctx *pc)
     pc->last_draw = s2d_clock_seconds();
 }
 
+// The batch's view of a sending child: bytes sent and to send.
+static void write_progress(print_ctx *pc, bool now)
+{
+    if (pc->progress_file && (now || s2d_clock_seconds() - pc->last_file >= 0.25)) {
+        pc->last_file = s2d_clock_seconds();
+        s2d_cli_progress_file(pc->progress_file, "%llu %llu",
+                              (unsigned long long)(pc->finished + pc->current),
+                              (unsigned long long)pc->total);
+    }
+}
+
 static void on_bytes(void *ctx, const char *path, uint64_t sent, uint64_t size)
 {
     (void)path, (void)size;
     print_ctx *pc = ctx;
     pc->current = sent;
+    write_progress(pc, false);
     if (pc->term.tty && !pc->quiet && s2d_clock_seconds() - pc->last_draw >= 0.25) {
         draw_sent(pc);
     }
@@ -268,6 +282,7 @@ static void print_outcome(void *ctx, const s2d_send_outcome *o)
     bool stored = o->status == S2D_SENT_STORED || o->status == S2D_SENT_STORED_WARNING;
     pc->finished += stored ? file_size(o->path) : pc->current;
     pc->current = 0;
+    write_progress(pc, true);
     if (stored) {
         if (!pc->quiet) {
             s2d_cli_term_say(&pc->term, "slide2dcm: %s: stored%s%s", o->path,
@@ -322,7 +337,8 @@ int s2d_cli_send_run(s2d_cli_send *cs, const char *const *paths, size_t n, bool 
         fprintf(stderr, "slide2dcm: out of memory\n");
         return S2D_EXIT_IO;
     }
-    print_ctx pc = {.quiet = quiet, .start = s2d_clock_seconds()};
+    print_ctx pc = {.quiet = quiet, .start = s2d_clock_seconds(),
+                    .progress_file = cs->progress_file};
     s2d_cli_term_init(&pc.term, stderr);
     for (size_t i = 0; i < n; i++) {
         pc.total += file_size(paths[i]);

@@ -57,6 +57,7 @@ typedef struct s2d_cli_send {
     char *bearer_file, *basic_file;
     char *secret;              // the credential read, freed by s2d_cli_send_free
     char host[256];
+    const char *progress_file;   // a batch's sending child: BYTES_SENT BYTES_TOTAL kept there
 } s2d_cli_send;
 
 void s2d_cli_send_init(s2d_cli_send *cs);

@@ -84,6 +84,25 @@ void s2d_cli_term_say(s2d_cli_term *term, const char *fmt, ...)
     fflush(term->out);
 }
 
+void s2d_cli_progress_file(const char *path, const char *fmt, ...)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        return;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    bool written = vfprintf(f, fmt, ap) > 0 && fputc('\n', f) != EOF;
+    va_end(ap);
+    if (fclose(f) != 0 || !written || rename(tmp, path) != 0) {
+        unlink(tmp);
+    }
+}
+
 void s2d_cli_term_end(s2d_cli_term *term, bool keep)
 {
     if (term->lines == 0) {

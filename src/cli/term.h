@@ -34,4 +34,11 @@ void s2d_cli_term_say(s2d_cli_term *term, const char *fmt, ...)
  *  Later output starts on a fresh line either way. */
 void s2d_cli_term_end(s2d_cli_term *term, bool keep);
 
+/** Replaces the file at path with one line (fmt and a '\n'), by writing path.tmp and
+ *  renaming it, so that a reader never sees half a line: how a batch's children report
+ *  their progress (docs/batch.md). A file that cannot be written is let go: it costs the
+ *  batch its view of one child. */
+void s2d_cli_progress_file(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

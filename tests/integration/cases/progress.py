@@ -255,6 +255,23 @@ def case_send():
                       final[0].startswith("sent %s of %.1f MB" % (expected, total)),
                       "C-STORE %s: the totals say %s MB sent" % ("accepted" if accept else "refused", expected),
                       final)
+    # batch --send-stow: the slide's line says how much of it is sent, then that it is stored.
+    d_in = fresh(os.path.join(d, "in"))
+    shutil.copyfile(os.path.join(DATA, "aperio/CMU-1-Small-Region.svs"), os.path.join(d_in, "a.svs"))
+    rc, chunks = terminal.run_on_pty([BIN, "batch", d_in, "-o", os.path.join(d, "outroot"),
+                                      "--send-stow", archive.url], cols=COLS)
+    sending = set()
+    for lines in pieces(chunks):
+        for line in lines:
+            m = re.match(r"^  sending (\d+\.\d)/(\d+\.\d) MB +\S*a\.svs$", line)
+            if m and 0 < float(m.group(1)) < float(m.group(2)):
+                sending.add(m.group(1))
+    screen = terminal.screen(terminal.raw(chunks), COLS)
+    checks.expect(rc == 0 and sending and
+                  any(re.match(r"^slide2dcm: converted: \S*a\.svs \(", line) for line in screen) and
+                  any(re.match(r"^slide2dcm: stored: \S*a\.svs \(%s\)$" % DURATION, line) for line in screen),
+                  "batch --send-stow: MB sent of the slide while sending (%s), then stored" % sorted(sending),
+                  "\n    " + "\n    ".join(screen))
     p = subprocess.run([BIN, "send", out, "--stow", archive.url], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     lines = p.stderr.splitlines()
