@@ -437,7 +437,7 @@ const s2d_cli_option s2d_cli_options[] = {
      set_const_text, ATTR(referring_physician), FORWARDED, NULL},
     {"series-description", 0, "VALUE", NULL, "Series Description", NULL, set_const_text,
      ATTR(series_description), FORWARDED, NULL},
-    {"output", 'o', "OUTDIR", "Output:", "output directory (created if missing)",
+    {"output", 'o', "OUTDIR", "Output:", "output directory (created if missing, with its parents)",
      "output root (created if missing)", set_text, FIELD(output),
      S2D_OPT_CONVERT | S2D_OPT_BATCH, "OUTROOT"},
     {"overwrite", 0, NULL, NULL, "replace an earlier conversion in OUTDIR", NULL, set_flag,

@@ -189,6 +189,10 @@ bool s2d_outdir_prepare(s2d_outdir *od, const char *outdir, const s2d_iod *iod, 
         return s2d_error_set(err, S2D_ERR_USAGE, "%s is a mount point; give a folder inside it",
                              outdir);
     }
+    // "created if missing": its missing parents too, as mkdir -p (they stay after a failure).
+    if (!exists && !s2d_mkdirs(parent)) {
+        return s2d_error_set(err, S2D_ERR_IO, "cannot create %s: %s", parent, strerror(errno));
+    }
     if ((size_t)snprintf(od->lock_path, sizeof od->lock_path, "%s/.%s.slide2dcm.lock", parent,
                          base) >= sizeof od->lock_path) {
         return s2d_error_set(err, S2D_ERR_USAGE, "output directory path is too long");

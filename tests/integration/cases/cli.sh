@@ -82,14 +82,16 @@ else
     fail "bash completion of convert --tile-s gave '$completed'"
 fi
 
-# --json-report - : the report on standard output, as JSON, naming the files.
-"$bin" convert "$slide" -o "$work/converted" --json-report - -q >"$work/report.json" \
-    2>"$work/report.err"
+# --json-report - : the report on standard output, as JSON, naming the files; -o's missing
+# parents are made, as "created if missing" promises.
+"$bin" convert "$slide" -o "$work/new/deeper/converted" --json-report - -q \
+    >"$work/report.json" 2>"$work/report.err"
 rc=$?
 if [ "$rc" -eq 0 ] && [ ! -e "$work/-" ] && [ ! -e ./- ] &&
+    [ -s "$work/new/deeper/converted/level-0.dcm" ] &&
     /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"] and r["files"]' \
         "$work/report.json"; then
-    ok "--json-report - wrote the JSON report to standard output"
+    ok "--json-report - wrote the JSON report to standard output; -o's parents were made"
 else
     fail "--json-report -: exit $rc: $(head -c 300 "$work/report.err")"
 fi
