@@ -7,6 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "dicom/ds.h"
+
 // Values longer than this are never ones a directory record takes (the longest, ST, is
 // 1024 characters; PN is 5 x 64).
 #define VALUE_MAX 4096
@@ -70,18 +72,6 @@ static uint32_t u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static bool long_length_vr(const uint8_t vr[2])
-{
-    static const char *const vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
-                                      "SV", "UC", "UN", "UR", "UT", "UV"};
-    for (size_t i = 0; i < sizeof vrs / sizeof vrs[0]; i++) {
-        if (memcmp(vr, vrs[i], 2) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 // One element's header: tag, VR and length (0xFFFFFFFF: undefined). Item and delimiter
 // tags (group FFFE) have no VR. @return false at the end of the data.
 static bool header(reader *r, uint32_t *tag, uint32_t *len)
@@ -95,7 +85,7 @@ static bool header(reader *r, uint32_t *tag, uint32_t *len)
         *len = u32(h + 4);
         return true;
     }
-    if (!long_length_vr(h + 4)) {
+    if (!s2d_vr_is_long((const char *)h + 4)) {
         *len = u16(h + 6);
         return true;
     }

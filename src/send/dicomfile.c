@@ -10,21 +10,10 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "dicom/ds.h"
 
 // The meta group is a few hundred bytes; anything past this is not a meta group we send.
 #define META_MAX (64 * 1024)
-
-static bool long_length_vr(const uint8_t vr[2])
-{
-    static const char *const vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
-                                      "SV", "UC", "UN", "UR", "UT", "UV"};
-    for (size_t i = 0; i < sizeof vrs / sizeof vrs[0]; i++) {
-        if (memcmp(vr, vrs[i], 2) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 static void copy_uid(char out[S2D_SEND_UID_SIZE], const uint8_t *value, uint32_t len)
 {
@@ -85,7 +74,7 @@ bool s2d_dicomfile_read(const char *path, s2d_dicomfile *out, s2d_error *err)
         }
         uint32_t len;
         size_t header;
-        if (long_length_vr(e + 4)) {
+        if (s2d_vr_is_long((const char *)e + 4)) {
             if (pos + 12 > got) {
                 break;
             }
