@@ -147,6 +147,22 @@ static bool put_lossy_history(s2d_ds *ds, const s2d_iod_instance *in, s2d_error 
                                     in->copied ? NULL : &in->source, err);
 }
 
+// The specimen of our one-item description takes the user's Container Identifier when
+// the user names no specimen: one slide, one specimen, one name (not the file's stem under
+// a barcode the user gave).
+static bool specimen_follows_container(s2d_ds *ours, const s2d_ds *overrides,
+                                       const s2d_ds *theirs, s2d_error *err)
+{
+    uint32_t container = s2d_dict_entry_of(S2D_KW_ContainerIdentifier)->tag;
+    uint32_t specimen = s2d_dict_entry_of(S2D_KW_SpecimenIdentifier)->tag;
+    char id[65];
+    if (!ours || (theirs && s2d_ds_has(theirs, specimen)) ||
+        !s2d_ds_get_str(overrides, container, id, sizeof id)) {
+        return true;
+    }
+    return s2d_put_str(ours, S2D_KW_SpecimenIdentifier, id, err);
+}
+
 // The user's attributes over ours. A Specimen Description Sequence of one item completes
 // our item attribute by attribute instead of replacing the sequence: a manifest's
 // SpecimenIdentifier alone, or a description without a SpecimenUID, keeps the UID and the
@@ -158,6 +174,10 @@ static bool merge_overrides(s2d_ds *ds, const s2d_ds *overrides, s2d_error *err)
     const s2d_ds *theirs = s2d_ds_seq_count(overrides, tag) == 1
                                ? s2d_ds_seq_item(overrides, tag, 0) : NULL;
     s2d_ds *ours = s2d_ds_seq_count(ds, tag) == 1 ? s2d_ds_seq_item(ds, tag, 0) : NULL;
+    bool user_items = s2d_ds_seq_count(overrides, tag) > 1;
+    if (!user_items && !specimen_follows_container(ours, overrides, theirs, err)) {
+        return false;
+    }
     if (!theirs || !ours) {
         return s2d_ds_merge(ds, overrides, err);
     }

@@ -257,8 +257,30 @@ def check_refusals(bin_, cmu, work):
                       and not os.path.exists(out_dir), "refused %s: %s" % (name, r.stderr.strip()))
 
 
+def check_specimen_follows_container(bin_, cmu, work):
+    """Issue 18 finding 2: a Container Identifier the user gives names the specimen too,
+    unless the user names the specimen; the file's stem is then in neither."""
+    for name, meta, specimen in [
+            ("container-only", {"00400512": {"vr": "LO", "Value": ["BARCODE-7"]}}, "BARCODE-7"),
+            ("both", {"00400512": {"vr": "LO", "Value": ["BARCODE-7"]},
+                      "00400560": {"vr": "SQ", "Value": [{"00400551": {"vr": "LO", "Value": ["SPEC-9"]}}]}},
+             "SPEC-9")]:
+        path = os.path.join(work, name + ".json")
+        with open(path, "w") as f:
+            json.dump(meta, f)
+        out = os.path.join(work, name)
+        r = convert(bin_, cmu, out, "--metadata", path)
+        ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"), stop_before_pixels=True) if r.returncode == 0 else None
+        item = ds.SpecimenDescriptionSequence[0] if ds else None
+        checks.expect(ds is not None and ds.ContainerIdentifier == "BARCODE-7" and
+                      item.SpecimenIdentifier == specimen and item.get("SpecimenUID"),
+                      "%s: container BARCODE-7, specimen %s, a SpecimenUID (%s)" %
+                      (name, specimen, item.SpecimenIdentifier if item else r.stderr.strip()))
+
+
 def main(bin_, cmu, work):
     os.makedirs(work, exist_ok=True)
+    check_specimen_follows_container(bin_, cmu, work)
     check_json_and_flags(bin_, cmu, work)
     check_tcga_icc_and_flags(bin_, cmu, work)
     check_refusals(bin_, cmu, work)
