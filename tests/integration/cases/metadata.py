@@ -278,9 +278,26 @@ def check_specimen_follows_container(bin_, cmu, work):
                       (name, specimen, item.SpecimenIdentifier if item else r.stderr.strip()))
 
 
+def check_example_specimen_uid(bin_, cmu, work):
+    """Two slides converted with the README's example metadata are two specimens: it gives
+    no SpecimenUID, so each conversion makes its own (issue 18 finding 2)."""
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                           "testdata", "example-metadata.json")
+    uids = []
+    for name in ("example-1", "example-2"):
+        out = os.path.join(work, name)
+        r = convert(bin_, cmu, out, "--metadata", example)
+        if r.returncode == 0:
+            ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"), stop_before_pixels=True)
+            uids.append(ds.SpecimenDescriptionSequence[0].get("SpecimenUID"))
+    checks.expect(len(uids) == 2 and all(uids) and uids[0] != uids[1],
+                  "the example metadata: a SpecimenUID per conversion %s" % uids)
+
+
 def main(bin_, cmu, work):
     os.makedirs(work, exist_ok=True)
     check_specimen_follows_container(bin_, cmu, work)
+    check_example_specimen_uid(bin_, cmu, work)
     check_json_and_flags(bin_, cmu, work)
     check_tcga_icc_and_flags(bin_, cmu, work)
     check_refusals(bin_, cmu, work)
