@@ -252,6 +252,97 @@ static bool valid_uid(const char *v, size_t n)
     return true;
 }
 
+// n digits at s, as a number; -1 when one is not a digit.
+static int digits(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static bool valid_date(const char *v)   // YYYYMMDD, a day of the calendar
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = digits(v, 4), m = digits(v + 4, 2), d = digits(v + 6, 2);
+    bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    return y >= 0 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] &&
+           (m != 2 || d <= 28 || leap);
+}
+
+// HH[MM[SS[.F{1,6}]]] (PS3.5 table 6.2-1), n characters.
+static bool valid_time(const char *v, size_t n)
+{
+    static const int max[] = {23, 59, 60};
+    size_t i = 0;
+    for (int part = 0; part < 3 && i < n && v[i] != '.'; part++, i += 2) {
+        int x = i + 2 <= n ? digits(v + i, 2) : -1;
+        if (x < 0 || x > max[part]) {
+            return false;
+        }
+    }
+    if (i == 0 || (i < n && (i != 6 || v[i] != '.' || n - i < 2 || n - i > 7))) {
+        return false;
+    }
+    return i >= n || digits(v + i + 1, n - i - 1) >= 0;
+}
+
+// YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX], n characters.
+static bool valid_datetime(const char *v, size_t n)
+{
+    const char *sign = memchr(v, '+', n);
+    sign = sign ? sign : memchr(v, '-', n);
+    size_t body = sign ? (size_t)(sign - v) : n;
+    if (sign) {
+        int hh = n - body == 5 ? digits(sign + 1, 2) : -1, mm = hh >= 0 ? digits(sign + 3, 2) : -1;
+        if (hh < 0 || hh > 14 || mm < 0 || mm > 59) {
+            return false;
+        }
+    }
+    if (body < 4 || digits(v, 4) < 0) {
+        return false;
+    }
+    char date[9] = "00000101";
+    memcpy(date, v, body < 8 ? body : 8);
+    if (body == 5 || body == 7 || !valid_date(date)) {
+        return false;
+    }
+    return body <= 8 || valid_time(v + 8, body - 8);
+}
+
+static bool valid_age(const char *v, size_t n)   // nnnD, nnnW, nnnM or nnnY
+{
+    return n == 4 && digits(v, 3) >= 0 && strchr("DWMY", v[3]) && v[3];
+}
+
+// Whether one value of a dated or aged VR has its form; other VRs are not checked here.
+static bool valid_form(const char *vr, const char *v, size_t n)
+{
+    while (n && v[n - 1] == ' ') {   // the padding a stored value may carry
+        n--;
+    }
+    if (n == 0) {
+        return true;
+    }
+    if (memcmp(vr, "DA", 2) == 0) {
+        return n == 8 && valid_date(v);
+    }
+    if (memcmp(vr, "TM", 2) == 0) {
+        return valid_time(v, n);
+    }
+    if (memcmp(vr, "DT", 2) == 0) {
+        return valid_datetime(v, n);
+    }
+    if (memcmp(vr, "AS", 2) == 0) {
+        return valid_age(v, n);
+    }
+    return true;
+}
+
 static bool check_text_value(const text_rule *rule, const char *v, size_t n, uint32_t tag,
                              s2d_error *err)
 {
@@ -288,6 +379,24 @@ static bool check_text_value(const text_rule *rule, const char *v, size_t n, uin
     if (memcmp(rule->vr, "DA", 2) == 0 && n != 0 && n != 8) {
         return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) DA value of %zu characters is not "
                              "YYYYMMDD", group, element, n);
+    }
+    static const char *const forms[][2] = {{"DA", "a date YYYYMMDD"},
+                                           {"TM", "a time HHMMSS.FFFFFF"},
+                                           {"DT", "a date-time YYYYMMDDHHMMSS.FFFFFF&ZZXX"},
+                                           {"AS", "an age nnnD, nnnW, nnnM or nnnY"}};
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+        if (memcmp(rule->vr, forms[f][0], 2) != 0) {
+            continue;
+        }
+        for (size_t start = 0, i = 0; i <= n; i++) {   // each value of a multi-valued one
+            if (i == n || v[i] == '\\') {
+                if (!valid_form(rule->vr, v + start, i - start)) {
+                    return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) %s value is not %s",
+                                         group, element, rule->vr, forms[f][1]);
+                }
+                start = i + 1;
+            }
+        }
     }
     if (memcmp(rule->vr, "UI", 2) == 0 && n > 0 && !valid_uid(v, n)) {
         return s2d_error_set(err, S2D_ERR_INPUT, "(%04X,%04X) UI value is not a valid UID",

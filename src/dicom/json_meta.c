@@ -287,6 +287,32 @@ static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *pa
     return ok;
 }
 
+// A private data element (odd group, element xx00-xxFF above 0x1000) belongs to the block
+// its Private Creator (gggg,00xx) reserves (PS3.5 7.8.1): without that creator in the same
+// dataset no reader can tell whose element it is.
+static bool private_tags_have_creators(const s2d_ds *ds, const char *path, s2d_error *err)
+{
+    for (size_t i = 0; i < s2d_ds_count(ds); i++) {
+        uint32_t tag = s2d_ds_tag_at(ds, i);
+        unsigned group = tag >> 16, element = tag & 0xFFFF;
+        if (group % 2 == 0) {
+            continue;
+        }
+        if (element >= 0x0001 && element <= 0x000F) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) is reserved in a private "
+                                 "group", path, group, element);
+        }
+        uint32_t creator = (uint32_t)group << 16 | element >> 8;
+        char name[65];
+        if (element >= 0x1000 && (!s2d_ds_get_str(ds, creator, name, sizeof name) || !name[0])) {
+            return s2d_error_set(err, S2D_ERR_INPUT, "%s: private (%04X,%04X) needs its Private "
+                                 "Creator (%04X,%04X) in the same dataset", path, group, element,
+                                 group, element >> 8);
+        }
+    }
+    return true;
+}
+
 // owned: the attributes refused at top level; NULL inside sequence items.
 static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, const owned_list *owned,
                          s2d_error *err)
@@ -322,7 +348,7 @@ static bool fill_dataset(s2d_ds *ds, json_t *obj, const char *path, const owned_
             return false;
         }
     }
-    return true;
+    return private_tags_have_creators(ds, path, err);
 }
 
 void s2d_json_meta_unquote_reason(char *text)

@@ -231,6 +231,19 @@ def check_refusals(bin_, cmu, work):
     r = convert(bin_, cmu, os.path.join(work, "wrong"), "--metadata", wrong)
     checks.expect(r.returncode == 1 and "wrong.json" in r.stderr and "(0010,0030)" in r.stderr,
                   "invalid DA refused: %s" % r.stderr.strip())
+    r = convert(bin_, cmu, os.path.join(work, "flag-date"), "--patient-birth-date", "19991399")
+    checks.expect(r.returncode == 2 and "--patient-birth-date" in r.stderr and "19991399" not in r.stderr,
+                  "a flag's impossible date refused, naming the flag, not the value: %s" % r.stderr.strip())
+    fine = os.path.join(work, "fine.json")
+    with open(fine, "w") as f:
+        json.dump({"00080030": {"vr": "TM", "Value": ["101500.123"]},
+                   "0008002A": {"vr": "DT", "Value": ["20240229101500.5+0100"]},
+                   "00101010": {"vr": "AS", "Value": ["045Y"]},
+                   "00090010": {"vr": "LO", "Value": ["ACME 1.0"]},
+                   "00091010": {"vr": "LO", "Value": ["x"]}}, f)
+    r = convert(bin_, cmu, os.path.join(work, "fine"), "--metadata", fine)
+    checks.expect(r.returncode == 0, "well-formed TM, DT, AS and a private tag with its creator: %s"
+                  % r.stderr.strip())
 
     # Each of these would write a wrong or corrupt file if accepted.
     refusals = [
@@ -246,6 +259,13 @@ def check_refusals(bin_, cmu, work):
         ("bulk", '{"00282000": {"vr": "OB", "BulkDataURI": "http://x"}}', "BulkDataURI"),
         ("bad-uid", '{"0020000D": {"vr": "UI", "Value": ["1.02.3"]}}', "not a valid UID"),
         ("two-lt", '{"00204000": {"vr": "LT", "Value": ["a", "b"]}}', "takes one value"),
+        # Issue 18 finding 4: values checked by their VR's form, not only their length.
+        ("bad-day", '{"00100030": {"vr": "DA", "Value": ["19991399"]}}', "is not a date YYYYMMDD"),
+        ("no-leap", '{"00100030": {"vr": "DA", "Value": ["19000229"]}}', "is not a date YYYYMMDD"),
+        ("bad-time", '{"00080030": {"vr": "TM", "Value": ["256000"]}}', "is not a time"),
+        ("bad-datetime", '{"0008002A": {"vr": "DT", "Value": ["20241301"]}}', "is not a date-time"),
+        ("bad-age", '{"00101010": {"vr": "AS", "Value": ["45Y"]}}', "is not an age"),
+        ("no-creator", '{"00091010": {"vr": "LO", "Value": ["x"]}}', "needs its Private Creator (0009,0010)"),
     ]
     for name, text, message in refusals:
         path = os.path.join(work, name + ".json")

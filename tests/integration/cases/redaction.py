@@ -79,8 +79,9 @@ def main(bin_, cmu, work):
     os.makedirs(w("in"))
     os.symlink(cmu, w("in", os.path.basename(cmu)))
     manifest = write(w("manifest.csv"), f"path,StudyDate\n{cmu},2020SECRET\n")
+    # The manifest's own words: its line and column (the attribute's keyword).
     run("batch manifest StudyDate", [bin_, "batch", manifest, "-o", w("b1")], 1,
-        ["(0008,0020)"], w("b1"))
+        ["manifest.csv line 2, column StudyDate"], w("b1"))
     run("batch --metadata syntax", [bin_, "batch", w("in"), "-o", w("b2"), "--metadata",
         bad_json], 1, ["bad.json", "line 1 column"], w("b2"))
     run("batch --patient-birth-date", [bin_, "batch", w("in"), "-o", w("b3"),
