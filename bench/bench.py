@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The measurements of bench/run.sh (which installs and builds first, then runs this).
 
 Converts a synthetic tissue-like Aperio-like slide and the real test slides with slide2dcm

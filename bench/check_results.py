@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The benchmark's smoke test: runs `bench/run.sh --smoke` on the given build and checks that
 its JSON is complete and self-consistent (every expected key, positive figures, tile counts
 that agree between the report, the levels and the limit loop) and that the table was

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d-codec-limit: the reference of the lossless-codec benchmark (issue 16: "JPEG-LS
  * against CharLS encoding the same frames alone"). Every page of a plain TIFF (the main
  * directory chain, reduced-resolution copies skipped) that is 8- or 16-bit grey or 8-bit

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Before and after in one run: two builds of slide2dcm take turns on the benchmark's
 synthetic slide (bench/bench.py's 30720 x 20480 Aperio-like slide, 256-pixel JPEG tiles) in
 its three modes on 1 and 2 threads, round after round, so that whatever else the machine

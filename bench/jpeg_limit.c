@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d-jpeg-limit: the libjpeg-turbo limit of re-encoding a slide level, the benchmark's
  * reference (a). Each tile of one tiled-JPEG TIFF directory is read raw (TIFFReadRawTile),
  * made a complete JPEG the way the converter's reader makes it (s2d_jpeg_splice with the

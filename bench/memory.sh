@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/memory.sh [WIDTHxHEIGHT ...]
 # Peak resident memory of `slide2dcm convert` on synthetic Aperio-like slides of growing
 # size (default 20000x16000, 100000x80000, and 400000x4000 for width alone): it must stay

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The microscopy benchmark (issue 17; `bash bench/run.sh --micro` builds and runs it).
 
 Inputs, written by s2d-make-micro-bench (tools/make_micro_bench.c) into --work (a scratch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d-micro-limit: the limit loop of the microscopy benchmark (issue 17: "MP/s per core for
  * each candidate, the limit loop of the codec alone"). Cuts --tiles whole tile x tile tiles
  * of one page of a grey TIFF (8 or 16 bits, read with libtiff from the middle of the page

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The plain-TIFF benchmark (issue 16; `bash bench/run.sh --plain` builds and runs it).
 
 Inputs, written by s2d-make-plain-bench (tools/make_plain_bench.c) into --work (a scratch

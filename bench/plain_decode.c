@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d-plain-decode: the decoding half of the plain-TIFF benchmark's reference (issue 16:
  * "the libtiff decode of the same pages plus cp + fsync of an output-sized file"). It reads
  * every page of a plain TIFF (the main directory chain, reduced-resolution copies skipped)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh [--memory] [--smoke] [--repeat N] [--threads 1,2] [--no-orthanc]
 #              [--build-dir DIR] [--work DIR] [--json FILE]
 # bench/run.sh --plain [--rounds N] [--build-dir DIR] [--work DIR] [--json FILE] ...

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # From a fresh Debian 12 machine: installs what is needed, builds slide2dcm, makes the
 # bundled synthetic Aperio-like example slide with the project's own generator, converts
 # it to DICOM and validates the result.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # scripts/setup.sh [GROUP...]: installs the Debian 12 packages of the groups named (default
 # "build"): build, what building and running slide2dcm need; example, what
 # scripts/example.sh adds (the validator it runs); tests, the test suite's tools

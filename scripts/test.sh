@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite from a fresh Debian 12 machine: installs what is needed, builds with
 # warnings as errors, runs every test, then again under ASan+UBSan, then the threaded
 # pipeline under TSan. Exit status 0 only if everything passed.

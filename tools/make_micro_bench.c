@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // make_micro_bench: writes the large microscopy TIFFs of the microscopy benchmark
 // (bench/micro.py): an OME-TIFF of C channels of W x H grey pixels, one page a channel,
 // uncompressed strips, written row by row (memory stays a few rows whatever the size).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // make_plain_bench: writes the large plain TIFFs of the plain-TIFF benchmark
 // (bench/plain.py) and memory tests (tests/integration/cases/plain_memory.py):
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // make_plain_tiff: writes the plain-TIFF test fixtures of issue 16 (radiology exports,
 // scanned documents, photos, bad files) into one directory through libtiff. Beside each
 // TIFF it writes NAME.values, every sample it handed to libtiff, and for the whole set

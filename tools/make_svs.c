@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // make_svs: writes a synthetic Aperio-style SVS (tiled JPEG pyramid plus
 // thumbnail, label and macro images) through libtiff, one tile at a time,
 // from a procedural H&E-like picture; used as example slide and test input.

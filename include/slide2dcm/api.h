@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What every public header of the slide2dcm library shares: S2D_API marks a function the
  * shared library exports (it is built with hidden visibility, so nothing else is), and
  * S2D_BEGIN_C / S2D_END_C give the declarations C linkage in a C++ program. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Error reporting for the slide2dcm library: a caller-owned struct filled at most once.
  * The code tells the CLI which exit status to use; the message is one line. */
 #ifndef SLIDE2DCM_ERROR_H

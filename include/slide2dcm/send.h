@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Public API of the slide2dcm library, sending side: deliver Part 10 files to an archive
  * by DICOMweb STOW-RS (PS3.18) or DIMSE C-STORE (PS3.7, PS3.8), one outcome per file.
  * Files are streamed from disk: memory stays bounded whatever their size. */

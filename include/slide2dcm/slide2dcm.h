@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Public API of the slide2dcm library: convert one slide or TIFF into the DICOM files of
  * a directory (VL Whole Slide Microscopy for slides and microscopy planes; Secondary
  * Capture, VL Photographic or Encapsulated PDF for plain TIFFs). Sending is in

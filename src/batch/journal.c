@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Append-only, crash-safe batch journal; see batch/journal.h. */
 #include "batch/journal.h"
 

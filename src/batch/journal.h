@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The batch journal, OUTROOT/batch-journal.jsonl: one JSON object per line, only ever
  * appended, each line flushed to disk (fdatasync) before the batch goes on. A run killed
  * in the middle of a line leaves a torn last line: reading skips lines that are not whole

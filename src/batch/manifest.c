@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* CSV manifest reader; see batch/manifest.h. */
 #include "batch/manifest.h"
 

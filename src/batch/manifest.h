@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The CSV manifest of a batch: a `path` column, plus columns named by DICOM keyword whose
  * cells set that attribute for that row's slide (an empty cell sets nothing; columns of
  * other names are ignored), and the

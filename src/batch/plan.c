@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Batch planning: folder walk, manifest rows, output names; see batch/plan.h. */
 #include "batch/plan.h"
 

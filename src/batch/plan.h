@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Which slides a batch converts and where each one's output goes: from a folder walked
  * recursively (slides recognised by content or by a slide extension, multi-file formats
  * taken once) or from a CSV manifest. */

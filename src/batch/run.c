@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Batch runner; see batch/run.h.
  *
  * Isolation: every slide is converted by a child process running our own binary's

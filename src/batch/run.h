@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Runs a batch plan: each slide converted by a child process (`slide2dcm convert`) into a
  * staging folder, moved into OUTROOT/<name> when complete, its outcome journaled; then
  * OUTROOT/batch-report.json. What happened comes back as counts and an s2d_error; the

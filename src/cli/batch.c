@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* slide2dcm batch: parses the command line, makes the plan (batch/plan.c) and runs it
  * (batch/run.c), or with --list prints the plan for the Snakemake workflow. */
 #include "cli/batch.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `slide2dcm batch`: many slides, parallel, resumable; see docs/batch.md. */
 #ifndef S2D_CLI_BATCH_H
 #define S2D_CLI_BATCH_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* slide2dcm command line: parses options (the table of cli/options.c), reports progress
  * and errors, maps errors to exit codes (1 bad input, 2 usage, 3 I/O). All conversion work
  * is in the library. */

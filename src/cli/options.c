@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The option table of convert and batch (see options.h), the appliers of its rows and the
  * usage texts generated from it. */
 #include "cli/options.h"

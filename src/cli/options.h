@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The options of `slide2dcm convert` and `slide2dcm batch` in one table. From it come the
  * getopt_long tables of both commands, the options batch passes on to every slide's
  * conversion, the usage texts and the statement of which options change the pixel data

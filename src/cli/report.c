@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JSON report of a conversion, written with jansson; see cli/report.h. */
 #include "cli/report.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the command line's subcommands share: the --json-report file of a conversion
  * (per-file tiles, bytes, seconds and tiles/s) and the one-line usage error. */
 #ifndef S2D_CLI_REPORT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* slide2dcm send, and the sending options convert shares; see cli/send.h. */
 #include "cli/send.h"
 

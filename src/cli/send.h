@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The sending options shared by `slide2dcm send` and `slide2dcm convert --send-*`, and the
  * send command itself. Credentials come from the environment or a file, never argv. */
 #ifndef S2D_CLI_SEND_H

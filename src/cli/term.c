@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Status block on a terminal; see cli/term.h. */
 #include "cli/term.h"
 

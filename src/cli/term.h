@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Progress on standard error: on a terminal, a block of status lines rewritten in place
  * (convert's and send's one line, batch's slides in progress and its totals) with the
  * lines that stay (warnings, a finished slide) printed above it; off a terminal, only the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JPEG / JPEG 2000 marker reading and TIFF tile splicing; see codec/bitstream.h. */
 #include "codec/bitstream.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Facts read from JPEG and JPEG 2000 bitstreams without decoding them, and the splicing that
  * turns an abbreviated TIFF JPEG tile into a complete stream. The colour coding of a copied
  * frame comes from here, not from TIFF tags, which vendors get wrong. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The codec table; see codec/codec.h. */
 #include "codec/codec.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Codecs as a table, one entry (and one file) per transfer syntax: what pixels it can
  * carry, how large an encoded frame can get, and its encoder and decoder where we have
  * them. Adding a codec is one file and one line in codec.c's list. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Frame decoding with TurboJPEG and OpenJPEG; see codec/frame_dec.h. */
 #include "codec/frame_dec.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Decoder of single frames: a complete JPEG stream (TurboJPEG) or a raw JPEG 2000
  * codestream (OpenJPEG), told apart by their first marker. One per thread. */
 #ifndef S2D_FRAME_DEC_H

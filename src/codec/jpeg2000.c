@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JPEG 2000 Image Compression (lossless or lossy): decode only, 8-bit three-component
  * codestreams into RGB (codec/frame_dec.h, OpenJPEG). There is no encoder yet: frames of
  * this syntax are copied from the source, and a broken one cannot be replaced. */

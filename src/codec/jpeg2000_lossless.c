@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JPEG 2000 Lossless Only (PS3.5 A.4.4, 1.2.840.10008.1.2.4.90) through OpenJPEG: a raw
  * codestream (J2K, no JP2 box) coded with the reversible 5/3 wavelet in one quality layer;
  * grey of 8 or 16 bits allocated at Bits Stored precision (MONOCHROME1/2), 8-bit RGB

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JPEG Baseline (Process 1), 8-bit grey, RGB or YCbCr planes: the table's entry over
  * codec/jpeg_enc.h and codec/frame_dec.h. RGB is stored as YCbCr (4:2:0 or 4:4:4), YCbCr
  * planes as they are (their chroma_div settles the subsampling), grey as one component. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libjpeg (not TurboJPEG) operations; see codec/jpeg_cut.h. libjpeg reports errors by
  * calling error_exit, which must not return: it jumps back to the operation. */
 #include "codec/jpeg_cut.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What only the libjpeg API can do: cut a frame out of a JPEG at DCT-coefficient level
  * (lossless: the coefficients are copied, not decoded to pixels), and encode pixels
  * without a colour transform (Photometric RGB). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* TurboJPEG wrapper; the only file that knows the TurboJPEG API. */
 #include "codec/jpeg_enc.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JPEG baseline encoder (TurboJPEG), one per thread. Output is a complete interchange
  * stream (SOI, JFIF, tables, SOF0, scan, EOI) storing YCbCr: Photometric YBR_FULL_422;
  * or, from grey pixels, one component. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JPEG-LS Lossless (ISO/IEC 14495-1, PS3.5 A.4.3) through CharLS: grey in bytes (any Bits
  * Stored, coded as 8-bit samples as dcmtk codes them: its decoder refuses a precision under
  * 8) or 9..16 bits in 16-bit words (coded at Bits Stored), and 8-bit RGB coded

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Explicit VR Little Endian, uncompressed: 8- and 16-bit samples, one or three a pixel,
  * interleaved or planar, and 1-bit grey packed eight pixels a byte, the first pixel in
  * the lowest bit (PS3.5 8.1.1 and D.1). A frame starts at its first byte here; in a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OpenJPEG input from memory; see opj_memory.h. */
 #include "codec/opj_memory.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OpenJPEG reads codestreams from a stream object; the decoders of JPEG 2000 frames
  * (frame_dec.c for copied tiles, jpeg2000_lossless.c) read them from memory through this
  * one, and silence OpenJPEG's messages the same way: our errors say what failed. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Sizes derived from a pixel description; see codec/pixdesc.h. */
 #include "codec/pixdesc.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the pixels of an image are, in words of pixels, not of a file format: the codecs
  * decide from it what they can carry, and how large a frame can get. It belongs to the
  * source model (src/source/), which includes it from here. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* RLE Lossless (PS3.5 Annex G): 8- and 16-bit grey, 8-bit RGB. A frame is a header of 16
  * little-endian uint32 (the number of segments, then each segment's offset from the frame's
  * start, unused ones 0) and one segment per byte plane: each sample's most significant byte

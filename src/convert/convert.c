@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One slide to one output directory: validate the options, open the source, describe the
  * slide (identity.h), plan the instances (iod/plan.h), open the writers, run the tile
  * pipeline (WSM's pyramid), write the associated images, then rename every file into place

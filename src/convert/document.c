@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A document's pages as one Encapsulated PDF; see document.h. */
 #include "convert/document.h"
 

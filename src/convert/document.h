@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A document's pages as one Encapsulated PDF (--as pdf; docs/plain-tiff.md, "Documents as
  * PDF"): pages.c plans and writes through these when the option is given. Each page is
  * one PDF page whose image carries the TIFF's own coded data where a PDF filter reads it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The slide's identity and what every instance of it shares (see identity.h). */
 #include "convert/identity.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What identifies a slide and its instances: the UIDs (random, or derived from the slide's
  * content and the options that change the pixels), the user's attributes (--metadata and
  * the attribute flags), and what the slide says about itself (pixel size, container id,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d_convert_json: the library's face for bindings (the Python package) and for programs
  * that would rather not share the layout of s2d_convert_options. Options come as a JSON
  * object keyed by the struct's field names; the report goes back as JSON. See

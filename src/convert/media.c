@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* DICOM media folders; see convert/media.h. */
 #define _GNU_SOURCE
 #include "convert/media.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A DICOM media folder (PS3.10, PS3.12): the files of one or more conversions under
  * media-safe File IDs (at most 8 characters of A-Z 0-9 _, 3 levels) and a DICOMDIR
  * (iod/dicomdir.c) that references every one, for a CD, a DVD or a USB stick.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A microscopy file's grey planes to WSM; see microscopy.h and docs/microscopy.md. */
 #include "convert/microscopy.h"
 

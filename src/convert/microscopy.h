@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A microscopy file's grey planes (fluorescence channels, z planes, time points) to VL Whole
  * Slide Microscopy (docs/microscopy.md): whether a file is one, how its samples map to the
  * unsigned 8 or 16 bits WSM stores, the plan of instances (iod/wsm_planes.h), and each

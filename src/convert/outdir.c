@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The output directory, all or nothing (see outdir.h). */
 #include "convert/outdir.h"
 

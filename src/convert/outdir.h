@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The output directory, all or nothing. A conversion is written whole into a hidden
  * sibling of -o (".NAME.staging-XXXXXX"), its files under temporary names renamed within
  * it once all are complete (dicom/part10.h); then that folder becomes -o in one step: a

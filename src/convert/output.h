@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One output instance in the making, as the conversion's other parts see it. */
 #ifndef S2D_CONVERT_OUTPUT_H
 #define S2D_CONVERT_OUTPUT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A plain TIFF's pages to DICOM; see pages.h and docs/plain-tiff.md. */
 #include "convert/pages.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A plain TIFF's pages to Secondary Capture or VL instances (docs/plain-tiff.md): what the
  * file holds (its kind), how each page's pixels map, the plan of instances, then each
  * instance written page by page, native pixels a band of rows at a time. convert.c opens

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The minimal PDF writer; see pdf_writer.h. Objects are numbered before they are written,
  * so that each refers to the next without a second pass: 1 the catalog, 2 the page tree
  * (both written last), then four per page i: 3 + 4i the page, 4 + 4i its content stream,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A minimal PDF writer (ISO 32000-1): one page per image, each page an image XObject
  * drawn over the whole page, written front to back into a sink, never seeking and never
  * holding an image. What an image's stream carries is the caller's: coded bytes a PDF

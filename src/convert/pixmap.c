@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The page pixel mapping; see pixmap.h and the table in docs/plain-tiff.md. */
 #include "convert/pixmap.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* From the pixels a plain TIFF's page stores to the pixels its DICOM instance holds: the
  * one place of the mapping table in docs/plain-tiff.md (inversion, widening of 2- and 4-bit
  * grey, the offset of signed samples, the linear scaling of float and 32-bit samples,

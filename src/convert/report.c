@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The conversion's report (see report.h). */
 #include "convert/report.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The report of one conversion: one entry per file written, the parts of a concatenation
  * each with its own, filled from the outputs and their finished writers. */
 #ifndef S2D_CONVERT_REPORT_H

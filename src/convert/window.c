@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Windows from a histogram; see window.h. */
 #include "convert/window.h"
 

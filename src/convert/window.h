@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The windows (Window Center and Width, PS3.3 C.11.2) of greyscale output over 8 bits,
  * computed from a histogram of the instance's stored values: the default window spans the
  * 0.5 to 99.5 percentiles, a second one the full range. Values are in rescaled units

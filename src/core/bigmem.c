@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* See core/bigmem.h. */
 #include "core/bigmem.h"
 

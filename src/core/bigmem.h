@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Large buffers that are filled as soon as they are made: a reader's read window, the
  * decoded pixels of an associated image. On the machines measured (docs/benchmarks.md) the
  * first touch of each 4 KiB page of fresh memory costs ~10 us, a fault through the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Growable byte buffer; little-endian helpers for DICOM encoding. */
 #include "core/buf.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Growable byte buffer used to encode datasets. On allocation failure it stays
  * in a failed state (ok == false) so callers can check once at the end. */
 #ifndef S2D_BUF_H

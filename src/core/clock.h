@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The one clock durations are measured with: monotonic, so that a change of the wall
  * clock during a run neither stretches nor reverses them. */
 #ifndef S2D_CLOCK_H

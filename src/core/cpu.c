@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* See core/cpu.h. */
 #define _GNU_SOURCE
 #include "core/cpu.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The warnings of one run: each is handed to the caller's callback and counted, so that a
  * report's warning count is the number of warnings raised: the lines printed, unless the
  * caller chose not to print them (-q). Library code never prints them itself: without a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Libraries loaded by the first call that needs them rather than at start-up. OpenSlide and
  * libcurl bring ~35 and ~25 libraries of their own; loading them cost every run ~18 and
  * ~15 ms, paid for nothing by the slides the TIFF backend reads and by conversions that do

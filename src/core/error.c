@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* First-error-wins error slot; see include/slide2dcm/error.h. */
 #include "slide2dcm/error.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The exit statuses of the slide2dcm command line, in one place: the CLI returns them, and
  * the batch reads them back from its children (`convert` exec'd, `send` forked). The
  * library never exits; s2d_cli_exit_status() maps its error codes onto these. */

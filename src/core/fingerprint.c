@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The digests of a slide's files; see core/fingerprint.h. */
 #include "core/fingerprint.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Two digests of the files a slide is made of (listed by source/fileset.h):
  *  - the change key: names, sizes and modification times (stat only, no reading), which
  *    decides whether a batch must redo a slide;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A thread that flushes a file to disk while the file is still being written. On the
  * machines measured (docs/benchmarks.md) an fsync costs ~0.45 ms per MB written since the
  * previous one, whether or not the pages were handed to the disk early with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* See core/fs.h. */
 #define _GNU_SOURCE   // renameat2, nftw
 #include "core/fs.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* File-system steps the converter, the batch and the senders share. They are thin: each
  * fails with errno set, and the caller, who knows what the file is, words the error. */
 #ifndef S2D_FS_H

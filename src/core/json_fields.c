@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Setting struct fields from JSON by name; see core/json_fields.h. */
 #include "core/json_fields.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Setting a C struct's fields from a JSON object by name: the JSON faces of the library
  * (s2d_convert_json, s2d_send_json) that let a binding pass options without sharing the
  * structs' layouts. */

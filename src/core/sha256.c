@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* SHA-256 written from FIPS 180-4 section 6.2; see core/sha256.h. */
 #include "core/sha256.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* SHA-256 (FIPS 180-4), for content fingerprints and deterministic UIDs: a standard,
  * collision-resistant hash whose test vectors anyone can check, with no new dependency. */
 #ifndef S2D_SHA256_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The library's version; see slide2dcm/slide2dcm.h. */
 #include "slide2dcm/slide2dcm.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The concatenation splitter (PS3.3 C.7.6.16) behind a Part 10 writer opened with a size
  * cap; see dicom/part10.h. Frames are gathered in an unlinked spool file next to the
  * output, and a part is written out through the one-file writer of dicom/part10.c when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dictionary's table and lookups; see dicom/dict.h. */
 #include "dicom/dict.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The DICOM data dictionary of slide2dcm: keyword, tag and VR of every attribute the code
  * writes or reads, kept in one list (S2D_DICT below) in tag order. Code names an attribute
  * by its keyword (S2D_KW_PatientName), so a misspelt keyword does not compile; text that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Dataset builder and Explicit VR Little Endian encoder; see dicom/ds.h.
  * Invariant: elems is sorted by tag with no duplicates; every stored value has even length. */
 #include "dicom/ds.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* In-memory DICOM dataset builder: elements kept sorted by tag, values stored already
  * encoded (Explicit VR Little Endian, padded to even length). Knows nothing of pixel data. */
 #ifndef S2D_DS_H

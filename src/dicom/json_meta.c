@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* DICOM JSON model (PS3.18 F.2) to dataset, with jansson: it reports the line and column of
  * a syntax error and checks that strings are UTF-8, which our ISO_IR 192 output needs. */
 #include "dicom/json_meta.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Reads a DICOM JSON object (PS3.18 F.2) into a dataset: attributes a user supplies. */
 #ifndef S2D_JSON_META_H
 #define S2D_JSON_META_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Streaming Part 10 writer of one file; see dicom/part10.h. Offsets in the tables count
  * from the first byte of the first item after the Basic Offset Table item, as PS3.5 A.4
  * defines. A writer with a size cap hands its frames to dicom/concat.c. */

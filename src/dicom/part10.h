@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Streaming Part 10 writer for one multi-frame instance: header and dataset first, then
  * frames one at a time. Frames are never held in memory.
  * - Encapsulated Pixel Data (OB, undefined length, one fragment a frame): the offset table

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What dicom/part10.c and dicom/concat.c share and no one else sees: the writer's state
  * and the helpers both use. */
 #ifndef S2D_PART10_IMPL_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Reading chosen attributes of a Part 10 dataset; see dicom/scan.h. */
 #include "dicom/scan.h"
 

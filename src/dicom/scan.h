@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Chosen top-level text attributes of a Part 10 dataset, read without loading the file:
  * what a DICOMDIR record needs from the files it references. The dataset is Explicit VR
  * Little Endian, deflated or not (PS3.5 A.2, A.5), as slide2dcm writes every file; values

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* DICOM words for the source model; see dicom/source_terms.h. */
 #include "dicom/source_terms.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The DICOM words for what the source model describes in its own: the Photometric
  * Interpretation of copied frames and the Lossy Image Compression Method of a source
  * image's history. */

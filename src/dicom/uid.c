@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* UID generation from the kernel's random source or from a hash; see dicom/uid.h. */
 #include "dicom/uid.h"
 

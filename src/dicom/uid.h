@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* UIDs: "2.25." followed by the decimal value of 128 random bits (PS3.5 B.2), or, for
  * deterministic UIDs, derived from a hash (see s2d_uid_derive). */
 #ifndef S2D_UID_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Basic Directory IOD; see iod/dicomdir.h. */
 #include "iod/dicomdir.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Basic Directory IOD (PS3.3 F.3, PS3.10 8.6): a DICOMDIR of PATIENT, STUDY, SERIES and
  * IMAGE (or ENCAP DOC) records over the instances of a file-set. The only file that knows
  * the Media Storage Directory SOP class and the directory records' keys (PS3.3 F.5). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* An IOD: one kind of DICOM object slide2dcm writes, as a table entry. It owns its SOP
  * class, its names for what each instance shows (Image Type value 3, the report's flavour),
  * the attributes a user may not set, and the building of each instance's dataset from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Plain TIFF pages into instances; see iod/pages.h. The IOD of each page follows from the
  * kind and its written pixels (docs/plain-tiff.md, "Instances"). */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the IODs of plain TIFF pages share (the Secondary Capture family, iod/sc.c, the
  * VL photographs, iod/vl_photo.c, and the Encapsulated PDF, iod/pdf.c): file names,
  * owned attributes, the common modules, and the planning of pages into instances

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Encapsulated PDF (PS3.3 A.45.1): a plain TIFF's document pages as one PDF, written with
  * --as pdf (docs/plain-tiff.md, "Documents as PDF"). Modules: Patient, General Study,
  * Encapsulated Document Series, General Equipment, SC Equipment, Encapsulated Document

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The plan value (see plan.h). */
 #include "iod/plan.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The instances an IOD writes for one source, as a plain value: for each its file name, role,
  * the source image it comes from, frame grid and order, codec and pixel description. The
  * IOD's plan hook (iod.h) makes it from a description of the source and the options alone,

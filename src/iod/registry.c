@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The IOD table; see iod/iod.h. A new IOD is one file and one line here. */
 #include "iod/iod.h"
 

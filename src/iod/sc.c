@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Secondary Capture family (PS3.3 A.8): the single-frame SC Image and the four
  * multi-frame SC IODs (Single Bit, Grayscale Byte, Grayscale Word, True Color). They share
  * every module and differ in SOP class and in the pixels each may hold, so they are one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* VL Photographic Image (PS3.3 A.32.4) and VL Endoscopic Image (A.32.1): a plain TIFF that
  * holds a clinical photograph, one instance per page. They share the VL Image module
  * (C.8.12.1): 8-bit samples, one frame, no palette, no MONOCHROME1. */

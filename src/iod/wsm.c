@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The VL Whole Slide Microscopy Image IOD (PS3.3 A.32.8): the only file that knows its SOP
  * class, its image flavours, its file names, its own UIDs and TILED_FULL. Each instance is
  * one pyramid level, label, overview or thumbnail, its frames tiling the whole image in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pyramid plan (see plan.h). */
 #include "iod/wsm_levels.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pyramid plan: the frame size, and for each level written whether the source's frames
  * are copied, a source level is read and re-encoded, or the level is generated from the one
  * above; and which level a thumbnail made from the pyramid comes from. A function of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The plan of a microscopy file's planes; see wsm_planes.h. */
 #include "iod/wsm_planes.h"
 

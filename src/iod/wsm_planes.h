@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A microscopy file's grey planes as VL Whole Slide Microscopy instances
  * (docs/microscopy.md): one TILED_FULL pyramid per channel, all channels of a time point in
  * one series, z planes as the focal planes of each instance (or, with --z series, a series

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* 2x2 area average; see pipeline/downsample.h. It runs over every pixel of a re-encoded level,
  * so on x86-64 a row goes through SSSE3 (2.5x the plain C loop, same results), chosen at
  * run time; elsewhere, and for the pixels a vector step does not cover, plain C. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* 2x2 area averages, by which generated levels and thumbnails are made. */
 #ifndef S2D_DOWNSAMPLE_H
 #define S2D_DOWNSAMPLE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One frame's work; see pipeline/frames.h. */
 #include "pipeline/frames.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One frame of a tiled output, made by one worker: copied (the source's compressed tile
  * unchanged), read (the source's pixels decoded and encoded) or generated (encoded from
  * planes the caller assembled). Frames are encoded by the codec the caller names, from

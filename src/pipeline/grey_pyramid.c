@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The grey planes' pyramid on the pump; see pipeline/grey_pyramid.h.
  *
  * Every step of the run has a pump sequence number. A plane's steps are, for each band

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pyramid of grey planes (microscopy channels, focal planes, time points): each plane's
  * level 0 read a band of `tile` rows at a time, cut into tile x tile frames and averaged 2x2
  * into the next level's band, and so on down, in one streaming pass per plane. Memory is two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Ordered parallel frame producer; see pipeline/pump.h.
  * Ownership: a slot belongs to the calling thread until queued (or while it makes the frame
  * inline), then to the one worker making its frame until marked made, then to the thread

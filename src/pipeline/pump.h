@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* An ordered parallel frame producer. It knows frames by sequence number (0 .. n-1), not
  * images: the calling thread hands the frames out in order, worker threads make them in
  * whatever order they finish, and the sink receives them strictly in order, one at a time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pyramid's frames on the pump; see pipeline/pyramid.h.
  * The order frames are handed out in is fixed before the run: every source level row by
  * row, and a generated level's row after the two rows feeding it plus the next one, so that

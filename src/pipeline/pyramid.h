@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A slide's pyramid written as tiled frames, one level a file. A level is copied (the
  * source's compressed tiles become frames unchanged), read (the source level decoded and
  * re-encoded) or generated: made in the same pass by 2x2 averaging of the level above,

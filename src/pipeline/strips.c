@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Generated levels' tile rows in a spill file; see pipeline/strips.h.
  * Layout: per level, two tile rows (row r in slot r % 2); per tile its four quarters one
  * after another (top left, top right, bottom left, bottom right), each planar. A quarter

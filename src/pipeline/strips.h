@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The tile rows a generated level is made from, kept outside memory so that a slide's width
  * does not set the converter's size. Generated level L's tile (c, r) is the 2x2 average of
  * level L-1's tiles (2c..2c+1, 2r..2r+1): each of those puts its quarter-size image here,

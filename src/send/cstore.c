@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* DIMSE C-STORE SCU over our own DICOM upper layer (PS3.8 9.3): one association per run,
  * one presentation context per distinct (SOP class, transfer syntax) of the files, each
  * dataset streamed from its file in P-DATA-TF PDUs no larger than the peer's maximum.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Part 10 file meta reader; see send/dicomfile.h. The meta group is always Explicit VR
  * Little Endian (PS3.10 7.1). */
 #include "send/dicomfile.h"

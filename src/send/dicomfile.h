@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What sending needs from a Part 10 file without loading it: the UIDs of its file meta
  * group and where the dataset starts (C-STORE sends the dataset bytes as they are). */
 #ifndef S2D_SEND_DICOMFILE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d_send_files(): reads every file's meta group, then hands the files one by one to the
  * chosen transport, retrying transient failures with exponential backoff. */
 #include "slide2dcm/send.h"

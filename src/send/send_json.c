@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d_send_json: sending for bindings (the Python package), options and outcomes as JSON;
  * see slide2dcm/send.h. */
 #include <jansson.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* DICOMweb STOW-RS (PS3.18 10.5) with libcurl: one POST per file, the multipart/related
  * body streamed from the file by a read callback, the DICOM JSON response parsed for the
  * instance's outcome. One curl handle per run keeps the connection alive between files.

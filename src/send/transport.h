@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The two ways of sending behind s2d_send_files(): each transport sends one file per call
  * and says whether the outcome is final or worth another attempt; send.c owns the retry
  * loop, the backoff and the order of files. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The files a slide is made of; see source/fileset.h. */
 #include "source/fileset.h"
 

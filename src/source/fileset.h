@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The files a slide is made of, with their sizes and times: formats that spread a slide
  * over several files count all of them: MIRAX (X.mrxs + folder X/) and Hamamatsu VMS/VMU
  * (the key file + every file it names). The digests of the list are core/fingerprint.h's. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Aperio SVS: a tiled TIFF (JPEG or JPEG 2000 33005 tiles) whose first ImageDescription
  * starts with "Aperio" and holds "key = value" pairs between bars: "Aperio Image Library
  * ...|AppMag = 20|MPP = 0.499|...". After the first, the stripped images are the thumbnail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Hamamatsu NDPI: each level is one baseline JPEG strip whose restart intervals tile its MCU
  * rows exactly; frames are cut from it at DCT-coefficient level, without decoding. Levels
  * are the IFDs with a positive source lens, the macro the one with lens -1. Files past

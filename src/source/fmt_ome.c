@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OME-TIFF: a tiled TIFF whose first ImageDescription is OME-XML and whose image is 8-bit
  * RGB. Its levels are copied as a generic tiled TIFF's; the pixel size and the channels
  * (names, colours, wavelengths) come from the first Pixels element (ome_xml.c). Grey

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The fallback format, last in the registry: everything OpenSlide 3.4.1 reads that no
  * format before it took; decode only. OpenSlide's property names end here: they become the
  * source's typed metadata. OpenSlide returns premultiplied ARGB; every pixel leaving this

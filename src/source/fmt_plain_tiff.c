@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Plain TIFFs: a file of pages that no slide format takes. A TIFF whose first directory is
  * stripped, or tiled when OpenSlide would not read it as a slide (see plain_detect),
  * without a slide vendor's mark. Its pages are the main chain of directories but

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A generic tiled TIFF (OpenSlide's generic-tiff): every tiled IFD a level, of JPEG or
  * JPEG 2000 tiles to copy. Other tiles (LZW, Deflate...) are OpenSlide's to decode. */
 #include "source/ome_xml.h"

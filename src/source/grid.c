@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tiled frame geometry and regions through a grid of cells; see grid.h. */
 #include "source/grid.h"
 

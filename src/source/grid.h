@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Frame geometry the formats share: a level stored as a grid of tiles (each a frame to
  * copy), and regions read through a grid of decoded cells (tiles, or frames cut from
  * strips), clipped to the level and filled with background where the source has nothing. */

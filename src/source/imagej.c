@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* ImageJ descriptions and IJMetadata LUTs (imagej.h). */
 #include <math.h>
 #include <stdio.h>

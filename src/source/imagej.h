@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* ImageJ's TIFFs: the description ImageJ writes in the first IFD ("ImageJ=1.53t\nimages=6\n
  * channels=2\nslices=3\nhyperstack=true\nunit=micron\nspacing=0.5\nmin=0\nmax=4095\n"), whose
  * planes lie channel fastest, then slice (z), then frame (t); and the channel LUTs of its

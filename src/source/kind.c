@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What a file of pages holds (radiology, document, photo, microscopy), told from the
  * source's facts alone: the first rule that matches wins, and the reason names the fact.
  * No DICOM word here: the conversion maps kinds to IODs. */

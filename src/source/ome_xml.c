@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OME-XML: the first Image's Pixels element (ome_xml.h). Elements are found by their local
  * name (a namespace prefix such as "ome:" is allowed), outside comments; attribute values
  * in either quote, their entities decoded. */

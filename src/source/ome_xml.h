@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OME-XML (the ImageDescription of an OME-TIFF's first IFD): what the first Image's Pixels
  * element says about the planes, the channels and the pixel size, and which IFD holds
  * which plane. fmt_ome.c (RGB slides) and fmt_plain_tiff.c (grey planes) both read it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The planes of a microscopy file of pages (planes.h). Each origin says how many channels,
  * z and t the file has and which page holds which; the checks every layout gets are here:
  * the planes are grey, of one size and one sample format. */

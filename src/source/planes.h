@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The planes of a microscopy file of pages (source.h's s2d_plane_layout), from what its
  * first directory says: OME-XML (ome_xml.h), a QPTIFF's per-IFD XML (qptiff.h), an ImageJ
  * description (imagej.h), or, in a file with no mark, grey pages of one size as channels.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* QPTIFF's per-IFD XML (qptiff.h). Only the root's children are read: a depth count over
  * the tags finds them. */
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* QPTIFF (Akoya/PerkinElmer Vectra, Polaris): every IFD's ImageDescription is an XML
  * document <PerkinElmer-QPI-ImageDescription> saying what the IFD is (ImageType) and, for
  * a channel, its Name and Color ("R,G,B"). The declaration says utf-16, the bytes are

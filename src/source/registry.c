@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The formats, in the order they are tried: the TIFF layouts whose tiles we copy first,
  * each recognised by its own marks, then the plain TIFFs of pages, then OpenSlide for
  * everything else. A new format is a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The source facade: opens a file through the registry's formats, dispatches reads to the
  * format that took it, and the typed-metadata helpers the formats share. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A source: the images of one input file and what it says about itself, in words of its
  * own (no DICOM words: the DICOM layer maps them). Each image has a role, a pixel
  * description, the native coding of its stored frames (copied as they are where the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the formats share: the source object, the operations a format provides, the format
  * descriptor of the registry, and the helpers that turn a format's own words into typed
  * metadata. */

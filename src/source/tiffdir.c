@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The one libtiff pass over a TIFF's directories; see tiffdir.h. */
 #include "source/tiffdir.h"
 

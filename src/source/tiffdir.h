@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One pass of libtiff over every directory (IFD) of a TIFF, kept as a plain listing that
  * every format's detect() and open() read: the fields they use, the tile or strip tables,
  * the private tags, each image's lossy history, and whether the file is damaged. libtiff

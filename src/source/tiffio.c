@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* pread, the read window and the TIFF formats' shared runtime; see tiffio.h. */
 #include "source/tiffio.h"
 

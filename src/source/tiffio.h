@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Reading TIFF-based sources: pread with a read window (any number of threads read at
  * once; libtiff only describes the file), tile and strip byte access, and the runtime the
  * TIFF formats share: levels whose frames a format's function gives, associated images

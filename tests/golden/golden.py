@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The golden reference: the SHA-256 of every file slide2dcm writes for the shared test slides
 in six modes, with deterministic UIDs and a fixed clock. A change that alters one output byte
 fails here, naming the files; a change meant to alter bytes records new sums (--record) and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # check.sh SOURCE_DIR BUILD_DIR SLIDE WORKDIR
 # The installed library as a user meets it: `cmake --install` into a fresh prefix, then a C
 # program built with pkg-config and a C++ program built with CMake's find_package, each

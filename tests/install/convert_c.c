@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A C program a user of the installed library would write, built by tests/install/check.sh
  * with `pkg-config --cflags --libs slide2dcm`: converts SLIDE into OUTDIR with a progress
  * callback, then converts a missing file and expects the error code and message.

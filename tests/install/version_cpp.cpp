@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A C++ program against the installed library, built by tests/install/check.sh through
 // CMake's find_package(slide2dcm): the headers' C linkage and the imported target.
 // usage: version_cpp DIR (a folder of .dcm files, listed through the send API)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # check.sh SOURCE_DIR MAKE_SVS WORKDIR
 # The Debian packages as a hospital's administrator gets them: dpkg-buildpackage builds
 # slide2dcm, libslide2dcm0, libslide2dcm-dev and python3-slide2dcm from a copy of the

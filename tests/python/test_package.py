@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The Python package as a user installs and calls it: pip installs python/ from the source
 tree into a fresh virtual environment (Debian's python3, its setuptools, nothing
 downloaded), and that environment's python converts a slide through the library:

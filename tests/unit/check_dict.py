@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks slide2dcm's dictionary (src/dicom/dict.h, as test_dict --dump prints it) against
 pydicom's, an independent transcription of PS3.6: every row's tag must be known there under
 the same keyword, and its VR must be one PS3.6 allows for the tag. Attributes newer than the

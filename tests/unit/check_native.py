@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reads the native-Pixel-Data instances test_part10_native wrote (grey8, grey16, bits) with
 pydicom, dcmdump and dcm2pnm, and compares every pixel of every frame with NAME.raw, the
 pixels the test gave the writer. grey16's Window Center / Width, deferred until the frames

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Minimal unit test harness: CHECK records a failure and continues; main returns the count. */
 #ifndef S2D_TEST_HARNESS_H
 #define S2D_TEST_HARNESS_H

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reads the files test_part10 wrote: bot.dcm must carry a filled Basic Offset Table and no
 Extended Offset Table; eot.dcm an empty BOT plus EOT and EOT Lengths. Both must hold the
 same frames, found through their own table, and pass verify-wsm-frames and dciodvfy."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Pieces of batch runs and deterministic UIDs that can be checked without converting:
  * SHA-256 against FIPS 180-4 vectors, UID derivation, output names, the CSV manifest,
  * the journal's handling of a torn last line, slide file sets and fingerprints.

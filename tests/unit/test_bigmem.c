@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Large buffers on huge pages (core/bigmem.h): every size gives zero-filled memory that can
  * be written to its last byte; sizes that cannot be had give NULL. Outside AddressSanitizer
  * the buffer starts on a 2 MiB boundary. `test_bigmem huge-pages` checks the point of the

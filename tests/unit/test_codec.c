@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The codec table: every codec round-trips every pixel description it accepts (lossless
  * codecs exactly, JPEG within a PSNR bound), stays within its bound(), and refuses what it
  * cannot carry; the JPEG 2000 entry decodes a codestream OpenJPEG made here. */

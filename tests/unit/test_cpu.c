@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The CPU count (core/cpu.h) follows this process's affinity: pinned to one CPU, as under
  * `taskset -c N`, it is 1, not the machine's core count; unpinned, it is no more than the
  * CPUs of the affinity. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dictionary: rows in tag order with unique keywords, both lookups finding every row
  * and nothing else, and the keyword setters writing the dictionary's tag and VR.
  * With --dump it prints "keyword tag VR" per row for check_dict.py instead. */

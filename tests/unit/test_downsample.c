@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* 2x2 downsampling, of RGB and of single planes: every output sample equals the rounded
  * mean of the samples it covers, including odd right and bottom edges, strides wider than
  * the image, and widths that end inside and outside the vector steps (8 RGB or 16 plane

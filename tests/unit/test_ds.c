@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Dataset encoder: Explicit VR Little Endian layout, VR length rules, even padding,
  * sequences with defined lengths, merge and the value checks. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The background flusher: requests while a file grows, many requests at once, stopping
  * with a request pending, and an fdatasync that fails (a descriptor that is not a file's),
  * asked for just before stop, reported by stop: the final fsync would no longer see it.

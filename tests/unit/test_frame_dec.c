@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* s2d_frame_dec_decode_planes: YCbCr 4:2:0 and 4:4:4 JPEGs, whole and at half size, come out
  * in the encoder's planar layout with the stream's chroma, and converted back to RGB they
  * match TurboJPEG's own RGB decode (a plane out of place or a wrong stride would not);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The structure checks of copied frames (codec/bitstream.h s2d_jpeg_frame_flaw,
  * s2d_j2k_frame_flaw): sound frames pass (baseline and progressive JPEGs from
  * libjpeg-turbo, a JPEG 2000 codestream of one or two tile-parts), and each kind of damage

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The grey planes' pyramid (pipeline/grey_pyramid.h) against a naive pyramid made here in
  * memory: for odd sizes, two tile sizes, 8 and 16 bits, 1 and 3 planes, 0, 1 and 2 worker
  * threads and the native, JPEG-LS and JPEG 2000 lossless codecs, every frame of every level

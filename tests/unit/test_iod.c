@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The IOD table: lookups by name and by image type, the WSM IOD's names and dataset, and
  * --metadata refusing exactly the attributes the IOD owns. argv[1]: a scratch directory. */
 #define _GNU_SOURCE   // memmem

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The WSM IOD's instance plan (iod/plan.h) from plain source descriptions: per row, the
  * source's levels and associated images and the options, and every instance the plan must
  * list, in order: file name, role, where its pixels come from, total size, frame grid,

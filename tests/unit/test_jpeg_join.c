@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Joining JPEG strips into one stream (s2d_jpeg_join_strips): strips encoded by
  * libjpeg-turbo, each a JPEG of its own, must join into one baseline JPEG that decodes to
  * exactly the pixels of the strips decoded one by one (with replicated chroma upsampling,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The kind detector (src/source/kind.c): a table of page facts -> kind and reason, one row
  * per rule and per boundary of a rule (paper sizes either way round, the closest paper,
  * the 10 % tolerance, the 150..600 dpi window), and first match wins when several rules

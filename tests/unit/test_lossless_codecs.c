@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The lossless codecs of the table (RLE, JPEG-LS, JPEG 2000 lossless): exact round trips
  * of random and structured frames of every accepted pixel type, odd sizes and 9..16 bits
  * stored; encoded sizes within bound(), also for frames made to expand; what each refuses;

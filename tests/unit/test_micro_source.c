@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The source layer of microscopy planes (issue 17):
  *  - the parsers on strings and bytes: OME-XML (ome_xml.c), ImageJ descriptions and
  *    IJMetadata LUTs (imagej.c), QPTIFF's per-IFD XML (qptiff.c);

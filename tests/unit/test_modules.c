@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The shared modules' choices that the golden outputs (8-bit colour, one optical path) do
  * not reach: Image Pixel of one sample and 16 bits, N optical paths, the lossy history's
  * listing of an earlier step. Checked in the encoded bytes of each element. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The option table of src/cli/options.c against what users read: every option of convert
  * and batch appears in its --help, (convert's) in README.md's option table, and every
  * option of every command in the man page; nothing appears there that the table lacks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pieces of the plain-TIFF path that need no file: the windows from a histogram
  * (convert/window.h), the page pixel mapping (convert/pixmap.h) and the planning of pages
  * into Secondary Capture and VL instances (iod/pages.h), each against values worked out by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Part 10 writer: writes the same frames into OUTDIR/bot.dcm (Basic Offset Table) and
  * OUTDIR/eot.dcm (empty BOT + Extended Offset Table), some of odd length, then checks the
  * byte layout here; tests/unit/offset_tables.py then reads both back with pydicom and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Part 10 writer, native Pixel Data and deferred values: writes 8-bit grey, 16-bit grey
  * (12 stored) and 1-bit instances through the native codec into OUTDIR, each beside
  * NAME.raw holding the pixels given (one sample a byte, or a little-endian word);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The PDF writer (convert/pdf_writer.h) and the Part 10 writer's streamed value
  * (part10.h, streamed_tag), without a TIFF:
  * - a PDF of two pages (a CCITT stream given as bytes, 1-bit pixels deflated here) into

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The plain-TIFF source against the fixtures of tools/make_plain_tiff.c: for every file of
  * its manifest, the pages (reduced-resolution directories left out), each page's pixel
  * description and facts, every row read_rows hands out against the samples the writer gave

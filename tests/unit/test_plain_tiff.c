@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The plain-TIFF source (fmt_plain_tiff.c):
  *  - TIFFs written here with libtiff, one per layout (bit depths 1 to 64, signed, float,
  *    planar, tiled, BigTIFF, big-endian, FillOrder 2, CCITT, palette, alpha, JPEG, pages

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pyramid plan (iod/wsm_levels.h) from plain source descriptions: per row, the frame size,
  * every level's size, mode, source level and whether its frames are the source's JPEGs, and
  * the thumbnail's level and factor, all worked out by hand from the rules in plan.c's

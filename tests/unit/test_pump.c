@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The frame pump on its own, synchronous and with 1, 2 and 8 workers: every frame reaches
  * the sink exactly once and in order whatever order the workers finish in (each frame
  * sleeps a pseudo-random time), the bytes in flight never exceed the budget, a frame larger

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The source registry and its TIFF listing:
  *  - each format's detect() agrees with OpenSlide's own vendor test on every file under the
  *    test data and the synthetic slides (a wrong detect would send a slide down the wrong

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Generated levels' row file: each quarter lands where its tile is taken back, row slots
  * are reused two rows on without touching the other slot, levels do not overlap, the file
  * leaves nothing in the directory, and a directory it cannot be made in is an error. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Compares the viewer's screenshot with OpenSlide's own rendering of the source slide.
 
 The viewer fits the whole slide into its 800x600 viewport, centred; the same box is cut

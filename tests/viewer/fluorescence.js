@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shows every channel of the series named in the query string
 // (?dicomweb=URL&study=UID&series=UID) in dicom-microscopy-viewer, each through the Palette
 // Color LUT of its own optical path, added up as the viewer blends channels.

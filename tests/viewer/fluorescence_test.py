@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """dicom-microscopy-viewer shows a converted 3-channel fluorescence slide, each channel in its
 colour (issue 17).
 

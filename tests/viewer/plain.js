@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shows frame &frame= of ?file= and records in window.plainState what Cornerstone did: the
 // window it applied (the page never sets one: the loader takes the file's first Window
 // Center/Width, or the pixel range when there is none), the scale, the inversion, and any

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A browser viewer shows plain-TIFF outputs (issue 16) as their files say: Cornerstone
 (cornerstone-core and its WADO image loader, pinned in package-lock.json) in Debian's
 headless Chromium shows

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opens the viewer page in Debian's headless Chromium (through playwright-core, which
 // downloads no browser of its own), waits until every tile the viewer asked for has
 // arrived, and saves a screenshot of the viewport (and, given STATE.json, the page's final

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opens the plain viewer page once per job in Debian's headless Chromium (through
 // playwright-core, which downloads no browser of its own), waits until Cornerstone has
 // drawn the frame, saves a screenshot of its viewport and what the page reported.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shows the series named in the query string (?dicomweb=URL&study=UID&series=UID) and keeps
 // window.viewerState up to date: tiles requested, loaded, failed, and any error.
 const state = { started: 0, ended: 0, failed: 0, error: null, rendered: false };

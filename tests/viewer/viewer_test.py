@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real browser viewer shows a converted slide: the converted files go to a fresh Orthanc
 by STOW-RS; dicom-microscopy-viewer (the engine of Slim, pinned with its dependencies in
 package-lock.json) reads them back over DICOMweb in Debian's headless Chromium; the

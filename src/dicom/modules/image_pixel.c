@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Image Pixel; see modules.h. */
 #include "dicom/modules/modules.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Lossy Image Compression history; see modules.h. */
 #include "dicom/modules/modules.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The PS3.3 modules that more than one IOD uses, each writing its attributes into a dataset
  * from plain values: no slide, reader or option types. An IOD (src/iod/) calls the ones it
  * includes and writes its own modules itself. Attributes of Type 2 are written even when

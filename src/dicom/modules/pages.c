@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Modules of images made from plain TIFF pages; see modules.h. */
 #include "dicom/modules/modules.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Patient, General Study, General Series and Frame of Reference; see modules.h. */
 #include "dicom/modules/modules.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bad_input.sh SLIDE2DCM TESTDATA WORKDIR
 # Bad input, usage errors and I/O failures: a one-line error naming the file and the
 # reason, the documented exit code, and nothing left in the output directory.

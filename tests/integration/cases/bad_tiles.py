@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bad_tiles.py SLIDE2DCM SLIDE WORKDIR
 
 Tiles the source cannot give, in a copy of SLIDE damaged here (patched TIFF bytes):

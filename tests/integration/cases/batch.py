@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm batch against copies of real slides (never in the repository: in WORKDIR).
 
 usage: batch.py CASE SLIDE2DCM TESTDATA WORKDIR [REPO | MAKE_SVS]

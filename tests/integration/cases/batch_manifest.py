@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A LIS export as a batch manifest, and the UIDs and warnings the reports give back.
 
 usage: batch_manifest.py CASE SLIDE2DCM TESTDATA WORKDIR

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm batch --send-stow / --send-cstore against a real Orthanc started here on
 127.0.0.1 (tests/integration/lib/pacs.py), over copies of real slides.
 

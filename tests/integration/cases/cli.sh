@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli.sh SLIDE2DCM SOURCE_DIR BUILD_DIR SLIDE WORKDIR
 # What a user meets before converting anything: a bare or mistaken command line gets one
 # line, `help` and --help the texts, --version (of every command) the libraries, the man

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Our lossless frames read by decoders that are not ours: each frame test_lossless_codecs
 wrote (`test_lossless_codecs dump DIR`: frames.tsv, NAME.raw, NAME.enc) goes into a DICOM
 file made with pydicom (Secondary Capture, one fragment, the codec's transfer syntax,

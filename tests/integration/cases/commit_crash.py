@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The output folder is all or nothing (issue 20, defects 6 and 7): a conversion killed with
 SIGKILL at any moment leaves -o as it was (absent, or the earlier conversion) or complete,
 never a partial pyramid under final names; the next run on the same -o, with and without

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """convert --max-instance-size: levels split into DICOM concatenations (PS3.3 C.7.6.16).
 
 usage: concatenation.py SLIDE2DCM SLIDE WORKDIR   (S2D_TOOLS: where verify-wsm-frames is)

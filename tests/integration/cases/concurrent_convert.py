@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Two conversions into one output folder (issue 20, defect 5): the folder is locked.
 
 usage: concurrent_convert.py SLIDE2DCM MAKE_SVS WORKDIR

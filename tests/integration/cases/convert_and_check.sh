@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # convert_and_check.sh SLIDEDCM SLIDE OUTDIR PSNR_MIN generated|source [convert options]
 # Converts SLIDE, then checks every output with the real validators and against OpenSlide
 # (check_conversion.py), and against the source's own tiles: each file true to the mode

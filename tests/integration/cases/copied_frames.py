@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Copied frames known to decode, and a limit on replaced tiles (issue 20 items 9, 10).
 
 Copies of a synthetic Aperio slide (JPEG tiles) and of a JPEG 2000 slide, damaged here

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`send --cstore` against a scripted peer on 127.0.0.1 that answers with crafted PDUs
 (issue 20, defects 2, 3 and 17); the ASan+UBSan run turns an over-read into a failure.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # interrupt.sh SLIDE2DCM MAKE_SVS WORKDIR
 # SIGINT or SIGTERM in the middle of a conversion: exit 130 (the shell's code for an
 # interrupt), no file under a final name, no temporary file, the created directory gone;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # j2k_ict_warning.sh SLIDE2DCM TCGA_SLIDE WORKDIR
 # Copying JPEG 2000 tiles with the irreversible colour transform (YBR_ICT, right by the
 # standard) warns once that OpenSlide 4.0.0 and Orthanc WSI show them in wrong colours and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Source tiles larger than the reader's read window (1 MiB; source/tiffio.c READ_WINDOW):
 each such tile is read on its own, into a window grown to hold it, and the small tiles
 after it are read a window at a time into that grown window. The frames must still be the

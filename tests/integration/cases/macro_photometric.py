@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A JPEG macro whose TIFF Photometric (RGB) disagrees with its bitstream (YCbCr, 4:2:0)
 must keep its colours both when copied and under --reencode. libtiff's RGBA reader goes
 by the tag alone and cannot decode it; the converter reads the colour space from the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """--dicomdir: DICOM media folders (issue 19) that dciodvfy, dcmtk and pydicom accept.
 
 usage: media.py CASE SLIDE2DCM TESTDATA PLAIN_FIXTURES WORKDIR

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Peak memory does not grow with a slide's width: two synthetic slides, 2,048 and 200,000
 pixels wide, every level below 0 generated (the case whose tile rows span the width), both
 converted by re-encoding and by copying, with 1 and 2 threads. The wide one may use at most

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """metadata.py SLIDE2DCM CMU1_SVS WORKDIR
 
 Metadata by value: what the source says (pixel spacing, objective, scan date, ICC), what a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Microscopy TIFFs that contradict themselves are refused cleanly (issue 17).
 
 usage: micro_bad_input.py SLIDE2DCM FIXTURES WORKDIR

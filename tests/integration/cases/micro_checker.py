@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The microscopy test side checked on its own, before any conversion (issue 17).
 
 usage: micro_checker.py FIXTURES TESTDATA WORKDIR

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm convert on microscopy TIFFs (issue 17), each output judged by check_micro.py.
 
 usage: micro_convert.py SLIDE2DCM FIXTURES TESTDATA WORKDIR

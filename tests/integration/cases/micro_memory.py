@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The memory bound of microscopy strip images (issue 17, "Pyramids"): a 40,000 x 30,000
 16-bit grey TIFF in deflated strips of 16 rows (2.4 GB of pixels; lib/micro_fixtures.py
 --large writes it here, strip by strip) converts with a peak RSS under LIMIT_MB. Holding one

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A crafted NDPI whose restart-offset tag (65426) says the JPEG headers end at byte 256,
 where a comment segment holds a stray SOF marker (FF C0) at byte 251 and the real frame
 header lies past 256 (issue 20, defect 1). The strip's SOF was once found by scanning for

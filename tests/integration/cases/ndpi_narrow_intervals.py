@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """NDPI strips whose restart intervals are narrower than a row, as in large real NDPI files
 (the two in ../shared/testdata have one interval per MCU row).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Tiled JPEG TIFFs whose tile size is not a multiple of 16 (TIFF requires it; libtiff only
 warns when reading): frames are always a multiple of 16, so such a file is decoded into
 256-pixel frames, by default and under --reencode, and the output must pass the usual

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """OME-TIFF with JPEG tiles, which OpenSlide cannot open: slide2dcm copies the tiles.
 
 usage: ome_tiff.py SLIDE2DCM OME_TIFF OUTDIR

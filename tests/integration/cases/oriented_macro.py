@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A JPEG macro image stored upside down (TIFF Orientation 3) must not be copied as it is:
 the copy would be upside down, so it is decoded (upright) and encoded, and the overview
 must match OpenSlide's macro, which libtiff turns upright too.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm batch over plain TIFFs (radiology exports, documents, photographs) mixed with a
 slide: the folder walk, the manifest's option columns, resume and --force.
 

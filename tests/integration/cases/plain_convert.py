@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm convert on every plain TIFF (issue 16), checked against plain_oracle.
 
 usage: plain_convert.py SLIDE2DCM FIXTURES TESTDATA WORKDIR

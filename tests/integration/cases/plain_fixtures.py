@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The plain-TIFF test side checked on its own, before any conversion (issue 16).
 
 usage: plain_fixtures.py GENERATOR FIXTURES TESTDATA WORKDIR

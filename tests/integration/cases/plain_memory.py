@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The memory bound of plain TIFFs (issue 16, "Streams"): a 16-bit stack of STACK_PAGES
 pages of 2048 x 2048 (629 MB of pixels) and a scanned document of DOC_PAGES A4 pages at
 300 dpi, 1-bit G4 (326 MB decoded), both written by s2d-make-plain-bench, convert natively

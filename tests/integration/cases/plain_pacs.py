@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Plain-TIFF outputs of every kind stored in Orthanc and rendered by it (issue 16).
 
 usage: plain_pacs.py SLIDE2DCM FIXTURES WORKDIR

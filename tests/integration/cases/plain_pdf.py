@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm convert --as pdf: documents as one Encapsulated PDF (issue 16).
 
 usage: plain_pdf.py SLIDE2DCM FIXTURES TESTDATA WORKDIR

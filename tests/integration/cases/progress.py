@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Progress a user reads (issue 19), under a pseudo-terminal 100 columns wide
 (lib/terminal.py plays the bytes back as a terminal would), and off a terminal.
 

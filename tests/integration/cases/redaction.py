@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """redaction.py SLIDE2DCM CMU1_SVS WORKDIR
 
 Issue 20 defect 12: a patient's value that slide2dcm refuses, and the credentials of a STOW

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Sends a converted slide to real archives and reads it back.
 
 - STOW-RS to Orthanc: every instance stored, the stored file byte-identical (SHA-256);

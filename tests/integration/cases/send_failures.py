@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What goes wrong when sending, against real servers on 127.0.0.1: each case checks the
 exit status, the one-line error naming the file or the server and the reason, and the JSON
 report's per-instance outcome; and that the archive did not store what was reported failed.

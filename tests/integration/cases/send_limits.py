@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Limits on sending (issue 20 item 14), against small fake servers on 127.0.0.1:
  - a STOW-RS server answering at 2 bytes a second (its body) and a C-STORE
    peer sending its A-ASSOCIATE-AC at 2 bytes a second: the transfer is given up as too

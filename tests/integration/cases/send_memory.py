@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The memory bound of sending: a 2 GB instance goes out by C-STORE (to dcmtk's storescp)
 and by STOW-RS (to Orthanc) while slide2dcm's peak resident memory stays under 100 MB.
 The peak is the kernel's high-water mark of the process's resident set, as GNU time reports

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """STOW-RS answers that do not confirm the instance (issue 20 item 4), against small fake
 archives on 127.0.0.1: a 200 whose body is HTML, empty, lists another instance or another
 SOP class is "not confirmed": exit 4 (even with -q the line is printed), the report says

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """YCbCr JPEG tiles decoded straight into the encoder's planes, never through RGB: under
 --reencode each level-0 frame is made from the source tile's own Y, Cb and Cr, and in the
 default mode the tiles feeding the 2x level are decoded at half size the same way. Colourful

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Check one output directory of `slide2dcm convert SLIDE -o OUTDIR`.
 
 usage: check_conversion.py --source SLIDE --outdir DIR [--mpp X] [--psnr-min 32]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks a microscopy conversion (issue 17, docs/microscopy.md) against its source.
 
 usage: check_micro.py SOURCE OUTDIR [--z stack|series] [--t N] [--mpp MICRONS]

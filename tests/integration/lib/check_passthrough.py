@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Check the lossless passthrough of one `slide2dcm convert` output against the source
 slide's own bytes (docs: the passthrough contract; issue 3).
 

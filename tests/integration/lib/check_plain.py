@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Checks of one plain-TIFF output instance (issue 16) against plain_oracle's expectation.
 
 Each instance is decoded by three readers and every frame compared with the expected stored

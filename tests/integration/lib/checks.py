@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The one way the integration cases and checkers record their expectations.
 
 A missed expectation is recorded with its message and the run goes on, so that one output

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The shell cases' side of checks.py, sourced: `fail MESSAGE` records a missed expectation
 # and the case goes on, `ok MESSAGE` reports one met, and `result` (the case's last
 # command) prints the verdict with the count and returns the exit status.

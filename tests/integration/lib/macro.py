@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """For the cases that change a slide's macro directory and look at the overview written."""
 import io
 import shutil

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes a large but valid VL WSM instance for the memory tests: the attributes and frames
 of a converted level, its frames repeated until the pixel data reaches the asked size, a new
 SOP Instance UID, and a taller Total Pixel Matrix to match. Streams: never holds more than

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Makes the synthetic Aperio-like slides the tests convert, with the project's generator.
 set -euo pipefail
 make_svs=$1 out=$2

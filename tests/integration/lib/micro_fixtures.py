@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The microscopy fixtures of issue 17, written with Debian's tifffile and numpy.
 
 usage: micro_fixtures.py DIR            the small fixtures and DIR/manifest.json

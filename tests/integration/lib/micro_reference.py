@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The output docs/microscopy.md asks for, written here with pydicom: the faithful conversion that
 check_micro.py must pass and whose broken copies it must fail (micro.checker), so the
 checker is proven before and apart from the converter.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real archives for the sending tests: Debian's Orthanc (with its DICOMweb plugin) and
 dcmtk's storescp, each started on free loopback ports with its own storage in a temporary
 directory, and always stopped by the `with` block that started it."""

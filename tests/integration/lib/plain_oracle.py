@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What slide2dcm must write for a plain TIFF (issue 16), computed without our C code.
 
 The pages are decoded by readers other than ours, then PLAIN.md's mapping table (docs/

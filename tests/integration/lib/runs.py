@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """slide2dcm and the checkers run the way the cases run them."""
 import subprocess
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tiled JPEG TIFFs written byte by byte, for cases that need tiles libtiff will not write
 (sizes not a multiple of 16) or a layout chosen tile by tile (large tiles, chosen padding)."""
 import io

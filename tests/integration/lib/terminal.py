@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A command run on a pseudo-terminal, and what a user reads on it afterwards.
 
 run_on_pty() gives the command a terminal of known size as standard error (and standard

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reads TIFF directories without libtiff, so tests check slide2dcm against the file's own
 bytes rather than against the library it uses. Little-endian classic TIFF only (every
 SVS and NDPI in ../shared/testdata)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Where the shared verification tools are, found one way for every case and checker."""
 import os
 import shutil

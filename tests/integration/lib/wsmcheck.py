@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pixel-level helpers for check_conversion.py.
 
 Everything here works on numpy arrays of shape (rows, cols, 3), uint8 RGB,
