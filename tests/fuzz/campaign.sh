@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One libFuzzer campaign per target named, one after another, on one core (tests/fuzz/README).
 # usage: tests/fuzz/campaign.sh BUILD_DIR WORK_DIR RUNS TARGET...
 #   BUILD_DIR: a tree configured with CC=clang -DS2D_FUZZ=ON (and ASan+UBSan)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What every fuzz target shares: libFuzzer's entry point, which each fuzz_<name>.c defines
  * and which both libFuzzer and the plain replay driver (replay.c) call, and the helper that
  * hands a file-reading parser the input as a file. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The facts read from JPEG and JPEG 2000 bitstreams without decoding them
  * (src/codec/bitstream.c): marker walks, SIZ/COD, the structure checks of a copied frame
  * (at the size its header says, and at another). */

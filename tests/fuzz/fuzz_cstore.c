@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The C-STORE SCU's reading of its peer (src/send/cstore.c): any bytes as everything a peer
  * sends on one association, read by the session's own code from a socket pair: the
  * A-ASSOCIATE answer (AC items and sub-items, RJ, ABORT), then the P-DATA-TF PDUs and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Part 10 reading in send (src/send/dicomfile.c): any bytes as a file to send, of which the
  * preamble and file meta group are read. */
 #include "fuzz.h"

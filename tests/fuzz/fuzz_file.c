@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Scratch files for targets whose parser reads a path: one private folder per process
  * under $TMPDIR (or /tmp), removed at exit. A campaign sets TMPDIR=/dev/shm: creating files
  * on a disk's file system costs more than most parsers (tests/fuzz/README). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Cutting one fuzz input into the several arguments a parser takes: a field of bytes whose
  * length the input states, so that mutations of the lengths and of the contents both reach
  * the parser. */

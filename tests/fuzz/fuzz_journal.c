@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The batch journal (src/batch/journal.c): any bytes as batch-journal.jsonl, read back
  * record by record as a resumed batch reads it. */
 #include "batch/journal.h"

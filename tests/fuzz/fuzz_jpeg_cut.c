@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The lossless JPEG cutting of src/codec/jpeg_cut.c: a stream's DCT coefficients read with
  * libjpeg, then frames cut from them at MCU boundaries, inside and past the image. As in
  * fmt_ndpi.c, the only caller, streams of a bounded size are read: the caller writes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* DICOM JSON metadata (src/dicom/json_meta.c): any bytes as the --metadata-json document,
  * with the WSM IOD's owned attributes refused as convert refuses them. */
 #include "dicom/ds.h"

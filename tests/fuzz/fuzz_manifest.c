@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The CSV manifest of a batch (src/batch/manifest.c): any bytes as the text of a manifest.
  * Text with a NUL byte is what s2d_manifest_read refuses before parsing: not parsed. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The microscopy descriptions read from TIFF text tags (src/source/ome_xml.c, imagej.c,
  * qptiff.c): the input's first byte picks the parser, the rest is the text. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Each TIFF format's open (src/source/fmt_*.c: NDPI, Aperio, OME, tiled TIFF, plain TIFF
  * with ImageJ, QPTIFF and the other planes) on any bytes, in the registry's order as
  * s2d_source_open() tries them, then a little of what a conversion reads of what opened:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Splicing and joining of TIFF JPEG pieces (src/codec/bitstream.c): a JPEGTables field and
  * an abbreviated tile made complete, and up to eight strips joined into one stream.
  * Input: flags, width and rows per strip (16 bits each), then length-prefixed fields:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The STOW-RS response judgement of src/send/stow.c: any bytes as the body of the answer to
  * a store request, under an HTTP status taken from the input's first two bytes. The judge
  * is static and tied to the transport, so this file includes stow.c itself (its transport

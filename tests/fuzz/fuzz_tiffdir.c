@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The TIFF directory listing (src/source/tiffdir.c): any bytes as a file whose every IFD
  * libtiff and the listing walk, as every format's detect() and open() then read it. */
 #include "fuzz.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of the fuzz targets (tests/fuzz/README): small valid inputs of
 every parser, made with the tests' own generators where they have one, and the crafted
 inputs of issue 20's defects. Reproducers of crashes found by campaigns are not written

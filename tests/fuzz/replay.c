@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The plain driver of a fuzz target: runs every file named on the command line, or every
  * file of every folder named there, through LLVMFuzzerTestOneInput once, in name order.
  * Built with any compiler, it is how CTest replays the corpora (under ASan+UBSan in the
