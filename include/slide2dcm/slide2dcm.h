@@ -82,6 +82,10 @@ typedef struct s2d_convert_options {
     double mpp;                  // pixel size in µm, S2D_MPP_MIN_UM..S2D_MPP_MAX_UM, for or
                                  // instead of the source's (0 = from source)
     const char *metadata_json;   // DICOM JSON (PS3.18 F.2) file of attributes, or NULL
+    // The slide's stain ("H&E", "PAS", "hematoxylin+eosin": `slide2dcm help convert` lists
+    // the names), written as a coded staining step of the specimen; NULL = not said.
+    // Slides and microscopy only: plain TIFF pages have no specimen (a warning).
+    const char *stain;
     s2d_common_attrs attrs;
     // Deterministic UIDs under this root ("2.25" or an organisation's root), derived from
     // the slide's content fingerprint: re-converting the same slide with the same pixel

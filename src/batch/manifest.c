@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "dicom/ds.h"
+#include "dicom/stains.h"
 
 // The attributes a column may set: patient, study and specimen facts a lab keeps per
 // slide. DICOM JSON needs the tag and VR, so each keyword is listed with them.
@@ -63,6 +64,13 @@ static bool is_kind(const char *value)
            !strcmp(value, "microscopy");
 }
 
+static bool is_stain(const char *value)
+{
+    s2d_staining staining;
+    s2d_error err = {0};
+    return s2d_staining_parse(value, &staining, &err);
+}
+
 // jansson's check: the metadata columns refuse text that is not UTF-8 the same way.
 static bool is_utf8(const char *value)
 {
@@ -73,7 +81,8 @@ static bool is_utf8(const char *value)
 
 // The columns that become options of the row's conversion rather than attributes: the kind
 // and the Modality decide the IOD of a plain TIFF (a Modality attribute alone would not
-// change it); DocumentTitle goes with them as `convert` has a flag for it. `convert`
+// change it); DocumentTitle goes with them as `convert` has a flag for it, and Stain, which
+// becomes a coded step of the specimen's preparation (dicom/stains.h). `convert`
 // ignores them for a slide, whose IOD and Modality (SM) are fixed.
 typedef struct option_column {
     const char *name;
@@ -89,6 +98,8 @@ static const option_column option_columns[] = {
      "give a code of capital letters (CT, MR, DX, OT, DOC, XC, ES ...)", true},
     {"DocumentTitle", "--document-title", is_utf8, "it is not UTF-8 text", false},
     {"kind", "--kind", is_kind, "use radiology, document, photo or microscopy", true},
+    {"Stain", "--stain", is_stain,
+     "not a stain slide2dcm knows (slide2dcm convert --help lists them)", true},
 };
 
 const char *s2d_manifest_keywords(void)

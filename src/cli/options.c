@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/report.h"
+#include "dicom/stains.h"
 
 void s2d_cli_args_init(s2d_cli_args *args, const char *command)
 {
@@ -77,6 +78,16 @@ static int set_const_text(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
     *(const char **)((char *)a + opt->field) = arg;
     return 0;
+}
+
+static int set_stain(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    s2d_staining staining;
+    s2d_error err = {0};
+    if (!s2d_staining_parse(arg, &staining, &err)) {
+        return s2d_cli_usage_error(a->command, "%s", err.message);
+    }
+    return set_const_text(opt, a, arg);
 }
 
 static int set_tile_size(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
@@ -412,6 +423,10 @@ const s2d_cli_option s2d_cli_options[] = {
     {"metadata", 0, "FILE", NULL, "DICOM JSON (PS3.18 F.2) attributes; they override defaults",
      "DICOM JSON attributes for every slide (manifest\ncolumns win over it)", set_const_text,
      FIELD(opts.metadata_json), S2D_OPT_CONVERT | S2D_OPT_BATCH, NULL},
+    {"stain", 0, "NAME", NULL,
+     "the slide's stain, coded in its specimen's preparation: H&E,\nPAS, Masson trichrome, "
+     "Giemsa...; parts joined by + (the list\nis at the end)", NULL, set_stain,
+     FIELD(opts.stain), FORWARDED, NULL},
     {"deterministic-uids", 0, NULL, NULL,
      "UIDs derived from the slide's content (same slide and pixel\noptions, same UIDs: "
      "re-sending replaces, never duplicates)", NULL, set_flag, FIELD(deterministic_uids),
@@ -564,6 +579,25 @@ static void print_option(FILE *out, const s2d_cli_option *opt, const char *arg,
     }
 }
 
+// head then list, broken at commas to lines of at most 86 columns.
+static void print_wrapped(FILE *out, const char *head, const char *list)
+{
+    fputs(head, out);
+    int column = (int)(strlen(head) - (size_t)(strrchr(head, '\n') - head) - 1);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        int width = (int)n + (p[n] == ',');
+        if (column + width > 86) {
+            fputs("\n", out);
+            column = 0;
+        }
+        fprintf(out, "%.*s", width, p);
+        column += width;
+        p += n + (p[n] == ',');
+    }
+    fputs(".\n", out);
+}
+
 void s2d_cli_print_convert_usage(FILE *out)
 {
     fputs("usage: slide2dcm convert SLIDE|TIFF -o OUTDIR [options]\n"
@@ -607,6 +641,8 @@ void s2d_cli_print_convert_usage(FILE *out)
           "run writes into OUTDIR); 3 I/O (cannot read or write, disk full, out of memory);\n"
           "4 converted but not every file stored; 130 interrupted (nothing is left behind).\n",
           out);
+    print_wrapped(out, "\nStains --stain knows (in any case; spaces, hyphens and a last "
+                  "\"stain\" do not matter):\n ", s2d_stain_names());
 }
 
 void s2d_cli_print_batch_usage(FILE *out)
@@ -617,7 +653,8 @@ void s2d_cli_print_batch_usage(FILE *out)
           "recognised by content or extension) or a CSV manifest (a \"path\" column, columns\n"
           "named by DICOM keyword that set that attribute for the row's input, and for plain\n"
           "TIFFs \"kind\", \"Modality\" and \"DocumentTitle\", which act as --kind, --modality\n"
-          "and --document-title), into OUTROOT/<name>/.\n"
+          "and --document-title, and for slides \"Stain\", which acts as --stain), into\n"
+          "OUTROOT/<name>/.\n"
           "Re-running skips the slides already converted and unchanged "
           "(OUTROOT/batch-journal.jsonl).\n"
           "\n",

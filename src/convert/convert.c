@@ -66,6 +66,10 @@ static bool validate_options(const s2d_convert_options *o, s2d_error *err)
     if (o->uid_root && !s2d_uid_root_check(o->uid_root, err)) {
         return false;
     }
+    s2d_staining staining;
+    if (o->stain && !s2d_staining_parse(o->stain, &staining, err)) {
+        return false;
+    }
     if (o->mpp != 0 && !(o->mpp >= S2D_MPP_MIN_UM && o->mpp <= S2D_MPP_MAX_UM)) {
         return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres, "
                              "%g to %g", o->mpp, S2D_MPP_MIN_UM, S2D_MPP_MAX_UM);
@@ -591,6 +595,10 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
                            "pages, and this is a slide", s2d_base_name(slide_path));
     }
     jb->iod = pages && !micro ? &s2d_iod_sc_byte : s2d_iod_find("WSM");
+    if (ok && opts->stain && !jb->iod->slide) {
+        s2d_diag_warn(&jb->diag, "%s: --stain ignored: a plain TIFF's pages have no specimen "
+                      "to describe", s2d_base_name(slide_path));
+    }
     ok = ok && s2d_identity_load_overrides(&jb->id, jb->iod, err) &&
          s2d_identity_describe(&jb->id, jb->iod, slide_path, s2d_source_meta_of(jb->reader),
                                &jb->slide, &jb->diag, err) &&

@@ -273,6 +273,9 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
                              "the slide does not record its pixel size; pass --mpp MICRONS");
     }
     s->objective_power = m->objective_power;
+    if (o->stain && !s2d_staining_parse(o->stain, &s->staining, err)) {
+        return false;
+    }
     if (m->barcode[0]) {
         sanitize_lo(m->barcode, s->container_id);
         snprintf(s->barcode, sizeof s->barcode, "%s", s->container_id);

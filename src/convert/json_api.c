@@ -32,6 +32,7 @@ static const s2d_json_field fields[] = {
     FIELD(overwrite, FIELD_BOOL),
     FIELD(mpp, FIELD_DOUBLE),
     FIELD(metadata_json, FIELD_TEXT),
+    FIELD(stain, FIELD_TEXT),
     ATTR(patient_name),
     ATTR(patient_id),
     ATTR(patient_birth_date),

@@ -156,6 +156,7 @@
     ROW(SpecimenDescriptionSequence, 0x0040, 0x0560, SQ)                     \
     ROW(IssuerOfTheSpecimenIdentifierSequence, 0x0040, 0x0562, SQ)           \
     ROW(SpecimenPreparationSequence, 0x0040, 0x0610, SQ)                     \
+    ROW(SpecimenPreparationStepContentItemSequence, 0x0040, 0x0612, SQ)      \
     ROW(WholeSlideMicroscopyImageFrameTypeSequence, 0x0040, 0x0710, SQ)      \
     ROW(XOffsetInSlideCoordinateSystem, 0x0040, 0x072A, DS)                  \
     ROW(YOffsetInSlideCoordinateSystem, 0x0040, 0x073A, DS)                  \
@@ -167,7 +168,10 @@
     ROW(RealWorldValueFirstValueMapped, 0x0040, 0x9216, US)                  \
     ROW(RealWorldValueIntercept, 0x0040, 0x9224, FD)                         \
     ROW(RealWorldValueSlope, 0x0040, 0x9225, FD)                             \
+    ROW(ValueType, 0x0040, 0xA040, CS)                                       \
     ROW(ConceptNameCodeSequence, 0x0040, 0xA043, SQ)                         \
+    ROW(TextValue, 0x0040, 0xA160, UT)                                       \
+    ROW(ConceptCodeSequence, 0x0040, 0xA168, SQ)                             \
     ROW(DocumentTitle, 0x0042, 0x0010, ST)                                   \
     ROW(EncapsulatedDocument, 0x0042, 0x0011, OB)                            \
     ROW(MIMETypeOfEncapsulatedDocument, 0x0042, 0x0012, LO)                  \

@@ -44,6 +44,7 @@ typedef struct s2d_iod_shared {
     bool fluorescence;                // epifluorescence instead of brightfield
     double excitation_nm;             // fluorescence excitation wavelength; 0 = unknown
     const s2d_ds *overrides;          // borrowed; user attributes (--metadata, then flags); may be NULL
+    s2d_staining staining;            // --stain; n == 0 when not given
     // Pages of plain TIFFs (Secondary Capture, VL): what the kind and the options say.
     const char *modality;             // static or the options'
     const char *conversion_type;      // SC Equipment's Conversion Type

@@ -261,6 +261,8 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
     if (ok && s->overrides) {
         ok = merge_overrides(ds, s->overrides, err);
     }
+    // After the user's description: the step names each specimen as finally identified.
+    ok = ok && s2d_module_staining(ds, &s->staining, err);
     if (!ok) {
         s2d_ds_free(ds);
         return NULL;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The shared modules' choices that the golden outputs (8-bit colour, one optical path) do
  * not reach: Image Pixel of one sample and 16 bits, N optical paths, the lossy history's
- * listing of an earlier step. Checked in the encoded bytes of each element. */
+ * listing of an earlier step; the stain names --stain reads. Checked in the encoded bytes of
+ * each element. */
 #define _GNU_SOURCE   // memmem
 #include <stdint.h>
 #include <string.h>
@@ -103,11 +104,39 @@ static void test_lossy_history(void)
     s2d_ds_free(ds);
 }
 
+// Names in the spellings labs write, combined by '+', and what is refused.
+static void test_stain_names(void)
+{
+    s2d_staining st;
+    s2d_error err = {0};
+    CHECK(s2d_staining_parse("H&E", &st, &err) && st.n == 2 &&
+          strcmp(st.substances[0]->code, "12710003") == 0 &&
+          strcmp(st.substances[1]->code, "36879007") == 0);
+    CHECK(s2d_staining_parse("H+E", &st, &err) && st.n == 2);
+    CHECK(s2d_staining_parse("Haematoxylin & Eosin", &st, &err) && st.n == 2);
+    CHECK(s2d_staining_parse("Masson's trichrome", &st, &err) && st.n == 1 &&
+          strcmp(st.substances[0]->code, "406989007") == 0);
+    CHECK(s2d_staining_parse("congo red stain", &st, &err) && st.n == 1);
+    CHECK(s2d_staining_parse("EVG", &st, &err) && st.n == 2);
+    CHECK(s2d_staining_parse("PAS+Alcian-Blue", &st, &err) && st.n == 2 &&
+          strcmp(st.substances[1]->code, "4656000") == 0);
+    const char *refused[] = {"", "PAS+", "stain", "PAS+DAB", "H&E+H&E+H&E+H&E+PAS"};
+    const char *because[] = {"\"\" is not", "\"\" is not", "\"stain\" is not",
+                             "\"DAB\" is not", "more than 8"};   // more than a step holds
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        err = (s2d_error){0};
+        CHECK(!s2d_staining_parse(refused[i], &st, &err) && err.code == S2D_ERR_USAGE &&
+              strstr(err.message, because[i]));
+    }
+    CHECK(strstr(s2d_stain_names(), "H&E, hematoxylin, eosin, PAS") == s2d_stain_names());
+}
+
 int main(void)
 {
     RUN(test_image_pixel_grey_16);
     RUN(test_image_pixel_colour_8);
     RUN(test_optical_paths);
     RUN(test_lossy_history);
+    RUN(test_stain_names);
     return harness_failures != 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dicom/dict.h"
+#include "dicom/stains.h"
 
 /** Patient, General Study, General Series and Frame of Reference (C.7.1.1, C.7.2.1,
  *  C.7.3.1, C.7.4.1); patient and study facts are left empty for the user. */
@@ -62,6 +63,12 @@ bool s2d_module_image_pixel(s2d_ds *ds, const s2d_image_pixel *p, s2d_error *err
 /** Specimen (C.7.6.22): one slide holding one specimen, both named container_id. */
 bool s2d_module_specimen(s2d_ds *ds, const char *container_id, const char *specimen_uid,
                          s2d_error *err);
+
+/** A staining step (PS3.16 TID 8004: the specimen, "Staining", a "Using substance" item per
+ *  substance) appended to the Specimen Preparation Sequence of every specimen ds describes,
+ *  after the user's own steps; nothing when st names no substance. Call it once the
+ *  specimens' identifiers are final. */
+bool s2d_module_staining(s2d_ds *ds, const s2d_staining *st, s2d_error *err);
 
 /** One item of the Optical Path module (C.8.12.5). */
 typedef struct s2d_optical_path {
