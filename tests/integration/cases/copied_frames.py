@@ -18,7 +18,6 @@ nothing that is decoded (where a broken tile used to be copied silently):
 
 usage: copied_frames.py SLIDE2DCM SYNTHETIC_SVS J2K_SLIDE WORKDIR"""
 import json
-import os
 import random
 import shutil
 import subprocess

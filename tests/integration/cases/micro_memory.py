@@ -13,7 +13,6 @@ converter's own ru_maxrss, through GNU time. The image and the output are remove
 
 usage: micro_memory.py SLIDE2DCM WORKDIR [CONVERT OPTIONS...]"""
 import io
-import os
 import shutil
 import subprocess
 import sys

@@ -17,23 +17,18 @@ CASE is one of:
            h:mm:ss while a file is in flight; afterwards a "stored" line per file, the
            totals and the summary. Off a terminal: a line per file.
 Prints "ok ..." or "FAIL ..." lines (lib/checks.py); exit status 0 only without failures."""
-import http.server
-import io
-import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
 import terminal  # noqa: E402
-
-import pydicom  # noqa: E402
+from pacs import FakeStow, answer, posted_uids, read_body, store_response  # noqa: E402
 
 CASE, BIN, MAKE_SVS, DATA, WORK = sys.argv[1:6]
 BIN, MAKE_SVS, DATA, WORK = (os.path.abspath(a) for a in (BIN, MAKE_SVS, DATA, WORK))
@@ -163,43 +158,15 @@ def case_convert():
                   "the screen afterwards: the last progress line and the summary", screen)
 
 
-def posted_uids(body, ctype):
-    boundary = ctype.split("boundary=")[1].strip('"').encode()
-    part = body.split(b"--" + boundary)[1]
-    data = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
-    meta = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).file_meta
-    return str(meta.MediaStorageSOPClassUID), str(meta.MediaStorageSOPInstanceUID)
-
-
-class SlowArchive:
+def slow_archive():
     """A STOW-RS studies resource that reads a request 16 KiB every 10 ms (1.6 MB/s), then
     confirms the instance."""
 
-    def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+    def on_post(request, posts):
+        body = read_body(request, chunk=16384, pause=0.01)
+        answer(request, 200, store_response([posted_uids(body, request.headers["Content-Type"])]))
 
-            def do_POST(self):
-                left, body = int(self.headers["Content-Length"]), b""
-                while left:
-                    chunk = self.rfile.read(min(left, 16384))
-                    body += chunk
-                    left -= len(chunk)
-                    time.sleep(0.01)
-                sop_class, sop_instance = posted_uids(body, self.headers["Content-Type"])
-                out = json.dumps({"00081199": {"vr": "SQ", "Value": [{
-                    "00081150": {"vr": "UI", "Value": [sop_class]},
-                    "00081155": {"vr": "UI", "Value": [sop_instance]}}]}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/dicom+json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/dicom-web/studies" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    return FakeStow(on_post)
 
 
 def case_send():
@@ -209,7 +176,7 @@ def case_send():
                     "-q"], check=True)
     files = sorted(f for f in os.listdir(out) if f.endswith(".dcm"))
     total = sum(os.path.getsize(os.path.join(out, f)) for f in files) / 1e6
-    archive = SlowArchive()
+    archive = slow_archive()
     rc, chunks = terminal.run_on_pty([BIN, "send", out, "--stow", archive.url], cols=COLS)
     sent_re = re.compile(r"^sent (\d+\.\d) of (\d+\.\d) MB  (\d+\.\d) MB/s  ETA (-|%s)$" % DURATION)
     seen, bad = [], []

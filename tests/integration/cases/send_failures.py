@@ -5,18 +5,17 @@ report's per-instance outcome; and that the archive did not store what was repor
 
 usage: send_failures.py SLIDE2DCM CONVERTED_DIR WORKDIR"""
 import glob
-import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from pacs import BlackHole, CuttingProxy, Orthanc, free_port  # noqa: E402
+from pacs import (BlackHole, CuttingProxy, FakeStow, Orthanc, answer, free_port,  # noqa: E402
+                  read_body)
 
 import pydicom  # noqa: E402
 
@@ -44,46 +43,24 @@ def outcome(report, path):
     return next(e for e in report["instances"] if e["path"] == path)
 
 
-class FrontServer:
+def front_server(orthanc, failures=0, token=None):
     """An HTTP front to Orthanc's STOW-RS that first answers 503 `failures` times, and that
     requires `Authorization: Bearer <token>` when a token is set (Orthanc has no bearer
     auth of its own). Forwards everything else unchanged."""
 
-    def __init__(self, orthanc, failures=0, token=None):
-        front = self
-        self.requests = 0
+    def on_post(request, posts):
+        body = read_body(request)
+        if token and request.headers.get("Authorization") != f"Bearer {token}":
+            return answer(request, 401, b"bad token", "text/plain")
+        if posts <= failures:
+            return answer(request, 503, b"busy, try later", "text/plain")
+        req = urllib.request.Request(orthanc.url + request.path, data=body, method="POST")
+        for h in ("Content-Type", "Accept"):
+            req.add_header(h, request.headers[h])
+        with urllib.request.urlopen(req) as r:
+            answer(request, r.status, r.read(), r.headers["Content-Type"])
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                front.requests += 1
-                if token and self.headers.get("Authorization") != f"Bearer {token}":
-                    return self.answer(401, b"bad token")
-                if front.requests <= failures:
-                    return self.answer(503, b"busy, try later")
-                req = urllib.request.Request(orthanc.url + self.path, data=body, method="POST")
-                for h in ("Content-Type", "Accept"):
-                    req.add_header(h, self.headers[h])
-                with urllib.request.urlopen(req) as r:
-                    self.answer(r.status, r.read(), r.headers["Content-Type"])
-
-            def answer(self, status, body, ctype="text/plain"):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dicom-web/studies"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    return FakeStow(on_post)
 
 
 def usage_errors(slide2dcm, work, level0):
@@ -210,22 +187,22 @@ def retries_and_tokens(slide2dcm, work, converted, level0, label, orthanc):
     """503 answers retried, then given up; bearer tokens from the environment or a file, a
     wrong one refused and not retried."""
     # 503 twice, then the server takes it: retried, stored, three attempts.
-    front = FrontServer(orthanc, failures=2)
+    front = front_server(orthanc, failures=2)
     err, rep = send(slide2dcm, work, level0, "--stow", front.url, *FAST_RETRIES, expect=0)
     assert outcome(rep, level0)["status"] == "stored" and outcome(rep, level0)["attempts"] == 3
     front.close()
     # 503 for ever: failed after the retries, the server's answer in the reason.
-    front = FrontServer(orthanc, failures=100)
+    front = front_server(orthanc, failures=100)
     err, rep = send(slide2dcm, work, level0, "--stow", front.url, *FAST_RETRIES, expect=4)
     assert "HTTP 503: busy, try later (after 3 attempts)" in err, err
     front.close()
 
     # Bearer token, from the environment or a file; a wrong one is refused, not retried.
-    front = FrontServer(orthanc, token="s3cret-token")
+    front = front_server(orthanc, token="s3cret-token")
     err, rep = send(slide2dcm, work, converted, "--stow", front.url, expect=4,
                     env={"SLIDE2DCM_BEARER_TOKEN": "wrong"})
     assert "HTTP 401: the server refused the credentials" in err, err
-    assert front.requests == 1 and rep["instances"][1]["status"] == "not-attempted"
+    assert front.posts == 1 and rep["instances"][1]["status"] == "not-attempted"
     token_file = f"{work}/token"
     with open(token_file, "w") as f:
         f.write("s3cret-token\n")

@@ -11,7 +11,6 @@
 Every run has a time limit far below what it would take without the limits.
 
 usage: send_limits.py SLIDE2DCM SYNTHETIC_SVS WORKDIR"""
-import http.server
 import json
 import os
 import shutil
@@ -23,42 +22,31 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
-from pacs import BlackHole  # noqa: E402
+from pacs import BlackHole, FakeStow, read_body  # noqa: E402
 
 BIN, SVS, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
 checks = Checks()
 LIMIT = 40   # seconds any one run may take here (without the limits: hours, or for ever)
 
 
-class SlowStow:
+def slow_stow():
     """A STOW-RS resource that reads the request, then answers 200 with its headers at once
     and a 5000-byte body two bytes a second."""
 
-    def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+    def on_post(request, posts):
+        read_body(request)
+        request.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json"
+                            b"\r\nContent-Length: 5000\r\n\r\n")
+        trickled = b"{" + b" " * 4998 + b"}"
+        try:
+            for i in range(0, len(trickled), 2):
+                request.wfile.write(trickled[i:i + 2])
+                request.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass   # the client gave up: what we want
 
-            def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json"
-                                 b"\r\nContent-Length: 5000\r\n\r\n")
-                trickled = b"{" + b" " * 4998 + b"}"
-                try:
-                    for i in range(0, len(trickled), 2):
-                        self.wfile.write(trickled[i:i + 2])
-                        self.wfile.flush()
-                        time.sleep(1)
-                except OSError:
-                    pass   # the client gave up: what we want
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dicom-web/studies"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    return FakeStow(on_post)
 
 
 class SlowPeer:
@@ -118,7 +106,7 @@ def send(paths, *args):
 
 
 def too_slow(label):
-    server = SlowStow()
+    server = slow_stow()
     rc, err, took, inst = send([label], "--stow", server.url, "--timeout", "3", "--retries", "0")
     checks.expect(rc == 4 and inst and "too slow" in inst[0]["detail"] and took < 20,
                   f"STOW-RS answering at 2 bytes/s: given up as too slow (exit {rc}, "

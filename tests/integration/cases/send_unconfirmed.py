@@ -8,39 +8,22 @@ sends it again). A confirmation whose UIDs carry NUL / space padding, or that na
 longer than 64 characters (a file of another writer, issue 18 item 8), is stored.
 
 usage: send_unconfirmed.py SLIDE2DCM SYNTHETIC_SVS WORKDIR"""
-import http.server
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
+from pacs import FakeStow, answer, posted_uids, read_body, store_response  # noqa: E402
 
 import pydicom  # noqa: E402
 
 BIN, SVS, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
 checks = Checks()
 NOT_CONFIRMED = "not confirmed by the archive (no Referenced SOP Sequence for the instance)"
-
-
-def posted_uids(body, ctype):
-    """The SOP Class and Instance UIDs of the one Part 10 file in a multipart/related body."""
-    boundary = ctype.split("boundary=")[1].strip('"').encode()
-    part = body.split(b"--" + boundary)[1]
-    data = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
-    meta = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).file_meta
-    return str(meta.MediaStorageSOPClassUID), str(meta.MediaStorageSOPInstanceUID)
-
-
-def store_response(items):
-    seq = [{"00081150": {"vr": "UI", "Value": [c]}, "00081155": {"vr": "UI", "Value": [i]}}
-           for c, i in items]
-    return json.dumps({"00081199": {"vr": "SQ", "Value": seq}}).encode()
 
 
 def answer_for(mode, sop_class, sop_instance):
@@ -66,36 +49,19 @@ def answer_for(mode, sop_class, sop_instance):
     return 200, "application/dicom+json", store_response([(sop_class, sop_instance)])
 
 
-class FakeArchive:
+class FakeArchive(FakeStow):
     """A STOW-RS studies resource answering every POST as `mode` says (settable)."""
 
     def __init__(self, mode):
-        archive = self
         self.mode = mode
-        self.posts = 0
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+        def on_post(request, posts):
+            body = read_body(request)
+            status, ctype, out = answer_for(self.mode,
+                                            *posted_uids(body, request.headers["Content-Type"]))
+            answer(request, status, out, ctype)
 
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                archive.posts += 1
-                status, ctype, out = answer_for(archive.mode,
-                                                *posted_uids(body, self.headers["Content-Type"]))
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dicom-web/studies"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(on_post)
 
 
 def run(*args):

@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Real archives for the sending tests: Debian's Orthanc (with its DICOMweb plugin) and
 dcmtk's storescp, each started on free loopback ports with its own storage in a temporary
-directory, and always stopped by the `with` block that started it."""
+directory, and always stopped by the `with` block that started it. Then the faulty servers
+no real archive imitates: a proxy that cuts connections, a black hole, and FakeStow, a
+STOW-RS resource whose every answer a test writes."""
 import hashlib
+import http.server
+import io
 import json
 import socket
 import subprocess
@@ -11,6 +15,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+import pydicom
 
 ORTHANC = "/usr/sbin/Orthanc"
 PLUGINS = "/usr/share/orthanc/plugins"
@@ -229,3 +235,70 @@ class BlackHole:
         self.sock.close()
         for c in self.held:
             c.close()
+
+
+class FakeStow:
+    """A STOW-RS studies resource on 127.0.0.1, served by a thread of its own, that answers
+    each POST with on_post(request, posts): request is the http.server handler (headers,
+    path, rfile, wfile: read_body() and answer() below use it), posts the POSTs received so
+    far, this one included. `url` is the resource."""
+
+    def __init__(self, on_post):
+        fake = self
+        self.posts = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                fake.posts += 1
+                on_post(self, fake.posts)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/dicom-web/studies" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def read_body(request, chunk=None, pause=0.0):
+    """The request's body; with chunk, read that many bytes at a time with a pause after each
+    (a slow archive)."""
+    left = int(request.headers["Content-Length"])
+    if not chunk:
+        return request.rfile.read(left)
+    body = b""
+    while left:
+        part = request.rfile.read(min(left, chunk))
+        body += part
+        left -= len(part)
+        time.sleep(pause)
+    return body
+
+
+def answer(request, status, body, ctype="application/dicom+json"):
+    request.send_response(status)
+    request.send_header("Content-Type", ctype)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def posted_uids(body, ctype):
+    """The SOP Class and Instance UIDs of the one Part 10 file in a multipart/related body."""
+    boundary = ctype.split("boundary=")[1].strip('"').encode()
+    part = body.split(b"--" + boundary)[1]
+    data = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
+    meta = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).file_meta
+    return str(meta.MediaStorageSOPClassUID), str(meta.MediaStorageSOPInstanceUID)
+
+
+def store_response(items):
+    """A STOW-RS response body (DICOM JSON) whose Referenced SOP Sequence lists the
+    (SOP Class UID, SOP Instance UID) pairs given."""
+    seq = [{"00081150": {"vr": "UI", "Value": [c]}, "00081155": {"vr": "UI", "Value": [i]}}
+           for c, i in items]
+    return json.dumps({"00081199": {"vr": "SQ", "Value": seq}}).encode()
