@@ -250,6 +250,14 @@ bool s2d_micro_plan(s2d_micro *m, s2d_error *err)
         return false;
     }
     int nseries = s2d_planes_series_count(&m->desc);
+    // A user's Series Instance UID would go into every instance and merge the series.
+    if (nseries > 1 && m->shared->overrides &&
+        s2d_ds_has(m->shared->overrides, s2d_dict_entry_of(S2D_KW_SeriesInstanceUID)->tag)) {
+        return s2d_error_set(err, S2D_ERR_USAGE,
+                             "a SeriesInstanceUID is given (--metadata or the manifest), and "
+                             "this file makes %d series (one per time point or z plane): leave "
+                             "it out, or write one series with --t N or --z stack", nseries);
+    }
     m->series_uids = calloc((size_t)nseries, sizeof *m->series_uids);
     m->outputs = calloc(m->plan.ninstances, sizeof *m->outputs);
     if (!m->series_uids || !m->outputs) {
