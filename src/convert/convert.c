@@ -237,9 +237,12 @@ static void single_image_free(single_image *img)
 
 // The planned single-frame instance of img: its source's JPEG copied, or its pixels encoded
 // with the planned codec (the planned description, at the size img turned out to have).
+// Its pixel size is level 0's times the downsample, else the source's recorded_mm (row,
+// column; may be NULL), else none.
 static bool write_single_frame(job *jb, const s2d_plan_instance *planned,
                                const single_image *img, double downsample_x,
-                               double downsample_y, s2d_lossy_step source, s2d_error *err)
+                               double downsample_y, const double *recorded_mm,
+                               s2d_lossy_step source, s2d_error *err)
 {
     const char *name = planned->name;
     s2d_role role = planned->role;
@@ -267,6 +270,8 @@ static bool write_single_frame(job *jb, const s2d_plan_instance *planned,
         .nframes = 1,
         .downsample_x = downsample_x,
         .downsample_y = downsample_y,
+        .recorded_spacing_mm = {recorded_mm ? recorded_mm[0] : 0,
+                                recorded_mm ? recorded_mm[1] : 0},
         .photometric = copied ? s2d_photometric_of(img->colour,
                                                    &(s2d_native){.coding = S2D_CODING_JPEG})
                               : codec->photometric(&pixels),
@@ -319,7 +324,11 @@ static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_erro
                       file);
         return true;
     }
-    bool ok = write_single_frame(jb, planned, &img, 0, 0, associated_step(jb, image), err);
+    // The source's own pixel size of it (an NDPI macro's), when the file records one.
+    const s2d_source_image *from = s2d_source_associated(jb->reader, image);
+    double recorded_mm[2] = {from ? from->mpp_y / 1000.0 : 0, from ? from->mpp_x / 1000.0 : 0};
+    bool ok = write_single_frame(jb, planned, &img, 0, 0, recorded_mm,
+                                 associated_step(jb, image), err);
     single_image_free(&img);
     return ok;
 }
@@ -496,7 +505,8 @@ static bool run_pyramid(job *jb, s2d_error *err)
             own_thumb ? associated_step(jb, S2D_IMAGE_THUMBNAIL) : level_step(jb, NULL);
         ok = write_single_frame(jb, thumb_plan, &thumb,
                                 (double)base->pix.width / (double)thumb.width,
-                                (double)base->pix.height / (double)thumb.height, source, err);
+                                (double)base->pix.height / (double)thumb.height, NULL,
+                                source, err);
     }
     free(made.rgb);
     single_image_free(&thumb);

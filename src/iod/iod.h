@@ -78,6 +78,9 @@ typedef struct s2d_iod_instance {
     int frame_width, frame_height;
     uint32_t nframes;
     double downsample_x, downsample_y;  // pixel size relative to level 0; 0 = unknown (no spacing)
+    // A label's or overview's own pixel size as the source records it, row and column, in
+    // mm; 0 = not recorded (the IOD estimates one).
+    double recorded_spacing_mm[2];
     const char *photometric;          // YBR_FULL_422, RGB, YBR_ICT or YBR_RCT
     uint16_t samples_per_pixel, bits_per_sample;
     const char *method;               // what the frames are: ISO_10918_1 or ISO_15444_1

@@ -17,6 +17,43 @@
 #include "iod/plan.h"
 #include "iod/wsm_levels.h"
 
+// The standard microscope slide, 75 x 25 mm (3 x 1 inch, ISO 8037-1 gives 76 x 26 mm),
+// for the pixel size of a label or overview that the source does not record.
+#define SLIDE_LENGTH_MM 75.0
+#define SLIDE_WIDTH_MM 25.0
+
+// An estimate, in square pixels, of the pixel size of a label or overview the source gives
+// none for: the overview is taken to show the whole slide, its longer side the slide's
+// 75 mm; the label the slide's label end, its longer side the slide's 25 mm width (the
+// label area runs some 20-25 mm along the slide). Aperio's 1280 x 431 macro so gets
+// 0.0586 mm (75.0 x 25.3 mm), its 387 x 463 label 0.0540 mm (20.9 x 25.0 mm).
+static double estimated_spacing_mm(const s2d_iod_instance *in)
+{
+    int64_t longer = in->total_width > in->total_height ? in->total_width : in->total_height;
+    double covered = in->role == S2D_ROLE_OVERVIEW ? SLIDE_LENGTH_MM : SLIDE_WIDTH_MM;
+    return covered / (double)(longer > 0 ? longer : 1);
+}
+
+// The instance's [row spacing, column spacing] in mm (row spacing is the vertical pixel
+// size): level 0's times the downsample for levels and thumbnails, the source's own for a
+// label or overview that has one, else estimated for them (estimated_spacing_mm). False
+// when none applies (a page of a plain TIFF has no WSM role).
+static bool pixel_spacing(const s2d_iod_shared *s, const s2d_iod_instance *in, double out[2])
+{
+    if (in->downsample_x > 0) {
+        out[0] = s->mpp_y * in->downsample_y / 1000.0;
+        out[1] = s->mpp_x * in->downsample_x / 1000.0;
+    } else if (in->recorded_spacing_mm[0] > 0 && in->recorded_spacing_mm[1] > 0) {
+        out[0] = in->recorded_spacing_mm[0];
+        out[1] = in->recorded_spacing_mm[1];
+    } else if (in->role == S2D_ROLE_LABEL || in->role == S2D_ROLE_OVERVIEW) {
+        out[0] = out[1] = estimated_spacing_mm(in);
+    } else {
+        return false;
+    }
+    return out[0] > 0 && out[1] > 0;
+}
+
 static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_instance *in,
                          s2d_error *err)
 {
@@ -31,14 +68,15 @@ static bool put_geometry(s2d_ds *ds, const s2d_iod_shared *s, const s2d_iod_inst
                         in->focal_planes > 1 ? in->focal_planes : 1, err)) {
         return false;
     }
-    if (in->role != S2D_ROLE_LEVEL || in->downsample_x <= 0) {
+    double spacing[2];
+    if (!pixel_spacing(s, in, spacing)) {
         return true;
     }
-    // Width runs along a row (columns x column spacing), in mm; depth is in µm.
-    double col_mm = s->mpp_x * in->downsample_x / 1000.0;
-    double row_mm = s->mpp_y * in->downsample_y / 1000.0;
-    return s2d_put_number(ds, S2D_KW_ImagedVolumeWidth, (double)in->total_width * col_mm, err) &&
-           s2d_put_number(ds, S2D_KW_ImagedVolumeHeight, (double)in->total_height * row_mm,
+    // Width runs along a row (columns x column spacing), in mm; depth is in µm. Every
+    // flavour has it (readers size labels and overviews by it), not only VOLUME.
+    return s2d_put_number(ds, S2D_KW_ImagedVolumeWidth, (double)in->total_width * spacing[1],
+                          err) &&
+           s2d_put_number(ds, S2D_KW_ImagedVolumeHeight, (double)in->total_height * spacing[0],
                           err) &&
            s2d_put_number(ds, S2D_KW_ImagedVolumeDepth, 1.0, err);
 }
@@ -75,13 +113,12 @@ static bool put_functional_groups(s2d_ds *ds, const s2d_iod_shared *s, const s2d
     if (!measures || !s2d_put_str(measures, S2D_KW_SliceThickness, "0.001", err)) {
         return false;
     }
-    if (in->downsample_x > 0) {
-        // [row spacing, column spacing]: row spacing is the vertical pixel size.
-        double spacing[2] = {s->mpp_y * in->downsample_y / 1000.0,
-                             s->mpp_x * in->downsample_x / 1000.0};
-        if (!s2d_put_numbers(measures, S2D_KW_PixelSpacing, spacing, 2, err)) {
-            return false;
-        }
+    // Required but for labels and overviews; readers (highdicom, wsidicom) need it on those
+    // too to place them.
+    double spacing[2];
+    if (pixel_spacing(s, in, spacing) &&
+        !s2d_put_numbers(measures, S2D_KW_PixelSpacing, spacing, 2, err)) {
+        return false;
     }
     if (in->focal_planes > 1 && in->z_spacing_mm > 0 &&
         !s2d_put_number(measures, S2D_KW_SpacingBetweenSlices, in->z_spacing_mm, err)) {

@@ -335,6 +335,22 @@ static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
     return ok;
 }
 
+// The macro camera's pixel size: NDPI gives it the resolution (centimetres) of its IFD, as
+// it does the levels'.
+static void record_macro_pixel_size(s2d_source *src, const s2d_tiff_ifd *d)
+{
+    if (d->resolution_unit != RESUNIT_CENTIMETER || !(d->x_resolution > 0) ||
+        !(d->y_resolution > 0)) {
+        return;
+    }
+    for (int k = 0; k < src->nassociated; k++) {
+        if (src->associated[k].role == S2D_IMAGE_OVERVIEW) {
+            src->associated[k].mpp_x = 10000.0 / d->x_resolution;
+            src->associated[k].mpp_y = 10000.0 / d->y_resolution;
+        }
+    }
+}
+
 static bool ndpi_detect(const char *path, const s2d_tiffdir *td)
 {
     (void)path;
@@ -360,6 +376,7 @@ static bool ndpi_open(s2d_source *src, s2d_error *err)
         float lens = source_lens(td, i);
         if (lens == -1) {
             ok = s2d_tiff_source_set_associated(src, i, S2D_IMAGE_OVERVIEW);
+            record_macro_pixel_size(src, d);
         } else if (lens > 0) {
             s2d_tiff_level *tl = s2d_tiff_source_add_level(src, i);
             if (!tl) {

@@ -76,6 +76,9 @@ typedef struct s2d_source_image {
     // Chroma sampling of YCbCr: luma samples per chroma sample across and down (1: none).
     uint8_t chroma_w, chroma_h;
     double downsample;       // levels: relative to level 0
+    // Associated images: the pixel size the file records for this image (an NDPI macro's
+    // resolution), in µm; 0 when it records none.
+    double mpp_x, mpp_y;
     s2d_native native;
     s2d_lossy_history history;
 } s2d_source_image;
