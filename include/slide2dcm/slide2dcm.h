@@ -106,6 +106,14 @@ typedef struct s2d_convert_options {
     // default, 1 %), or any at all when strict.
     bool strict;
     double max_replaced_percent;
+    // De-identification (PS3.15 Annex E, Basic Profile; README "De-identification"): every
+    // dataset is filtered before it is written; what the user gives (metadata_json, attrs)
+    // is kept, what comes from the source is removed or replaced. No label or overview is
+    // written, unless label_image (a JPEG, PNG or TIFF file) or label_text (drawn by us)
+    // gives a replacement label; each needs deidentify.
+    bool deidentify;
+    const char *label_image;
+    const char *label_text;
 
     // Plain TIFFs (pages rather than a slide pyramid; see docs/plain-tiff.md).
     const char *kind;            // "radiology", "document", "photo" or "microscopy";
@@ -189,6 +197,10 @@ typedef struct s2d_convert_report {
     char kind[16];
     char kind_reason[160];
     double seconds;          // whole conversion
+    // With deidentify: the Container Identifier written (the user's, or generated), so
+    // that the lab can map the output back to its slide; empty otherwise.
+    char deidentified_container_id[65];
+    bool container_id_generated;
 } s2d_convert_report;
 
 /** Frees what s2d_convert() allocated in a report (not the report itself). */

@@ -672,6 +672,10 @@ static json_t *summarize_report(const slide_state *s, const char *final_dir)
             json_object_set_new(out, key, json_string(value));
         }
     }
+    json_t *deidentified = json_object_get(rep, "deidentified");
+    if (out && deidentified) {
+        json_object_set(out, "deidentified", deidentified);   // the slide's pseudonym
+    }
     json_decref(rep);
     return out;
 }
@@ -1007,7 +1011,7 @@ static json_t *slide_report(const batch *b, const slide_state *s)
     }
     static const char *const keys[] = {"kind", "kind_reason", "levels", "frames", "bytes",
                                        "seconds", "megapixels", "megapixels_per_second",
-                                       "warnings"};
+                                       "warnings", "deidentified"};
     for (size_t k = 0; s->result && k < sizeof keys / sizeof *keys; k++) {
         json_t *v = json_object_get(s->result, keys[k]);
         if (v) {

@@ -13,6 +13,7 @@
 #include "codec/codec.h"
 #include "codec/frame_dec.h"
 #include "convert/identity.h"
+#include "convert/label.h"
 #include "convert/outdir.h"
 #include "convert/microscopy.h"
 #include "convert/pages.h"
@@ -49,6 +50,9 @@ typedef struct job {
     int next_instance_number;
     s2d_diag diag;           // warnings: delivered through opts->warn and counted
     s2d_outdir out;          // -o: locked, and staged in out.staging (outdir above)
+    // --deidentify's replacement label (--label-image, --label-text): malloc'd RGB, or NULL.
+    uint8_t *label_rgb;
+    s2d_source_image label_desc;   // what the plan is told of it: its size
 } job;
 
 static bool validate_options(const s2d_convert_options *o, s2d_error *err)
@@ -69,6 +73,13 @@ static bool validate_options(const s2d_convert_options *o, s2d_error *err)
     s2d_staining staining;
     if (o->stain && !s2d_staining_parse(o->stain, &staining, err)) {
         return false;
+    }
+    if ((o->label_image || o->label_text) && !o->deidentify) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "--label-image and --label-text replace the "
+                             "label under --deidentify; add it");
+    }
+    if (o->label_image && o->label_text) {
+        return s2d_error_set(err, S2D_ERR_USAGE, "give --label-image or --label-text, not both");
     }
     if (o->mpp != 0 && !(o->mpp >= S2D_MPP_MIN_UM && o->mpp <= S2D_MPP_MAX_UM)) {
         return s2d_error_set(err, S2D_ERR_USAGE, "--mpp %g is not a pixel size in micrometres, "
@@ -114,7 +125,8 @@ static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
         return NULL;
     }
     s2d_ds *ds = iod->build(&jb->slide, inst, uid, err);
-    if (!ds) {
+    if (!ds || !s2d_identity_finish_dataset(&jb->id, ds, err)) {
+        s2d_ds_free(ds);
         return NULL;
     }
     // The table kind must be chosen before the first frame; the BOT is used whenever the
@@ -308,11 +320,17 @@ static bool write_single_frame(job *jb, const s2d_plan_instance *planned,
     return ok;
 }
 
-// Label and overview come from the source as they are; a broken one is a warning.
+// Label and overview come from the source as they are; a broken one is a warning. Under
+// --deidentify the only one planned is the replacement label.
 static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_error *err)
 {
     s2d_image_role image = planned->image;
     const char *file = planned->name;
+    if (jb->opts->deidentify) {
+        single_image made = {.rgb = jb->label_rgb, .width = jb->label_desc.pix.width,
+                             .height = jb->label_desc.pix.height};
+        return write_single_frame(jb, planned, &made, 0, 0, NULL, (s2d_lossy_step){0}, err);
+    }
     single_image img;
     s2d_error read_err = {0};
     if (!read_single_image(jb, image, &img, &read_err)) {
@@ -344,11 +362,16 @@ static bool plan_instances(job *jb, s2d_error *err)
     for (int i = 0; i < nsource; i++) {
         levels[i] = *s2d_source_level(jb->reader, i);
     }
+    // --deidentify: no label (its barcode and writing) unless replaced, no overview (the
+    // label is in it), and a thumbnail made from the pyramid, whose pixels are known to be
+    // the tissue's only.
+    bool deid = jb->opts->deidentify;
     s2d_source_desc source = {
         .levels = levels, .nlevels = nsource,
-        .label = s2d_source_associated(jb->reader, S2D_IMAGE_LABEL),
-        .overview = s2d_source_associated(jb->reader, S2D_IMAGE_OVERVIEW),
-        .thumbnail = s2d_source_associated(jb->reader, S2D_IMAGE_THUMBNAIL),
+        .label = deid ? (jb->label_rgb ? &jb->label_desc : NULL)
+                      : s2d_source_associated(jb->reader, S2D_IMAGE_LABEL),
+        .overview = deid ? NULL : s2d_source_associated(jb->reader, S2D_IMAGE_OVERVIEW),
+        .thumbnail = deid ? NULL : s2d_source_associated(jb->reader, S2D_IMAGE_THUMBNAIL),
     };
     bool ok = jb->iod->plan(&source, jb->opts, &jb->plan, err);
     free(levels);
@@ -357,6 +380,22 @@ static bool plan_instances(job *jb, s2d_error *err)
         ok = jb->outputs ? true : s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     return ok;
+}
+
+// --deidentify's replacement label, when one is asked for, into jb->label_rgb.
+static bool make_label(job *jb, s2d_error *err)
+{
+    const s2d_convert_options *o = jb->opts;
+    if (!o->deidentify || o->no_label || (!o->label_image && !o->label_text)) {
+        return true;
+    }
+    int64_t w, h;
+    if (!s2d_label_make(o, &jb->label_rgb, &w, &h, err)) {
+        return false;
+    }
+    jb->label_desc.pix.width = (uint32_t)w;
+    jb->label_desc.pix.height = (uint32_t)h;
+    return true;
 }
 
 // The planned instance of a role (the first), or NULL.
@@ -625,7 +664,7 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         jb->slide.overrides = jb->id.overrides;
         // Each file goes on its way to disk as soon as it is complete, beside the work
         // still to do and the other files; the loop below then only waits.
-        ok = plan_instances(jb, err) && (!jb->plan.pyramid || run_pyramid(jb, err)) &&
+        ok = make_label(jb, err) && plan_instances(jb, err) && (!jb->plan.pyramid || run_pyramid(jb, err)) &&
              complete_outputs(jb, err);
         for (size_t i = 0; ok && i < jb->plan.ninstances; i++) {
             const s2d_plan_instance *pi = &jb->plan.instances[i];
@@ -654,11 +693,17 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         snprintf(report->kind, sizeof report->kind, "%s", kind);
         snprintf(report->kind_reason, sizeof report->kind_reason, "%s", reason);
         report->seconds = s2d_clock_seconds() - t0;
+        if (ok && opts->deidentify) {
+            snprintf(report->deidentified_container_id,
+                     sizeof report->deidentified_container_id, "%s", jb->id.deid.container_id);
+            report->container_id_generated = jb->id.deid.generated;
+        }
     }
     for (int i = 0; i < jb->noutputs; i++) {
         s2d_part10_free(jb->outputs[i].writer);
     }
     free(jb->outputs);
+    free(jb->label_rgb);
     s2d_plan_free(&jb->plan);
     s2d_identity_free(&jb->id);
     s2d_source_close(jb->reader);

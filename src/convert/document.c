@@ -181,7 +181,8 @@ static s2d_part10 *open_writer(s2d_pages *pg, const s2d_plan_instance *pi, s2d_e
     }
     s2d_iod_instance in = {.role = S2D_ROLE_PAGE, .instance_number = 1};
     s2d_ds *ds = pi->iod->build(pg->shared, &in, uid, err);
-    if (!ds) {
+    if (!ds || !s2d_identity_finish_dataset(pg->id, ds, err)) {
+        s2d_ds_free(ds);
         return NULL;
     }
     s2d_part10_params params = {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/fingerprint.h"
+#include "core/sha256.h"
 #include "core/diag.h"
 #include "dicom/json_meta.h"
 #include "source/fileset.h"
@@ -177,7 +178,12 @@ int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t s
     if (o->only_t > 0) {
         snprintf(only_t, sizeof only_t, "%d", o->only_t);
     }
-    const char *const parts[][2] = {{"/kind=", o->kind}, {"/modality=", o->modality},
+    // --deidentify changes what the associated images show, and so do the replacement
+    // label's options.
+    const char *const parts[][2] = {{"/deidentify", o->deidentify ? "" : NULL},
+                                    {"/label-image=", o->label_image},
+                                    {"/label-text=", o->label_text},
+                                    {"/kind=", o->kind}, {"/modality=", o->modality},
                                     {"/codec=", o->codec},
                                     {"/pages=", o->pages_as_instances ? "instances" : NULL},
                                     {"/as=", o->as_pdf ? "pdf" : NULL},
@@ -202,6 +208,17 @@ static bool make_uid_seeds(s2d_identity *id, const char *slide_path, s2d_error *
     }
     bool ok = s2d_slide_fingerprint(&files, id->uid_seed_slide, err);
     s2d_slide_files_free(&files);
+    if (ok && id->opts->deidentify) {
+        // Other UIDs than the identified conversion's, which would link the two, and none
+        // that a holder of the file could recompute without knowing it was de-identified.
+        uint8_t digest[32];
+        s2d_sha256 h;
+        s2d_sha256_init(&h);
+        s2d_sha256_update(&h, "deidentified/", 13);
+        s2d_sha256_update(&h, id->uid_seed_slide, strlen(id->uid_seed_slide));
+        s2d_sha256_final(&h, digest);
+        s2d_hex(digest, sizeof digest, id->uid_seed_slide);
+    }
     // "FINGERPRINT/PIXEL-SETTINGS"; the fingerprint is 64 characters, so both fit.
     int n = snprintf(id->uid_seed_encoding, sizeof id->uid_seed_encoding, "%s/",
                      id->uid_seed_slide);
@@ -244,6 +261,13 @@ static time_t conversion_time(void)
 static bool plausible_mpp(double um)
 {
     return um >= S2D_MPP_MIN_UM && um <= S2D_MPP_MAX_UM;
+}
+
+// --deidentify: the filter of every dataset, with the slide's pseudonym.
+static bool deidentify_init(s2d_identity *id, s2d_error *err)
+{
+    return s2d_deid_init(&id->deid, id->overrides, id->opts,
+                         id->opts->uid_root ? id->uid_seed_slide : NULL, err);
 }
 
 bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *slide_path,
@@ -310,6 +334,7 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     // One optical path: the first channel's excitation (a Hamamatsu filter cube's).
     s->excitation_nm = m->nchannels ? m->channels[0].excitation_nm : 0;
     bool ok = (!o->uid_root || make_uid_seeds(id, slide_path, err)) &&
+              (!o->deidentify || deidentify_init(id, err)) &&
               s2d_identity_uid(id, "study", false, s->study_uid, err) &&
               s2d_identity_uid(id, "series", true, s->series_uid, err) &&
               s2d_identity_uid(id, "frame-of-reference", false, s->frame_of_reference_uid,
@@ -360,8 +385,14 @@ bool s2d_identity_offsets_and_split(const s2d_identity *id, const char *file_nam
     return true;
 }
 
+bool s2d_identity_finish_dataset(const s2d_identity *id, s2d_ds *ds, s2d_error *err)
+{
+    return !id->opts->deidentify || s2d_deid_apply(&id->deid, ds, err);
+}
+
 void s2d_identity_free(s2d_identity *id)
 {
+    s2d_deid_free(&id->deid);
     s2d_ds_free(id->overrides);
     id->overrides = NULL;
     free(id->srgb_profile);

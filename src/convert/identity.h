@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "convert/deidentify.h"
 #include "core/diag.h"
 #include "dicom/ds.h"
 #include "dicom/part10.h"
@@ -24,6 +25,7 @@ typedef struct s2d_identity {
     // With opts->uid_root: what identifies the slide (its content fingerprint) and what
     // identifies this encoding of it (fingerprint + the options that change the pixels).
     char uid_seed_slide[65], uid_seed_encoding[320];
+    s2d_deid deid;               // with opts->deidentify: the filter of every dataset
 } s2d_identity;
 
 /** Reads --metadata and the attribute flags into id->overrides (owned by id); --metadata
@@ -57,6 +59,10 @@ bool s2d_identity_offsets_and_split(const s2d_identity *id, const char *file_nam
                                     uint64_t frames_bound, s2d_part10_params *params,
                                     s2d_part10_split *split,
                                     char concatenation_uid[S2D_UID_MAX], s2d_error *err);
+
+/** The last step of every dataset before it is written: with --deidentify, the filter of
+ *  deidentify.h. @return false with err set. */
+bool s2d_identity_finish_dataset(const s2d_identity *id, s2d_ds *ds, s2d_error *err);
 
 /** Frees what id owns (not id itself). */
 void s2d_identity_free(s2d_identity *id);

@@ -361,7 +361,8 @@ static bool open_writer(s2d_micro *m, const s2d_plan_instance *pi, const s2d_iod
         return false;
     }
     s2d_ds *ds = pi->iod->build(m->shared, in, uid, err);
-    if (!ds) {
+    if (!ds || !s2d_identity_finish_dataset(m->id, ds, err)) {
+        s2d_ds_free(ds);
         return false;
     }
     const s2d_convert_options *o = m->opts;

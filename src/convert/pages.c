@@ -554,7 +554,8 @@ static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
         return false;
     }
     s2d_ds *ds = pi->iod->build(pg->shared, in, uid, err);
-    if (!ds) {
+    if (!ds || !s2d_identity_finish_dataset(pg->id, ds, err)) {
+        s2d_ds_free(ds);
         return false;
     }
     s2d_part10_deferred deferred[5];

@@ -70,6 +70,13 @@ json_t *s2d_report_json(const s2d_convert_report *report)
         json_object_set_new(root, "kind", json_string(report->kind));
         json_object_set_new(root, "kind_reason", json_string(report->kind_reason));
     }
+    if (report->deidentified_container_id[0]) {
+        // The lab's key from this slide to its pseudonym (README "De-identification").
+        json_object_set_new(root, "deidentified",
+                            json_pack("{s:s, s:b}", "container_identifier",
+                                      report->deidentified_container_id, "generated",
+                                      report->container_id_generated));
+    }
     for (int i = 0; i < report->nfiles; i++) {
         const s2d_file_report *f = &report->files[i];
         json_t *o = json_object();

@@ -81,6 +81,9 @@
     ROW(ClinicalTrialProtocolID, 0x0012, 0x0020, LO)                         \
     ROW(ClinicalTrialSiteID, 0x0012, 0x0030, LO)                             \
     ROW(ClinicalTrialSubjectID, 0x0012, 0x0040, LO)                          \
+    ROW(PatientIdentityRemoved, 0x0012, 0x0062, CS)                          \
+    ROW(DeidentificationMethod, 0x0012, 0x0063, LO)                          \
+    ROW(DeidentificationMethodCodeSequence, 0x0012, 0x0064, SQ)              \
     ROW(BodyPartExamined, 0x0018, 0x0015, CS)                                \
     ROW(SliceThickness, 0x0018, 0x0050, DS)                                  \
     ROW(SpacingBetweenSlices, 0x0018, 0x0088, DS)                            \
@@ -128,6 +131,7 @@
     ROW(HighBit, 0x0028, 0x0102, US)                                         \
     ROW(PixelRepresentation, 0x0028, 0x0103, US)                             \
     ROW(BurnedInAnnotation, 0x0028, 0x0301, CS)                              \
+    ROW(LongitudinalTemporalInformationModified, 0x0028, 0x0303, CS)         \
     ROW(WindowCenter, 0x0028, 0x1050, DS)                                    \
     ROW(WindowWidth, 0x0028, 0x1051, DS)                                     \
     ROW(RescaleIntercept, 0x0028, 0x1052, DS)                                \

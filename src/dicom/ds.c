@@ -74,6 +74,12 @@ bool s2d_ds_has(const s2d_ds *ds, uint32_t tag)
     return find(ds, tag) != NULL;
 }
 
+const char *s2d_ds_vr(const s2d_ds *ds, uint32_t tag)
+{
+    const elem *e = find(ds, tag);
+    return e ? e->vr : NULL;
+}
+
 bool s2d_ds_get_str(const s2d_ds *ds, uint32_t tag, char *out, size_t n)
 {
     const elem *e = find(ds, tag);

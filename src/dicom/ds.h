@@ -52,6 +52,9 @@ bool s2d_ds_merge(s2d_ds *dst, const s2d_ds *src, s2d_error *err);
 
 void s2d_ds_remove(s2d_ds *ds, uint32_t tag);
 bool s2d_ds_has(const s2d_ds *ds, uint32_t tag);
+/** The VR of the top-level element tag (storage inside ds, valid while it is there), or
+ *  NULL when ds lacks it. */
+const char *s2d_ds_vr(const s2d_ds *ds, uint32_t tag);
 /** Copies the text value of a top-level element into out (n bytes, the caller's), without
  *  its padding (a trailing space or NUL). @return false, out empty, when ds lacks it, it is
  *  a sequence or the value does not fit. */

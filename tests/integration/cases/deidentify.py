@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""deidentify.py SLIDE2DCM MAKE_SVS WORKDIR
+
+--deidentify (issue 18): a synthetic SVS and plain TIFFs whose file names, barcode,
+description fields and dates carry marker strings are converted (convert, batch with a
+manifest, a DICOMDIR; with and without a replacement label) and no marker may appear in
+the bytes of any output file. Every output passes dciodvfy, says Patient Identity Removed
+YES with the Basic Profile's code, keeps what the user gave, and the pyramid's pixels are
+those of a conversion without --deidentify."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image, TiffImagePlugin
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import Checks  # noqa: E402
+
+checks = Checks()
+slide2dcm, make_svs, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+shutil.rmtree(work, ignore_errors=True)
+work.mkdir(parents=True)
+
+# Text markers: none may be found in any output byte. Dates are checked as the forms a
+# converter could write them in.
+NAME_MARK = "MKNAMEQ1"
+BARCODE_MARK = "MKBARQ2-77"
+MARKERS = [NAME_MARK, BARCODE_MARK, "MKFILEQ3X", "MKUSERQ4X", "MKSNQ5", "MKDESCQ6",
+           "MKDOCQ7", "MKARTISTQ8", "MKHOSTQ9", "20190713", "2019-07-13", "07/13/19",
+           "13:57:42", "20180304", "2018:03:04", "05:06:07"]
+SOURCE_TIMES = ("135742", "050607")   # digits a UID could hold: checked in DA/DT/TM values
+
+
+def run(*args):
+    r = subprocess.run([slide2dcm, *map(str, args)], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def make_slide():
+    """An SVS named with a marker, whose barcode, file name field, user, scanner serial,
+    date and time (in every directory's description) are markers."""
+    path = work / ("%s-slide.svs" % NAME_MARK)
+    subprocess.run([make_svs, str(path), "--width", "1500", "--height", "1000", "--tile", "240",
+                    "--mpp", "0.25", "--levels", "2", "--barcode", BARCODE_MARK, "--threads",
+                    "1"], check=True, capture_output=True)
+    data = path.read_bytes()
+    # Same-length replacements keep every offset of the TIFF valid.
+    for old, new in [(b"Filename = synthetic", b"Filename = MKFILEQ3X"),
+                     (b"User = slide2dcm", b"User = MKUSERQ4X"),
+                     (b"ScanScope ID = SS1234", b"ScanScope ID = MKSNQ5"),
+                     (b"Date = 11/25/26", b"Date = 07/13/19"),
+                     (b"Time = 10:11:12", b"Time = 13:57:42")]:
+        checks.expect(old in data, "make_svs writes %r (the fixture plants its marker there)"
+                      % old.decode())
+        data = data.replace(old, new)
+    path.write_bytes(data)
+    return path
+
+
+def make_plain(name, mode, compression):
+    """A plain TIFF with markers in ImageDescription, DocumentName, Artist, HostComputer and
+    DateTime; Make, Model and Software are values the profile keeps."""
+    path = work / ("%s-%s.tif" % (NAME_MARK, name))
+    rng = np.random.default_rng(7)
+    if mode == "1":
+        img = Image.fromarray((rng.random((240, 320)) > 0.2).astype(np.uint8) * 255).convert("1")
+    else:
+        img = Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag, value in {270: "MKDESCQ6 scanned 2018:03:04", 269: "MKDOCQ7",
+                       306: "2018:03:04 05:06:07", 271: "ScannerMaker", 272: "Model9",
+                       305: "ScanSoft 1.0", 315: "MKARTISTQ8", 316: "MKHOSTQ9"}.items():
+        info[tag] = value
+    img.save(path, compression=compression, tiffinfo=info)
+    data = path.read_bytes()
+    for marker in ("MKDESCQ6", "MKDOCQ7", "MKARTISTQ8", "2018:03:04 05:06:07"):
+        checks.expect(marker.encode() in data, "%s carries %s" % (path.name, marker))
+    return path
+
+
+def outputs(folder):
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file())
+
+
+def dicom_files(folder):
+    return [p for p in outputs(folder) if p.suffix == ".dcm" or p.name.startswith("IM")]
+
+
+def no_markers(folder, what):
+    """Greps the bytes of every file under folder (DICOMDIR included) for every marker."""
+    files = outputs(folder)
+    checks.expect(files, what, "has files")
+    found = []
+    for path in files:
+        data = path.read_bytes()
+        found += ["%s in %s" % (m, path.relative_to(folder)) for m in MARKERS
+                  if m.encode() in data]
+    checks.expect(not found, what, "no marker in the bytes of %d files" % len(files),
+                  ", ".join(found[:6]))
+
+
+def date_values(ds, out):
+    for elem in ds:
+        if elem.VR == "SQ":
+            for item in elem.value:
+                date_values(item, out)
+        elif elem.VR in ("DA", "DT", "TM") and elem.value:
+            out.append((elem.keyword, str(elem.value)))
+    return out
+
+
+def check_instance(path, user=None):
+    """dciodvfy, the method attributes, dates that are not the source's, the user's values."""
+    name = path.name
+    r = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
+    errors = [line for line in (r.stdout + r.stderr).splitlines() if line.startswith("Error")]
+    checks.expect(not errors, name, "dciodvfy: no errors", "; ".join(errors[:3]))
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    checks.expect(ds.get("PatientIdentityRemoved") == "YES", name, "PatientIdentityRemoved YES")
+    codes = [i.CodeValue for i in ds.get("DeidentificationMethodCodeSequence", [])]
+    checks.expect(codes == ["113100"], name, "method code 113100 only (got %s)" % codes)
+    checks.expect(ds.get("DeidentificationMethod"), name, "DeidentificationMethod")
+    checks.expect(ds.get((0x0028, 0x0303)) is not None and
+                  ds[0x0028, 0x0303].value == "REMOVED", name,
+                  "LongitudinalTemporalInformationModified REMOVED")
+    dates = date_values(ds, [])
+    bad = [d for d in dates if any(t in d[1] for t in SOURCE_TIMES) or "2019" in d[1] or
+           "2018" in d[1]]
+    checks.expect(not bad, name, "no date or time of the source", bad[:3])
+    for keyword, value in (user or {}).items():
+        checks.expect(str(ds.get(keyword, "")) == value, name, "keeps the user's %s" % keyword)
+    return ds
+
+
+def pixel_data(path):
+    data = path.read_bytes()
+    return data[data.rfind(b"\xe0\x7f\x10\x00"):]
+
+
+slide = make_slide()
+photo = make_plain("photo", "RGB", "raw")
+document = make_plain("document", "1", "group4")
+
+# 1. A slide, with a generated pseudonym, deterministic.
+plain_out, deid_out = work / "plain", work / "deid"
+rc, log = run("convert", slide, "-o", plain_out, "-q", "--deterministic-uids")
+checks.expect(rc == 0, "convert without --deidentify exits 0", log.strip())
+rc, log = run("convert", slide, "-o", deid_out, "-q", "--deterministic-uids", "--deidentify",
+              "--json-report", work / "deid.json")
+checks.expect(rc == 0, "convert --deidentify exits 0", log.strip())
+names = sorted(p.name for p in deid_out.glob("*.dcm"))
+checks.expect("label.dcm" not in names and "overview.dcm" not in names,
+              "no label or overview without a replacement (%s)" % names)
+checks.expect("thumbnail.dcm" in names, "the thumbnail is kept (made from the pyramid)")
+no_markers(deid_out, "convert --deidentify")
+report = json.loads((work / "deid.json").read_text())
+pseudonym = (report.get("deidentified") or {}).get("container_identifier", "")
+checks.expect(pseudonym.startswith("DEID-") and report["deidentified"]["generated"],
+              "the report gives the generated Container Identifier (%s)" % pseudonym)
+for path in sorted(deid_out.glob("*.dcm")):
+    ds = check_instance(path)
+    checks.expect(ds.ContainerIdentifier == pseudonym, path.name, "ContainerIdentifier is it")
+    checks.expect(ds.SpecimenDescriptionSequence[0].SpecimenIdentifier == pseudonym, path.name,
+                  "SpecimenIdentifier is it")
+for path in sorted(deid_out.glob("level-*.dcm")):
+    checks.expect(pixel_data(path) == pixel_data(plain_out / path.name), path.name,
+                  "frames identical to the conversion without --deidentify")
+    a = pydicom.dcmread(path, stop_before_pixels=True)
+    b = pydicom.dcmread(plain_out / path.name, stop_before_pixels=True)
+    checks.expect(a.StudyInstanceUID != b.StudyInstanceUID and
+                  a.SOPInstanceUID != b.SOPInstanceUID, path.name,
+                  "UIDs other than the identified conversion's")
+again = work / "deid-again"
+run("convert", slide, "-o", again, "-q", "--deterministic-uids", "--deidentify")
+checks.expect(pydicom.dcmread(again / "level-0.dcm").ContainerIdentifier == pseudonym,
+              "with --deterministic-uids the pseudonym is the same twice")
+
+# 2. Replacement labels, and the user's values kept.
+user = {"PatientID": "PSEUDO-17", "ContainerIdentifier": "CASE-17-A"}
+meta = work / "meta.json"
+meta.write_text(json.dumps({"00400512": {"vr": "LO", "Value": ["CASE-17-A"]}}))
+text_out = work / "label-text"
+rc, log = run("convert", slide, "-o", text_out, "-q", "--deidentify", "--label-text",
+              "Case 17 A", "--patient-id", "PSEUDO-17", "--metadata", meta)
+checks.expect(rc == 0, "--label-text exits 0", log.strip())
+checks.expect((text_out / "label.dcm").exists() and not (text_out / "overview.dcm").exists(),
+              "--label-text: label.dcm, no overview.dcm")
+no_markers(text_out, "--label-text")
+for path in sorted(text_out.glob("*.dcm")):
+    check_instance(path, user)
+label = pydicom.dcmread(text_out / "label.dcm")
+pixels = label.pixel_array
+checks.expect(pixels.min() < 64 and pixels.max() > 192, "the drawn label has dark text on white")
+for kind, suffix in (("PNG", ".png"), ("JPEG", ".jpg")):
+    picture = work / ("replacement" + suffix)
+    Image.new("RGB", (300, 200), (30, 90, 200)).save(picture, kind)
+    out = work / ("label-" + kind.lower())
+    rc, log = run("convert", slide, "-o", out, "-q", "--deidentify", "--label-image", picture)
+    checks.expect(rc == 0, "--label-image %s exits 0" % kind, log.strip())
+    if rc == 0:
+        ds = pydicom.dcmread(out / "label.dcm")
+        checks.expect((ds.TotalPixelMatrixColumns, ds.TotalPixelMatrixRows) == (300, 200),
+                      "--label-image %s: label.dcm is the picture's size" % kind)
+        check_instance(out / "label.dcm")
+        no_markers(out, "--label-image " + kind)
+
+# 3. Plain TIFFs: VL Photographic / Secondary Capture, and the Encapsulated PDF.
+for source, extra, what in ((photo, [], "photo"), (document, ["--kind", "document"], "SC"),
+                            (document, ["--kind", "document", "--as", "pdf"], "PDF")):
+    out = work / ("plain-" + what)
+    rc, log = run("convert", source, "-o", out, "-q", "--deidentify", *extra)
+    checks.expect(rc == 0, "plain TIFF (%s) --deidentify exits 0" % what, log.strip())
+    no_markers(out, "plain TIFF " + what)
+    for path in sorted(out.glob("*.dcm")):
+        ds = check_instance(path)
+        checks.expect(ds.get("Manufacturer") == "ScannerMaker", path.name,
+                      "Manufacturer kept (the profile keeps it)")
+
+# 4. batch with a manifest (user values in its cells) and a DICOMDIR.
+manifest = work / "manifest.csv"
+manifest.write_text("path,PatientID,ContainerIdentifier\n%s,PSEUDO-17,CASE-17-A\n%s,,\n"
+                    % (slide, photo))
+batch_out, media = work / "batch", work / "media"
+r = subprocess.run([slide2dcm, "batch", str(manifest), "-o", str(batch_out), "-q",
+                    "--deidentify", "--dicomdir", str(media)], capture_output=True, text=True)
+checks.expect(r.returncode == 0, "batch --deidentify exits 0", (r.stdout + r.stderr).strip())
+dicoms = [p for p in outputs(batch_out) if p.suffix == ".dcm"]
+checks.expect(dicoms and all(not any(m.encode() in p.read_bytes() for m in MARKERS)
+                             for p in dicoms),
+              "batch: no marker in the bytes of its %d DICOM files" % len(dicoms))
+no_markers(media, "the DICOMDIR media folder")
+for path in dicoms:
+    ds = check_instance(path)
+    if ds.Modality == "SM":
+        checks.expect(ds.ContainerIdentifier == "CASE-17-A" and ds.PatientID == "PSEUDO-17",
+                      path.name, "the manifest's cells are kept")
+slides = json.loads((batch_out / "batch-report.json").read_text())["slides"]
+checks.expect(all("deidentified" in s for s in slides),
+              "batch-report.json gives each slide's Container Identifier")
+
+# 5. Errors: one line, naming the option and the file, never a value.
+rc, log = run("convert", slide, "-o", work / "e1", "--label-text", "X")
+checks.expect(rc == 2 and "--deidentify" in log, "--label-text alone is a usage error", log)
+rc, log = run("convert", slide, "-o", work / "e2", "--deidentify", "--label-image",
+              work / "missing.png")
+checks.expect(rc == 2 and "missing.png" in log and len(log.strip().splitlines()) == 1,
+              "a missing --label-image: one line naming it (exit 2)", log)
+garbage = work / "garbage.png"
+garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+rc, log = run("convert", slide, "-o", work / "e3", "--deidentify", "--label-image", garbage)
+checks.expect(rc == 2 and "garbage.png" in log and len(log.strip().splitlines()) == 1,
+              "a broken --label-image: one line naming it (exit 2)", log)
+
+sys.exit(checks.result())
