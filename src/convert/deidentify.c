@@ -21,6 +21,8 @@ typedef enum deid_action {
     DEID_DUMMY,       // D: a dummy value of the VR
     DEID_PSEUDONYM,   // D: the slide's pseudonym (identifiers the source's name or barcode gave)
     DEID_CLEAN,       // C: a value of ours kept, any other replaced by a neutral one
+    DEID_CONTENT_TEXT,   // C: a content item's text (a preparation step's Specimen
+                         // Identifier item: the specimen's identifier as filtered)
 } deid_action;
 
 typedef struct deid_row {
@@ -78,6 +80,7 @@ static const deid_row rows[] = {
     {TAG(0x0040, 0x0551), DEID_PSEUDONYM},  // Specimen Identifier (D): one slide, one name
     {TAG(0x0040, 0x0600), DEID_REMOVE},     // Specimen Short Description (X)
     {TAG(0x0040, 0x0602), DEID_REMOVE},     // Specimen Detailed Description (X)
+    {TAG(0x0040, 0xA160), DEID_CONTENT_TEXT},   // Text Value (of a content item)
     {TAG(0x0048, 0x0107), DEID_CLEAN},      // Optical Path Description: channel names
     {TAG(0x2200, 0x0002), DEID_EMPTY},      // Label Text (X; Type 2 on a WSM label)
     {TAG(0x2200, 0x0005), DEID_EMPTY},      // Barcode Value (X; Type 2 on a WSM label)
@@ -134,8 +137,26 @@ static bool clean_path_description(s2d_ds *ds, uint32_t tag, const char *vr, s2d
     return s2d_ds_put_str(ds, tag, vr, neutral, err);
 }
 
+// A content item's Text Value: the Specimen Identifier item (121041, DCM) of a
+// preparation step repeats its specimen's identifier, which is specimen_id once filtered;
+// any other text from the source says what nobody checked, and becomes a dummy.
+static bool clean_content_text(s2d_ds *ds, uint32_t tag, const char *vr,
+                               const char *specimen_id, s2d_error *err)
+{
+    const s2d_ds *name = s2d_ds_seq_item(ds, s2d_dict_entry_of(S2D_KW_ConceptNameCodeSequence)->tag,
+                                         0);
+    char code[20] = "", scheme[20] = "";
+    if (name) {
+        s2d_ds_get_str(name, s2d_dict_entry_of(S2D_KW_CodeValue)->tag, code, sizeof code);
+        s2d_ds_get_str(name, s2d_dict_entry_of(S2D_KW_CodingSchemeDesignator)->tag, scheme,
+                       sizeof scheme);
+    }
+    bool identifier = !strcmp(code, "121041") && !strcmp(scheme, "DCM");
+    return s2d_ds_put_str(ds, tag, vr, identifier ? specimen_id : dummy_of(vr), err);
+}
+
 static bool apply_action(const s2d_deid *d, s2d_ds *ds, uint32_t tag, deid_action action,
-                         s2d_error *err)
+                         const char *specimen_id, s2d_error *err)
 {
     char vr[3];
     snprintf(vr, sizeof vr, "%s", s2d_ds_vr(ds, tag));
@@ -152,6 +173,8 @@ static bool apply_action(const s2d_deid *d, s2d_ds *ds, uint32_t tag, deid_actio
         return s2d_ds_put_str(ds, tag, vr, d->container_id, err);
     case DEID_CLEAN:
         return clean_path_description(ds, tag, vr, err);
+    case DEID_CONTENT_TEXT:
+        return clean_content_text(ds, tag, vr, specimen_id, err);
     case DEID_REMOVE:
         break;
     }
@@ -159,8 +182,12 @@ static bool apply_action(const s2d_deid *d, s2d_ds *ds, uint32_t tag, deid_actio
 }
 
 // Cleans ds against user, the same place in what the user gave (NULL: nothing there).
-static bool clean(const s2d_deid *d, s2d_ds *ds, const s2d_ds *user, s2d_error *err)
+// specimen_id: the Specimen Identifier in force (the nearest enclosing one, filtered);
+// this level's own, which sorts before the sequences that repeat it, takes over.
+static bool clean(const s2d_deid *d, s2d_ds *ds, const s2d_ds *user, const char *specimen_id,
+                  s2d_error *err)
 {
+    char own_id[257];
     size_t n = s2d_ds_count(ds);
     uint32_t *tags = malloc((n ? n : 1) * sizeof *tags);
     if (!tags) {
@@ -180,16 +207,20 @@ static bool clean(const s2d_deid *d, s2d_ds *ds, const s2d_ds *user, s2d_error *
         const deid_row *row = row_of(tag);
         bool users_items = sequence && user && s2d_ds_has(user, tag);
         if (row && !users_items) {
-            ok = apply_action(d, ds, tag, row->action, err);
+            ok = apply_action(d, ds, tag, row->action, specimen_id, err);
         } else if (((tag >> 16) & 1) && !users_items) {
             s2d_ds_remove(ds, tag);   // private: no Retain Safe Private Option
         } else if (is_date_vr(vr)) {
-            ok = apply_action(d, ds, tag, DEID_DUMMY, err);   // E.1-1's note on other dates
+            ok = apply_action(d, ds, tag, DEID_DUMMY, specimen_id, err);   // E.1-1's note
         } else if (sequence) {
+            if (s2d_ds_get_str(ds, s2d_dict_entry_of(S2D_KW_SpecimenIdentifier)->tag, own_id,
+                               sizeof own_id)) {
+                specimen_id = own_id;
+            }
             size_t items = s2d_ds_seq_count(ds, tag);
             for (size_t k = 0; ok && k < items; k++) {
-                ok = clean(d, s2d_ds_seq_item(ds, tag, k), user ? s2d_ds_seq_item(user, tag, k)
-                                                                : NULL, err);
+                ok = clean(d, s2d_ds_seq_item(ds, tag, k),
+                           user ? s2d_ds_seq_item(user, tag, k) : NULL, specimen_id, err);
             }
         }
     }
@@ -199,7 +230,7 @@ static bool clean(const s2d_deid *d, s2d_ds *ds, const s2d_ds *user, s2d_error *
 
 bool s2d_deid_apply(const s2d_deid *d, s2d_ds *ds, s2d_error *err)
 {
-    if (!clean(d, ds, d->kept, err)) {
+    if (!clean(d, ds, d->kept, d->container_id, err)) {
         return false;
     }
     // Only the Basic Profile: none of its options (Clean Pixel Data, Retain ... Dates,

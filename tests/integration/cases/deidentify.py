@@ -152,7 +152,7 @@ plain_out, deid_out = work / "plain", work / "deid"
 rc, log = run("convert", slide, "-o", plain_out, "-q", "--deterministic-uids")
 checks.expect(rc == 0, "convert without --deidentify exits 0", log.strip())
 rc, log = run("convert", slide, "-o", deid_out, "-q", "--deterministic-uids", "--deidentify",
-              "--json-report", work / "deid.json")
+              "--stain", "HE", "--json-report", work / "deid.json")
 checks.expect(rc == 0, "convert --deidentify exits 0", log.strip())
 names = sorted(p.name for p in deid_out.glob("*.dcm"))
 checks.expect("label.dcm" not in names and "overview.dcm" not in names,
@@ -166,8 +166,12 @@ checks.expect(pseudonym.startswith("DEID-") and report["deidentified"]["generate
 for path in sorted(deid_out.glob("*.dcm")):
     ds = check_instance(path)
     checks.expect(ds.ContainerIdentifier == pseudonym, path.name, "ContainerIdentifier is it")
-    checks.expect(ds.SpecimenDescriptionSequence[0].SpecimenIdentifier == pseudonym, path.name,
-                  "SpecimenIdentifier is it")
+    specimen = ds.SpecimenDescriptionSequence[0]
+    checks.expect(specimen.SpecimenIdentifier == pseudonym, path.name, "SpecimenIdentifier is it")
+    texts = [item.TextValue for step in specimen.get("SpecimenPreparationSequence", [])
+             for item in step.SpecimenPreparationStepContentItemSequence if "TextValue" in item]
+    checks.expect(texts == [pseudonym], path.name,
+                  "the staining step's Specimen Identifier item is it (%s)" % texts)
 for path in sorted(deid_out.glob("level-*.dcm")):
     checks.expect(pixel_data(path) == pixel_data(plain_out / path.name), path.name,
                   "frames identical to the conversion without --deidentify")
