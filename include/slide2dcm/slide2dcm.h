@@ -49,12 +49,14 @@ typedef struct s2d_common_attrs {
 /** Progress of a conversion, handed to opts->progress after each frame written (from the
  *  writer thread; the callback should be quick, e.g. print at most a few times a second). */
 typedef struct s2d_progress {
+    bool pages;              // the frames are a plain TIFF's pages (level is 0)
     int level;               // level whose frame was just written
     uint64_t frames_done;    // over all levels
     uint64_t frames_total;
     double seconds;          // since the pyramid started
-    double megapixels;       // level 0's pixels in millions (one plane's, for microscopy):
-                             // done x frames_done / frames_total is a throughput
+    double megapixels;       // level 0's pixels in millions (one plane's, for microscopy;
+                             // all the pages' for pages): this x frames_done / frames_total
+                             // is a throughput
 } s2d_progress;
 
 /** The pixel sizes in µm a conversion takes, from --mpp or from the source: 1 nm, finer

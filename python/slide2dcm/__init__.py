@@ -64,9 +64,11 @@ class _Error(ctypes.Structure):
 
 
 class Progress(ctypes.Structure):
-    """Where a conversion stands: level, frames_done, frames_total, seconds, megapixels
-    (level 0's, so that megapixels * frames_done / frames_total / seconds is a rate)."""
-    _fields_ = [("level", ctypes.c_int), ("frames_done", ctypes.c_uint64),
+    """Where a conversion stands: pages (True when the frames are a plain TIFF's pages),
+    level, frames_done, frames_total, seconds, megapixels (level 0's, or all the pages',
+    so that megapixels * frames_done / frames_total / seconds is a rate). The layout is
+    s2d_progress's (slide2dcm.h)."""
+    _fields_ = [("pages", ctypes.c_bool), ("level", ctypes.c_int), ("frames_done", ctypes.c_uint64),
                 ("frames_total", ctypes.c_uint64), ("seconds", ctypes.c_double),
                 ("megapixels", ctypes.c_double)]
 

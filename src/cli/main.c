@@ -54,8 +54,15 @@ static void on_progress(void *ctx, const s2d_progress *p)
         s2d_cli_format_duration((double)(p->frames_total - p->frames_done) / rate, eta,
                                 sizeof eta);
     }
-    snprintf(line, sizeof line, "level %d  tiles %llu/%llu  %.0f tiles/s  ETA %s", p->level,
-             (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate, eta);
+    if (p->pages) {
+        snprintf(line, sizeof line, "pages %llu/%llu  %.1f pages/s  ETA %s",
+                 (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate,
+                 eta);
+    } else {
+        snprintf(line, sizeof line, "level %d  tiles %llu/%llu  %.0f tiles/s  ETA %s", p->level,
+                 (unsigned long long)p->frames_done, (unsigned long long)p->frames_total, rate,
+                 eta);
+    }
     s2d_cli_term_draw(&ps->term, line);
     if (last) {
         s2d_cli_term_end(&ps->term, true);

@@ -224,6 +224,9 @@ bool s2d_document_write(s2d_pages *pg, s2d_error *err)
         bool copied;
         ok = write_page(pg, pdf, i, &copied, err);
         all_copied &= copied;
+        if (ok) {
+            s2d_pages_progress(pg);
+        }
         if (ok && pg->opts->interrupt && *pg->opts->interrupt) {
             ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");   // between pages too
         }

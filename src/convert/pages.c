@@ -10,6 +10,7 @@
 #include "convert/document.h"
 #include "convert/outdir.h"
 #include "convert/window.h"
+#include "core/clock.h"
 #include "dicom/part10.h"
 #include "dicom/source_terms.h"
 
@@ -724,6 +725,9 @@ static bool write_instance(s2d_pages *pg, const s2d_plan_instance *pi, int insta
             w.map.palette_n = pg->maps[page].palette_n;
         }
         ok = write_page(&w, page, err);
+        if (ok) {
+            s2d_pages_progress(pg);
+        }
         if (ok && pg->opts->interrupt && *pg->opts->interrupt) {
             ok = s2d_error_set(err, S2D_ERR_CANCELLED, "interrupted");
         }
@@ -747,10 +751,33 @@ static bool write_instance(s2d_pages *pg, const s2d_plan_instance *pi, int insta
     return ok;
 }
 
+void s2d_pages_progress(s2d_pages *pg)
+{
+    pg->pages_done++;
+    if (pg->opts->progress) {
+        s2d_progress p = {.pages = true, .frames_done = pg->pages_done,
+                          .frames_total = pg->pages_total,
+                          .seconds = s2d_clock_seconds() - pg->t0, .megapixels = pg->megapixels};
+        pg->opts->progress(pg->opts->callback_ctx, &p);
+    }
+}
+
 bool s2d_pages_write(s2d_pages *pg, s2d_error *err)
 {
+    pg->t0 = s2d_clock_seconds();
+    pg->pages_done = pg->pages_total = 0;
+    pg->megapixels = 0;
+    int npages = s2d_source_page_count(pg->src);
+    for (int i = 0; i < npages; i++) {
+        const s2d_source_image *page = s2d_source_page(pg->src, i);
+        pg->megapixels += (double)page->pix.width * page->pix.height / 1e6;
+    }
     if (pg->opts->as_pdf) {
+        pg->pages_total = (uint64_t)npages;
         return s2d_document_write(pg, err);
+    }
+    for (size_t i = 0; i < pg->plan.ninstances; i++) {
+        pg->pages_total += pg->plan.instances[i].nframes;
     }
     for (size_t i = 0; i < pg->plan.ninstances; i++) {
         if (!write_instance(pg, &pg->plan.instances[i], (int)i + 1, err)) {

@@ -33,6 +33,10 @@ typedef struct s2d_pages {
     s2d_plan plan;
     s2d_output *outputs;              // plan.ninstances, filled as they are opened
     int noutputs;
+    // Progress of s2d_pages_write, handed to opts->progress after each page.
+    uint64_t pages_done, pages_total;
+    double megapixels;                // of all the pages written
+    double t0;
 } s2d_pages;
 
 /** The kind, the pixel mapping of every page and the plan of instances.
@@ -41,6 +45,9 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err);
 
 /** Writes every planned instance into its Part 10 writer (complete, not yet committed). */
 bool s2d_pages_write(s2d_pages *pg, s2d_error *err);
+
+/** Counts one more page written and tells opts->progress, if any. */
+void s2d_pages_progress(s2d_pages *pg);
 
 /** The kind's name: "radiology", "document" or "photo" (static). */
 const char *s2d_pages_kind_name(s2d_page_kind kind);

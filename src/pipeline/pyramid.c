@@ -348,8 +348,9 @@ static bool sink(void *ctx, uint64_t seq, const uint8_t *frame, size_t len, s2d_
     const s2d_convert_options *opts = rn->plan->opts;
     if (opts->progress) {
         const s2d_pyramid_level *base = &rn->plan->levels[0];
-        s2d_progress p = {level, rn->frames_out, rn->frames_total, now,
-                          (double)base->width * (double)base->height / 1e6};
+        s2d_progress p = {.level = level, .frames_done = rn->frames_out,
+                          .frames_total = rn->frames_total, .seconds = now,
+                          .megapixels = (double)base->width * (double)base->height / 1e6};
         opts->progress(opts->callback_ctx, &p);
     }
     return true;

@@ -12,7 +12,7 @@ CASE is one of:
            nothing else (no fragment of an older line). Off a terminal: a line per slide,
            no status lines, no control characters.
   convert  the level / tiles / tiles/s / ETA h:mm:ss line, the last one left above the
-           summary, nothing else on the screen
+           summary, nothing else on the screen; a plain TIFF stack's pages N/M line
   send     to a fake STOW-RS archive that reads slowly: "sent X of Y MB", MB/s and ETA in
            h:mm:ss while a file is in flight; afterwards a "stored" line per file, the
            totals and the summary. Off a terminal: a line per file.
@@ -24,6 +24,9 @@ import socket
 import subprocess
 import sys
 import time
+
+import numpy
+import tifffile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
@@ -156,6 +159,20 @@ def case_convert():
     checks.expect(len(screen) == 2 and re.match(r"^level \d+  tiles (\d+)/\1  \d+ tiles/s  ETA 0:00:00$", screen[0])
                   and re.match(r"^slide2dcm: .*slow\.svs: \d+ files, [\d.]+ MB in .*, [\d.]+ s$", screen[1]),
                   "the screen afterwards: the last progress line and the summary", screen)
+
+    # A plain TIFF's pages: counted as pages, not tiles of a level.
+    stack = os.path.join(d, "stack.tif")
+    rng = numpy.random.default_rng(7)
+    tifffile.imwrite(stack, rng.integers(0, 4096, (48, 512, 512), dtype=numpy.uint16))
+    rc, chunks = terminal.run_on_pty([BIN, "convert", stack, "-o", os.path.join(d, "stack"),
+                                      "--codec", "j2k", "--threads", "1"], cols=COLS)
+    pages_re = re.compile(r"^pages (\d+)/48  [\d.]+ pages/s  ETA (-|%s)$" % DURATION)
+    seen = [pages_re.match(line) for lines in pieces(chunks) for line in lines
+            if line.startswith("pages ")]
+    checks.expect(rc == 0 and len(seen) >= 2 and all(seen) and int(seen[-1].group(1)) == 48 and
+                  any(0 < int(m.group(1)) < 48 for m in seen),
+                  "plain TIFF: pages N/48 and ETA while it converts (%d lines: %s)"
+                  % (len(seen), [m.group(0) if m else None for m in seen][:3]))
 
 
 def slow_archive():
