@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.pixel_data_handlers.util import convert_color_space
 from PIL import Image, TiffImagePlugin
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -201,18 +202,31 @@ for path in sorted(text_out.glob("*.dcm")):
 label = pydicom.dcmread(text_out / "label.dcm")
 pixels = label.pixel_array
 checks.expect(pixels.min() < 64 and pixels.max() > 192, "the drawn label has dark text on white")
-for kind, suffix in (("PNG", ".png"), ("JPEG", ".jpg")):
-    picture = work / ("replacement" + suffix)
-    Image.new("RGB", (300, 200), (30, 90, 200)).save(picture, kind)
-    out = work / ("label-" + kind.lower())
+yy, xx = np.mgrid[0:200, 0:300]
+picture_pixels = np.dstack([xx * 255 // 299, yy * 255 // 199, (xx + yy) * 255 // 498]).astype(np.uint8)
+picture_pixels[60:140, 100:200] = (20, 40, 200)   # an edge for the PNG filters to predict
+for kind, suffix, mode in (("PNG", ".png", "RGB"), ("PNG", ".png", "RGBA"), ("PNG", ".png", "P"),
+                           ("JPEG", ".jpg", "RGB"), ("TIFF", ".tif", "RGB")):
+    picture = work / ("replacement-%s%s" % (mode, suffix))
+    image = Image.fromarray(picture_pixels)
+    image = image.quantize(64) if mode == "P" else image.convert(mode)
+    image.save(picture, kind)
+    expected = np.asarray(image.convert("RGB"), dtype=float)
+    what = "--label-image %s %s" % (kind, mode)
+    out = work / ("label-%s-%s" % (kind.lower(), mode))
     rc, log = run("convert", slide, "-o", out, "-q", "--deidentify", "--label-image", picture)
-    checks.expect(rc == 0, "--label-image %s exits 0" % kind, log.strip())
+    checks.expect(rc == 0, what, "exits 0", log.strip())
     if rc == 0:
         ds = pydicom.dcmread(out / "label.dcm")
         checks.expect((ds.TotalPixelMatrixColumns, ds.TotalPixelMatrixRows) == (300, 200),
-                      "--label-image %s: label.dcm is the picture's size" % kind)
+                      what, "label.dcm is the picture's size")
+        got = ds.pixel_array
+        if ds.PhotometricInterpretation.startswith("YBR"):
+            got = convert_color_space(got, "YBR_FULL", "RGB")
+        error = np.abs(got.astype(float) - expected).mean()
+        checks.expect(error < 6, what, "label.dcm shows the picture (mean error %.1f)" % error)
         check_instance(out / "label.dcm")
-        no_markers(out, "--label-image " + kind)
+        no_markers(out, what)
 
 # 3. Plain TIFFs: VL Photographic / Secondary Capture, and the Encapsulated PDF.
 for source, extra, what in ((photo, [], "photo"), (document, ["--kind", "document"], "SC"),
