@@ -39,8 +39,9 @@ for group in "${groups[@]}"; do
       qpdf poppler-utils
       # the multi-machine workflow (workflow/Snakefile) and its test
       snakemake
-      # real archives for the sending tests (dcmtk above brings storescp)
-      orthanc orthanc-dicomweb time
+      # real archives for the sending tests (dcmtk above brings storescp), and Orthanc's
+      # WSI plugin, whose pyramid listing the associated-images test reads
+      orthanc orthanc-dicomweb orthanc-wsi time
       # kills at chosen system calls (convert.crash_commit: strace's fault injection)
       strace
       # the browser viewer test: Debian's Chromium, driven from Node (npm installs the

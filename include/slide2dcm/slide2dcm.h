@@ -80,6 +80,9 @@ typedef struct s2d_convert_options {
     bool keep_source_levels;     // write the source's own levels instead of a 2x pyramid
     int max_levels;              // write only this many of the largest levels; 0 = all
     bool no_label, no_overview, no_thumbnail;
+    // Label, overview and thumbnail in a series of their own, after the pyramid's, instead of
+    // in its series (readers such as Orthanc WSI 1.1 take a label there for a level).
+    bool associated_series_separate;
     bool overwrite;              // replace slide2dcm outputs already in the directory
     double mpp;                  // pixel size in µm, S2D_MPP_MIN_UM..S2D_MPP_MAX_UM, for or
                                  // instead of the source's (0 = from source)

@@ -241,6 +241,16 @@ static int set_pages(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
     return 0;
 }
 
+static int set_associated_series(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
+{
+    if (strcmp(arg, "same") && strcmp(arg, "separate")) {
+        return s2d_cli_usage_error(a->command, "--%s %s: use same or separate", opt->name,
+                                   arg);
+    }
+    a->opts.associated_series_separate = strcmp(arg, "separate") == 0;
+    return 0;
+}
+
 static int set_as(const s2d_cli_option *opt, s2d_cli_args *a, char *arg)
 {
     if (strcmp(arg, "pdf")) {
@@ -365,6 +375,9 @@ const s2d_cli_option s2d_cli_options[] = {
      FIELD(opts.no_overview), FORWARDED, NULL},
     {"no-thumbnail", 0, NULL, NULL, "leave the thumbnail image out", NULL, set_flag,
      FIELD(opts.no_thumbnail), FORWARDED, NULL},
+    {"associated-series", 0, "same|separate", NULL,
+     "label, overview and thumbnail in the pyramid's series\n(default) or in a series of "
+     "their own", NULL, set_associated_series, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
     {"verify", 0, NULL, NULL,
      "decode every copied frame (they all get a structure check);\none that does not "
      "decode is replaced by background", NULL, set_flag, FIELD(opts.verify),

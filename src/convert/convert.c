@@ -351,6 +351,19 @@ static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_erro
     return ok;
 }
 
+// --associated-series separate: a series of their own for label, overview and thumbnail,
+// numbered after the pyramid's (microscopy numbers it after its plane series), its UID
+// derived like the pyramid's series'.
+static bool associated_series(job *jb, s2d_error *err)
+{
+    if (!jb->opts->associated_series_separate) {
+        return true;
+    }
+    jb->slide.associated_series_number = 2;
+    return s2d_identity_uid(&jb->id, "associated-series", true, jb->slide.associated_series_uid,
+                            err);
+}
+
 // The IOD's plan from the source's descriptions; its warning is ours to give.
 static bool plan_instances(job *jb, s2d_error *err)
 {
@@ -654,6 +667,9 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
          s2d_outdir_prepare(&jb->out, outdir, jb->iod, opts->overwrite, err);
     // Every writer works in the staging folder; -o changes only when it is published.
     jb->outdir = jb->out.staging;
+    if (ok && (!pages || micro)) {
+        ok = associated_series(jb, err);   // slides only: pages have no associated images
+    }
     if (ok && micro) {
         jb->slide.overrides = jb->id.overrides;
         ok = convert_microscopy(jb, report, micro_reason, err);

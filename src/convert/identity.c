@@ -189,6 +189,9 @@ int s2d_convert_pixel_settings(const s2d_convert_options *o, char *out, size_t s
                                     {"/as=", o->as_pdf ? "pdf" : NULL},
                                     {"/z=", o->z_series ? "series" : NULL},
                                     {"/t=", only_t[0] ? only_t : NULL},
+                                    // the series the label is in, under one UID
+                                    {"/associated-series=",
+                                     o->associated_series_separate ? "separate" : NULL},
                                     // a frame only a decode finds broken is replaced
                                     {"/verify", o->verify ? "" : NULL}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts && n >= 0; i++) {

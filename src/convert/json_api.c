@@ -29,6 +29,7 @@ static const s2d_json_field fields[] = {
     FIELD(no_label, FIELD_BOOL),
     FIELD(no_overview, FIELD_BOOL),
     FIELD(no_thumbnail, FIELD_BOOL),
+    FIELD(associated_series_separate, FIELD_BOOL),
     FIELD(overwrite, FIELD_BOOL),
     FIELD(mpp, FIELD_DOUBLE),
     FIELD(metadata_json, FIELD_TEXT),

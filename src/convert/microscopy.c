@@ -263,8 +263,12 @@ bool s2d_micro_plan(s2d_micro *m, s2d_error *err)
     if (!m->series_uids || !m->outputs) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    // The first series is the conversion's; each other one derives its own.
+    // The first series is the conversion's; each other one derives its own. A series of
+    // the RGB images of the file (--associated-series separate) comes after them all.
     snprintf(m->series_uids[0], sizeof m->series_uids[0], "%s", m->shared->series_uid);
+    if (m->shared->associated_series_uid[0]) {
+        m->shared->associated_series_number = nseries + 1;
+    }
     for (int s = 1; s < nseries; s++) {
         char role[32];
         snprintf(role, sizeof role, "series:%d", s + 1);

@@ -53,6 +53,10 @@ typedef struct s2d_iod_shared {
     const char *body_part;            // may be NULL
     double nominal_spacing_mm[2];     // row, column on the scanned paper; 0 = none
     double pixel_spacing_mm[2];       // row, column in the patient (--pixel-spacing); 0 = none
+    // --associated-series separate: the series of label, overview and thumbnail, and its
+    // number; an empty UID keeps them in the pyramid's series.
+    char associated_series_uid[S2D_UID_MAX];
+    int associated_series_number;
     char source_make[65], source_model[65], source_software[65];   // the TIFF's; may be empty
 } s2d_iod_shared;
 

@@ -185,7 +185,7 @@ static const char *const samples[][2] = {
     {"body-part", "CHEST"},
     {"z", "series"},
     {"z-spacing", "2.5"}, {"max-replaced", "5"},
-    {"t", "2"}, {"stain", "H&E"},
+    {"t", "2"}, {"stain", "H&E"}, {"associated-series", "separate"},
 };
 
 static char *sample(const s2d_cli_option *opt)

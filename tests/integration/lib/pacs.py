@@ -20,6 +20,7 @@ import pydicom
 
 ORTHANC = "/usr/sbin/Orthanc"
 PLUGINS = "/usr/share/orthanc/plugins"
+WSI_PLUGIN = "/usr/lib/orthanc/libOrthancWSI.so.1.1"   # Debian 12's orthanc-wsi
 
 
 def free_port():
@@ -41,13 +42,15 @@ def sha256(path_or_bytes):
 class Orthanc:
     """`with Orthanc(tmp) as o:` starts Orthanc, `o.url`, `o.dicom_port`; stopped on exit.
     users: {name: password} turns on HTTP basic authentication.
+    wsi: also load Debian's Orthanc WSI plugin (1.1), whose /wsi/pyramids/{series} lists
+    the levels it makes of a series.
     max_storage_mb: a storage area this small refuses larger instances (a real refusal:
     C-STORE answers 0xA700; STOW-RS leaves the instance out of its Referenced SOP Sequence).
     (A Lua ReceivedInstanceFilter is no use for that: Orthanc 1.10 reports success for
     instances it filters out.)"""
 
     def __init__(self, workdir, users=None, max_storage_mb=None, check_called_aet=False,
-                 serve_folders=None):
+                 serve_folders=None, wsi=False):
         self.dir = tempfile.mkdtemp(prefix="orthanc-", dir=workdir)
         self.http_port, self.dicom_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -66,6 +69,8 @@ class Orthanc:
             config["RegisteredUsers"] = users
         if max_storage_mb:
             config["MaximumStorageSize"] = max_storage_mb
+        if wsi:
+            config["Plugins"].append(WSI_PLUGIN)
         if serve_folders:
             config["Plugins"].append(f"{PLUGINS}/libServeFolders.so")
             config["ServeFolders"] = serve_folders
