@@ -8,7 +8,8 @@ through the installed C library, libslide2dcm.so.0 (ctypes).
 
 The keyword options are the fields of the C library's s2d_convert_options (see
 slide2dcm/slide2dcm.h): reencode, tile_size, quality, threads, mpp, metadata_json,
-patient_name ..., windows=[(40, 400)], pixel_spacing=(0.5, 0.5) ... A failure raises a
+patient_name ..., deidentify=True, label_text="...", windows=[(40, 400)],
+pixel_spacing=(0.5, 0.5) ... A failure raises a
 subclass of slide2dcm.Error carrying the library's one-line reason.
 
 The library is found through SLIDE2DCM_LIBRARY (a path), else as libslide2dcm.so.0 on the
@@ -116,8 +117,8 @@ def _path(p):
 def convert(path, outdir, *, progress=None, warn=None, cancel=None, **options):
     """Converts path into outdir (created if missing) and returns the report as a dict:
     "files" (name, flavor, sop_class_uid, the study, series and SOP instance UIDs, width,
-    height, tiles, bytes, mode, transfer_syntax ...), "warnings", "seconds", and "kind"
-    for plain TIFFs.
+    height, tiles, bytes, mode, transfer_syntax ...), "warnings", "seconds", "kind"
+    for plain TIFFs, and "deidentified" (the Container Identifier written) with deidentify.
 
     progress(p): called with a Progress after each frame written, from a library thread.
     warn(message): called with each warning, from any library thread.

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The --deidentify filter on datasets built here: rows applied at every depth, the user's
+ * values kept item by item, private elements removed, an unknown date made a dummy, the
+ * staining step's identifier following the specimen's, the pseudonym generated or the
+ * user's, and the method attributes added. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "convert/deidentify.h"
+#include "dicom/dict.h"
+#include "dicom/modules/modules.h"
+#include "harness.h"
+
+#define TAG(kw) (s2d_dict_entry_of(S2D_KW_##kw)->tag)
+
+static const char *value(const s2d_ds *ds, uint32_t tag)
+{
+    static char out[257];
+    return s2d_ds_get_str(ds, tag, out, sizeof out) ? out : NULL;
+}
+
+// What a source and slide2dcm put in a WSM dataset, with a specimen item and a staining
+// step repeating its identifier.
+static s2d_ds *slide_dataset(void)
+{
+    s2d_error err = {0};
+    s2d_ds *ds = s2d_ds_new();
+    CHECK(s2d_put_str(ds, S2D_KW_StudyDate, "20190713", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_AcquisitionDateTime, "20190713135742", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_PatientID, "", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_ContainerIdentifier, "BARCODE-1", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_PyramidLabel, "BARCODE-1", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_DeviceSerialNumber, "SS1234", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_Manufacturer, "Aperio", &err));
+    // A date the table does not name, and a private element.
+    CHECK(s2d_ds_put_str(ds, 0x00181202, "DA", "20190101", &err));
+    CHECK(s2d_ds_put_str(ds, 0x00090010, "LO", "SCANNER PRIVATE", &err));
+    s2d_ds *specimen = s2d_put_item(ds, S2D_KW_SpecimenDescriptionSequence, &err);
+    CHECK(specimen && s2d_put_str(specimen, S2D_KW_SpecimenIdentifier, "BARCODE-1", &err));
+    s2d_ds *step = specimen ? s2d_put_item(specimen, S2D_KW_SpecimenPreparationSequence, &err)
+                            : NULL;
+    s2d_ds *item = step ? s2d_put_item(step, S2D_KW_SpecimenPreparationStepContentItemSequence,
+                                       &err) : NULL;
+    CHECK(item && s2d_put_code(item, S2D_KW_ConceptNameCodeSequence, "121041", "DCM",
+                               "Specimen Identifier", &err) &&
+          s2d_put_str(item, S2D_KW_TextValue, "BARCODE-1", &err));
+    return ds;
+}
+
+static const s2d_ds *specimen_of(const s2d_ds *ds)
+{
+    return s2d_ds_seq_item(ds, TAG(SpecimenDescriptionSequence), 0);
+}
+
+static const char *step_text(const s2d_ds *ds)
+{
+    const s2d_ds *step = s2d_ds_seq_item(specimen_of(ds), TAG(SpecimenPreparationSequence), 0);
+    const s2d_ds *item = s2d_ds_seq_item(step, TAG(SpecimenPreparationStepContentItemSequence), 0);
+    return item ? value(item, TAG(TextValue)) : NULL;
+}
+
+static void test_source_values_replaced(void)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    s2d_error err = {0};
+    s2d_deid d;
+    CHECK(s2d_deid_init(&d, NULL, &o, NULL, &err));
+    CHECK(d.generated && strncmp(d.container_id, "DEID-", 5) == 0 &&
+          strlen(d.container_id) == 21);
+    s2d_ds *ds = slide_dataset();
+    CHECK(s2d_deid_apply(&d, ds, &err));
+    CHECK(s2d_ds_has(ds, TAG(StudyDate)) && !value(ds, TAG(StudyDate)));   // empty
+    CHECK(!strcmp(value(ds, TAG(AcquisitionDateTime)), "19000101000000"));
+    CHECK(!strcmp(value(ds, TAG(ContainerIdentifier)), d.container_id));
+    CHECK(!strcmp(value(ds, TAG(PyramidLabel)), d.container_id));
+    CHECK(!strcmp(value(specimen_of(ds), TAG(SpecimenIdentifier)), d.container_id));
+    CHECK(step_text(ds) && !strcmp(step_text(ds), d.container_id));
+    CHECK(!strcmp(value(ds, TAG(DeviceSerialNumber)), "DEIDENTIFIED"));
+    CHECK(!strcmp(value(ds, TAG(Manufacturer)), "Aperio"));   // kept by the profile
+    CHECK(!strcmp(value(ds, 0x00181202), "19000101"));
+    CHECK(!s2d_ds_has(ds, 0x00090010));
+    CHECK(!strcmp(value(ds, TAG(PatientIdentityRemoved)), "YES"));
+    CHECK(!strcmp(value(ds, TAG(LongitudinalTemporalInformationModified)), "REMOVED"));
+    const s2d_ds *code = s2d_ds_seq_item(ds, TAG(DeidentificationMethodCodeSequence), 0);
+    CHECK(code && !strcmp(value(code, TAG(CodeValue)), "113100") &&
+          s2d_ds_seq_count(ds, TAG(DeidentificationMethodCodeSequence)) == 1);
+    // Twice is the same: the method's code is not repeated.
+    CHECK(s2d_deid_apply(&d, ds, &err));
+    CHECK(s2d_ds_seq_count(ds, TAG(DeidentificationMethodCodeSequence)) == 1);
+    s2d_ds_free(ds);
+    s2d_deid_free(&d);
+}
+
+static void test_user_values_kept(void)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    s2d_error err = {0};
+    s2d_ds *user = s2d_ds_new();
+    CHECK(s2d_put_str(user, S2D_KW_ContainerIdentifier, "CASE-17", &err));
+    CHECK(s2d_put_str(user, S2D_KW_PatientID, "PSEUDO-1", &err));
+    CHECK(s2d_put_str(user, S2D_KW_StudyDate, "20200101", &err));
+    s2d_ds *specimen = s2d_put_item(user, S2D_KW_SpecimenDescriptionSequence, &err);
+    CHECK(specimen && s2d_put_str(specimen, S2D_KW_SpecimenIdentifier, "SPEC-3", &err));
+    s2d_deid d;
+    CHECK(s2d_deid_init(&d, user, &o, NULL, &err));
+    CHECK(!d.generated && !strcmp(d.container_id, "CASE-17"));
+    s2d_ds *ds = slide_dataset();
+    // As the IOD merges them: the user's values over the source's.
+    CHECK(s2d_put_str(ds, S2D_KW_ContainerIdentifier, "CASE-17", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_PatientID, "PSEUDO-1", &err));
+    CHECK(s2d_put_str(ds, S2D_KW_StudyDate, "20200101", &err));
+    CHECK(s2d_put_str(s2d_ds_seq_item(ds, TAG(SpecimenDescriptionSequence), 0),
+                      S2D_KW_SpecimenIdentifier, "SPEC-3", &err));
+    CHECK(s2d_deid_apply(&d, ds, &err));
+    CHECK(!strcmp(value(ds, TAG(ContainerIdentifier)), "CASE-17"));
+    CHECK(!strcmp(value(ds, TAG(PyramidLabel)), "CASE-17"));
+    CHECK(!strcmp(value(ds, TAG(PatientID)), "PSEUDO-1"));
+    CHECK(!strcmp(value(ds, TAG(StudyDate)), "20200101"));
+    CHECK(!strcmp(value(specimen_of(ds), TAG(SpecimenIdentifier)), "SPEC-3"));
+    CHECK(step_text(ds) && !strcmp(step_text(ds), "SPEC-3"));   // follows the specimen's
+    s2d_ds_free(ds);
+    s2d_ds_free(user);
+    s2d_deid_free(&d);
+}
+
+static void test_derived_pseudonym(void)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    s2d_error err = {0};
+    const char *seed = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    s2d_deid a, b, c;
+    CHECK(s2d_deid_init(&a, NULL, &o, seed, &err) && s2d_deid_init(&b, NULL, &o, seed, &err));
+    CHECK(!strcmp(a.container_id, b.container_id));
+    CHECK(s2d_deid_init(&c, NULL, &o, "f", &err) && strcmp(a.container_id, c.container_id));
+    CHECK(!strstr(a.container_id, "0123456789"));   // derived, not the seed itself
+    s2d_deid_free(&a);
+    s2d_deid_free(&b);
+    s2d_deid_free(&c);
+}
+
+int main(void)
+{
+    RUN(test_source_values_replaced);
+    RUN(test_user_values_kept);
+    RUN(test_derived_pseudonym);
+    return harness_failures != 0;
+}
