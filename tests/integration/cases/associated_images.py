@@ -128,12 +128,20 @@ def libraries_open(folder):
     except ImportError:
         checks.info("wsidicom does not import here: its needs checked attribute by attribute")
     else:
+        names = {os.path.basename(f) for f in glob.glob(os.path.join(folder, "*.dcm"))}
         try:
             with WsiDicom.open(folder) as wsi:
-                checks.expect(wsi.read_label() is not None and wsi.read_overview() is not None,
-                              "wsidicom reads label and overview of " + folder)
+                if "label.dcm" in names:
+                    checks.expect(wsi.read_label() is not None, "wsidicom reads the label of "
+                                  + folder)
+                if "overview.dcm" in names:
+                    checks.expect(wsi.read_overview() is not None,
+                                  "wsidicom reads the overview of " + folder)
+                checks.expect(len(wsi.levels) == len([n for n in names if "level-" in n]),
+                              "wsidicom finds every level of %s (%d)" % (folder,
+                                                                         len(wsi.levels)))
         except Exception as exc:
-            checks.fail(folder, "wsidicom: %s: %s" % (type(exc).__name__, exc))
+            checks.fail(folder, "wsidicom: %s: %s" % (type(exc).__name__, str(exc)[:200]))
 
 
 def dciodvfy_errors(path):
