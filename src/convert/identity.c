@@ -69,8 +69,8 @@ static void background_lab(const uint8_t rgb[3], uint16_t out[3])
 }
 
 // Makes text from the source (a barcode, a file name) a valid single LO value of at most
-// 64 characters: backslashes, control characters and bytes that are not UTF-8 become '_'.
-static void sanitize_lo(const char *in, char out[257])
+// 64 characters: backslashes, control characters and bytes that are not UTF-8 become `bad`.
+static void clean_lo(const char *in, char bad, char out[257])
 {
     size_t o = 0, chars = 0;
     const unsigned char *s = (const unsigned char *)in;
@@ -79,7 +79,7 @@ static void sanitize_lo(const char *in, char out[257])
         // The same UTF-8 rule the dataset encoder enforces, so a cleaned value is accepted.
         size_t len = s2d_utf8_char_len(s, (size_t)(end - s));
         if (len == 0 || *s == '\\' || *s < 0x20 || *s == 0x7F) {
-            out[o++] = '_';
+            out[o++] = bad;
             s++;
         } else {
             memcpy(out + o, s, len);
@@ -89,6 +89,41 @@ static void sanitize_lo(const char *in, char out[257])
         chars++;
     }
     out[o] = '\0';
+}
+
+static void sanitize_lo(const char *in, char out[257])
+{
+    clean_lo(in, '_', out);
+}
+
+// A device's text as an LO value: scanners put line feeds and padding in these TIFF tags,
+// which become spaces, and the ends are trimmed.
+static void device_lo(const char *in, char out[257])
+{
+    const char *start = in + strspn(in, " \t\r\n");
+    clean_lo(start, ' ', out);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == ' ') {
+        out[--n] = '\0';
+    }
+}
+
+// The device the source names, and the conversion's time and source for slide2dcm's
+// Contributing Equipment item (dicom/modules/equipment.c).
+static void describe_equipment(const s2d_source_meta *m, s2d_iod_shared *s)
+{
+    s2d_equipment *e = &s->equipment;
+    device_lo(m->device.manufacturer, e->manufacturer);
+    device_lo(m->device.model, e->model);
+    device_lo(m->device.serial, e->serial);
+    int n = 0;
+    for (int i = 0; i < S2D_SOURCE_SOFTWARE_MAX && i < S2D_EQUIPMENT_SOFTWARE_MAX; i++) {
+        device_lo(m->device.software[i], e->software[n]);
+        n += e->software[n][0] != '\0';
+    }
+    snprintf(e->converted_at, sizeof e->converted_at, "%s%s", s->content_date,
+             s->content_time);
+    snprintf(e->converted_from, sizeof e->converted_from, "%s", m->format_title);
 }
 
 static void file_stem(const char *path, char out[257])
@@ -314,6 +349,7 @@ bool s2d_identity_describe(s2d_identity *id, const s2d_iod *iod, const char *sli
     localtime_r(&now, &tm_now);
     strftime(s->content_date, sizeof s->content_date, "%Y%m%d", &tm_now);
     strftime(s->content_time, sizeof s->content_time, "%H%M%S", &tm_now);
+    describe_equipment(m, s);
     if (m->acquisition_datetime[0]) {
         snprintf(s->acquisition_datetime, sizeof s->acquisition_datetime, "%s",
                  m->acquisition_datetime);

@@ -92,22 +92,6 @@ static bool decide_kind(s2d_pages *pg, s2d_error *err)
     return true;
 }
 
-// A TIFF's Make, Model or Software as an LO value (64 characters, no control characters
-// or backslashes): writers put line feeds and other encodings in these ASCII tags, which
-// must not fail a conversion. What is not printable ASCII becomes a space; the end is
-// trimmed.
-static void equipment_text(const char *tiff, char out[65])
-{
-    size_t n = 0;
-    for (const unsigned char *c = (const unsigned char *)tiff; *c && n < 64; c++) {
-        out[n++] = *c >= 0x20 && *c < 0x7F && *c != '\\' ? (char)*c : ' ';
-    }
-    while (n > 0 && out[n - 1] == ' ') {
-        n--;
-    }
-    out[n] = '\0';
-}
-
 // What the kind and the options say about every instance.
 static void describe_kind(s2d_pages *pg)
 {
@@ -128,10 +112,6 @@ static void describe_kind(s2d_pages *pg)
     s->body_part = o->body_part;
     s->pixel_spacing_mm[0] = o->pixel_spacing[0];
     s->pixel_spacing_mm[1] = o->pixel_spacing[1];
-    const s2d_source_meta *m = s2d_source_meta_of(pg->src);
-    equipment_text(m->make, s->source_make);
-    equipment_text(m->model, s->source_model);
-    equipment_text(m->software, s->source_software);
     // Resolution says how large the paper was: meaningful for documents only (radiology
     // exports record screen dots per inch).
     const s2d_page_facts *f = s2d_source_page_facts(pg->src, 0);

@@ -96,6 +96,9 @@
     ROW(SoftwareVersions, 0x0018, 0x1020, LO)                                \
     ROW(PageNumberVector, 0x0018, 0x2001, IS)                                \
     ROW(NominalScannedPixelSpacing, 0x0018, 0x2010, DS)                      \
+    ROW(ContributingEquipmentSequence, 0x0018, 0xA001, SQ)                   \
+    ROW(ContributionDateTime, 0x0018, 0xA002, DT)                            \
+    ROW(ContributionDescription, 0x0018, 0xA003, ST)                         \
     ROW(StudyInstanceUID, 0x0020, 0x000D, UI)                                \
     ROW(SeriesInstanceUID, 0x0020, 0x000E, UI)                               \
     ROW(StudyID, 0x0020, 0x0010, SH)                                         \
@@ -176,6 +179,7 @@
     ROW(ConceptNameCodeSequence, 0x0040, 0xA043, SQ)                         \
     ROW(TextValue, 0x0040, 0xA160, UT)                                       \
     ROW(ConceptCodeSequence, 0x0040, 0xA168, SQ)                             \
+    ROW(PurposeOfReferenceCodeSequence, 0x0040, 0xA170, SQ)                  \
     ROW(DocumentTitle, 0x0042, 0x0010, ST)                                   \
     ROW(EncapsulatedDocument, 0x0042, 0x0011, OB)                            \
     ROW(MIMETypeOfEncapsulatedDocument, 0x0042, 0x0012, LO)                  \

@@ -57,7 +57,7 @@ typedef struct s2d_iod_shared {
     // number; an empty UID keeps them in the pyramid's series.
     char associated_series_uid[S2D_UID_MAX];
     int associated_series_number;
-    char source_make[65], source_model[65], source_software[65];   // the TIFF's; may be empty
+    s2d_equipment equipment;          // the source's device and the conversion
 } s2d_iod_shared;
 
 typedef struct s2d_plan s2d_plan;               // iod/plan.h

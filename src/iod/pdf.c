@@ -34,8 +34,8 @@ static s2d_ds *build_pdf(const s2d_iod_shared *s, const s2d_iod_instance *in,
         // Description, merged last, wins).
         (!s->document_title ||
          s2d_put_str(ds, S2D_KW_SeriesDescription, s->document_title, err)) &&
-        s2d_module_source_equipment(ds, s->source_make, s->source_model, s->source_software,
-                                    s->conversion_type, err) &&
+        s2d_module_equipment(ds, &s->equipment, false, err) &&
+        s2d_module_sc_equipment(ds, s->conversion_type, err) &&
         // Encapsulated Document (C.24.2).
         s2d_put_number(ds, S2D_KW_InstanceNumber, in->instance_number, err) &&
         s2d_put_str(ds, S2D_KW_ContentDate, s->content_date, err) &&

@@ -156,8 +156,8 @@ static s2d_ds *build_sc(const s2d_iod *iod, const s2d_iod_shared *s, const s2d_i
     bool rescale = in->rescaled || (is_multi_frame(iod) && grey_levels);
     bool ok = s2d_iod_pages_common(ds, iod, s, in, "DERIVED\\SECONDARY", sop_instance_uid,
                                    err) &&
-              s2d_module_source_equipment(ds, s->source_make, s->source_model,
-                                          s->source_software, s->conversion_type, err) &&
+              s2d_module_equipment(ds, &s->equipment, false, err) &&
+              s2d_module_sc_equipment(ds, s->conversion_type, err) &&
               put_frames(ds, iod, in, err) && put_sc_image(ds, s, err) &&
               (!rescale || s2d_module_rescale(ds, in->rescale_slope, in->rescale_intercept,
                                               is_multi_frame(iod), err)) &&

@@ -29,8 +29,7 @@ static s2d_ds *build_vl(const s2d_iod *iod, const s2d_iod_shared *s,
     // (inverted grey) make it derived.
     const char *type = in->derivation ? "DERIVED\\PRIMARY" : "ORIGINAL\\PRIMARY";
     bool ok = s2d_iod_pages_common(ds, iod, s, in, type, sop_instance_uid, err) &&
-              s2d_module_source_equipment(ds, s->source_make, s->source_model,
-                                          s->source_software, NULL, err) &&
+              s2d_module_equipment(ds, &s->equipment, false, err) &&
               s2d_put_empty_seq(ds, S2D_KW_AcquisitionContextSequence, err) &&
               s2d_module_image_pixel(ds, &pixel, err) &&
               (in->samples_per_pixel != 3 ||

@@ -273,7 +273,7 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
     };
     bool ok = s2d_module_sop_common(ds, s2d_iod_wsm.sop_class_uid, sop_instance_uid, err) &&
               s2d_module_patient_study_series(ds, &study, err) &&
-              s2d_module_equipment(ds, err) &&
+              s2d_module_equipment(ds, &s->equipment, true, err) &&
               s2d_module_acquisition(ds, s->acquisition_uid, s->acquisition_datetime, err) &&
               s2d_module_specimen(ds, s->container_id, s->specimen_uid, err) &&
               put_optical_path(ds, s, in, err) && put_geometry(ds, s, in, err) &&

@@ -2,7 +2,9 @@
 /* Aperio SVS: a tiled TIFF (JPEG or JPEG 2000 33005 tiles) whose first ImageDescription
  * starts with "Aperio" and holds "key = value" pairs between bars: "Aperio Image Library
  * ...|AppMag = 20|MPP = 0.499|...". After the first, the stripped images are the thumbnail
- * (the first of them) and the label and macro, which say so in their descriptions. */
+ * (the first of them) and the label and macro, which say so in their descriptions. The
+ * scanner: Aperio's, its ScanScope ID the serial number, and the programs that wrote the
+ * descriptions ("Aperio Image Library v11.2.1") its software; no model is recorded. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,8 @@
 #include "source/tiffio.h"
 
 typedef struct aperio_values {
-    char *mpp, *app_mag, *date, *time, *zone, *barcode;   // into the copy; NULL when absent
+    // into the copy; NULL when absent
+    char *mpp, *app_mag, *date, *time, *zone, *barcode, *scanscope_id;
 } aperio_values;
 
 // The pairs of the description (a copy, cut in place); a key set twice keeps its last
@@ -24,7 +27,8 @@ static void parse_description(char *copy, aperio_values *v)
         {"Date", offsetof(aperio_values, date)},
         {"Time", offsetof(aperio_values, time)},
         {"Time Zone", offsetof(aperio_values, zone)},
-        {"Barcode", offsetof(aperio_values, barcode)}};
+        {"Barcode", offsetof(aperio_values, barcode)},
+        {"ScanScope ID", offsetof(aperio_values, scanscope_id)}};
     memset(v, 0, sizeof *v);
     bool first = true;
     char *save = NULL;
@@ -42,6 +46,43 @@ static void parse_description(char *copy, aperio_values *v)
             }
         }
     }
+}
+
+// The software of each image description in the header (before the first bar), one per
+// ';': the first line of each, "Aperio Image Library v11.2.1" (the program that wrote this
+// file) then "Aperio Image Library v10.0.51" (the scan's, when this file was cut from it).
+static void header_software(const char *description, s2d_source_device *d)
+{
+    size_t header = strcspn(description, "|");
+    for (size_t at = 0; at < header;) {
+        size_t part = strcspn(description + at, ";|");
+        size_t line = strcspn(description + at, "\r\n;|");
+        while (line > 0 && description[at + line - 1] == ' ') {
+            line--;
+        }
+        if (strncmp(description + at, "Aperio", 6) == 0) {
+            s2d_meta_device_software(d, description + at, line);
+        }
+        at += part + 1;
+    }
+}
+
+bool s2d_aperio_device(const char *description, s2d_source_device *d)
+{
+    if (!description) {
+        return true;
+    }
+    char *copy = strdup(description);
+    if (!copy) {
+        return false;
+    }
+    aperio_values v;
+    parse_description(copy, &v);
+    s2d_meta_device_text(d->manufacturer, "Aperio", SIZE_MAX);
+    s2d_meta_device_text(d->serial, v.scanscope_id, SIZE_MAX);
+    header_software(description, d);
+    free(copy);
+    return true;
 }
 
 static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
@@ -65,8 +106,9 @@ static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
         snprintf(m->barcode, sizeof m->barcode, "%s", v.barcode);
     }
     free(copy);
+    snprintf(m->format_title, sizeof m->format_title, "Aperio SVS");
     s2d_meta_default_background(m);
-    return s2d_meta_take_icc(td, m);
+    return s2d_aperio_device(d0->description, &m->device) && s2d_meta_take_icc(td, m);
 }
 
 // After the first, a stripped image is the label or the macro when its description says

@@ -17,6 +17,7 @@
 #define NDPI_MARKER 65420            // any NDPI has it in IFD 0
 #define NDPI_SOURCE_LENS 65421       // FLOAT: objective of a level; -1 macro, -2 map
 #define NDPI_MCU_STARTS 65426        // LONG[]: offset of each restart interval in the strip
+#define NDPI_SCANNER_SERIAL 65442    // ASCII: the scanner's serial number
 #define NDPI_PROPERTIES 65449        // ASCII: key=value lines
 #define NDPI_DECODE_GRID 256         // frame size used to read regions of an NDPI level
 
@@ -291,7 +292,18 @@ static float source_lens(const s2d_tiffdir *td, int ifd)
     return t && t->count == 1 && t->width == sizeof(float) ? *(const float *)t->data : 0;
 }
 
-// The date; and when IFD 0 is a level, the objective, the pixel size from the resolution
+// The scanner: Make, Model and Software of the TIFF ("Hamamatsu", "C9600-12",
+// "NDP.scan 2.5.89") and the serial number of its own tag.
+static void read_device(const s2d_tiffdir *td, s2d_source_device *d)
+{
+    const s2d_tiff_private_tag *serial = s2d_tiffdir_private(td, 0, NDPI_SCANNER_SERIAL);
+    if (serial && serial->width == 1) {
+        s2d_meta_device_text(d->serial, serial->data, serial->count);
+    }
+    s2d_meta_tiff_device(&td->ifds[0], d);
+}
+
+// The date, the scanner; and when IFD 0 is a level, the objective, the pixel size from the resolution
 // (centimetres) and fluorescence from the key=value lines of the property tag.
 // @return false only for lack of memory.
 static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
@@ -301,6 +313,8 @@ static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
     if (!s2d_meta_tiff_datetime(d0->datetime, m->acquisition_datetime)) {
         m->acquisition_datetime[0] = '\0';
     }
+    read_device(td, &m->device);
+    snprintf(m->format_title, sizeof m->format_title, "Hamamatsu NDPI");
     const s2d_tiff_private_tag *props = s2d_tiffdir_private(td, 0, NDPI_PROPERTIES);
     if (lens > 0) {
         m->objective_power = lens;

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OME-TIFF: a tiled TIFF whose first ImageDescription is OME-XML and whose image is 8-bit
  * RGB. Its levels are copied as a generic tiled TIFF's; the pixel size and the channels
- * (names, colours, wavelengths) come from the first Pixels element (ome_xml.c). Grey
+ * (names, colours, wavelengths) come from the first Pixels element (ome_xml.c), the
+ * scanner from the Image's Instrument (its TIFF Software names the converter that wrote
+ * the file, Bio-Formats, not the scanner). Grey
  * channels and samples of other sizes are microscopy planes: fmt_plain_tiff reads those. */
+#include <stdio.h>
 #include <string.h>
 
 #include "source/ome_xml.h"
@@ -49,8 +52,10 @@ static bool ome_open(s2d_source *src, s2d_error *err)
     if (parsed) {
         m->mpp_x = img.physical_x_um;
         m->mpp_y = img.physical_y_um;
+        m->device = img.microscope;
         ok = take_channels(&img, m);
     }
+    snprintf(m->format_title, sizeof m->format_title, "OME-TIFF");
     s2d_ome_image_free(&img);
     s2d_meta_tiff_datetime(d0->datetime, m->acquisition_datetime);
     s2d_meta_default_background(m);

@@ -235,6 +235,82 @@ static const char *prop(openslide_t *osr, const char *name)
     return v && v[0] ? v : NULL;
 }
 
+// Each value of a property that lists several in double quotes ("1.6.5505" "4.0.3", as
+// Philips writes DICOM_SOFTWARE_VERSIONS), or the whole value, as software versions.
+static void add_software(s2d_source_device *d, const char *v)
+{
+    const char *open = v ? strchr(v, '"') : NULL;
+    if (!open) {
+        s2d_meta_device_software(d, v, SIZE_MAX);
+        return;
+    }
+    for (; open; open = strchr(open, '"')) {
+        const char *close = strchr(open + 1, '"');
+        if (!close) {
+            return;
+        }
+        s2d_meta_device_software(d, open + 1, (size_t)(close - open - 1));
+        open = close + 1;
+    }
+}
+
+// What each vendor's properties say of the scanner: a manufacturer the format implies
+// (or NULL), the properties naming it, its model, serial number and software (NULL:
+// none), and the format's name for people.
+static const struct vendor_device {
+    const char *vendor, *title, *manufacturer;
+    const char *manufacturer_key, *model_key, *serial_key, *software_key;
+} vendor_devices[] = {
+    {"hamamatsu", "Hamamatsu NDPI/VMS", "Hamamatsu", NULL, "hamamatsu.Product",
+     "hamamatsu.NDP.S/N", NULL},
+    {"leica", "Leica SCN", "Leica", NULL, "leica.device-model", NULL, "leica.device-version"},
+    {"mirax", "MIRAX", "3DHISTECH", NULL, NULL, "mirax.GENERAL.SCANNER_HARDWARE_ID",
+     "mirax.NONHIERLAYER_0_SECTION.SCANNER_SOFTWARE_VERSION"},
+    {"philips", "Philips TIFF", NULL, "philips.DICOM_MANUFACTURER", NULL,
+     "philips.DICOM_DEVICE_SERIAL_NUMBER", "philips.DICOM_SOFTWARE_VERSIONS"},
+    {"ventana", "Ventana BIF", "Ventana", NULL, NULL, "ventana.UnitNumber",
+     "ventana.BuildVersion"},
+    {"sakura", "Sakura SVSlide", "Sakura", NULL, NULL, NULL, NULL},
+    {"trestle", "Trestle TIFF", "Trestle", NULL, NULL, NULL, NULL},
+    {"generic-tiff", "tiled TIFF", NULL, NULL, NULL, NULL, NULL},
+};
+
+// The scanner as the vendor's properties name it, then the TIFF's Make, Model and Software
+// (tiff.*) for what they leave unsaid; an Aperio description is read as fmt_aperio reads it.
+// @return false only for lack of memory.
+static bool read_device(openslide_t *osr, s2d_source_meta *m)
+{
+    s2d_source_device *d = &m->device;
+    const char *vendor = prop(osr, "openslide.vendor");
+    const char *title = vendor ? vendor : "a slide";
+    if (vendor && strcmp(vendor, "aperio") == 0) {
+        title = "Aperio SVS";
+        if (!s2d_aperio_device(prop(osr, "openslide.comment"), d)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; vendor && i < sizeof vendor_devices / sizeof *vendor_devices; i++) {
+        const struct vendor_device *v = &vendor_devices[i];
+        if (strcmp(vendor, v->vendor) != 0) {
+            continue;
+        }
+        title = v->title;
+        s2d_meta_device_text(d->manufacturer, v->manufacturer_key ? prop(osr, v->manufacturer_key)
+                                                                  : v->manufacturer, SIZE_MAX);
+        s2d_meta_device_text(d->model, v->model_key ? prop(osr, v->model_key) : NULL, SIZE_MAX);
+        s2d_meta_device_text(d->serial, v->serial_key ? prop(osr, v->serial_key) : NULL,
+                             SIZE_MAX);
+        add_software(d, v->software_key ? prop(osr, v->software_key) : NULL);
+    }
+    s2d_meta_device_text(d->manufacturer, prop(osr, "tiff.Make"), SIZE_MAX);
+    s2d_meta_device_text(d->model, prop(osr, "tiff.Model"), SIZE_MAX);
+    if (!d->software[0][0]) {
+        s2d_meta_device_software(d, prop(osr, "tiff.Software"), SIZE_MAX);
+    }
+    snprintf(m->format_title, sizeof m->format_title, "%s, read by OpenSlide", title);
+    return true;
+}
+
 // @return false only for lack of memory.
 static bool read_meta(openslide_t *osr, s2d_source_meta *m)
 {
@@ -271,7 +347,7 @@ static bool read_meta(openslide_t *osr, s2d_source_meta *m)
         m->background[1] = (uint8_t)(rgb >> 8);
         m->background[2] = (uint8_t)rgb;
     }
-    return ok;
+    return ok && read_device(osr, m);
 }
 
 // OpenSlide does not say which stored image a level or an associated image is: the lossy

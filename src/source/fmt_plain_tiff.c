@@ -875,12 +875,6 @@ static bool read_meta(s2d_source *src, s2d_error *err)
                              why_or(ps, "libtiff refuses it"));
     }
     ps->dir = 0;
-    const char *make = NULL, *model = NULL;
-    TIFFGetField(ps->tif, TIFFTAG_MAKE, &make);
-    TIFFGetField(ps->tif, TIFFTAG_MODEL, &model);
-    snprintf(m->make, sizeof m->make, "%s", make ? make : "");
-    snprintf(m->model, sizeof m->model, "%s", model ? model : "");
-    snprintf(m->software, sizeof m->software, "%s", d0->software ? d0->software : "");
     uint64_t exif = 0;
     m->exif_present = TIFFGetField(ps->tif, TIFFTAG_EXIFIFD, &exif) && exif != 0;
     s2d_meta_tiff_datetime(d0->datetime, m->acquisition_datetime);
@@ -891,6 +885,16 @@ static bool read_meta(s2d_source *src, s2d_error *err)
         m->display_max = ij.max;
     }
     microscopy_mark(td, m);
+    // The device that made the file; an OME-TIFF's TIFF tags name the program that wrote
+    // it, and its microscope is in the OME-XML (planes.c).
+    if (strcmp(m->microscopy_mark, "OME-XML") == 0) {
+        snprintf(m->format_title, sizeof m->format_title, "OME-TIFF");
+    } else {
+        s2d_meta_tiff_device(d0, &m->device);
+        snprintf(m->format_title, sizeof m->format_title, "TIFF%s%s%s",
+                 m->microscopy_mark[0] ? " (" : "", m->microscopy_mark,
+                 m->microscopy_mark[0] ? ")" : "");
+    }
     s2d_meta_default_background(m);
     return s2d_meta_take_icc(td, m) || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }

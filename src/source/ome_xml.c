@@ -303,29 +303,52 @@ static void read_tiffdata(const char *tag, const char *uuid, s2d_ome_tiffdata *t
     t->plane_count = int_attribute(tag, "PlaneCount", has_ifd ? 1 : -1);
 }
 
-// The NominalMagnification of the objective the Image names (ObjectiveSettings), or of
-// the document's only Objective; 0 otherwise.
-static double objective_power(const char *xml, const char *image, const char *image_end)
+// The element `name` the Image refers to by the ID of its child `ref` (ObjectiveSettings,
+// InstrumentRef), or the document's only `name` when the Image refers to none; NULL
+// otherwise.
+static const char *referenced(const char *xml, const char *image, const char *image_end,
+                              const char *ref, const char *name)
 {
     char id[128] = "", other[128];
-    const char *settings = find_start(image, image_end, "ObjectiveSettings");
+    const char *settings = find_start(image, image_end, ref);
     bool named = settings && attribute(settings, "ID", id, sizeof id);
     const char *chosen = NULL;
     int count = 0;
-    for (const char *o = find_start(xml, NULL, "Objective"); o; o = find_start(o + 1, NULL,
-                                                                               "Objective")) {
+    for (const char *o = find_start(xml, NULL, name); o; o = find_start(o + 1, NULL, name)) {
         count++;
         if (!chosen && (!named || (attribute(o, "ID", other, sizeof other) &&
                                    strcmp(other, id) == 0))) {
             chosen = o;
         }
     }
-    if (!chosen || (!named && count != 1)) {
-        return 0;
-    }
+    return chosen && (named || count == 1) ? chosen : NULL;
+}
+
+// The NominalMagnification of the objective the Image names, or of the document's only
+// Objective; 0 otherwise.
+static double objective_power(const char *xml, const char *image, const char *image_end)
+{
+    const char *chosen = referenced(xml, image, image_end, "ObjectiveSettings", "Objective");
     char v[32];
-    double power = attribute(chosen, "NominalMagnification", v, sizeof v) ? strtod(v, NULL) : 0;
+    double power = chosen && attribute(chosen, "NominalMagnification", v, sizeof v)
+                       ? strtod(v, NULL) : 0;
     return isfinite(power) && power > 0 ? power : 0;
+}
+
+// The Microscope of the Instrument the Image names, or of the document's only Instrument:
+// its Manufacturer, Model and SerialNumber.
+static void read_microscope(const char *xml, const char *image, const char *image_end,
+                            s2d_source_device *d)
+{
+    const char *instrument = referenced(xml, image, image_end, "InstrumentRef", "Instrument");
+    const char *end = instrument ? element_end(instrument, "Instrument") : NULL;
+    const char *scope = end && *end != '>' ? find_start(instrument + 1, end, "Microscope")
+                                           : NULL;
+    if (scope) {
+        attribute(scope, "Manufacturer", d->manufacturer, sizeof d->manufacturer);
+        attribute(scope, "Model", d->model, sizeof d->model);
+        attribute(scope, "SerialNumber", d->serial, sizeof d->serial);
+    }
 }
 
 bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err)
@@ -351,6 +374,7 @@ bool s2d_ome_parse(const char *xml, s2d_ome_image *img, s2d_error *err)
     img->physical_y_um = length_attribute(pixels, "PhysicalSizeY", "PhysicalSizeYUnit", MICROMETRE);
     img->physical_z_um = length_attribute(pixels, "PhysicalSizeZ", "PhysicalSizeZUnit", MICROMETRE);
     img->objective_power = objective_power(xml, image, image_end);
+    read_microscope(xml, image, image_end, &img->microscope);
 
     const char *end = element_end(pixels, "Pixels");
     img->plane_samples = 1;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OME-XML (the ImageDescription of an OME-TIFF's first IFD): what the first Image's Pixels
- * element says about the planes, the channels and the pixel size, and which IFD holds
- * which plane. fmt_ome.c (RGB slides) and fmt_plain_tiff.c (grey planes) both read it
+ * element says about the planes, the channels and the pixel size, the Image's microscope,
+ * and which IFD holds which plane. fmt_ome.c (RGB slides) and fmt_plain_tiff.c (grey planes) both read it
  * here. No libxml: the elements we need are found by name, attributes and the five named
  * entities decoded. */
 #ifndef S2D_OME_XML_H
@@ -38,6 +38,9 @@ typedef struct s2d_ome_image {
                                       // SamplesPerPixel, 1 when not given
     double physical_x_um, physical_y_um, physical_z_um;   // 0 when not given or unknown units
     double objective_power;           // the Image's objective NominalMagnification; 0 unknown
+    // The Microscope of the Image's Instrument (Manufacturer, Model, SerialNumber); no
+    // software: the TIFF's Software of an OME-TIFF is the program that wrote the file.
+    s2d_source_device microscope;
     s2d_ome_channel *channels;        // owned (s2d_ome_image_free)
     size_t nchannels;
     s2d_ome_tiffdata *tiffdata;       // owned; none: IFDs 0, 1, ... in DimensionOrder

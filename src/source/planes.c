@@ -220,6 +220,8 @@ static bool ome_layout(s2d_source *src, const s2d_ome_image *img, const int *pag
     m->mpp_x = img->physical_x_um;
     m->mpp_y = img->physical_y_um > 0 ? img->physical_y_um : img->physical_x_um;
     m->objective_power = img->objective_power;
+    // The microscope, not the program that wrote the TIFF (Make, Model, Software).
+    m->device = img->microscope;
     return take_ome_channels(img, nc, m) || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 

@@ -142,6 +142,39 @@ bool s2d_meta_take_icc(const s2d_tiffdir *td, s2d_source_meta *m)
     return true;
 }
 
+void s2d_meta_device_text(char out[129], const char *text, size_t len)
+{
+    if (text && !out[0]) {
+        size_t n = strnlen(text, len);
+        snprintf(out, 129, "%.*s", (int)(n < 128 ? n : 128), text);
+    }
+}
+
+void s2d_meta_device_software(s2d_source_device *d, const char *text, size_t len)
+{
+    if (!text || !text[0]) {
+        return;
+    }
+    size_t n = strnlen(text, len);
+    for (int i = 0; i < S2D_SOURCE_SOFTWARE_MAX; i++) {
+        if (!d->software[i][0]) {
+            snprintf(d->software[i], sizeof d->software[i], "%.*s", (int)(n < 128 ? n : 128),
+                     text);
+            return;
+        }
+        if (strncmp(d->software[i], text, n) == 0 && d->software[i][n] == '\0') {
+            return;   // already listed
+        }
+    }
+}
+
+void s2d_meta_tiff_device(const s2d_tiff_ifd *d0, s2d_source_device *d)
+{
+    s2d_meta_device_text(d->manufacturer, d0->make, SIZE_MAX);
+    s2d_meta_device_text(d->model, d0->model, SIZE_MAX);
+    s2d_meta_device_software(d, d0->software, SIZE_MAX);
+}
+
 const char *s2d_role_name(s2d_image_role role)
 {
     switch (role) {

@@ -93,6 +93,17 @@ typedef struct s2d_source_channel {
     bool has_colour;
 } s2d_source_channel;
 
+/** Most software versions a source's device lists. */
+#define S2D_SOURCE_SOFTWARE_MAX 4
+
+/** The equipment that acquired the images (a slide scanner, a camera, a microscope), in the
+ *  source's own words; "" for what it does not say. Inline in the meta, owned with it. */
+typedef struct s2d_source_device {
+    char manufacturer[129], model[129], serial[129];   // cut to 128 bytes
+    // Versions of its software, in the source's order; "" after the last.
+    char software[S2D_SOURCE_SOFTWARE_MAX][129];
+} s2d_source_device;
+
 /** What the source says about itself; empty strings / zeros when it does not say. */
 typedef struct s2d_source_meta {
     double mpp_x, mpp_y;              // micrometres per pixel
@@ -103,9 +114,14 @@ typedef struct s2d_source_meta {
     uint8_t *icc_profile;             // owned by the source, or NULL
     size_t icc_profile_len;
     bool fluorescence;                // an epifluorescence scan
-    // Plain TIFFs (of the first directory): the device and program that wrote the file,
-    char make[129], model[129], software[129];
-    bool exif_present;                // an EXIF directory
+    // What the file is, for a person: "Aperio SVS", "Hamamatsu NDPI", "OME-TIFF", "TIFF",
+    // "MIRAX (read by OpenSlide)"...
+    char format_title[64];
+    // Who acquired it: each format fills what it records (README, "Where the equipment
+    // comes from").
+    s2d_source_device device;
+    // Plain TIFFs (of the first directory): an EXIF directory,
+    bool exif_present;
     // ImageJ's display range ("min=" / "max=" in its description), in stored values,
     bool has_display_range;
     double display_min, display_max;

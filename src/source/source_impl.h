@@ -108,6 +108,23 @@ bool s2d_meta_fluorescence(const char *text, s2d_source_meta *meta, bool *found)
 /** Empty glass: white in brightfield, black in fluorescence. */
 void s2d_meta_default_background(s2d_source_meta *meta);
 
+/** Sets a device's field (manufacturer, model or serial) to text, at most len bytes of it
+ *  (SIZE_MAX: up to its NUL) cut to 128, unless the field is set already (the first
+ *  statement wins) or text is NULL. */
+void s2d_meta_device_text(char out[129], const char *text, size_t len);
+
+/** Appends a software version (at most len bytes of text, as above) to the device's list
+ *  unless it is empty, listed already or the list is full. */
+void s2d_meta_device_software(s2d_source_device *d, const char *text, size_t len);
+
+/** The TIFF's Make, Model and Software tags (of d0) as the device, where not set already. */
+void s2d_meta_tiff_device(const s2d_tiff_ifd *d0, s2d_source_device *d);
+
+/** The scanner an Aperio ImageDescription (may be NULL) names (fmt_aperio.c), also for the
+ *  Aperio files OpenSlide reads. Fields set already are kept. @return false for lack of
+ *  memory. */
+bool s2d_aperio_device(const char *description, s2d_source_device *d);
+
 /** The ICC profile of the listing's IFD 0, copied into meta; false for lack of memory. */
 bool s2d_meta_take_icc(const s2d_tiffdir *td, s2d_source_meta *meta);
 

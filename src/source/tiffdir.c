@@ -202,6 +202,7 @@ static bool describe(TIFF *tif, s2d_tiff_ifd *d)
     }
     if (!copy_text(tif, TIFFTAG_IMAGEDESCRIPTION, &d->description) ||
         !copy_text(tif, TIFFTAG_SOFTWARE, &d->software) ||
+        !copy_text(tif, TIFFTAG_MAKE, &d->make) || !copy_text(tif, TIFFTAG_MODEL, &d->model) ||
         !copy_text(tif, TIFFTAG_DATETIME, &d->datetime) || !list_private_tags(tif, d)) {
         return false;
     }
@@ -318,6 +319,8 @@ void s2d_tiffdir_free(s2d_tiffdir *td)
         free(d->jpeg_tables);
         free(d->description);
         free(d->software);
+        free(d->make);
+        free(d->model);
         free(d->datetime);
         free(d->xmp);
         for (int t = 0; t < d->nprivate; t++) {

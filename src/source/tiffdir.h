@@ -35,6 +35,7 @@ typedef struct s2d_tiff_ifd {
     uint8_t *jpeg_tables;             // owned, or NULL
     uint32_t jpeg_tables_len;
     char *description, *software, *datetime;   // owned, NULL when absent
+    char *make, *model;               // the device's (Make, Model); owned, NULL when absent
     char *xmp;                        // XMP packet (tag 700), owned, NUL-ended, or NULL
     uint16_t resolution_unit;
     float x_resolution, y_resolution; // 0 when absent

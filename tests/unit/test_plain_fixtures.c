@@ -257,7 +257,7 @@ static void check_fixture(json_t *fx)
         CHECK(!m->has_display_range);
     }
     if (strcmp(file, "photo_exif.tif") == 0) {
-        CHECK(m->exif_present && strcmp(m->make, "ClinicCam") == 0 && m->icc_profile);
+        CHECK(m->exif_present && strcmp(m->device.manufacturer, "ClinicCam") == 0 && m->icc_profile);
     }
     free(values);
     s2d_source_close(src);

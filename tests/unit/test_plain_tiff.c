@@ -413,8 +413,10 @@ static void test_written_layouts(void)
         }
         CHECK(s2d_source_page_translucent(src, 0) == translucent);
         const s2d_source_meta *m = s2d_source_meta_of(src);
-        CHECK(strcmp(m->make, "Acme Imaging") == 0 && strcmp(m->model, "Scanner 9") == 0);
-        CHECK(strcmp(m->software, "test_plain_tiff") == 0);
+        CHECK(strcmp(m->device.manufacturer, "Acme Imaging") == 0 &&
+              strcmp(m->device.model, "Scanner 9") == 0 && !m->device.serial[0]);
+        CHECK(strcmp(m->device.software[0], "test_plain_tiff") == 0 && !m->device.software[1][0]);
+        CHECK(strcmp(m->format_title, "TIFF") == 0);
         CHECK(strcmp(m->acquisition_datetime, "20190304050607") == 0);
         CHECK(!m->exif_present && !m->has_display_range && !m->microscopy_mark[0]);
         if (harness_failures != before) {

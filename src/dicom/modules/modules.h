@@ -30,8 +30,27 @@ typedef struct s2d_study_series {
 } s2d_study_series;
 bool s2d_module_patient_study_series(s2d_ds *ds, const s2d_study_series *s, s2d_error *err);
 
-/** Enhanced General Equipment (C.7.5.2): what made the instance, slide2dcm. */
-bool s2d_module_equipment(s2d_ds *ds, s2d_error *err);
+/** Most software versions of the equipment. */
+#define S2D_EQUIPMENT_SOFTWARE_MAX 4
+
+/** Who made an image: the equipment that acquired what it shows (a slide scanner, a camera),
+ *  as its source records it, and slide2dcm, which converted it. Text as LO values take it
+ *  (64 characters, no backslash or control character); "" for what the source does not
+ *  say. */
+typedef struct s2d_equipment {
+    char manufacturer[257], model[257], serial[257];
+    char software[S2D_EQUIPMENT_SOFTWARE_MAX][257];   // "" after the last
+    char converted_at[27];                           // DT of the conversion
+    char converted_from[65];                         // what the source is: "Aperio SVS"
+} s2d_equipment;
+
+/** What acquired the image, and slide2dcm as the one item of the Contributing Equipment
+ *  Sequence (SOP Common, C.12.1.1.5): Processing Equipment (CID 7005), its version, the
+ *  time of the conversion and "Converted from <converted_from>". With `enhanced`, Enhanced
+ *  General Equipment (C.7.5.2), whose Manufacturer, Model, Device Serial Number and
+ *  Software Versions are Type 1: "Unknown" for what the source does not say; else General
+ *  Equipment (C.7.5.1), Manufacturer empty (Type 2) and the others left out. */
+bool s2d_module_equipment(s2d_ds *ds, const s2d_equipment *e, bool enhanced, s2d_error *err);
 
 /** General Acquisition (C.7.10.1) and an empty Acquisition Context (C.7.6.14). */
 bool s2d_module_acquisition(s2d_ds *ds, const char *acquisition_uid, const char *datetime,
@@ -111,13 +130,9 @@ bool s2d_put_code(s2d_ds *parent, s2d_kw seq, const char *value, const char *sch
 
 /* Modules of the images made from plain TIFF pages (Secondary Capture, VL): pages.c. */
 
-/** General Equipment (C.7.5.1) of the device that made the source file (the TIFF's Make,
- *  Model, Software; empty when it does not say), and SC Equipment (C.8.6.1): slide2dcm as the
- *  secondary capture device, with conversion_type and modality. conversion_type NULL: no SC
- *  Equipment (VL images). */
-bool s2d_module_source_equipment(s2d_ds *ds, const char *make, const char *model,
-                                 const char *software, const char *conversion_type,
-                                 s2d_error *err);
+/** SC Equipment (C.8.6.1): slide2dcm as the secondary capture device, with
+ *  conversion_type. */
+bool s2d_module_sc_equipment(s2d_ds *ds, const char *conversion_type, s2d_error *err);
 
 /** Rescale Slope, Intercept and Type "US" (Modality LUT, C.11.1, or the SC Multi-frame
  *  Image module's own), with Presentation LUT Shape IDENTITY when presentation_lut. */

@@ -7,22 +7,14 @@
 
 #include "slide2dcm/slide2dcm.h"
 
-bool s2d_module_source_equipment(s2d_ds *ds, const char *make, const char *model,
-                                 const char *software, const char *conversion_type,
-                                 s2d_error *err)
+bool s2d_module_sc_equipment(s2d_ds *ds, const char *conversion_type, s2d_error *err)
 {
-    if (!s2d_put_str(ds, S2D_KW_Manufacturer, make, err) ||
-        (model[0] && !s2d_put_str(ds, S2D_KW_ManufacturerModelName, model, err)) ||
-        (software[0] && !s2d_put_str(ds, S2D_KW_SoftwareVersions, software, err))) {
-        return false;
-    }
-    return !conversion_type ||
-           (s2d_put_str(ds, S2D_KW_ConversionType, conversion_type, err) &&
-            s2d_put_str(ds, S2D_KW_SecondaryCaptureDeviceManufacturer, "slide2dcm", err) &&
-            s2d_put_str(ds, S2D_KW_SecondaryCaptureDeviceManufacturerModelName, "slide2dcm",
-                        err) &&
-            s2d_put_str(ds, S2D_KW_SecondaryCaptureDeviceSoftwareVersions,
-                        "slide2dcm " S2D_VERSION, err));
+    return s2d_put_str(ds, S2D_KW_ConversionType, conversion_type, err) &&
+           s2d_put_str(ds, S2D_KW_SecondaryCaptureDeviceManufacturer, "slide2dcm", err) &&
+           s2d_put_str(ds, S2D_KW_SecondaryCaptureDeviceManufacturerModelName, "slide2dcm",
+                       err) &&
+           s2d_put_str(ds, S2D_KW_SecondaryCaptureDeviceSoftwareVersions,
+                       "slide2dcm " S2D_VERSION, err);
 }
 
 bool s2d_module_rescale(s2d_ds *ds, double slope, double intercept, bool presentation_lut,

@@ -8,10 +8,11 @@ import numpy as np
 from PIL import Image
 
 
-def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255)):
+def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255), text=None):
     """Writes `img` (rows x columns x RGB, uint8) to `path` as a little-endian tiled TIFF:
     YCbCr JPEG tiles, each a complete JPEG stream (Pillow's subsampling: 0 is 4:4:4, 2 is
-    4:2:0), edge tiles filled past the image with `pad`. Returns the tiles' sizes in bytes."""
+    4:2:0), edge tiles filled past the image with `pad`; `text` adds ASCII tags,
+    {tag: str} (Make 271, Model 272, Software 305...). Returns the tiles' sizes in bytes."""
     height, width = img.shape[:2]
     tiles = []
     for r in range(0, height, tile):
@@ -36,11 +37,15 @@ def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255)):
     bits = put(struct.pack("<3H", 8, 8, 8))
     offs = put(struct.pack("<%dI" % len(tiles), *offsets))
     counts = put(struct.pack("<%dI" % len(tiles), *[len(t) for t in tiles]))
-    SHORT, LONG = 3, 4
-    entries = [(256, LONG, 1, width), (257, LONG, 1, height), (258, SHORT, 3, bits),
+    ASCII, SHORT, LONG = 2, 3, 4
+    strings = {tag: value.encode() + b"\0" for tag, value in (text or {}).items()}
+    # Four bytes or fewer would sit in the entry itself: not written so here.
+    assert all(len(raw) > 4 for raw in strings.values()), "text tags of 4+ characters"
+    entries = [(tag, ASCII, len(raw), put(raw)) for tag, raw in strings.items()] + [(256, LONG, 1, width), (257, LONG, 1, height), (258, SHORT, 3, bits),
                (259, SHORT, 1, 7), (262, SHORT, 1, 6), (277, SHORT, 1, 3), (284, SHORT, 1, 1),
                (322, LONG, 1, tile), (323, LONG, 1, tile), (324, LONG, len(tiles), offs),
                (325, LONG, len(tiles), counts)]
+    entries.sort()
     ifd = len(data)
     data.extend(struct.pack("<H", len(entries)))
     for tag, kind, count, value in entries:
