@@ -709,7 +709,8 @@ bool s2d_convert(const char *slide_path, const char *outdir, const s2d_convert_o
         snprintf(report->kind, sizeof report->kind, "%s", kind);
         snprintf(report->kind_reason, sizeof report->kind_reason, "%s", reason);
         report->seconds = s2d_clock_seconds() - t0;
-        if (ok && opts->deidentify) {
+        // A slide's (WSM) pseudonym; the page IODs have no Container Identifier.
+        if (ok && opts->deidentify && jb->iod->slide) {
             snprintf(report->deidentified_container_id,
                      sizeof report->deidentified_container_id, "%s", jb->id.deid.container_id);
             report->container_id_generated = jb->id.deid.generated;
