@@ -47,7 +47,7 @@ typedef struct s2d_tiff_ifd {
 
 /** The most directories (IFDs) the listing reads: past them the walk stops, and the file
  *  is refused naming this limit. Stacks of plain TIFFs are the longest files (a 2 GB stack
- *  of 256 x 256 16-bit slices has 16384); a directory costs the listing 160 bytes and
+ *  of 256 x 256 16-bit slices has 16384); a directory costs the listing 176 bytes and
  *  libtiff some more: listing a file at the limit took 2 s and 49 MB peak RSS. */
 #define S2D_TIFF_MAX_IFDS (1 << 17)
 
