@@ -44,6 +44,12 @@ REAL_SLIDES = [
     "ome-tiff/OS-2-vsi.ome.tif",
     "synthetic-openslide/boxes.tiff",
 ]
+# Formats no real slide of ../shared/testdata has, as our generator writes them (issue 21):
+# converted like the real slides, against cp + fsync of the file. name: make_svs arguments.
+FORMAT_SLIDES = {
+    "synthetic-philips.tiff": ["--format", "philips", "--tile", "512", "--colour", "ycbcr"],
+}
+FORMAT_SLIDE_SIZE = (8192, 6144, 5)          # width, height, levels; --smoke: a quarter
 SKIPPED_SLIDES = {
     "aperio/small.svs": "16 x 16 pixels: process start-up only",
     "ome-tiff/multi-channel-z-series.ome.tif": "grey channels and z planes: not converted",
@@ -248,11 +254,12 @@ def best_run(samples):
 
 # ------------------------------------------------------------------ inputs
 
-def make_slide(b, path, width, height, levels):
-    """Our generator's Aperio-like slide (256-pixel JPEG tiles, its default Q80, 4x levels),
-    cached under the work directory and remade only when its parameters change."""
-    args = ["--width", str(width), "--height", str(height), "--tile", "256",
-            "--levels", str(levels)]
+def make_slide(b, path, width, height, levels, fmt_args=("--tile", "256")):
+    """Our generator's Aperio-like slide (256-pixel JPEG tiles, its default Q80, 4x levels;
+    or another format's, fmt_args), cached under the work directory and remade only when its
+    parameters change."""
+    args = ["--width", str(width), "--height", str(height)] + list(fmt_args) + \
+        ["--levels", str(levels)]
     stamp = path + ".args"
     if os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == " ".join(args):
         return path
@@ -447,8 +454,9 @@ def print_tables(res):
 
     threads = res["threads"]
     per_t = " / ".join(str(t) for t in threads)
-    p("\nReal slides (../shared/testdata): slide2dcm with %s thread(s), against cp + fsync of "
-      "the file\n" % per_t)
+    p("\nReal slides (../shared/testdata) and the generator's slides of other formats "
+      "(%s): slide2dcm with %s thread(s), against cp + fsync of the file\n"
+      % (", ".join(FORMAT_SLIDES), per_t))
     p("| slide | MP | mode | wall s (%s) | CPU s (%s) | peak RSS MB | MP/s | tiles/s | "
       "cp+fsync s | others' cores |" % (per_t, per_t))
     p("|---|---|---|---|---|---|---|---|---|---|")
@@ -542,6 +550,11 @@ def main():
         big = make_slide(b, os.path.join(b.work, "synthetic-%dx%d.svs" % (big_w, big_h)),
                          big_w, big_h, 3)
         big_mp = big_w * big_h / 1e6
+    fw, fh, fl = FORMAT_SLIDE_SIZE
+    fw, fh = (fw // 4, fh // 4) if b.smoke else (fw, fh)
+    real_paths = [(rel, os.path.join(TESTDATA, rel)) for rel in real] + \
+        [(name, make_slide(b, os.path.join(b.work, name), fw, fh, fl, args))
+         for name, args in FORMAT_SLIDES.items()]
     megapixels = width * height / 1e6
     scratch = os.path.join(b.work, "scratch")
     os.makedirs(scratch, exist_ok=True)
@@ -578,8 +591,7 @@ def main():
                     sample(("big", t), lambda: slide2dcm_run(b, big, "copy-source-levels",
                                                              passthrough, t, scratch))
                 sample(("big-cp",), lambda: cp_run(big, scratch, big_mp))
-        for rel in real if rnd == 0 else []:
-            path = os.path.join(TESTDATA, rel)
+        for rel, path in real_paths if rnd == 0 else []:
             for t in threads_list:
                 for mode, extra in MODES.items():
                     sample(("real", rel, mode, t),
@@ -605,7 +617,7 @@ def main():
         },
         "real_slides": [{"slide": os.path.basename(rel), "path": rel,
                          "runs": [med[("real", rel, m, t)] for t in threads_list for m in MODES],
-                         "cp": med[("real-cp", rel)]} for rel in real],
+                         "cp": med[("real-cp", rel)]} for rel, _ in real_paths],
         "skipped_slides": SKIPPED_SLIDES,
     }
     if big:

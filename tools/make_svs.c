@@ -2,11 +2,15 @@
 // make_svs: writes a synthetic Aperio-style SVS (tiled JPEG pyramid plus
 // thumbnail, label and macro images) through libtiff, one tile at a time,
 // from a procedural H&E-like picture; used as example slide and test input.
+// --format philips writes the same picture as a Philips TIFF instead: an XML
+// DataObject description, levels padded to whole tiles, tiles of bare glass
+// left out (sparse), the label as a base64 JPEG inside the XML.
 
 #define _POSIX_C_SOURCE 200809L // for sysconf and stat
 
 #include <tiffio.h>
 
+#include <jpeglib.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +23,7 @@
 
 #define PROG "make_svs"
 #define LIBRARY "Aperio Image Library v12.0.15"
+#define PHILIPS_SOFTWARE "Philips DP v1.0"
 #define LABEL_W 400
 #define LABEL_H 300
 #define MACRO_W 1280
@@ -29,8 +34,11 @@
 #define FIELD_CH 4      // tissue, eosin strength, haematoxylin strength, density
 #define MAX_THREADS 64
 
+typedef enum { FORMAT_APERIO, FORMAT_PHILIPS } Format;
+
 typedef struct {
     const char *out;
+    Format format;
     uint32_t width, height, tile;
     double mpp;
     uint32_t levels, step, quality;
@@ -687,7 +695,9 @@ static int set_basic(TIFF *tif, uint32_t w, uint32_t h, const char *desc)
 // buffers, the main thread hands them to libtiff strictly in order.
 typedef struct {
     const Scene *sc;
-    uint32_t tile, lw, lh, across;
+    uint32_t tile, lw, lh, across;   // lw x lh: the picture; across: tiles stored per row
+    int sparse;         // tiles of bare glass are not written (Philips)
+    uint32_t left_out;  // how many were not
     double dx, dy;
     int n;              // sub-samples per axis
     uint32_t ntiles, slots;
@@ -705,14 +715,16 @@ static void render_tile(const LevelJob *job, Sampler *sm, float *acc,
 {
     const uint32_t T = job->tile;
     uint32_t tx = index % job->across * T, ty = index / job->across * T;
-    uint32_t cols = job->lw - tx < T ? job->lw - tx : T;
+    // a level stored padded to whole tiles has tiles past its picture: white
+    uint32_t cols = tx >= job->lw ? 0 : (job->lw - tx < T ? job->lw - tx : T);
     for (uint32_t j = 0; j < T; j++) {
         uint8_t *row = buf + (size_t)j * T * 3;
         if (ty + j >= job->lh) {
             memset(row, 255, (size_t)T * 3); // outside the image: white
             continue;
         }
-        pixel_row(sm, tx, ty + j, job->dx, job->dy, job->n, cols, acc);
+        if (cols)
+            pixel_row(sm, tx, ty + j, job->dx, job->dy, job->n, cols, acc);
         for (uint32_t i = 0; i < 3 * cols; i++)
             row[i] = to_u8(acc[i]);
         memset(row + 3 * cols, 255, (size_t)(T - cols) * 3);
@@ -750,6 +762,24 @@ static int level_worker(void *arg)
     return 0;
 }
 
+// Bare glass or padding only: nothing a scanner of regions would have stored.
+static int bare_tile(const uint8_t *buf, size_t bytes)
+{
+    for (size_t i = 0; i < bytes; i++)
+        if (buf[i] < 238)
+            return 0;
+    return 1;
+}
+
+static int put_tile(TIFF *tif, LevelJob *job, uint32_t i, uint8_t *buf, tmsize_t bytes)
+{
+    if (job->sparse && bare_tile(buf, (size_t)bytes)) {
+        job->left_out++; // libtiff leaves its offset and byte count 0
+        return 0;
+    }
+    return TIFFWriteEncodedTile(tif, i, buf, bytes) < 0 ? -1 : 0;
+}
+
 static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t index)
 {
     const tmsize_t bytes = (tmsize_t)job->tile * job->tile * 3;
@@ -762,7 +792,7 @@ static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t inde
             return fail(o, "out of memory for level %u", index);
         for (uint32_t i = 0; i < job->ntiles; i++) {
             render_tile(job, &sm, acc, i, job->bufs);
-            if (TIFFWriteEncodedTile(tif, i, job->bufs, bytes) < 0) {
+            if (put_tile(tif, job, i, job->bufs, bytes) < 0) {
                 free(acc);
                 return fail(o, "cannot write tile %u of level %u", i, index);
             }
@@ -797,7 +827,7 @@ static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t inde
             rc = fail(o, "out of memory for level %u", index);
             break;
         }
-        if (TIFFWriteEncodedTile(tif, i, job->bufs + (size_t)slot * bytes, bytes) < 0)
+        if (put_tile(tif, job, i, job->bufs + (size_t)slot * bytes, bytes) < 0)
             rc = fail(o, "cannot write tile %u of level %u", i, index);
         mtx_lock(&job->lock);
         job->ready[slot] = 0;
@@ -813,13 +843,19 @@ static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t inde
     return rc;
 }
 
-static int write_level(TIFF *tif, const Options *o, const Scene *sc,
-                       uint32_t index, uint32_t lw, uint32_t lh, const char *desc)
+// Level `index` of lw x lh pixels, stored as sw x sh (>= lw x lh: padded to whole
+// tiles, as Philips does; Aperio stores the picture's size).
+static int write_level(TIFF *tif, const Options *o, const Scene *sc, uint32_t index,
+                       uint32_t lw, uint32_t lh, uint32_t sw, uint32_t sh, const char *desc)
 {
     const uint32_t T = o->tile;
     double dx = (double)o->width / lw, dy = (double)o->height / lh;
     double px_cm = 1e4 / (o->mpp * (dx + dy) / 2);
-    if (!set_basic(tif, lw, lh, desc) || !set_jpeg(tif, o) ||
+    int philips = o->format == FORMAT_PHILIPS;
+    if (philips && (!TIFFSetField(tif, TIFFTAG_SOFTWARE, PHILIPS_SOFTWARE) ||
+                    (index > 0 && !TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE))))
+        return fail(o, "cannot set tags of level %u", index);
+    if (!set_basic(tif, sw, sh, desc) || !set_jpeg(tif, o) ||
         !TIFFSetField(tif, TIFFTAG_TILEWIDTH, T) ||
         !TIFFSetField(tif, TIFFTAG_TILELENGTH, T) ||
         !TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER) ||
@@ -829,18 +865,20 @@ static int write_level(TIFF *tif, const Options *o, const Scene *sc,
 
     LevelJob job = {
         .sc = sc, .tile = T, .lw = lw, .lh = lh, .dx = dx, .dy = dy,
-        .across = (lw + T - 1) / T,
+        .across = (sw + T - 1) / T, .sparse = philips,
         // a few sub-samples per pixel on reduced levels against aliasing
         .n = dx < 1.5 ? 1 : (dx <= 6.0 ? 2 : 3),
         .slots = o->threads <= 1 ? 1 : 3 * o->threads,
     };
-    job.ntiles = job.across * ((lh + T - 1) / T);
+    job.ntiles = job.across * ((sh + T - 1) / T);
     job.bufs = malloc((size_t)job.slots * T * T * 3);
     job.ready = calloc(job.slots, 1);
     int rc = job.bufs && job.ready ? write_tiles(tif, o, &job, index)
                                    : fail(o, "out of memory for level %u", index);
     free(job.bufs);
     free(job.ready);
+    if (rc == 0 && job.left_out == job.ntiles)
+        rc = fail(o, "level %u is bare glass only: nothing to store", index);
     if (rc == 0 && !TIFFWriteDirectory(tif))
         rc = fail(o, "cannot write directory of level %u", index);
     return rc;
@@ -890,6 +928,24 @@ static uint32_t level_dim(uint32_t base, uint32_t step, uint32_t level)
     return (uint32_t)v;
 }
 
+// Where the scanned area lies in the macro image.
+static void macro_layout(const Options *o, Painter *p)
+{
+    // Glass is 75 x 25 mm: true scale unless the tissue would be a speck
+    // or would not fit beside the label.
+    double k = o->mpp / (75000.0 / MACRO_W);
+    double longest = o->width > o->height ? o->width : o->height;
+    double kmin = 160.0 / longest;
+    double kmax = fmin(880.0 / o->width, 380.0 / o->height);
+    k = k < kmin ? kmin : k;
+    k = k > kmax ? kmax : k;
+    p->k = k;
+    p->rw = o->width * k;
+    p->rh = o->height * k;
+    p->rx0 = 372 + (MACRO_W - 386 - p->rw) / 2;
+    p->ry0 = (MACRO_H - p->rh) / 2;
+}
+
 static int write_slide(TIFF *tif, const Options *o, const Scene *sc)
 {
     const char *cmode = "JPEG/RGB"; // what Aperio writes whatever the photometric
@@ -905,7 +961,7 @@ static int write_slide(TIFF *tif, const Options *o, const Scene *sc)
 
     snprintf(desc, sizeof desc, LIBRARY " \r\n%s %s Q=%u%s", head, cmode,
              o->quality, props);
-    int rc = write_level(tif, o, sc, 0, o->width, o->height, desc);
+    int rc = write_level(tif, o, sc, 0, o->width, o->height, o->width, o->height, desc);
 
     // Aperio puts the stripped thumbnail second; OpenSlide names IFD 1 so.
     Sampler sm;
@@ -932,7 +988,7 @@ static int write_slide(TIFF *tif, const Options *o, const Scene *sc)
         uint32_t lh = level_dim(o->height, o->step, l);
         snprintf(desc, sizeof desc, LIBRARY " \r\n%s -> %ux%u %s Q=%u%s", head,
                  lw, lh, cmode, o->quality, props);
-        rc = write_level(tif, o, sc, l, lw, lh, desc);
+        rc = write_level(tif, o, sc, l, lw, lh, lw, lh, desc);
     }
 
     // OpenSlide splits the description on each of '\r' and '\n', so a
@@ -946,23 +1002,211 @@ static int write_slide(TIFF *tif, const Options *o, const Scene *sc)
                             FILETYPE_REDUCEDIMAGE, desc, label_row, &p);
     }
     if (rc == 0 && o->macro) {
-        // Glass is 75 x 25 mm: true scale unless the tissue would be a speck
-        // or would not fit beside the label.
-        double k = o->mpp / (75000.0 / MACRO_W);
-        double longest = o->width > o->height ? o->width : o->height;
-        double kmin = 160.0 / longest;
-        double kmax = fmin(880.0 / o->width, 380.0 / o->height);
-        k = k < kmin ? kmin : k;
-        k = k > kmax ? kmax : k;
-        p.k = k;
-        p.rw = o->width * k;
-        p.rh = o->height * k;
-        p.rx0 = 372 + (MACRO_W - 386 - p.rw) / 2;
-        p.ry0 = (MACRO_H - p.rh) / 2;
+        macro_layout(o, &p);
         snprintf(desc, sizeof desc, LIBRARY "\nmacro %ux%u", MACRO_W, MACRO_H);
         rc = write_stripped(tif, o, "macro", MACRO_W, MACRO_H, 1,
                             FILETYPE_REDUCEDIMAGE | 8, // 8: Aperio's macro bit
                             desc, macro_row, &p);
+    }
+    return rc;
+}
+
+// ---------------------------------------------------------------- Philips TIFF
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;
+} Text;
+
+__attribute__((format(printf, 2, 3))) static void text_add(Text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (t->failed || n < 0)
+        return;
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = (t->len + (size_t)n + 1) * 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown) {
+            t->failed = 1;
+            return;
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->data + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+static void text_base64(Text *t, const uint8_t *p, size_t n)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        text_add(t, "%c%c%c%c", digits[v >> 18], digits[v >> 12 & 63],
+                 i + 1 < n ? digits[v >> 6 & 63] : '=', i + 2 < n ? digits[v & 63] : '=');
+    }
+}
+
+// One attribute as Philips writes them: its DICOM group and element, and its type.
+static void attr(Text *t, int depth, const char *name, unsigned group, unsigned element,
+                 const char *type, const char *value)
+{
+    text_add(t, "%*s<Attribute Name=\"%s\" Group=\"0x%04X\" Element=\"0x%04X\" "
+             "PMSVR=\"%s\">%s</Attribute>\n", depth, "", name, group, element, type, value);
+}
+
+// The label as a standalone baseline JPEG (JFIF, YCbCr 4:2:0), as Philips keeps it in
+// the XML; *out is malloc'd.
+static int label_jpeg(const Options *o, const Painter *p, unsigned char **out,
+                      unsigned long *len)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    *out = NULL;
+    *len = 0;
+    jpeg_mem_dest(&c, out, len);
+    c.image_width = LABEL_W;
+    c.image_height = LABEL_H;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, (int)o->quality, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t row[3 * LABEL_W];
+    for (uint32_t y = 0; y < LABEL_H; y++) {
+        label_row(p, y, LABEL_W, row);
+        JSAMPROW rows[1] = {row};
+        jpeg_write_scanlines(&c, rows, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return *out ? 0 : fail(o, "cannot encode the label");
+}
+
+// Stored size of a reduced level: padded to whole tiles, never past the level above.
+static uint32_t padded(uint32_t v, uint32_t tile, uint32_t above)
+{
+    uint64_t p = ((uint64_t)v + tile - 1) / tile * tile;
+    return p < above ? (uint32_t)p : above;
+}
+
+static void philips_xml(Text *t, const Options *o, const uint8_t *label, size_t label_len)
+{
+    char value[256];
+    text_add(t, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n"
+                "<DataObject ObjectType=\"DPUfsImport\">\n");
+    attr(t, 1, "DICOM_ACQUISITION_DATETIME", 0x0008, 0x002A, "IString", "20261125101112.000000");
+    attr(t, 1, "DICOM_DATE_OF_LAST_CALIBRATION", 0x0018, 0x1200, "IStringArray",
+         "&quot;20261101&quot;");
+    attr(t, 1, "DICOM_DEVICE_SERIAL_NUMBER", 0x0018, 0x1000, "IString", "FMT0042");
+    attr(t, 1, "DICOM_MANUFACTURER", 0x0008, 0x0070, "IString", "PHILIPS");
+    attr(t, 1, "DICOM_MANUFACTURERS_MODEL_NAME", 0x0008, 0x1090, "IString", "UFS Scanner");
+    attr(t, 1, "DICOM_SOFTWARE_VERSIONS", 0x0018, 0x1020, "IStringArray",
+         "&quot;1.8.6824&quot; &quot;20180906_R51&quot;");
+    text_add(t, " <Attribute Name=\"PIM_DP_UFS_BARCODE\" Group=\"0x301D\" Element=\"0x1002\" "
+                "PMSVR=\"IString\">");
+    text_base64(t, (const uint8_t *)o->barcode, strlen(o->barcode));
+    text_add(t, "</Attribute>\n");
+    text_add(t, " <Attribute Name=\"PIM_DP_SCANNED_IMAGES\" Group=\"0x301D\" Element=\"0x1003\" "
+                "PMSVR=\"IDataObjectArray\">\n  <Array>\n"
+                "   <DataObject ObjectType=\"DPScannedImage\">\n");
+    // "levels=": the objective first, as the scanners that record it do.
+    snprintf(value, sizeof value, "tiff-useBigTIFF=0-useRgb=%d-levels=%d-processing=0-q%u-"
+             "sourceFilename=&quot;synthetic&quot;", !o->ycbcr, o->mpp >= 0.4 ? 20 : 40,
+             o->quality);
+    attr(t, 4, "DICOM_DERIVATION_DESCRIPTION", 0x0008, 0x2111, "IString", value);
+    attr(t, 4, "DICOM_LOSSY_IMAGE_COMPRESSION", 0x0028, 0x2110, "IString", "01");
+    attr(t, 4, "DICOM_LOSSY_IMAGE_COMPRESSION_METHOD", 0x0028, 0x2114, "IStringArray",
+         "&quot;PHILIPS_DP_1_0&quot;");
+    snprintf(value, sizeof value, "&quot;%.9g&quot; &quot;%.9g&quot;", o->mpp / 1000,
+             o->mpp / 1000);
+    attr(t, 4, "DICOM_PIXEL_SPACING", 0x0028, 0x0030, "IDoubleArray", value);
+    snprintf(value, sizeof value, "%u", o->width);
+    attr(t, 4, "PIM_DP_IMAGE_COLUMNS", 0x301D, 0x1007, "IUInt32", value);
+    snprintf(value, sizeof value, "%u", o->height);
+    attr(t, 4, "PIM_DP_IMAGE_ROWS", 0x301D, 0x1006, "IUInt32", value);
+    attr(t, 4, "PIM_DP_IMAGE_TYPE", 0x301D, 0x1004, "IString", "WSI");
+    text_add(t, "    <Attribute Name=\"PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE\" "
+                "Group=\"0x1001\" Element=\"0x8B01\" PMSVR=\"IDataObjectArray\">\n"
+                "     <Array>\n");
+    uint32_t sw = o->width, sh = o->height;
+    double ds = 1;
+    for (uint32_t l = 0; l < o->levels; l++, ds *= o->step) {
+        if (l > 0) {
+            sw = padded(level_dim(o->width, o->step, l), o->tile, sw);
+            sh = padded(level_dim(o->height, o->step, l), o->tile, sh);
+        }
+        text_add(t, "      <DataObject ObjectType=\"PixelDataRepresentation\">\n");
+        snprintf(value, sizeof value, "&quot;%.9g&quot; &quot;%.9g&quot;", o->mpp * ds / 1000,
+                 o->mpp * ds / 1000);
+        attr(t, 7, "DICOM_PIXEL_SPACING", 0x0028, 0x0030, "IDoubleArray", value);
+        snprintf(value, sizeof value, "%u", sw);
+        attr(t, 7, "PIIM_PIXEL_DATA_REPRESENTATION_COLUMNS", 0x2001, 0x115E, "IUInt32", value);
+        snprintf(value, sizeof value, "%u", l);
+        attr(t, 7, "PIIM_PIXEL_DATA_REPRESENTATION_NUMBER", 0x1001, 0x8B02, "IUInt16", value);
+        snprintf(value, sizeof value, "%u", sh);
+        attr(t, 7, "PIIM_PIXEL_DATA_REPRESENTATION_ROWS", 0x2001, 0x115D, "IUInt32", value);
+        text_add(t, "      </DataObject>\n");
+    }
+    text_add(t, "     </Array>\n    </Attribute>\n   </DataObject>\n");
+    if (label) {
+        text_add(t, "   <DataObject ObjectType=\"DPScannedImage\">\n"
+                    "    <Attribute Name=\"PIM_DP_IMAGE_DATA\" Group=\"0x301D\" "
+                    "Element=\"0x1005\" PMSVR=\"IString\">");
+        text_base64(t, label, label_len);
+        text_add(t, "</Attribute>\n");
+        attr(t, 4, "PIM_DP_IMAGE_TYPE", 0x301D, 0x1004, "IString", "LABELIMAGE");
+        text_add(t, "   </DataObject>\n");
+    }
+    text_add(t, "  </Array>\n </Attribute>\n</DataObject>\n");
+}
+
+// Levels as tiled directories (reduced ones padded to whole tiles, bare glass left out),
+// then the macro as a stripped directory described "Macro"; the label only in the XML.
+static int write_philips(TIFF *tif, const Options *o, const Scene *sc)
+{
+    Sampler sm;
+    sampler_init(&sm, sc);
+    float acc[3 * MACRO_W];
+    LabelArt art;
+    label_init(&art, o->barcode);
+    Painter p = {.sm = &sm, .acc = acc, .art = &art};
+    unsigned char *label = NULL;
+    unsigned long label_len = 0;
+    if (o->label && label_jpeg(o, &p, &label, &label_len) != 0)
+        return -1;
+    Text xml = {0};
+    philips_xml(&xml, o, label, label_len);
+    free(label);
+    if (xml.failed) {
+        free(xml.data);
+        return fail(o, "out of memory for the XML description");
+    }
+    int rc = 0;
+    uint32_t sw = o->width, sh = o->height;
+    for (uint32_t l = 0; rc == 0 && l < o->levels; l++) {
+        uint32_t lw = level_dim(o->width, o->step, l);
+        uint32_t lh = level_dim(o->height, o->step, l);
+        if (l > 0) {
+            sw = padded(lw, o->tile, sw);
+            sh = padded(lh, o->tile, sh);
+        }
+        rc = write_level(tif, o, sc, l, lw, lh, sw, sh, l == 0 ? xml.data : "level");
+    }
+    free(xml.data);
+    if (rc == 0 && o->macro) {
+        macro_layout(o, &p);
+        rc = write_stripped(tif, o, "macro", MACRO_W, MACRO_H, 1, 0, "Macro", macro_row, &p);
     }
     return rc;
 }
@@ -972,12 +1216,15 @@ static int write_slide(TIFF *tif, const Options *o, const Scene *sc)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: " PROG " OUT.svs [--width W] [--height H] [--tile T] [--mpp X]\n"
+            "usage: " PROG " OUT.svs [--format aperio|philips] [--width W] [--height H]\n"
+            "       [--tile T] [--mpp X]\n"
             "       [--levels N] [--level-step S] [--quality Q] [--colour rgb|ycbcr]\n"
             "       [--no-label] [--no-macro] [--no-thumbnail] [--seed N]\n"
             "       [--barcode TEXT] [--threads N]\n"
             "defaults: 3000 x 2000, tile 240, mpp 0.25, 3 levels, step 4, Q 80,\n"
-            "          rgb, seed 1, barcode SYNTH-0001, threads = CPUs (max 16)\n");
+            "          rgb, seed 1, barcode SYNTH-0001, threads = CPUs (max 16)\n"
+            "philips: a Philips TIFF (levels padded to whole tiles, sparse, label in the\n"
+            "         XML, no thumbnail); its --level-step is 2 unless given\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -1011,6 +1258,7 @@ static int parse_args(int argc, char **argv, Options *o)
         .label = 1, .macro = 1, .thumbnail = 1, .seed = 1,
         .barcode = "SYNTH-0001",
     };
+    int step_given = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = cpus < 1 ? 1 : (cpus > 16 ? 16 : (uint32_t)cpus);
     for (int i = 1; i < argc; i++) {
@@ -1033,7 +1281,7 @@ static int parse_args(int argc, char **argv, Options *o)
             static const char *const valued[] = {
                 "--width", "--height", "--tile", "--levels", "--level-step",
                 "--quality", "--threads", "--seed", "--mpp", "--colour",
-                "--color", "--barcode",
+                "--color", "--barcode", "--format",
             };
             int known = 0;
             for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
@@ -1051,7 +1299,11 @@ static int parse_args(int argc, char **argv, Options *o)
             else if (!strcmp(a, "--levels"))
                 bad = parse_u32(v, 1, 16, &o->levels);
             else if (!strcmp(a, "--level-step"))
-                bad = parse_u32(v, 2, 64, &o->step);
+                bad = parse_u32(v, 2, 64, &o->step), step_given = 1;
+            else if (!strcmp(a, "--format")) {
+                bad = strcmp(v, "aperio") && strcmp(v, "philips");
+                o->format = !strcmp(v, "philips") ? FORMAT_PHILIPS : FORMAT_APERIO;
+            }
             else if (!strcmp(a, "--quality"))
                 bad = parse_u32(v, 1, 100, &o->quality);
             else if (!strcmp(a, "--threads"))
@@ -1085,6 +1337,8 @@ static int parse_args(int argc, char **argv, Options *o)
     }
     if (!o->out)
         return usage_error("%s", "missing output file");
+    if (o->format == FORMAT_PHILIPS && !step_given)
+        o->step = 2; // Philips halves each level
     if (level_dim(o->width, o->step, o->levels - 1) < 1 ||
         level_dim(o->height, o->step, o->levels - 1) < 1)
         return usage_error("%s", "too many levels for the image size");
@@ -1115,7 +1369,7 @@ int main(int argc, char **argv)
         free(sc.field);
         return 1;
     }
-    rc = write_slide(tif, &o, &sc);
+    rc = o.format == FORMAT_PHILIPS ? write_philips(tif, &o, &sc) : write_slide(tif, &o, &sc);
     TIFFClose(tif);
     free(sc.field);
     if (rc != 0) {

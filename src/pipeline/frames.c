@@ -253,6 +253,19 @@ bool s2d_frame_copy_sound(const s2d_source_image *src, const s2d_buf *frame, int
     return !flaw || s2d_error_set(why, S2D_ERR_INPUT, "damaged: %s", flaw);
 }
 
+// A frame of the background in place of a copied level's tile, coded as the level's other
+// frames are (RGB or YCbCr); its pixels stay in the worker's tile for the levels below.
+static bool background_frame(s2d_frame_worker *w, const s2d_source_image *src, s2d_buf *out,
+                             s2d_error *err)
+{
+    int t = w->env->tile;
+    fill_background(w->tile, t, 0, t, w->env->background);
+    if (src->pix.colour == S2D_COLOUR_RGB) {
+        return s2d_jpeg_encode_rgb(w->tile, t, t, w->env->opts->quality, out, err);
+    }
+    return encode_tile(w, out, err);
+}
+
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
 // at half size when `halve` (the level below is all they feed): as planes into the worker's
 // quarter when the frame is YCbCr, else as RGB into its quarter_rgb; otherwise into the
@@ -267,6 +280,10 @@ static bool copy_tile(s2d_frame_worker *w, const s2d_frame_job *job, bool need_p
     int t = env->tile;
     s2d_error why = {0};
     w->quarter_from = QUARTER_OF_TILE;
+    // A tile a sparse source never stored is background by design: no warning, no count.
+    if (s2d_source_frame_absent(env->reader, job->source_level, job->col, job->row)) {
+        return background_frame(w, src, out, err);
+    }
     bool read = s2d_source_read_frame(env->reader, w->reader, job->source_level, job->col,
                                       job->row, t, t, out, &why);
     if (read && !s2d_frame_copy_sound(src, out, t, &why)) {
@@ -303,12 +320,8 @@ static bool copy_tile(s2d_frame_worker *w, const s2d_frame_job *job, bool need_p
                              "tiles as background)", why.message);
     }
     s2d_diag_warn(env->diag, "%s: %s; written as background", env->source_name, why.message);
-    fill_background(w->tile, t, 0, t, env->background);
     *replaced = true;
-    if (src->pix.colour == S2D_COLOUR_RGB) {
-        return s2d_jpeg_encode_rgb(w->tile, t, t, env->opts->quality, out, err);
-    }
-    return encode_tile(w, out, err);
+    return background_frame(w, src, out, err);
 }
 
 bool s2d_frame_make(s2d_frame_worker *w, const s2d_frame_job *job, s2d_buf *out, bool *replaced,

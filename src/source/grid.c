@@ -79,6 +79,12 @@ bool s2d_grid_probe_tiles(const s2d_tiff_ifd *d, int fd, s2d_grid_tiles *g, s2d_
     return ok;
 }
 
+bool s2d_grid_tile_absent(const s2d_grid_tiles *g, uint32_t col, uint32_t row)
+{
+    return g->sparse && col < g->across && row < g->down &&
+           g->counts[(uint64_t)row * g->across + col] == 0;
+}
+
 bool s2d_grid_tile_stream(const s2d_grid_tiles *g, int level, uint32_t col, uint32_t row,
                           const uint8_t *tile, size_t len, s2d_buf *out, s2d_error *err)
 {
@@ -116,7 +122,8 @@ bool s2d_grid_read_region(const s2d_grid_region *g, int64_t x, int64_t y, int64_
     // A region that is exactly one cell inside the level (re-encoding at the source's tile
     // size) is decoded straight into the caller's pixels, saving a cell-sized copy.
     if (x % gw == 0 && y % gh == 0 && w == gw && h == gh && x + w <= g->level_w &&
-        y + h <= g->level_h) {
+        y + h <= g->level_h &&
+        !(g->absent && g->absent(g->arg, (uint32_t)(x / gw), (uint32_t)(y / gh)))) {
         s2d_error ferr = {0};
         if (g->frame(g->arg, (uint32_t)(x / gw), (uint32_t)(y / gh), frame, &ferr) &&
             s2d_frame_dec_decode(g->dec, frame->data, frame->len, gw, gh, rgb, stride, &ferr)) {
@@ -132,7 +139,8 @@ bool s2d_grid_read_region(const s2d_grid_region *g, int64_t x, int64_t y, int64_
         for (int64_t gx = x / gw; gx * gw < x + w; gx++) {
             s2d_error ferr = {0};
             bool inside = gx * gw < g->level_w && gy * gh < g->level_h;
-            bool decoded = inside &&
+            bool empty = inside && g->absent && g->absent(g->arg, (uint32_t)gx, (uint32_t)gy);
+            bool decoded = inside && !empty &&
                            g->frame(g->arg, (uint32_t)gx, (uint32_t)gy, frame, &ferr) &&
                            s2d_frame_dec_decode(g->dec, frame->data, frame->len, gw, gh,
                                                 g->cell, (size_t)gw * 3, &ferr);
@@ -142,7 +150,7 @@ bool s2d_grid_read_region(const s2d_grid_region *g, int64_t x, int64_t y, int64_
             }
             if (!decoded) {
                 fill_rgb(g->cell, (size_t)gw * gh, g->background);
-                *bad_cells += inside;
+                *bad_cells += inside && !empty;
             }
             // Copy the part of the cell inside the region.
             int64_t cx0 = gx * gw > x ? gx * gw : x, cy0 = gy * gh > y ? gy * gh : y;

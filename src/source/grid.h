@@ -15,7 +15,11 @@ typedef struct s2d_grid_tiles {
     uint32_t tables_len;
     s2d_native_coding coding;
     bool rgb;                           // JPEG components are R, G, B: add the Adobe marker
+    bool sparse;                        // a zero-length tile is empty by design: background
 } s2d_grid_tiles;
+
+/** Whether tile (col, row) of a sparse grid was never stored (source.h's absent frame). */
+bool s2d_grid_tile_absent(const s2d_grid_tiles *g, uint32_t col, uint32_t row);
 
 /** A tiled JPEG or JPEG 2000 (33005) IFD: its grid, and the image's native coding and
  *  colour, from its first stored tile (read from fd). @return false when its tiles are not
@@ -35,6 +39,8 @@ typedef struct s2d_grid_region {
     int64_t level_w, level_h;
     int cell_w, cell_h;
     s2d_grid_frame_fn frame;
+    // NULL, or whether a cell is empty by design: background, not counted as bad.
+    bool (*absent)(void *arg, uint32_t col, uint32_t row);
     void *arg;
     s2d_frame_dec *dec;
     s2d_buf *scratch;                   // a cell's stream
@@ -43,7 +49,8 @@ typedef struct s2d_grid_region {
 } s2d_grid_region;
 
 /** Decodes the cells covering w x h pixels at (x, y) into rgb (stride bytes per row); a
- *  cell that cannot be had becomes background and is counted in *bad_cells. */
+ *  cell that cannot be had becomes background and is counted in *bad_cells, unless it is
+ *  absent by design. */
 bool s2d_grid_read_region(const s2d_grid_region *g, int64_t x, int64_t y, int64_t w,
                           int64_t h, uint8_t *rgb, size_t stride, int *bad_cells,
                           s2d_error *err);

@@ -124,6 +124,44 @@ bool s2d_meta_fluorescence(const char *text, s2d_source_meta *m, bool *found)
     return true;
 }
 
+static int base64_digit(char c)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *at = c ? strchr(digits, c) : NULL;
+    return at ? (int)(at - digits) : -1;
+}
+
+bool s2d_meta_base64(const char *text, s2d_buf *out)
+{
+    out->len = 0;
+    uint32_t bits = 0;
+    int held = 0;
+    bool padded = false;
+    for (const char *p = text; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            continue;
+        }
+        if (*p == '=') {
+            padded = true;
+            continue;
+        }
+        int d = base64_digit(*p);
+        if (d < 0 || padded) {
+            return false;   // another character, or digits after the padding
+        }
+        bits = bits << 6 | (uint32_t)d;
+        held += 6;
+        if (held >= 8) {
+            held -= 8;
+            s2d_buf_append_byte(out, (uint8_t)(bits >> held));
+        }
+        bits &= (1u << held) - 1;
+    }
+    // A lone digit at the end carries no whole byte: no encoder writes one.
+    return held < 6 && !out->failed;
+}
+
 void s2d_meta_default_background(s2d_source_meta *m)
 {
     memset(m->background, m->fluorescence ? 0 : 255, 3);
@@ -373,6 +411,12 @@ bool s2d_source_read_region(s2d_source *src, s2d_read_ctx *ctx, int level, int64
         *bad_tiles = bad;
     }
     return ok;
+}
+
+bool s2d_source_frame_absent(const s2d_source *src, int level, uint32_t col, uint32_t row)
+{
+    return src->ops->frame_absent && level >= 0 && level < src->nlevels &&
+           src->ops->frame_absent(src, level, col, row);
 }
 
 bool s2d_source_read_frame(s2d_source *src, s2d_read_ctx *ctx, int level, uint32_t col,

@@ -187,8 +187,8 @@ s2d_source *s2d_source_open(const char *path, s2d_error *err);
 /** NULL is a no-op. */
 void s2d_source_close(s2d_source *src);
 
-/** The format that opened it: "aperio", "ndpi", "ome", "tiled-tiff", "plain-tiff",
- *  "openslide" (a static string). */
+/** The format that opened it: "aperio", "ndpi", "philips", "ome", "tiled-tiff",
+ *  "plain-tiff", "openslide" (a static string). */
 const char *s2d_source_format(const s2d_source *src);
 
 /** Levels are images 0 .. level_count - 1, largest first. Pointers stay valid until close. */
@@ -223,6 +223,11 @@ bool s2d_source_read_region(s2d_source *src, s2d_read_ctx *ctx, int level, int64
 bool s2d_source_read_frame(s2d_source *src, s2d_read_ctx *ctx, int level, uint32_t col,
                            uint32_t row, int frame_w, int frame_h, s2d_buf *out,
                            s2d_error *err);
+
+/** Whether frame (col, row) of a level is empty by the source's design: a sparse level's
+ *  tile that was never stored (Philips writes only the scanned regions). Such a frame is
+ *  the background, not a missing or broken tile: nothing to warn of or count. */
+bool s2d_source_frame_absent(const s2d_source *src, int level, uint32_t col, uint32_t row);
 
 /** Reads an associated image as tightly packed RGB.
  *  @return false with err set when it is missing or unreadable; *rgb is malloc'd, the

@@ -17,6 +17,8 @@ typedef struct s2d_source_ops {
     // NULL when no level has frames to copy.
     bool (*read_frame)(s2d_source *src, void *ctx, int level, uint32_t col, uint32_t row,
                        int frame_w, int frame_h, s2d_buf *out, s2d_error *err);
+    // NULL when no level is sparse (source.h's s2d_source_frame_absent).
+    bool (*frame_absent)(const s2d_source *src, int level, uint32_t col, uint32_t row);
     bool (*read_associated)(s2d_source *src, const s2d_source_image *img, uint8_t **rgb, int64_t *w,
                             int64_t *h, s2d_error *err);
     // NULL when the format never has one to copy.
@@ -71,7 +73,7 @@ typedef struct s2d_format {
     bool (*open)(s2d_source *src, s2d_error *err);
 } s2d_format;
 
-extern const s2d_format s2d_format_ndpi, s2d_format_aperio, s2d_format_ome,
+extern const s2d_format s2d_format_ndpi, s2d_format_aperio, s2d_format_philips, s2d_format_ome,
     s2d_format_tiled_tiff, s2d_format_plain_tiff, s2d_format_openslide;
 
 /** The registry's formats in try order, and how many. */
@@ -104,6 +106,10 @@ s2d_source_channel *s2d_meta_add_channel(s2d_source_meta *meta);
  *  meta's one channel (its name and wavelengths).
  *  @return false only for lack of memory. */
 bool s2d_meta_fluorescence(const char *text, s2d_source_meta *meta, bool *found);
+
+/** Decodes base64 text (white space ignored, padding optional) into out, replacing its
+ *  contents. @return false when text is not base64 or memory ran out. */
+bool s2d_meta_base64(const char *text, s2d_buf *out);
 
 /** Empty glass: white in brightfield, black in fluorescence. */
 void s2d_meta_default_background(s2d_source_meta *meta);

@@ -158,6 +158,17 @@ typedef struct cell_source {
     int level;
 } cell_source;
 
+static bool cell_absent(void *arg, uint32_t col, uint32_t row)
+{
+    cell_source *cs = arg;
+    return s2d_grid_tile_absent(&s2d_tiff_source_of(cs->src)->levels[cs->level].tiles, col, row);
+}
+
+static bool tiff_frame_absent(const s2d_source *src, int level, uint32_t col, uint32_t row)
+{
+    return s2d_grid_tile_absent(&s2d_tiff_source_of(src)->levels[level].tiles, col, row);
+}
+
 static bool cell_frame(void *arg, uint32_t col, uint32_t row, s2d_buf *out, s2d_error *err)
 {
     cell_source *cs = arg;
@@ -174,7 +185,8 @@ static bool tiff_read_region(s2d_source *src, void *ctx, int level, int64_t x, i
     const s2d_tiff_level *lv = &s2d_tiff_source_of(src)->levels[level];
     cell_source cs = {src, c, level};
     s2d_grid_region g = {.level_w = lv->width, .level_h = lv->height, .cell_w = lv->cell_w,
-                         .cell_h = lv->cell_h, .frame = cell_frame, .arg = &cs, .dec = c->dec,
+                         .cell_h = lv->cell_h, .frame = cell_frame, .absent = cell_absent,
+                         .arg = &cs, .dec = c->dec,
                          .scratch = &c->cell_frame, .cell = c->cell,
                          .background = src->meta.background};
     return s2d_grid_read_region(&g, x, y, w, h, rgb, stride, bad_tiles, err);
@@ -187,9 +199,41 @@ static int associated_ifd(const s2d_source *src, const s2d_source_image *img)
     return s2d_tiff_source_of(src)->associated_ifd[img - src->associated];
 }
 
+// An embedded JPEG decoded (frame_dec: colour as its markers say).
+static bool read_embedded(const s2d_source_image *img, const s2d_buf *jpeg, uint8_t **rgb,
+                          int64_t *w, int64_t *h, s2d_error *err)
+{
+    int64_t iw = img->pix.width, ih = img->pix.height;
+    s2d_frame_dec *dec = s2d_frame_dec_new(err);
+    uint8_t *px = malloc((size_t)(iw * ih * 3));
+    bool ok = dec && px &&
+              s2d_frame_dec_decode(dec, jpeg->data, jpeg->len, (int)iw, (int)ih, px,
+                                   (size_t)iw * 3, err);
+    if (dec && !px) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    s2d_frame_dec_free(dec);
+    if (!ok) {
+        free(px);
+        return false;
+    }
+    *rgb = px;
+    *w = iw;
+    *h = ih;
+    return true;
+}
+
 static bool tiff_read_associated(s2d_source *src, const s2d_source_image *img, uint8_t **rgb,
                                  int64_t *w, int64_t *h, s2d_error *err)
 {
+    if (associated_ifd(src, img) < 0) {
+        if (!read_embedded(img, &s2d_tiff_source_of(src)->embedded[img - src->associated], rgb,
+                           w, h, err)) {
+            s2d_error_prefix(err, "%s: ", s2d_role_name(img->role));
+            return false;
+        }
+        return true;
+    }
     return s2d_tiffdir_read_rgb(src->tiffdir, associated_ifd(src, img), s2d_role_name(img->role),
                                 rgb, w, h, err);
 }
@@ -238,6 +282,16 @@ bool s2d_tiff_strips_jpeg(int fd, const s2d_tiff_ifd *d, s2d_buf *out, s2d_colou
 static bool tiff_associated_jpeg(s2d_source *src, const s2d_source_image *img, s2d_buf *out,
                                  int64_t *w, int64_t *h, s2d_colour *colour)
 {
+    if (associated_ifd(src, img) < 0) {
+        // Handed out as the file has it: a complete stream whose markers say its colour.
+        const s2d_buf *jpeg = &s2d_tiff_source_of(src)->embedded[img - src->associated];
+        out->len = 0;
+        s2d_buf_append(out, jpeg->data, jpeg->len);
+        *w = img->pix.width;
+        *h = img->pix.height;
+        *colour = img->pix.colour;
+        return !out->failed;
+    }
     const s2d_tiff_ifd *d = &src->tiffdir->ifds[associated_ifd(src, img)];
     if (d->samples != 3 || d->orientation != ORIENTATION_TOPLEFT ||
         !s2d_tiff_strips_jpeg(s2d_tiff_source_of(src)->fd, d, out, colour)) {
@@ -268,6 +322,9 @@ static void tiff_close(s2d_source *src)
         return;
     }
     free_levels(ts, src->nlevels);
+    for (int i = 0; i < S2D_MAX_ASSOCIATED; i++) {
+        s2d_buf_free(&ts->embedded[i]);
+    }
     if (ts->fd >= 0) {
         close(ts->fd);
     }
@@ -286,6 +343,7 @@ static const s2d_source_ops tiff_ops = {
     .ctx_free = tiff_ctx_free,
     .read_region = tiff_read_region,
     .read_frame = tiff_read_frame,
+    .frame_absent = tiff_frame_absent,
     .read_associated = tiff_read_associated,
     .associated_jpeg = tiff_associated_jpeg,
 };
@@ -358,6 +416,16 @@ static s2d_colour colour_of(const s2d_tiff_ifd *d)
     }
 }
 
+// The slot of role among src's associated images (a new one at the end), or -1: no room.
+static int associated_slot(const s2d_source *src, s2d_image_role role)
+{
+    int at = 0;
+    while (at < src->nassociated && src->associated[at].role != role) {
+        at++;
+    }
+    return at < S2D_MAX_ASSOCIATED ? at : -1;
+}
+
 bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role role)
 {
     const s2d_tiff_ifd *d = &src->tiffdir->ifds[ifd];
@@ -370,15 +438,41 @@ bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role rol
     img.pix.colour = colour_of(d);
     img.chroma_w = img.chroma_h = 1;
     img.pix.planar = d->planar == PLANARCONFIG_SEPARATE;
-    int at = 0;
-    while (at < src->nassociated && src->associated[at].role != role) {
-        at++;
-    }
-    if (at == S2D_MAX_ASSOCIATED) {
+    int at = associated_slot(src, role);
+    if (at < 0) {
         return false;
     }
     src->associated[at] = img;
     s2d_tiff_source_of(src)->associated_ifd[at] = ifd;
+    src->nassociated += at == src->nassociated;
+    return true;
+}
+
+bool s2d_tiff_source_set_embedded(s2d_source *src, s2d_buf *jpeg, s2d_image_role role)
+{
+    s2d_jpeg_facts f;
+    int at = associated_slot(src, role);
+    if (at < 0 || !s2d_jpeg_parse(jpeg->data, jpeg->len, &f) || f.sof != 0xC0 ||
+        f.precision != 8 || (f.ncomp != 1 && f.ncomp != 3) || f.width <= 0 || f.height <= 0) {
+        return false;
+    }
+    s2d_source_image img = {.role = role,
+                            .history = {.known = true, .method = S2D_LOSSY_JPEG}};
+    img.pix.width = (uint32_t)f.width;
+    img.pix.height = (uint32_t)f.height;
+    img.pix.samples = (uint16_t)f.ncomp;
+    img.pix.bits_allocated = img.pix.bits_stored = 8;
+    img.pix.colour = f.ncomp == 1                ? S2D_COLOUR_MONO_MIN_IS_BLACK
+                     : s2d_jpeg_is_rgb(&f, false) ? S2D_COLOUR_RGB
+                                                  : S2D_COLOUR_YCBCR;
+    img.chroma_w = img.chroma_h = 1;
+    img.history.ratio = (double)f.width * f.height * f.ncomp / (double)jpeg->len;
+    s2d_tiff_source *ts = s2d_tiff_source_of(src);
+    src->associated[at] = img;
+    ts->associated_ifd[at] = -1;
+    s2d_buf_free(&ts->embedded[at]);
+    ts->embedded[at] = *jpeg;
+    memset(jpeg, 0, sizeof *jpeg);
     src->nassociated += at == src->nassociated;
     return true;
 }

@@ -57,7 +57,10 @@ struct s2d_tiff_ctx {
 typedef struct s2d_tiff_source {
     int fd;
     s2d_tiff_level *levels;          // parallel to src->levels
-    int associated_ifd[S2D_MAX_ASSOCIATED];   // parallel to src->associated
+    int associated_ifd[S2D_MAX_ASSOCIATED];   // parallel to src->associated; -1: embedded
+    // An associated image the file keeps outside its directories as one JPEG (Philips:
+    // base64 in the XML description), parallel to src->associated; owned.
+    s2d_buf embedded[S2D_MAX_ASSOCIATED];
     void (*state_free)(void *state);
 } s2d_tiff_source;
 
@@ -75,6 +78,12 @@ bool s2d_tiff_level_follows(const s2d_source *src, const s2d_tiff_level *tl);
 /** Makes IFD ifd the associated image of that role (replacing an earlier one): its
  *  description and history from the listing. False when there is no room. */
 bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role role);
+
+/** Makes a complete baseline JPEG stream kept outside the directories the associated image
+ *  of that role (replacing an earlier one); takes *jpeg's bytes (left empty) when it
+ *  returns true. False, *jpeg untouched, when it is no 8-bit baseline JPEG of 1 or 3
+ *  components or there is no room. */
+bool s2d_tiff_source_set_embedded(s2d_source *src, s2d_buf *jpeg, s2d_image_role role);
 
 /** Sorts a stripped IFD of a tiled layout: may make it an associated image; false only for
  *  lack of room. */

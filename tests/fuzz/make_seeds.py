@@ -8,6 +8,7 @@ here: they are kept as found, under corpus/<target>/crash-*.
 usage: /usr/bin/python3 tests/fuzz/make_seeds.py [CORPUS_DIR]   (default: tests/fuzz/corpus)
 
 Seeds are named seed-*; rerunning replaces them and leaves every other file alone."""
+import base64
 import io
 import json
 import struct
@@ -178,6 +179,44 @@ def aperio(codec="jpeg", tables=False):
                                              (270, ASCII, "Aperio Image Library\r\nmacro 48x16")],
                           rows=8)
     return tiff([level0, level1, thumb, label, macro])
+
+
+def philips_attribute(name, value):
+    return '<Attribute Name="%s" PMSVR="IString">%s</Attribute>' % (name, value)
+
+
+def philips():
+    """A Philips TIFF: the XML DataObject, two levels (the second stored padded to whole
+    tiles, one of them never stored), the label a base64 JPEG in the XML, the macro a
+    directory described "Macro"."""
+    img = gradient(96, 64)
+    spacing = "&quot;%g&quot; &quot;%g&quot;"
+    reps = "".join('<DataObject ObjectType="PixelDataRepresentation">%s</DataObject>'
+                   % philips_attribute("DICOM_PIXEL_SPACING", spacing % (mm, mm))
+                   for mm in (0.0005, 0.001))
+    label = base64.b64encode(jpeg(gradient(32, 16), quality=80)).decode()
+    xml = ('<?xml version="1.0" encoding="UTF-8" ?>\n<DataObject ObjectType="DPUfsImport">'
+           + philips_attribute("DICOM_ACQUISITION_DATETIME", "20091229095915.000000")
+           + philips_attribute("DICOM_MANUFACTURER", "PHILIPS")
+           + philips_attribute("PIM_DP_UFS_BARCODE", base64.b64encode(b"FUZZ-1").decode())
+           + '<Attribute Name="PIM_DP_SCANNED_IMAGES"><Array>'
+           + '<DataObject ObjectType="DPScannedImage">'
+           + philips_attribute("PIM_DP_IMAGE_TYPE", "WSI")
+           + philips_attribute("DICOM_PIXEL_SPACING", spacing % (0.0005, 0.0005))
+           + philips_attribute("DICOM_DERIVATION_DESCRIPTION", "tiff-levels=20-q80")
+           + '<Attribute Name="PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE"><Array>' + reps
+           + '</Array></Attribute></DataObject><DataObject ObjectType="DPScannedImage">'
+           + philips_attribute("PIM_DP_IMAGE_TYPE", "LABELIMAGE")
+           + philips_attribute("PIM_DP_IMAGE_DATA", label)
+           + '</DataObject></Array></Attribute></DataObject>')
+    level0 = tiled_level(img, 32, [(270, ASCII, xml), (305, ASCII, "Philips DP v1.0")],
+                         tables=True)
+    half = np.full((32, 64, 3), 255, np.uint8)
+    half[:, :48] = img[::2, ::2]
+    entries, chunks = tiled_level(half, 32, [(254, LONG, [1])], tables=True)
+    chunks[1] = b""                         # never scanned: sparse
+    macro = stripped_jpeg(gradient(48, 16), [(270, ASCII, "Macro")])
+    return tiff([level0, (entries, chunks), macro])
 
 
 def generic_tiled(tables):
@@ -485,6 +524,7 @@ def main():
         slides = {"aperio-jpeg": aperio(), "aperio-tables": aperio(tables=True),
                   "aperio-j2k": aperio(codec="j2k"), "tiled": generic_tiled(False),
                   "tiled-tables": generic_tiled(True), "ome-rgb": ome_rgb(),
+                  "philips": philips(),
                   "ndpi": ndpi_seed(work, False),
                   "ndpi-stray-sof": ndpi_seed(work, True)}   # issue 20, defect 1
         slides.update(plain_pages(work))

@@ -39,12 +39,14 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     CHECK(err.code == S2D_OK);
     const char *vendor = detect_vendor(path);
     bool ndpi = s2d_format_ndpi.detect(path, td), aperio = s2d_format_aperio.detect(path, td);
+    bool philips = s2d_format_philips.detect(path, td);
     bool ome = s2d_format_ome.detect(path, td), tiled = s2d_format_tiled_tiff.detect(path, td);
     bool plain = s2d_format_plain_tiff.detect(path, td);
     bool ok = true;
     // What a format claims is OpenSlide's to say so too.
     ok &= !ndpi || is(vendor, "hamamatsu");
     ok &= !aperio || is(vendor, "aperio");
+    ok &= !philips || is(vendor, "philips");
     ok &= !(ome || tiled) || !vendor || is(vendor, "generic-tiff");
     // A plain TIFF is no slide to OpenSlide, or a generic one it would cut to 8 bits.
     ok &= !plain || !vendor ||
@@ -53,15 +55,17 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     // And what OpenSlide says of a TIFF, a format claims.
     ok &= !td || !is(vendor, "hamamatsu") || ndpi;
     ok &= !is(vendor, "aperio") || aperio;
+    ok &= !is(vendor, "philips") || philips;
     ok &= !is(vendor, "generic-tiff") || ome || tiled;
-    ok &= (int)ndpi + (int)aperio + (int)tiled <= 1;
+    ok &= (int)ndpi + (int)aperio + (int)philips + (int)tiled <= 1;
     if (!ok) {
-        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d ome %d tiled %d plain %d\n",
-                path, vendor ? vendor : "none", ndpi, aperio, ome, tiled, plain);
+        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d philips %d ome %d tiled %d "
+                "plain %d\n", path, vendor ? vendor : "none", ndpi, aperio, philips, ome, tiled,
+                plain);
         CHECK(!"detect() agrees with OpenSlide");
     }
-    told += ndpi || aperio;
-    tiff_slides += td && (is(vendor, "hamamatsu") || is(vendor, "aperio"));
+    told += ndpi || aperio || philips;
+    tiff_slides += td && (is(vendor, "hamamatsu") || is(vendor, "aperio") || is(vendor, "philips"));
     s2d_tiffdir_free(td);
     return 0;
 }
@@ -76,7 +80,7 @@ static void test_detect_agrees_with_openslide(const char *fixtures)
     }
     CHECK(nftw(testdata, check_detect, 16, FTW_PHYS) == 0);
     CHECK(nftw(fixtures, check_detect, 16, FTW_PHYS) == 0);
-    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio or NDPI per OpenSlide\n",
+    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio, NDPI or Philips per OpenSlide\n",
             told, tiff_slides);
     CHECK(told >= 5 && told == tiff_slides);
 }
@@ -131,6 +135,65 @@ static void test_formats(void)
     expect_refused("libtiff/test_ifd_loop_to_self.tif",
                    "a damaged or truncated TIFF: IFD 1 cannot be read");
     expect_refused("negative/histolab_broken.svs", "not a slide format OpenSlide can read");
+}
+
+// The Philips fixture (make_svs --format philips): reduced levels cut to level 0's size
+// over their downsample, never-stored tiles absent, the label from the XML's JPEG, and the
+// metadata of the XML.
+static void test_philips(const char *fixtures)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/synthetic-philips.tiff", fixtures);
+    s2d_error err = {0};
+    s2d_source *src = s2d_source_open(path, &err);
+    CHECK(src && strcmp(s2d_source_format(src), "philips") == 0);
+    if (!src) {
+        return;
+    }
+    static const uint32_t sizes[][2] = {{3000, 2000}, {1500, 1000}, {750, 500}, {375, 250}};
+    CHECK(s2d_source_level_count(src) == 4);
+    for (int i = 0; i < 4 && i < s2d_source_level_count(src); i++) {
+        const s2d_source_image *l = s2d_source_level(src, i);
+        CHECK(l->pix.width == sizes[i][0] && l->pix.height == sizes[i][1]);
+        CHECK(l->native.coding == S2D_CODING_JPEG && l->native.tile_w == 512);
+        CHECK(l->pix.colour == S2D_COLOUR_YCBCR && l->chroma_w == 2 && l->chroma_h == 2);
+        CHECK(fabs(l->downsample - (double)(1 << i)) < 1e-9);
+    }
+    // Level 0's tiles 0 (top left, bare glass) and 10 (tissue), as the listing stores them.
+    const s2d_tiff_ifd *d0 = &src->tiffdir->ifds[0];
+    CHECK(d0->counts[0] == 0 && d0->counts[10] > 0);
+    CHECK(s2d_source_frame_absent(src, 0, 0, 0) && !s2d_source_frame_absent(src, 0, 4, 1));
+    CHECK(!s2d_source_frame_absent(src, 1, 0, 0));
+    const s2d_source_image *label = s2d_source_associated(src, S2D_IMAGE_LABEL);
+    CHECK(label && label->pix.width == 400 && label->pix.height == 300 &&
+          label->pix.colour == S2D_COLOUR_YCBCR && label->history.method == S2D_LOSSY_JPEG);
+    const s2d_source_image *macro = s2d_source_associated(src, S2D_IMAGE_OVERVIEW);
+    CHECK(macro && macro->pix.width == 1280 && macro->pix.height == 431);
+    CHECK(s2d_source_associated(src, S2D_IMAGE_THUMBNAIL) == NULL);
+    s2d_buf jpeg = {0};
+    int64_t w = 0, h = 0;
+    s2d_colour colour;
+    CHECK(s2d_source_associated_jpeg(src, S2D_IMAGE_LABEL, &jpeg, &w, &h, &colour) &&
+          w == 400 && h == 300 && colour == S2D_COLOUR_YCBCR && jpeg.len > 4 &&
+          jpeg.data[0] == 0xFF && jpeg.data[1] == 0xD8);
+    s2d_buf_free(&jpeg);
+    uint8_t *rgb = NULL;
+    CHECK(s2d_source_read_associated(src, S2D_IMAGE_LABEL, &rgb, &w, &h, &err) && w == 400);
+    // The label's coloured frame (40, 90, 175) near its top left corner, JPEG give or take.
+    const uint8_t *px = rgb ? rgb + (5 * 400 + 5) * 3 : NULL;
+    CHECK(px && abs(px[0] - 40) < 12 && abs(px[1] - 90) < 12 && abs(px[2] - 175) < 12);
+    free(rgb);
+    const s2d_source_meta *m = s2d_source_meta_of(src);
+    CHECK(m->mpp_x == 0.25 && m->mpp_y == 0.25 && m->objective_power == 40);
+    CHECK(strcmp(m->barcode, "SYNTH-0001") == 0);
+    CHECK(strcmp(m->acquisition_datetime, "20261125101112") == 0);
+    const s2d_source_device *dev = &m->device;
+    CHECK(strcmp(dev->manufacturer, "PHILIPS") == 0 && strcmp(dev->model, "UFS Scanner") == 0);
+    CHECK(strcmp(dev->serial, "FMT0042") == 0);
+    CHECK(strcmp(dev->software[0], "1.8.6824") == 0 &&
+          strcmp(dev->software[1], "20180906_R51") == 0 && !dev->software[2][0]);
+    CHECK(strcmp(m->format_title, "Philips TIFF") == 0);
+    s2d_source_close(src);
 }
 
 // The source model: levels and associated images with roles, pixel descriptions, native
@@ -357,6 +420,7 @@ int main(int argc, char **argv)
     test_detect_agrees_with_openslide(argv[2]);
     RUN(test_formats);
     RUN(test_model);
+    test_philips(argv[2]);
     test_listing(argv[3]);
     test_ome_channels(argv[3]);
     RUN(test_sniff);

@@ -51,6 +51,7 @@ Output: the summary, then "RESULT: PASS" or "RESULT: FAIL, N failure(s):" and on
 per failure. Exit 0 / 1, 2 on a usage problem.
 """
 import argparse
+import base64
 import copy
 import io
 import json
@@ -59,6 +60,7 @@ import re
 import struct
 import sys
 import warnings
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +171,10 @@ def joined_strips(image):
     APP14 transform 0 when the strips are RGB], the JPEGTables without SOI/EOI, strip 1's
     segments before its SOS with the SOF height set to the image's, [DRI of one strip's
     MCUs when there are several strips], strip 1's SOS, then every strip's entropy-coded
-    data, RST0..RST7 in turn between strips, and EOI."""
+    data, RST0..RST7 in turn between strips, and EOI. An image embedded as one JPEG is
+    that JPEG."""
+    if isinstance(image, EmbeddedImage):
+        return image.jpeg, None
     if image.compression != 7:
         return None, "not JPEG"
     orientation = tiffdirs.number(image.ifd, 274, 1)
@@ -290,8 +295,10 @@ def padded(frame):
 # --------------------------------------------------------------------------
 
 class SourceLevel:
-    """One pyramid level of the source TIFF: an Aperio / generic tiled directory, or an
-    NDPI strip level."""
+    """One pyramid level of the source TIFF: an Aperio / generic / Philips tiled directory,
+    or an NDPI strip level. width x height is the level's image; a Philips level is stored
+    larger (padded to whole tiles, stored_across tiles a row), and its tiles of zero length
+    are sparse: never scanned, background by design rather than missing."""
 
     def __init__(self, data, index, ifd):
         self.data, self.index, self.ifd = data, index, ifd
@@ -305,6 +312,8 @@ class SourceLevel:
                      tiffdirs.number(ifd, tiffdirs.TILE_LENGTH)) if self.tiled else None
         self.offsets, self.counts = tiffdirs.pieces(ifd)
         self.tables = ifd[tiffdirs.JPEG_TABLES][2] if tiffdirs.JPEG_TABLES in ifd else None
+        self.stored_across = math.ceil(self.width / self.tile[0]) if self.tiled else None
+        self.sparse = False
 
     @property
     def kind(self):
@@ -316,9 +325,25 @@ class SourceLevel:
             return "j2k"
         return "other"
 
+    def stored(self, k):
+        """The stored tile of the level's frame k (row-major over the level's image)."""
+        if not self.tiled:
+            return k
+        r, c = divmod(k, self.grid()[0])
+        return r * self.stored_across + c
+
+    def frames(self):
+        across, down = self.grid() if self.tiled else (len(self.offsets), 1)
+        return across * down
+
+    def absent(self, k):
+        """Frame k is a sparse level's tile that was never stored."""
+        return self.sparse and self.counts[self.stored(k)] == 0
+
     def raw(self, k):
-        """Bytes of tile (or strip) k as stored, b'' when its byte count is 0 or it lies
-        outside the file."""
+        """Bytes of the level's tile (or strip) k as stored, b'' when its byte count is 0
+        or it lies outside the file."""
+        k = self.stored(k)
         off, count = self.offsets[k], self.counts[k]
         if count == 0 or off + count > len(self.data):
             return b""
@@ -328,9 +353,51 @@ class SourceLevel:
         return (math.ceil(self.width / self.tile[0]), math.ceil(self.height / self.tile[1]))
 
 
+PHILIPS_LABELS = {"LABELIMAGE": "label", "MACROIMAGE": "macro"}
+
+
+def philips_xml(dirs):
+    """The XML root of a Philips TIFF (Software "Philips...", a DataObject DPUfsImport
+    description), or None."""
+    software = tiffdirs.text(dirs[0], 305) if dirs else None
+    description = tiffdirs.text(dirs[0], 270) if dirs else None
+    if not (software or "").startswith("Philips") or not description:
+        return None
+    try:
+        root = ElementTree.fromstring(description)
+    except ElementTree.ParseError:
+        return None
+    return root if root.tag == "DataObject" and root.get("ObjectType") == "DPUfsImport" else None
+
+
+def philips_attribute(obj, name):
+    return next((a for a in obj.findall("Attribute") if a.get("Name") == name), None)
+
+
+def philips_images(root, kind):
+    """The DPScannedImage objects of that PIM_DP_IMAGE_TYPE (WSI, LABELIMAGE...)."""
+    images = philips_attribute(root, "PIM_DP_SCANNED_IMAGES")
+    return [o for o in (images.findall("Array/DataObject") if images is not None else [])
+            if (philips_attribute(o, "PIM_DP_IMAGE_TYPE").text
+                if philips_attribute(o, "PIM_DP_IMAGE_TYPE") is not None else None) == kind]
+
+
+def philips_spacings(root):
+    """(row, column) pixel spacing in mm of each level, from the WSI's representations."""
+    wsi = philips_images(root, "WSI")[0]
+    seq = philips_attribute(wsi, "PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE")
+    out = []
+    for rep in seq.findall("Array/DataObject"):
+        values = philips_attribute(rep, "DICOM_PIXEL_SPACING").text.replace('"', " ").split()
+        out.append((float(values[0]), float(values[1])))
+    return out
+
+
 def source_levels(path):
     """The pyramid levels of a TIFF slide as the contract sees them (tiled directories;
-    for NDPI the directories with restart-marker offsets), [] for a non-TIFF source."""
+    for NDPI the directories with restart-marker offsets), [] for a non-TIFF source.
+    Philips: a reduced level's image is level 0's divided by the whole ratio of its pixel
+    spacing to level 0's (the directories are padded to whole tiles), its tiles sparse."""
     data = open(path, "rb").read()
     if data[:4] != b"II*\0":
         return []
@@ -340,20 +407,46 @@ def source_levels(path):
     for index, ifd in enumerate(dirs):
         if (ndpi and tiffdirs.NDPI_MCU_STARTS in ifd) or (not ndpi and tiffdirs.TILE_WIDTH in ifd):
             levels.append(SourceLevel(data, index, ifd))
+    root = philips_xml(dirs)
+    if root is not None:
+        spacings = philips_spacings(root)
+        (row0, col0), first = spacings[0], levels[0]
+        for level, (row, col) in zip(levels, spacings):
+            ds = round((col / col0 + row / row0) / 2)
+            level.width, level.height = first.width // ds, first.height // ds
+            level.sparse = True
     return levels
+
+
+class EmbeddedImage:
+    """A Philips label or macro kept as a base64 JPEG in the XML description: a copy is
+    that JPEG as it is."""
+
+    def __init__(self, kind, jpeg):
+        self.kind, self.jpeg, self.index = kind, jpeg, "XML " + kind
+        self.width, self.height = Image.open(io.BytesIO(jpeg)).size
 
 
 def source_images(path):
     """The stripped directories of a TIFF slide that are no level (Aperio's thumbnail,
-    label and macro; NDPI's macro), by (width, height); {} for a non-TIFF source."""
+    label and macro; NDPI's macro; Philips' label and macro), and a Philips XML's JPEGs,
+    by (width, height); {} for a non-TIFF source."""
     data = open(path, "rb").read()
     if data[:4] != b"II*\0":
         return {}
     images = {}
-    for index, ifd in enumerate(tiffdirs.directories(data)):
+    dirs = list(tiffdirs.directories(data))
+    for index, ifd in enumerate(dirs):
         if tiffdirs.TILE_WIDTH not in ifd and tiffdirs.NDPI_MCU_STARTS not in ifd and \
                 tiffdirs.STRIP_OFFSETS in ifd:
             image = SourceLevel(data, index, ifd)
+            images.setdefault((image.width, image.height), image)
+    root = philips_xml(dirs)
+    for kind in PHILIPS_LABELS if root is not None else ():
+        found = philips_images(root, kind)
+        data_attr = philips_attribute(found[0], "PIM_DP_IMAGE_DATA") if found else None
+        if data_attr is not None:
+            image = EmbeddedImage(kind, base64.b64decode(data_attr.text))
             images.setdefault((image.width, image.height), image)
     return images
 
@@ -425,7 +518,7 @@ def expected_tile(level, k, rgb):
 
 def level_is_rgb(level):
     """Colour coding of a JPEG level, from its first tile that has a header."""
-    for k in range(len(level.offsets)):
+    for k in range(level.frames()):
         raw = level.raw(k)
         if raw[:2] == SOI:
             head = jpeg_header(spliced_tile(level.tables, raw, False))
@@ -564,7 +657,10 @@ def check_copied_tiles(name, ds, level, slide, background, fails, replaced_expec
     notes.append("%d/%d frames byte-identical to the source" %
                  (len(frames) - len(mismatched) - len(broken), len(frames)))
 
-    # Replaced tiles: background, or what can still be decoded of the tile.
+    # Replaced tiles: background, or what can still be decoded of the tile. A sparse level's
+    # tiles that were never stored are background too, but no replacement: the report
+    # counts none of them, and OpenSlide shows them as empty glass.
+    absent = [k for k, _ in broken if level.absent(k)]
     bg = np.array(background, np.int16)
     for k, tile in broken:
         px = decoded[k]
@@ -576,6 +672,9 @@ def check_copied_tiles(name, ds, level, slide, background, fails, replaced_expec
             fails.fail(name, "frame %d replaces source tile %d (%s) but is neither the background "
                        "%s (max abs diff %d) nor the decodable part of the tile"
                        % (k + 1, k, tile.why, tuple(background), flat))
+    if absent:
+        notes.append("%d sparse (never stored) frames are background" % len(absent))
+    broken = [(k, t) for k, t in broken if k not in absent]
     if replaced_expected is not None and replaced_expected != len(broken):
         fails.fail(name, "report says %d replaced tiles, the source has %d that cannot be copied "
                    "(%s)" % (replaced_expected, len(broken),
@@ -728,7 +827,7 @@ def check_encoded_level(name, ds, level, quality, fails):
     if level is not None and level.kind in ("jpeg", "j2k") and \
             (int(ds.Columns), int(ds.Rows)) == level.tile:
         rgb = level.kind == "j2k" or level_is_rgb(level)
-        copied = [k + 1 for k, frame in enumerate(frames[:len(level.offsets)])
+        copied = [k + 1 for k, frame in enumerate(frames[:level.frames()])
                   if frame == copied_tile(level, k, rgb)]
         if copied:
             fails.fail(name, "mode encode but %d frames are the source tiles copied (first: "
@@ -783,6 +882,10 @@ def check_level(name, ds, entry, level, slide, background, args, fails):
 ASSOCIATED = {"label.dcm": "label", "overview.dcm": "macro", "thumbnail.dcm": "thumbnail"}
 
 
+def where(image):
+    return image.index if isinstance(image, EmbeddedImage) else "IFD %d" % image.index
+
+
 def check_associated(name, ds, entry, image, slide, background, args, fails):
     """A label, overview or thumbnail, as the report states it was made: a "copy" is
     exactly the source's JPEG strips joined as the contract joins them (with the lossy
@@ -798,7 +901,7 @@ def check_associated(name, ds, entry, image, slide, background, args, fails):
     if mode == "encode":
         if frame is not None and frame in frames:
             fails.fail(name, "report mode encode, but the frame is the joined strips of source "
-                       "IFD %d copied" % image.index)
+                       "%s copied" % where(image))
         return "%s [encode]: source %s" % (name, why)
     if mode != "copy":
         fails.fail(name, "report mode %r, expected copy or encode" % mode)
@@ -807,15 +910,17 @@ def check_associated(name, ds, entry, image, slide, background, args, fails):
         fails.fail(name, "report mode copy, but the source has no strips to copy: %s" % why)
         return "%s [copy]: %s" % (name, why)
     if len(frames) != 1 or frames[0] != frame:
-        fails.fail(name, "the frames (%s bytes) differ from the joined strips of source IFD %d "
-                   "(%d bytes)" % ([len(f) for f in frames], image.index, len(frame)))
+        fails.fail(name, "the frames (%s bytes) differ from the joined strips of source %s "
+                   "(%d bytes)" % ([len(f) for f in frames], where(image), len(frame)))
         return "%s [copy]: differs" % name
     rgb = frame.startswith(SOI + ADOBE_RGB)
     if pi != ("RGB" if rgb else "YBR_FULL_422"):
         fails.fail(name, "PI %s for %s strips" % (pi, "RGB" if rgb else "YCbCr"))
     check_lossy_history(name, ds, frames, "ISO_10918_1", fails)
     source = ASSOCIATED[name]
-    note = "%s [copy]: IFD %d, %d strips joined, %s" % (name, image.index, len(image.offsets), pi)
+    note = "%s [copy]: %s, %s, %s" % (
+        name, where(image), "its JPEG" if isinstance(image, EmbeddedImage)
+        else "%d strips joined" % len(image.offsets), pi)
     if source in slide.associated_images:
         psnr = masked_psnr(decode_frame(frame, ts, pi),
                            wsmcheck.associated_reference(slide, source, background))
@@ -959,7 +1064,7 @@ def self_test(args):
             right_db = masked_psnr(right, reference)
         else:
             rgb = level_is_rgb(level) if level.kind == "jpeg" else True
-            tiles = [ExpectedTile(level, k, rgb) for k in range(len(level.offsets))]
+            tiles = [ExpectedTile(level, k, rgb) for k in range(level.frames())]
             across, down = level.grid()
             tw, th = level.tile
             right = mosaic_of([t.pixels for t in tiles], across, down, tw, th)
@@ -971,7 +1076,7 @@ def self_test(args):
                 wrong_tiles = [wsmcheck.ycbcr_as_rgb(t.pixels) if t.frame else None for t in tiles]
             wrong = mosaic_of(wrong_tiles, across, down, tw, th)
             right, wrong = right[:level.height, :level.width], wrong[:level.height, :level.width]
-            broken = [k for k, t in enumerate(tiles) if t.frame is None]
+            broken = [k for k, t in enumerate(tiles) if t.frame is None and not level.absent(k)]
             if broken:
                 fails.fail(name, "tiles %s cannot be spliced" % broken[:5])
             right_db = masked_psnr(right, reference)

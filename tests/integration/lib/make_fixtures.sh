@@ -9,3 +9,8 @@ mkdir -p "$out"
 # YCbCr 4:2:0 JPEG tiles, a size that is not a multiple of the tile size.
 "$make_svs" "$out/synthetic-ycbcr.svs" --width 2501 --height 1703 --tile 256 --mpp 0.5 \
     --levels 2 --colour ycbcr --seed 7
+# Philips TIFF: XML DataObject description, levels halving and stored padded to whole tiles,
+# tiles of bare glass never stored (sparse), the label a base64 JPEG in the XML, the macro
+# a directory described "Macro".
+"$make_svs" "$out/synthetic-philips.tiff" --format philips --width 3000 --height 2000 \
+    --tile 512 --mpp 0.25 --levels 4 --colour ycbcr --seed 3
