@@ -376,8 +376,7 @@ const s2d_cli_option s2d_cli_options[] = {
     {"no-thumbnail", 0, NULL, NULL, "leave the thumbnail image out", NULL, set_flag,
      FIELD(opts.no_thumbnail), FORWARDED, NULL},
     {"associated-series", 0, "same|separate", NULL,
-     "label, overview and thumbnail in the pyramid's series\n(default) or in a series of "
-     "their own", NULL, set_associated_series, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
+     "label and overview in the pyramid's series (default)\nor in a series of their own", NULL, set_associated_series, 0, FORWARDED | S2D_OPT_PIXELS, NULL},
     {"verify", 0, NULL, NULL,
      "decode every copied frame (they all get a structure check);\none that does not "
      "decode is replaced by background", NULL, set_flag, FIELD(opts.verify),

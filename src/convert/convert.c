@@ -351,7 +351,7 @@ static bool write_associated(job *jb, const s2d_plan_instance *planned, s2d_erro
     return ok;
 }
 
-// --associated-series separate: a series of their own for label, overview and thumbnail,
+// --associated-series separate: a series of their own for label and overview,
 // numbered after the pyramid's (microscopy numbers it after its plane series), its UID
 // derived like the pyramid's series'.
 static bool associated_series(job *jb, s2d_error *err)

@@ -53,7 +53,7 @@ typedef struct s2d_iod_shared {
     const char *body_part;            // may be NULL
     double nominal_spacing_mm[2];     // row, column on the scanned paper; 0 = none
     double pixel_spacing_mm[2];       // row, column in the patient (--pixel-spacing); 0 = none
-    // --associated-series separate: the series of label, overview and thumbnail, and its
+    // --associated-series separate: the series of label and overview, and its
     // number; an empty UID keeps them in the pyramid's series.
     char associated_series_uid[S2D_UID_MAX];
     int associated_series_number;

@@ -245,7 +245,9 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
              s2d_iod_wsm.image_type[in->role], in->derived ? "RESAMPLED" : "NONE");
     bool label_visible = in->role == S2D_ROLE_LABEL || in->role == S2D_ROLE_OVERVIEW;
     bool in_pyramid = in->role == S2D_ROLE_LEVEL || in->role == S2D_ROLE_THUMBNAIL;
-    bool own_series = in->role != S2D_ROLE_LEVEL && s->associated_series_uid[0];
+    // --associated-series separate moves label and overview; the thumbnail is the pyramid's
+    // apex (it carries the Pyramid UID), so it stays in the pyramid's series.
+    bool own_series = label_visible && s->associated_series_uid[0];
     s2d_study_series study = {
         .study_uid = s->study_uid,
         .series_uid = own_series ? s->associated_series_uid
@@ -305,7 +307,7 @@ static s2d_ds *build(const s2d_iod_shared *s, const s2d_iod_instance *in,
     if (ok && own_series) {
         ok = s2d_put_str(ds, S2D_KW_SeriesInstanceUID, s->associated_series_uid, err) &&
              s2d_put_number(ds, S2D_KW_SeriesNumber, s->associated_series_number, err) &&
-             s2d_put_str(ds, S2D_KW_SeriesDescription, "Label, overview and thumbnail", err);
+             s2d_put_str(ds, S2D_KW_SeriesDescription, "Label and overview", err);
     }
     // After the user's description: the step names each specimen as finally identified.
     ok = ok && s2d_module_staining(ds, &s->staining, err);
