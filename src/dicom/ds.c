@@ -80,6 +80,13 @@ const char *s2d_ds_vr(const s2d_ds *ds, uint32_t tag)
     return e ? e->vr : NULL;
 }
 
+const uint8_t *s2d_ds_bytes(const s2d_ds *ds, uint32_t tag, size_t *len)
+{
+    const elem *e = find(ds, tag);
+    *len = e && e->value ? e->len : 0;
+    return *len ? e->value : NULL;
+}
+
 bool s2d_ds_get_str(const s2d_ds *ds, uint32_t tag, char *out, size_t n)
 {
     const elem *e = find(ds, tag);

@@ -55,6 +55,9 @@ bool s2d_ds_has(const s2d_ds *ds, uint32_t tag);
 /** The VR of the top-level element tag (storage inside ds, valid while it is there), or
  *  NULL when ds lacks it. */
 const char *s2d_ds_vr(const s2d_ds *ds, uint32_t tag);
+/** The stored bytes of the top-level element tag (inside ds, valid while it is there;
+ *  *len: their even length), or NULL when ds lacks it or it is a sequence or empty. */
+const uint8_t *s2d_ds_bytes(const s2d_ds *ds, uint32_t tag, size_t *len);
 /** Copies the text value of a top-level element into out (n bytes, the caller's), without
  *  its padding (a trailing space or NUL). @return false, out empty, when ds lacks it, it is
  *  a sequence or the value does not fit. */

@@ -126,6 +126,38 @@ static void test_user_values_kept(void)
     s2d_deid_free(&d);
 }
 
+// The source's ICC profile in an optical path: its creation date and Profile ID go, the
+// rest (what the colours depend on) stays byte for byte.
+static void test_icc_profile_date(void)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    s2d_error err = {0};
+    uint8_t icc[160];
+    for (size_t i = 0; i < sizeof icc; i++) {
+        icc[i] = (uint8_t)(i * 7 + 1);
+    }
+    memcpy(icc + 36, "acsp", 4);
+    static const uint8_t scanner_date[12] = {0x07, 0xE3, 0, 7, 0, 13, 0, 13, 0, 57, 0, 42};
+    memcpy(icc + 24, scanner_date, sizeof scanner_date);
+    s2d_ds *ds = s2d_ds_new();
+    s2d_ds *path = s2d_put_item(ds, S2D_KW_OpticalPathSequence, &err);
+    CHECK(path && s2d_put_bytes(path, S2D_KW_ICCProfile, icc, sizeof icc, &err));
+    s2d_deid d;
+    CHECK(s2d_deid_init(&d, NULL, &o, NULL, &err) && s2d_deid_apply(&d, ds, &err));
+    size_t len;
+    const uint8_t *out = s2d_ds_bytes(s2d_ds_seq_item(ds, TAG(OpticalPathSequence), 0),
+                                      TAG(ICCProfile), &len);
+    static const uint8_t fixed_date[12] = {0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
+    static const uint8_t no_id[16] = {0};
+    CHECK(out && len == sizeof icc);
+    CHECK(out && !memcmp(out + 24, fixed_date, 12) && !memcmp(out + 84, no_id, 16));
+    CHECK(out && !memcmp(out, icc, 24) && !memcmp(out + 36, icc + 36, 84 - 36) &&
+          !memcmp(out + 100, icc + 100, sizeof icc - 100));
+    s2d_ds_free(ds);
+    s2d_deid_free(&d);
+}
+
 static void test_derived_pseudonym(void)
 {
     s2d_convert_options o;
@@ -146,6 +178,7 @@ int main(void)
 {
     RUN(test_source_values_replaced);
     RUN(test_user_values_kept);
+    RUN(test_icc_profile_date);
     RUN(test_derived_pseudonym);
     return harness_failures != 0;
 }
