@@ -48,8 +48,11 @@ REAL_SLIDES = [
 # converted like the real slides, against cp + fsync of the file. name: make_svs arguments.
 FORMAT_SLIDES = {
     "synthetic-philips.tiff": ["--format", "philips", "--tile", "512", "--colour", "ycbcr"],
+    "synthetic-leica.scn": ["--format", "scn", "--tile", "256", "--colour", "ycbcr"],
 }
-FORMAT_SLIDE_SIZE = (8192, 6144, 5)          # width, height, levels; --smoke: a quarter
+# width, height, levels (--smoke: a quarter, 3 levels): the SCN's region is copied when its
+# smallest level is whole 256-pixel tiles
+FORMAT_SLIDE_SIZE = (8192, 4096, 5)
 SKIPPED_SLIDES = {
     "aperio/small.svs": "16 x 16 pixels: process start-up only",
     "ome-tiff/multi-channel-z-series.ome.tif": "grey channels and z planes: not converted",
@@ -551,7 +554,7 @@ def main():
                          big_w, big_h, 3)
         big_mp = big_w * big_h / 1e6
     fw, fh, fl = FORMAT_SLIDE_SIZE
-    fw, fh = (fw // 4, fh // 4) if b.smoke else (fw, fh)
+    fw, fh, fl = (fw // 4, fh // 4, 3) if b.smoke else (fw, fh, fl)
     real_paths = [(rel, os.path.join(TESTDATA, rel)) for rel in real] + \
         [(name, make_slide(b, os.path.join(b.work, name), fw, fh, fl, args))
          for name, args in FORMAT_SLIDES.items()]

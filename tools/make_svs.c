@@ -4,7 +4,9 @@
 // from a procedural H&E-like picture; used as example slide and test input.
 // --format philips writes the same picture as a Philips TIFF instead: an XML
 // DataObject description, levels padded to whole tiles, tiles of bare glass
-// left out (sparse), the label as a base64 JPEG inside the XML.
+// left out (sparse), the label as a base64 JPEG inside the XML. --format scn
+// writes a Leica SCN: a BigTIFF whose XML collection places the scanned image
+// (the picture) on the glass beside a tiled macro image of the whole glass.
 
 #define _POSIX_C_SOURCE 200809L // for sysconf and stat
 
@@ -34,7 +36,7 @@
 #define FIELD_CH 4      // tissue, eosin strength, haematoxylin strength, density
 #define MAX_THREADS 64
 
-typedef enum { FORMAT_APERIO, FORMAT_PHILIPS } Format;
+typedef enum { FORMAT_APERIO, FORMAT_PHILIPS, FORMAT_SCN } Format;
 
 typedef struct {
     const char *out;
@@ -1211,12 +1213,165 @@ static int write_philips(TIFF *tif, const Options *o, const Scene *sc)
     return rc;
 }
 
+// ---------------------------------------------------------------- Leica SCN
+
+#define SCN_NS "http://www.leica-microsystems.com/scn/2010/10/01"
+#define SCN_MACRO_NM 4000 // the macro's pixel: 4 um
+
+// Where the scanned image lies on the glass, in level-0 pixels: a margin of whole tiles
+// of the smallest level on every side, so its tiles fall on the glass's tile grid at every
+// level.
+static uint32_t scn_margin(const Options *o)
+{
+    uint32_t m = o->tile;
+    for (uint32_t l = 1; l < o->levels; l++)
+        m *= o->step;
+    return m;
+}
+
+static void scn_xml(Text *t, const Options *o, uint32_t first_level_ifd, uint32_t macro_w,
+                    uint32_t macro_h)
+{
+    uint64_t nm = (uint64_t)(o->mpp * 1000 + 0.5), margin = scn_margin(o);
+    uint64_t glass_w = (o->width + 2 * margin) * nm, glass_h = (o->height + 2 * margin) * nm;
+    text_add(t, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<scn xmlns=\"" SCN_NS "\">\n"
+                " <collection name=\"synthetic\" uuid=\"urn:uuid:5f9e0c1a-0000-4000-8000-"
+                "000000000001\" sizeX=\"%llu\" sizeY=\"%llu\">\n  <barcode>",
+             (unsigned long long)glass_w, (unsigned long long)glass_h);
+    text_base64(t, (const uint8_t *)o->barcode, strlen(o->barcode));
+    text_add(t, "</barcode>\n");
+    // The macro: the whole glass (offset 0, the collection's size).
+    text_add(t, "  <image name=\"macro\" uuid=\"urn:uuid:5f9e0c1a-0000-4000-8000-000000000002\">\n"
+                "   <creationDate>2026-11-25T10:11:12.00Z</creationDate>\n"
+                "   <device model=\"Leica SCN400;Leica SCN\" version=\"1.5.1.10804 "
+                "2012/05/10 13:29:07;1.5.1.10864\"/>\n"
+                "   <pixels sizeX=\"%u\" sizeY=\"%u\">\n"
+                "    <dimension sizeX=\"%u\" sizeY=\"%u\" r=\"0\" ifd=\"0\"/>\n   </pixels>\n"
+                "   <view sizeX=\"%llu\" sizeY=\"%llu\" offsetX=\"0\" offsetY=\"0\" "
+                "spacingZ=\"0\"/>\n"
+                "   <scanSettings><objectiveSettings><objective>0.1625</objective>"
+                "</objectiveSettings><illuminationSettings><numericalAperture>0.0045"
+                "</numericalAperture><illuminationSource>brightfield</illuminationSource>"
+                "</illuminationSettings></scanSettings>\n  </image>\n",
+             macro_w, macro_h, macro_w, macro_h, (unsigned long long)glass_w,
+             (unsigned long long)glass_h);
+    text_add(t, "  <image name=\"main\" uuid=\"urn:uuid:5f9e0c1a-0000-4000-8000-000000000003\">\n"
+                "   <creationDate>2026-11-25T10:11:12.00Z</creationDate>\n"
+                "   <device model=\"Leica SCN400;Leica SCN\" version=\"1.5.1.10804 "
+                "2012/05/10 13:29:07;1.5.1.10864\"/>\n"
+                "   <pixels sizeX=\"%u\" sizeY=\"%u\">\n", o->width, o->height);
+    for (uint32_t l = 0; l < o->levels; l++)
+        text_add(t, "    <dimension sizeX=\"%u\" sizeY=\"%u\" r=\"%u\" ifd=\"%u\"/>\n",
+                 level_dim(o->width, o->step, l), level_dim(o->height, o->step, l), l,
+                 first_level_ifd + l);
+    text_add(t, "   </pixels>\n"
+                "   <view sizeX=\"%llu\" sizeY=\"%llu\" offsetX=\"%llu\" offsetY=\"%llu\" "
+                "spacingZ=\"0\"/>\n"
+                "   <scanSettings><objectiveSettings><objective>%d</objective>"
+                "</objectiveSettings><illuminationSettings><numericalAperture>0.4"
+                "</numericalAperture><illuminationSource>brightfield</illuminationSource>"
+                "</illuminationSettings></scanSettings>\n  </image>\n </collection>\n</scn>\n",
+             (unsigned long long)(o->width * nm), (unsigned long long)(o->height * nm),
+             (unsigned long long)(margin * nm), (unsigned long long)(margin * nm),
+             o->mpp >= 0.4 ? 20 : 40);
+}
+
+// The whole glass seen from above: blue-grey glass, the scanned area's picture at its place.
+static void scn_macro_row(const Painter *p, uint32_t y, uint32_t w, uint8_t *out)
+{
+    double fy = y + 0.5;
+    uint32_t xa = 0, xb = 0;
+    if (fy >= p->ry0 && fy < p->ry0 + p->rh) {
+        xa = (uint32_t)ceil(p->rx0 - 0.5);
+        xb = (uint32_t)ceil(p->rx0 + p->rw - 0.5);
+        xb = xb < w ? xb : w;
+        if (xb > xa)
+            pixel_row(p->sm, xa - p->rx0, y - p->ry0, 1.0 / p->k, 1.0 / p->k, 2, xb - xa,
+                      p->acc);
+    }
+    for (uint32_t x = 0; x < w; x++) {
+        float rgb[3] = {196, 204, 214};
+        if (x >= xa && x < xb)
+            for (int k = 0; k < 3; k++)
+                rgb[k] = p->acc[3 * (x - xa) + k];
+        for (int k = 0; k < 3; k++)
+            out[3 * x + k] = to_u8(rgb[k]);
+    }
+}
+
+// The macro (tiled, IFD 0, whose description is the XML), then the scanned image's levels,
+// each with its resolution (OpenSlide takes the pixel size from level 0's).
+static int write_scn(TIFF *tif, const Options *o, const Scene *sc)
+{
+    uint32_t margin = scn_margin(o);
+    double glass_w = (double)(o->width + 2 * margin), glass_h = (double)(o->height + 2 * margin);
+    double k = o->mpp * 1000 / SCN_MACRO_NM;        // macro pixels per level-0 pixel
+    uint32_t macro_w = (uint32_t)(glass_w * k + 0.5), macro_h = (uint32_t)(glass_h * k + 0.5);
+    if (macro_w < 16 || macro_h < 16 || macro_w > 65535 || macro_h > 65535)
+        return fail(o, "the glass makes a macro of %ux%u pixels", macro_w, macro_h);
+    Text xml = {0};
+    scn_xml(&xml, o, 1, macro_w, macro_h);
+    if (xml.failed) {
+        free(xml.data);
+        return fail(o, "out of memory for the XML description");
+    }
+    Sampler sm;
+    sampler_init(&sm, sc);
+    float *acc = malloc((size_t)macro_w * 3 * sizeof *acc);
+    uint8_t *tile = malloc((size_t)o->tile * o->tile * 3);
+    Painter p = {.sm = &sm, .acc = acc, .k = k, .rx0 = margin * k, .ry0 = margin * k,
+                 .rw = o->width * k, .rh = o->height * k};
+    const uint32_t T = o->tile;
+    int rc = acc && tile ? 0 : fail(o, "out of memory for the macro");
+    if (rc == 0 && (!set_basic(tif, macro_w, macro_h, xml.data) || !set_jpeg(tif, o) ||
+                    !TIFFSetField(tif, TIFFTAG_TILEWIDTH, T) ||
+                    !TIFFSetField(tif, TIFFTAG_TILELENGTH, T)))
+        rc = fail(o, "cannot set tags of the macro");
+    uint8_t *row = rc == 0 ? malloc((size_t)macro_w * 3) : NULL;
+    if (rc == 0 && !row)
+        rc = fail(o, "out of memory for the macro");
+    // Tile rows at a time: paint T rows of the macro, cut them into tiles.
+    uint8_t *band = rc == 0 ? malloc((size_t)macro_w * 3 * T) : NULL;
+    if (rc == 0 && !band)
+        rc = fail(o, "out of memory for the macro");
+    for (uint32_t ty = 0; rc == 0 && ty < macro_h; ty += T) {
+        for (uint32_t j = 0; j < T; j++) {
+            if (ty + j < macro_h)
+                scn_macro_row(&p, ty + j, macro_w, band + (size_t)j * macro_w * 3);
+            else
+                memset(band + (size_t)j * macro_w * 3, 255, (size_t)macro_w * 3);
+        }
+        for (uint32_t tx = 0; rc == 0 && tx < macro_w; tx += T) {
+            for (uint32_t j = 0; j < T; j++) {
+                uint32_t cols = macro_w - tx < T ? macro_w - tx : T;
+                memcpy(tile + (size_t)j * T * 3, band + ((size_t)j * macro_w + tx) * 3,
+                       (size_t)cols * 3);
+                memset(tile + ((size_t)j * T + cols) * 3, 255, (size_t)(T - cols) * 3);
+            }
+            if (TIFFWriteTile(tif, tile, tx, ty, 0, 0) < 0)
+                rc = fail(o, "cannot write the macro");
+        }
+    }
+    if (rc == 0 && !TIFFWriteDirectory(tif))
+        rc = fail(o, "cannot write directory of the macro");
+    free(band);
+    free(row);
+    free(tile);
+    free(acc);
+    free(xml.data);
+    for (uint32_t l = 0; rc == 0 && l < o->levels; l++) {
+        uint32_t lw = level_dim(o->width, o->step, l), lh = level_dim(o->height, o->step, l);
+        rc = write_level(tif, o, sc, l, lw, lh, lw, lh, "Leica SCN");
+    }
+    return rc;
+}
+
 // ---------------------------------------------------------------- options
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: " PROG " OUT.svs [--format aperio|philips] [--width W] [--height H]\n"
+            "usage: " PROG " OUT.svs [--format aperio|philips|scn] [--width W] [--height H]\n"
             "       [--tile T] [--mpp X]\n"
             "       [--levels N] [--level-step S] [--quality Q] [--colour rgb|ycbcr]\n"
             "       [--no-label] [--no-macro] [--no-thumbnail] [--seed N]\n"
@@ -1224,7 +1379,9 @@ static void usage(FILE *f)
             "defaults: 3000 x 2000, tile 240, mpp 0.25, 3 levels, step 4, Q 80,\n"
             "          rgb, seed 1, barcode SYNTH-0001, threads = CPUs (max 16)\n"
             "philips: a Philips TIFF (levels padded to whole tiles, sparse, label in the\n"
-            "         XML, no thumbnail); its --level-step is 2 unless given\n");
+            "         XML, no thumbnail); its --level-step is 2 unless given\n"
+            "scn: a Leica SCN BigTIFF (the picture placed on the glass, a tiled macro of\n"
+            "     the whole glass, barcode in the XML, no label); --level-step 2 too\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -1301,8 +1458,10 @@ static int parse_args(int argc, char **argv, Options *o)
             else if (!strcmp(a, "--level-step"))
                 bad = parse_u32(v, 2, 64, &o->step), step_given = 1;
             else if (!strcmp(a, "--format")) {
-                bad = strcmp(v, "aperio") && strcmp(v, "philips");
-                o->format = !strcmp(v, "philips") ? FORMAT_PHILIPS : FORMAT_APERIO;
+                bad = strcmp(v, "aperio") && strcmp(v, "philips") && strcmp(v, "scn");
+                o->format = !strcmp(v, "philips") ? FORMAT_PHILIPS
+                            : !strcmp(v, "scn")   ? FORMAT_SCN
+                                                  : FORMAT_APERIO;
             }
             else if (!strcmp(a, "--quality"))
                 bad = parse_u32(v, 1, 100, &o->quality);
@@ -1337,8 +1496,8 @@ static int parse_args(int argc, char **argv, Options *o)
     }
     if (!o->out)
         return usage_error("%s", "missing output file");
-    if (o->format == FORMAT_PHILIPS && !step_given)
-        o->step = 2; // Philips halves each level
+    if (o->format != FORMAT_APERIO && !step_given)
+        o->step = 2; // Philips and our SCN halve each level
     if (level_dim(o->width, o->step, o->levels - 1) < 1 ||
         level_dim(o->height, o->step, o->levels - 1) < 1)
         return usage_error("%s", "too many levels for the image size");
@@ -1369,7 +1528,18 @@ int main(int argc, char **argv)
         free(sc.field);
         return 1;
     }
-    rc = o.format == FORMAT_PHILIPS ? write_philips(tif, &o, &sc) : write_slide(tif, &o, &sc);
+    if (o.format == FORMAT_SCN) {
+        TIFFClose(tif); // Leica writes BigTIFF whatever the size
+        tif = TIFFOpen(o.out, "w8");
+        if (!tif) {
+            fail(&o, "cannot create file");
+            free(sc.field);
+            return 1;
+        }
+    }
+    rc = o.format == FORMAT_PHILIPS ? write_philips(tif, &o, &sc)
+         : o.format == FORMAT_SCN   ? write_scn(tif, &o, &sc)
+                                    : write_slide(tif, &o, &sc);
     TIFFClose(tif);
     free(sc.field);
     if (rc != 0) {

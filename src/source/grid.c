@@ -81,8 +81,11 @@ bool s2d_grid_probe_tiles(const s2d_tiff_ifd *d, int fd, s2d_grid_tiles *g, s2d_
 
 bool s2d_grid_tile_absent(const s2d_grid_tiles *g, uint32_t col, uint32_t row)
 {
-    return g->sparse && col < g->across && row < g->down &&
-           g->counts[(uint64_t)row * g->across + col] == 0;
+    if (col < g->col0 || row < g->row0 || col - g->col0 >= g->across ||
+        row - g->row0 >= g->down) {
+        return g->placed;
+    }
+    return g->sparse && g->counts[(uint64_t)(row - g->row0) * g->across + (col - g->col0)] == 0;
 }
 
 bool s2d_grid_tile_stream(const s2d_grid_tiles *g, int level, uint32_t col, uint32_t row,

@@ -16,9 +16,15 @@ typedef struct s2d_grid_tiles {
     s2d_native_coding coding;
     bool rgb;                           // JPEG components are R, G, B: add the Adobe marker
     bool sparse;                        // a zero-length tile is empty by design: background
+    // A grid placed on a larger level (Leica: the scanned region on the glass): its first
+    // tile is the level's frame (col0, row0), and the frames outside it are empty. Else
+    // the grid is the level: 0, 0.
+    bool placed;
+    uint32_t col0, row0;
 } s2d_grid_tiles;
 
-/** Whether tile (col, row) of a sparse grid was never stored (source.h's absent frame). */
+/** Whether the level's frame (col, row) is empty by design: outside a placed grid, or a
+ *  sparse grid's tile that was never stored (source.h's absent frame). */
 bool s2d_grid_tile_absent(const s2d_grid_tiles *g, uint32_t col, uint32_t row);
 
 /** A tiled JPEG or JPEG 2000 (33005) IFD: its grid, and the image's native coding and

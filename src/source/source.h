@@ -187,8 +187,8 @@ s2d_source *s2d_source_open(const char *path, s2d_error *err);
 /** NULL is a no-op. */
 void s2d_source_close(s2d_source *src);
 
-/** The format that opened it: "aperio", "ndpi", "philips", "ome", "tiled-tiff",
- *  "plain-tiff", "openslide" (a static string). */
+/** The format that opened it: "aperio", "ndpi", "philips", "leica-scn", "ome",
+ *  "tiled-tiff", "plain-tiff", "openslide" (a static string). */
 const char *s2d_source_format(const s2d_source *src);
 
 /** Levels are images 0 .. level_count - 1, largest first. Pointers stay valid until close. */

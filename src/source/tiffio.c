@@ -79,6 +79,12 @@ bool s2d_tiff_tiled_frame(s2d_source *src, const s2d_tiff_level *lv, int level, 
         return s2d_error_set(err, S2D_ERR_INTERNAL, "level %d frames are %ux%u, not %dx%d", level,
                              g->tile_w, g->tile_h, fw, fh);
     }
+    if (col < g->col0 || row < g->row0) {
+        return s2d_error_set(err, S2D_ERR_INTERNAL, "tile (%u,%u) outside level %d", col, row,
+                             level);
+    }
+    col -= g->col0;   // the tile's place in its grid
+    row -= g->row0;
     uint64_t i = (uint64_t)row * g->across + col;
     if (col >= g->across || row >= g->down) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "tile (%u,%u) outside level %d", col, row,

@@ -219,6 +219,32 @@ def philips():
     return tiff([level0, (entries, chunks), macro])
 
 
+def leica_scn():
+    """A Leica SCN (as a classic TIFF: the reader does not care): a tiled macro of the
+    whole glass in IFD 0 with the XML, and a region of two levels placed a tile (of each
+    level) from the glass's corner."""
+    ns = "http://www.leica-microsystems.com/scn/2010/10/01"
+    source = ("<scanSettings><objectiveSettings><objective>20</objective></objectiveSettings>"
+              "<illuminationSettings><illuminationSource>brightfield</illuminationSource>"
+              "</illuminationSettings></scanSettings>")
+    xml = ('<?xml version="1.0" encoding="utf-8"?>\n<scn xmlns="%s">'
+           '<collection sizeX="64000" sizeY="48000"><barcode>%s</barcode>'
+           '<image><pixels sizeX="32" sizeY="24"><dimension sizeX="32" sizeY="24" ifd="0"/>'
+           '</pixels><view sizeX="64000" sizeY="48000" offsetX="0" offsetY="0"/>%s</image>'
+           '<image><creationDate>2010-10-14T10:20:07.12Z</creationDate>'
+           '<device model="Leica SCN400" version="1.4.0"/><pixels sizeX="64" sizeY="32">'
+           '<dimension sizeX="64" sizeY="32" ifd="1"/><dimension sizeX="32" sizeY="16" ifd="2"/>'
+           '</pixels><view sizeX="32000" sizeY="16000" offsetX="16000" offsetY="16000"/>%s'
+           '</image></collection></scn>'
+           % (ns, base64.b64encode(b"FUZZ-2").decode(), source, source))
+    macro = tiled_level(gradient(32, 24), 16, [(270, ASCII, xml)], tables=True)
+    img = gradient(64, 32)
+    level0 = tiled_level(img, 16, [(282, RATIONAL, [(20000, 1)]), (283, RATIONAL, [(20000, 1)]),
+                                   (296, SHORT, [3])], tables=True)
+    level1 = tiled_level(img[::2, ::2], 16, [(254, LONG, [1])], tables=True)
+    return tiff([macro, level0, level1])
+
+
 def generic_tiled(tables):
     img = gradient(80, 48)
     return tiff([tiled_level(img, 16, [(282, RATIONAL, [(40000, 1)]),
@@ -524,7 +550,7 @@ def main():
         slides = {"aperio-jpeg": aperio(), "aperio-tables": aperio(tables=True),
                   "aperio-j2k": aperio(codec="j2k"), "tiled": generic_tiled(False),
                   "tiled-tables": generic_tiled(True), "ome-rgb": ome_rgb(),
-                  "philips": philips(),
+                  "philips": philips(), "leica-scn": leica_scn(),
                   "ndpi": ndpi_seed(work, False),
                   "ndpi-stray-sof": ndpi_seed(work, True)}   # issue 20, defect 1
         slides.update(plain_pages(work))

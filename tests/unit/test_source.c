@@ -40,6 +40,7 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     const char *vendor = detect_vendor(path);
     bool ndpi = s2d_format_ndpi.detect(path, td), aperio = s2d_format_aperio.detect(path, td);
     bool philips = s2d_format_philips.detect(path, td);
+    bool scn = s2d_format_leica_scn.detect(path, td);
     bool ome = s2d_format_ome.detect(path, td), tiled = s2d_format_tiled_tiff.detect(path, td);
     bool plain = s2d_format_plain_tiff.detect(path, td);
     bool ok = true;
@@ -47,6 +48,7 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     ok &= !ndpi || is(vendor, "hamamatsu");
     ok &= !aperio || is(vendor, "aperio");
     ok &= !philips || is(vendor, "philips");
+    ok &= !scn || is(vendor, "leica");
     ok &= !(ome || tiled) || !vendor || is(vendor, "generic-tiff");
     // A plain TIFF is no slide to OpenSlide, or a generic one it would cut to 8 bits.
     ok &= !plain || !vendor ||
@@ -56,16 +58,18 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     ok &= !td || !is(vendor, "hamamatsu") || ndpi;
     ok &= !is(vendor, "aperio") || aperio;
     ok &= !is(vendor, "philips") || philips;
+    ok &= !is(vendor, "leica") || scn;
     ok &= !is(vendor, "generic-tiff") || ome || tiled;
-    ok &= (int)ndpi + (int)aperio + (int)philips + (int)tiled <= 1;
+    ok &= (int)ndpi + (int)aperio + (int)philips + (int)scn + (int)tiled <= 1;
     if (!ok) {
-        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d philips %d ome %d tiled %d "
-                "plain %d\n", path, vendor ? vendor : "none", ndpi, aperio, philips, ome, tiled,
-                plain);
+        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d philips %d scn %d ome %d "
+                "tiled %d plain %d\n", path, vendor ? vendor : "none", ndpi, aperio, philips, scn,
+                ome, tiled, plain);
         CHECK(!"detect() agrees with OpenSlide");
     }
-    told += ndpi || aperio || philips;
-    tiff_slides += td && (is(vendor, "hamamatsu") || is(vendor, "aperio") || is(vendor, "philips"));
+    told += ndpi || aperio || philips || scn;
+    tiff_slides += td && (is(vendor, "hamamatsu") || is(vendor, "aperio") ||
+                          is(vendor, "philips") || is(vendor, "leica"));
     s2d_tiffdir_free(td);
     return 0;
 }
@@ -80,7 +84,8 @@ static void test_detect_agrees_with_openslide(const char *fixtures)
     }
     CHECK(nftw(testdata, check_detect, 16, FTW_PHYS) == 0);
     CHECK(nftw(fixtures, check_detect, 16, FTW_PHYS) == 0);
-    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio, NDPI or Philips per OpenSlide\n",
+    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio, NDPI, Philips or Leica per "
+            "OpenSlide\n",
             told, tiff_slides);
     CHECK(told >= 5 && told == tiff_slides);
 }
@@ -193,6 +198,48 @@ static void test_philips(const char *fixtures)
     CHECK(strcmp(dev->software[0], "1.8.6824") == 0 &&
           strcmp(dev->software[1], "20180906_R51") == 0 && !dev->software[2][0]);
     CHECK(strcmp(m->format_title, "Philips TIFF") == 0);
+    s2d_source_close(src);
+}
+
+// The Leica fixture (make_svs --format scn): levels of the whole glass, the region's tiles
+// placed at its offset, the frames around it absent; the tiled macro; the XML's metadata.
+static void test_scn(const char *fixtures)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/synthetic-leica.scn", fixtures);
+    s2d_error err = {0};
+    s2d_source *src = s2d_source_open(path, &err);
+    CHECK(src && strcmp(s2d_source_format(src), "leica-scn") == 0);
+    if (!src) {
+        return;
+    }
+    static const uint32_t sizes[][2] = {{5120, 4096}, {2560, 2048}, {1280, 1024}};
+    CHECK(s2d_source_level_count(src) == 3);
+    for (int i = 0; i < 3 && i < s2d_source_level_count(src); i++) {
+        const s2d_source_image *l = s2d_source_level(src, i);
+        CHECK(l->pix.width == sizes[i][0] && l->pix.height == sizes[i][1]);
+        CHECK(l->native.coding == S2D_CODING_JPEG && l->native.tile_w == 256);
+    }
+    // Level 0's region starts at pixel (1024, 1024): frame (4, 4) is its first tile.
+    CHECK(s2d_source_frame_absent(src, 0, 3, 4) && s2d_source_frame_absent(src, 0, 4, 3));
+    CHECK(!s2d_source_frame_absent(src, 0, 4, 4) && !s2d_source_frame_absent(src, 0, 15, 11));
+    CHECK(s2d_source_frame_absent(src, 0, 16, 11) && s2d_source_frame_absent(src, 2, 0, 0));
+    s2d_read_ctx *ctx = s2d_read_ctx_new(src, 256, 256, &err);
+    s2d_buf frame = {0};
+    CHECK(ctx && s2d_source_read_frame(src, ctx, 0, 4, 4, 256, 256, &frame, &err));
+    s2d_buf_free(&frame);
+    s2d_read_ctx_free(ctx);
+    const s2d_source_image *macro = s2d_source_associated(src, S2D_IMAGE_OVERVIEW);
+    CHECK(macro && macro->pix.width == 640 && macro->pix.height == 512);
+    CHECK(!s2d_source_associated(src, S2D_IMAGE_LABEL));
+    const s2d_source_meta *m = s2d_source_meta_of(src);
+    CHECK(m->mpp_x == 0.5 && m->mpp_y == 0.5 && m->objective_power == 20);
+    CHECK(strcmp(m->barcode, "SYNTH-0001") == 0);
+    CHECK(strcmp(m->acquisition_datetime, "20261125101112") == 0);
+    CHECK(strcmp(m->device.manufacturer, "Leica") == 0 &&
+          strcmp(m->device.model, "Leica SCN400;Leica SCN") == 0);
+    CHECK(strncmp(m->device.software[0], "1.5.1.10804", 11) == 0);
+    CHECK(strcmp(m->format_title, "Leica SCN") == 0);
     s2d_source_close(src);
 }
 
@@ -421,6 +468,7 @@ int main(int argc, char **argv)
     RUN(test_formats);
     RUN(test_model);
     test_philips(argv[2]);
+    test_scn(argv[2]);
     test_listing(argv[3]);
     test_ome_channels(argv[3]);
     RUN(test_sniff);

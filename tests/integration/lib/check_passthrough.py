@@ -298,7 +298,9 @@ class SourceLevel:
     """One pyramid level of the source TIFF: an Aperio / generic / Philips tiled directory,
     or an NDPI strip level. width x height is the level's image; a Philips level is stored
     larger (padded to whole tiles, stored_across tiles a row), and its tiles of zero length
-    are sparse: never scanned, background by design rather than missing."""
+    are sparse: never scanned, background by design rather than missing. A Leica level is
+    the glass, the directory's tiles placed from its tile (col0, row0) on, the frames
+    outside them empty."""
 
     def __init__(self, data, index, ifd):
         self.data, self.index, self.ifd = data, index, ifd
@@ -313,7 +315,9 @@ class SourceLevel:
         self.offsets, self.counts = tiffdirs.pieces(ifd)
         self.tables = ifd[tiffdirs.JPEG_TABLES][2] if tiffdirs.JPEG_TABLES in ifd else None
         self.stored_across = math.ceil(self.width / self.tile[0]) if self.tiled else None
+        self.stored_down = math.ceil(self.height / self.tile[1]) if self.tiled else None
         self.sparse = False
+        self.col0 = self.row0 = 0
 
     @property
     def kind(self):
@@ -326,10 +330,14 @@ class SourceLevel:
         return "other"
 
     def stored(self, k):
-        """The stored tile of the level's frame k (row-major over the level's image)."""
+        """The stored tile of the level's frame k (row-major over the level's image), None
+        outside the stored tiles."""
         if not self.tiled:
             return k
         r, c = divmod(k, self.grid()[0])
+        r, c = r - self.row0, c - self.col0
+        if not (0 <= r < self.stored_down and 0 <= c < self.stored_across):
+            return None
         return r * self.stored_across + c
 
     def frames(self):
@@ -337,13 +345,16 @@ class SourceLevel:
         return across * down
 
     def absent(self, k):
-        """Frame k is a sparse level's tile that was never stored."""
-        return self.sparse and self.counts[self.stored(k)] == 0
+        """Frame k is outside the stored tiles, or a sparse level's tile never stored."""
+        stored = self.stored(k)
+        return stored is None or (self.sparse and self.counts[stored] == 0)
 
     def raw(self, k):
         """Bytes of the level's tile (or strip) k as stored, b'' when its byte count is 0
         or it lies outside the file."""
         k = self.stored(k)
+        if k is None:
+            return b""
         off, count = self.offsets[k], self.counts[k]
         if count == 0 or off + count > len(self.data):
             return b""
@@ -393,15 +404,62 @@ def philips_spacings(root):
     return out
 
 
+SCN_NAMESPACES = ("http://www.leica-microsystems.com/scn/2010/03/10",
+                  "http://www.leica-microsystems.com/scn/2010/10/01")
+
+
+def scn_xml(dirs):
+    """(root, namespace) of a Leica SCN's XML description, or None."""
+    description = tiffdirs.text(dirs[0], 270) if dirs else ""
+    if "leica-microsystems.com/scn" not in description:
+        return None
+    try:
+        root = ElementTree.fromstring(description)
+    except ElementTree.ParseError:
+        return None
+    return next(((root, ns) for ns in SCN_NAMESPACES if root.tag == "{%s}scn" % ns), None)
+
+
+def scn_levels(data, dirs, root, ns):
+    """A Leica SCN's levels as OpenSlide shows them: for its first brightfield region (an
+    image that is not the glass-sized macro), the glass at each of its dimensions'
+    resolution (rounded up), the dimension's directory placed at the region's offset."""
+    def q(*names):
+        return "/".join("{%s}%s" % (ns, n) for n in names)
+    collection = root.find(q("collection"))
+    glass = (int(collection.get("sizeX")), int(collection.get("sizeY")))
+    for image in collection.findall(q("image")):
+        view = image.find(q("view"))
+        w, h, x, y = (int(view.get(k)) for k in ("sizeX", "sizeY", "offsetX", "offsetY"))
+        source = image.find(q("scanSettings", "illuminationSettings", "illuminationSource"))
+        if (x, y, (w, h)) == (0, 0, glass) or source is None or source.text != "brightfield":
+            continue
+        dims = sorted((d for d in image.findall(q("pixels", "dimension"))
+                       if d.get("z", "0") == "0"), key=lambda d: -int(d.get("sizeX")))
+        levels = []
+        for d in dims:
+            index = int(d.get("ifd"))
+            level = SourceLevel(data, index, dirs[index])
+            nm = w / int(d.get("sizeX"))
+            level.col0, level.row0 = int(x / nm) // level.tile[0], int(y / nm) // level.tile[1]
+            level.width, level.height = math.ceil(glass[0] / nm), math.ceil(glass[1] / nm)
+            levels.append(level)
+        return levels
+    return []
+
+
 def source_levels(path):
     """The pyramid levels of a TIFF slide as the contract sees them (tiled directories;
     for NDPI the directories with restart-marker offsets), [] for a non-TIFF source.
     Philips: a reduced level's image is level 0's divided by the whole ratio of its pixel
     spacing to level 0's (the directories are padded to whole tiles), its tiles sparse."""
     data = open(path, "rb").read()
-    if data[:4] != b"II*\0":
+    if not tiffdirs.is_tiff(data):
         return []
     dirs = list(tiffdirs.directories(data))
+    scn = scn_xml(dirs)
+    if scn:
+        return scn_levels(data, dirs, *scn)
     ndpi = any(tiffdirs.NDPI_MCU_STARTS in d for d in dirs)
     levels = []
     for index, ifd in enumerate(dirs):
@@ -432,7 +490,7 @@ def source_images(path):
     label and macro; NDPI's macro; Philips' label and macro), and a Philips XML's JPEGs,
     by (width, height); {} for a non-TIFF source."""
     data = open(path, "rb").read()
-    if data[:4] != b"II*\0":
+    if not tiffdirs.is_tiff(data):
         return {}
     images = {}
     dirs = list(tiffdirs.directories(data))
@@ -657,9 +715,9 @@ def check_copied_tiles(name, ds, level, slide, background, fails, replaced_expec
     notes.append("%d/%d frames byte-identical to the source" %
                  (len(frames) - len(mismatched) - len(broken), len(frames)))
 
-    # Replaced tiles: background, or what can still be decoded of the tile. A sparse level's
-    # tiles that were never stored are background too, but no replacement: the report
-    # counts none of them, and OpenSlide shows them as empty glass.
+    # Replaced tiles: background, or what can still be decoded of the tile. Frames a level
+    # never stored (a sparse level's tiles, the glass around a Leica region) are background
+    # too, but no replacement: the report counts none of them, OpenSlide shows empty glass.
     absent = [k for k, _ in broken if level.absent(k)]
     bg = np.array(background, np.int16)
     for k, tile in broken:
@@ -673,7 +731,7 @@ def check_copied_tiles(name, ds, level, slide, background, fails, replaced_expec
                        "%s (max abs diff %d) nor the decodable part of the tile"
                        % (k + 1, k, tile.why, tuple(background), flat))
     if absent:
-        notes.append("%d sparse (never stored) frames are background" % len(absent))
+        notes.append("%d frames empty by design (never stored) are background" % len(absent))
     broken = [(k, t) for k, t in broken if k not in absent]
     if replaced_expected is not None and replaced_expected != len(broken):
         fails.fail(name, "report says %d replaced tiles, the source has %d that cannot be copied "

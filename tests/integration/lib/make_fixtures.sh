@@ -14,3 +14,7 @@ mkdir -p "$out"
 # a directory described "Macro".
 "$make_svs" "$out/synthetic-philips.tiff" --format philips --width 3000 --height 2000 \
     --tile 512 --mpp 0.25 --levels 4 --colour ycbcr --seed 3
+# Leica SCN: a BigTIFF whose XML places the scanned region (the picture, 3 levels halving)
+# on the glass at an offset of whole tiles, beside a tiled macro of the whole glass.
+"$make_svs" "$out/synthetic-leica.scn" --format scn --width 3072 --height 2048 \
+    --tile 256 --mpp 0.5 --levels 3 --colour ycbcr --seed 5

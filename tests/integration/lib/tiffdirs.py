@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Reads TIFF directories without libtiff, so tests check slide2dcm against the file's own
-bytes rather than against the library it uses. Little-endian classic TIFF only (every
-SVS and NDPI in ../shared/testdata)."""
+bytes rather than against the library it uses. Little-endian only: classic TIFF (every
+SVS and NDPI in ../shared/testdata) and BigTIFF (Leica SCN)."""
 import struct
 
 # TIFF 6 field types (+ BigTIFF's LONG8) -> (bytes per value, struct code).
@@ -18,23 +18,35 @@ JPEG_TABLES, SUBSAMPLING = 347, 530
 NDPI_MCU_STARTS = 65426   # byte offset of each restart interval of the level's JPEG strip
 
 
+def is_tiff(data):
+    """Little-endian classic TIFF or BigTIFF."""
+    return data[:4] in (b"II*\0", b"II+\0")
+
+
 def directories(data):
     """Every IFD of the TIFF bytes `data` as {tag: (type, count, value bytes, value offset)}."""
-    assert data[:4] == b"II*\0", "not a little-endian classic TIFF"
-    off = struct.unpack("<I", data[4:8])[0]
+    assert is_tiff(data), "not a little-endian TIFF"
+    big = data[:4] == b"II+\0"
+    # Classic: 2-byte entry count, 12-byte entries, 4-byte offsets; BigTIFF: 8, 20, 8.
+    n_fmt, entry, off_fmt, word = ("<Q", 20, "<Q", 8) if big else ("<H", 12, "<I", 4)
+    off = struct.unpack(off_fmt, data[8:16] if big else data[4:8])[0]
     seen = set()
     while off and off not in seen:
         seen.add(off)
-        n = struct.unpack("<H", data[off:off + 2])[0]
+        head = 8 if big else 2
+        n = struct.unpack(n_fmt, data[off:off + head])[0]
         tags = {}
         for i in range(n):
-            e = off + 2 + 12 * i
-            tag, typ, count = struct.unpack("<HHI", data[e:e + 8])
+            e = off + head + entry * i
+            tag, typ = struct.unpack("<HH", data[e:e + 4])
+            count = struct.unpack(off_fmt, data[e + 4:e + 4 + word])[0]
             size = TYPES.get(typ, (1, "B"))[0] * count
-            at = e + 8 if size <= 4 else struct.unpack("<I", data[e + 8:e + 12])[0]
+            value = e + 4 + word
+            at = value if size <= word else struct.unpack(off_fmt, data[value:value + word])[0]
             tags[tag] = (typ, count, data[at:at + size], at)
         yield tags
-        off = struct.unpack("<I", data[off + 2 + 12 * n:off + 6 + 12 * n])[0]
+        end = off + head + entry * n
+        off = struct.unpack(off_fmt, data[end:end + word])[0]
 
 
 def numbers(entry):
@@ -44,7 +56,8 @@ def numbers(entry):
     size, code = TYPES[typ]
     if code == "s":
         raise ValueError("ASCII entry has no numbers")
-    values = struct.unpack("<%d%s" % (count, code[0]), raw[:size * count])
+    # A rational is two integers: count * len(code) of them.
+    values = struct.unpack("<%d%s" % (count * len(code), code[0]), raw[:size * count])
     if len(code) == 2:    # rationals: pairs
         return tuple(values[2 * i] / values[2 * i + 1] if values[2 * i + 1] else float("nan")
                      for i in range(count))

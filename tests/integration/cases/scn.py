@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""scn.py SLIDE2DCM LEICA_SCN WORKDIR
+
+A Leica SCN converted with the defaults, checked against what the file itself says, read
+here from its bytes and its XML (not through slide2dcm or OpenSlide):
+ - OpenSlide names the vendor "leica", and slide2dcm copies the region's tiles;
+ - metadata: Container Identifier and the Barcode Value = the collection's barcode
+   (base64), Acquisition DateTime = the region's creationDate, Objective Lens Power = its
+   objective, Pixel Spacing = level 0's TIFF resolution, Manufacturer "Leica", model and
+   software = its device's model and version;
+ - the frames of the glass around the region (never stored) are flat background, and the
+   conversion neither warns nor counts a replaced tile;
+ - the control: the region's directory moved by half a tile (offsetX) no longer falls on
+   the frames' grid, so the region is not copied but read through OpenSlide (the check of
+   the copy can fail)."""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import openslide
+import pydicom
+from pydicom.encaps import generate_pixel_data_frame
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tiffdirs  # noqa: E402
+import wsmcheck  # noqa: E402
+from checks import Checks  # noqa: E402
+
+checks = Checks()
+NS = "{http://www.leica-microsystems.com/scn/2010/10/01}"
+
+
+def convert(bin_, slide, out, *args):
+    shutil.rmtree(out, ignore_errors=True)
+    report = out + ".report.json"
+    if os.path.exists(report):
+        os.remove(report)
+    run = subprocess.run([bin_, "convert", slide, "-o", out, "--json-report", report, *args],
+                         capture_output=True, text=True)
+    return run, (json.load(open(report)) if os.path.exists(report) else None)
+
+
+def main(bin_, slide, work):
+    os.makedirs(work, exist_ok=True)
+    data = open(slide, "rb").read()
+    ifds = list(tiffdirs.directories(data))
+    description = tiffdirs.text(ifds[0], tiffdirs.DESCRIPTION)
+    collection = ElementTree.fromstring(description).find(NS + "collection")
+    glass = (int(collection.get("sizeX")), int(collection.get("sizeY")))
+    region = next(i for i in collection.findall(NS + "image")
+                  if (int(i.find(NS + "view").get("offsetX")),
+                      int(i.find(NS + "view").get("sizeX"))) != (0, glass[0]))
+    vendor = openslide.OpenSlide.detect_format(slide)
+    checks.expect(vendor == "leica", "OpenSlide names the vendor", vendor)
+
+    out = os.path.join(work, "default")
+    run, report = convert(bin_, slide, out)
+    if not checks.expect(run.returncode == 0 and report and report["ok"], "converted",
+                         run.stderr.strip()):
+        return checks.result()
+    modes = {f["name"]: f.get("mode") for f in report["files"]}
+    checks.expect(modes.get("level-0.dcm") == "copy", "level-0 copied", modes)
+    checks.expect(report.get("warnings") == 0 and "warning" not in run.stderr, "no warning",
+                  "%s %s" % (report.get("warnings"), run.stderr.strip()))
+    replaced = {f["name"]: f["replaced_tiles"] for f in report["files"] if f.get("replaced_tiles")}
+    checks.expect(not replaced, "no replaced tile", replaced)
+
+    ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"))
+    barcode = base64.b64decode(collection.find(NS + "barcode").text).decode()
+    checks.expect(ds.ContainerIdentifier == barcode, "Container Identifier",
+                  "%s (source %s)" % (ds.ContainerIdentifier, barcode))
+    created = region.find(NS + "creationDate").text
+    when = created[:19].replace("-", "").replace("T", "").replace(":", "")
+    checks.expect(ds.AcquisitionDateTime == when, "Acquisition DateTime",
+                  "%s (source %s)" % (ds.AcquisitionDateTime, created))
+    objective = float(region.find("%sscanSettings/%sobjectiveSettings/%sobjective"
+                                  % (NS, NS, NS)).text)
+    power = float(ds.OpticalPathSequence[0].ObjectiveLensPower)
+    checks.expect(power == objective, "Objective Lens Power", "%s (source %s)" % (power, objective))
+    level0 = ifds[int(region.find(NS + "pixels").find(NS + "dimension").get("ifd"))]
+    mm = 10.0 / tiffdirs.number(level0, 282)              # pixels per cm -> mm per pixel
+    got = [float(v) for v in
+           ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing]
+    checks.expect(np.allclose(got, [mm, mm], rtol=1e-6), "Pixel Spacing",
+                  "%s (source %s mm)" % (got, mm))
+    device = region.find(NS + "device")
+    for keyword, want in (("Manufacturer", "Leica"),
+                          ("ManufacturerModelName", device.get("model"))):
+        checks.expect(ds.get(keyword) == want, keyword, "%s (source %s)" % (ds.get(keyword), want))
+    versions = ds.get("SoftwareVersions")
+    versions = [versions] if isinstance(versions, str) else list(versions or [])
+    checks.expect(device.get("version") in versions, "Software Versions",
+                  "%s (source %s)" % (versions, device.get("version")))
+
+    # The glass around the region: frames with no stored tile, flat background.
+    tile = int(ds.Columns)
+    across = -(-int(ds.TotalPixelMatrixColumns) // tile)
+    view = region.find(NS + "view")
+    nm = int(view.get("sizeX")) / tiffdirs.number(level0, tiffdirs.WIDTH)
+    col0 = int(int(view.get("offsetX")) / nm) // tile
+    row0 = int(int(view.get("offsetY")) / nm) // tile
+    cols, rows = -(-tiffdirs.number(level0, tiffdirs.WIDTH) // tile), \
+        -(-tiffdirs.number(level0, tiffdirs.LENGTH) // tile)
+    frames = [bytes(f) for f in generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames))]
+    outside = [k for k in range(len(frames))
+               if not (col0 <= k % across < col0 + cols and row0 <= k // across < row0 + rows)]
+    checks.expect(outside, "the glass has frames around the region", len(outside))
+    background = np.array(wsmcheck.background_rgb(openslide.OpenSlide(slide)), np.int16)
+    space = wsmcheck.jpeg_space_for_pi(ds.PhotometricInterpretation)
+    worst = max((int(np.abs(wsmcheck.decode_jpeg(frames[k], space)[0].astype(np.int16) -
+                            background).max()) for k in outside), default=0)
+    checks.expect(worst <= 3, "frames around the region are background", "max abs diff %d" % worst)
+
+    # The control: the region half a tile further right is not on the frames' grid.
+    shifted = description.replace('offsetX="%s"' % view.get("offsetX"),
+                                  'offsetX="%d"' % (int(view.get("offsetX")) + nm * tile // 2))
+    at = ifds[0][tiffdirs.DESCRIPTION][3]
+    control = os.path.join(work, "shifted.scn")
+    open(control, "wb").write(data[:at] + shifted.encode().ljust(len(description.encode()))
+                              + data[at + len(description.encode()):])
+    run, report = convert(bin_, control, os.path.join(work, "shifted"))
+    mode = next((f["mode"] for f in report["files"] if f["name"] == "level-0.dcm"), None) \
+        if report else None
+    checks.expect(run.returncode == 0 and mode == "encode",
+                  "control: a region off the tile grid is read through OpenSlide, not copied",
+                  "exit %d, level-0 %s" % (run.returncode, mode))
+    return checks.result()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    sys.exit(main(*sys.argv[1:]))
