@@ -397,6 +397,66 @@ const char *s2d_jpeg_frame_flaw(const uint8_t *p, size_t n, int width, int heigh
     }
 }
 
+// Whether the segment of marker m (its contents at seg, slen bytes) tells how to read the
+// colours: JFIF's APP0 (YCbCr) and Adobe's APP14 (its transform flag).
+static bool colour_segment(unsigned m, const uint8_t *seg, size_t slen)
+{
+    return (m == 0xE0 && slen >= 5 && memcmp(seg, "JFIF", 5) == 0) ||
+           (m == 0xEE && slen >= 5 && memcmp(seg, "Adobe", 5) == 0);
+}
+
+size_t s2d_jpeg_strip_text(uint8_t *p, size_t n)
+{
+    size_t i = 2, out = 2;   // after SOI
+    // Marker segments up to the first scan; the frame is sound, so each length holds.
+    while (i + 4 <= n && p[i] == 0xFF) {
+        unsigned m = p[i + 1];
+        if (m == 0xFF) {   // fill byte
+            i++;
+            continue;
+        }
+        if (m == 0xDA || standalone_marker(m)) {
+            break;
+        }
+        size_t len = 2 + be16(p + i + 2);
+        bool text = m == 0xFE || (m >= 0xE0 && m <= 0xEF && !colour_segment(m, p + i + 4, len - 4));
+        if (!text) {
+            memmove(p + out, p + i, len);
+            out += len;
+        }
+        i += len;
+    }
+    memmove(p + out, p + i, n - i);
+    return out + (n - i);
+}
+
+size_t s2d_j2k_strip_text(uint8_t *p, size_t n, bool *comment_left)
+{
+    *comment_left = false;
+    size_t i = 2, out = 2;   // after SOC
+    while (i + 4 <= n && be16(p + i) != 0xFF90) {
+        size_t len = 2 + be16(p + i + 2);
+        if (be16(p + i) != 0xFF64) {
+            memmove(p + out, p + i, len);
+            out += len;
+        }
+        i += len;
+    }
+    memmove(p + out, p + i, n - i);
+    n = out + (n - i);
+    // The tile-parts, from their SOT to SOD, for a comment left in place.
+    for (size_t t = out; t + 12 <= n && be16(p + t) == 0xFF90;) {
+        uint32_t psot = be32(p + t + 6);
+        size_t part_end = psot == 0 ? n - 2 : t + psot, j = t + 12;
+        while (j + 4 <= part_end && be16(p + j) != 0xFF93) {
+            *comment_left |= be16(p + j) == 0xFF64;
+            j += 2 + be16(p + j + 2);
+        }
+        t = part_end;
+    }
+    return n;
+}
+
 const char *s2d_j2k_frame_flaw(const uint8_t *p, size_t n, int width, int height)
 {
     s2d_j2k_facts f;

@@ -63,6 +63,18 @@ bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height);
  *  @return NULL when it holds, else what is wrong (a static string). */
 const char *s2d_jpeg_frame_flaw(const uint8_t *p, size_t n, int width, int height);
 
+/** Removes from a JPEG frame that passed s2d_jpeg_frame_flaw the segments that can carry
+ *  text: comments (COM) and application segments (APPn), but for the JFIF (APP0) and Adobe
+ *  (APP14) ones that say how to read the colours. Pixels are unchanged.
+ *  @return the frame's new length (its bytes moved down in place). */
+size_t s2d_jpeg_strip_text(uint8_t *p, size_t n);
+
+/** The same for a JPEG 2000 codestream that passed s2d_j2k_frame_flaw: its main header's
+ *  comments (COM) are removed. A comment inside a tile-part header stays (removing it
+ *  would change lengths that TLM segments may record): *comment_left says so.
+ *  @return the codestream's new length. */
+size_t s2d_j2k_strip_text(uint8_t *p, size_t n, bool *comment_left);
+
 typedef struct s2d_j2k_facts {
     int width, height, ncomp;
     int precision;                // bits of component 0

@@ -289,6 +289,20 @@ static bool copy_tile(s2d_frame_worker *w, const s2d_frame_job *job, bool need_p
     if (read && !s2d_frame_copy_sound(src, out, t, &why)) {
         s2d_error_prefix(&why, "level %d tile (%u,%u): ", job->source_level, job->col, job->row);
     } else if (read) {
+        // De-identified copies keep no comment or application segment: text a scanner wrote
+        // there would pass unread.
+        if (env->opts->deidentify && src->native.coding == S2D_CODING_J2K) {
+            bool comment_left;
+            out->len = s2d_j2k_strip_text(out->data, out->len, &comment_left);
+            if (comment_left) {
+                return s2d_error_set(err, S2D_ERR_INPUT, "%s: level %d tile (%u,%u): a "
+                                     "comment inside a JPEG 2000 tile-part, which --deidentify "
+                                     "cannot remove from a copy; add --reencode",
+                                     env->source_name, job->source_level, job->col, job->row);
+            }
+        } else if (env->opts->deidentify) {
+            out->len = s2d_jpeg_strip_text(out->data, out->len);
+        }
         // Under --verify a frame whose pixels are not needed is decoded all the same.
         if (!need_pixels && !env->opts->verify) {
             return true;

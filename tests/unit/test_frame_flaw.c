@@ -2,7 +2,8 @@
 /* The structure checks of copied frames (codec/bitstream.h s2d_jpeg_frame_flaw,
  * s2d_j2k_frame_flaw): sound frames pass (baseline and progressive JPEGs from
  * libjpeg-turbo, a JPEG 2000 codestream of one or two tile-parts), and each kind of damage
- * a copied tile can carry is named. */
+ * a copied tile can carry is named; what --deidentify strips from copies (comments and
+ * application segments) goes, and nothing else. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,9 +182,78 @@ static void test_j2k(void)
     s2d_buf_free(&b);
 }
 
+// Inserts a segment (marker m, contents: the n bytes at text) at offset at.
+static void insert_segment(s2d_buf *b, size_t at, unsigned m, const char *text, size_t n)
+{
+    s2d_buf seg = {0};
+    put16(&seg, m);
+    put16(&seg, (uint32_t)(n + 2));
+    s2d_buf_append(&seg, text, n);
+    s2d_buf whole = {0};
+    s2d_buf_append(&whole, b->data, at);
+    s2d_buf_append(&whole, seg.data, seg.len);
+    s2d_buf_append(&whole, b->data + at, b->len - at);
+    b->len = 0;
+    s2d_buf_append(b, whole.data, whole.len);
+    s2d_buf_free(&seg);
+    s2d_buf_free(&whole);
+}
+
+// The contents of a segment, given as a string literal that may hold NULs.
+#define CONTENTS(literal) literal, sizeof literal - 1
+
+static bool holds(const s2d_buf *b, size_t len, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i + n <= len; i++) {
+        if (memcmp(b->data + i, text, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_strip_text(void)
+{
+    s2d_buf clean = {0}, b = {0};
+    encode(0, &clean);   // libjpeg-turbo writes JFIF's APP0
+    CHECK(holds(&clean, clean.len, "JFIF"));
+    s2d_buf_append(&b, clean.data, clean.len);
+    insert_segment(&b, 2, 0xFFFE, CONTENTS("PATIENT-SMITH"));
+    insert_segment(&b, 2, 0xFFE1, CONTENTS("Exif\0\0CAMERA-SERIAL"));
+    insert_segment(&b, 2, 0xFFEE, CONTENTS("Adobe\0\x64\0\0\0\0\1"));
+    CHECK(s2d_jpeg_frame_flaw(b.data, b.len, SIDE, SIDE) == NULL);
+    size_t n = s2d_jpeg_strip_text(b.data, b.len);
+    CHECK(!holds(&b, n, "PATIENT-SMITH") && !holds(&b, n, "CAMERA-SERIAL"));
+    CHECK(holds(&b, n, "JFIF") && holds(&b, n, "Adobe"));   // the colour segments stay
+    CHECK(n == clean.len + 4 + 12 && s2d_jpeg_frame_flaw(b.data, n, SIDE, SIDE) == NULL);
+    CHECK(memcmp(b.data + n - 100, clean.data + clean.len - 100, 100) == 0);
+    n = s2d_jpeg_strip_text(clean.data, clean.len);
+    CHECK(n == clean.len);   // nothing to strip: unchanged
+
+    make_j2k(&b, SIDE, 2, false);
+    size_t main_len = b.len;
+    insert_segment(&b, 2 + 49, 0xFF64, CONTENTS("\0\1SCANNER-NOTE"));   // after SIZ
+    CHECK(s2d_j2k_frame_flaw(b.data, b.len, SIDE, SIDE) == NULL);
+    bool left = true;
+    n = s2d_j2k_strip_text(b.data, b.len, &left);
+    CHECK(n == main_len && !left && !holds(&b, n, "SCANNER-NOTE"));
+    CHECK(s2d_j2k_frame_flaw(b.data, n, SIDE, SIDE) == NULL);
+    // A comment in a tile-part header: left, and said.
+    make_j2k(&b, SIDE, 1, true);
+    size_t sod = b.len - 2 - 20 - 2;
+    insert_segment(&b, sod, 0xFF64, CONTENTS("\0\1IN-TILE"));
+    CHECK(s2d_j2k_frame_flaw(b.data, b.len, SIDE, SIDE) == NULL);
+    n = s2d_j2k_strip_text(b.data, b.len, &left);
+    CHECK(n == b.len && left);
+    s2d_buf_free(&clean);
+    s2d_buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_jpeg);
     RUN(test_j2k);
+    RUN(test_strip_text);
     return harness_failures != 0;
 }

@@ -22,6 +22,7 @@ from PIL import Image, TiffImagePlugin
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
+from synthetic_tiff import tiled_tiff  # noqa: E402
 
 checks = Checks()
 slide2dcm, make_svs, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -265,6 +266,25 @@ checks.expect(by_source[slide.name].get("deidentified") ==
               "batch-report.json gives the slide's Container Identifier, the manifest's")
 checks.expect("deidentified" not in by_source[photo.name],
               "and none for a plain TIFF, which has no Container Identifier")
+
+# 4b. Copied tiles whose JPEG streams carry a comment (COM) with a marker: the copies
+# --deidentify writes keep no COM (a conversion without it copies the tile as it is).
+tiled = work / "commented-tiles.tif"
+rng = np.random.default_rng(3)
+tiled_tiff(tiled, 256, rng.integers(0, 256, (600, 700, 3), dtype=np.uint8),
+           comment=NAME_MARK.encode())
+rc, log = run("convert", tiled, "-o", work / "tiles-plain", "-q", "--mpp", "0.5")
+checks.expect(rc == 0 and any(NAME_MARK.encode() in p.read_bytes()
+                              for p in (work / "tiles-plain").glob("level-0.dcm")),
+              "without --deidentify the commented tiles are copied as they are", log.strip())
+rc, log = run("convert", tiled, "-o", work / "tiles-deid", "-q", "--mpp", "0.5", "--deidentify")
+checks.expect(rc == 0, "commented tiles: --deidentify exits 0", log.strip())
+no_markers(work / "tiles-deid", "copied tiles with a COM segment")
+if rc == 0:
+    plain0 = pydicom.dcmread(work / "tiles-plain" / "level-0.dcm").pixel_array
+    deid0 = pydicom.dcmread(work / "tiles-deid" / "level-0.dcm").pixel_array
+    checks.expect(np.array_equal(plain0, deid0), "the stripped copies decode to the same pixels")
+    check_instance(work / "tiles-deid" / "level-0.dcm")
 
 # 5. Errors: one line, naming the option and the file, never a value.
 rc, log = run("convert", slide, "-o", work / "e1", "--label-text", "X")

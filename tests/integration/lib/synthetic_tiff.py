@@ -8,11 +8,13 @@ import numpy as np
 from PIL import Image
 
 
-def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255), text=None):
+def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255), text=None,
+               comment=None):
     """Writes `img` (rows x columns x RGB, uint8) to `path` as a little-endian tiled TIFF:
     YCbCr JPEG tiles, each a complete JPEG stream (Pillow's subsampling: 0 is 4:4:4, 2 is
     4:2:0), edge tiles filled past the image with `pad`; `text` adds ASCII tags,
-    {tag: str} (Make 271, Model 272, Software 305...). Returns the tiles' sizes in bytes."""
+    {tag: str} (Make 271, Model 272, Software 305...); `comment` (bytes) goes in a COM
+    segment of every tile. Returns the tiles' sizes in bytes."""
     height, width = img.shape[:2]
     tiles = []
     for r in range(0, height, tile):
@@ -22,7 +24,8 @@ def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255), 
             part = img[r:r + tile, c:c + tile]
             block[:part.shape[0], :part.shape[1]] = part
             out = io.BytesIO()
-            Image.fromarray(block).save(out, "JPEG", quality=quality, subsampling=subsampling)
+            Image.fromarray(block).save(out, "JPEG", quality=quality, subsampling=subsampling,
+                                        **({"comment": comment} if comment else {}))
             tiles.append(out.getvalue())
     data = bytearray(b"II*\0\0\0\0\0")
 
