@@ -32,6 +32,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "== TSan build, the threaded pipeline"
 build build/tsan -DCMAKE_BUILD_TYPE=Debug -DS2D_SANITIZE=thread
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-    ctest --test-dir build/tsan -L tsan --output-on-failure
+    ctest --test-dir build/tsan -L tsan --output-on-failure -j"$jobs"
 
 echo "== all tests passed"
