@@ -268,7 +268,7 @@ static const struct vendor_device {
      "mirax.NONHIERLAYER_0_SECTION.SCANNER_SOFTWARE_VERSION"},
     {"philips", "Philips TIFF", NULL, "philips.DICOM_MANUFACTURER", NULL,
      "philips.DICOM_DEVICE_SERIAL_NUMBER", "philips.DICOM_SOFTWARE_VERSIONS"},
-    {"ventana", "Ventana BIF", "Ventana", NULL, NULL, "ventana.UnitNumber",
+    {"ventana", "Ventana BIF", "Ventana", NULL, "ventana.ScannerModel", "ventana.UnitNumber",
      "ventana.BuildVersion"},
     {"sakura", "Sakura SVSlide", "Sakura", NULL, NULL, NULL, NULL},
     {"trestle", "Trestle TIFF", "Trestle", NULL, NULL, NULL, NULL},
@@ -320,6 +320,7 @@ static bool read_meta(openslide_t *osr, s2d_source_meta *m)
     if (!s2d_meta_us_datetime(prop(osr, "aperio.Date"), prop(osr, "aperio.Time"),
                               prop(osr, "aperio.Time Zone"), m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(prop(osr, "leica.creation-date"), m->acquisition_datetime) &&
+        !s2d_meta_tiff_datetime(prop(osr, "ventana.ScanDate"), m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(prop(osr, "tiff.DateTime"), m->acquisition_datetime)) {
         m->acquisition_datetime[0] = '\0';
     }

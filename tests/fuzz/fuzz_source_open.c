@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Each TIFF format's open (src/source/fmt_*.c: NDPI, Aperio, Philips and Leica SCN with
- * their XML, OME, tiled TIFF, plain TIFF with ImageJ, QPTIFF and the other planes) on any
+ * their XML, Ventana, OME, tiled TIFF, plain TIFF with ImageJ, QPTIFF and the other planes) on any
  * bytes, in the registry's order as s2d_source_open() tries them, then a little of what a
  * conversion reads of what opened: the first and last frame of each copied level, a small
  * region of each level, the associated images and the first rows of the first pages.

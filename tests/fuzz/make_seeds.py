@@ -253,6 +253,42 @@ def generic_tiled(tables):
                  tiled_level(img[::2, ::2], 16, [(254, LONG, [1])], tables=tables)])
 
 
+ISCAN = ('<?xml version="1.0" encoding="utf-8"?><iScan Magnification="20" ScanRes="0.5" '
+         'UnitNumber="BI-FUZZ" ScannerModel="VENTANA DP 200" BuildVersion="1.1" '
+         'Barcode="B&amp;7" ScanDate="2026-03-14T09:26:53"/>')
+
+
+def encode_info(cols, rows, tile, overlap):
+    """Level 0's EncodeInfo (fmt_ventana.c): one area, its joints right and up."""
+    number = [[(rows - 1 - r) * cols + (c if (rows - 1 - r) % 2 == 0 else cols - 1 - c) + 1
+               for c in range(cols)] for r in range(rows)]
+    joints = "".join(
+        '<TileJointInfo Direction="RIGHT" Tile1="%d" Tile2="%d" OverlapX="%d" OverlapY="0" '
+        'Confidence="90"/>' % (number[r][c], number[r][c + 1], overlap)
+        for r in range(rows) for c in range(cols - 1))
+    joints += "".join(
+        '<TileJointInfo Direction="UP" Tile1="%d" Tile2="%d" OverlapX="0" OverlapY="%d" '
+        'Confidence="90"/>' % (number[r][c], number[r - 1][c], overlap)
+        for r in range(1, rows) for c in range(cols))
+    return ('<?xml version="1.0"?><EncodeInfo><SlideStitchInfo><ImageInfo AOIScanned="1" '
+            'Width="%d" Height="%d" NumRows="%d" NumCols="%d" Pos-X="0" Pos-Y="0">%s'
+            '</ImageInfo></SlideStitchInfo><AoiOrigin><AOI0 OriginX="0" OriginY="0"/>'
+            '</AoiOrigin></EncodeInfo>' % (tile, tile, rows, cols, joints))
+
+
+def ventana(overlap):
+    """A Ventana BIF: the label with the iScan XMP, the thumbnail, two levels; tiles that
+    overlap or not."""
+    img = gradient(64, 32)
+    label = stripped_jpeg(gradient(32, 16), [(270, ASCII, "Label Image"),
+                                             (700, UNDEFINED, ISCAN.encode())])
+    thumb = stripped_jpeg(img[::4, ::4], [(270, ASCII, "Thumbnail")])
+    level0 = tiled_level(img, 16, [(270, ASCII, "level=0 mag=20 quality=80"),
+                                   (700, UNDEFINED, encode_info(4, 2, 16, overlap).encode())])
+    level1 = tiled_level(img[::2, ::2], 16, [(270, ASCII, "level=1 mag=10 quality=80")])
+    return tiff([label, thumb, level0, level1])
+
+
 def ome_rgb():
     img = gradient(64, 32)
     xml = micro_fixtures.ome_xml(64, 32, 3, 1, 1, "uint8", [{"name": "RGB"}], "XYCZT",
@@ -551,6 +587,7 @@ def main():
                   "aperio-j2k": aperio(codec="j2k"), "tiled": generic_tiled(False),
                   "tiled-tables": generic_tiled(True), "ome-rgb": ome_rgb(),
                   "philips": philips(), "leica-scn": leica_scn(),
+                  "ventana": ventana(0), "ventana-overlap": ventana(2),
                   "ndpi": ndpi_seed(work, False),
                   "ndpi-stray-sof": ndpi_seed(work, True)}   # issue 20, defect 1
         slides.update(plain_pages(work))

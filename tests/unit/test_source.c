@@ -3,7 +3,7 @@
  *  - each format's detect() agrees with OpenSlide's own vendor test on every file under the
  *    test data and the synthetic slides (a wrong detect would send a slide down the wrong
  *    format; plain_tiff claims no file OpenSlide reads as a slide of 8-bit samples), and
- *    every Aperio and NDPI file is told without OpenSlide;
+ *    every Aperio, NDPI and Ventana file is told without OpenSlide;
  *  - the formats that open the shared slides and the plain TIFFs, and damage refused;
  *  - the listing: one entry per directory, in one pass, each image with its own lossy
  *    history (pages of one size, more than 64 of them), damage told by IFD;
@@ -43,12 +43,14 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     bool scn = s2d_format_leica_scn.detect(path, td);
     bool ome = s2d_format_ome.detect(path, td), tiled = s2d_format_tiled_tiff.detect(path, td);
     bool plain = s2d_format_plain_tiff.detect(path, td);
+    bool ventana = s2d_format_ventana.detect(path, td);
     bool ok = true;
     // What a format claims is OpenSlide's to say so too.
     ok &= !ndpi || is(vendor, "hamamatsu");
     ok &= !aperio || is(vendor, "aperio");
     ok &= !philips || is(vendor, "philips");
     ok &= !scn || is(vendor, "leica");
+    ok &= !ventana || is(vendor, "ventana");
     ok &= !(ome || tiled) || !vendor || is(vendor, "generic-tiff");
     // A plain TIFF is no slide to OpenSlide, or a generic one it would cut to 8 bits.
     ok &= !plain || !vendor ||
@@ -59,17 +61,18 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     ok &= !is(vendor, "aperio") || aperio;
     ok &= !is(vendor, "philips") || philips;
     ok &= !is(vendor, "leica") || scn;
+    ok &= !is(vendor, "ventana") || ventana;
     ok &= !is(vendor, "generic-tiff") || ome || tiled;
-    ok &= (int)ndpi + (int)aperio + (int)philips + (int)scn + (int)tiled <= 1;
+    ok &= (int)ndpi + (int)aperio + (int)philips + (int)scn + (int)ventana + (int)tiled <= 1;
     if (!ok) {
-        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d philips %d scn %d ome %d "
-                "tiled %d plain %d\n", path, vendor ? vendor : "none", ndpi, aperio, philips, scn,
-                ome, tiled, plain);
+        fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d philips %d scn %d ventana %d "
+                "ome %d tiled %d plain %d\n", path, vendor ? vendor : "none", ndpi, aperio,
+                philips, scn, ventana, ome, tiled, plain);
         CHECK(!"detect() agrees with OpenSlide");
     }
-    told += ndpi || aperio || philips || scn;
+    told += ndpi || aperio || philips || scn || ventana;
     tiff_slides += td && (is(vendor, "hamamatsu") || is(vendor, "aperio") ||
-                          is(vendor, "philips") || is(vendor, "leica"));
+                          is(vendor, "philips") || is(vendor, "leica") || is(vendor, "ventana"));
     s2d_tiffdir_free(td);
     return 0;
 }
@@ -84,8 +87,8 @@ static void test_detect_agrees_with_openslide(const char *fixtures)
     }
     CHECK(nftw(testdata, check_detect, 16, FTW_PHYS) == 0);
     CHECK(nftw(fixtures, check_detect, 16, FTW_PHYS) == 0);
-    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio, NDPI, Philips or Leica per "
-            "OpenSlide\n",
+    fprintf(stderr, "%d file(s) told without OpenSlide, %d Aperio, NDPI, Philips, Leica or "
+            "Ventana per OpenSlide\n",
             told, tiff_slides);
     CHECK(told >= 5 && told == tiff_slides);
 }
