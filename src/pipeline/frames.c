@@ -35,6 +35,9 @@ struct s2d_frame_worker {
     uint8_t *scratch;
     quarter_source quarter_from;        // for the frame made last
     bool rgb_level[S2D_MAX_LEVELS];     // a frame of the level was not YCbCr: decode to RGB
+    // The background frame of copied levels, encoded once: [0] coded as YCbCr levels are,
+    // [1] as RGB ones. Sparse slides and the glass around a Leica region have thousands.
+    s2d_buf background[2];
 };
 
 // Sets the pixels of a t x t RGB image outside its top-left vw x vh to the background.
@@ -143,6 +146,8 @@ void s2d_frame_worker_free(s2d_frame_worker *w)
         w->env->codec->enc_free(w->enc);
     }
     s2d_planes_conv_free(w->to_planes);
+    s2d_buf_free(&w->background[0]);
+    s2d_buf_free(&w->background[1]);
     free(w->tile);
     free(w->planes);
     free(w->scratch);
@@ -259,11 +264,18 @@ static bool background_frame(s2d_frame_worker *w, const s2d_source_image *src, s
                              s2d_error *err)
 {
     int t = w->env->tile;
+    bool rgb = src->pix.colour == S2D_COLOUR_RGB;
+    s2d_buf *made = &w->background[rgb];
     fill_background(w->tile, t, 0, t, w->env->background);
-    if (src->pix.colour == S2D_COLOUR_RGB) {
-        return s2d_jpeg_encode_rgb(w->tile, t, t, w->env->opts->quality, out, err);
+    if (made->len == 0 && !(rgb ? s2d_jpeg_encode_rgb(w->tile, t, t, w->env->opts->quality, made,
+                                                      err)
+                                : encode_tile(w, made, err))) {
+        made->len = 0;
+        return false;
     }
-    return encode_tile(w, out, err);
+    out->len = 0;
+    s2d_buf_append(out, made->data, made->len);
+    return !out->failed || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 
 // A copied level's frame, and its pixels when they feed another level or the thumbnail:
