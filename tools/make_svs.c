@@ -7,6 +7,10 @@
 // left out (sparse), the label as a base64 JPEG inside the XML. --format scn
 // writes a Leica SCN: a BigTIFF whose XML collection places the scanned image
 // (the picture) on the glass beside a tiled macro image of the whole glass.
+// --format 3dhistech writes a 3DHistech TIFF as its slide converter exports one:
+// the levels only, each description Aperio's bar-separated layout without a
+// vendor's name ("W x H (T x T) JPEG/RGB Q=..|Date = ..|MPP = ..|3dh_PixelSizeX
+// = ..").
 
 #define _POSIX_C_SOURCE 200809L // for sysconf and stat
 
@@ -36,7 +40,7 @@
 #define FIELD_CH 4      // tissue, eosin strength, haematoxylin strength, density
 #define MAX_THREADS 64
 
-typedef enum { FORMAT_APERIO, FORMAT_PHILIPS, FORMAT_SCN } Format;
+typedef enum { FORMAT_APERIO, FORMAT_PHILIPS, FORMAT_SCN, FORMAT_HISTECH } Format;
 
 typedef struct {
     const char *out;
@@ -1366,12 +1370,38 @@ static int write_scn(TIFF *tif, const Options *o, const Scene *sc)
     return rc;
 }
 
+// ---------------------------------------------------------------- 3DHistech TIFF
+
+// Every level a tiled JPEG directory whose description begins with CR LF, then its
+// size, tile size, coding and the scan's values between bars; the pixel size in µm.
+static int write_histech(TIFF *tif, const Options *o, const Scene *sc)
+{
+    int rc = 0;
+    for (uint32_t l = 0; rc == 0 && l < o->levels; l++) {
+        uint32_t lw = level_dim(o->width, o->step, l), lh = level_dim(o->height, o->step, l);
+        double mpp = o->mpp * o->width / lw;
+        char desc[400];
+        snprintf(desc, sizeof desc,
+                 "\r\n%ux%u (%ux%u) JPEG/RGB Q=%u|Date = 02/11/2025|Time = 17:05:09"
+                 "|MPP = %.6g|3dh_PixelSizeX = %.6g|3dh_PixelSizeY = %.6g"
+                 "|3dh_Filter = Default|3dh_Profile = Current Profile",
+                 lw, lh, o->tile, o->tile, o->quality, mpp, mpp, mpp);
+        // Reduced levels say so, as a generic TIFF reader requires.
+        if (l > 0 && !TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE))
+            rc = fail(o, "cannot set tags of level %u", l);
+        if (rc == 0)
+            rc = write_level(tif, o, sc, l, lw, lh, lw, lh, desc);
+    }
+    return rc;
+}
+
 // ---------------------------------------------------------------- options
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: " PROG " OUT.svs [--format aperio|philips|scn] [--width W] [--height H]\n"
+            "usage: " PROG " OUT.svs [--format aperio|philips|scn|3dhistech] [--width W]\n"
+            "       [--height H]\n"
             "       [--tile T] [--mpp X]\n"
             "       [--levels N] [--level-step S] [--quality Q] [--colour rgb|ycbcr]\n"
             "       [--no-label] [--no-macro] [--no-thumbnail] [--seed N]\n"
@@ -1381,7 +1411,9 @@ static void usage(FILE *f)
             "philips: a Philips TIFF (levels padded to whole tiles, sparse, label in the\n"
             "         XML, no thumbnail); its --level-step is 2 unless given\n"
             "scn: a Leica SCN BigTIFF (the picture placed on the glass, a tiled macro of\n"
-            "     the whole glass, barcode in the XML, no label); --level-step 2 too\n");
+            "     the whole glass, barcode in the XML, no label); --level-step 2 too\n"
+            "3dhistech: a 3DHistech TIFF (levels only, MPP and 3dh_PixelSize in each\n"
+            "           description); --level-step 2 too\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -1458,10 +1490,12 @@ static int parse_args(int argc, char **argv, Options *o)
             else if (!strcmp(a, "--level-step"))
                 bad = parse_u32(v, 2, 64, &o->step), step_given = 1;
             else if (!strcmp(a, "--format")) {
-                bad = strcmp(v, "aperio") && strcmp(v, "philips") && strcmp(v, "scn");
-                o->format = !strcmp(v, "philips") ? FORMAT_PHILIPS
-                            : !strcmp(v, "scn")   ? FORMAT_SCN
-                                                  : FORMAT_APERIO;
+                bad = strcmp(v, "aperio") && strcmp(v, "philips") && strcmp(v, "scn") &&
+                      strcmp(v, "3dhistech");
+                o->format = !strcmp(v, "philips")     ? FORMAT_PHILIPS
+                            : !strcmp(v, "scn")       ? FORMAT_SCN
+                            : !strcmp(v, "3dhistech") ? FORMAT_HISTECH
+                                                      : FORMAT_APERIO;
             }
             else if (!strcmp(a, "--quality"))
                 bad = parse_u32(v, 1, 100, &o->quality);
@@ -1497,7 +1531,7 @@ static int parse_args(int argc, char **argv, Options *o)
     if (!o->out)
         return usage_error("%s", "missing output file");
     if (o->format != FORMAT_APERIO && !step_given)
-        o->step = 2; // Philips and our SCN halve each level
+        o->step = 2; // Philips, our SCN and 3DHistech halve each level
     if (level_dim(o->width, o->step, o->levels - 1) < 1 ||
         level_dim(o->height, o->step, o->levels - 1) < 1)
         return usage_error("%s", "too many levels for the image size");
@@ -1538,8 +1572,9 @@ int main(int argc, char **argv)
         }
     }
     rc = o.format == FORMAT_PHILIPS ? write_philips(tif, &o, &sc)
-         : o.format == FORMAT_SCN   ? write_scn(tif, &o, &sc)
-                                    : write_slide(tif, &o, &sc);
+         : o.format == FORMAT_SCN     ? write_scn(tif, &o, &sc)
+         : o.format == FORMAT_HISTECH ? write_histech(tif, &o, &sc)
+                                      : write_slide(tif, &o, &sc);
     TIFFClose(tif);
     free(sc.field);
     if (rc != 0) {

@@ -16,6 +16,7 @@ static const s2d_format *const formats[] = {
     &s2d_format_philips,     // its Software and XML description
     &s2d_format_leica_scn,   // its XML description's namespace
     &s2d_format_ventana,     // the iScan element in its first XMP packet
+    &s2d_format_3dhistech,   // the 3dh_PixelSizeX pair in its description
     &s2d_format_ome,         // OME-XML
     &s2d_format_tiled_tiff,  // any other tiled TIFF without a vendor's mark
     &s2d_format_plain_tiff,  // a TIFF of pages: stripped, or tiled but no slide

@@ -74,7 +74,7 @@ typedef struct s2d_format {
 } s2d_format;
 
 extern const s2d_format s2d_format_ndpi, s2d_format_aperio, s2d_format_philips,
-    s2d_format_leica_scn, s2d_format_ventana, s2d_format_ome,
+    s2d_format_leica_scn, s2d_format_ventana, s2d_format_3dhistech, s2d_format_ome,
     s2d_format_tiled_tiff, s2d_format_plain_tiff, s2d_format_openslide;
 
 /** The registry's formats in try order, and how many. */

@@ -543,6 +543,11 @@ bool s2d_tiff_source_sound(const s2d_tiffdir *td, s2d_error *err)
     return !td->damage[0] || s2d_error_set(err, S2D_ERR_INPUT, "%s", td->damage);
 }
 
+bool s2d_tiff_3dhistech(const s2d_tiff_ifd *d)
+{
+    return d->description && strstr(d->description, "|3dh_PixelSizeX = ") != NULL;
+}
+
 bool s2d_tiff_vendor_marked(const s2d_tiffdir *td)
 {
     const s2d_tiff_ifd *d = &td->ifds[0];
@@ -551,5 +556,6 @@ bool s2d_tiff_vendor_marked(const s2d_tiffdir *td)
     return s2d_tiffdir_private(td, 0, 65420) != NULL || strncmp(software, "MedScan", 7) == 0 ||
            strncmp(software, "Philips", 7) == 0 || strncmp(desc, "Aperio", 6) == 0 ||
            (d->xmp && strstr(d->xmp, "iScan")) ||
-           (strncmp(desc, "<?xml", 5) == 0 && strstr(desc, "leica-microsystems.com/scn"));
+           (strncmp(desc, "<?xml", 5) == 0 && strstr(desc, "leica-microsystems.com/scn")) ||
+           s2d_tiff_3dhistech(d);
 }

@@ -115,9 +115,13 @@ bool s2d_tiff_tiled_frame(s2d_source *src, const s2d_tiff_level *lv, int level, 
  *  @return false when the IFD is not stored so or its strips cannot be joined. */
 bool s2d_tiff_strips_jpeg(int fd, const s2d_tiff_ifd *d, s2d_buf *out, s2d_colour *colour);
 
+/** Whether d's description is a 3DHistech TIFF's: a "|3dh_PixelSizeX = " pair. */
+bool s2d_tiff_3dhistech(const s2d_tiff_ifd *d);
+
 /** Whether IFD 0 carries the mark of a TIFF-based vendor format that OpenSlide tries
  *  before its generic tiled TIFF (NDPI's tag, Trestle's or Philips' Software, Aperio's
- *  description, Ventana's iScan XMP, Leica's SCN XML): such a file is no generic one. */
+ *  description, Ventana's iScan XMP, Leica's SCN XML), or of one read here before the
+ *  generic one (3DHistech's description): such a file is no generic one. */
 bool s2d_tiff_vendor_marked(const s2d_tiffdir *td);
 
 #endif

@@ -44,6 +44,7 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     bool ome = s2d_format_ome.detect(path, td), tiled = s2d_format_tiled_tiff.detect(path, td);
     bool plain = s2d_format_plain_tiff.detect(path, td);
     bool ventana = s2d_format_ventana.detect(path, td);
+    bool histech = s2d_format_3dhistech.detect(path, td);
     bool ok = true;
     // What a format claims is OpenSlide's to say so too.
     ok &= !ndpi || is(vendor, "hamamatsu");
@@ -52,6 +53,8 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     ok &= !scn || is(vendor, "leica");
     ok &= !ventana || is(vendor, "ventana");
     ok &= !(ome || tiled) || !vendor || is(vendor, "generic-tiff");
+    // OpenSlide has no 3DHistech TIFF reader: a generic TIFF to it.
+    ok &= !histech || is(vendor, "generic-tiff");
     // A plain TIFF is no slide to OpenSlide, or a generic one it would cut to 8 bits.
     ok &= !plain || !vendor ||
           (is(vendor, "generic-tiff") &&
@@ -62,12 +65,13 @@ static int check_detect(const char *path, const struct stat *st, int type, struc
     ok &= !is(vendor, "philips") || philips;
     ok &= !is(vendor, "leica") || scn;
     ok &= !is(vendor, "ventana") || ventana;
-    ok &= !is(vendor, "generic-tiff") || ome || tiled;
-    ok &= (int)ndpi + (int)aperio + (int)philips + (int)scn + (int)ventana + (int)tiled <= 1;
+    ok &= !is(vendor, "generic-tiff") || ome || tiled || histech;
+    ok &= (int)ndpi + (int)aperio + (int)philips + (int)scn + (int)ventana + (int)histech +
+              (int)tiled <= 1;
     if (!ok) {
         fprintf(stderr, "%s: OpenSlide says %s; ndpi %d aperio %d philips %d scn %d ventana %d "
-                "ome %d tiled %d plain %d\n", path, vendor ? vendor : "none", ndpi, aperio,
-                philips, scn, ventana, ome, tiled, plain);
+                "3dhistech %d ome %d tiled %d plain %d\n", path, vendor ? vendor : "none", ndpi,
+                aperio, philips, scn, ventana, histech, ome, tiled, plain);
         CHECK(!"detect() agrees with OpenSlide");
     }
     told += ndpi || aperio || philips || scn || ventana;

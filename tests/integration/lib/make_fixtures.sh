@@ -18,3 +18,7 @@ mkdir -p "$out"
 # on the glass at an offset of whole tiles, beside a tiled macro of the whole glass.
 "$make_svs" "$out/synthetic-leica.scn" --format scn --width 3072 --height 2048 \
     --tile 256 --mpp 0.5 --levels 3 --colour ycbcr --seed 5
+# 3DHistech TIFF: levels only, each description Aperio's bar layout without a vendor's
+# name, the pixel size as MPP and 3dh_PixelSizeX/Y; OpenSlide reads it as a generic TIFF.
+"$make_svs" "$out/synthetic-3dhistech.tiff" --format 3dhistech --width 3000 --height 2000 \
+    --tile 256 --mpp 0.2425 --levels 4 --colour ycbcr --seed 9
