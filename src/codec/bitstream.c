@@ -419,6 +419,9 @@ size_t s2d_jpeg_strip_text(uint8_t *p, size_t n)
             break;
         }
         size_t len = 2 + be16(p + i + 2);
+        if (len < 4 || len > n - i) {
+            break;   // not a sound frame: the rest stays as it is
+        }
         bool text = m == 0xFE || (m >= 0xE0 && m <= 0xEF && !colour_segment(m, p + i + 4, len - 4));
         if (!text) {
             memmove(p + out, p + i, len);
@@ -436,6 +439,9 @@ size_t s2d_j2k_strip_text(uint8_t *p, size_t n, bool *comment_left)
     size_t i = 2, out = 2;   // after SOC
     while (i + 4 <= n && be16(p + i) != 0xFF90) {
         size_t len = 2 + be16(p + i + 2);
+        if (len < 4 || len > n - i) {
+            break;   // not a sound codestream: the rest stays as it is
+        }
         if (be16(p + i) != 0xFF64) {
             memmove(p + out, p + i, len);
             out += len;
@@ -448,9 +454,12 @@ size_t s2d_j2k_strip_text(uint8_t *p, size_t n, bool *comment_left)
     for (size_t t = out; t + 12 <= n && be16(p + t) == 0xFF90;) {
         uint32_t psot = be32(p + t + 6);
         size_t part_end = psot == 0 ? n - 2 : t + psot, j = t + 12;
-        while (j + 4 <= part_end && be16(p + j) != 0xFF93) {
+        while (j + 4 <= part_end && part_end <= n && be16(p + j) != 0xFF93) {
             *comment_left |= be16(p + j) == 0xFF64;
             j += 2 + be16(p + j + 2);
+        }
+        if (part_end <= t) {
+            break;
         }
         t = part_end;
     }

@@ -63,9 +63,10 @@ bool s2d_jpeg_complete(const uint8_t *p, size_t n, int width, int height);
  *  @return NULL when it holds, else what is wrong (a static string). */
 const char *s2d_jpeg_frame_flaw(const uint8_t *p, size_t n, int width, int height);
 
-/** Removes from a JPEG frame that passed s2d_jpeg_frame_flaw the segments that can carry
- *  text: comments (COM) and application segments (APPn), but for the JFIF (APP0) and Adobe
- *  (APP14) ones that say how to read the colours. Pixels are unchanged.
+/** Removes from a JPEG frame the segments before its first scan that can carry text:
+ *  comments (COM) and application segments (APPn), but for the JFIF (APP0) and Adobe
+ *  (APP14) ones that say how to read the colours. Pixels are unchanged. A segment whose
+ *  length runs past the end stops the walk (what follows stays as it is).
  *  @return the frame's new length (its bytes moved down in place). */
 size_t s2d_jpeg_strip_text(uint8_t *p, size_t n);
 

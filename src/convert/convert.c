@@ -605,7 +605,11 @@ static bool convert_microscopy(job *jb, s2d_convert_report *report, const char *
     jb->slide.absent_pixel_lab[1] = jb->slide.absent_pixel_lab[2] = 0x8080;
     s2d_micro m = {.path = jb->slide_path, .outdir = jb->outdir, .opts = jb->opts,
                    .src = jb->reader, .id = &jb->id, .shared = &jb->slide, .diag = &jb->diag};
-    bool ok = s2d_micro_plan(&m, err) && s2d_micro_write(&m, err);
+    bool ok = make_label(jb, err);
+    m.label_rgb = jb->label_rgb;
+    m.label_w = jb->label_desc.pix.width;
+    m.label_h = jb->label_desc.pix.height;
+    ok = ok && s2d_micro_plan(&m, err) && s2d_micro_write(&m, err);
     jb->outputs = m.outputs;
     jb->noutputs = m.noutputs;
     m.outputs = NULL;   // the job's now

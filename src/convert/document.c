@@ -9,6 +9,7 @@
 
 #include "convert/outdir.h"
 #include "convert/pdf_writer.h"
+#include "codec/bitstream.h"
 #include "dicom/part10.h"
 
 #define DOCUMENT_NAME "document.dcm"
@@ -150,6 +151,9 @@ static bool write_page(s2d_pages *pg, s2d_pdf *pdf, int i, bool *copied, s2d_err
         p.black_is_1 = img->pix.colour == S2D_COLOUR_MONO_MIN_IS_BLACK;
     } else if (img->native.coding == S2D_CODING_JPEG &&
                s2d_source_page_jpeg(pg->src, i, &coded, &colour, &ignored)) {
+        if (pg->opts->deidentify) {
+            coded.len = s2d_jpeg_strip_text(coded.data, coded.len);   // EXIF, comments
+        }
         p.coding = S2D_PDF_JPEG;
         p.components = colour == S2D_COLOUR_MONO_MIN_IS_BLACK ? 1 : 3;
         p.bits = 8;

@@ -234,15 +234,21 @@ bool s2d_micro_plan(s2d_micro *m, s2d_error *err)
     if (!(m->desc.codec = chosen_codec(m, err))) {
         return false;
     }
-    if (!o->no_label && l->label_page >= 0) {
+    // De-identified: the label's writing and barcode, the overview that shows the label,
+    // and a thumbnail the scanner made (its extent unknown) stay out; a replacement label
+    // goes in.
+    if (o->deidentify) {
+        m->desc.label_w = m->label_rgb ? m->label_w : 0;
+        m->desc.label_h = m->label_rgb ? m->label_h : 0;
+    } else if (!o->no_label && l->label_page >= 0) {
         m->desc.label_w = s2d_source_page(m->src, l->label_page)->pix.width;
         m->desc.label_h = s2d_source_page(m->src, l->label_page)->pix.height;
     }
-    if (!o->no_overview && l->overview_page >= 0) {
+    if (!o->deidentify && !o->no_overview && l->overview_page >= 0) {
         m->desc.overview_w = s2d_source_page(m->src, l->overview_page)->pix.width;
         m->desc.overview_h = s2d_source_page(m->src, l->overview_page)->pix.height;
     }
-    if (!o->no_thumbnail && l->thumbnail_page >= 0) {
+    if (!o->deidentify && !o->no_thumbnail && l->thumbnail_page >= 0) {
         m->desc.thumbnail_w = s2d_source_page(m->src, l->thumbnail_page)->pix.width;
         m->desc.thumbnail_h = s2d_source_page(m->src, l->thumbnail_page)->pix.height;
     }
@@ -466,10 +472,31 @@ static s2d_iod_instance instance_of(s2d_micro *m, const s2d_plan_instance *pi, i
     return in;
 }
 
-// An RGB page of the file (QPTIFF's label, overview, thumbnail) as one JPEG frame.
+// An RGB image as one JPEG frame.
+static bool write_rgb_frame(const s2d_plan_instance *pi, const uint8_t *rgb, size_t stride,
+                            int quality, s2d_output *out, s2d_error *err)
+{
+    s2d_codec_opts copts = {.quality = quality};
+    void *enc = pi->codec->enc_new(&pi->pixels, &copts, err);
+    const uint8_t *jpeg;
+    size_t len;
+    bool ok = enc && pi->codec->encode(enc, rgb, stride, &jpeg, &len, err) &&
+              s2d_part10_add_frame(out->writer, jpeg, len, err);
+    if (enc) {
+        pi->codec->enc_free(enc);
+    }
+    return ok;
+}
+
+// An RGB page of the file (QPTIFF's label, overview, thumbnail), or the replacement label,
+// as one JPEG frame.
 static bool write_rgb_page(s2d_micro *m, const s2d_plan_instance *pi, s2d_output *out,
                            s2d_error *err)
 {
+    if (pi->role == S2D_ROLE_LABEL && m->label_rgb) {
+        return write_rgb_frame(pi, m->label_rgb, (size_t)m->label_w * 3, m->opts->quality, out,
+                               err);
+    }
     const s2d_plane_layout *l = m->layout;
     int page = pi->role == S2D_ROLE_LABEL      ? l->label_page
                : pi->role == S2D_ROLE_OVERVIEW ? l->overview_page
@@ -484,17 +511,8 @@ static bool write_rgb_page(s2d_micro *m, const s2d_plan_instance *pi, s2d_output
     if (!rgb) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    s2d_codec_opts copts = {.quality = m->opts->quality};
-    void *enc = NULL;
-    const uint8_t *jpeg;
-    size_t len;
     bool ok = s2d_source_read_rows(m->src, page, 0, img->pix.height, rgb, stride, err) &&
-              (enc = pi->codec->enc_new(&pi->pixels, &copts, err)) != NULL &&
-              pi->codec->encode(enc, rgb, stride, &jpeg, &len, err) &&
-              s2d_part10_add_frame(out->writer, jpeg, len, err);
-    if (enc) {
-        pi->codec->enc_free(enc);
-    }
+              write_rgb_frame(pi, rgb, stride, m->opts->quality, out, err);
     free(rgb);
     return ok;
 }

@@ -34,6 +34,10 @@ typedef struct s2d_micro {
     const s2d_identity *id;
     s2d_iod_shared *shared;           // described as WSM
     s2d_diag *diag;
+    // --deidentify's replacement label, 8-bit RGB of label_w x label_h, or NULL. Under
+    // --deidentify the file's own RGB images (label, overview, thumbnail) are not written.
+    const uint8_t *label_rgb;
+    uint32_t label_w, label_h;
     // Made by s2d_micro_plan, freed by s2d_micro_free.
     const s2d_plane_layout *layout;   // the source's
     s2d_pixdesc stored;               // every plane as the file holds it

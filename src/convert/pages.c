@@ -10,6 +10,7 @@
 #include "convert/document.h"
 #include "convert/outdir.h"
 #include "convert/window.h"
+#include "codec/bitstream.h"
 #include "core/clock.h"
 #include "dicom/part10.h"
 #include "dicom/source_terms.h"
@@ -167,6 +168,14 @@ bool s2d_pages_plan(s2d_pages *pg, s2d_error *err)
         return false;
     }
     describe_kind(pg);
+    // Patient Identity Removed YES speaks for the pixels too, and no one has looked at them.
+    if (pg->opts->deidentify && pg->shared->burned_in_annotation) {
+        return s2d_error_set(err, S2D_ERR_USAGE,
+                             "--deidentify: %s pages may show names and dates (Burned In "
+                             "Annotation YES), which slide2dcm does not remove; once you have "
+                             "checked they do not, add --burned-in-annotation no",
+                             kind_names[pg->kind]);
+    }
     if (pg->opts->as_pdf && pg->kind != S2D_PAGES_DOCUMENT) {
         return s2d_error_set(err, S2D_ERR_INPUT, "%s: --as pdf writes documents, and this "
                              "file is taken for %s (%s): add --kind document",
@@ -372,8 +381,11 @@ static bool write_page(instance_work *w, int page, s2d_error *err)
     if (pi->copied) {
         s2d_buf jpeg = {0};
         s2d_colour colour;
-        bool ok = s2d_source_page_jpeg(pg->src, page, &jpeg, &colour, err) &&
-                  s2d_part10_add_frame(w->writer, jpeg.data, jpeg.len, err);
+        bool ok = s2d_source_page_jpeg(pg->src, page, &jpeg, &colour, err);
+        if (ok && pg->opts->deidentify) {
+            jpeg.len = s2d_jpeg_strip_text(jpeg.data, jpeg.len);   // EXIF, comments
+        }
+        ok = ok && s2d_part10_add_frame(w->writer, jpeg.data, jpeg.len, err);
         s2d_buf_free(&jpeg);
         return ok;
     }

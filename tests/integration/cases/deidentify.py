@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""deidentify.py SLIDE2DCM MAKE_SVS WORKDIR
+"""deidentify.py SLIDE2DCM MAKE_SVS WORKDIR QPTIFF
 
 --deidentify (issue 18): a synthetic SVS and plain TIFFs whose file names, barcode,
 description fields and dates carry marker strings are converted (convert, batch with a
@@ -25,7 +25,7 @@ from checks import Checks  # noqa: E402
 from synthetic_tiff import tiled_tiff  # noqa: E402
 
 checks = Checks()
-slide2dcm, make_svs, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+slide2dcm, make_svs, work, qptiff = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 shutil.rmtree(work, ignore_errors=True)
 work.mkdir(parents=True)
 
@@ -230,8 +230,18 @@ for kind, suffix, mode in (("PNG", ".png", "RGB"), ("PNG", ".png", "RGBA"), ("PN
         no_markers(out, what)
 
 # 3. Plain TIFFs: VL Photographic / Secondary Capture, and the Encapsulated PDF.
-for source, extra, what in ((photo, [], "photo"), (document, ["--kind", "document"], "SC"),
-                            (document, ["--kind", "document", "--as", "pdf"], "PDF")):
+# Pages that may show names (documents: Burned In Annotation YES) are refused until the
+# user says they do not.
+rc, log = run("convert", document, "-o", work / "plain-refused", "--deidentify", "--kind",
+              "document")
+checks.expect(rc == 2 and "--burned-in-annotation no" in log and
+              len(log.strip().splitlines()) == 1 and not (work / "plain-refused").exists(),
+              "document pages under --deidentify: refused in one line, nothing written", log)
+no_annotation = ["--burned-in-annotation", "no"]
+for source, extra, what in ((photo, [], "photo"),
+                            (document, ["--kind", "document", *no_annotation], "SC"),
+                            (document, ["--kind", "document", "--as", "pdf", *no_annotation],
+                             "PDF")):
     out = work / ("plain-" + what)
     rc, log = run("convert", source, "-o", out, "-q", "--deidentify", *extra)
     checks.expect(rc == 0, "plain TIFF (%s) --deidentify exits 0" % what, log.strip())
@@ -285,6 +295,18 @@ if rc == 0:
     deid0 = pydicom.dcmread(work / "tiles-deid" / "level-0.dcm").pixel_array
     checks.expect(np.array_equal(plain0, deid0), "the stripped copies decode to the same pixels")
     check_instance(work / "tiles-deid" / "level-0.dcm")
+
+# 4c. A microscopy file (QPTIFF): its own label, overview and thumbnail (the label's writing,
+# the slide seen whole) stay out; a replacement label goes in.
+for extra, expected in (([], set()), (["--label-text", "CASE 17"], {"label.dcm"})):
+    out = work / ("qptiff" + ("-label" if extra else ""))
+    rc, log = run("convert", qptiff, "-o", out, "-q", "--deidentify", *extra)
+    names = {p.name for p in out.glob("*.dcm")}
+    checks.expect(rc == 0 and names and {n for n in names if "level" not in n} == expected,
+                  "QPTIFF --deidentify %s: no associated image of the file (%s)"
+                  % (" ".join(extra), sorted(n for n in names if "level" not in n)), log.strip())
+    for path in sorted(out.glob("*.dcm"))[:3] + sorted(out.glob("label.dcm")):
+        check_instance(path)
 
 # 5. Errors: one line, naming the option and the file, never a value.
 rc, log = run("convert", slide, "-o", work / "e1", "--label-text", "X")
