@@ -302,7 +302,7 @@ static bool write_slidedat(const options *o, const char *path, uint32_t preview_
               ini(f, "IMAGE_OVERLAP_MICROMETERS_X = 0") &&
               ini(f, "IMAGE_OVERLAP_MICROMETERS_Y = 0") &&
               ini(f, "SLIDE_CONTENT = DIGITAL_SLIDE") &&
-              ini(f, "SLIDE_CREATIONDATETIME = 02/11/2025 17:05:09") &&
+              ini(f, "SLIDE_CREATIONDATETIME = 25/11/2025 17:05:09") &&
               ini(f, "SLIDE_TYPE = SLIDE_TYPE_BRIGHTFIELD") &&
               ini(f, "CAMERA_TYPE = synthetic camera") &&
               ini(f, "OBJECTIVE_MAGNIFICATION = %d", o->mag) &&

@@ -1382,7 +1382,7 @@ static int write_histech(TIFF *tif, const Options *o, const Scene *sc)
         double mpp = o->mpp * o->width / lw;
         char desc[400];
         snprintf(desc, sizeof desc,
-                 "\r\n%ux%u (%ux%u) JPEG/RGB Q=%u|Date = 02/11/2025|Time = 17:05:09"
+                 "\r\n%ux%u (%ux%u) JPEG/RGB Q=%u|Date = 25/11/2025|Time = 17:05:09"
                  "|MPP = %.6g|3dh_PixelSizeX = %.6g|3dh_PixelSizeY = %.6g"
                  "|3dh_Filter = Default|3dh_Profile = Current Profile",
                  lw, lh, o->tile, o->tile, o->quality, mpp, mpp, mpp);

@@ -34,21 +34,13 @@ static double number_of(const char *description, const char *key)
     return v;
 }
 
-// "29/12/2009" and "12:43:52" (day first) as the acquisition date and time, when both read.
+// The scan's date and time (day first), when they read.
 static void scan_datetime(const char *description, char out[27])
 {
     char *date = strdup(description), *time = strdup(description);
-    const char *d = date ? value_of(date, "Date") : NULL, *t = time ? value_of(time, "Time") : NULL;
-    unsigned day, month, year, hh, mm, ss;
-    char tiff[32];
-    out[0] = '\0';
-    if (d && t && sscanf(d, "%2u/%2u/%4u", &day, &month, &year) == 3 &&
-        sscanf(t, "%2u:%2u:%2u", &hh, &mm, &ss) == 3) {
-        snprintf(tiff, sizeof tiff, "%04u:%02u:%02u %02u:%02u:%02u", year, month, day, hh, mm,
-                 ss);
-        if (!s2d_meta_tiff_datetime(tiff, out)) {
-            out[0] = '\0';
-        }
+    if (!date || !time ||
+        !s2d_meta_dmy_datetime(value_of(date, "Date"), value_of(time, "Time"), out)) {
+        out[0] = '\0';
     }
     free(date);
     free(time);

@@ -321,6 +321,8 @@ static bool read_meta(openslide_t *osr, s2d_source_meta *m)
                               prop(osr, "aperio.Time Zone"), m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(prop(osr, "leica.creation-date"), m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(prop(osr, "ventana.ScanDate"), m->acquisition_datetime) &&
+        !s2d_meta_dmy_datetime(prop(osr, "mirax.GENERAL.SLIDE_CREATIONDATETIME"), NULL,
+                               m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(prop(osr, "tiff.DateTime"), m->acquisition_datetime)) {
         m->acquisition_datetime[0] = '\0';
     }

@@ -57,6 +57,21 @@ bool s2d_meta_us_datetime(const char *date, const char *time, const char *zone, 
     return true;
 }
 
+bool s2d_meta_dmy_datetime(const char *date, const char *time, char out[27])
+{
+    int d, mo, y, hh = 0, mm = 0, ss = 0, used = 0;
+    if (!date || sscanf(date, "%d/%d/%d%n", &d, &mo, &y, &used) != 3) {
+        return false;
+    }
+    sscanf(time ? time : date + used, "%d:%d:%d", &hh, &mm, &ss);
+    if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || hh < 0 || hh > 23 ||
+        mm < 0 || mm > 59 || ss < 0 || ss > 60) {
+        return false;
+    }
+    format_dt(out, y, mo, d, hh, mm, ss);
+    return true;
+}
+
 bool s2d_meta_tiff_datetime(const char *v, char out[27])
 {
     int y, mo, d, hh, mm, ss;

@@ -97,6 +97,10 @@ bool s2d_meta_us_datetime(const char *date, const char *time, const char *zone, 
 /** "2009:12:29 09:59:15" (TIFF DateTime) or "2010-10-14T10:20:07" (ISO 8601) into out. */
 bool s2d_meta_tiff_datetime(const char *text, char out[27]);
 
+/** Day first, as 3DHistech writes it: "29/12/2009" + "12:43:52" into out; time NULL takes
+ *  the clock after the date in its own text ("20/02/2008 13:12:26", MIRAX), if any. */
+bool s2d_meta_dmy_datetime(const char *date, const char *time, char out[27]);
+
 /** Appends a channel of "" and zeros to meta's channels.
  *  @return it (owned by meta, valid until the next append), or NULL for lack of memory. */
 s2d_source_channel *s2d_meta_add_channel(s2d_source_meta *meta);

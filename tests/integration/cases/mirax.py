@@ -8,7 +8,8 @@ on make_mirax's slide: SLIDE.mrxs beside its folder (Slidedat.ini, Index.dat, da
 OpenSlide names the vendor mirax and slide2dcm reads it through OpenSlide (format title
 "MIRAX, read by OpenSlide"), every file encoded. Every output file carries what the
 folder's Slidedat.ini says, read here with configparser: manufacturer 3DHISTECH, the serial
-GENERAL.SCANNER_HARDWARE_ID, the software NONHIERLAYER_0_SECTION.SCANNER_SOFTWARE_VERSION;
+GENERAL.SCANNER_HARDWARE_ID, the software NONHIERLAYER_0_SECTION.SCANNER_SOFTWARE_VERSION,
+the scan's date GENERAL.SLIDE_CREATIONDATETIME (day first);
 level 0 the zoom level 0 section's MICROMETER_PER_PIXEL_X/Y as pixel spacing,
 OBJECTIVE_MAGNIFICATION as objective lens power, and its pixels within 45 dB of OpenSlide's
 read_region. MIRAX records no barcode text, so the container is the file's stem. The
@@ -63,6 +64,9 @@ def check_files(slide, out, report, ini):
     general, scanner = ini["GENERAL"], ini["NONHIERLAYER_0_SECTION"]
     level0 = ini[ini["HIERARCHICAL"]["HIER_0_VAL_0_SECTION"]]
     stem = name[:-len(".mrxs")]
+    day_month_year, clock = general["SLIDE_CREATIONDATETIME"].split()
+    day, month, year = day_month_year.split("/")
+    stamp = year + month + day + clock.replace(":", "")
     for f in sorted(modes):
         ds = pydicom.dcmread(os.path.join(out, f), stop_before_pixels=True)
         tag = "%s %s: " % (name, f)
@@ -75,6 +79,8 @@ def check_files(slide, out, report, ini):
                       tag + "scanner from Slidedat.ini", str(got))
         checks.expect(ds.ContainerIdentifier == stem, tag + "container: the file's stem",
                       ds.ContainerIdentifier)
+        checks.expect(ds.AcquisitionDateTime.startswith(stamp),
+                      tag + "scan date SLIDE_CREATIONDATETIME, day first", ds.AcquisitionDateTime)
     ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"))
     spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
     # Pixel Spacing is (row, column): Y then X, in mm.
