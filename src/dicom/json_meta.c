@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base64.h"
+
 // Tags a dataset cannot hold at all: file meta and command groups, group lengths, and
 // everything from Pixel Data on (which the writer places after the dataset).
 static bool outside_dataset(uint32_t tag)
@@ -152,43 +154,6 @@ static bool join_strings(json_t *values, const char *vr, s2d_buf *text, const ch
     return true;
 }
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-static bool decode_base64(const char *s, s2d_buf *out)
-{
-    uint32_t acc = 0;
-    int bits = 0, padding = 0;
-    for (; *s; s++) {
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-            continue;
-        }
-        if (*s == '=') {
-            padding++;
-            continue;
-        }
-        int v = b64_value(*s);
-        if (v < 0 || padding) {
-            return false;   // not base64, or data after the padding
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            s2d_buf_append_byte(out, (uint8_t)(acc >> bits));
-        }
-    }
-    // Leftover bits must be the zero fill of a final partial group, never a whole sextet.
-    return bits < 6 && padding <= 2 && (acc & ((1u << bits) - 1)) == 0 && !out->failed;
-}
-
 static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *path, s2d_error *err)
 {
     const char *vr = json_string_value(json_object_get(attr, "vr"));
@@ -228,7 +193,7 @@ static bool put_attribute(s2d_ds *ds, uint32_t tag, json_t *attr, const char *pa
     if (vr_in(vr, binary_vrs)) {
         s2d_buf bytes = {0};
         const char *b64 = json_string_value(inline_binary);
-        if (b64 && !decode_base64(b64, &bytes)) {
+        if (b64 && !s2d_base64_decode(b64, &bytes)) {
             s2d_buf_free(&bytes);
             return s2d_error_set(err, S2D_ERR_INPUT, "%s: (%04X,%04X) InlineBinary is not base64",
                                  path, tag >> 16, tag & 0xFFFF);

@@ -164,14 +164,9 @@ static bool read_meta(const s2d_tiffdir *td, const s2d_xml_node *collection,
     // attribute, as it is.
     const s2d_xml_node *barcode = s2d_xml_child(collection, "barcode");
     if (barcode) {
-        s2d_buf decoded = {0};
-        if (s2d_meta_base64(s2d_xml_text(barcode), &decoded)) {
-            snprintf(m->barcode, sizeof m->barcode, "%.*s", (int)decoded.len,
-                     (const char *)decoded.data);
-        }
-        bool nomem = decoded.failed;
-        s2d_buf_free(&decoded);
-        if (nomem) {
+        bool nomem;
+        if (!s2d_meta_base64_text(s2d_xml_text(barcode), m->barcode, sizeof m->barcode,
+                                  &nomem) && nomem) {
             return false;
         }
     } else if (s2d_xml_attr(collection, "barcode")) {

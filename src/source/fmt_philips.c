@@ -27,6 +27,7 @@
 #include <string.h>
 #include <tiffio.h>
 
+#include "core/base64.h"
 #include "source/tiffio.h"
 #include "source/xml.h"
 
@@ -138,33 +139,14 @@ static void unquoted(const char *text, char *out, size_t n)
     out[k] = '\0';
 }
 
-// "20261125101112.000000" (DICOM DT, fraction ignored) into meta's form.
-static bool acquisition_datetime(const char *text, char out[27])
-{
-    size_t digits = text ? strspn(text, "0123456789") : 0;
-    if (digits < 14) {
-        return false;
-    }
-    snprintf(out, 27, "%.14s", text);
-    return true;
-}
-
 // The barcode, base64 in PIM_DP_UFS_BARCODE; its plain text when that is no base64 of
 // printable text.
 static bool read_barcode(const char *text, char *out, size_t n)
 {
-    s2d_buf decoded = {0};
-    bool printable = s2d_meta_base64(text, &decoded) && decoded.len > 0;
-    for (size_t i = 0; printable && i < decoded.len; i++) {
-        printable = decoded.data[i] >= 0x20 && decoded.data[i] < 0x7F;
-    }
-    bool nomem = decoded.failed;
-    if (printable) {
-        snprintf(out, n, "%.*s", (int)decoded.len, (const char *)decoded.data);
-    } else {
+    bool nomem;
+    if (!s2d_meta_base64_text(text, out, n, &nomem)) {
         unquoted(text, out, n);
     }
-    s2d_buf_free(&decoded);
     return !nomem;
 }
 
@@ -212,7 +194,7 @@ static bool read_meta(const s2d_tiffdir *td, const s2d_xml_node *root, const s2d
         m->mpp_y = row_mm * 1000;
     }
     m->objective_power = derivation_objective(attribute(wsi, "DICOM_DERIVATION_DESCRIPTION"));
-    if (!acquisition_datetime(attribute(root, "DICOM_ACQUISITION_DATETIME"),
+    if (!s2d_meta_tiff_datetime(attribute(root, "DICOM_ACQUISITION_DATETIME"),
                               m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(td->ifds[0].datetime, m->acquisition_datetime)) {
         m->acquisition_datetime[0] = '\0';
@@ -309,7 +291,7 @@ static bool add_embedded(s2d_source *src, const s2d_xml_node *root, const char *
         return true;
     }
     s2d_buf jpeg = {0};
-    bool decoded = s2d_meta_base64(data, &jpeg);
+    bool decoded = s2d_base64_decode(data, &jpeg);
     bool nomem = jpeg.failed;
     if (decoded) {
         s2d_tiff_source_set_embedded(src, &jpeg, role);

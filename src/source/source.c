@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/base64.h"
 #include "core/fs.h"
 #include "source/source_impl.h"
 
@@ -77,7 +78,9 @@ bool s2d_meta_tiff_datetime(const char *v, char out[27])
     int y, mo, d, hh, mm, ss;
     if (!v || !v[0] ||
         (sscanf(v, "%d:%d:%d %d:%d:%d", &y, &mo, &d, &hh, &mm, &ss) != 6 &&
-         sscanf(v, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &hh, &mm, &ss) != 6)) {
+         sscanf(v, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &hh, &mm, &ss) != 6 &&
+         (strspn(v, "0123456789") < 14 ||
+          sscanf(v, "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &hh, &mm, &ss) != 6))) {
         return false;
     }
     if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || hh < 0 || hh > 23 ||
@@ -139,42 +142,21 @@ bool s2d_meta_fluorescence(const char *text, s2d_source_meta *m, bool *found)
     return true;
 }
 
-static int base64_digit(char c)
+bool s2d_meta_base64_text(const char *text, char *out, size_t n, bool *nomem)
 {
-    static const char digits[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *at = c ? strchr(digits, c) : NULL;
-    return at ? (int)(at - digits) : -1;
-}
-
-bool s2d_meta_base64(const char *text, s2d_buf *out)
-{
-    out->len = 0;
-    uint32_t bits = 0;
-    int held = 0;
-    bool padded = false;
-    for (const char *p = text; *p; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-            continue;
-        }
-        if (*p == '=') {
-            padded = true;
-            continue;
-        }
-        int d = base64_digit(*p);
-        if (d < 0 || padded) {
-            return false;   // another character, or digits after the padding
-        }
-        bits = bits << 6 | (uint32_t)d;
-        held += 6;
-        if (held >= 8) {
-            held -= 8;
-            s2d_buf_append_byte(out, (uint8_t)(bits >> held));
-        }
-        bits &= (1u << held) - 1;
+    s2d_buf decoded = {0};
+    bool ok = text && s2d_base64_decode(text, &decoded) && decoded.len > 0 &&
+              decoded.len < n;
+    for (size_t i = 0; ok && i < decoded.len; i++) {
+        ok = decoded.data[i] >= 0x20 && decoded.data[i] < 0x7F;
     }
-    // A lone digit at the end carries no whole byte: no encoder writes one.
-    return held < 6 && !out->failed;
+    if (ok) {
+        memcpy(out, decoded.data, decoded.len);
+        out[decoded.len] = '\0';
+    }
+    *nomem = decoded.failed;
+    s2d_buf_free(&decoded);
+    return ok;
 }
 
 void s2d_meta_default_background(s2d_source_meta *m)

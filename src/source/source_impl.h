@@ -94,7 +94,9 @@ double s2d_meta_positive(const char *text);
 /** "12/29/09" + "09:59:15" (either NULL) + "GMT-05:00" (may be NULL) into out. */
 bool s2d_meta_us_datetime(const char *date, const char *time, const char *zone, char out[27]);
 
-/** "2009:12:29 09:59:15" (TIFF DateTime) or "2010-10-14T10:20:07" (ISO 8601) into out. */
+/** "2009:12:29 09:59:15" (TIFF DateTime), "2010-10-14T10:20:07" (ISO 8601) or
+ *  "20261125101112[.ffffff]" (DICOM DT; the fraction ignored) into out, each field in its
+ *  range. @return false for anything else. */
 bool s2d_meta_tiff_datetime(const char *text, char out[27]);
 
 /** Day first, as 3DHistech writes it: "29/12/2009" + "12:43:52" into out; time NULL takes
@@ -112,9 +114,10 @@ s2d_source_channel *s2d_meta_add_channel(s2d_source_meta *meta);
  *  @return false only for lack of memory. */
 bool s2d_meta_fluorescence(const char *text, s2d_source_meta *meta, bool *found);
 
-/** Decodes base64 text (white space ignored, padding optional) into out, replacing its
- *  contents. @return false when text is not base64 or memory ran out. */
-bool s2d_meta_base64(const char *text, s2d_buf *out);
+/** A base64 value that decodes to printable ASCII text shorter than n (a barcode), into
+ *  out. False, out untouched, when text is NULL, not base64, or not such text; *nomem
+ *  tells running out of memory apart. */
+bool s2d_meta_base64_text(const char *text, char *out, size_t n, bool *nomem);
 
 /** Empty glass: white in brightfield, black in fluorescence. */
 void s2d_meta_default_background(s2d_source_meta *meta);

@@ -458,8 +458,11 @@ bool s2d_tiff_source_set_embedded(s2d_source *src, s2d_buf *jpeg, s2d_image_role
 {
     s2d_jpeg_facts f;
     int at = associated_slot(src, role);
+    // Its size is only what its frame header claims: a kilobyte of XML could ask for a
+    // 65535 x 65535 picture, 12.9 GB decoded.
     if (at < 0 || !s2d_jpeg_parse(jpeg->data, jpeg->len, &f) || f.sof != 0xC0 ||
-        f.precision != 8 || (f.ncomp != 1 && f.ncomp != 3) || f.width <= 0 || f.height <= 0) {
+        f.precision != 8 || (f.ncomp != 1 && f.ncomp != 3) || f.width <= 0 || f.height <= 0 ||
+        (uint64_t)f.width * (uint64_t)f.height > S2D_EMBEDDED_MAX_PIXELS) {
         return false;
     }
     s2d_source_image img = {.role = role,

@@ -79,10 +79,14 @@ bool s2d_tiff_level_follows(const s2d_source *src, const s2d_tiff_level *tl);
  *  description and history from the listing. False when there is no room. */
 bool s2d_tiff_source_set_associated(s2d_source *src, int ifd, s2d_image_role role);
 
+/** The largest label or macro kept outside the directories (a Philips XML's base64 JPEG):
+ *  100 megapixels, far above the few megapixels of a label or macro camera's picture. */
+#define S2D_EMBEDDED_MAX_PIXELS 100000000u
+
 /** Makes a complete baseline JPEG stream kept outside the directories the associated image
  *  of that role (replacing an earlier one); takes *jpeg's bytes (left empty) when it
  *  returns true. False, *jpeg untouched, when it is no 8-bit baseline JPEG of 1 or 3
- *  components or there is no room. */
+ *  components, larger than S2D_EMBEDDED_MAX_PIXELS, or there is no room. */
 bool s2d_tiff_source_set_embedded(s2d_source *src, s2d_buf *jpeg, s2d_image_role role);
 
 /** Sorts a stripped IFD of a tiled layout: may make it an associated image; false only for

@@ -463,6 +463,29 @@ static void test_sniff(void)
     CHECK(!s2d_source_sniff(path));
 }
 
+// What the format files read from scanners' text: dates in their three forms, each field in
+// range, and base64 barcodes that must decode to printable text.
+static void test_meta_text(void)
+{
+    char dt[27];
+    CHECK(s2d_meta_tiff_datetime("2009:12:29 09:59:15", dt) && !strcmp(dt, "20091229095915"));
+    CHECK(s2d_meta_tiff_datetime("20261125101112.000000", dt) && !strcmp(dt, "20261125101112"));
+    CHECK(!s2d_meta_tiff_datetime("20261325101112", dt));   // month 13
+    CHECK(!s2d_meta_tiff_datetime("20261100101112", dt));   // day 0
+    CHECK(!s2d_meta_tiff_datetime("00001125101112", dt));   // year 0
+    CHECK(!s2d_meta_tiff_datetime("2026112510111", dt));    // 13 digits
+    char barcode[16];
+    bool nomem = true;
+    CHECK(s2d_meta_base64_text("U0xJREUtNDI=", barcode, sizeof barcode, &nomem) &&
+          !strcmp(barcode, "SLIDE-42") && !nomem);
+    strcpy(barcode, "kept");
+    CHECK(!s2d_meta_base64_text("AAEC", barcode, sizeof barcode, &nomem) &&
+          !strcmp(barcode, "kept"));   // bytes 0, 1, 2: not text
+    CHECK(!s2d_meta_base64_text("QUJDREVGR0hJSktMTU5PUFFS", barcode, sizeof barcode, &nomem));
+    CHECK(!s2d_meta_base64_text("SLIDE 42!", barcode, sizeof barcode, &nomem));
+    CHECK(!s2d_meta_base64_text(NULL, barcode, sizeof barcode, &nomem));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -479,5 +502,6 @@ int main(int argc, char **argv)
     test_listing(argv[3]);
     test_ome_channels(argv[3]);
     RUN(test_sniff);
+    RUN(test_meta_text);
     return harness_failures != 0;
 }
