@@ -56,6 +56,8 @@ static bool int_attr(const s2d_xml_node *n, const char *name, int64_t *out)
     return *end == '\0';
 }
 
+// The text of the element path[0]/path[1]/... below n (path ends in NULL), or NULL; owned
+// by the tree.
 static const char *child_text(const s2d_xml_node *n, const char *const *path)
 {
     for (; n && *path; path++) {

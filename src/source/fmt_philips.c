@@ -36,7 +36,7 @@
 
 // ------------------------------------------------------------------ the XML
 
-// The text of the DataObject's attribute of that Name, or NULL.
+// The text of the DataObject's attribute of that Name, or NULL; owned by the tree.
 static const char *attribute(const s2d_xml_node *object, const char *name)
 {
     for (const s2d_xml_node *a = s2d_xml_child(object, "Attribute"); a;
@@ -49,7 +49,8 @@ static const char *attribute(const s2d_xml_node *object, const char *name)
     return NULL;
 }
 
-// The first DataObject of the Array inside the DataObject's attribute of that Name.
+// The first DataObject of the Array inside the DataObject's attribute of that Name, or
+// NULL; owned by the tree.
 static const s2d_xml_node *array_first(const s2d_xml_node *object, const char *name)
 {
     for (const s2d_xml_node *a = s2d_xml_child(object, "Attribute"); a;
@@ -62,7 +63,8 @@ static const s2d_xml_node *array_first(const s2d_xml_node *object, const char *n
     return NULL;
 }
 
-// The scanned images of that PIM_DP_IMAGE_TYPE: the first, and how many there are.
+// The scanned images of that PIM_DP_IMAGE_TYPE: the first (owned by the tree, or NULL), and
+// how many there are.
 static const s2d_xml_node *scanned_image(const s2d_xml_node *root, const char *type, int *count)
 {
     const s2d_xml_node *first = NULL;

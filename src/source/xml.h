@@ -35,9 +35,9 @@ bool s2d_xml_is(const s2d_xml_node *node, const char *local);
 const char *s2d_xml_text(const s2d_xml_node *node);
 /** The value of attribute `name` (compared by local name), or NULL. Owned by the tree. */
 const char *s2d_xml_attr(const s2d_xml_node *node, const char *name);
-/** The first child of that local name, or NULL. */
+/** The first child of that local name, or NULL. Owned by the tree. */
 const s2d_xml_node *s2d_xml_child(const s2d_xml_node *node, const char *local);
-/** The next sibling after node of that local name, or NULL. */
+/** The next sibling after node of that local name, or NULL. Owned by the tree. */
 const s2d_xml_node *s2d_xml_next(const s2d_xml_node *node, const char *local);
 
 #endif
