@@ -559,6 +559,6 @@ bool s2d_tiff_vendor_marked(const s2d_tiffdir *td)
     return s2d_tiffdir_private(td, 0, 65420) != NULL || strncmp(software, "MedScan", 7) == 0 ||
            strncmp(software, "Philips", 7) == 0 || strncmp(desc, "Aperio", 6) == 0 ||
            (d->xmp && strstr(d->xmp, "iScan")) ||
-           (strncmp(desc, "<?xml", 5) == 0 && strstr(desc, "leica-microsystems.com/scn")) ||
+           strstr(desc, "leica-microsystems.com/scn") ||   // with or without a prolog
            s2d_tiff_3dhistech(d);
 }
