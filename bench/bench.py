@@ -44,11 +44,20 @@ REAL_SLIDES = [
     "ome-tiff/OS-2-vsi.ome.tif",
     "synthetic-openslide/boxes.tiff",
 ]
-# Formats no real slide of ../shared/testdata has, as our generator writes them (issue 21):
-# converted like the real slides, against cp + fsync of the file. name: make_svs arguments.
+# Formats no real slide of ../shared/testdata has, as our generators write them (issue 21):
+# converted like the real slides, against cp + fsync of the file (a MIRAX slide: its .mrxs
+# and its folder). name: (generator, its arguments besides the size). MIRAX goes through
+# OpenSlide (decoded), the others are copied tile-exact.
+DECODED_SLIDES = {"synthetic-mirax.mrxs"}
 FORMAT_SLIDES = {
-    "synthetic-philips.tiff": ["--format", "philips", "--tile", "512", "--colour", "ycbcr"],
-    "synthetic-leica.scn": ["--format", "scn", "--tile", "256", "--colour", "ycbcr"],
+    "synthetic-philips.tiff": ("s2d-make-svs", ["--format", "philips", "--tile", "512",
+                                                "--colour", "ycbcr"]),
+    "synthetic-leica.scn": ("s2d-make-svs", ["--format", "scn", "--tile", "256", "--colour",
+                                             "ycbcr"]),
+    "synthetic-3dhistech.tiff": ("s2d-make-svs", ["--format", "3dhistech", "--tile", "256",
+                                                  "--colour", "ycbcr"]),
+    "synthetic-ventana.bif": ("s2d-make-bif", ["--tile", "256"]),
+    "synthetic-mirax.mrxs": ("s2d-make-mirax", ["--tile", "256"]),
 }
 # width, height, levels (--smoke: a quarter, 3 levels): the SCN's region is copied when its
 # smallest level is whole 256-pixel tiles
@@ -227,16 +236,29 @@ def limit_run(b, slide, threads, megapixels):
     return rates(run, megapixels, loop["tiles"])
 
 
+def slide_files(slide):
+    """The files of a slide: the file, and for a MIRAX .mrxs those of its folder too."""
+    folder = os.path.splitext(slide)[0]
+    if slide.endswith(".mrxs") and os.path.isdir(folder):
+        return [slide] + [os.path.join(folder, n) for n in sorted(os.listdir(folder))]
+    return [slide]
+
+
 def cp_run(slide, workdir, megapixels=None):
     dst = os.path.join(workdir, "cp", os.path.basename(slide))
     shutil.rmtree(os.path.dirname(dst), ignore_errors=True)
     os.makedirs(os.path.dirname(dst))
-    warm(slide)
-    run = run_child(["cp", slide, dst], after=lambda: fsync_tree(os.path.dirname(dst)))
+    files = slide_files(slide)
+    for f in files:
+        warm(f)
+    folder = os.path.splitext(slide)[0]
+    cmd = ["cp", "-r", slide, folder, os.path.dirname(dst)] if len(files) > 1 else \
+        ["cp", slide, dst]
+    run = run_child(cmd, after=lambda: fsync_tree(os.path.dirname(dst)))
+    size = sum(os.path.getsize(f) for f in files)
     del run["stdout"]
     run.update({"tool": "cp+fsync", "mode": "copy", "threads": 1,
-                "slide": os.path.basename(slide), "bytes": os.path.getsize(slide),
-                "output_mb": os.path.getsize(slide) / 1e6})
+                "slide": os.path.basename(slide), "bytes": size, "output_mb": size / 1e6})
     shutil.rmtree(os.path.dirname(dst), ignore_errors=True)
     if megapixels:
         run["megapixels"] = megapixels
@@ -257,19 +279,29 @@ def best_run(samples):
 
 # ------------------------------------------------------------------ inputs
 
-def make_slide(b, path, width, height, levels, fmt_args=("--tile", "256")):
+def make_slide(b, path, width, height, levels, fmt_args=("--tile", "256"),
+               tool="s2d-make-svs"):
     """Our generator's Aperio-like slide (256-pixel JPEG tiles, its default Q80, 4x levels;
-    or another format's, fmt_args), cached under the work directory and remade only when its
-    parameters change."""
-    args = ["--width", str(width), "--height", str(height)] + list(fmt_args) + \
-        ["--levels", str(levels)]
+    or another format's: tool and fmt_args), cached under the work directory and remade only
+    when its parameters change. make_bif and make_mirax count level 0 in tiles of --tile."""
+    if tool == "s2d-make-svs":
+        size = ["--width", str(width), "--height", str(height)]
+    else:
+        tile = int(fmt_args[fmt_args.index("--tile") + 1])
+        size = ["--cols", str(width // tile), "--rows", str(height // tile)]
+    args = size + list(fmt_args) + ["--levels", str(levels)]
     stamp = path + ".args"
     if os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == " ".join(args):
         return path
     log("making %s (%dx%d, %d levels)" % (path, width, height, levels))
-    tmp = path + ".partial"
-    subprocess.run([b.make_svs, tmp] + args, check=True)
-    os.replace(tmp, path)
+    if tool == "s2d-make-mirax":
+        # Its folder is named after the .mrxs: made in place.
+        shutil.rmtree(os.path.splitext(path)[0], ignore_errors=True)
+        subprocess.run([os.path.join(b.build_dir, tool), path] + args, check=True)
+    else:
+        tmp = path + ".partial"
+        subprocess.run([os.path.join(b.build_dir, tool), tmp] + args, check=True)
+        os.replace(tmp, path)
     with open(stamp, "w") as f:
         f.write(" ".join(args))
     return path
@@ -523,7 +555,6 @@ def main():
     ap.add_argument("--memory-json", help="bench/memory.sh's results to include")
     b = ap.parse_args()
     b.slide2dcm = os.path.join(b.build_dir, "slide2dcm")
-    b.make_svs = os.path.join(b.build_dir, "s2d-make-svs")
     b.jpeg_limit = os.path.join(b.build_dir, "s2d-jpeg-limit")
     if b.smoke:
         width, height, repeat, threads_list = 2000, 1500, 1, [1]
@@ -556,8 +587,8 @@ def main():
     fw, fh, fl = FORMAT_SLIDE_SIZE
     fw, fh, fl = (fw // 4, fh // 4, 3) if b.smoke else (fw, fh, fl)
     real_paths = [(rel, os.path.join(TESTDATA, rel)) for rel in real] + \
-        [(name, make_slide(b, os.path.join(b.work, name), fw, fh, fl, args))
-         for name, args in FORMAT_SLIDES.items()]
+        [(name, make_slide(b, os.path.join(b.work, name), fw, fh, fl, args, tool))
+         for name, (tool, args) in FORMAT_SLIDES.items()]
     megapixels = width * height / 1e6
     scratch = os.path.join(b.work, "scratch")
     os.makedirs(scratch, exist_ok=True)
@@ -619,6 +650,7 @@ def main():
             "references": [med[("limit", t)] for t in threads_list] + [med[("cp",)]],
         },
         "real_slides": [{"slide": os.path.basename(rel), "path": rel,
+                         "copies_tiles": os.path.basename(rel) not in DECODED_SLIDES,
                          "runs": [med[("real", rel, m, t)] for t in threads_list for m in MODES],
                          "cp": med[("real-cp", rel)]} for rel, _ in real_paths],
         "skipped_slides": SKIPPED_SLIDES,
