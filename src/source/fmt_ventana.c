@@ -9,10 +9,12 @@
  * Level 0's XMP, an EncodeInfo element, says how the scanner's tiles join: per area of
  * interest its tile grid, where it lies, and for each pair of neighbours how many pixels
  * they share (OverlapX, OverlapY). OpenSlide lays every level's tiles out by these
- * overlaps. Where no tile overlaps and the areas lie on the TIFF's own grid, its tiles are
- * the picture as they are and are copied; otherwise the file is declined here and
- * OpenSlide stitches it (fmt_openslide.c, decoded). A "Ventana TIFF" without EncodeInfo is
- * a plain grid and copied. */
+ * overlaps (their confidence-weighted mean, one advance for the slide), a level's tile
+ * holding downsample x downsample level-0 tiles shrunk. We place the tiles the same way:
+ * a level whose tiles land on the TIFF's own grid (no overlap, areas on the grid) is the
+ * picture as stored and is copied; any other level (overlapping tiles: every level of
+ * such a scan) is stitched from pieces of its tiles (tiffio.h), decoded and re-encoded.
+ * A "Ventana TIFF" without EncodeInfo is a plain grid and copied. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,33 +142,64 @@ static const char *iscan_tag(const char *xmp)
 
 // ------------------------------------------------------------------ the tiles' layout
 
-// Whether level 0's EncodeInfo (xml) lays its tiles out as the TIFF's grid of w x h pixels
-// in tiles of tw x th: no joint with an overlap, every scanned area's tiles of that size,
-// starting where the TIFF's grid puts them (its Pos-X/Pos-Y, Pos-Y measured from the
-// bottom, as its AoiOrigin says), and together exactly w x h.
-static bool layout_is_grid(const char *xml, uint32_t w, uint32_t h, uint32_t tw, uint32_t th)
+enum { MAX_AREAS = 64 };
+
+// A scanned area: its tiles (col0, row0) .. of the TIFF's level-0 grid, where its top-left
+// lies on the stitched picture.
+typedef struct area {
+    int64_t x, y;
+    uint32_t col0, row0, cols, rows;
+} area;
+
+// How level 0's EncodeInfo lays the tiles out, as OpenSlide 3.4.1 reads it: one advance
+// from tile to tile for the whole slide, the tile size less the joints' overlaps averaged
+// by their confidence.
+typedef struct layout {
+    double advance_x, advance_y;
+    int n;
+    area areas[MAX_AREAS];
+} layout;
+
+// The joints of the area whose ImageInfo tag is at info (up to the next area) into the
+// confidence-weighted sums. False for a joint of another direction or without numbers.
+static bool add_joints(const char *info, double sum[2], double weight[2])
+{
+    const char *next = next_tag(info + 1, "ImageInfo");
+    for (const char *j = next_tag(info + 1, "TileJointInfo"); j && (!next || j < next);
+         j = next_tag(j + 1, "TileJointInfo")) {
+        char direction[16];
+        double confidence = number_attribute(j, "Confidence");
+        if (!attribute(j, "Direction", direction, sizeof direction) || !(confidence >= 0)) {
+            return false;
+        }
+        int axis = strcmp(direction, "RIGHT") == 0 ? 0 : strcmp(direction, "UP") == 0 ? 1 : -1;
+        double overlap = number_attribute(j, axis == 0 ? "OverlapX" : "OverlapY");
+        if (axis < 0 || isnan(overlap)) {
+            return false;
+        }
+        sum[axis] -= confidence * overlap;
+        weight[axis] += confidence;
+    }
+    return true;
+}
+
+// Level 0's EncodeInfo (xml) for tiles of tw x th: the scanned areas, each at its Pos-X and
+// Pos-Y (the latter measured from the bottom), its first tile at AoiOrigin's OriginX,
+// OriginY. False when it is not one we stitch (OpenSlide's to read).
+static bool read_layout(const char *xml, uint32_t tw, uint32_t th, layout *l)
 {
     const char *stitch = next_tag(xml, "SlideStitchInfo"), *origins = next_tag(xml, "AoiOrigin");
     if (!stitch || !origins) {
         return false;
     }
-    for (const char *j = next_tag(stitch, "TileJointInfo"); j;
-         j = next_tag(j + 1, "TileJointInfo")) {
-        if (number_attribute(j, "OverlapX") != 0 || number_attribute(j, "OverlapY") != 0) {
-            return false;
-        }
-    }
-    // The areas, and AoiOrigin's children in the same order.
-    enum { MAX_AREAS = 64 };
-    double x[MAX_AREAS], y[MAX_AREAS], ox[MAX_AREAS], oy[MAX_AREAS], cols[MAX_AREAS],
-        rows[MAX_AREAS];
-    int n = 0;
+    double sum[2] = {0, 0}, weight[2] = {0, 0}, pos_y[MAX_AREAS];
+    l->n = 0;
     const char *origin = strchr(origins + 1, '<');
     for (const char *a = next_tag(stitch, "ImageInfo"); a; a = next_tag(a + 1, "ImageInfo")) {
         while (origin && origin[1] == '/' && strncmp(origin, "</AoiOrigin", 11) != 0) {
             origin = strchr(origin + 1, '<');   // a child's end tag
         }
-        if (!origin || origin[1] == '/' || n == MAX_AREAS) {
+        if (!origin || origin[1] == '/' || l->n == MAX_AREAS) {
             return false;   // fewer origins than areas, or too many areas for us
         }
         const char *this_origin = origin;
@@ -178,34 +211,134 @@ static bool layout_is_grid(const char *xml, uint32_t w, uint32_t h, uint32_t tw,
         if (scanned == 0) {
             continue;
         }
-        if (number_attribute(a, "Width") != tw || number_attribute(a, "Height") != th) {
-            return false;
-        }
-        x[n] = number_attribute(a, "Pos-X");
-        y[n] = number_attribute(a, "Pos-Y");
-        cols[n] = number_attribute(a, "NumCols");
-        rows[n] = number_attribute(a, "NumRows");
-        ox[n] = number_attribute(this_origin, "OriginX");
-        oy[n] = number_attribute(this_origin, "OriginY");
-        if (!(cols[n] >= 1 && rows[n] >= 1 && x[n] >= 0 && y[n] >= 0 && ox[n] >= 0 &&
-              oy[n] >= 0)) {
+        double x = number_attribute(a, "Pos-X"), y = number_attribute(a, "Pos-Y"),
+               cols = number_attribute(a, "NumCols"), rows = number_attribute(a, "NumRows"),
+               ox = number_attribute(this_origin, "OriginX"),
+               oy = number_attribute(this_origin, "OriginY");
+        if (number_attribute(a, "Width") != tw || number_attribute(a, "Height") != th ||
+            !(cols >= 1 && rows >= 1 && cols <= 65536 && rows <= 65536 && x >= 0 && y >= 0 &&
+              x < 1e9 && y < 1e9 && ox >= 0 && oy >= 0 && ox < 1e9 && oy < 1e9) ||
+            fmod(ox, tw) != 0 || fmod(oy, th) != 0 || cols != floor(cols) ||
+            rows != floor(rows) || !add_joints(a, sum, weight)) {
             return false;   // also NANs
         }
-        n++;
+        area *r = &l->areas[l->n];
+        *r = (area){.x = (int64_t)x, .col0 = (uint32_t)(ox / tw), .row0 = (uint32_t)(oy / th),
+                    .cols = (uint32_t)cols, .rows = (uint32_t)rows};
+        pos_y[l->n++] = (double)(int64_t)y;
     }
-    double top = 0, right = 0, bottom = 0;
-    for (int i = 0; i < n; i++) {
-        top = fmax(top, y[i] + rows[i] * th);
+    if (l->n == 0 || weight[0] <= 0 || weight[1] <= 0) {
+        return false;   // OpenSlide's advance would be no number
     }
-    for (int i = 0; i < n; i++) {
-        double from_top = top - y[i] - rows[i] * th;
-        if (x[i] != ox[i] || from_top != oy[i]) {
-            return false;
+    l->advance_x = tw + sum[0] / weight[0];
+    l->advance_y = th + sum[1] / weight[1];
+    if (!(l->advance_x >= 1 && l->advance_y >= 1)) {
+        return false;
+    }
+    // Pos-Y is where the area's bottom lies above a line below all areas: measured from the
+    // top of the highest one instead.
+    int64_t top = 0, height[MAX_AREAS];
+    for (int i = 0; i < l->n; i++) {
+        height[i] = (int64_t)((l->areas[i].rows - 1) * l->advance_y + th);
+        top = (int64_t)fmax((double)top, pos_y[i] + (double)height[i]);
+    }
+    for (int i = 0; i < l->n; i++) {
+        l->areas[i].y = top - (int64_t)pos_y[i] - height[i];
+    }
+    return true;
+}
+
+static int ascending(uint32_t a, uint32_t b)
+{
+    return (a > b) - (a < b);
+}
+
+static int paint_order(const void *a, const void *b)
+{
+    // Where neighbouring tiles share pixels, OpenSlide 3.4.1's picture shows the right
+    // one's, and the lower one's (measured against its read_region: the other way round
+    // leaves the seams 10 dB worse): the level-0 tiles are painted row by row from the
+    // top, each row from the left. A level-0 tile's row is (row, sy) of its piece, its
+    // column (col, sx).
+    const s2d_tile_piece *p = a, *q = b;
+    return p->row != q->row ? ascending(p->row, q->row)
+           : p->sy != q->sy ? ascending(p->sy, q->sy)
+           : p->col != q->col ? ascending(p->col, q->col)
+                              : ascending(p->sx, q->sx);
+}
+
+// The pieces of a level of downsample ds (IFD d, tiles of tw x th) as the layout places
+// them: each level-0 tile shrunk to tw/ds x th/ds, found in the level's tile (col / ds,
+// row / ds), placed at its position over ds (rounded to a whole pixel). Sets *w, *h (the
+// stitched size) and *grid (the pieces are the TIFF's own grid, the level as stored).
+// @return the pieces in paint order (malloc'd, the caller's) and their number in *n;
+// NULL with *n 1 for lack of memory, with *n 0 when the level is not one we stitch.
+static s2d_tile_piece *level_pieces(const layout *l, uint32_t ds, const s2d_tiff_ifd *d,
+                                    size_t *n, uint32_t *w, uint32_t *h, bool *grid)
+{
+    uint32_t sw = d->tile_w / ds, sh = d->tile_h / ds;
+    uint32_t across = (d->width + d->tile_w - 1) / d->tile_w,
+             down = (d->height + d->tile_h - 1) / d->tile_h;
+    size_t total = 0;
+    for (int i = 0; i < l->n; i++) {
+        total += (size_t)l->areas[i].cols * l->areas[i].rows;
+    }
+    *n = 0;
+    if ((double)total > (double)across * down * ds * ds) {
+        return NULL;   // more tiles than the level holds
+    }
+    s2d_tile_piece *p = malloc(total * sizeof *p);
+    if (!p) {
+        *n = 1;
+        return NULL;
+    }
+    double right = 0, bottom = 0;
+    *grid = true;
+    size_t k = 0;
+    for (int i = 0; i < l->n; i++) {
+        const area *a = &l->areas[i];
+        for (uint32_t r = 0; r < a->rows; r++) {
+            for (uint32_t c = 0; c < a->cols; c++) {
+                uint64_t col = (uint64_t)a->col0 + c, row = (uint64_t)a->row0 + r;
+                double x = ((double)a->x + c * l->advance_x) / ds,
+                       y = ((double)a->y + r * l->advance_y) / ds;
+                if (col / ds >= across || row / ds >= down) {
+                    free(p);
+                    return NULL;   // a tile the level does not store
+                }
+                // The stored tile's pixels beyond the image are not the picture.
+                uint32_t sx = (uint32_t)(col % ds) * sw, sy = (uint32_t)(row % ds) * sh;
+                uint64_t px = (col / ds) * d->tile_w + sx, py = (row / ds) * d->tile_h + sy;
+                s2d_tile_piece *q = &p[k++];
+                *q = (s2d_tile_piece){.x = llround(x), .y = llround(y), .col = (uint32_t)(col / ds),
+                                      .row = (uint32_t)(row / ds), .sx = sx, .sy = sy,
+                                      .w = px >= d->width ? 0 : (uint32_t)fmin(sw, d->width - px),
+                                      .h = py >= d->height ? 0 : (uint32_t)fmin(sh, d->height - py)};
+                right = fmax(right, x + sw);
+                bottom = fmax(bottom, y + sh);
+                *grid = *grid && q->x == (int64_t)px && q->y == (int64_t)py;
+            }
         }
-        right = fmax(right, x[i] + cols[i] * tw);
-        bottom = fmax(bottom, from_top + rows[i] * th);
     }
-    return n > 0 && right == w && bottom == h;
+    qsort(p, total, sizeof *p, paint_order);
+    for (size_t i = 1; i < total; i++) {
+        if (p[i].col == p[i - 1].col && p[i].row == p[i - 1].row && p[i].sx == p[i - 1].sx &&
+            p[i].sy == p[i - 1].sy) {
+            free(p);
+            return NULL;   // two areas claim one tile
+        }
+    }
+    if (right > UINT32_MAX || bottom > UINT32_MAX) {
+        free(p);
+        return NULL;
+    }
+    *w = (uint32_t)ceil(right);
+    *h = (uint32_t)ceil(bottom);
+    // As stored: every piece where the TIFF has it, covering its whole picture.
+    *grid = *grid && *w == d->width && *h == d->height &&
+            total == (size_t)((d->width + sw - 1) / sw) * ((d->height + sh - 1) / sh);
+    *n = total;
+    return p;
 }
 
 // "level=N mag=M quality=Q": N and M, both required.
@@ -224,14 +357,36 @@ static bool level_description(const char *desc, long *level, double *mag)
     return end != m + 4 && (!*end || *end == ' ') && *mag > 0;
 }
 
-// The levels, label and thumbnail. @return 1 when added, 0 when the file is not one we copy
-// from, -1 for lack of memory.
+// Makes tl (IFD d, downsample ds) a level stitched as the layout says, unless its pieces are
+// the TIFF's own grid (then it stays one to copy). @return 1 when done, 0 when the level is
+// not one we stitch, -1 for lack of memory.
+static int stitch_level(s2d_source *src, s2d_tiff_level *tl, const layout *l, uint32_t ds,
+                        const s2d_tiff_ifd *d)
+{
+    size_t n;
+    uint32_t w, h;
+    bool grid;
+    s2d_tile_piece *pieces = level_pieces(l, ds, d, &n, &w, &h, &grid);
+    if (!pieces) {
+        return n ? -1 : 0;
+    }
+    if (grid) {
+        free(pieces);
+        return 1;
+    }
+    return s2d_tiff_level_stitch(src, tl, pieces, n, w, h) ? 1 : -1;
+}
+
+// The levels, label and thumbnail. @return 1 when added, 0 when the file is not one we read,
+// -1 for lack of memory.
 static int add_images(s2d_source *src)
 {
     const s2d_tiffdir *td = src->tiffdir;
     int fd = s2d_tiff_source_of(src)->fd;
     double mag0 = 0, prev_mag = INFINITY;
     long next_level = 0;
+    layout *l = NULL;   // level 0's EncodeInfo, if it has one
+    int result = 0;
     for (int i = 0; i < td->n; i++) {
         const s2d_tiff_ifd *d = &td->ifds[i];
         const char *desc = d->description ? d->description : "";
@@ -239,13 +394,15 @@ static int add_images(s2d_source *src)
         double mag;
         if (strcmp(desc, "Label Image") == 0 || strcmp(desc, "Label_Image") == 0) {
             if (!s2d_tiff_source_set_associated(src, i, S2D_IMAGE_OVERVIEW)) {
-                return -1;
+                result = -1;
+                goto done;
             }
             continue;
         }
         if (strcmp(desc, "Thumbnail") == 0) {
             if (!s2d_tiff_source_set_associated(src, i, S2D_IMAGE_THUMBNAIL)) {
-                return -1;
+                result = -1;
+                goto done;
             }
             continue;
         }
@@ -254,39 +411,56 @@ static int add_images(s2d_source *src)
         }
         if (!level_description(desc, &level, &mag) || level != next_level++ ||
             mag >= prev_mag || !d->tiled) {
-            return 0;
+            goto done;
         }
         prev_mag = mag;
         mag0 = level == 0 ? mag : mag0;
         int ifd0 = src->nlevels ? s2d_tiff_source_of(src)->levels[0].ifd : i;
         const s2d_tiff_ifd *d0 = &td->ifds[ifd0];
-        if (level == 0 && d->xmp && strstr(d->xmp, "EncodeInfo") &&
-            !layout_is_grid(d->xmp, d->width, d->height, d->tile_w, d->tile_h)) {
-            return 0;
+        if (level == 0 && d->xmp && strstr(d->xmp, "EncodeInfo")) {
+            if (!(l = malloc(sizeof *l))) {
+                result = -1;
+                goto done;
+            }
+            if (!read_layout(d->xmp, d->tile_w, d->tile_h, l)) {
+                goto done;
+            }
         }
-        // OpenSlide sizes a level as level 0 over the magnification's downsample, in tiles of
-        // level 0's size; a file of other sizes is its to make sense of.
+        // OpenSlide cuts a level's tiles into downsample x downsample level-0 tiles, each of
+        // level 0's tile size over the downsample; without EncodeInfo it takes the level as
+        // a grid of level 0 over the downsample.
         double ds = mag0 / mag;
         if (!(ds <= 1 << 16) || d->tile_w != d0->tile_w || d->tile_h != d0->tile_h ||
-            ds != floor(ds) ||
-            d->tile_w % (uint32_t)ds || d->tile_h % (uint32_t)ds ||
-            d->width != (uint32_t)ceil(d0->width / ds) ||
-            d->height != (uint32_t)ceil(d0->height / ds)) {
-            return 0;
+            ds != floor(ds) || d->tile_w % (uint32_t)ds || d->tile_h % (uint32_t)ds ||
+            (!l && (d->width != (uint32_t)ceil(d0->width / ds) ||
+                    d->height != (uint32_t)ceil(d0->height / ds)))) {
+            goto done;
         }
         s2d_tiff_level *tl = s2d_tiff_source_add_level(src, i);
         if (!tl) {
-            return -1;
+            result = -1;
+            goto done;
         }
-        if (!s2d_tiff_level_follows(src, tl) || d->compression != COMPRESSION_JPEG ||
+        if (d->compression != COMPRESSION_JPEG ||
             !s2d_grid_probe_tiles(d, fd, &tl->tiles, &src->levels[src->nlevels - 1])) {
-            return 0;
+            goto done;
         }
         tl->frame = s2d_tiff_tiled_frame;
         tl->cell_w = (int)tl->tiles.tile_w;
         tl->cell_h = (int)tl->tiles.tile_h;
+        int stitched = l ? stitch_level(src, tl, l, (uint32_t)ds, d) : 1;
+        if (stitched <= 0) {
+            result = stitched;
+            goto done;
+        }
+        if (!s2d_tiff_level_follows(src, tl)) {
+            goto done;
+        }
     }
-    return s2d_tiff_source_finish(src) ? 1 : 0;
+    result = s2d_tiff_source_finish(src) ? 1 : 0;
+done:
+    free(l);
+    return result;
 }
 
 // ------------------------------------------------------------------ metadata
@@ -339,7 +513,7 @@ static bool ventana_open(s2d_source *src, s2d_error *err)
     }
     int added = add_images(src);
     if (added <= 0) {
-        s2d_tiff_source_abandon(src);   // overlapping tiles or another layout: OpenSlide's
+        s2d_tiff_source_abandon(src);   // a layout we do not read: OpenSlide's
         return added == 0 ? false : s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     return read_meta(src->tiffdir, &src->meta) ||

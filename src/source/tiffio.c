@@ -155,6 +155,10 @@ static void tiff_ctx_free_for(s2d_tiff_source *ts, s2d_tiff_ctx *c)
     s2d_read_window_free(&c->window);
     s2d_buf_free(&c->cell_frame);
     free(c->cell);
+    for (int i = 0; i < S2D_TIFF_TILE_CACHE; i++) {
+        free(c->tile_px[i]);
+    }
+    s2d_buf_free(&c->hits);
     free(c);
 }
 
@@ -172,7 +176,8 @@ static bool cell_absent(void *arg, uint32_t col, uint32_t row)
 
 static bool tiff_frame_absent(const s2d_source *src, int level, uint32_t col, uint32_t row)
 {
-    return s2d_grid_tile_absent(&s2d_tiff_source_of(src)->levels[level].tiles, col, row);
+    return !s2d_tiff_source_of(src)->levels[level].stitch &&
+           s2d_grid_tile_absent(&s2d_tiff_source_of(src)->levels[level].tiles, col, row);
 }
 
 static bool cell_frame(void *arg, uint32_t col, uint32_t row, s2d_buf *out, s2d_error *err)
@@ -182,6 +187,134 @@ static bool cell_frame(void *arg, uint32_t col, uint32_t row, s2d_buf *out, s2d_
     return lv->frame(cs->src, lv, cs->level, col, row, lv->cell_w, lv->cell_h, cs->c, out, err);
 }
 
+static size_t largest_cell(const s2d_source *src)
+{
+    const s2d_tiff_source *ts = s2d_tiff_source_of(src);
+    size_t cap = 0;
+    for (int i = 0; i < src->nlevels; i++) {
+        size_t cell = (size_t)ts->levels[i].cell_w * (size_t)ts->levels[i].cell_h;
+        cap = cell > cap ? cell : cap;
+    }
+    return cap;
+}
+
+// Stored tile (col, row) of a stitched level decoded (cell_w x cell_h RGB), through the
+// thread's cache. @return the pixels, owned by c and valid until the next call; NULL when
+// the tile cannot be had, with *err set only for lack of memory or our own error.
+static const uint8_t *decoded_tile(s2d_source *src, s2d_tiff_ctx *c, int level, uint32_t col,
+                                   uint32_t row, s2d_error *err)
+{
+    const s2d_tiff_level *lv = &s2d_tiff_source_of(src)->levels[level];
+    for (int i = 0; i < S2D_TIFF_TILE_CACHE; i++) {
+        if (c->tile_px[i] && c->tile_level[i] == level && c->tile_col[i] == col &&
+            c->tile_row[i] == row) {
+            return c->tile_px[i];
+        }
+    }
+    int slot = c->tile_next;
+    c->tile_next = (slot + 1) % S2D_TIFF_TILE_CACHE;
+    if (!c->tile_px[slot] && !(c->tile_px[slot] = malloc(largest_cell(src) * 3))) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->tile_level[slot] = -1;   // holds nothing until decoded
+    s2d_error ferr = {0};
+    if (!lv->frame(src, lv, level, col, row, lv->cell_w, lv->cell_h, c, &c->cell_frame, &ferr) ||
+        !s2d_frame_dec_decode(c->dec, c->cell_frame.data, c->cell_frame.len, lv->cell_w,
+                              lv->cell_h, c->tile_px[slot], (size_t)lv->cell_w * 3, &ferr)) {
+        if (ferr.code == S2D_ERR_NOMEM || ferr.code == S2D_ERR_INTERNAL) {
+            *err = ferr;
+        }
+        return NULL;
+    }
+    c->tile_level[slot] = level;
+    c->tile_col[slot] = col;
+    c->tile_row[slot] = row;
+    return c->tile_px[slot];
+}
+
+static int by_index(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+// Paints a region of a stitched level: background, then every piece touching it in paint
+// order. A piece whose tile cannot be had stays background and counts as a bad tile.
+static bool stitched_region(s2d_source *src, s2d_tiff_ctx *c, int level, int64_t x, int64_t y,
+                            int64_t w, int64_t h, uint8_t *rgb, size_t stride, int *bad_tiles,
+                            s2d_error *err)
+{
+    const s2d_tiff_level *lv = &s2d_tiff_source_of(src)->levels[level];
+    const s2d_tiff_stitch *st = lv->stitch;
+    const uint8_t *bg = src->meta.background;
+    for (int64_t j = 0; j < h; j++) {
+        for (int64_t i = 0; i < w; i++) {
+            memcpy(rgb + (size_t)j * stride + (size_t)i * 3, bg, 3);
+        }
+    }
+    int64_t x0 = max64(x, 0), y0 = max64(y, 0);
+    int64_t x1 = min64(x + w, lv->width), y1 = min64(y + h, lv->height);
+    if (x0 >= x1 || y0 >= y1) {
+        return true;
+    }
+    c->hits.len = 0;
+    for (int64_t by = y0 / st->bucket_h; by <= (y1 - 1) / st->bucket_h; by++) {
+        for (int64_t bx = x0 / st->bucket_w; bx <= (x1 - 1) / st->bucket_w; bx++) {
+            size_t b = (size_t)by * st->buckets_across + (size_t)bx;
+            s2d_buf_append(&c->hits, &st->bucket_items[st->bucket_start[b]],
+                           (st->bucket_start[b + 1] - st->bucket_start[b]) * sizeof(uint32_t));
+        }
+    }
+    if (c->hits.failed) {
+        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    uint32_t *hit = (uint32_t *)(void *)c->hits.data;
+    size_t nhits = c->hits.len / sizeof *hit;
+    qsort(hit, nhits, sizeof *hit, by_index);
+    for (size_t k = 0; k < nhits; k++) {
+        if (k > 0 && hit[k] == hit[k - 1]) {
+            continue;   // a piece in two buckets
+        }
+        const s2d_tile_piece *p = &st->pieces[hit[k]];
+        int64_t px0 = max64(p->x, x0), py0 = max64(p->y, y0);
+        int64_t px1 = min64(p->x + p->w, x1), py1 = min64(p->y + p->h, y1);
+        if (px0 >= px1 || py0 >= py1) {
+            continue;
+        }
+        s2d_error terr = {0};
+        const uint8_t *tile = decoded_tile(src, c, level, p->col, p->row, &terr);
+        if (!tile && terr.code) {
+            *err = terr;
+            return false;
+        }
+        *bad_tiles += !tile;
+        for (int64_t yy = py0; yy < py1; yy++) {
+            uint8_t *dst = rgb + (size_t)(yy - y) * stride + (size_t)(px0 - x) * 3;
+            if (!tile) {
+                for (int64_t xx = px0; xx < px1; xx++, dst += 3) {
+                    memcpy(dst, bg, 3);
+                }
+                continue;
+            }
+            size_t from = ((size_t)(p->sy + (yy - p->y)) * (size_t)lv->cell_w +
+                           (size_t)(p->sx + (px0 - p->x))) * 3;
+            memcpy(dst, tile + from, (size_t)(px1 - px0) * 3);
+        }
+    }
+    return true;
+}
+
 // Decodes the source frames (tiles, or cuts on a fixed grid) covering the region.
 static bool tiff_read_region(s2d_source *src, void *ctx, int level, int64_t x, int64_t y,
                              int64_t w, int64_t h, uint8_t *rgb, size_t stride, int *bad_tiles,
@@ -189,6 +322,9 @@ static bool tiff_read_region(s2d_source *src, void *ctx, int level, int64_t x, i
 {
     s2d_tiff_ctx *c = ctx;
     const s2d_tiff_level *lv = &s2d_tiff_source_of(src)->levels[level];
+    if (lv->stitch) {
+        return stitched_region(src, c, level, x, y, w, h, rgb, stride, bad_tiles, err);
+    }
     cell_source cs = {src, c, level};
     s2d_grid_region g = {.level_w = lv->width, .level_h = lv->height, .cell_w = lv->cell_w,
                          .cell_h = lv->cell_h, .frame = cell_frame, .absent = cell_absent,
@@ -310,12 +446,23 @@ static bool tiff_associated_jpeg(s2d_source *src, const s2d_source_image *img, s
 
 // ------------------------------------------------------------------ building
 
+static void stitch_free(s2d_tiff_stitch *st)
+{
+    if (st) {
+        free(st->pieces);
+        free(st->bucket_start);
+        free(st->bucket_items);
+        free(st);
+    }
+}
+
 static void free_levels(s2d_tiff_source *ts, int n)
 {
     for (int i = 0; i < n; i++) {
         if (ts->levels[i].cut_free) {
             ts->levels[i].cut_free(ts->levels[i].cut);
         }
+        stitch_free(ts->levels[i].stitch);
     }
     free(ts->levels);
     ts->levels = NULL;
@@ -517,6 +664,92 @@ bool s2d_tiff_source_open_tiled(s2d_source *src, s2d_tiff_classify_fn classify, 
         s2d_tiff_source_abandon(src);   // not a layout we copy from: OpenSlide reads it
         return false;
     }
+    return true;
+}
+
+// The buckets piece p touches: [*bx0, *bx1] x [*by0, *by1]; false when it lies off the level.
+static bool piece_buckets(const s2d_tiff_stitch *st, const s2d_tile_piece *p, uint32_t w,
+                          uint32_t h, uint32_t *bx0, uint32_t *bx1, uint32_t *by0, uint32_t *by1)
+{
+    int64_t x0 = max64(p->x, 0), y0 = max64(p->y, 0);
+    int64_t x1 = min64(p->x + p->w, w), y1 = min64(p->y + p->h, h);
+    if (x0 >= x1 || y0 >= y1) {
+        return false;
+    }
+    *bx0 = (uint32_t)(x0 / st->bucket_w);
+    *bx1 = (uint32_t)((x1 - 1) / st->bucket_w);
+    *by0 = (uint32_t)(y0 / st->bucket_h);
+    *by1 = (uint32_t)((y1 - 1) / st->bucket_h);
+    return true;
+}
+
+bool s2d_tiff_level_stitch(s2d_source *src, s2d_tiff_level *tl, s2d_tile_piece *pieces,
+                           size_t n, uint32_t w, uint32_t h)
+{
+    s2d_tiff_stitch *st = calloc(1, sizeof *st);
+    if (!st || n >= UINT32_MAX / 8 || w == 0 || h == 0) {
+        free(pieces);
+        free(st);
+        return false;
+    }
+    tl->stitch = st;   // freed with the level from here on
+    st->pieces = pieces;
+    st->n = n;
+    // Buckets of the largest piece's size, each piece in at most four; fewer and larger
+    // when the pieces are sparse on a large level.
+    st->bucket_w = st->bucket_h = 1;
+    for (size_t i = 0; i < n; i++) {
+        st->bucket_w = pieces[i].w > st->bucket_w ? pieces[i].w : st->bucket_w;
+        st->bucket_h = pieces[i].h > st->bucket_h ? pieces[i].h : st->bucket_h;
+    }
+    uint64_t across, down;
+    for (;;) {
+        across = (w + (uint64_t)st->bucket_w - 1) / st->bucket_w;
+        down = (h + (uint64_t)st->bucket_h - 1) / st->bucket_h;
+        if (across * down <= 4 * (uint64_t)n + 1024) {
+            break;
+        }
+        st->bucket_w = st->bucket_w > UINT32_MAX / 2 ? UINT32_MAX : st->bucket_w * 2;
+        st->bucket_h = st->bucket_h > UINT32_MAX / 2 ? UINT32_MAX : st->bucket_h * 2;
+    }
+    st->buckets_across = (uint32_t)across;
+    st->buckets_down = (uint32_t)down;
+    size_t nb = (size_t)(across * down);
+    st->bucket_start = calloc(nb + 1, sizeof *st->bucket_start);
+    st->bucket_items = malloc((4 * n + 1) * sizeof *st->bucket_items);
+    if (!st->bucket_start || !st->bucket_items) {
+        return false;
+    }
+    uint32_t bx0, bx1, by0, by1;
+    for (size_t i = 0; i < n; i++) {   // count, then fill from each bucket's end
+        for (uint32_t by = 0; piece_buckets(st, &pieces[i], w, h, &bx0, &bx1, &by0, &by1) &&
+                              by <= by1 - by0; by++) {
+            for (uint32_t bx = bx0; bx <= bx1; bx++) {
+                st->bucket_start[(size_t)(by0 + by) * across + bx + 1]++;
+            }
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        st->bucket_start[b + 1] += st->bucket_start[b];
+    }
+    uint32_t *fill = malloc(nb * sizeof *fill);
+    if (!fill) {
+        return false;
+    }
+    memcpy(fill, st->bucket_start, nb * sizeof *fill);
+    for (size_t i = 0; i < n; i++) {
+        for (uint32_t by = 0; piece_buckets(st, &pieces[i], w, h, &bx0, &bx1, &by0, &by1) &&
+                              by <= by1 - by0; by++) {
+            for (uint32_t bx = bx0; bx <= bx1; bx++) {
+                st->bucket_items[fill[(size_t)(by0 + by) * across + bx]++] = (uint32_t)i;
+            }
+        }
+    }
+    free(fill);
+    s2d_source_image *img = &src->levels[tl - s2d_tiff_source_of(src)->levels];
+    tl->width = img->pix.width = w;
+    tl->height = img->pix.height = h;
+    img->native.coding = S2D_CODING_NONE;
     return true;
 }
 

@@ -33,6 +33,21 @@ typedef bool (*s2d_tiff_frame_fn)(s2d_source *src, const s2d_tiff_level *lv, int
                                   uint32_t col, uint32_t row, int fw, int fh, s2d_tiff_ctx *c,
                                   s2d_buf *out, s2d_error *err);
 
+/** Part of a stored tile placed on a stitched level (tiles that overlap: Ventana). */
+typedef struct s2d_tile_piece {
+    int64_t x, y;                    // where its top-left pixel lies on the level
+    uint32_t col, row;               // the stored tile, of the level's grid (tiles)
+    uint32_t sx, sy, w, h;           // the part of that tile placed
+} s2d_tile_piece;
+
+/** A level stitched from pieces: regions are painted from them, never from the grid. */
+typedef struct s2d_tiff_stitch {
+    s2d_tile_piece *pieces;          // in paint order: a later piece covers an earlier one
+    size_t n;
+    uint32_t bucket_w, bucket_h, buckets_across, buckets_down;
+    uint32_t *bucket_start, *bucket_items;   // pieces touching each bucket, by index
+} s2d_tiff_stitch;
+
 struct s2d_tiff_level {
     int ifd;
     uint32_t width, height;
@@ -41,7 +56,10 @@ struct s2d_tiff_level {
     s2d_grid_tiles tiles;            // a tiled level's tiles
     void *cut;                       // a strip-cut level's state, the format's
     void (*cut_free)(void *cut);
+    s2d_tiff_stitch *stitch;         // NULL, or the pieces the level is painted from; owned
 };
+
+#define S2D_TIFF_TILE_CACHE 4        // decoded tiles a thread keeps for stitched levels
 
 /** One thread's reading state. `state` is the format's (freed by the source's
  *  state_free); the buffers are scratch for frame functions. */
@@ -52,6 +70,13 @@ struct s2d_tiff_ctx {
     s2d_frame_dec *dec;
     s2d_buf cell_frame;              // scratch of read_region
     uint8_t *cell;                   // one decoded grid cell
+    // Stored tiles decoded for stitched levels, each cell_w x cell_h RGB (lazily made):
+    // neighbouring regions share them.
+    uint8_t *tile_px[S2D_TIFF_TILE_CACHE];
+    int tile_level[S2D_TIFF_TILE_CACHE];
+    uint32_t tile_col[S2D_TIFF_TILE_CACHE], tile_row[S2D_TIFF_TILE_CACHE];
+    int tile_next;
+    s2d_buf hits;                    // indices of the pieces a region touches
 };
 
 typedef struct s2d_tiff_source {
@@ -99,6 +124,13 @@ typedef bool (*s2d_tiff_classify_fn)(s2d_source *src, int ifd);
  *  false with err untouched when the file is not such a layout (src as found). */
 bool s2d_tiff_source_open_tiled(s2d_source *src, s2d_tiff_classify_fn classify,
                                 s2d_error *err);
+/** Makes tl, the level just added (a tiled one, its tiles probed), a level stitched from
+ *  the n pieces of its stored tiles (taken: owned by src from now on, freed also when this
+ *  fails), painted in order, w x h pixels: regions are decoded from the pieces, the
+ *  level's frames are never copied (native coding NONE). Pixels no piece covers are
+ *  background. @return false for lack of memory. */
+bool s2d_tiff_level_stitch(s2d_source *src, s2d_tiff_level *tl, s2d_tile_piece *pieces,
+                           size_t n, uint32_t w, uint32_t h);
 /** Level downsamples; false when there is no level. */
 bool s2d_tiff_source_finish(s2d_source *src);
 /** Undoes begin and everything added since: src is as the format found it. */

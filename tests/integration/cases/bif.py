@@ -6,12 +6,16 @@ Ventana BIF (issue 21), run with Debian's /usr/bin/python3 (pydicom, tifffile, o
 on make_bif's two slides: synthetic.bif (tiles that do not overlap) and overlap.bif (level-0
 tiles sharing pixels with their neighbours).
 
-Both are Ventana to OpenSlide. synthetic.bif is read by our own reader (fmt_ventana.c),
-its levels copied; overlap.bif is declined by it and read by OpenSlide, every file
-encoded. Every output file carries what the iScan element of the source's first XMP
+Both are Ventana to OpenSlide and read by our own reader (fmt_ventana.c). synthetic.bif's
+levels are copied; overlap.bif's levels (each packs level-0 tiles that overlap) are
+stitched and encoded, its label image and thumbnail copied. Every output file carries what the iScan element of the source's first XMP
 packet says, as ElementTree reads it here: Manufacturer Ventana, ScannerModel,
 UnitNumber, BuildVersion, Barcode (the container), ScanDate; level 0 its ScanRes as
-pixel spacing and its Magnification as objective lens power, and OpenSlide's size."""
+pixel spacing and its Magnification as objective lens power, and OpenSlide's size.
+overlap.bif converted with --keep-source-levels at quality 100, 4:4:4: each stitched level
+is OpenSlide's read_region of that level within the loss of that encoding (>= 52 dB; the
+seams where tiles share pixels are what a wrong stitch gets wrong)."""
+import io
 import json
 import os
 import re
@@ -20,9 +24,12 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy
 import openslide
 import pydicom
 import tifffile
+from PIL import Image
+from pydicom.encaps import generate_pixel_data_frame
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
@@ -48,7 +55,7 @@ def convert(bin_, slide, out):
     return json.load(open(report)) if r.returncode == 0 else None
 
 
-def check_slide(bin_, slide, work, own_reader):
+def check_slide(bin_, slide, work, levels_copied):
     name = os.path.basename(slide)
     checks.expect(openslide.OpenSlide.detect_format(slide) == "ventana",
                   "%s: OpenSlide names the vendor ventana" % name)
@@ -58,16 +65,17 @@ def check_slide(bin_, slide, work, own_reader):
         return
     modes = {f["name"]: f["mode"] for f in report["files"]}
     levels = sorted(n for n in modes if n.startswith("level-"))
-    if own_reader:
-        copied = [n for n in levels if modes[n] == "copy"]
-        checks.expect(copied == ["level-0.dcm", "level-1.dcm", "level-2.dcm"] and
-                      modes.get("overview.dcm") == "copy" and modes.get("thumbnail.dcm") == "copy",
-                      "%s: the source's levels, label image and thumbnail copied" % name,
-                      str(modes))
+    copied = [n for n in levels if modes[n] == "copy"]
+    if levels_copied:
+        checks.expect(copied == ["level-0.dcm", "level-1.dcm", "level-2.dcm"],
+                      "%s: the source's levels copied" % name, str(modes))
     else:
-        checks.expect(all(m == "encode" for m in modes.values()),
-                      "%s: overlapping tiles: every file decoded and encoded" % name, str(modes))
-    title = "Ventana BIF" if own_reader else "Ventana BIF, read by OpenSlide"
+        checks.expect(levels and not copied,
+                      "%s: overlapping tiles: every level stitched and encoded" % name,
+                      str(modes))
+    checks.expect(modes.get("overview.dcm") == "copy" and modes.get("thumbnail.dcm") == "copy",
+                  "%s: label image and thumbnail copied" % name, str(modes))
+    title = "Ventana BIF"
     date = re.sub(r"\D", "", want["ScanDate"])
     osr = openslide.OpenSlide(slide)
     for f in sorted(modes):
@@ -98,11 +106,52 @@ def check_slide(bin_, slide, work, own_reader):
                   str((ds.TotalPixelMatrixColumns, ds.TotalPixelMatrixRows)))
 
 
+STITCH_PSNR_MIN = 52.0
+
+
+def level_pixels(path):
+    """A level's Total Pixel Matrix, its frames decoded (PIL) and placed."""
+    ds = pydicom.dcmread(path)
+    cols, rows = int(ds.TotalPixelMatrixColumns), int(ds.TotalPixelMatrixRows)
+    tw, th = int(ds.Columns), int(ds.Rows)
+    across = (cols + tw - 1) // tw
+    out = numpy.zeros(((rows + th - 1) // th * th, across * tw, 3), numpy.uint8)
+    for i, frame in enumerate(generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames))):
+        r, c = divmod(i, across)
+        out[r * th:(r + 1) * th, c * tw:(c + 1) * tw] = Image.open(io.BytesIO(frame)).convert("RGB")
+    return out[:rows, :cols]
+
+
+def check_stitched_levels(bin_, slide, work):
+    name = os.path.basename(slide)
+    out = os.path.join(work, name + "-source-levels")
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([bin_, "convert", slide, "-o", out, "--quiet", "--keep-source-levels",
+                        "--quality", "100", "--subsampling", "444"],
+                       capture_output=True, text=True)
+    checks.expect(r.returncode == 0, "%s --keep-source-levels converts" % name, r.stderr.strip())
+    if r.returncode:
+        return
+    osr = openslide.OpenSlide(slide)
+    for level, dims in enumerate(osr.level_dimensions):
+        ours = level_pixels(os.path.join(out, "level-%d.dcm" % level)).astype(float)
+        ref = numpy.asarray(osr.read_region((0, 0), level, dims).convert("RGB")).astype(float)
+        tag = "%s source level %d" % (name, level)
+        if not checks.expect(ours.shape == ref.shape, tag + ": OpenSlide's size %s" % (dims,),
+                             str(ours.shape)):
+            continue
+        mse = ((ours - ref) ** 2).mean()
+        psnr = 10 * numpy.log10(255.0 ** 2 / mse) if mse else float("inf")
+        checks.expect(psnr >= STITCH_PSNR_MIN, tag + ": %.2f dB vs OpenSlide's read_region "
+                      "(minimum %.0f)" % (psnr, STITCH_PSNR_MIN))
+
+
 def main():
     bin_, fixtures, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
     check_slide(bin_, os.path.join(fixtures, "synthetic.bif"), work, True)
     check_slide(bin_, os.path.join(fixtures, "overlap.bif"), work, False)
+    check_stitched_levels(bin_, os.path.join(fixtures, "overlap.bif"), work)
     sys.exit(checks.result())
 
 
