@@ -83,12 +83,12 @@ def level_files(outdir):
 
 def comparable(ds, skip):
     """The dataset as nested plain values, without UIDs, the skipped keywords, the
-    content date and time (taken at conversion time) and the pixel data with its
-    offset tables."""
+    content date and time and the contribution's (taken at conversion time) and the pixel
+    data with its offset tables."""
     out = {}
     for elem in ds:
         if elem.VR == "UI" or elem.keyword in skip or elem.tag.group == 0x7FE0 or \
-                elem.keyword in ("ContentDate", "ContentTime"):
+                elem.keyword in ("ContentDate", "ContentTime", "ContributionDateTime"):
             continue
         if elem.VR == "SQ":
             out[elem.tag] = [comparable(item, skip) for item in elem.value]
