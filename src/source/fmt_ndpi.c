@@ -109,9 +109,10 @@ static bool read_stripe(int fd, const s2d_tiff_level *tl, const ndpi_level *lv, 
             uint32_t idx = r * per_row + i;
             uint64_t a = lv->restarts[idx] - span_start;
             // Each interval but the strip's last ends with its RST marker (2 bytes) or EOI.
-            uint64_t b = (idx + 1 < lv->nrestarts ? lv->restarts[idx + 1] : lv->strip_len) -
-                         span_start - 2;
-            if (b < a || b + 2 > c->raw.len || span[b] != 0xFF ||
+            uint64_t next = idx + 1 < lv->nrestarts ? lv->restarts[idx + 1] : lv->strip_len;
+            // An end before the span's third byte would wrap b below the span (fuzzed NDPI).
+            uint64_t b = next >= span_start + 2 ? next - span_start - 2 : UINT64_MAX;
+            if (b == UINT64_MAX || b < a || b + 2 > c->raw.len || span[b] != 0xFF ||
                 !(span[b + 1] == 0xD9 || (span[b + 1] >= 0xD0 && span[b + 1] <= 0xD7))) {
                 return s2d_error_set(err, S2D_ERR_INPUT, "level %d: restart interval %u is "
                                      "damaged", level, idx);
