@@ -1173,32 +1173,70 @@ static void put32(uint8_t *b, uint32_t v)
     put16(b + 2, (uint16_t)(v >> 16));
 }
 
+typedef struct HandTag {
+    uint16_t tag, type;   // type 3 SHORT or 4 LONG, one value each
+    uint32_t value;
+} HandTag;
+
+// Writes at `at` a directory of n tags (ascending) followed by `next`, the next one's
+// offset; returns where it ends.
+static uint32_t handmade_ifd(uint8_t *out, uint32_t at, const HandTag *tags, uint32_t n,
+                             uint32_t next)
+{
+    put16(out + at, (uint16_t)n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = out + at + 2 + i * 12;
+        put16(e, tags[i].tag);
+        put16(e + 2, tags[i].type);
+        put32(e + 4, 1);
+        put32(e + 8, 0);
+        if (tags[i].type == 3)
+            put16(e + 8, (uint16_t)tags[i].value);
+        else
+            put32(e + 8, tags[i].value);
+    }
+    put32(out + at + 2 + n * 12, next);
+    return at + 2 + n * 12 + 4;
+}
+
+#define HAND_STRIP_TAGS 9
+
+// The tags of a 64x64 8-bit grey page in one strip of 4096 bytes at `data`.
+static void handmade_strip_tags(HandTag *t, uint16_t compression, uint32_t data)
+{
+    const HandTag tags[HAND_STRIP_TAGS] = {
+        {256, 3, 64}, {257, 3, 64}, {258, 3, 8},    {259, 3, compression}, {262, 3, 1},
+        {273, 4, data}, {277, 3, 1}, {278, 3, 64}, {279, 4, 4096}};
+    memcpy(t, tags, sizeof tags);
+}
+
 // A little-endian 64x64 8-bit grey TIFF written by hand, the directory first and the
 // strip last, `strip_bytes` of its 4096 bytes present (all: a whole file).
 static size_t handmade_tiff(uint8_t *out, uint16_t compression, uint32_t strip_bytes)
 {
-    static const uint16_t tags[][2] = {{256, 3}, {257, 3}, {258, 3}, {259, 3}, {262, 3},
-                                       {273, 4}, {277, 3}, {278, 3}, {279, 4}};
-    const uint32_t n = sizeof tags / sizeof *tags, data = 8 + 2 + n * 12 + 4;
-    const uint32_t values[] = {64, 64, 8, compression, 1, data, 1, 64, 4096};
+    HandTag tags[HAND_STRIP_TAGS];
+    const uint32_t data = 8 + 2 + HAND_STRIP_TAGS * 12 + 4;
+    handmade_strip_tags(tags, compression, data);
     memcpy(out, "II*\0", 4);
     put32(out + 4, 8);
-    put16(out + 8, (uint16_t)n);
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t *e = out + 10 + i * 12;
-        put16(e, tags[i][0]);
-        put16(e + 2, tags[i][1]);
-        put32(e + 4, 1);
-        put32(e + 8, 0);
-        if (tags[i][1] == 3)
-            put16(e + 8, (uint16_t)values[i]);
-        else
-            put32(e + 8, values[i]);
-    }
-    put32(out + 10 + n * 12, 0);
+    handmade_ifd(out, 8, tags, HAND_STRIP_TAGS, 0);
     for (uint32_t i = 0; i < strip_bytes; i++)
         out[data + i] = (uint8_t)(i * 7);
     return data + strip_bytes;
+}
+
+// handmade_tiff's whole page, then a second 64x64 page in one tile that claims `tile_h`
+// rows (its 4096 bytes are the first page's): a page whose tile the file's numbers make
+// as large as they like.
+static size_t handmade_tall_tile(uint8_t *out, uint32_t tile_h)
+{
+    size_t end = handmade_tiff(out, COMPRESSION_NONE, 4096);
+    const uint32_t second = (uint32_t)end, data = 8 + 2 + HAND_STRIP_TAGS * 12 + 4;
+    put32(out + 8 + 2 + HAND_STRIP_TAGS * 12, second);
+    const HandTag tags[] = {{256, 3, 64}, {257, 3, 64},  {258, 3, 8},      {259, 3, 1},
+                            {262, 3, 1},  {277, 3, 1},   {322, 3, 64},     {323, 4, tile_h},
+                            {324, 4, data}, {325, 4, 4096}};
+    return handmade_ifd(out, second, tags, sizeof tags / sizeof *tags, 0);
 }
 
 static int bad_file(Ctx *c, const char *name, const uint8_t *bytes, size_t len,
@@ -1232,8 +1270,13 @@ static int fx_bad(Ctx *c)
                  "64x64 8-bit grey, one strip of 4096 bytes of which 1000 are in the file"))
         return -1;
     len = handmade_tiff(buf, 65000, 4096);
-    return bad_file(c, "bad_compression.tif", buf, len, "compression",
-                    "64x64 8-bit grey in compression 65000, which no libtiff codec decodes");
+    if (bad_file(c, "bad_compression.tif", buf, len, "compression",
+                 "64x64 8-bit grey in compression 65000, which no libtiff codec decodes"))
+        return -1;
+    len = handmade_tall_tile(buf, 1u << 27);
+    return bad_file(c, "bad_huge_tile.tif", buf, len, "a tile may take",
+                    "a 64x64 8-bit grey page, then one in a tile that claims 64 x 2^27 "
+                    "pixels (8 GiB decoded): refused before anything is allocated");
 }
 
 // ---------------------------------------------------------------- main

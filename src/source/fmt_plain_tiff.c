@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <tiffio.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "source/imagej.h"
 #include "source/ome_xml.h"
 #include "source/planes.h"
@@ -35,6 +37,12 @@
 // A decoded strip larger than this is decoded a row at a time, so that one huge strip does
 // not sit in memory decoded (libtiff still reads its compressed bytes whole).
 #define BIG_STRIP_BYTES (8u << 20)
+
+// What one page may make us hold decoded: a tile (scanners write 256 to 1024 pixels a side;
+// 256 MiB is 8192 x 8192 RGBA) and the chunk of rows it is cut from (a row of tiles, or a
+// strip). The file's own numbers decide both, so a crafted one would ask for gigabytes.
+#define MAX_TILE_BYTES (256ull << 20)
+#define MAX_CHUNK_BYTES (1ull << 30)
 
 typedef enum read_path {
     PATH_SAMPLES,            // libtiff's decoded strips or tiles, converted here
@@ -362,7 +370,9 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
                                  page);
         }
         pp->tile_row_bytes = (size_t)d->tile_w * in_plane * d->bits / 8;
-        pp->tile_bytes = pp->tile_row_bytes * d->tile_h;
+        if (!s2d_mul_size(pp->tile_row_bytes, d->tile_h, &pp->tile_bytes)) {
+            pp->tile_bytes = SIZE_MAX;   // buffers_bounded refuses it
+        }
     }
 
     s2d_pixdesc *pix = &img->pix;
@@ -400,6 +410,30 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
         img->native.coding = S2D_CODING_JPEG;
         img->native.tile_w = (int)d->width;
         img->native.tile_h = (int)d->height;
+    }
+    return true;
+}
+
+// Refuses a page whose tile or chunk, decoded, is past what we hold (see MAX_TILE_BYTES).
+static bool buffers_bounded(const plain_page *pp, int page, s2d_error *err)
+{
+    bool rgba = pp->path == PATH_RGBA;
+    if (pp->tiled && !rgba && pp->tile_bytes > MAX_TILE_BYTES) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "page %d: one tile decodes to %llu MiB, past "
+                             "the %llu MiB a tile may take", page,
+                             (unsigned long long)(pp->tile_bytes >> 20), MAX_TILE_BYTES >> 20);
+    }
+    size_t planes = !rgba && pp->planar ? pp->file_samples : 1;
+    size_t row = rgba ? (size_t)pp->width * 4 : pp->plane_row_bytes;
+    size_t chunk;
+    if (!s2d_mul_size(row, pp->chunk_h, &chunk) || !s2d_mul_size(chunk, planes, &chunk)) {
+        chunk = SIZE_MAX;
+    }
+    if (chunk > MAX_CHUNK_BYTES) {
+        return s2d_error_set(err, S2D_ERR_INPUT, "page %d: %u rows read at once (a %s) decode "
+                             "to %llu MiB, past the %llu MiB slide2dcm holds", page,
+                             pp->chunk_h, pp->tiled ? "row of tiles" : "strip",
+                             (unsigned long long)(chunk >> 20), MAX_CHUNK_BYTES >> 20);
     }
     return true;
 }
@@ -975,7 +1009,8 @@ static bool plain_open(s2d_source *src, s2d_error *err)
         pp->ifd = i;
         if (!to_directory(ps, pp, err) ||
             !describe_page(ps, &td->ifds[i], page, pp, &src->pages[page],
-                           &src->page_facts[page], err)) {
+                           &src->page_facts[page], err) ||
+            !buffers_bounded(pp, page, err)) {
             return false;
         }
         if (pp->planar && pp->file_samples > 8) {

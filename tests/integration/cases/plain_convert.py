@@ -197,12 +197,17 @@ def check_default(case, run, checks, workdir):
 
 
 def check_refused(case, run, checks, workdir):
-    """Exit 1, one line on stderr naming the file, nothing written in OUTDIR."""
+    """Exit 1, one line on stderr naming the file (and the reason the manifest gives, for
+    our own fixtures), nothing written in OUTDIR."""
     name = case.name
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     checks.expect(run.status == 1, name, "exit 1 (got %d)" % run.status)
     checks.expect(len(lines) == 1 and case.tif.name in lines[0], name,
                   "one stderr line naming %s (got %s)" % (case.tif.name, lines))
+    error = case.expect.get("error")
+    if error:
+        checks.expect(any(error in line for line in lines), name,
+                      "the reason says %r (got %s)" % (error, lines))
     left = [str(p.relative_to(run.outdir)) for p in run.outdir.rglob("*")] \
         if run.outdir.exists() else []
     checks.expect(not left, name, "nothing left in OUTDIR (found %s)" % left)
@@ -284,7 +289,7 @@ def cases(fixtures, testdata, manifest, codecs):
         tif = fixtures / fixture["file"]
         stem = Path(fixture["file"]).stem
         if fixture["kind"] is None:
-            out.append(Case(stem, tif, [], check_refused))
+            out.append(Case(stem, tif, [], check_refused, error=fixture["error"]))
             continue
         plan = [(i["sop_class"], i["pages"]) for i in fixture["instances"]]
         warned = "warned" in fixture["special"] and fixture["file"] not in WARNING_NOT_DOCUMENTED
