@@ -25,8 +25,8 @@ exchanged G and B fall to r = -0.03, |d| = 17.
 Without limitValues the viewer's display range is [0, 2^Bits Allocated - 1]: 12-bit data in
 16 bits then shows black (at most 1/255: 4095/65535 of the ramp, squared by the blending).
 
-The page is served by Orthanc (ServeFolders), the npm packages installed with `npm ci` into
-WORKDIR. Run it with /usr/bin/python3 (Debian's numpy, PIL, pydicom, tifffile).
+The page is served by Orthanc (ServeFolders), the npm packages from the fixture viewer.npm
+(site_folder.py). Run it with /usr/bin/python3 (Debian's numpy, PIL, pydicom, tifffile).
 
 usage: fluorescence_test.py SLIDE2DCM WORKDIR [--codec C] [--bits 16|8]"""
 import argparse
@@ -44,9 +44,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
 from micro_fixtures import BLUE, GREEN, RED, channel, write_ome  # noqa: E402
 from pacs import Orthanc  # noqa: E402
+from site_folder import make_site  # noqa: E402
 
-PAGE_FILES = ["fluorescence.html", "fluorescence.js", "shoot.mjs", "package.json",
-              "package-lock.json"]
+PAGE_FILES = ["fluorescence.html", "fluorescence.js", "shoot.mjs"]
 WIDTH, HEIGHT = 1500, 1000
 VIEW_W, VIEW_H = 800, 600
 GRID = (40, 60)            # rows, columns of cells over the slide's box
@@ -148,7 +148,7 @@ def main():
     work = os.path.abspath(a.work)
     shutil.rmtree(work, ignore_errors=True)
     site, converted = f"{work}/site", f"{work}/converted"
-    os.makedirs(site)
+    os.makedirs(work)
     planes = fluorescence_planes(a.bits)
     fixture = f"{work}/fluorescence.ome.tif"
     dtype = "uint16" if a.bits == 16 else "uint8"
@@ -159,10 +159,7 @@ def main():
     first = pydicom.dcmread(f"{converted}/c1-level-0.dcm", stop_before_pixels=True)
     print(f"converted: {sorted(os.listdir(converted))}, transfer syntax "
           f"{first.file_meta.TransferSyntaxUID}, Bits Stored {first.BitsStored}")
-    for name in PAGE_FILES:
-        shutil.copy(f"{HERE}/{name}", site)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts",
-                    "--prefer-offline", "--loglevel=error"], cwd=site, check=True)
+    make_site(site, PAGE_FILES)
 
     low, high = 0, 4095 if a.bits == 16 else 255
     expected = cells(composite(planes, [c["colour"] for c in CHANNELS], low, high))
@@ -191,7 +188,7 @@ def main():
     assert passes(scores), "the viewer's rendering differs from the composite of the source"
     assert not passes(swapped), \
         "the comparison cannot tell channels shown in the wrong colours from the right ones"
-    shutil.rmtree(site)   # node_modules: 140 MB
+    shutil.rmtree(site)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ page with its bits inverted, and with Photometric Interpretation MONOCHROME1, th
 pages with the bits of each byte in reverse order.
 
 The page and the files are served by a static HTTP server on 127.0.0.1; the npm packages
-are installed with `npm ci` into WORKDIR. Run it with /usr/bin/python3 (Debian's pydicom,
-numpy, PIL, tifffile).
+come from the fixture viewer.npm (site_folder.py). Run it with /usr/bin/python3 (Debian's
+pydicom, numpy, PIL, tifffile).
 
 usage: plain_test.py SLIDE2DCM PLAIN_FIXTURES_DIR WORKDIR"""
 import functools
@@ -54,8 +54,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
 import plain_oracle  # noqa: E402
 from checks import Checks  # noqa: E402
+from site_folder import make_site  # noqa: E402
 
-PAGE_FILES = ["plain.html", "plain.js", "shoot_plain.mjs", "package.json", "package-lock.json"]
+PAGE_FILES = ["plain.html", "plain.js", "shoot_plain.mjs"]
 # Measured with Debian 12's Chromium 156: CT 0.25 and 0.53 (rounding), A4 page 0 and 0. The
 # neighbouring CT frame scores 1.2 and 8.1, the moved window 4.9 and 12.8.
 MAX_MEAN_DIFF = 1.0    # mean |screenshot - reference| over the cells, out of 255
@@ -145,10 +146,7 @@ def main(slide2dcm, fixtures, work):
     site = f"{work}/site"
     os.makedirs(f"{site}/data")
     os.makedirs(f"{work}/shots")
-    for name in PAGE_FILES:
-        shutil.copy(f"{HERE}/{name}", site)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts",
-                    "--prefer-offline", "--loglevel=error"], cwd=site, check=True)
+    make_site(site, PAGE_FILES)
 
     ct_tif = f"{fixtures}/ct_stack.tif"
     a4_tif = f"{fixtures}/g4_a4_300dpi.tif"
@@ -231,7 +229,7 @@ def main(slide2dcm, fixtures, work):
             checks.expect(faults, f"{name}: the comparison rejects this broken file",
                           "; ".join(faults) or "it passed")
     if not checks.failures:
-        shutil.rmtree(site)   # node_modules: about 200 MB
+        shutil.rmtree(site)
     return checks.result()
 
 

@@ -5,7 +5,7 @@ package-lock.json) reads them back over DICOMweb in Debian's headless Chromium; 
 screenshot is compared with OpenSlide's thumbnail of the source slide (compare.py).
 
 The page is served by Orthanc itself (ServeFolders plugin), so it shares DICOMweb's origin
-and needs no CORS. The npm packages are installed with `npm ci` into WORKDIR.
+and needs no CORS. The npm packages come from the fixture viewer.npm (site_folder.py).
 
 usage: viewer_test.py SLIDE2DCM SLIDE CONVERTED_DIR WORKDIR"""
 import os
@@ -16,20 +16,17 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
 from pacs import Orthanc  # noqa: E402
+from site_folder import make_site  # noqa: E402
 
 import pydicom  # noqa: E402
 
-PAGE_FILES = ["index.html", "viewer.js", "shoot.mjs", "package.json", "package-lock.json"]
+PAGE_FILES = ["index.html", "viewer.js", "shoot.mjs"]
 
 
 def main(slide2dcm, slide, converted, work):
     shutil.rmtree(work, ignore_errors=True)
     site = f"{work}/site"
-    os.makedirs(site)
-    for name in PAGE_FILES:
-        shutil.copy(f"{HERE}/{name}", site)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts",
-                    "--prefer-offline", "--loglevel=error"], cwd=site, check=True)
+    make_site(site, PAGE_FILES)
     level0 = pydicom.dcmread(f"{converted}/level-0.dcm", stop_before_pixels=True)
     with Orthanc(work, serve_folders={"/viewer": site}) as orthanc:
         subprocess.run([slide2dcm, "send", converted, "--stow",
@@ -39,7 +36,7 @@ def main(slide2dcm, slide, converted, work):
         shot = f"{work}/viewer.png"
         subprocess.run(["node", f"{site}/shoot.mjs", page, shot], check=True)
     subprocess.run([sys.executable, f"{HERE}/compare.py", shot, slide], check=True)
-    shutil.rmtree(site)   # node_modules: 140 MB
+    shutil.rmtree(site)
 
 
 if __name__ == "__main__":

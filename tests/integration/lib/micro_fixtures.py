@@ -3,7 +3,7 @@
 """The microscopy fixtures of issue 17, written with Debian's tifffile and numpy.
 
 usage: micro_fixtures.py DIR            the small fixtures and DIR/manifest.json
-       micro_fixtures.py --large FILE   the 40,000 x 30,000 16-bit strip image (memory test)
+       micro_fixtures.py --large FILE   the 40,000 x 15,000 16-bit strip image (memory test)
 
 Every plane holds a gradient, noise and a pattern of its own (channel, z and t shift it), so
 that a swapped channel or plane, a misplaced tile or an off-by-one shows in an exact
@@ -28,7 +28,7 @@ OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 # OME Color is a signed 32-bit RGBA integer.
 RED, GREEN, BLUE, MAGENTA = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 0, 255)
 
-LARGE_WIDTH, LARGE_HEIGHT, LARGE_ROWS_PER_STRIP = 40000, 30000, 16
+LARGE_WIDTH, LARGE_HEIGHT, LARGE_ROWS_PER_STRIP = 40000, 15000, 16
 
 
 def ome_colour(rgb):
