@@ -8,8 +8,9 @@
 
 #include <tiffio.h>
 
+#include "tool_util.h"
+
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,27 +29,6 @@ typedef struct options {
     double mpp, mag;
     const char *barcode, *unit, *model, *build, *scan_date;
 } options;
-
-static char tiff_msg[512];
-
-__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
-                                                             va_list ap)
-{
-    (void)module;
-    vsnprintf(tiff_msg, sizeof tiff_msg, fmt, ap);
-}
-
-__attribute__((format(printf, 2, 3))) static int fail(const options *o, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, PROG ": %s: %s%s%s%s\n", o->out, msg, tiff_msg[0] ? " (" : "", tiff_msg,
-            tiff_msg[0] ? ")" : "");
-    return 1;
-}
 
 // The stained tissue at level-0 position (x, y): pink stroma, purple nuclei on a lattice
 // that wobbles, white glass where a slow wave leaves the section.
@@ -195,11 +175,11 @@ static int write_stripped(TIFF *tif, const options *o, uint32_t w, uint32_t h, c
              TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, STRIP_ROWS) &&
              (!xmp || TIFFSetField(tif, TIFFTAG_XMLPACKET, (uint32_t)strlen(xmp), xmp));
     if (!ok) {
-        return fail(o, "cannot set the tags of \"%s\"", desc);
+        return tool_fail(o->out, "cannot set the tags of \"%s\"", desc);
     }
     uint8_t *strip = malloc((size_t)w * STRIP_ROWS * 3);
     if (!strip) {
-        return fail(o, "out of memory");
+        return tool_fail(o->out, "out of memory");
     }
     for (uint32_t y0 = 0, s = 0; y0 < h; y0 += STRIP_ROWS, s++) {
         uint32_t n = h - y0 < STRIP_ROWS ? h - y0 : STRIP_ROWS;
@@ -208,11 +188,14 @@ static int write_stripped(TIFF *tif, const options *o, uint32_t w, uint32_t h, c
         }
         if (TIFFWriteEncodedStrip(tif, s, strip, (tmsize_t)w * n * 3) < 0) {
             free(strip);
-            return fail(o, "cannot write \"%s\"", desc);
+            return tool_fail(o->out, "cannot write \"%s\"", desc);
         }
     }
     free(strip);
-    return TIFFWriteDirectory(tif) ? 0 : fail(o, "cannot write the directory of \"%s\"", desc);
+    if (!TIFFWriteDirectory(tif)) {
+        return tool_fail(o->out, "cannot write the directory of \"%s\"", desc);
+    }
+    return 0;
 }
 
 // The label photo: a white label with a dark bar code on the left, the tissue on the right.
@@ -257,11 +240,11 @@ static int write_level(TIFF *tif, const options *o, uint32_t level, const char *
              TIFFSetField(tif, TIFFTAG_TILELENGTH, o->tile) &&
              (!xmp || TIFFSetField(tif, TIFFTAG_XMLPACKET, (uint32_t)strlen(xmp), xmp));
     if (!ok) {
-        return fail(o, "cannot set the tags of level %u", level);
+        return tool_fail(o->out, "cannot set the tags of level %u", level);
     }
     uint8_t *tile = malloc((size_t)o->tile * o->tile * 3);
     if (!tile) {
-        return fail(o, "out of memory");
+        return tool_fail(o->out, "out of memory");
     }
     for (uint32_t ty = 0; ty < h; ty += o->tile) {
         for (uint32_t tx = 0; tx < w; tx += o->tile) {
@@ -274,12 +257,15 @@ static int write_level(TIFF *tif, const options *o, uint32_t level, const char *
             }
             if (TIFFWriteTile(tif, tile, tx, ty, 0, 0) < 0) {
                 free(tile);
-                return fail(o, "cannot write a tile of level %u", level);
+                return tool_fail(o->out, "cannot write a tile of level %u", level);
             }
         }
     }
     free(tile);
-    return TIFFWriteDirectory(tif) ? 0 : fail(o, "cannot write the directory of level %u", level);
+    if (!TIFFWriteDirectory(tif)) {
+        return tool_fail(o->out, "cannot write the directory of level %u", level);
+    }
+    return 0;
 }
 
 static void usage(FILE *f)
@@ -364,6 +350,7 @@ static int parse_args(int argc, char **argv, options *o)
 
 int main(int argc, char **argv)
 {
+    tool_begin(PROG);
     options o;
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
@@ -372,15 +359,15 @@ int main(int argc, char **argv)
     if (!parse_args(argc, argv, &o)) {
         return 2;
     }
-    TIFFSetErrorHandler(tiff_error);
+    TIFFSetErrorHandler(tool_keep_complaint);
     TIFFSetWarningHandler(NULL);
     TIFF *tif = TIFFOpen(o.out, "w");
     if (!tif) {
-        return fail(&o, "cannot create");
+        return tool_fail(o.out, "cannot create");
     }
     char *iscan = iscan_xmp(&o), *encode = encode_info_xmp(&o);
     uint32_t thumb_h = (uint32_t)lround(THUMB_W * stitched(&o, o.rows) / stitched(&o, o.cols));
-    int status = !iscan || !encode ? fail(&o, "out of memory")
+    int status = !iscan || !encode ? tool_fail(o.out, "out of memory")
                  : write_stripped(tif, &o, LABEL_W, LABEL_H, "Label Image", iscan, label_row);
     if (!status) {
         status = write_stripped(tif, &o, THUMB_W, thumb_h, "Thumbnail", NULL, thumb_row);

@@ -16,12 +16,13 @@
 #include <tiffio.h>
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tool_util.h"
 
 #define PROG "s2d-make-micro-bench"
 #define PITCH 80          // side of the grid cell that holds at most one cell
@@ -29,18 +30,6 @@
 #define NOISE_TABLE 65536
 #define MAX_12BIT 4095
 #define MICRONS_PER_PIXEL 0.325
-
-static char tiff_msg[512];
-
-// Keeps libtiff's last complaint for the one-line error.
-__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
-                                                             va_list ap)
-{
-    char msg[400];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    snprintf(tiff_msg, sizeof tiff_msg, "%s%s%s", module ? module : "", module ? ": " : "",
-             msg);
-}
 
 // A stateless hash: the same cell gets the same blob in every row that crosses it.
 static uint64_t mix(uint64_t x)
@@ -243,6 +232,7 @@ static bool write_file(const char *path, uint32_t w, uint32_t h, int channels, i
 
 int main(int argc, char **argv)
 {
+    tool_begin(PROG);
     const char *out = NULL;
     long width = 8000, height = 8000, channels = 3, bits = 16;
     bool usage = false;
@@ -266,13 +256,11 @@ int main(int argc, char **argv)
                         "[--bits 8|16]\n");
         return 2;
     }
-    TIFFSetErrorHandler(tiff_error);
+    TIFFSetErrorHandler(tool_keep_complaint);
     TIFFSetWarningHandler(NULL);
     make_noise_table();
     if (!write_file(out, (uint32_t)width, (uint32_t)height, (int)channels, (int)bits)) {
-        fprintf(stderr, PROG ": %s: cannot write%s%s\n", out, tiff_msg[0] ? ": " : "",
-                tiff_msg);
-        return 1;
+        return tool_fail(out, "cannot write");
     }
     return 0;
 }

@@ -19,6 +19,8 @@
 
 #include <jpeglib.h>   // after stdio.h, which it needs
 
+#include "tool_util.h"
+
 #define PROG "make_mirax"
 #define DIVISIONS 2            // images per camera photo, per side
 #define INDEX_VERSION "01.02"  // Index.dat's first bytes, as Slidedat's SLIDE_VERSION
@@ -34,17 +36,6 @@ typedef struct options {
     int mag;
     const char *slide_id, *serial, *software, *hardware;
 } options;
-
-__attribute__((format(printf, 2, 3))) static int fail(const options *o, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, PROG ": %s: %s\n", o->out, msg);
-    return 1;
-}
 
 static uint8_t clamp8(double v)
 {
@@ -435,16 +426,16 @@ static int make(const options *o)
 {
     size_t n = strlen(o->out);
     if (n <= 5 || strcmp(o->out + n - 5, ".mrxs") != 0) {
-        return fail(o, "the slide's name must end in .mrxs");
+        return tool_fail(o->out, "the slide's name must end in .mrxs");
     }
     char dir[4096], path[4200];
     if (n - 5 >= sizeof dir) {
-        return fail(o, "name too long");
+        return tool_fail(o->out, "name too long");
     }
     snprintf(dir, sizeof dir, "%.*s", (int)(n - 5), o->out);
     struct stat st;
     if (mkdir(dir, 0777) != 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        return fail(o, "cannot make the folder %s", dir);
+        return tool_fail(o->out, "cannot make the folder %s", dir);
     }
     // Each data file starts with the version and the slide id, as the scanner's do.
     bytes pyramid = {0}, extra = {0}, index = {0}, mrxs = {0};
@@ -477,7 +468,7 @@ static int make(const options *o)
         free(image_index[z]);
     }
     free(pyramid.data), free(extra.data), free(index.data), free(mrxs.data);
-    return failed ? fail(o, "cannot write %s", failed) : 0;
+    return failed ? tool_fail(o->out, "cannot write %s", failed) : 0;
 }
 
 static void usage(FILE *f)
@@ -494,6 +485,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    tool_begin(PROG);
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;

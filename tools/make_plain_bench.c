@@ -18,32 +18,15 @@
 //        s2d-make-plain-bench document OUT.tif [--pages N] [--dpi D]
 #include <tiffio.h>
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool_util.h"
+
 #define PROG "s2d-make-plain-bench"
-
-static char tiff_msg[512];
-
-// Keeps libtiff's last complaint for the one-line error.
-__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
-                                                             va_list ap)
-{
-    char msg[400];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    snprintf(tiff_msg, sizeof tiff_msg, "%s%s%s", module ? module : "", module ? ": " : "",
-             msg);
-}
-
-static int fail(const char *path, const char *why)
-{
-    fprintf(stderr, PROG ": %s: %s%s%s\n", path, why, tiff_msg[0] ? ": " : "", tiff_msg);
-    return 1;
-}
 
 // xorshift64*: a fixed-seed noise source, the same on every run.
 static uint64_t next_random(uint64_t *s)
@@ -98,7 +81,7 @@ static int write_stack(const char *path, uint32_t pages, uint32_t w, uint16_t co
     // Classic TIFF offsets end at 4 GB.
     TIFF *tif = TIFFOpen(path, bytes > (3ULL << 30) ? "w8" : "w");
     if (!tif) {
-        return fail(path, "cannot create");
+        return tool_fail(path, "cannot create");
     }
     uint16_t *row = malloc((size_t)w * 2);
     uint64_t seed = 0x5EED0016ULL;
@@ -123,18 +106,18 @@ static int write_stack(const char *path, uint32_t pages, uint32_t w, uint16_t co
             if (TIFFWriteScanline(tif, row, y, 0) < 0) {
                 free(row);
                 TIFFClose(tif);
-                return fail(path, "cannot write a row");
+                return tool_fail(path, "cannot write a row");
             }
         }
         if (!TIFFWriteDirectory(tif)) {
             free(row);
             TIFFClose(tif);
-            return fail(path, "cannot write a page");
+            return tool_fail(path, "cannot write a page");
         }
     }
     TIFFClose(tif);
     if (!row) {
-        return fail(path, "out of memory");
+        return tool_fail(path, "out of memory");
     }
     free(row);
     return 0;
@@ -254,7 +237,7 @@ static int write_document(const char *path, uint32_t pages, double dpi)
     uint32_t stride = (w + 7) / 8;
     TIFF *tif = TIFFOpen(path, "w");
     if (!tif) {
-        return fail(path, "cannot create");
+        return tool_fail(path, "cannot create");
     }
     uint8_t *page = malloc((size_t)stride * h);
     font f;
@@ -280,12 +263,12 @@ static int write_document(const char *path, uint32_t pages, double dpi)
             !TIFFWriteDirectory(tif)) {
             free(page);
             TIFFClose(tif);
-            return fail(path, "cannot write a page");
+            return tool_fail(path, "cannot write a page");
         }
     }
     TIFFClose(tif);
     if (!page) {
-        return fail(path, "out of memory");
+        return tool_fail(path, "out of memory");
     }
     free(page);
     return 0;
@@ -293,19 +276,9 @@ static int write_document(const char *path, uint32_t pages, double dpi)
 
 // ------------------------------------------------------------------ main
 
-static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
-{
-    char *end;
-    unsigned long n = strtoul(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || n < lo || n > hi) {
-        return false;
-    }
-    *v = (uint32_t)n;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
+    tool_begin(PROG);
     const char *usage =
         "usage: " PROG " stack OUT.tif [--pages N] [--size W] [--compression none|lzw|deflate]\n"
         "       " PROG " document OUT.tif [--pages N] [--dpi D]\n";
@@ -320,9 +293,9 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         bool ok = true;
         if (strcmp(argv[i], "--pages") == 0) {
-            ok = parse_u32(v, 1, 65535, &pages);
+            ok = tool_parse_u32(v, 1, 65535, &pages);
         } else if (stack && strcmp(argv[i], "--size") == 0) {
-            ok = parse_u32(v, 64, 65535, &size);
+            ok = tool_parse_u32(v, 64, 65535, &size);
         } else if (stack && strcmp(argv[i], "--compression") == 0) {
             compression = strcmp(v, "none") == 0      ? COMPRESSION_NONE
                           : strcmp(v, "lzw") == 0     ? COMPRESSION_LZW
@@ -330,7 +303,7 @@ int main(int argc, char **argv)
                                                       : 0;
             ok = compression != 0;
         } else if (!stack && strcmp(argv[i], "--dpi") == 0) {
-            ok = parse_u32(v, 75, 1200, &dpi);
+            ok = tool_parse_u32(v, 75, 1200, &dpi);
         } else {
             ok = false;
         }
@@ -339,7 +312,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    TIFFSetErrorHandler(tiff_error);
+    TIFFSetErrorHandler(tool_keep_complaint);
     return stack ? write_stack(argv[2], pages, size, compression)
                  : write_document(argv[2], pages, (double)dpi);
 }

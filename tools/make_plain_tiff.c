@@ -12,12 +12,13 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "tool_util.h"
 
 #define PROG "make_plain_tiff"
 #define MAX_PAGES 32
@@ -67,39 +68,10 @@ typedef struct {
     int npages;
 } Ctx;
 
-static char tiff_msg[512];
-
-// Keep libtiff's last complaint so the final one-line error can name it.
-__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
-                                                             va_list ap)
+// What a failure names: the fixture under way, or the set's directory before the first.
+static const char *fixture(const Ctx *c)
 {
-    char msg[400];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    snprintf(tiff_msg, sizeof tiff_msg, "%s%s%s", module ? module : "", module ? ": " : "",
-             msg);
-}
-
-// None are expected: a warning means a fixture is not what it claims to be.
-__attribute__((format(printf, 2, 0))) static void tiff_warning(const char *module, const char *fmt,
-                                                               va_list ap)
-{
-    char msg[400];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, PROG ": libtiff warning: %s%s%s\n", module ? module : "",
-            module ? ": " : "", msg);
-}
-
-// Says on one line which fixture failed and why (with libtiff's last complaint).
-__attribute__((format(printf, 2, 3))) static int fail(Ctx *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char msg[256];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, PROG ": %s: %s%s%s\n", c->name[0] ? c->name : c->dir, msg,
-            tiff_msg[0] ? ": " : "", tiff_msg);
-    return -1;
+    return c->name[0] ? c->name : c->dir;
 }
 
 // ---------------------------------------------------------------- deterministic noise
@@ -162,14 +134,14 @@ static int dump_values(Ctx *c, const void *samples, size_t count, size_t size)
     const uint8_t *s = samples;
     if (host_is_little_endian() || size == 1) {
         if (fwrite(s, size, count, c->values) != count)
-            return fail(c, "cannot write the values file: %s", strerror(errno));
+            return tool_fail(fixture(c), "cannot write the values file: %s", strerror(errno));
     } else {
         uint8_t le[4];
         for (size_t i = 0; i < count; i++) {
             for (size_t b = 0; b < size; b++)
                 le[b] = s[i * size + size - 1 - b];
             if (fwrite(le, size, 1, c->values) != 1)
-                return fail(c, "cannot write the values file: %s", strerror(errno));
+                return tool_fail(fixture(c), "cannot write the values file: %s", strerror(errno));
         }
     }
     c->values_bytes += (uint64_t)count * size;
@@ -186,18 +158,18 @@ static int begin(Ctx *c, const char *name, const char *mode, const char *kind,
     c->lossy = 0;
     c->npages = 0;
     c->values_bytes = 0;
-    tiff_msg[0] = '\0';
+    tool_forget_complaint();
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", c->dir, name);
     c->tif = TIFFOpen(path, mode);
     if (!c->tif)
-        return fail(c, "cannot create the file");
+        return tool_fail(fixture(c), "cannot create the file");
     snprintf(path, sizeof path, "%s/%s.values", c->dir, name);
     c->values = fopen(path, "wb");
     if (!c->values) {
         TIFFClose(c->tif);
         c->tif = NULL;
-        return fail(c, "cannot create %s: %s", path, strerror(errno));
+        return tool_fail(fixture(c), "cannot create %s: %s", path, strerror(errno));
     }
     return 0;
 }
@@ -283,7 +255,7 @@ static int set_tags(Ctx *c, const Page *p)
         ok = TIFFSetField(t, TIFFTAG_SUBFILETYPE, p->subfile);
     if (ok && p->page_number[1])
         ok = TIFFSetField(t, TIFFTAG_PAGENUMBER, p->page_number[0], p->page_number[1]);
-    return ok ? 0 : fail(c, "cannot set the tags of page %d", c->npages + 1);
+    return ok ? 0 : tool_fail(fixture(c), "cannot set the tags of page %d", c->npages + 1);
 }
 
 // Writes the directory of a page whose strips are written and records it, with its
@@ -291,7 +263,7 @@ static int set_tags(Ctx *c, const Page *p)
 static int finish_page(Ctx *c, const Page *p, const void *samples)
 {
     if (!TIFFWriteDirectory(c->tif))
-        return fail(c, "cannot write directory %d", c->npages + 1);
+        return tool_fail(fixture(c), "cannot write directory %d", c->npages + 1);
     PageRecord *rec = &c->pages[c->npages++];
     rec->page = *p;
     rec->values_offset = c->values_bytes;
@@ -303,7 +275,7 @@ static int finish_page(Ctx *c, const Page *p, const void *samples)
 static int add_page(Ctx *c, const Page *p, const void *samples)
 {
     if (c->npages == MAX_PAGES)
-        return fail(c, "too many pages");
+        return tool_fail(fixture(c), "too many pages");
     if (set_tags(c, p))
         return -1;
     size_t sb = sample_bytes(p);
@@ -325,7 +297,8 @@ static int add_page(Ctx *c, const Page *p, const void *samples)
             uint32_t index = (uint32_t)plane * strips + s;
             if (TIFFWriteEncodedStrip(c->tif, index, strip, (tmsize_t)(rows * packed_row)) < 0) {
                 free(strip);
-                return fail(c, "cannot write strip %u of page %d", index, c->npages + 1);
+                return tool_fail(fixture(c), "cannot write strip %u of page %d", index,
+                                 c->npages + 1);
             }
         }
     free(strip);
@@ -458,7 +431,7 @@ static int end(Ctx *c)
     int rc = fclose(c->values);
     c->values = NULL;
     if (rc)
-        return fail(c, "cannot write the values file");
+        return tool_fail(fixture(c), "cannot write the values file");
     manifest_entry_start(c);
     fprintf(c->manifest, ", \"kind\": ");
     json_string(c->manifest, c->kind);
@@ -806,7 +779,7 @@ static int fx_old_jpeg(Ctx *c)
     if (n < 4 || stream[0] != 0xff || stream[1] != 0xd8) {
         free(v);
         free(stream);
-        return fail(c, "libtiff made no complete JPEG stream");
+        return tool_fail(fixture(c), "libtiff made no complete JPEG stream");
     }
     p.compression = COMPRESSION_OJPEG;
     int rc = begin(c, "old_jpeg.tif", "w", "photo", "YCbCr",
@@ -816,7 +789,7 @@ static int fx_old_jpeg(Ctx *c)
     c->lossy = 1;
     if (!rc && (set_tags(c, &p) || !TIFFSetField(c->tif, TIFFTAG_YCBCRSUBSAMPLING, 2, 2) ||
                 TIFFWriteRawStrip(c->tif, 0, stream, n) != n))
-        rc = fail(c, "cannot write the old-JPEG strip");
+        rc = tool_fail(fixture(c), "cannot write the old-JPEG strip");
     rc = rc || finish_page(c, &p, v) || end(c);
     free(v);
     free(stream);
@@ -1051,7 +1024,7 @@ static int fx_photo_exif(Ctx *c)
     uint32_t icc_len;
     uint8_t *icc = srgb_profile(&icc_len);
     if (!icc)
-        return fail(c, "lcms2 could not make an sRGB profile");
+        return tool_fail(fixture(c), "lcms2 could not make an sRGB profile");
     int rc = begin(c, "photo_exif.tif", "w", "photo", "RGB",
                    "camera photo: Make, Model, DateTime, sRGB ICC profile, EXIF directory");
     uint64_t exif_offset = 0;
@@ -1060,7 +1033,7 @@ static int fx_photo_exif(Ctx *c)
                 !TIFFSetField(c->tif, EXIFTAG_DATETIMEORIGINAL, "2021:03:04 05:06:07") ||
                 !TIFFWriteCustomDirectory(c->tif, &exif_offset) ||
                 TIFFCreateDirectory(c->tif) != 0))
-        rc = fail(c, "cannot write the EXIF directory");
+        rc = tool_fail(fixture(c), "cannot write the EXIF directory");
     uint8_t *v = photo_picture(w, h);
     Page p = rgb_page(w, h);
     p.compression = COMPRESSION_LZW;
@@ -1070,7 +1043,7 @@ static int fx_photo_exif(Ctx *c)
     p.icc = icc;
     p.icc_len = icc_len;
     if (!rc && !TIFFSetField(c->tif, TIFFTAG_EXIFIFD, exif_offset))
-        rc = fail(c, "cannot point to the EXIF directory");
+        rc = tool_fail(fixture(c), "cannot point to the EXIF directory");
     rc = rc || add_page(c, &p, v) || end(c);
     free(v);
     free(icc);
@@ -1247,7 +1220,7 @@ static int bad_file(Ctx *c, const char *name, const uint8_t *bytes, size_t len,
     snprintf(path, sizeof path, "%s/%s", c->dir, name);
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(bytes, 1, len, f) != len || fclose(f))
-        return fail(c, "cannot write: %s", strerror(errno));
+        return tool_fail(fixture(c), "cannot write: %s", strerror(errno));
     manifest_entry_start(c);
     fprintf(c->manifest, ", \"kind\": null, \"error\": ");
     json_string(c->manifest, error);
@@ -1342,6 +1315,7 @@ static int write_all(Ctx *c)
 
 int main(int argc, char **argv)
 {
+    tool_begin(PROG);
     if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: " PROG " OUTDIR\n"
                         "Writes the plain-TIFF fixtures, NAME.values beside each and "
@@ -1350,17 +1324,15 @@ int main(int argc, char **argv)
     }
     Ctx c = {.dir = argv[1]};
     if (mkdir(c.dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, PROG ": %s: cannot create the directory: %s\n", c.dir, strerror(errno));
-        return 1;
+        return tool_fail(c.dir, "cannot create the directory: %s", strerror(errno));
     }
-    TIFFSetErrorHandler(tiff_error);
-    TIFFSetWarningHandler(tiff_warning);
+    TIFFSetErrorHandler(tool_keep_complaint);
+    TIFFSetWarningHandler(tool_print_warning);
     char path[4096];
     snprintf(path, sizeof path, "%s/manifest.json", c.dir);
     c.manifest = fopen(path, "w");
     if (!c.manifest) {
-        fprintf(stderr, PROG ": %s: cannot create: %s\n", path, strerror(errno));
-        return 1;
+        return tool_fail(path, "cannot create: %s", strerror(errno));
     }
     fprintf(c.manifest, "{\"generator\": \"" PROG "\",\n \"fixtures\": [");
     int rc = write_all(&c);
@@ -1370,6 +1342,6 @@ int main(int argc, char **argv)
         fclose(c.values);
     fprintf(c.manifest, "\n ]}\n");
     if (fclose(c.manifest) && !rc)
-        rc = fail(&c, "cannot write manifest.json");
+        rc = tool_fail(fixture(&c), "cannot write manifest.json");
     return rc ? 1 : 0;
 }

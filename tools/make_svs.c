@@ -27,6 +27,8 @@
 #include <threads.h>
 #include <unistd.h>
 
+#include "tool_util.h"
+
 #define PROG "make_svs"
 #define LIBRARY "Aperio Image Library v12.0.15"
 #define PHILIPS_SOFTWARE "Philips DP v1.0"
@@ -85,28 +87,6 @@ typedef struct {
 } Painter;
 
 typedef void (*RowFn)(const Painter *p, uint32_t y, uint32_t w, uint8_t *out);
-
-static char tiff_msg[512];
-
-// Keep libtiff's last complaint so the final one-line error can name it.
-__attribute__((format(printf, 2, 0))) static void tiff_error(const char *module, const char *fmt,
-                                                             va_list ap)
-{
-    char msg[400];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    snprintf(tiff_msg, sizeof tiff_msg, "%s%s%s", module ? module : "",
-             module ? ": " : "", msg);
-}
-
-// None are expected; if libtiff has one, show it on a single line.
-__attribute__((format(printf, 2, 0))) static void tiff_warning(const char *module, const char *fmt,
-                                                               va_list ap)
-{
-    char msg[400];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, PROG ": libtiff warning: %s%s%s\n", module ? module : "",
-            module ? ": " : "", msg);
-}
 
 // ---------------------------------------------------------------- noise
 
@@ -653,20 +633,6 @@ static void macro_row(const Painter *p, uint32_t y, uint32_t w, uint8_t *out)
 
 // ---------------------------------------------------------------- writing
 
-__attribute__((format(printf, 2, 3))) static int fail(const Options *o, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (tiff_msg[0])
-        fprintf(stderr, PROG ": %s: %s (%s)\n", o->out, msg, tiff_msg);
-    else
-        fprintf(stderr, PROG ": %s: %s\n", o->out, msg);
-    return -1;
-}
-
 static int set_jpeg(TIFF *tif, const Options *o)
 {
     int ok = TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
@@ -795,12 +761,12 @@ static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t inde
         sampler_init(&sm, job->sc);
         float *acc = malloc((size_t)job->tile * 3 * sizeof *acc);
         if (!acc)
-            return fail(o, "out of memory for level %u", index);
+            return tool_fail(o->out, "out of memory for level %u", index);
         for (uint32_t i = 0; i < job->ntiles; i++) {
             render_tile(job, &sm, acc, i, job->bufs);
             if (put_tile(tif, job, i, job->bufs, bytes) < 0) {
                 free(acc);
-                return fail(o, "cannot write tile %u of level %u", i, index);
+                return tool_fail(o->out, "cannot write tile %u of level %u", i, index);
             }
         }
         free(acc);
@@ -811,16 +777,16 @@ static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t inde
     uint32_t started = 0;
     int rc = 0;
     if (mtx_init(&job->lock, mtx_plain) != thrd_success)
-        return fail(o, "cannot create a mutex");
+        return tool_fail(o->out, "cannot create a mutex");
     if (cnd_init(&job->cond) != thrd_success) {
         mtx_destroy(&job->lock);
-        return fail(o, "cannot create a condition variable");
+        return tool_fail(o->out, "cannot create a condition variable");
     }
     for (; started < o->threads; started++)
         if (thrd_create(&th[started], level_worker, job) != thrd_success)
             break;
     if (started == 0)
-        rc = fail(o, "cannot start threads");
+        rc = tool_fail(o->out, "cannot start threads");
 
     for (uint32_t i = 0; rc == 0 && i < job->ntiles; i++) {
         uint32_t slot = i % job->slots;
@@ -830,11 +796,11 @@ static int write_tiles(TIFF *tif, const Options *o, LevelJob *job, uint32_t inde
         int aborted = job->abort;
         mtx_unlock(&job->lock);
         if (aborted) {
-            rc = fail(o, "out of memory for level %u", index);
+            rc = tool_fail(o->out, "out of memory for level %u", index);
             break;
         }
         if (put_tile(tif, job, i, job->bufs + (size_t)slot * bytes, bytes) < 0)
-            rc = fail(o, "cannot write tile %u of level %u", i, index);
+            rc = tool_fail(o->out, "cannot write tile %u of level %u", i, index);
         mtx_lock(&job->lock);
         job->ready[slot] = 0;
         job->written++;
@@ -860,14 +826,14 @@ static int write_level(TIFF *tif, const Options *o, const Scene *sc, uint32_t in
     int philips = o->format == FORMAT_PHILIPS;
     if (philips && (!TIFFSetField(tif, TIFFTAG_SOFTWARE, PHILIPS_SOFTWARE) ||
                     (index > 0 && !TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE))))
-        return fail(o, "cannot set tags of level %u", index);
+        return tool_fail(o->out, "cannot set tags of level %u", index);
     if (!set_basic(tif, sw, sh, desc) || !set_jpeg(tif, o) ||
         !TIFFSetField(tif, TIFFTAG_TILEWIDTH, T) ||
         !TIFFSetField(tif, TIFFTAG_TILELENGTH, T) ||
         !TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER) ||
         !TIFFSetField(tif, TIFFTAG_XRESOLUTION, px_cm) ||
         !TIFFSetField(tif, TIFFTAG_YRESOLUTION, px_cm))
-        return fail(o, "cannot set tags of level %u", index);
+        return tool_fail(o->out, "cannot set tags of level %u", index);
 
     LevelJob job = {
         .sc = sc, .tile = T, .lw = lw, .lh = lh, .dx = dx, .dy = dy,
@@ -880,13 +846,13 @@ static int write_level(TIFF *tif, const Options *o, const Scene *sc, uint32_t in
     job.bufs = malloc((size_t)job.slots * T * T * 3);
     job.ready = calloc(job.slots, 1);
     int rc = job.bufs && job.ready ? write_tiles(tif, o, &job, index)
-                                   : fail(o, "out of memory for level %u", index);
+                                   : tool_fail(o->out, "out of memory for level %u", index);
     free(job.bufs);
     free(job.ready);
     if (rc == 0 && job.left_out == job.ntiles)
-        rc = fail(o, "level %u is bare glass only: nothing to store", index);
+        rc = tool_fail(o->out, "level %u is bare glass only: nothing to store", index);
     if (rc == 0 && !TIFFWriteDirectory(tif))
-        rc = fail(o, "cannot write directory of level %u", index);
+        rc = tool_fail(o->out, "cannot write directory of level %u", index);
     return rc;
 }
 
@@ -906,23 +872,23 @@ static int write_stripped(TIFF *tif, const Options *o, const char *what,
         ok = ok && TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
     }
     if (!ok)
-        return fail(o, "cannot set tags of %s image", what);
+        return tool_fail(o->out, "cannot set tags of %s image", what);
 
     uint8_t *strip = malloc((size_t)w * rps * 3);
     if (!strip)
-        return fail(o, "out of memory for %s image", what);
+        return tool_fail(o->out, "out of memory for %s image", what);
     for (uint32_t y0 = 0, s = 0; y0 < h; y0 += rps, s++) {
         uint32_t rows = h - y0 < rps ? h - y0 : rps;
         for (uint32_t j = 0; j < rows; j++)
             fn(p, y0 + j, w, strip + (size_t)j * w * 3);
         if (TIFFWriteEncodedStrip(tif, s, strip, (tmsize_t)w * rows * 3) < 0) {
             free(strip);
-            return fail(o, "cannot write %s image", what);
+            return tool_fail(o->out, "cannot write %s image", what);
         }
     }
     free(strip);
     if (!TIFFWriteDirectory(tif))
-        return fail(o, "cannot write directory of %s image", what);
+        return tool_fail(o->out, "cannot write directory of %s image", what);
     return 0;
 }
 
@@ -1096,7 +1062,7 @@ static int label_jpeg(const Options *o, const Painter *p, unsigned char **out,
     }
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
-    return *out ? 0 : fail(o, "cannot encode the label");
+    return *out ? 0 : tool_fail(o->out, "cannot encode the label");
 }
 
 // Stored size of a reduced level: padded to whole tiles, never past the level above.
@@ -1196,7 +1162,7 @@ static int write_philips(TIFF *tif, const Options *o, const Scene *sc)
     free(label);
     if (xml.failed) {
         free(xml.data);
-        return fail(o, "out of memory for the XML description");
+        return tool_fail(o->out, "out of memory for the XML description");
     }
     int rc = 0;
     uint32_t sw = o->width, sh = o->height;
@@ -1312,12 +1278,12 @@ static int write_scn(TIFF *tif, const Options *o, const Scene *sc)
     double k = o->mpp * 1000 / SCN_MACRO_NM;        // macro pixels per level-0 pixel
     uint32_t macro_w = (uint32_t)(glass_w * k + 0.5), macro_h = (uint32_t)(glass_h * k + 0.5);
     if (macro_w < 16 || macro_h < 16 || macro_w > 65535 || macro_h > 65535)
-        return fail(o, "the glass makes a macro of %ux%u pixels", macro_w, macro_h);
+        return tool_fail(o->out, "the glass makes a macro of %ux%u pixels", macro_w, macro_h);
     Text xml = {0};
     scn_xml(&xml, o, 1, macro_w, macro_h);
     if (xml.failed) {
         free(xml.data);
-        return fail(o, "out of memory for the XML description");
+        return tool_fail(o->out, "out of memory for the XML description");
     }
     Sampler sm;
     sampler_init(&sm, sc);
@@ -1326,18 +1292,18 @@ static int write_scn(TIFF *tif, const Options *o, const Scene *sc)
     Painter p = {.sm = &sm, .acc = acc, .k = k, .rx0 = margin * k, .ry0 = margin * k,
                  .rw = o->width * k, .rh = o->height * k};
     const uint32_t T = o->tile;
-    int rc = acc && tile ? 0 : fail(o, "out of memory for the macro");
+    int rc = acc && tile ? 0 : tool_fail(o->out, "out of memory for the macro");
     if (rc == 0 && (!set_basic(tif, macro_w, macro_h, xml.data) || !set_jpeg(tif, o) ||
                     !TIFFSetField(tif, TIFFTAG_TILEWIDTH, T) ||
                     !TIFFSetField(tif, TIFFTAG_TILELENGTH, T)))
-        rc = fail(o, "cannot set tags of the macro");
+        rc = tool_fail(o->out, "cannot set tags of the macro");
     uint8_t *row = rc == 0 ? malloc((size_t)macro_w * 3) : NULL;
     if (rc == 0 && !row)
-        rc = fail(o, "out of memory for the macro");
+        rc = tool_fail(o->out, "out of memory for the macro");
     // Tile rows at a time: paint T rows of the macro, cut them into tiles.
     uint8_t *band = rc == 0 ? malloc((size_t)macro_w * 3 * T) : NULL;
     if (rc == 0 && !band)
-        rc = fail(o, "out of memory for the macro");
+        rc = tool_fail(o->out, "out of memory for the macro");
     for (uint32_t ty = 0; rc == 0 && ty < macro_h; ty += T) {
         for (uint32_t j = 0; j < T; j++) {
             if (ty + j < macro_h)
@@ -1353,11 +1319,11 @@ static int write_scn(TIFF *tif, const Options *o, const Scene *sc)
                 memset(tile + ((size_t)j * T + cols) * 3, 255, (size_t)(T - cols) * 3);
             }
             if (TIFFWriteTile(tif, tile, tx, ty, 0, 0) < 0)
-                rc = fail(o, "cannot write the macro");
+                rc = tool_fail(o->out, "cannot write the macro");
         }
     }
     if (rc == 0 && !TIFFWriteDirectory(tif))
-        rc = fail(o, "cannot write directory of the macro");
+        rc = tool_fail(o->out, "cannot write directory of the macro");
     free(band);
     free(row);
     free(tile);
@@ -1388,7 +1354,7 @@ static int write_histech(TIFF *tif, const Options *o, const Scene *sc)
                  lw, lh, o->tile, o->tile, o->quality, mpp, mpp, mpp);
         // Reduced levels say so, as a generic TIFF reader requires.
         if (l > 0 && !TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE))
-            rc = fail(o, "cannot set tags of level %u", l);
+            rc = tool_fail(o->out, "cannot set tags of level %u", l);
         if (rc == 0)
             rc = write_level(tif, o, sc, l, lw, lh, lw, lh, desc);
     }
@@ -1425,18 +1391,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     fprintf(stderr, " (see " PROG " --help)\n");
     va_end(ap);
     return 2;
-}
-
-static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    char *end;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v < lo || v > hi)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
 }
 
 static int parse_args(int argc, char **argv, Options *o)
@@ -1480,15 +1434,15 @@ static int parse_args(int argc, char **argv, Options *o)
             if (!v)
                 return usage_error("option %s needs a value", a);
             if (!strcmp(a, "--width"))
-                bad = parse_u32(v, 1, 1000000, &o->width);
+                bad = !tool_parse_u32(v, 1, 1000000, &o->width);
             else if (!strcmp(a, "--height"))
-                bad = parse_u32(v, 1, 1000000, &o->height);
+                bad = !tool_parse_u32(v, 1, 1000000, &o->height);
             else if (!strcmp(a, "--tile"))
-                bad = parse_u32(v, 16, 4096, &o->tile) || o->tile % 16;
+                bad = !tool_parse_u32(v, 16, 4096, &o->tile) || o->tile % 16;
             else if (!strcmp(a, "--levels"))
-                bad = parse_u32(v, 1, 16, &o->levels);
+                bad = !tool_parse_u32(v, 1, 16, &o->levels);
             else if (!strcmp(a, "--level-step"))
-                bad = parse_u32(v, 2, 64, &o->step), step_given = 1;
+                bad = !tool_parse_u32(v, 2, 64, &o->step), step_given = 1;
             else if (!strcmp(a, "--format")) {
                 bad = strcmp(v, "aperio") && strcmp(v, "philips") && strcmp(v, "scn") &&
                       strcmp(v, "3dhistech");
@@ -1498,11 +1452,11 @@ static int parse_args(int argc, char **argv, Options *o)
                                                       : FORMAT_APERIO;
             }
             else if (!strcmp(a, "--quality"))
-                bad = parse_u32(v, 1, 100, &o->quality);
+                bad = !tool_parse_u32(v, 1, 100, &o->quality);
             else if (!strcmp(a, "--threads"))
-                bad = parse_u32(v, 1, MAX_THREADS, &o->threads);
+                bad = !tool_parse_u32(v, 1, MAX_THREADS, &o->threads);
             else if (!strcmp(a, "--seed"))
-                bad = parse_u32(v, 0, UINT32_MAX, &o->seed);
+                bad = !tool_parse_u32(v, 0, UINT32_MAX, &o->seed);
             else if (!strcmp(a, "--mpp")) {
                 char *end;
                 o->mpp = strtod(v, &end);
@@ -1540,17 +1494,18 @@ static int parse_args(int argc, char **argv, Options *o)
 
 int main(int argc, char **argv)
 {
+    tool_begin(PROG);
     Options o;
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
 
-    TIFFSetErrorHandler(tiff_error);
-    TIFFSetWarningHandler(tiff_warning);
+    TIFFSetErrorHandler(tool_keep_complaint);
+    TIFFSetWarningHandler(tool_print_warning);
 
     Scene sc;
     if (scene_init(&sc, &o) != 0) {
-        fail(&o, "out of memory");
+        tool_fail(o.out, "out of memory");
         return 1;
     }
 
@@ -1558,7 +1513,7 @@ int main(int argc, char **argv)
     double estimate = (double)o.width * o.height * 3.0 / 8.0;
     TIFF *tif = TIFFOpen(o.out, estimate > 3.5e9 ? "w8" : "w");
     if (!tif) {
-        fail(&o, "cannot create file");
+        tool_fail(o.out, "cannot create file");
         free(sc.field);
         return 1;
     }
@@ -1566,7 +1521,7 @@ int main(int argc, char **argv)
         TIFFClose(tif); // Leica writes BigTIFF whatever the size
         tif = TIFFOpen(o.out, "w8");
         if (!tif) {
-            fail(&o, "cannot create file");
+            tool_fail(o.out, "cannot create file");
             free(sc.field);
             return 1;
         }
