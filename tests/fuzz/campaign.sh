@@ -8,6 +8,8 @@
 #   RUNS: executions per target (libFuzzer's -runs)
 # CPU (default 1) is the core to run on, NICE (default 10) the niceness; MAX_TIME, when
 # set, stops each target after that many seconds (for targets too slow to reach RUNS).
+# FUZZ_FLAGS, when set, goes to libFuzzer as more flags (README: source_open's
+# -malloc_limit_mb=8192).
 set -euo pipefail
 build=$1 work=$2 runs=$3
 shift 3
@@ -22,6 +24,6 @@ for target in "$@"; do
         taskset -c "${CPU:-1}" nice -n "${NICE:-10}" \
         "$build/tests/fuzz/s2d-fuzz-$target" -runs="$runs" ${MAX_TIME:+-max_total_time=$MAX_TIME} \
         -rss_limit_mb=2048 -timeout=25 \
-        -print_final_stats=1 corpus > log.txt 2>&1) || true
+        -print_final_stats=1 ${FUZZ_FLAGS:-} corpus > log.txt 2>&1) || true
     grep -E '^stat::|Done|ERROR|SUMMARY' "$dir/log.txt" | sed "s/^/$target: /"
 done
