@@ -16,11 +16,8 @@ overlap.bif converted with --keep-source-levels at quality 100, 4:4:4: each stit
 is OpenSlide's read_region of that level within the loss of that encoding (>= 52 dB; the
 seams where tiles share pixels are what a wrong stitch gets wrong)."""
 import io
-import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -33,6 +30,7 @@ from pydicom.encaps import generate_pixel_data_frame
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
+from runs import convert_and_read, output_headers  # noqa: E402
 
 checks = Checks()
 
@@ -46,22 +44,14 @@ def iscan(path):
     return dict(node.attrib)
 
 
-def convert(bin_, slide, out):
-    shutil.rmtree(out, ignore_errors=True)
-    report = out + ".report.json"
-    r = subprocess.run([bin_, "convert", slide, "-o", out, "--quiet", "--json-report", report],
-                       capture_output=True, text=True)
-    checks.expect(r.returncode == 0, "%s converts" % os.path.basename(slide), r.stderr.strip())
-    return json.load(open(report)) if r.returncode == 0 else None
-
-
 def check_slide(bin_, slide, work, levels_copied):
     name = os.path.basename(slide)
     checks.expect(openslide.OpenSlide.detect_format(slide) == "ventana",
                   "%s: OpenSlide names the vendor ventana" % name)
     want = iscan(slide)
-    report = convert(bin_, slide, os.path.join(work, name))
-    if not report:
+    out = os.path.join(work, name)
+    r, report = convert_and_read(bin_, slide, out, "--quiet")
+    if not checks.expect(r.returncode == 0 and report, "%s converts" % name, r.stderr.strip()):
         return
     modes = {f["name"]: f["mode"] for f in report["files"]}
     levels = sorted(n for n in modes if n.startswith("level-"))
@@ -78,8 +68,7 @@ def check_slide(bin_, slide, work, levels_copied):
     title = "Ventana BIF"
     date = re.sub(r"\D", "", want["ScanDate"])
     osr = openslide.OpenSlide(slide)
-    for f in sorted(modes):
-        ds = pydicom.dcmread(os.path.join(work, name, f), stop_before_pixels=True)
+    for f, ds in output_headers(out, report):
         tag = "%s %s: " % (name, f)
         contribution = ds.ContributingEquipmentSequence[0].ContributionDescription
         checks.expect(contribution == "Converted from " + title, tag + "read by " + title,
@@ -94,7 +83,7 @@ def check_slide(bin_, slide, work, levels_copied):
                       ds.ContainerIdentifier)
         checks.expect(ds.AcquisitionDateTime.startswith(date), tag + "scan date",
                       ds.AcquisitionDateTime)
-    ds = pydicom.dcmread(os.path.join(work, name, "level-0.dcm"), stop_before_pixels=True)
+    ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"), stop_before_pixels=True)
     spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
     mpp = float(want["ScanRes"]) / 1000
     checks.expect(all(abs(float(v) - mpp) < 1e-9 for v in spacing),
@@ -125,10 +114,8 @@ def level_pixels(path):
 def check_stitched_levels(bin_, slide, work):
     name = os.path.basename(slide)
     out = os.path.join(work, name + "-source-levels")
-    shutil.rmtree(out, ignore_errors=True)
-    r = subprocess.run([bin_, "convert", slide, "-o", out, "--quiet", "--keep-source-levels",
-                        "--quality", "100", "--subsampling", "444"],
-                       capture_output=True, text=True)
+    r, _ = convert_and_read(bin_, slide, out, "--quiet", "--keep-source-levels",
+                            "--quality", "100", "--subsampling", "444")
     checks.expect(r.returncode == 0, "%s --keep-source-levels converts" % name, r.stderr.strip())
     if r.returncode:
         return

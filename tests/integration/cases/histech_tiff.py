@@ -12,10 +12,7 @@ takes from IFD 0's description, as tifffile reads it here: the pixel size (MPP),
 date and time (day first), and 3DHISTECH as the manufacturer; the format title "3DHistech
 TIFF". Without that description's pair the same file is a generic tiled TIFF, which needs
 --mpp: the control that the pixel size comes from the description."""
-import json
 import os
-import shutil
-import subprocess
 import sys
 
 import openslide
@@ -24,6 +21,7 @@ import tifffile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
+from runs import convert_and_read, output_headers  # noqa: E402
 
 checks = Checks()
 
@@ -38,14 +36,6 @@ def description_pairs(path):
     return pairs
 
 
-def convert(bin_, slide, out, *extra):
-    shutil.rmtree(out, ignore_errors=True)
-    report = out + ".report.json"
-    r = subprocess.run([bin_, "convert", slide, "-o", out, "--quiet", "--json-report", report,
-                        *extra], capture_output=True, text=True)
-    return r, (json.load(open(report)) if r.returncode == 0 else None)
-
-
 def main():
     bin_, slide, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -54,8 +44,9 @@ def main():
                   "%s: a generic TIFF to OpenSlide 3.4.1" % name)
     want = description_pairs(slide)
     out = os.path.join(work, "converted")
-    r, report = convert(bin_, slide, out)
-    if not checks.expect(report is not None, "%s converts without --mpp" % name, r.stderr):
+    r, report = convert_and_read(bin_, slide, out, "--quiet")
+    if not checks.expect(r.returncode == 0 and report, "%s converts without --mpp" % name,
+                         r.stderr):
         sys.exit(checks.result())
     modes = {f["name"]: f["mode"] for f in report["files"]}
     levels = sorted(n for n in modes if n.startswith("level-") and modes[n] == "copy")
@@ -63,8 +54,7 @@ def main():
                   "%s: its four levels copied" % name, str(modes))
     day, month, year = want["Date"].split("/")
     stamp = year + month + day + want["Time"].replace(":", "")
-    for f in sorted(modes):
-        ds = pydicom.dcmread(os.path.join(out, f), stop_before_pixels=True)
+    for f, ds in output_headers(out, report):
         tag = "%s %s: " % (name, f)
         checks.expect(ds.ContributingEquipmentSequence[0].ContributionDescription ==
                       "Converted from 3DHistech TIFF", tag + "read as 3DHistech TIFF")
@@ -81,8 +71,8 @@ def main():
     plain = os.path.join(work, "renamed.tiff")
     data = open(slide, "rb").read()
     open(plain, "wb").write(data.replace(b"|3dh_PixelSizeX = ", b"|xdh_PixelSizeX = "))
-    r, report = convert(bin_, plain, os.path.join(work, "renamed"))
-    checks.expect(report is None and "pixel size" in r.stderr,
+    r, _ = convert_and_read(bin_, plain, os.path.join(work, "renamed"), "--quiet")
+    checks.expect(r.returncode != 0 and "pixel size" in r.stderr,
                   "control: without the 3dh pair, a generic TIFF asking for --mpp",
                   r.stderr.strip())
     sys.exit(checks.result())

@@ -16,7 +16,6 @@ read_region. MIRAX records no barcode text, so the container is the file's stem.
 multi-file slide: the .mrxs without its folder fails in one line and leaves nothing; a batch
 over a folder holding the slide converts it as one slide, its data files not as inputs."""
 import configparser
-import json
 import os
 import shutil
 import subprocess
@@ -29,6 +28,7 @@ import pydicom
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
 import wsmcheck  # noqa: E402
+from runs import convert_and_read, output_headers  # noqa: E402
 
 checks = Checks()
 
@@ -38,14 +38,6 @@ def slidedat(slide):
     ini.optionxform = str
     ini.read(os.path.join(slide[:-len(".mrxs")], "Slidedat.ini"))
     return ini
-
-
-def convert(bin_, slide, out, *extra):
-    shutil.rmtree(out, ignore_errors=True)
-    report = out + ".report.json"
-    r = subprocess.run([bin_, "convert", slide, "-o", out, "--quiet", "--json-report", report,
-                        *extra], capture_output=True, text=True)
-    return r, (json.load(open(report)) if r.returncode == 0 else None)
 
 
 def psnr(a, b):
@@ -67,8 +59,7 @@ def check_files(slide, out, report, ini):
     day_month_year, clock = general["SLIDE_CREATIONDATETIME"].split()
     day, month, year = day_month_year.split("/")
     stamp = year + month + day + clock.replace(":", "")
-    for f in sorted(modes):
-        ds = pydicom.dcmread(os.path.join(out, f), stop_before_pixels=True)
+    for f, ds in output_headers(out, report):
         tag = "%s %s: " % (name, f)
         contribution = ds.ContributingEquipmentSequence[0].ContributionDescription
         checks.expect(contribution == "Converted from MIRAX, read by OpenSlide",
@@ -110,7 +101,8 @@ def check_multifile(bin_, slide, work):
     shutil.rmtree(alone, ignore_errors=True)
     os.makedirs(alone)
     shutil.copy(slide, alone)
-    r, _ = convert(bin_, os.path.join(alone, os.path.basename(slide)), os.path.join(work, "out"))
+    r, _ = convert_and_read(bin_, os.path.join(alone, os.path.basename(slide)),
+                            os.path.join(work, "out"), "--quiet")
     lines = r.stderr.strip().splitlines()
     checks.expect(r.returncode != 0 and len(lines) == 1 and
                   not os.path.exists(os.path.join(work, "out")),
@@ -139,8 +131,8 @@ def main():
     checks.expect(openslide.OpenSlide.detect_format(slide) == "mirax",
                   "%s: OpenSlide names the vendor mirax" % name)
     out = os.path.join(work, "synthetic")
-    r, report = convert(bin_, slide, out)
-    if checks.expect(report is not None, "%s converts" % name, r.stderr.strip()):
+    r, report = convert_and_read(bin_, slide, out, "--quiet")
+    if checks.expect(r.returncode == 0 and report, "%s converts" % name, r.stderr.strip()):
         check_files(slide, out, report, slidedat(slide))
     check_multifile(bin_, slide, work)
     sys.exit(checks.result())

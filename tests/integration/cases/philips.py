@@ -15,11 +15,8 @@ read here from its bytes and its XML (not through slide2dcm or OpenSlide):
  - the same file with damaged tiles where they were sparse: each is a replaced one with a
    warning, so that what keeps the first run quiet is the sparse rule (the check can fail)."""
 import base64
-import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
@@ -32,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tiffdirs  # noqa: E402
 import wsmcheck  # noqa: E402
 from checks import Checks  # noqa: E402
+from runs import convert_and_read, expect_clean_copy  # noqa: E402
 
 checks = Checks()
 
@@ -39,16 +37,6 @@ checks = Checks()
 def attribute(obj, name):
     found = [a for a in obj.findall("Attribute") if a.get("Name") == name]
     return found[0].text if found else None
-
-
-def convert(bin_, slide, out, *args):
-    shutil.rmtree(out, ignore_errors=True)
-    report = out + ".report.json"
-    if os.path.exists(report):
-        os.remove(report)
-    run = subprocess.run([bin_, "convert", slide, "-o", out, "--json-report", report, *args],
-                         capture_output=True, text=True)
-    return run, (json.load(open(report)) if os.path.exists(report) else None)
 
 
 def check_metadata(ds, label, root, wsi):
@@ -106,16 +94,9 @@ def main(bin_, slide, work):
     checks.expect(vendor == "philips", "OpenSlide names the vendor", vendor)
 
     out = os.path.join(work, "default")
-    run, report = convert(bin_, slide, out)
-    if not checks.expect(run.returncode == 0 and report and report["ok"], "converted",
-                         run.stderr.strip()):
+    run, report = convert_and_read(bin_, slide, out)
+    if not expect_clean_copy(checks, run, report):
         return checks.result()
-    modes = {f["name"]: f.get("mode") for f in report["files"]}
-    checks.expect(modes.get("level-0.dcm") == "copy", "level-0 copied", modes)
-    checks.expect(report.get("warnings") == 0 and "warning" not in run.stderr, "no warning",
-                  "%s %s" % (report.get("warnings"), run.stderr.strip()))
-    replaced = {f["name"]: f["replaced_tiles"] for f in report["files"] if f.get("replaced_tiles")}
-    checks.expect(not replaced, "no replaced tile", replaced)
     ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"))
     check_metadata(ds, pydicom.dcmread(os.path.join(out, "label.dcm")), root, wsi)
 
@@ -134,7 +115,8 @@ def main(bin_, slide, work):
     # of: what keeps the first run quiet is that they were never stored.
     control = os.path.join(work, "damaged.tiff")
     open(control, "wb").write(damaged_instead_of_sparse(data, ifds[0], sparse))
-    run, report = convert(bin_, control, os.path.join(work, "damaged"), "--max-replaced", "100")
+    run, report = convert_and_read(bin_, control, os.path.join(work, "damaged"),
+                                   "--max-replaced", "100")
     level0 = next((f for f in report["files"] if f["name"] == "level-0.dcm"), {}) if report else {}
     checks.expect(run.returncode == 0 and level0.get("replaced_tiles") == len(sparse) and
                   report["warnings"] >= len(sparse),

@@ -15,10 +15,7 @@ here from its bytes and its XML (not through slide2dcm or OpenSlide):
    the frames' grid, so the region is not copied but read through OpenSlide (the check of
    the copy can fail)."""
 import base64
-import json
 import os
-import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
@@ -31,19 +28,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tiffdirs  # noqa: E402
 import wsmcheck  # noqa: E402
 from checks import Checks  # noqa: E402
+from runs import convert_and_read, expect_clean_copy  # noqa: E402
 
 checks = Checks()
 NS = "{http://www.leica-microsystems.com/scn/2010/10/01}"
-
-
-def convert(bin_, slide, out, *args):
-    shutil.rmtree(out, ignore_errors=True)
-    report = out + ".report.json"
-    if os.path.exists(report):
-        os.remove(report)
-    run = subprocess.run([bin_, "convert", slide, "-o", out, "--json-report", report, *args],
-                         capture_output=True, text=True)
-    return run, (json.load(open(report)) if os.path.exists(report) else None)
 
 
 def main(bin_, slide, work):
@@ -60,16 +48,9 @@ def main(bin_, slide, work):
     checks.expect(vendor == "leica", "OpenSlide names the vendor", vendor)
 
     out = os.path.join(work, "default")
-    run, report = convert(bin_, slide, out)
-    if not checks.expect(run.returncode == 0 and report and report["ok"], "converted",
-                         run.stderr.strip()):
+    run, report = convert_and_read(bin_, slide, out)
+    if not expect_clean_copy(checks, run, report):
         return checks.result()
-    modes = {f["name"]: f.get("mode") for f in report["files"]}
-    checks.expect(modes.get("level-0.dcm") == "copy", "level-0 copied", modes)
-    checks.expect(report.get("warnings") == 0 and "warning" not in run.stderr, "no warning",
-                  "%s %s" % (report.get("warnings"), run.stderr.strip()))
-    replaced = {f["name"]: f["replaced_tiles"] for f in report["files"] if f.get("replaced_tiles")}
-    checks.expect(not replaced, "no replaced tile", replaced)
 
     ds = pydicom.dcmread(os.path.join(out, "level-0.dcm"))
     barcode = base64.b64decode(collection.find(NS + "barcode").text).decode()
@@ -124,7 +105,7 @@ def main(bin_, slide, work):
     control = os.path.join(work, "shifted.scn")
     open(control, "wb").write(data[:at] + shifted.encode().ljust(len(description.encode()))
                               + data[at + len(description.encode()):])
-    run, report = convert(bin_, control, os.path.join(work, "shifted"))
+    run, report = convert_and_read(bin_, control, os.path.join(work, "shifted"))
     mode = next((f["mode"] for f in report["files"] if f["name"] == "level-0.dcm"), None) \
         if report else None
     checks.expect(run.returncode == 0 and mode == "encode",
