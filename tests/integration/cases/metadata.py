@@ -18,6 +18,7 @@ import pydicom
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tiffdirs  # noqa: E402
 from checks import Checks  # noqa: E402
+from dicom_json import preparation_naming  # noqa: E402
 
 checks = Checks()
 
@@ -66,14 +67,7 @@ META = {
         "00400551": {"vr": "LO", "Value": ["SLIDE-42"]},
         "00400554": {"vr": "UI", "Value": ["2.25.1234567890"]},
         "00400562": {"vr": "SQ", "Value": []},
-        "00400610": {"vr": "SQ", "Value": [{
-            "00400612": {"vr": "SQ", "Value": [{
-                "0040A040": {"vr": "CS", "Value": ["TEXT"]},
-                "0040A043": {"vr": "SQ", "Value": [{
-                    "00080100": {"vr": "SH", "Value": ["121041"]},
-                    "00080102": {"vr": "SH", "Value": ["DCM"]},
-                    "00080104": {"vr": "LO", "Value": ["Specimen Identifier"]}}]},
-                "0040A160": {"vr": "UT", "Value": ["SLIDE-42"]}}]}}]}}]},
+        "00400610": preparation_naming("SLIDE-42")}]},
     "00181000": {"vr": "LO", "Value": ["SCANNER-7"]},
 }
 

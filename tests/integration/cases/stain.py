@@ -20,6 +20,7 @@ import pydicom
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
+from dicom_json import SPECIMEN_IDENTIFIER, preparation_naming  # noqa: E402
 
 checks = Checks()
 BIN, SLIDE, PLAIN, WORK = sys.argv[1:5]
@@ -53,7 +54,7 @@ def steps_of(ds):
         text_id, processing, substances = None, None, []
         for item in step.SpecimenPreparationStepContentItemSequence:
             name = code(item.ConceptNameCodeSequence)
-            if name == ("121041", "DCM", "Specimen Identifier"):
+            if name == SPECIMEN_IDENTIFIER:
                 checks.expect(item.ValueType == "TEXT", "Specimen Identifier item is TEXT")
                 text_id = item.TextValue
             elif name[:2] == ("111701", "DCM"):
@@ -109,15 +110,7 @@ def main():
     # and comes after the user's own steps.
     meta = {
         "00400512": {"vr": "LO", "Value": ["SLIDE-77"]},
-        "00400560": {"vr": "SQ", "Value": [{
-            "00400610": {"vr": "SQ", "Value": [{
-                "00400612": {"vr": "SQ", "Value": [{
-                    "0040A040": {"vr": "CS", "Value": ["TEXT"]},
-                    "0040A043": {"vr": "SQ", "Value": [{
-                        "00080100": {"vr": "SH", "Value": ["121041"]},
-                        "00080102": {"vr": "SH", "Value": ["DCM"]},
-                        "00080104": {"vr": "LO", "Value": ["Specimen Identifier"]}}]},
-                    "0040A160": {"vr": "UT", "Value": ["SLIDE-77"]}}]}}]}}]},
+        "00400560": {"vr": "SQ", "Value": [{"00400610": preparation_naming("SLIDE-77")}]},
     }
     meta_path = os.path.join(WORK, "meta.json")
     with open(meta_path, "w") as f:
