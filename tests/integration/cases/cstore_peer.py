@@ -13,15 +13,16 @@ usage: cstore_peer.py SLIDE2DCM WORKDIR
    undefined behaviour on the empty buffer."""
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
-import threading
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from pacs import LoopbackServer  # noqa: E402
 
 SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"   # VL Whole Slide Microscopy Image
 
@@ -97,30 +98,21 @@ def pdv(cid, header, data):
     return struct.pack(">IBB", 2 + len(data), cid, header) + data
 
 
-class Peer:
+class Peer(LoopbackServer):
     """A C-STORE SCP with one scripted flaw: `mode` is "sound", "short-max-length",
     "no-status" or "empty-command". Serves connections one after the other."""
 
     def __init__(self, mode):
         self.mode, self.connections = mode, 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__(backlog=4)
 
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            try:
-                self.talk(conn)
-            except (ConnectionError, OSError):
-                pass
-            conn.close()
+    def accepted_connection(self, conn):
+        self.connections += 1
+        try:
+            self.talk(conn)
+        except (ConnectionError, OSError):
+            pass
+        conn.close()
 
     def talk(self, conn):
         kind, rq = read_pdu(conn)
@@ -156,9 +148,6 @@ class Peer:
                         answer = pdv(cid, 0x03, store_rsp(message_id, instance,
                                                           self.mode != "no-status"))
                     conn.sendall(pdu(0x04, answer))
-
-    def close(self):
-        self.sock.close()
 
 
 def tiny_instance(path):

@@ -14,7 +14,6 @@ usage: send_limits.py SLIDE2DCM SYNTHETIC_SVS WORKDIR"""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
-from pacs import BlackHole, FakeStow, read_body  # noqa: E402
+from pacs import BlackHole, FakeStow, LoopbackServer, read_body  # noqa: E402
 
 BIN, SVS, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
 checks = Checks()
@@ -49,24 +48,15 @@ def slow_stow():
     return FakeStow(on_post)
 
 
-class SlowPeer:
+class SlowPeer(LoopbackServer):
     """A C-STORE peer that reads the A-ASSOCIATE-RQ, then sends an A-ASSOCIATE-AC whose
     300-byte body comes two bytes a second."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__(backlog=4)
 
-    def serve(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.answer, args=(client,), daemon=True).start()
+    def accepted_connection(self, client):
+        threading.Thread(target=self.answer, args=(client,), daemon=True).start()
 
     @staticmethod
     def answer(client):
@@ -79,9 +69,6 @@ class SlowPeer:
         except OSError:
             pass
         client.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def run(*args):

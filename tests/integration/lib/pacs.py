@@ -161,29 +161,47 @@ class StoreSCP:
         self.log.close()
 
 
-class CuttingProxy:
+class LoopbackServer:
+    """The frame of the faulty servers here and in the cases: a listening socket on a free
+    loopback port (`port`) whose own thread hands every connection it accepts to
+    self.accepted_connection(conn) until close(). A subclass sets what that method uses
+    before calling this __init__, which starts the thread."""
+
+    def __init__(self, backlog=8):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:   # closed
+                return
+            self.accepted_connection(conn)
+
+    def accepted_connection(self, conn):
+        raise NotImplementedError
+
+    def close(self):
+        self.sock.close()
+
+
+class CuttingProxy(LoopbackServer):
     """A TCP relay to (host, port) that closes both sides after `limit` bytes from the
     client: the connection dies mid-transfer, as when a network drops."""
 
     def __init__(self, port, limit):
         self.target = port
         self.limit = limit
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.connections = 0
-        self.stop = False
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__()
 
-    def serve(self):
-        while not self.stop:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self.relay, args=(client,), daemon=True).start()
+    def accepted_connection(self, client):
+        self.connections += 1
+        threading.Thread(target=self.relay, args=(client,), daemon=True).start()
 
     def relay(self, client):
         server = socket.create_connection(("127.0.0.1", self.target))
@@ -209,35 +227,22 @@ class CuttingProxy:
                 pass
             s.close()
 
-    def close(self):
-        self.stop = True
-        self.sock.close()
 
-
-class BlackHole:
+class BlackHole(LoopbackServer):
     """A server that accepts connections and never answers nor reads: a hung archive.
     `accepted` is set once a client has connected."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.accepted = threading.Event()
         self.held = []
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__()
 
-    def serve(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(client)
-            self.accepted.set()
+    def accepted_connection(self, client):
+        self.held.append(client)
+        self.accepted.set()
 
     def close(self):
-        self.sock.close()
+        super().close()
         for c in self.held:
             c.close()
 
