@@ -122,7 +122,9 @@ def hung_server_interrupted(slide2dcm, work, level0):
         report = f"{work}/interrupted.json"
         proc = subprocess.Popen([slide2dcm, "send", level0, f"--{dest}", url, "--json-report",
                                  report], stderr=subprocess.PIPE, text=True)
-        hole.accepted.wait()
+        if not hole.accepted.wait(timeout=60):
+            proc.kill()
+            raise AssertionError(f"send --{dest} never connected to the hung server")
         proc.send_signal(signal.SIGINT)
         err = proc.communicate()[1]
         print(f"$ send --{dest} to a hung server, SIGINT -> {proc.returncode}\n{err}")
