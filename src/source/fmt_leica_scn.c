@@ -279,16 +279,8 @@ static bool scn_detect(const char *path, const s2d_tiffdir *td)
 
 static bool scn_open(s2d_source *src, s2d_error *err)
 {
-    const char *desc = src->tiffdir->ifds[0].description;
-    if (!s2d_tiff_source_sound(src->tiffdir, err)) {
-        return false;
-    }
-    s2d_error xml_err = {0};
-    s2d_xml_node *root = s2d_xml_parse(desc, strlen(desc), &xml_err);
-    if (!root && xml_err.code == S2D_ERR_NOMEM) {
-        *err = xml_err;
-        return false;
-    }
+    s2d_xml_node *root = s2d_tiff_source_xml(src->tiffdir, src->tiffdir->ifds[0].description,
+                                             err);
     const s2d_xml_node *collection = s2d_xml_is(root, "scn") ? s2d_xml_child(root, "collection")
                                                               : NULL;
     bool ok = collection && open_collection(src, collection, err);

@@ -377,16 +377,8 @@ static bool open_levels(s2d_source *src, const s2d_xml_node *root, const s2d_xml
 
 static bool philips_open(s2d_source *src, s2d_error *err)
 {
-    const char *desc = src->tiffdir->ifds[0].description;
-    if (!s2d_tiff_source_sound(src->tiffdir, err)) {
-        return false;
-    }
-    s2d_error xml_err = {0};
-    s2d_xml_node *root = s2d_xml_parse(desc, strlen(desc), &xml_err);
-    if (!root && xml_err.code == S2D_ERR_NOMEM) {
-        *err = xml_err;
-        return false;
-    }
+    s2d_xml_node *root = s2d_tiff_source_xml(src->tiffdir, src->tiffdir->ifds[0].description,
+                                             err);
     if (!root) {
         return false;   // malformed XML: OpenSlide takes it for a generic TIFF, if anything
     }

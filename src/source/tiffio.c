@@ -779,6 +779,19 @@ bool s2d_tiff_source_sound(const s2d_tiffdir *td, s2d_error *err)
     return !td->damage[0] || s2d_error_set(err, S2D_ERR_INPUT, "%s", td->damage);
 }
 
+s2d_xml_node *s2d_tiff_source_xml(const s2d_tiffdir *td, const char *text, s2d_error *err)
+{
+    if (!s2d_tiff_source_sound(td, err) || !text) {
+        return NULL;
+    }
+    s2d_error xml_err = {0};
+    s2d_xml_node *root = s2d_xml_parse(text, strlen(text), &xml_err);
+    if (!root && xml_err.code == S2D_ERR_NOMEM) {
+        *err = xml_err;
+    }
+    return root;
+}
+
 bool s2d_tiff_3dhistech(const s2d_tiff_ifd *d)
 {
     return d->description && strstr(d->description, "|3dh_PixelSizeX = ") != NULL;

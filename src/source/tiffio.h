@@ -9,6 +9,7 @@
 #include "codec/frame_dec.h"
 #include "source/grid.h"
 #include "source/source_impl.h"
+#include "source/xml.h"
 
 /** Reads exactly len bytes at offset into out (replacing its contents). */
 bool s2d_pread_buf(int fd, uint64_t offset, size_t len, s2d_buf *out);
@@ -139,6 +140,13 @@ void s2d_tiff_source_abandon(s2d_source *src);
 /** Copying tiles from a truncated file would give frames of background where the data was
  *  cut: a damaged listing is refused (err set), as OpenSlide does. */
 bool s2d_tiff_source_sound(const s2d_tiffdir *td, s2d_error *err);
+
+/** The XML a vendor keeps in a tag of td (IFD 0's description, an XMP packet; NULL when
+ *  absent) as a tree, once td is sound (s2d_tiff_source_sound).
+ *  @return its root, which the caller frees with s2d_xml_free(); NULL with err set when td
+ *  is damaged or memory ran out (S2D_ERR_NOMEM); NULL with err untouched when there is no
+ *  text or it is no XML document: the file is not the format's (OpenSlide's, if anyone's). */
+s2d_xml_node *s2d_tiff_source_xml(const s2d_tiffdir *td, const char *text, s2d_error *err);
 
 /** The frame function of tiled levels (grid.h's tiles). */
 bool s2d_tiff_tiled_frame(s2d_source *src, const s2d_tiff_level *lv, int level, uint32_t col,
