@@ -22,122 +22,29 @@
 #include <tiffio.h>
 
 #include "source/tiffio.h"
+#include "source/xml.h"
 
-// ------------------------------------------------------------------ a little XML
-
-static bool name_ends(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/';
-}
-
-// The next start tag <name ...> at or after at, or NULL.
-static const char *next_tag(const char *at, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = strchr(at, '<'); p; p = strchr(p + 1, '<')) {
-        if (strncmp(p + 1, name, n) == 0 && name_ends(p[1 + n])) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-// The root element's start tag: past the declaration, comments and a DOCTYPE.
-static const char *root_tag(const char *xml)
-{
-    const char *p = xml;
-    for (;;) {
-        p += strspn(p, " \t\r\n");
-        if (strncmp(p, "\xEF\xBB\xBF", 3) == 0) {
-            p += 3;
-        } else if (strncmp(p, "<?", 2) == 0 || strncmp(p, "<!DOCTYPE", 9) == 0) {
-            const char *end = strchr(p, '>');
-            if (!end) {
-                return NULL;
-            }
-            p = end + 1;
-        } else if (strncmp(p, "<!--", 4) == 0) {
-            const char *end = strstr(p, "-->");
-            if (!end) {
-                return NULL;
-            }
-            p = end + 3;
-        } else {
-            return p[0] == '<' ? p : NULL;
-        }
-    }
-}
-
-static bool tag_is(const char *tag, const char *name)
-{
-    size_t n = strlen(name);
-    return tag && strncmp(tag + 1, name, n) == 0 && name_ends(tag[1 + n]);
-}
-
-// Attribute name of the start tag at tag into out (the five named entities decoded, cut
-// to n - 1 bytes). @return false when the tag has no such attribute.
-static bool attribute(const char *tag, const char *name, char *out, size_t n)
-{
-    size_t len = strlen(name);
-    const char *end = tag ? strchr(tag, '>') : NULL;
-    for (const char *p = tag + 1; end && p < end; p++) {
-        if (!strchr(" \t\r\n", p[-1]) || strncmp(p, name, len) != 0) {
-            continue;
-        }
-        const char *q = p + len;
-        q += strspn(q, " \t\r\n");
-        if (*q != '=') {
-            continue;
-        }
-        q++;
-        q += strspn(q, " \t\r\n");
-        char quote = *q;
-        const char *close = quote == '"' || quote == '\'' ? strchr(q + 1, quote) : NULL;
-        if (!close) {
-            return false;
-        }
-        static const struct { const char *entity; char c; } entities[] = {
-            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-        size_t k = 0;
-        for (const char *v = q + 1; v < close && k + 1 < n; v++) {
-            char c = *v;
-            for (size_t e = 0; c == '&' && e < sizeof entities / sizeof *entities; e++) {
-                size_t el = strlen(entities[e].entity);
-                if ((size_t)(close - v) >= el && strncmp(v, entities[e].entity, el) == 0) {
-                    c = entities[e].c;
-                    v += el - 1;
-                    break;
-                }
-            }
-            out[k++] = c;
-        }
-        out[k] = '\0';
-        return true;
-    }
-    return false;
-}
+// ------------------------------------------------------------------ the XMP packets
 
 // A numeric attribute; NAN when absent or not a number.
-static double number_attribute(const char *tag, const char *name)
+static double number_attribute(const s2d_xml_node *n, const char *name)
 {
-    char text[64];
+    const char *text = s2d_xml_attr(n, name);
     char *end;
-    if (!attribute(tag, name, text, sizeof text)) {
+    if (!text) {
         return NAN;
     }
     double v = strtod(text, &end);
     return end != text && *end == '\0' ? v : NAN;
 }
 
-// The iScan element of IFD 0's packet (its start tag), or NULL: the root, or a child of a
-// Metadata root, as OpenSlide accepts it.
-static const char *iscan_tag(const char *xmp)
+// The iScan element of IFD 0's packet (root the packet's tree), or NULL: the root, or a
+// child of a Metadata root, as OpenSlide accepts it.
+static const s2d_xml_node *iscan_of(const s2d_xml_node *root)
 {
-    const char *root = xmp && strstr(xmp, "iScan") ? root_tag(xmp) : NULL;
-    if (tag_is(root, "iScan")) {
-        return root;
-    }
-    return tag_is(root, "Metadata") ? next_tag(root, "iScan") : NULL;
+    return s2d_xml_is(root, "iScan") ? root
+           : s2d_xml_is(root, "Metadata") ? s2d_xml_child(root, "iScan")
+                                          : NULL;
 }
 
 // ------------------------------------------------------------------ the tiles' layout
@@ -160,16 +67,15 @@ typedef struct layout {
     area areas[MAX_AREAS];
 } layout;
 
-// The joints of the area whose ImageInfo tag is at info (up to the next area) into the
-// confidence-weighted sums. False for a joint of another direction or without numbers.
-static bool add_joints(const char *info, double sum[2], double weight[2])
+// The joints of an area (its ImageInfo element) into the confidence-weighted sums. False
+// for a joint of another direction or without numbers.
+static bool add_joints(const s2d_xml_node *info, double sum[2], double weight[2])
 {
-    const char *next = next_tag(info + 1, "ImageInfo");
-    for (const char *j = next_tag(info + 1, "TileJointInfo"); j && (!next || j < next);
-         j = next_tag(j + 1, "TileJointInfo")) {
-        char direction[16];
+    for (const s2d_xml_node *j = s2d_xml_child(info, "TileJointInfo"); j;
+         j = s2d_xml_next(j, "TileJointInfo")) {
+        const char *direction = s2d_xml_attr(j, "Direction");
         double confidence = number_attribute(j, "Confidence");
-        if (!attribute(j, "Direction", direction, sizeof direction) || !(confidence >= 0)) {
+        if (!direction || !(confidence >= 0)) {
             return false;
         }
         int axis = strcmp(direction, "RIGHT") == 0 ? 0 : strcmp(direction, "UP") == 0 ? 1 : -1;
@@ -183,27 +89,27 @@ static bool add_joints(const char *info, double sum[2], double weight[2])
     return true;
 }
 
-// Level 0's EncodeInfo (xml) for tiles of tw x th: the scanned areas, each at its Pos-X and
-// Pos-Y (the latter measured from the bottom), its first tile at AoiOrigin's OriginX,
-// OriginY. False when it is not one we stitch (OpenSlide's to read).
-static bool read_layout(const char *xml, uint32_t tw, uint32_t th, layout *l)
+// Level 0's EncodeInfo (the root of its packet's tree) for tiles of tw x th: the scanned
+// areas (SlideStitchInfo's ImageInfo elements), each at its Pos-X and Pos-Y (the latter
+// measured from the bottom), its first tile at the OriginX, OriginY of AoiOrigin's element
+// of the same rank. False when it is not one we stitch (OpenSlide's to read).
+static bool read_layout(const s2d_xml_node *encode_info, uint32_t tw, uint32_t th, layout *l)
 {
-    const char *stitch = next_tag(xml, "SlideStitchInfo"), *origins = next_tag(xml, "AoiOrigin");
-    if (!stitch || !origins) {
+    const s2d_xml_node *stitch = s2d_xml_child(encode_info, "SlideStitchInfo"),
+                       *origins = s2d_xml_child(encode_info, "AoiOrigin");
+    if (!s2d_xml_is(encode_info, "EncodeInfo") || !stitch || !origins) {
         return false;
     }
     double sum[2] = {0, 0}, weight[2] = {0, 0}, pos_y[MAX_AREAS];
     l->n = 0;
-    const char *origin = strchr(origins + 1, '<');
-    for (const char *a = next_tag(stitch, "ImageInfo"); a; a = next_tag(a + 1, "ImageInfo")) {
-        while (origin && origin[1] == '/' && strncmp(origin, "</AoiOrigin", 11) != 0) {
-            origin = strchr(origin + 1, '<');   // a child's end tag
-        }
-        if (!origin || origin[1] == '/' || l->n == MAX_AREAS) {
+    const s2d_xml_node *origin = origins->first_child;
+    for (const s2d_xml_node *a = s2d_xml_child(stitch, "ImageInfo"); a;
+         a = s2d_xml_next(a, "ImageInfo")) {
+        if (!origin || l->n == MAX_AREAS) {
             return false;   // fewer origins than areas, or too many areas for us
         }
-        const char *this_origin = origin;
-        origin = strchr(origin + 1, '<');
+        const s2d_xml_node *this_origin = origin;
+        origin = origin->next;
         double scanned = number_attribute(a, "AOIScanned");
         if (isnan(scanned)) {
             return false;
@@ -418,11 +324,13 @@ static int add_images(s2d_source *src)
         int ifd0 = src->nlevels ? s2d_tiff_source_of(src)->levels[0].ifd : i;
         const s2d_tiff_ifd *d0 = &td->ifds[ifd0];
         if (level == 0 && d->xmp && strstr(d->xmp, "EncodeInfo")) {
-            if (!(l = malloc(sizeof *l))) {
-                result = -1;
-                goto done;
-            }
-            if (!read_layout(d->xmp, d->tile_w, d->tile_h, l)) {
+            s2d_error xml_err = {0};
+            s2d_xml_node *encode_info = s2d_tiff_source_xml(td, d->xmp, &xml_err);
+            bool read = encode_info && (l = malloc(sizeof *l)) &&
+                        read_layout(encode_info, d->tile_w, d->tile_h, l);
+            s2d_xml_free(encode_info);
+            if (!read) {
+                result = xml_err.code == S2D_ERR_NOMEM || (encode_info && !l) ? -1 : 0;
                 goto done;
             }
         }
@@ -465,59 +373,60 @@ done:
 
 // ------------------------------------------------------------------ metadata
 
-static bool read_meta(const s2d_tiffdir *td, s2d_source_meta *m)
+// The scanner and the scan from the iScan element.
+static bool read_meta(const s2d_tiffdir *td, const s2d_xml_node *iscan, s2d_source_meta *m)
 {
-    const char *iscan = iscan_tag(td->ifds[0].xmp);
-    char text[257];
     s2d_source_device *dev = &m->device;
-    if (attribute(iscan, "ScanRes", text, sizeof text)) {
-        m->mpp_x = m->mpp_y = s2d_meta_positive(text);
+    m->mpp_x = m->mpp_y = s2d_meta_positive(s2d_xml_attr(iscan, "ScanRes"));
+    m->objective_power = s2d_meta_positive(s2d_xml_attr(iscan, "Magnification"));
+    const char *barcode = s2d_xml_attr(iscan, "Barcode");
+    if (barcode) {
+        snprintf(m->barcode, sizeof m->barcode, "%s", barcode);
     }
-    if (attribute(iscan, "Magnification", text, sizeof text)) {
-        m->objective_power = s2d_meta_positive(text);
-    }
-    if (attribute(iscan, "Barcode", text, sizeof text)) {
-        snprintf(m->barcode, sizeof m->barcode, "%s", text);
-    }
-    if (!(attribute(iscan, "ScanDate", text, sizeof text) &&
-          s2d_meta_tiff_datetime(text, m->acquisition_datetime)) &&
+    if (!s2d_meta_tiff_datetime(s2d_xml_attr(iscan, "ScanDate"), m->acquisition_datetime) &&
         !s2d_meta_tiff_datetime(td->ifds[0].datetime, m->acquisition_datetime)) {
         m->acquisition_datetime[0] = '\0';
     }
     s2d_meta_device_text(dev->manufacturer, "Ventana", SIZE_MAX);
-    if (attribute(iscan, "ScannerModel", text, sizeof text)) {
-        s2d_meta_device_text(dev->model, text, SIZE_MAX);
-    }
-    if (attribute(iscan, "UnitNumber", text, sizeof text)) {
-        s2d_meta_device_text(dev->serial, text, SIZE_MAX);
-    }
-    if (attribute(iscan, "BuildVersion", text, sizeof text)) {
-        s2d_meta_device_software(dev, text, SIZE_MAX);
-    }
+    s2d_meta_device_text(dev->model, s2d_xml_attr(iscan, "ScannerModel"), SIZE_MAX);
+    s2d_meta_device_text(dev->serial, s2d_xml_attr(iscan, "UnitNumber"), SIZE_MAX);
+    s2d_meta_device_software(dev, s2d_xml_attr(iscan, "BuildVersion"), SIZE_MAX);
     snprintf(m->format_title, sizeof m->format_title, "Ventana BIF");
     s2d_meta_default_background(m);
     return s2d_meta_take_icc(td, m);
 }
 
-// OpenSlide's test: IFD 0's XMP packet has an iScan element where it looks for one.
+// OpenSlide's test: IFD 0's XMP packet is XML with an iScan element where it looks for one.
+// A packet we had no memory to read is taken: open() says so.
 static bool ventana_detect(const char *path, const s2d_tiffdir *td)
 {
     (void)path;
-    return td && td->n > 0 && iscan_tag(td->ifds[0].xmp) != NULL;
+    const char *xmp = td && td->n > 0 ? td->ifds[0].xmp : NULL;
+    if (!xmp || !strstr(xmp, "iScan")) {
+        return false;
+    }
+    s2d_error err = {0};
+    s2d_xml_node *root = s2d_xml_parse(xmp, strlen(xmp), &err);
+    bool found = iscan_of(root) != NULL || err.code == S2D_ERR_NOMEM;
+    s2d_xml_free(root);
+    return found;
 }
 
 static bool ventana_open(s2d_source *src, s2d_error *err)
 {
-    if (!s2d_tiff_source_sound(src->tiffdir, err) || !s2d_tiff_source_begin(src, err)) {
+    s2d_xml_node *root = s2d_tiff_source_xml(src->tiffdir, src->tiffdir->ifds[0].xmp, err);
+    const s2d_xml_node *iscan = iscan_of(root);
+    if (!iscan || !s2d_tiff_source_begin(src, err)) {
+        s2d_xml_free(root);
         return false;
     }
     int added = add_images(src);
-    if (added <= 0) {
+    bool ok = added > 0 && read_meta(src->tiffdir, iscan, &src->meta);
+    s2d_xml_free(root);
+    if (!ok) {
         s2d_tiff_source_abandon(src);   // a layout we do not read: OpenSlide's
-        return added == 0 ? false : s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    return read_meta(src->tiffdir, &src->meta) ||
-           s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    return ok || added == 0 || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
 }
 
 static const char *const ventana_extensions[] = {".bif", NULL};

@@ -3,8 +3,9 @@
 """bif.py SLIDE2DCM FIXTURES WORKDIR
 
 Ventana BIF (issue 21), run with Debian's /usr/bin/python3 (pydicom, tifffile, openslide),
-on make_bif's two slides: synthetic.bif (tiles that do not overlap) and overlap.bif (level-0
-tiles sharing pixels with their neighbours).
+on make_bif's slides: synthetic.bif (tiles that do not overlap), overlap.bif (level-0
+tiles sharing pixels with their neighbours) and decoy.bif (synthetic.bif whose iScan values
+hold attribute-like text in single quotes, which only an XML parser tells from attributes).
 
 Both are Ventana to OpenSlide and read by our own reader (fmt_ventana.c). synthetic.bif's
 levels are copied; overlap.bif's levels (each packs level-0 tiles that overlap) are
@@ -139,6 +140,9 @@ def main():
     check_slide(bin_, os.path.join(fixtures, "synthetic.bif"), work, True)
     check_slide(bin_, os.path.join(fixtures, "overlap.bif"), work, False)
     check_stitched_levels(bin_, os.path.join(fixtures, "overlap.bif"), work)
+    # ScanRes, Magnification and Barcode as attribute-like text inside earlier attributes'
+    # values: read as the XML's values, never as attributes.
+    check_slide(bin_, os.path.join(fixtures, "decoy.bif"), work, True)
     sys.exit(checks.result())
 
 

@@ -11,3 +11,8 @@ mkdir -p "$out"
 "$make_bif" "$out/overlap.bif" --cols 5 --rows 3 --overlap 8 --mpp 0.465 --mag 20 \
     --levels 2 --barcode "H&E <7>" --unit BI10N0294 --model "VENTANA iScan HT" \
     --build 3.3.1.1 --scan-date "2025-11-02T17:05:09"
+# Attribute values that hold attribute-like text (decoys in single quotes, which make_bif
+# leaves as they are): a reader that searches the packet's text instead of parsing its XML
+# takes ScanRes, Magnification and Barcode from them.
+"$make_bif" "$out/decoy.bif" --build "4.0 ScanRes='0.9' Magnification='99'" \
+    --model "iScan Coreo Barcode='DECOY'" --barcode "B-17"
