@@ -235,25 +235,6 @@ static const char *prop(openslide_t *osr, const char *name)
     return v && v[0] ? v : NULL;
 }
 
-// Each value of a property that lists several in double quotes ("1.6.5505" "4.0.3", as
-// Philips writes DICOM_SOFTWARE_VERSIONS), or the whole value, as software versions.
-static void add_software(s2d_source_device *d, const char *v)
-{
-    const char *open = v ? strchr(v, '"') : NULL;
-    if (!open) {
-        s2d_meta_device_software(d, v, SIZE_MAX);
-        return;
-    }
-    for (; open; open = strchr(open, '"')) {
-        const char *close = strchr(open + 1, '"');
-        if (!close) {
-            return;
-        }
-        s2d_meta_device_software(d, open + 1, (size_t)(close - open - 1));
-        open = close + 1;
-    }
-}
-
 // What each vendor's properties say of the scanner: a manufacturer the format implies
 // (or NULL), the properties naming it, its model, serial number and software (NULL:
 // none), and the format's name for people.
@@ -300,7 +281,7 @@ static bool read_device(openslide_t *osr, s2d_source_meta *m)
         s2d_meta_device_text(d->model, v->model_key ? prop(osr, v->model_key) : NULL, SIZE_MAX);
         s2d_meta_device_text(d->serial, v->serial_key ? prop(osr, v->serial_key) : NULL,
                              SIZE_MAX);
-        add_software(d, v->software_key ? prop(osr, v->software_key) : NULL);
+        s2d_meta_device_software_list(d, v->software_key ? prop(osr, v->software_key) : NULL);
     }
     s2d_meta_device_text(d->manufacturer, prop(osr, "tiff.Make"), SIZE_MAX);
     s2d_meta_device_text(d->model, prop(osr, "tiff.Model"), SIZE_MAX);

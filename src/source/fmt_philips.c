@@ -166,19 +166,7 @@ static void read_device(const s2d_xml_node *root, const s2d_tiff_ifd *d0, s2d_so
         unquoted(attribute(root, fields[i].name), value, sizeof value);
         s2d_meta_device_text((char *)d + fields[i].at, value[0] ? value : NULL, SIZE_MAX);
     }
-    const char *versions = attribute(root, "DICOM_SOFTWARE_VERSIONS");
-    const char *open = versions ? strchr(versions, '"') : NULL;
-    if (versions && !open) {
-        s2d_meta_device_software(d, versions, SIZE_MAX);
-    }
-    while (open) {
-        const char *close = strchr(open + 1, '"');
-        if (!close) {
-            break;
-        }
-        s2d_meta_device_software(d, open + 1, (size_t)(close - open - 1));
-        open = strchr(close + 1, '"');
-    }
+    s2d_meta_device_software_list(d, attribute(root, "DICOM_SOFTWARE_VERSIONS"));
     s2d_meta_device_text(d->manufacturer, d0->make, SIZE_MAX);
     s2d_meta_device_text(d->model, d0->model, SIZE_MAX);
     if (!d->software[0][0]) {

@@ -203,6 +203,23 @@ void s2d_meta_device_software(s2d_source_device *d, const char *text, size_t len
     }
 }
 
+void s2d_meta_device_software_list(s2d_source_device *d, const char *text)
+{
+    const char *open = text ? strchr(text, '"') : NULL;
+    if (!open) {
+        s2d_meta_device_software(d, text, SIZE_MAX);
+        return;
+    }
+    for (; open; open = strchr(open, '"')) {
+        const char *close = strchr(open + 1, '"');
+        if (!close) {
+            return;
+        }
+        s2d_meta_device_software(d, open + 1, (size_t)(close - open - 1));
+        open = close + 1;
+    }
+}
+
 void s2d_meta_tiff_device(const s2d_tiff_ifd *d0, s2d_source_device *d)
 {
     s2d_meta_device_text(d->manufacturer, d0->make, SIZE_MAX);

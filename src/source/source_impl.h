@@ -131,6 +131,11 @@ void s2d_meta_device_text(char out[129], const char *text, size_t len);
  *  unless it is empty, listed already or the list is full. */
 void s2d_meta_device_software(s2d_source_device *d, const char *text, size_t len);
 
+/** Appends the software versions of text (may be NULL): each value in double quotes, as
+ *  Philips lists them ('"1.8.6824" "20180906_R51"', up to an unclosed quote), or the whole
+ *  text when it has no quote. */
+void s2d_meta_device_software_list(s2d_source_device *d, const char *text);
+
 /** The TIFF's Make, Model and Software tags (of d0) as the device, where not set already. */
 void s2d_meta_tiff_device(const s2d_tiff_ifd *d0, s2d_source_device *d);
 
