@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "source/ome_xml.h"
+#include "source/source_impl.h"
 
 // ------------------------------------------------------------------ a few XML words
 
@@ -335,6 +336,16 @@ static double objective_power(const char *xml, const char *image, const char *im
     return isfinite(power) && power > 0 ? power : 0;
 }
 
+// Sets a field of the device (as s2d_meta_device_text) from the attribute name of the start
+// tag at tag, if it has one.
+static void device_field(const char *tag, const char *name, char out[129])
+{
+    char value[129];
+    if (attribute(tag, name, value, sizeof value)) {
+        s2d_meta_device_text(out, value, SIZE_MAX);
+    }
+}
+
 // The Microscope of the Instrument the Image names, or of the document's only Instrument:
 // its Manufacturer, Model and SerialNumber.
 static void read_microscope(const char *xml, const char *image, const char *image_end,
@@ -345,9 +356,9 @@ static void read_microscope(const char *xml, const char *image, const char *imag
     const char *scope = end && *end != '>' ? find_start(instrument + 1, end, "Microscope")
                                            : NULL;
     if (scope) {
-        attribute(scope, "Manufacturer", d->manufacturer, sizeof d->manufacturer);
-        attribute(scope, "Model", d->model, sizeof d->model);
-        attribute(scope, "SerialNumber", d->serial, sizeof d->serial);
+        device_field(scope, "Manufacturer", d->manufacturer);
+        device_field(scope, "Model", d->model);
+        device_field(scope, "SerialNumber", d->serial);
     }
 }
 
