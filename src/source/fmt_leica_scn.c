@@ -16,6 +16,7 @@
  * offset a whole number of tiles, its directory whole tiles or reaching the glass's edge):
  * the frames outside it are empty glass, background. Any other layout (several regions,
  * fluorescence, offsets between tiles) is left to OpenSlide. */
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,17 +44,26 @@ typedef struct scn_image {
     int ndims;
 } scn_image;
 
-// A whole integer attribute, as OpenSlide requires them.
-static bool int_attr(const s2d_xml_node *n, const char *name, int64_t *out)
+// A whole integer attribute, as OpenSlide requires them. False when absent or no integer
+// (err untouched), or when out of range: damage (err set).
+static bool int_attr(const s2d_xml_node *n, const char *name, int64_t *out, s2d_error *err)
 {
     const char *v = s2d_xml_attr(n, name);
     char *end;
     if (!v || !v[0]) {
         return false;
     }
+    errno = 0;
     long long x = strtoll(v, &end, 10);
+    if (*end != '\0') {
+        return false;
+    }
+    if (errno == ERANGE) {
+        return s2d_error_set(err, S2D_ERR_INPUT,
+                             "Leica SCN: attribute %s of <%s> is out of range", name, n->name);
+    }
     *out = x;
-    return *end == '\0';
+    return true;
 }
 
 // The text of the element path[0]/path[1]/... below n (path ends in NULL), or NULL; owned
@@ -66,17 +76,19 @@ static const char *child_text(const s2d_xml_node *n, const char *const *path)
     return n ? s2d_xml_text(n) : NULL;
 }
 
-// Reads an image element; false when it is not one OpenSlide accepts either.
+// Reads an image element; false when it is not one OpenSlide accepts either (err set when
+// it is damaged).
 static bool read_image(const s2d_xml_node *node, int64_t glass_w, int64_t glass_h,
-                       scn_image *im)
+                       scn_image *im, s2d_error *err)
 {
     static const char *const source[] = {"scanSettings", "illuminationSettings",
                                          "illuminationSource", NULL};
     memset(im, 0, sizeof *im);
     im->node = node;
     const s2d_xml_node *view = s2d_xml_child(node, "view");
-    if (!int_attr(view, "sizeX", &im->nm_w) || !int_attr(view, "sizeY", &im->nm_h) ||
-        !int_attr(view, "offsetX", &im->nm_x) || !int_attr(view, "offsetY", &im->nm_y)) {
+    if (!int_attr(view, "sizeX", &im->nm_w, err) || !int_attr(view, "sizeY", &im->nm_h, err) ||
+        !int_attr(view, "offsetX", &im->nm_x, err) ||
+        !int_attr(view, "offsetY", &im->nm_y, err)) {
         return false;
     }
     im->macro = im->nm_x == 0 && im->nm_y == 0 && im->nm_w == glass_w && im->nm_h == glass_h;
@@ -89,8 +101,8 @@ static bool read_image(const s2d_xml_node *node, int64_t glass_w, int64_t glass_
             continue;
         }
         scn_dimension dim;
-        if (im->ndims == SCN_MAX_DIMENSIONS || !int_attr(d, "ifd", &dim.ifd) ||
-            !int_attr(d, "sizeX", &dim.width) || !int_attr(d, "sizeY", &dim.height)) {
+        if (im->ndims == SCN_MAX_DIMENSIONS || !int_attr(d, "ifd", &dim.ifd, err) ||
+            !int_attr(d, "sizeX", &dim.width, err) || !int_attr(d, "sizeY", &dim.height, err)) {
             return false;
         }
         int at = im->ndims++;
@@ -187,8 +199,9 @@ static bool read_meta(const s2d_tiffdir *td, const s2d_xml_node *collection,
 // The collection's one brightfield region and its macro, or false (OpenSlide's to read).
 static bool open_collection(s2d_source *src, const s2d_xml_node *collection, s2d_error *err)
 {
-    int64_t glass_w, glass_h;
-    if (!int_attr(collection, "sizeX", &glass_w) || !int_attr(collection, "sizeY", &glass_h) ||
+    int64_t glass_w = 0, glass_h = 0;
+    if (!int_attr(collection, "sizeX", &glass_w, err) ||
+        !int_attr(collection, "sizeY", &glass_h, err) ||
         glass_w <= 0 || glass_h <= 0) {
         return false;
     }
@@ -203,7 +216,7 @@ static bool open_collection(s2d_source *src, const s2d_xml_node *collection, s2d
             return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
         }
         images = grown;
-        ok = read_image(i, glass_w, glass_h, &images[n]);
+        ok = read_image(i, glass_w, glass_h, &images[n], err);
         if (ok && images[n].brightfield && images[n].macro) {
             macros++;
             macro_at = n;

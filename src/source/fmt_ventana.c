@@ -15,6 +15,7 @@
  * picture as stored and is copied; any other level (overlapping tiles: every level of
  * such a scan) is stitched from pieces of its tiles (tiffio.h), decoded and re-encoded.
  * A "Ventana TIFF" without EncodeInfo is a plain grid and copied. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,17 +248,22 @@ static s2d_tile_piece *level_pieces(const layout *l, uint32_t ds, const s2d_tiff
     return p;
 }
 
-// "level=N mag=M quality=Q": N and M, both required.
-static bool level_description(const char *desc, long *level, double *mag)
+// "level=N mag=M quality=Q": N and M, both required. @return 1 when read, 0 when desc is no
+// such description, -1 when N is out of range (damage).
+static int level_description(const char *desc, long *level, double *mag)
 {
     const char *l = strstr(desc, "level="), *m = strstr(desc, "mag=");
     char *end;
     if (!l || !m || (l != desc && l[-1] != ' ') || (m != desc && m[-1] != ' ')) {
-        return false;
+        return 0;
     }
+    errno = 0;
     *level = strtol(l + 6, &end, 10);
     if (end == l + 6 || (*end && *end != ' ')) {
-        return false;
+        return 0;
+    }
+    if (errno == ERANGE) {
+        return -1;
     }
     *mag = strtod(m + 4, &end);
     return end != m + 4 && (!*end || *end == ' ') && *mag > 0;
@@ -284,8 +290,8 @@ static int stitch_level(s2d_source *src, s2d_tiff_level *tl, const layout *l, ui
 }
 
 // The levels, label and thumbnail. @return 1 when added, 0 when the file is not one we read,
-// -1 for lack of memory.
-static int add_images(s2d_source *src)
+// -1 with err set when it is damaged, -1 with err untouched for lack of memory.
+static int add_images(s2d_source *src, s2d_error *err)
 {
     const s2d_tiffdir *td = src->tiffdir;
     int fd = s2d_tiff_source_of(src)->fd;
@@ -315,8 +321,14 @@ static int add_images(s2d_source *src)
         if (!strstr(desc, "level=")) {
             continue;
         }
-        if (!level_description(desc, &level, &mag) || level != next_level++ ||
-            mag >= prev_mag || !d->tiled) {
+        int described = level_description(desc, &level, &mag);
+        if (described < 0) {
+            s2d_error_set(err, S2D_ERR_INPUT,
+                          "Ventana BIF: the level number of directory %d is out of range", i);
+            result = -1;
+            goto done;
+        }
+        if (!described || level != next_level++ || mag >= prev_mag || !d->tiled) {
             goto done;
         }
         prev_mag = mag;
@@ -420,13 +432,17 @@ static bool ventana_open(s2d_source *src, s2d_error *err)
         s2d_xml_free(root);
         return false;
     }
-    int added = add_images(src);
+    int added = add_images(src, err);
     bool ok = added > 0 && read_meta(src->tiffdir, iscan, &src->meta);
     s2d_xml_free(root);
     if (!ok) {
         s2d_tiff_source_abandon(src);   // a layout we do not read: OpenSlide's
     }
-    return ok || added == 0 || s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    if (!ok && added != 0 && err->code == S2D_OK) {
+        // Failing without a reason once add_images found the layout: lack of memory.
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    return ok;
 }
 
 static const char *const ventana_extensions[] = {".bif", NULL};

@@ -19,6 +19,7 @@ seams where tiles share pixels are what a wrong stitch gets wrong)."""
 import io
 import os
 import re
+import struct
 import sys
 import xml.etree.ElementTree as ET
 
@@ -30,6 +31,7 @@ from PIL import Image
 from pydicom.encaps import generate_pixel_data_frame
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tiffdirs  # noqa: E402
 from checks import Checks  # noqa: E402
 from runs import convert_and_read, output_headers  # noqa: E402
 
@@ -96,6 +98,40 @@ def check_slide(bin_, slide, work, levels_copied):
                   str((ds.TotalPixelMatrixColumns, ds.TotalPixelMatrixRows)))
 
 
+def with_description(data, index, text):
+    """The classic little-endian TIFF `data` with IFD index's ImageDescription replaced by
+    text, written at the end of the file (it may be longer than the one it replaces)."""
+    off = struct.unpack("<I", data[4:8])[0]
+    for _ in range(index):
+        n = struct.unpack("<H", data[off:off + 2])[0]
+        off = struct.unpack("<I", data[off + 2 + 12 * n:off + 6 + 12 * n])[0]
+    n = struct.unpack("<H", data[off:off + 2])[0]
+    out = bytearray(data) + b"\0" * (len(data) % 2)
+    for e in range(off + 2, off + 2 + 12 * n, 12):
+        if struct.unpack("<H", data[e:e + 2])[0] == tiffdirs.DESCRIPTION:
+            value = text.encode() + b"\0"
+            struct.pack_into("<II", out, e + 4, len(value), len(out))
+            return bytes(out + value)
+    raise ValueError("IFD %d has no ImageDescription" % index)
+
+
+def check_level_out_of_range(bin_, slide, work):
+    """A level number past what a long holds is damage: refused in one line naming it."""
+    data = open(slide, "rb").read()
+    ifds = list(tiffdirs.directories(data))
+    index = next(i for i, d in enumerate(ifds)
+                 if tiffdirs.text(d, tiffdirs.DESCRIPTION).startswith("level=0 "))
+    damaged = os.path.join(work, "level-out-of-range.bif")
+    open(damaged, "wb").write(with_description(
+        data, index, "level=99999999999999999999 mag=40 quality=90"))
+    r, _ = convert_and_read(bin_, damaged, os.path.join(work, "level-out-of-range"), "--quiet")
+    lines = r.stderr.strip().splitlines()
+    checks.expect(r.returncode == 1 and len(lines) == 1 and "level number" in lines[0] and
+                  "out of range" in lines[0] and "9999" not in lines[0],
+                  "a level number out of range: refused in one line naming it",
+                  "exit %d: %s" % (r.returncode, r.stderr.strip()))
+
+
 STITCH_PSNR_MIN = 52.0
 
 
@@ -143,6 +179,7 @@ def main():
     # ScanRes, Magnification and Barcode as attribute-like text inside earlier attributes'
     # values: read as the XML's values, never as attributes.
     check_slide(bin_, os.path.join(fixtures, "decoy.bif"), work, True)
+    check_level_out_of_range(bin_, os.path.join(fixtures, "synthetic.bif"), work)
     sys.exit(checks.result())
 
 

@@ -111,6 +111,21 @@ def main(bin_, slide, work):
     checks.expect(run.returncode == 0 and mode == "encode",
                   "control: a region off the tile grid is read through OpenSlide, not copied",
                   "exit %d, level-0 %s" % (run.returncode, mode))
+
+    # Damage: the region's offsetX past what a 64-bit integer holds is refused in one line
+    # naming the attribute (room made by dropping the collection's uuid, which is unread).
+    damaged_text = description.replace(' uuid="%s"' % collection.get("uuid"), "", 1).replace(
+        'offsetX="%s"' % view.get("offsetX"), 'offsetX="99999999999999999999"')
+    assert len(damaged_text.encode()) <= len(description.encode())
+    damaged = os.path.join(work, "offset-out-of-range.scn")
+    open(damaged, "wb").write(data[:at] + damaged_text.encode().ljust(len(description.encode()))
+                              + data[at + len(description.encode()):])
+    run, _ = convert_and_read(bin_, damaged, os.path.join(work, "offset-out-of-range"))
+    lines = run.stderr.strip().splitlines()
+    checks.expect(run.returncode == 1 and len(lines) == 1 and "offsetX" in lines[0] and
+                  "out of range" in lines[0] and "9999" not in lines[0],
+                  "an offset out of range: refused in one line naming the attribute",
+                  "exit %d: %s" % (run.returncode, run.stderr.strip()))
     return checks.result()
 
 
