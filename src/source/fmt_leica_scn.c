@@ -247,14 +247,7 @@ static bool open_collection(s2d_source *src, const s2d_xml_node *collection, s2d
         nomem = true;
     }
     free(images);
-    if (nomem) {
-        s2d_tiff_source_abandon(src);
-        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-    }
-    if (!ok) {
-        s2d_tiff_source_abandon(src);
-    }
-    return ok;
+    return s2d_tiff_source_end(src, ok, nomem, err);
 }
 
 static bool scn_detect(const char *path, const s2d_tiffdir *td)

@@ -353,14 +353,7 @@ static bool open_levels(s2d_source *src, const s2d_xml_node *root, const s2d_xml
                !read_meta(td, root, wsi, &src->meta))) {
         nomem = true;
     }
-    if (nomem) {
-        s2d_tiff_source_abandon(src);
-        return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-    }
-    if (!ok) {
-        s2d_tiff_source_abandon(src);
-    }
-    return ok;
+    return s2d_tiff_source_end(src, ok, nomem, err);
 }
 
 static bool philips_open(s2d_source *src, s2d_error *err)

@@ -435,14 +435,9 @@ static bool ventana_open(s2d_source *src, s2d_error *err)
     int added = add_images(src, err);
     bool ok = added > 0 && read_meta(src->tiffdir, iscan, &src->meta);
     s2d_xml_free(root);
-    if (!ok) {
-        s2d_tiff_source_abandon(src);   // a layout we do not read: OpenSlide's
-    }
-    if (!ok && added != 0 && err->code == S2D_OK) {
-        // Failing without a reason once add_images found the layout: lack of memory.
-        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
-    }
-    return ok;
+    // Failing without a reason once add_images found the layout is lack of memory; with
+    // added 0 it is a layout we do not read (OpenSlide's).
+    return s2d_tiff_source_end(src, ok, !ok && added != 0 && err->code == S2D_OK, err);
 }
 
 static const char *const ventana_extensions[] = {".bif", NULL};

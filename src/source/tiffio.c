@@ -779,6 +779,18 @@ bool s2d_tiff_source_sound(const s2d_tiffdir *td, s2d_error *err)
     return !td->damage[0] || s2d_error_set(err, S2D_ERR_INPUT, "%s", td->damage);
 }
 
+bool s2d_tiff_source_end(s2d_source *src, bool ok, bool nomem, s2d_error *err)
+{
+    if (ok && !nomem) {
+        return true;
+    }
+    s2d_tiff_source_abandon(src);
+    if (nomem) {
+        s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
+    }
+    return false;
+}
+
 s2d_xml_node *s2d_tiff_source_xml(const s2d_tiffdir *td, const char *text, s2d_error *err)
 {
     if (!s2d_tiff_source_sound(td, err) || !text) {

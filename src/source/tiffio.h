@@ -136,6 +136,9 @@ bool s2d_tiff_level_stitch(s2d_source *src, s2d_tiff_level *tl, s2d_tile_piece *
 bool s2d_tiff_source_finish(s2d_source *src);
 /** Undoes begin and everything added since: src is as the format found it. */
 void s2d_tiff_source_abandon(s2d_source *src);
+/** Ends a format's open(): keeps src when ok, else abandons it; nomem says the failure was
+ *  lack of memory (then err is set). @return ok && !nomem. */
+bool s2d_tiff_source_end(s2d_source *src, bool ok, bool nomem, s2d_error *err);
 
 /** Copying tiles from a truncated file would give frames of background where the data was
  *  cut: a damaged listing is refused (err set), as OpenSlide does. */
