@@ -97,61 +97,22 @@ static void cap_error(const job *jb, s2d_error *err)
 }
 
 // Opens the file for one planned instance, inst its dataset's values, and writes everything
-// before its first frame; the instance's own IOD builds the dataset (one conversion may mix
-// SOP classes). frame_bound: the largest frame it can receive, which decides the offset
-// table kind. The output returned is jb->outputs' next entry: owned by the job, NULL with
-// err set.
+// before its first frame (output.h); the instance's own IOD builds the dataset (one
+// conversion may mix SOP classes). frame_bound: the largest frame it can receive, which
+// decides the offset table kind. The output returned is jb->outputs' next entry: owned by
+// the job, NULL with err set.
 static s2d_output *open_output(job *jb, const s2d_plan_instance *planned,
                                const s2d_iod_instance *inst, uint64_t frame_bound,
                                s2d_error *err)
 {
-    const char *name = planned->name, *transfer_syntax = planned->codec->transfer_syntax_uid;
-    const s2d_iod *iod = planned->iod;
-    s2d_output *out = &jb->outputs[jb->noutputs];
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", name);
-    out->role = inst->role;
-    out->flavor = iod->image_type[inst->role];
-    out->sop_class_uid = iod->sop_class_uid;
-    out->width = inst->total_width;
-    out->height = inst->total_height;
-    out->nframes = inst->nframes;
-    out->copied = inst->copied;
-    out->transfer_syntax = transfer_syntax;
-    snprintf(out->photometric, sizeof out->photometric, "%s", inst->photometric);
-    char path[4096], uid[S2D_UID_MAX];
-    if (!s2d_outdir_path(jb->outdir, name, path, sizeof path, err) ||
-        !s2d_identity_instance_uid(&jb->id, name, uid, err)) {
-        return NULL;
-    }
-    s2d_ds *ds = iod->build(&jb->slide, inst, uid, err);
-    if (!ds || !s2d_identity_finish_dataset(&jb->id, ds, err)) {
-        s2d_ds_free(ds);
-        return NULL;
-    }
-    // The table kind must be chosen before the first frame; the BOT is used whenever the
-    // frames cannot reach 4 GiB even at their worst case.
-    uint64_t worst = (uint64_t)inst->nframes * (frame_bound + 10);
+    const s2d_output_context ctx = {.outdir = jb->outdir, .id = &jb->id, .shared = &jb->slide};
     s2d_part10_params params = {
-        .final_path = path,
-        .sop_class_uid = iod->sop_class_uid,
-        .sop_instance_uid = uid,
-        .transfer_syntax_uid = transfer_syntax,
-        .dataset = ds,
         .nframes = inst->nframes,
         .uncompressed_bytes = (uint64_t)inst->nframes * inst->frame_width * inst->frame_height *
                               inst->samples_per_pixel * ((inst->bits_per_sample + 7u) / 8u),
     };
-    s2d_part10_split split;
-    char concatenation_uid[S2D_UID_MAX];
-    if (!s2d_identity_offsets_and_split(&jb->id, name, worst, &params, &split,
-                                        concatenation_uid, err)) {
-        s2d_ds_free(ds);
-        return NULL;
-    }
-    out->writer = s2d_part10_open(&params, err);
-    s2d_ds_free(ds);
-    if (!out->writer) {
+    s2d_output *out = &jb->outputs[jb->noutputs];
+    if (!s2d_output_open(&ctx, planned, inst, &params, frame_bound, out, err)) {
         cap_error(jb, err);
         return NULL;
     }

@@ -176,51 +176,24 @@ static bool write_page(s2d_pages *pg, s2d_pdf *pdf, int i, bool *copied, s2d_err
     return ok;
 }
 
-static s2d_part10 *open_writer(s2d_pages *pg, const s2d_plan_instance *pi, s2d_error *err)
-{
-    char path[4096], uid[S2D_UID_MAX];
-    if (!s2d_outdir_path(pg->outdir, pi->name, path, sizeof path, err) ||
-        !s2d_identity_instance_uid(pg->id, pi->name, uid, err)) {
-        return NULL;
-    }
-    s2d_iod_instance in = {.role = S2D_ROLE_PAGE, .instance_number = 1};
-    s2d_ds *ds = pi->iod->build(pg->shared, &in, uid, err);
-    if (!ds || !s2d_identity_finish_dataset(pg->id, ds, err)) {
-        s2d_ds_free(ds);
-        return NULL;
-    }
-    s2d_part10_params params = {
-        .final_path = path,
-        .sop_class_uid = pi->iod->sop_class_uid,
-        .sop_instance_uid = uid,
-        .transfer_syntax_uid = pi->codec->transfer_syntax_uid,
-        .dataset = ds,
-        .streamed_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocument)->tag,
-        .streamed_length_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocumentLength)->tag,
-    };
-    s2d_part10 *w = s2d_part10_open(&params, err);
-    s2d_ds_free(ds);
-    return w;
-}
-
 bool s2d_document_write(s2d_pages *pg, s2d_error *err)
 {
     const s2d_plan_instance *pi = &pg->plan.instances[0];
-    s2d_part10 *writer = open_writer(pg, pi, err);
-    if (!writer) {
+    // The PDF streams into Encapsulated Document, whose length is known only at the end.
+    s2d_part10_params params = {
+        .streamed_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocument)->tag,
+        .streamed_length_tag = s2d_dict_entry_of(S2D_KW_EncapsulatedDocumentLength)->tag,
+    };
+    const s2d_iod_instance in = {.role = S2D_ROLE_PAGE, .instance_number = 1};
+    const s2d_output_context ctx = {.outdir = pg->outdir, .id = pg->id, .shared = pg->shared};
+    s2d_output *out = &pg->outputs[0];
+    if (!s2d_output_open(&ctx, pi, &in, &params, 0, out, err)) {
         return false;
     }
-    s2d_output *out = &pg->outputs[0];
     pg->noutputs = 1;   // the writer is the outputs' now, freed with them
-    snprintf(out->name, sizeof out->name, "%s", pi->name);
-    out->writer = writer;
-    out->role = S2D_ROLE_PAGE;
-    out->flavor = pi->iod->image_type[S2D_ROLE_PAGE];
-    out->sop_class_uid = pi->iod->sop_class_uid;
-    out->width = pi->width;
+    s2d_part10 *writer = out->writer;
+    out->width = pi->width;   // the document's pages, which its dataset does not give
     out->height = pi->height;
-    out->first_frame_s = -1;
-    out->transfer_syntax = pi->codec->transfer_syntax_uid;
     int n = s2d_source_page_count(pg->src);
     s2d_pdf *pdf = s2d_pdf_begin((uint32_t)n, to_writer, writer, err);
     bool ok = pdf != NULL, all_copied = true;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert/outdir.h"
 #include "core/clock.h"
 #include "dicom/part10.h"
 #include "dicom/source_terms.h"
@@ -365,63 +364,24 @@ static bool sink_frame(void *ctx, int plane, int level, uint32_t col, uint32_t r
 static bool open_writer(s2d_micro *m, const s2d_plan_instance *pi, const s2d_iod_instance *in,
                         s2d_output *out, s2d_error *err)
 {
-    char path[4096], uid[S2D_UID_MAX];
-    if (!s2d_outdir_path(m->outdir, pi->name, path, sizeof path, err) ||
-        !s2d_identity_instance_uid(m->id, pi->name, uid, err)) {
-        return false;
-    }
-    s2d_ds *ds = pi->iod->build(m->shared, in, uid, err);
-    if (!ds || !s2d_identity_finish_dataset(m->id, ds, err)) {
-        s2d_ds_free(ds);
-        return false;
-    }
-    const s2d_convert_options *o = m->opts;
-    s2d_codec_opts copts = {.quality = o->quality};
     bool native = pi->codec == &s2d_codec_native;
-    uint64_t frame_bytes = (s2d_pixdesc_frame_bits(&pi->pixels) + 7) / 8;
-    if (o->max_instance_bytes && native) {
-        s2d_ds_free(ds);
+    if (m->opts->max_instance_bytes && native) {
         return s2d_error_set(err, S2D_ERR_USAGE, "--max-instance-size splits encoded frames "
                              "only; with --codec native it cannot");
     }
-    s2d_part10_params params = {
-        .final_path = path,
-        .sop_class_uid = pi->iod->sop_class_uid,
-        .sop_instance_uid = uid,
-        .transfer_syntax_uid = pi->codec->transfer_syntax_uid,
-        .dataset = ds,
-        .nframes = pi->nframes,
-        .uncompressed_bytes = (uint64_t)pi->nframes * frame_bytes,
-        .native_frame_bits = native ? s2d_pixdesc_frame_bits(&pi->pixels) : 0,
-        .native_words = native && pi->pixels.bits_allocated == 16,
-    };
     // Encoded frames are laid out as a slide's: the extended offset table past 4 GiB, a
     // concatenation under --max-instance-size. Native Pixel Data has neither.
-    s2d_part10_split split;
-    char concatenation_uid[S2D_UID_MAX];
-    uint64_t worst = native ? 0 : (uint64_t)pi->nframes *
-                                      (pi->codec->bound(&pi->pixels, &copts) + 10);
-    if (!native && !s2d_identity_offsets_and_split(m->id, pi->name, worst,
-                                                   &params, &split, concatenation_uid, err)) {
-        s2d_ds_free(ds);
-        return false;
-    }
-    out->writer = s2d_part10_open(&params, err);
-    s2d_ds_free(ds);
-    if (!out->writer) {
-        return false;
-    }
-    snprintf(out->name, sizeof out->name, "%s", pi->name);
-    out->role = pi->role;
-    out->flavor = pi->iod->image_type[pi->role];
-    out->sop_class_uid = pi->iod->sop_class_uid;
-    out->width = pi->width;
-    out->height = pi->height;
-    out->nframes = pi->nframes;
-    out->first_frame_s = -1;
-    out->transfer_syntax = pi->codec->transfer_syntax_uid;
-    snprintf(out->photometric, sizeof out->photometric, "%s", in->photometric);
-    return true;
+    s2d_codec_opts copts = {.quality = m->opts->quality};
+    uint64_t frame_bits = s2d_pixdesc_frame_bits(&pi->pixels);
+    s2d_part10_params params = {
+        .nframes = pi->nframes,
+        .uncompressed_bytes = (uint64_t)pi->nframes * ((frame_bits + 7) / 8),
+        .native_frame_bits = native ? frame_bits : 0,
+        .native_words = native && pi->pixels.bits_allocated == 16,
+    };
+    const s2d_output_context ctx = {.outdir = m->outdir, .id = m->id, .shared = m->shared};
+    return s2d_output_open(&ctx, pi, in, &params, native ? 0 : pi->codec->bound(&pi->pixels, &copts),
+                           out, err);
 }
 
 // The dataset values of planned instance pi.

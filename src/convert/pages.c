@@ -536,21 +536,12 @@ static s2d_lossy_step source_step(const s2d_source_image *img)
                : (s2d_lossy_step){0};
 }
 
-static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
+// The instance's writer, with its deferred values; pages keep their own offset table rule
+// (no --max-instance-size split).
+static bool open_writer(instance_work *w, const s2d_iod_instance *in, s2d_output *out,
                         s2d_error *err)
 {
-    s2d_pages *pg = w->pg;
     const s2d_plan_instance *pi = w->pi;
-    char path[4096], uid[S2D_UID_MAX];
-    if (!s2d_outdir_path(pg->outdir, pi->name, path, sizeof path, err) ||
-        !s2d_identity_instance_uid(pg->id, pi->name, uid, err)) {
-        return false;
-    }
-    s2d_ds *ds = pi->iod->build(pg->shared, in, uid, err);
-    if (!ds || !s2d_identity_finish_dataset(pg->id, ds, err)) {
-        s2d_ds_free(ds);
-        return false;
-    }
     s2d_part10_deferred deferred[5];
     size_t ndeferred = 0;
     if (in->bits_stored_deferred) {
@@ -570,11 +561,6 @@ static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
                      : native   ? (frame_bits + 7) / 8
                                 : pi->codec->bound(&pi->pixels, &copts);
     s2d_part10_params params = {
-        .final_path = path,
-        .sop_class_uid = pi->iod->sop_class_uid,
-        .sop_instance_uid = uid,
-        .transfer_syntax_uid = pi->codec->transfer_syntax_uid,
-        .dataset = ds,
         .nframes = pi->nframes,
         // The Basic Offset Table addresses 4 GiB; a larger instance uses the extended one.
         .extended_offsets = !native && (uint64_t)pi->nframes * (bound + 10) >= 0xFFFFFFFFull,
@@ -585,23 +571,12 @@ static bool open_writer(instance_work *w, s2d_iod_instance *in, s2d_output *out,
         .native_words = native && pi->pixels.bits_allocated == 16,
         .deflate = pi->codec == &s2d_codec_deflated,
     };
-    w->writer = s2d_part10_open(&params, err);
-    s2d_ds_free(ds);
-    if (!w->writer) {
+    const s2d_output_context ctx = {.outdir = w->pg->outdir, .id = w->pg->id,
+                                    .shared = w->pg->shared};
+    if (!s2d_output_open(&ctx, pi, in, &params, 0, out, err)) {
         return false;
     }
-    snprintf(out->name, sizeof out->name, "%s", pi->name);
-    out->writer = w->writer;
-    out->role = S2D_ROLE_PAGE;
-    out->flavor = pi->iod->image_type[S2D_ROLE_PAGE];
-    out->sop_class_uid = pi->iod->sop_class_uid;
-    out->width = pi->width;
-    out->height = pi->height;
-    out->nframes = pi->nframes;
-    out->first_frame_s = -1;
-    out->copied = pi->copied;
-    out->transfer_syntax = pi->codec->transfer_syntax_uid;
-    snprintf(out->photometric, sizeof out->photometric, "%s", in->photometric);
+    w->writer = out->writer;
     return true;
 }
 
