@@ -9,6 +9,7 @@
 
 #include "core/sha256.h"
 #include "dicom/dict.h"
+#include "dicom/icc.h"
 #include "dicom/modules/modules.h"
 
 // What becomes of an attribute nobody but the source or slide2dcm gave. The letters are
@@ -23,7 +24,7 @@ typedef enum deid_action {
     DEID_CLEAN,       // C: a value of ours kept, any other replaced by a neutral one
     DEID_CONTENT_TEXT,   // C: a content item's text (a preparation step's Specimen
                          // Identifier item: the specimen's identifier as filtered)
-    DEID_ICC_DATE,    // C: an ICC profile with its creation date fixed and its ID cleared
+    DEID_ICC,         // C: an ICC profile without its texts and dates (icc.h)
 } deid_action;
 
 typedef struct deid_row {
@@ -83,7 +84,7 @@ static const deid_row rows[] = {
     {TAG(0x0040, 0x0602), DEID_REMOVE},     // Specimen Detailed Description (X)
     {TAG(0x0040, 0xA160), DEID_CONTENT_TEXT},   // Text Value (of a content item)
     {TAG(0x0048, 0x0107), DEID_CLEAN},      // Optical Path Description: channel names
-    {TAG(0x0028, 0x2000), DEID_ICC_DATE},   // ICC Profile: its header's date
+    {TAG(0x0028, 0x2000), DEID_ICC},        // ICC Profile: its texts and dates
     {TAG(0x2200, 0x0002), DEID_EMPTY},      // Label Text (X; Type 2 on a WSM label)
     {TAG(0x2200, 0x0005), DEID_EMPTY},      // Barcode Value (X; Type 2 on a WSM label)
 };
@@ -157,25 +158,23 @@ static bool clean_content_text(s2d_ds *ds, uint32_t tag, const char *vr,
     return s2d_ds_put_str(ds, tag, vr, identifier ? specimen_id : dummy_of(vr), err);
 }
 
-// The source's ICC profile stays (the colours depend on it), but its header's creation
-// date is the scanner's calibration, a date that tells one scanner from another: it
-// becomes 2000-01-01 as in the sRGB profile slide2dcm makes, and the Profile ID (an MD5 of
-// the profile, now stale) zero, which ICC.1 allows ("not calculated").
-static bool clean_icc_date(s2d_ds *ds, uint32_t tag, const char *vr, s2d_error *err)
+// The source's ICC profile stays (the colours depend on it), but not what it says of the
+// scanner: its header's creation date (the calibration's, which tells one scanner from
+// another), its descriptions, copyright and other texts (a serial number, a site's name),
+// all overwritten in place by icc.h, every byte of the colour transform kept.
+static bool clean_icc(s2d_ds *ds, uint32_t tag, const char *vr, s2d_error *err)
 {
     size_t len;
     const uint8_t *value = s2d_ds_bytes(ds, tag, &len);
-    if (!value || len < 128 || memcmp(value + 36, "acsp", 4) != 0) {
+    if (!s2d_icc_is_profile(value, len)) {
         return true;   // not a profile: nothing of it is read
     }
     uint8_t *copy = malloc(len);
     if (!copy) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
-    static const uint8_t fixed_date[12] = {0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
     memcpy(copy, value, len);
-    memcpy(copy + 24, fixed_date, sizeof fixed_date);
-    memset(copy + 84, 0, 16);
+    s2d_icc_deidentify(copy, len);
     bool ok = s2d_ds_put_bytes(ds, tag, vr, copy, len, err);
     free(copy);
     return ok;
@@ -186,8 +185,8 @@ static bool apply_action(const s2d_deid *d, s2d_ds *ds, uint32_t tag, deid_actio
 {
     char vr[3];
     snprintf(vr, sizeof vr, "%s", s2d_ds_vr(ds, tag));
-    if (action == DEID_ICC_DATE) {
-        return clean_icc_date(ds, tag, vr, err);
+    if (action == DEID_ICC) {
+        return clean_icc(ds, tag, vr, err);
     }
     if (action == DEID_REMOVE || !is_text_vr(vr)) {
         s2d_ds_remove(ds, tag);
@@ -205,7 +204,7 @@ static bool apply_action(const s2d_deid *d, s2d_ds *ds, uint32_t tag, deid_actio
     case DEID_CONTENT_TEXT:
         return clean_content_text(ds, tag, vr, specimen_id, err);
     case DEID_REMOVE:
-    case DEID_ICC_DATE:
+    case DEID_ICC:
         break;
     }
     return true;

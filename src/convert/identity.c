@@ -14,6 +14,7 @@
 #include "core/fingerprint.h"
 #include "core/sha256.h"
 #include "core/diag.h"
+#include "dicom/icc.h"
 #include "dicom/json_meta.h"
 #include "source/fileset.h"
 
@@ -30,10 +31,9 @@ static bool make_srgb(s2d_identity *id, s2d_iod_shared *s, s2d_error *err)
     if (!ok || len < 128) {
         return s2d_error_set(err, S2D_ERR_INTERNAL, "cannot make an sRGB ICC profile");
     }
-    // lcms stamps the header's creation time (bytes 24-35); a fixed one makes every
-    // conversion of a slide byte-identical. 2000-01-01 00:00:00 as six big-endian uint16.
-    static const uint8_t fixed_date[12] = {0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
-    memcpy(id->srgb_profile + 24, fixed_date, sizeof fixed_date);
+    // lcms stamps the header's creation time; a fixed one makes every conversion of a
+    // slide byte-identical.
+    s2d_icc_fix_date(id->srgb_profile);
     s->icc_profile = id->srgb_profile;
     s->icc_profile_len = len;
     s->icc_is_srgb = true;

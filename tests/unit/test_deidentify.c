@@ -9,6 +9,7 @@
 
 #include "convert/deidentify.h"
 #include "dicom/dict.h"
+#include "dicom/icc.h"
 #include "dicom/modules/modules.h"
 #include "harness.h"
 
@@ -126,8 +127,9 @@ static void test_user_values_kept(void)
     s2d_deid_free(&d);
 }
 
-// The source's ICC profile in an optical path: its creation date and Profile ID go, the
-// rest (what the colours depend on) stays byte for byte.
+// The source's ICC profile in an optical path: its creation date, Profile ID and reserved
+// bytes go, the rest (no tag here holds text; what the colours depend on) stays byte for
+// byte.
 static void test_icc_profile_date(void)
 {
     s2d_convert_options o;
@@ -152,10 +154,61 @@ static void test_icc_profile_date(void)
     static const uint8_t no_id[16] = {0};
     CHECK(out && len == sizeof icc);
     CHECK(out && !memcmp(out + 24, fixed_date, 12) && !memcmp(out + 84, no_id, 16));
+    static const uint8_t reserved[28] = {0};
     CHECK(out && !memcmp(out, icc, 24) && !memcmp(out + 36, icc + 36, 84 - 36) &&
-          !memcmp(out + 100, icc + 100, sizeof icc - 100));
+          !memcmp(out + 100, reserved, 28) && !memcmp(out + 128, icc + 128, sizeof icc - 128));
     s2d_ds_free(ds);
     s2d_deid_free(&d);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+// Text tags a hostile source may write (counts and offsets past their data, a size past
+// the profile, a record pointing into its own table): their text goes all the same, and a
+// curve tag beside them (the transform's) stays byte for byte.
+static void test_icc_profile_broken_texts(void)
+{
+    enum { LEN = 512, NTAGS = 6 };
+    uint8_t icc[LEN] = {0};
+    put_be32(icc, LEN);
+    memcpy(icc + 36, "acsp", 4);
+    put_be32(icc + 128, NTAGS);
+    static const char marker[] = "MKSERIAL";
+    const uint32_t at[NTAGS] = {208, 256, 304, 352, 400, 448}, size[NTAGS] = {40, 40, 40, 40,
+                                                                              40, 400};
+    const char *types[NTAGS] = {"desc", "mluc", "dict", "pseq", "curv", "text"};
+    for (int i = 0; i < NTAGS; i++) {
+        uint8_t *entry = icc + 132 + 12 * i;
+        memcpy(entry, types[i], 4);   // the signature does not matter, the type does
+        put_be32(entry + 4, at[i]);
+        put_be32(entry + 8, size[i]);
+        memcpy(icc + at[i], types[i], 4);
+        memcpy(icc + at[i] + 32, marker, 8);   // past every count and offset below
+    }
+    put_be32(icc + 208 + 8, 0xFFFFFFF0u);   // desc: an ASCII count past everything
+    put_be32(icc + 256 + 8, 1);             // mluc: one record ...
+    put_be32(icc + 256 + 12, 12);
+    put_be32(icc + 256 + 20, 8);            // ... whose string is its own table
+    put_be32(icc + 256 + 24, 4);
+    put_be32(icc + 304 + 8, 0x20000000u);   // dict: more records than bytes
+    put_be32(icc + 304 + 12, 16);
+    put_be32(icc + 352 + 8, 3);             // pseq: three profiles in 40 bytes
+    uint8_t curve[40];
+    memcpy(curve, icc + 400, sizeof curve);   // text: size 400, past the end (512)
+    s2d_icc_deidentify(icc, LEN);
+    for (size_t i = 0; i + 8 <= LEN; i++) {
+        CHECK(memcmp(icc + i, marker, 8) != 0 || i == 400 + 32);
+    }
+    CHECK(!memcmp(icc + 400, curve, sizeof curve));
+    for (int i = 0; i < NTAGS; i++) {
+        CHECK(!memcmp(icc + at[i], types[i], 4));   // every type signature stays
+    }
 }
 
 static void test_derived_pseudonym(void)
@@ -179,6 +232,7 @@ int main(void)
     RUN(test_source_values_replaced);
     RUN(test_user_values_kept);
     RUN(test_icc_profile_date);
+    RUN(test_icc_profile_broken_texts);
     RUN(test_derived_pseudonym);
     return harness_failures != 0;
 }

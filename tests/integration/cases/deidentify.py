@@ -5,12 +5,15 @@
 --deidentify (issue 18): a synthetic SVS and plain TIFFs whose file names, barcode,
 description fields and dates carry marker strings are converted (convert, batch with a
 manifest, a DICOMDIR; with and without a replacement label) and no marker may appear in
-the bytes of any output file. Every output passes dciodvfy, says Patient Identity Removed
+the bytes of any output file, nor may the texts an embedded ICC profile carries, whose colour
+transform stays the same. Every output passes dciodvfy, says Patient Identity Removed
 YES with the Basic Profile's code, keeps what the user gave, and the pyramid's pixels are
 those of a conversion without --deidentify."""
+import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.pixel_data_handlers.util import convert_color_space
-from PIL import Image, TiffImagePlugin
+from PIL import Image, ImageCms, TiffImagePlugin
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
@@ -37,6 +40,15 @@ MARKERS = [NAME_MARK, BARCODE_MARK, "MKFILEQ3X", "MKUSERQ4X", "MKSNQ5", "MKDESCQ
            "MKDOCQ7", "MKARTISTQ8", "MKHOSTQ9", "20190713", "2019-07-13", "07/13/19",
            "13:57:42", "20180304", "2018:03:04", "05:06:07"]
 SOURCE_TIMES = ("135742", "050607")   # digits a UID could hold: checked in DA/DT/TM values
+# Markers in the texts of an ICC profile, searched as ASCII and as UTF-16 (ICC's Unicode).
+ICC_MARKERS = ["MKICCDESCQ10", "MKICCMAKERQ11", "MKICCMODELQ12", "MKICCCPRTQ13",
+               "MKICCKEYQ14", "MKICCSERIALQ15", "MKICCDISPQ16"]
+MARKER_FORMS = [(m, m.encode()) for m in MARKERS + ICC_MARKERS] + \
+    [(m + " (UTF-16)", m.encode("utf-16-be")) for m in ICC_MARKERS]
+
+
+def markers_in(data):
+    return [name for name, form in MARKER_FORMS if form in data]
 
 
 def run(*args):
@@ -101,8 +113,7 @@ def no_markers(folder, what):
     found = []
     for path in files:
         data = path.read_bytes()
-        found += ["%s in %s" % (m, path.relative_to(folder)) for m in MARKERS
-                  if m.encode() in data]
+        found += ["%s in %s" % (m, path.relative_to(folder)) for m in markers_in(data)]
     checks.expect(not found, what, "no marker in the bytes of %d files" % len(files),
                   ", ".join(found[:6]))
 
@@ -260,8 +271,7 @@ r = subprocess.run([slide2dcm, "batch", str(manifest), "-o", str(batch_out), "-q
                     "--deidentify", "--dicomdir", str(media)], capture_output=True, text=True)
 checks.expect(r.returncode == 0, "batch --deidentify exits 0", (r.stdout + r.stderr).strip())
 dicoms = [p for p in outputs(batch_out) if p.suffix == ".dcm"]
-checks.expect(dicoms and all(not any(m.encode() in p.read_bytes() for m in MARKERS)
-                             for p in dicoms),
+checks.expect(dicoms and all(not markers_in(p.read_bytes()) for p in dicoms),
               "batch: no marker in the bytes of its %d DICOM files" % len(dicoms))
 no_markers(media, "the DICOMDIR media folder")
 for path in dicoms:
@@ -307,6 +317,105 @@ for extra, expected in (([], set()), (["--label-text", "CASE 17"], {"label.dcm"}
                   % (" ".join(extra), sorted(n for n in names if "level" not in n)), log.strip())
     for path in sorted(out.glob("*.dcm"))[:3] + sorted(out.glob("label.dcm")):
         check_instance(path)
+
+# 4d. An ICC profile whose texts (descriptions, device maker and model, copyright, a
+# metadata dictionary) carry markers and whose calibration date is the source's: the
+# profile --deidentify writes, in a slide's Optical Path and a plain TIFF's ICC Profile,
+# has none of them, still opens and converts colours exactly as the source's does.
+def icc_desc(text):
+    """textDescriptionType: the text in ASCII, Unicode and ScriptCode."""
+    ascii, uni = text.encode() + b"\0", text.encode("utf-16-be")
+    return (b"desc\0\0\0\0" + struct.pack(">I", len(ascii)) + ascii +
+            struct.pack(">II", 0, len(uni) // 2) + uni +
+            struct.pack(">HB", 0, len(text) + 1) + text.encode().ljust(67, b"\0"))
+
+
+def icc_mluc(text):
+    uni = text.encode("utf-16-be")
+    return b"mluc\0\0\0\0" + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(uni), 28) + uni
+
+
+def icc_dict(key, value, shown):
+    """dictType: one record of 32 bytes, its name, value and display value (an mluc)."""
+    k, v, d = key.encode("utf-16-be"), value.encode("utf-16-be"), icc_mluc(shown)
+    return (b"dict\0\0\0\0" + struct.pack(">II", 1, 32) +
+            struct.pack(">8I", 48, len(k), 48 + len(k), len(v), 0, 0, 48 + len(k) + len(v),
+                        len(d)) + k + v + d)
+
+
+def icc_tags(profile):
+    count = struct.unpack(">I", profile[128:132])[0]
+    entries = [struct.unpack(">4sII", profile[132 + 12 * i:144 + 12 * i]) for i in range(count)]
+    return {sig: profile[at:at + size] for sig, at, size in entries}
+
+
+def planted_icc():
+    """LittleCMS's sRGB profile with marker texts and a calibration date added."""
+    base = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tags = icc_tags(base)
+    tags.update({b"desc": icc_desc("Scanner MKICCDESCQ10 calibration"),
+                 b"dmnd": icc_mluc("MKICCMAKERQ11 Imaging"),
+                 b"dmdd": icc_desc("MKICCMODELQ12"),
+                 b"cprt": b"text\0\0\0\0(c) MKICCCPRTQ13\0",
+                 b"meta": icc_dict("MKICCKEYQ14", "MKICCSERIALQ15", "MKICCDISPQ16"),
+                 b"calt": b"dtim\0\0\0\0" + struct.pack(">6H", 2019, 7, 13, 13, 57, 42)})
+    at, table, data, placed = 132 + 12 * len(tags), b"", b"", {}
+    for sig, value in tags.items():
+        if value not in placed:   # shared data (rTRC, gTRC, bTRC) stays shared
+            placed[value] = at + len(data)
+            data += value + b"\0" * (-len(value) % 4)
+        table += struct.pack(">4sII", sig, placed[value], len(value))
+    profile = bytearray(base[:128] + struct.pack(">I", len(tags)) + table + data)
+    struct.pack_into(">I", profile, 0, len(profile))
+    return bytes(profile)
+
+
+def lab_of(profile, colours):
+    """colours (an RGB image) through profile into CIELab, as PIL's LittleCMS does it."""
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    lab = ImageCms.buildTransform(source, ImageCms.createProfile("LAB"), "RGB", "LAB")
+    return np.asarray(ImageCms.applyTransform(colours, lab))
+
+
+icc = planted_icc()
+planted = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile
+checks.expect(all(m in planted.profile_description + planted.manufacturer + planted.copyright
+                  for m in ("MKICCDESCQ10", "MKICCMAKERQ11", "MKICCCPRTQ13")),
+              "the planted ICC profile opens and carries its markers")
+grid = np.stack(np.meshgrid(*[np.arange(0, 256, 51)] * 3), -1).reshape(12, 18, 3)
+colours = Image.fromarray(grid.astype(np.uint8))
+icc_lab = lab_of(icc, colours)
+icc_slide, icc_photo = work / "icc-tiles.tif", work / "icc-photo.tif"
+tiled_tiff(icc_slide, 256, rng.integers(0, 256, (300, 400, 3), dtype=np.uint8), icc=icc)
+Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(
+    icc_photo, compression="raw", icc_profile=icc)
+for source, extra, what, profiles in (
+        (icc_slide, ["--mpp", "0.5"], "slide",
+         lambda ds: [p.ICCProfile for p in ds.OpticalPathSequence if "ICCProfile" in p]),
+        (icc_photo, [], "plain TIFF", lambda ds: [ds.ICCProfile] if "ICCProfile" in ds else [])):
+    kept, cleaned = work / ("icc-kept-" + what[:5]), work / ("icc-deid-" + what[:5])
+    rc, log = run("convert", source, "-o", kept, "-q", *extra)
+    checks.expect(rc == 0 and any(markers_in(p.read_bytes()) for p in outputs(kept)),
+                  "ICC %s: without --deidentify the profile's texts are written" % what,
+                  log.strip())
+    rc, log = run("convert", source, "-o", cleaned, "-q", "--deidentify", *extra)
+    checks.expect(rc == 0, "ICC %s: --deidentify exits 0" % what, log.strip())
+    no_markers(cleaned, "ICC %s: the profile's texts" % what)
+    for path in sorted(cleaned.glob("*.dcm")):
+        ds = check_instance(path)
+        written = profiles(ds)
+        checks.expect(written, path.name, "ICC %s: holds the profile" % what)
+        for profile in written:
+            checks.expect(len(profile) == len(icc), path.name, "ICC: the profile's length kept")
+            try:
+                same = np.array_equal(lab_of(profile, colours), icc_lab)
+            except (OSError, ImageCms.PyCMSError) as e:
+                same = "does not open: %s" % e
+            checks.expect(same is True, path.name,
+                          "ICC: opens in LittleCMS, same colour transform", same)
+            calt = icc_tags(profile).get(b"calt", b"")
+            checks.expect(calt[8:20] == struct.pack(">6H", 2000, 1, 1, 0, 0, 0), path.name,
+                          "ICC: calibration date 2000-01-01", calt[8:20].hex())
 
 # 5. Errors: one line, naming the option and the file, never a value.
 rc, log = run("convert", slide, "-o", work / "e1", "--label-text", "X")

@@ -9,12 +9,13 @@ from PIL import Image
 
 
 def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255), text=None,
-               comment=None):
+               comment=None, icc=None):
     """Writes `img` (rows x columns x RGB, uint8) to `path` as a little-endian tiled TIFF:
     YCbCr JPEG tiles, each a complete JPEG stream (Pillow's subsampling: 0 is 4:4:4, 2 is
     4:2:0), edge tiles filled past the image with `pad`; `text` adds ASCII tags,
     {tag: str} (Make 271, Model 272, Software 305...); `comment` (bytes) goes in a COM
-    segment of every tile. Returns the tiles' sizes in bytes."""
+    segment of every tile; `icc` (bytes) is the ICC profile (tag 34675). Returns the tiles'
+    sizes in bytes."""
     height, width = img.shape[:2]
     tiles = []
     for r in range(0, height, tile):
@@ -48,6 +49,8 @@ def tiled_tiff(path, tile, img, quality=90, subsampling=2, pad=(255, 255, 255), 
                (259, SHORT, 1, 7), (262, SHORT, 1, 6), (277, SHORT, 1, 3), (284, SHORT, 1, 1),
                (322, LONG, 1, tile), (323, LONG, 1, tile), (324, LONG, len(tiles), offs),
                (325, LONG, len(tiles), counts)]
+    if icc:
+        entries.append((34675, 7, len(icc), put(icc)))   # UNDEFINED
     entries.sort()
     ifd = len(data)
     data.extend(struct.pack("<H", len(entries)))
