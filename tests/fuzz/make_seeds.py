@@ -27,6 +27,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration" / "lib"))
 sys.path.insert(0, str(HERE.parent / "integration" / "cases"))
+import icc_profiles  # noqa: E402  (the --deidentify test's ICC profiles)
 import micro_fixtures  # noqa: E402  (the tests' OME-XML writer)
 import ndpi_hostile  # noqa: E402  (issue 20's crafted NDPI)
 
@@ -570,6 +571,22 @@ def ppm(img):
     return b"P6\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + img.tobytes()
 
 
+def iccs():
+    """The sRGB profile; it with every kind of text tag (the --deidentify test's); with a
+    profile sequence only; and one whose text tags' counts run past their data."""
+    planted = icc_profiles.planted_icc()
+    broken = bytearray(planted)
+    count = struct.unpack(">I", planted[128:132])[0]
+    for i in range(count):
+        sig, at, size = struct.unpack(">4sII", planted[132 + 12 * i:144 + 12 * i])
+        if planted[at:at + 4] in (b"desc", b"mluc", b"dict", b"pseq"):
+            struct.pack_into(">I", broken, at + 8, 0x7FFFFFFF)
+    return {"srgb": icc_profiles.icc_with({}), "texts": planted,
+            "sequence": icc_profiles.icc_with(
+                {b"pseq": icc_profiles.icc_pseq("Maker", "Model")}),
+            "counts-past-data": bytes(broken)}
+
+
 def write(corpus, target, seeds):
     folder = corpus / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -595,6 +612,7 @@ def main():
         write(corpus, "source_open", slides)
         write(corpus, "manifest", manifests())
         write(corpus, "json_meta", json_metas())
+        write(corpus, "icc", iccs())
         write(corpus, "journal", journals())
         write(corpus, "stow_response", stow_responses())
         write(corpus, "cstore", cstore_peers())

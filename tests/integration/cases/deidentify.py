@@ -25,6 +25,7 @@ from PIL import Image, ImageCms, TiffImagePlugin
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import Checks  # noqa: E402
+from icc_profiles import icc_tags, planted_icc  # noqa: E402
 from synthetic_tiff import tiled_tiff  # noqa: E402
 
 checks = Checks()
@@ -42,7 +43,8 @@ MARKERS = [NAME_MARK, BARCODE_MARK, "MKFILEQ3X", "MKUSERQ4X", "MKSNQ5", "MKDESCQ
 SOURCE_TIMES = ("135742", "050607")   # digits a UID could hold: checked in DA/DT/TM values
 # Markers in the texts of an ICC profile, searched as ASCII and as UTF-16 (ICC's Unicode).
 ICC_MARKERS = ["MKICCDESCQ10", "MKICCMAKERQ11", "MKICCMODELQ12", "MKICCCPRTQ13",
-               "MKICCKEYQ14", "MKICCSERIALQ15", "MKICCDISPQ16"]
+               "MKICCKEYQ14", "MKICCSERIALQ15", "MKICCDISPQ16", "MKICCSEQMAKERQ17",
+               "MKICCSEQMODELQ18"]
 MARKER_FORMS = [(m, m.encode()) for m in MARKERS + ICC_MARKERS] + \
     [(m + " (UTF-16)", m.encode("utf-16-be")) for m in ICC_MARKERS]
 
@@ -319,57 +321,9 @@ for extra, expected in (([], set()), (["--label-text", "CASE 17"], {"label.dcm"}
         check_instance(path)
 
 # 4d. An ICC profile whose texts (descriptions, device maker and model, copyright, a
-# metadata dictionary) carry markers and whose calibration date is the source's: the
+# metadata dictionary, a profile sequence) carry markers and whose calibration date is the source's: the
 # profile --deidentify writes, in a slide's Optical Path and a plain TIFF's ICC Profile,
 # has none of them, still opens and converts colours exactly as the source's does.
-def icc_desc(text):
-    """textDescriptionType: the text in ASCII, Unicode and ScriptCode."""
-    ascii, uni = text.encode() + b"\0", text.encode("utf-16-be")
-    return (b"desc\0\0\0\0" + struct.pack(">I", len(ascii)) + ascii +
-            struct.pack(">II", 0, len(uni) // 2) + uni +
-            struct.pack(">HB", 0, len(text) + 1) + text.encode().ljust(67, b"\0"))
-
-
-def icc_mluc(text):
-    uni = text.encode("utf-16-be")
-    return b"mluc\0\0\0\0" + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(uni), 28) + uni
-
-
-def icc_dict(key, value, shown):
-    """dictType: one record of 32 bytes, its name, value and display value (an mluc)."""
-    k, v, d = key.encode("utf-16-be"), value.encode("utf-16-be"), icc_mluc(shown)
-    return (b"dict\0\0\0\0" + struct.pack(">II", 1, 32) +
-            struct.pack(">8I", 48, len(k), 48 + len(k), len(v), 0, 0, 48 + len(k) + len(v),
-                        len(d)) + k + v + d)
-
-
-def icc_tags(profile):
-    count = struct.unpack(">I", profile[128:132])[0]
-    entries = [struct.unpack(">4sII", profile[132 + 12 * i:144 + 12 * i]) for i in range(count)]
-    return {sig: profile[at:at + size] for sig, at, size in entries}
-
-
-def planted_icc():
-    """LittleCMS's sRGB profile with marker texts and a calibration date added."""
-    base = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    tags = icc_tags(base)
-    tags.update({b"desc": icc_desc("Scanner MKICCDESCQ10 calibration"),
-                 b"dmnd": icc_mluc("MKICCMAKERQ11 Imaging"),
-                 b"dmdd": icc_desc("MKICCMODELQ12"),
-                 b"cprt": b"text\0\0\0\0(c) MKICCCPRTQ13\0",
-                 b"meta": icc_dict("MKICCKEYQ14", "MKICCSERIALQ15", "MKICCDISPQ16"),
-                 b"calt": b"dtim\0\0\0\0" + struct.pack(">6H", 2019, 7, 13, 13, 57, 42)})
-    at, table, data, placed = 132 + 12 * len(tags), b"", b"", {}
-    for sig, value in tags.items():
-        if value not in placed:   # shared data (rTRC, gTRC, bTRC) stays shared
-            placed[value] = at + len(data)
-            data += value + b"\0" * (-len(value) % 4)
-        table += struct.pack(">4sII", sig, placed[value], len(value))
-    profile = bytearray(base[:128] + struct.pack(">I", len(tags)) + table + data)
-    struct.pack_into(">I", profile, 0, len(profile))
-    return bytes(profile)
-
-
 def lab_of(profile, colours):
     """colours (an RGB image) through profile into CIELab, as PIL's LittleCMS does it."""
     source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
