@@ -283,12 +283,29 @@ static bool scn_detect(const char *path, const s2d_tiffdir *td)
            (n == strlen(SCN_NS_2010_10) && strncmp(ns + 7, SCN_NS_2010_10, n) == 0);
 }
 
+// Whether the parsed root is an unprefixed scn whose own xmlns attribute (the exact name:
+// s2d_xml_attr would also take "x:xmlns") is one of Leica's namespaces. scn_detect only
+// searched the root tag's text, which another attribute's value can fool.
+static bool leica_root(const s2d_xml_node *root)
+{
+    if (!root || strcmp(root->name, "scn") != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < root->nattrs; i++) {
+        if (strcmp(root->attrs[2 * i], "xmlns") == 0) {
+            const char *ns = root->attrs[2 * i + 1];
+            return strcmp(ns, SCN_NS_2010_03) == 0 || strcmp(ns, SCN_NS_2010_10) == 0;
+        }
+    }
+    return false;
+}
+
+// False with err untouched when the parsed root is not Leica's: the next format may read it.
 static bool scn_open(s2d_source *src, s2d_error *err)
 {
     s2d_xml_node *root = s2d_tiff_source_xml(src->tiffdir, src->tiffdir->ifds[0].description,
                                              err);
-    const s2d_xml_node *collection = s2d_xml_is(root, "scn") ? s2d_xml_child(root, "collection")
-                                                              : NULL;
+    const s2d_xml_node *collection = leica_root(root) ? s2d_xml_child(root, "collection") : NULL;
     bool ok = collection && open_collection(src, collection, err);
     s2d_xml_free(root);
     return ok;

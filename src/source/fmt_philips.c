@@ -363,6 +363,13 @@ static bool philips_open(s2d_source *src, s2d_error *err)
     if (!root) {
         return false;   // malformed XML: OpenSlide takes it for a generic TIFF, if anything
     }
+    // philips_detect searched the root tag's text, which another attribute's value can
+    // fool; the parsed root decides, as OpenSlide's does (else a generic TIFF, if anything).
+    const char *type = s2d_xml_attr(root, "ObjectType");
+    if (strcmp(root->name, "DataObject") != 0 || !type || strcmp(type, ROOT_TYPE) != 0) {
+        s2d_xml_free(root);
+        return false;
+    }
     int wsi_count;
     const s2d_xml_node *wsi = scanned_image(root, "WSI", &wsi_count);
     bool ok = wsi_count == 1 && s2d_tiff_source_begin(src, err) &&

@@ -13,7 +13,10 @@ read here from its bytes and its XML (not through slide2dcm or OpenSlide):
  - sparse tiles (zero byte count, never scanned): the frames at their places are flat
    background, and the conversion neither warns nor counts a replaced tile;
  - the same file with damaged tiles where they were sparse: each is a replaced one with a
-   warning, so that what keeps the first run quiet is the sparse rule (the check can fail)."""
+   warning, so that what keeps the first run quiet is the sparse rule (the check can fail);
+ - a decoy: the root's ObjectType written only inside another attribute's value (which a
+   search of the root tag's text finds) is not Philips', as for OpenSlide: no vendor reader
+   takes it, so the generic reader asks for the pixel size the slide does not record."""
 import base64
 import os
 import struct
@@ -123,6 +126,23 @@ def main(bin_, slide, work):
                   "control: damaged tiles where they were sparse are replaced, with warnings",
                   "exit %d, %s replaced, %s warnings"
                   % (run.returncode, level0.get("replaced_tiles"), report and report.get("warnings")))
+
+    # A decoy: ObjectType only inside another attribute's value (room made by dropping the
+    # XML declaration, which is optional).
+    description = tiffdirs.text(ifds[0], tiffdirs.DESCRIPTION)
+    decoy_text = description[description.index("?>") + 2:].replace(
+        'ObjectType="DPUfsImport"', "comment='ObjectType=\"DPUfsImport\"'", 1)
+    assert len(decoy_text.encode()) <= len(description.encode()) and "comment=" in decoy_text
+    at, size = ifds[0][tiffdirs.DESCRIPTION][3], len(description.encode())
+    decoy = os.path.join(work, "type-decoy.tiff")
+    open(decoy, "wb").write(data[:at] + decoy_text.encode().ljust(size) + data[at + size:])
+    vendor = openslide.OpenSlide.detect_format(decoy)
+    checks.expect(vendor != "philips", "decoy: OpenSlide does not take it for Philips", vendor)
+    run, _ = convert_and_read(bin_, decoy, os.path.join(work, "type-decoy"))
+    lines = run.stderr.strip().splitlines()
+    checks.expect(run.returncode == 1 and len(lines) == 1 and "pixel size" in lines[0],
+                  "decoy: an ObjectType inside another attribute's value is not Philips'",
+                  "exit %d: %s" % (run.returncode, run.stderr.strip()))
     return checks.result()
 
 

@@ -13,7 +13,11 @@ here from its bytes and its XML (not through slide2dcm or OpenSlide):
    conversion neither warns nor counts a replaced tile;
  - the control: the region's directory moved by half a tile (offsetX) no longer falls on
    the frames' grid, so the region is not copied but read through OpenSlide (the check of
-   the copy can fail)."""
+   the copy can fail);
+ - a decoy: the root's namespace written only inside another attribute's value (which a
+   search of the root tag's text finds) is not Leica's, as for OpenSlide: no vendor reader
+   takes it, so the generic reader asks for the pixel size the slide does not record.
+   On the real namespace the same file converts (the first run)."""
 import base64
 import os
 import sys
@@ -125,6 +129,22 @@ def main(bin_, slide, work):
     checks.expect(run.returncode == 1 and len(lines) == 1 and "offsetX" in lines[0] and
                   "out of range" in lines[0] and "9999" not in lines[0],
                   "an offset out of range: refused in one line naming the attribute",
+                  "exit %d: %s" % (run.returncode, run.stderr.strip()))
+
+    # A decoy: the namespace only inside another attribute's value (room made by dropping
+    # the XML declaration, which is optional).
+    decoy_text = description[description.index("?>") + 2:].replace(
+        'xmlns="%s"' % NS[1:-1], "comment='xmlns=\"%s\"'" % NS[1:-1], 1)
+    assert len(decoy_text.encode()) <= len(description.encode()) and "comment=" in decoy_text
+    decoy = os.path.join(work, "namespace-decoy.scn")
+    open(decoy, "wb").write(data[:at] + decoy_text.encode().ljust(len(description.encode()))
+                            + data[at + len(description.encode()):])
+    vendor = openslide.OpenSlide.detect_format(decoy)
+    checks.expect(vendor != "leica", "decoy: OpenSlide does not take it for Leica", vendor)
+    run, _ = convert_and_read(bin_, decoy, os.path.join(work, "namespace-decoy"))
+    lines = run.stderr.strip().splitlines()
+    checks.expect(run.returncode == 1 and len(lines) == 1 and "pixel size" in lines[0],
+                  "decoy: a namespace inside another attribute's value is not Leica's",
                   "exit %d: %s" % (run.returncode, run.stderr.strip()))
     return checks.result()
 
