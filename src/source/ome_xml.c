@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OME-XML: the first Image's Pixels element (ome_xml.h). Elements are found by their local
- * name (a namespace prefix such as "ome:" is allowed), outside comments; attribute values
- * in either quote, their entities decoded. */
+ * name (a namespace prefix such as "ome:" is allowed), outside comments, CDATA, processing
+ * instructions and DOCTYPE; attribute values in either quote, their entities decoded. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,38 +36,71 @@ static bool local_name_is(const char *p, const char *name)
     return (size_t)(p - start) == n && strncmp(start, name, n) == 0;
 }
 
+// Past the markup at p ('<') that holds no elements: a comment, CDATA section, processing
+// instruction or DOCTYPE (whose text may spell tags, a decoy <Channel> or </Pixels>). p
+// itself when it is none of those; NULL when it is one that never ends.
+static const char *past_markup(const char *p)
+{
+    static const struct { const char *open, *close; } spans[] = {
+        {"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?", "?>"}};
+    for (size_t i = 0; i < sizeof spans / sizeof *spans; i++) {
+        size_t n = strlen(spans[i].open);
+        if (strncmp(p, spans[i].open, n) == 0) {
+            const char *close = strstr(p + n, spans[i].close);
+            return close ? close + strlen(spans[i].close) : NULL;
+        }
+    }
+    if (strncmp(p, "<!DOCTYPE", 9) == 0) {
+        int brackets = 0;   // its internal subset, in [ ], may hold '>'
+        for (const char *q = p + 9; *q; q++) {
+            brackets += *q == '[' ? 1 : *q == ']' ? -1 : 0;
+            if (*q == '>' && brackets <= 0) {
+                return q + 1;
+            }
+        }
+        return NULL;
+    }
+    return p;
+}
+
 // The next start tag named `name` at or after at and before end (NULL: the end of the
-// text): its '<', or NULL. Comments, end tags and declarations are skipped.
+// text): its '<', or NULL. Comments, CDATA, processing instructions, DOCTYPE, end tags and
+// declarations are skipped.
 static const char *find_start(const char *at, const char *end, const char *name)
 {
-    for (const char *p = strchr(at, '<'); p && (!end || p < end); p = strchr(p + 1, '<')) {
-        if (strncmp(p, "<!--", 4) == 0) {
-            const char *close = strstr(p + 4, "-->");
-            if (!close) {
-                return NULL;
-            }
-            p = close + 2;
+    for (const char *p = strchr(at, '<'); p && (!end || p < end);) {
+        const char *past = past_markup(p);
+        if (past != p) {
+            p = past ? strchr(past, '<') : NULL;
             continue;
         }
         if (p[1] != '/' && p[1] != '!' && p[1] != '?' && local_name_is(p + 1, name)) {
             return p;
         }
+        p = strchr(p + 1, '<');
     }
     return NULL;
 }
 
 // The end of the element whose start tag is at tag: its end tag's '<', or the start tag's
-// '>' when it closes itself; NULL when the text ends first.
+// '>' when it closes itself; NULL when the text ends first. End tags spelt inside comments,
+// CDATA and the like are not its end.
 static const char *element_end(const char *tag, const char *name)
 {
     const char *gt = strchr(tag, '>');
     if (!gt || gt[-1] == '/') {
         return gt;
     }
-    for (const char *p = strstr(gt, "</"); p; p = strstr(p + 2, "</")) {
-        if (local_name_is(p + 2, name)) {
+    for (const char *p = strchr(gt, '<'); p;) {
+        const char *past = past_markup(p);
+        if (past != p) {
+            p = past ? strchr(past, '<') : NULL;
+            continue;
+        }
+        if (p[1] == '/' && local_name_is(p + 2, name)) {
             return p;
         }
+        p = strchr(p + 1, '<');
     }
     return NULL;
 }

@@ -137,6 +137,23 @@ static void test_ome_parse(void)
           s2d_ome_effective_channels(&img) == 1);
     s2d_ome_image_free(&img);
 
+    // Tags spelt inside a DOCTYPE, processing instruction, CDATA or comment are text: no
+    // decoy Image, Pixels or Channel is read, and a decoy </Pixels> does not end the real
+    // one before its Channel.
+    static const char decoys[] =
+        "<!DOCTYPE OME [<!ENTITY e \"<Image><Pixels SizeX='7'/></Image>\">]>"
+        "<OME><?note <Image><Pixels SizeX=\"8\"/></Image>?>"
+        "<Description><![CDATA[<Image><Pixels SizeX=\"9\"/></Image>]]></Description>"
+        "<Image><Pixels SizeX=\"64\" SizeC=\"1\">"
+        "<![CDATA[<Channel SamplesPerPixel=\"3\"/>]]><?pi <Channel SamplesPerPixel=\"4\"/>?>"
+        "<!-- </Pixels> --><Channel SamplesPerPixel=\"1\" Name=\"real\"/>"
+        "</Pixels></Image></OME>";
+    CHECK(s2d_ome_parse(decoys, &img, &err) && img.size_x == 64 && img.nchannels == 1 &&
+          !strcmp(img.channels[0].name, "real") &&
+          img.channels[0].samples == 1);
+    s2d_ome_image_free(&img);
+    parse_prefixes(decoys);
+
     int format, bits;
     CHECK(s2d_ome_type_samples("int8", &format, &bits) && format == 1 && bits == 8);
     CHECK(s2d_ome_type_samples("double", &format, &bits) && format == 2 && bits == 64);
