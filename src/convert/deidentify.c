@@ -166,15 +166,19 @@ static bool clean_icc(s2d_ds *ds, uint32_t tag, const char *vr, s2d_error *err)
 {
     size_t len;
     const uint8_t *value = s2d_ds_bytes(ds, tag, &len);
-    if (!s2d_icc_is_profile(value, len)) {
-        return true;   // not a profile: nothing of it is read
+    if (!value || len == 0) {
+        return true;
     }
     uint8_t *copy = malloc(len);
     if (!copy) {
         return s2d_error_set(err, S2D_ERR_NOMEM, "out of memory");
     }
     memcpy(copy, value, len);
-    s2d_icc_deidentify(copy, len);
+    if (s2d_icc_is_profile(value, len)) {
+        s2d_icc_deidentify(copy, len);
+    } else {
+        memset(copy, 0, len);   // not a profile: no reader's colours depend on it
+    }
     bool ok = s2d_ds_put_bytes(ds, tag, vr, copy, len, err);
     free(copy);
     return ok;

@@ -202,10 +202,18 @@ static void clean_tag(span s)
 {
     size_t used;
     bool ok;
+    // A tag's bytes past what its structure uses (slack a writer may have filled, gaps
+    // between strings) hold nothing of the transform: zeroed with the text.
     if (type_is(s, "desc")) {
         ok = clean_desc(s, &used);
+        if (ok) {
+            zero_from(s, used);
+        }
     } else if (type_is(s, "mluc")) {
         ok = clean_mluc(s, &used);
+        if (ok) {   // everything after the records is string storage
+            zero_from(s, 16 + (size_t)be32(s.p + 8) * be32(s.p + 12));
+        }
     } else if (type_is(s, "dict")) {
         ok = clean_dict(s);
     } else if (type_is(s, "pseq")) {
@@ -238,10 +246,13 @@ void s2d_icc_deidentify(uint8_t *profile, size_t len)
         return;
     }
     uint64_t count = be32(profile + TAG_TABLE);
-    uint64_t table_end = TAG_TABLE + 4 + count * TAG_ENTRY_BYTES;
     if (count > (len - TAG_TABLE - 4) / TAG_ENTRY_BYTES) {
-        count = (len - TAG_TABLE - 4) / TAG_ENTRY_BYTES;   // the entries there are
+        // A table longer than the profile: no reader takes its transform, and no tag can
+        // be told from another's text, so nothing past the header stays.
+        memset(profile + TAG_TABLE, 0, len - TAG_TABLE);
+        return;
     }
+    uint64_t table_end = TAG_TABLE + 4 + count * TAG_ENTRY_BYTES;
     for (uint64_t i = 0; i < count; i++) {
         const uint8_t *entry = profile + TAG_TABLE + 4 + i * TAG_ENTRY_BYTES;
         uint64_t at = be32(entry + 4), size = be32(entry + 8);

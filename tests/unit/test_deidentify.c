@@ -140,6 +140,7 @@ static void test_icc_profile_date(void)
         icc[i] = (uint8_t)(i * 7 + 1);
     }
     memcpy(icc + 36, "acsp", 4);
+    memset(icc + 128, 0, 4);   // no tags: the bytes after the table are kept as they are
     static const uint8_t scanner_date[12] = {0x07, 0xE3, 0, 7, 0, 13, 0, 13, 0, 57, 0, 42};
     memcpy(icc + 24, scanner_date, sizeof scanner_date);
     s2d_ds *ds = s2d_ds_new();
@@ -211,6 +212,60 @@ static void test_icc_profile_broken_texts(void)
     }
 }
 
+// A tag table longer than the profile (a count of 1000 in 512 bytes) and a description with
+// text in its slack past the ScriptCode: neither keeps its text.
+static void test_icc_profile_hidden_texts(void)
+{
+    enum { LEN = 512 };
+    static const char marker[] = "MKSERIAL";
+    uint8_t icc[LEN] = {0};
+    put_be32(icc, LEN);
+    memcpy(icc + 36, "acsp", 4);
+    put_be32(icc + 128, 1000);
+    memcpy(icc + 300, marker, 8);
+    s2d_icc_deidentify(icc, LEN);
+    for (size_t i = 0; i + 8 <= LEN; i++) {
+        CHECK(memcmp(icc + i, marker, 8) != 0);
+    }
+
+    memset(icc, 0, LEN);
+    put_be32(icc, LEN);
+    memcpy(icc + 36, "acsp", 4);
+    put_be32(icc + 128, 1);
+    memcpy(icc + 132, "desc", 4);
+    put_be32(icc + 136, 144);
+    put_be32(icc + 140, 200);   // 4 + 4 + 4 + 2 ASCII + 8 + 70 = 92 used, 108 of slack
+    memcpy(icc + 144, "desc", 4);
+    put_be32(icc + 152, 2);
+    memcpy(icc + 144 + 150, marker, 8);
+    s2d_icc_deidentify(icc, LEN);
+    for (size_t i = 0; i + 8 <= LEN; i++) {
+        CHECK(memcmp(icc + i, marker, 8) != 0);
+    }
+    CHECK(!memcmp(icc + 144, "desc", 4));
+}
+
+// A value that is not an ICC profile says nothing of the colours: zeroed, its length kept.
+static void test_icc_not_a_profile(void)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    s2d_error err = {0};
+    static const char junk[] = "MKSERIAL, not a profile";
+    s2d_ds *ds = s2d_ds_new();
+    s2d_ds *path = s2d_put_item(ds, S2D_KW_OpticalPathSequence, &err);
+    CHECK(path && s2d_put_bytes(path, S2D_KW_ICCProfile, junk, sizeof junk, &err));
+    s2d_deid d;
+    CHECK(s2d_deid_init(&d, NULL, &o, NULL, &err) && s2d_deid_apply(&d, ds, &err));
+    size_t len;
+    const uint8_t *out = s2d_ds_bytes(s2d_ds_seq_item(ds, TAG(OpticalPathSequence), 0),
+                                      TAG(ICCProfile), &len);
+    static const uint8_t zeros[sizeof junk] = {0};
+    CHECK(out && len >= sizeof junk && !memcmp(out, zeros, sizeof junk));
+    s2d_ds_free(ds);
+    s2d_deid_free(&d);
+}
+
 static void test_derived_pseudonym(void)
 {
     s2d_convert_options o;
@@ -233,6 +288,8 @@ int main(void)
     RUN(test_user_values_kept);
     RUN(test_icc_profile_date);
     RUN(test_icc_profile_broken_texts);
+    RUN(test_icc_profile_hidden_texts);
+    RUN(test_icc_not_a_profile);
     RUN(test_derived_pseudonym);
     return harness_failures != 0;
 }
