@@ -338,11 +338,12 @@ static int add_images(s2d_source *src, s2d_error *err)
         if (level == 0 && d->xmp && strstr(d->xmp, "EncodeInfo")) {
             s2d_error xml_err = {0};
             s2d_xml_node *encode_info = s2d_tiff_source_xml(td, d->xmp, &xml_err);
-            bool read = encode_info && (l = malloc(sizeof *l)) &&
+            bool parsed = encode_info != NULL;
+            bool read = parsed && (l = malloc(sizeof *l)) &&
                         read_layout(encode_info, d->tile_w, d->tile_h, l);
             s2d_xml_free(encode_info);
             if (!read) {
-                result = xml_err.code == S2D_ERR_NOMEM || (encode_info && !l) ? -1 : 0;
+                result = xml_err.code == S2D_ERR_NOMEM || (parsed && !l) ? -1 : 0;
                 goto done;
             }
         }

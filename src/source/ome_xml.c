@@ -74,7 +74,7 @@ static const char *find_start(const char *at, const char *end, const char *name)
             p = past ? strchr(past, '<') : NULL;
             continue;
         }
-        if (p[1] != '/' && p[1] != '!' && p[1] != '?' && local_name_is(p + 1, name)) {
+        if (p[1] != '/' && p[1] != '!' && local_name_is(p + 1, name)) {
             return p;
         }
         p = strchr(p + 1, '<');

@@ -28,6 +28,8 @@ def install(folder):
 def make_site(site, page_files):
     """Creates the folder site with page_files (names in this directory) and a node_modules
     link to the fixture's install; the link is all shutil.rmtree(site) removes of it."""
+    if MODULES_ENV not in os.environ:
+        sys.exit(f"{MODULES_ENV} is not set: run the test through CTest (fixture viewer.npm)")
     modules = os.path.join(os.environ[MODULES_ENV], "node_modules")
     if not os.path.isdir(modules):
         sys.exit(f"{modules} is missing: the fixture test viewer.npm installs it")
