@@ -82,12 +82,29 @@ static const char *find_start(const char *at, const char *end, const char *name)
     return NULL;
 }
 
+// The '>' that ends the start tag at tag (a '>' inside a quoted attribute value is text),
+// or NULL when the text ends first.
+static const char *start_tag_end(const char *tag)
+{
+    char quote = 0;
+    for (const char *p = tag + 1; *p; p++) {
+        if (quote) {
+            quote = *p == quote ? 0 : quote;
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p;
+        } else if (*p == '>') {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 // The end of the element whose start tag is at tag: its end tag's '<', or the start tag's
 // '>' when it closes itself; NULL when the text ends first. End tags spelt inside comments,
 // CDATA and the like are not its end.
 static const char *element_end(const char *tag, const char *name)
 {
-    const char *gt = strchr(tag, '>');
+    const char *gt = start_tag_end(tag);
     if (!gt || gt[-1] == '/') {
         return gt;
     }
@@ -311,7 +328,7 @@ static void read_tiffdata(const char *tag, const char *uuid, s2d_ome_tiffdata *t
 {
     const char *end = element_end(tag, "TiffData");
     const char *child = end && *end == '<' ? find_start(tag + 1, end, "UUID") : NULL;
-    const char *text = child ? strchr(child, '>') : NULL;
+    const char *text = child ? start_tag_end(child) : NULL;
     if (uuid[0] && text && text[-1] != '/') {
         const char *close = strchr(text, '<');
         char own[128];

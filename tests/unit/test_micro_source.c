@@ -154,6 +154,19 @@ static void test_ome_parse(void)
     s2d_ome_image_free(&img);
     parse_prefixes(decoys);
 
+    // A '>' in a quoted attribute value is text: "a/>" does not close Pixels before its
+    // Channel, nor does a TiffData's "x>" hide its UUID.
+    static const char quoted[] =
+        "<OME UUID=\"urn:uuid:1\"><Image><Pixels Name=\"a/>\" SizeX=\"64\" SizeC=\"1\">"
+        "<Channel Name=\"b > c\" SamplesPerPixel=\"1\"/>"
+        "<TiffData Note='x/>' IFD=\"2\"><UUID FileName='y>'>urn:uuid:1</UUID></TiffData>"
+        "</Pixels></Image></OME>";
+    CHECK(s2d_ome_parse(quoted, &img, &err) && img.size_x == 64 && img.nchannels == 1 &&
+          !strcmp(img.channels[0].name, "b > c") && img.ntiffdata == 1 &&
+          img.tiffdata[0].ifd == 2 && !img.tiffdata[0].other_file);
+    s2d_ome_image_free(&img);
+    parse_prefixes(quoted);
+
     int format, bits;
     CHECK(s2d_ome_type_samples("int8", &format, &bits) && format == 1 && bits == 8);
     CHECK(s2d_ome_type_samples("double", &format, &bits) && format == 2 && bits == 64);
