@@ -381,7 +381,7 @@ s2d_part10 *s2d_concat_open(const s2d_part10_params *p, s2d_error *err)
         s2d_error_set(err, S2D_ERR_USAGE,
                       "%s: its header alone takes %" PRIu64 " bytes; a file of at most %" PRIu64
                       " bytes cannot hold it and a frame",
-                      w->final_path, one, s->max_file_bytes);
+                      part10_file_name(w), one, s->max_file_bytes);
         goto fail;
     }
     free(spool_path);
@@ -415,7 +415,7 @@ static bool frame_too_large(s2d_part10 *w, uint32_t index, size_t len, uint64_t 
     return s2d_error_set(err, S2D_ERR_USAGE,
                          "%s: frame %" PRIu32 " (%zu bytes) and the header make a file of %" PRIu64
                          " bytes, more than %" PRIu64,
-                         w->final_path, index + 1, len, need, w->split->max_file_bytes);
+                         part10_file_name(w), index + 1, len, need, w->split->max_file_bytes);
 }
 
 // The instance has outgrown one file, so it becomes parts. When the gathered frames do not
@@ -474,7 +474,7 @@ bool s2d_concat_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     size_t padded = len + (len & 1);
     if (padded > 0xFFFFFFFEu) {
         return s2d_error_set(err, S2D_ERR_INPUT, "%s: a frame of %zu bytes is too large",
-                             w->final_path, len);
+                             part10_file_name(w), len);
     }
     uint64_t item = 8 + padded;
     uint64_t cap = s->max_file_bytes;

@@ -32,6 +32,12 @@
 // Bytes read and deflated at a time when a dataset is deflated.
 #define DEFLATE_CHUNK (1u << 20)
 
+const char *part10_file_name(const s2d_part10 *w)
+{
+    const char *slash = strrchr(w->final_path, '/');
+    return slash ? slash + 1 : w->final_path;
+}
+
 bool part10_io_error(s2d_part10 *w, s2d_error *err, const char *what)
 {
     return s2d_error_set(err, S2D_ERR_IO, "%s %s: %s", what, w->final_path, strerror(errno));
@@ -578,7 +584,7 @@ bool s2d_part10_add_frame(s2d_part10 *w, const uint8_t *data, size_t len, s2d_er
     size_t padded = len + (len & 1);
     if (padded > 0xFFFFFFFEu) {
         return s2d_error_set(err, S2D_ERR_INPUT, "%s: a frame of %zu bytes is too large",
-                             w->final_path, len);
+                             part10_file_name(w), len);
     }
     if (!w->extended_offsets && w->next_offset > 0xFFFFFFFFu) {
         return s2d_error_set(err, S2D_ERR_INTERNAL,

@@ -64,6 +64,10 @@ struct s2d_part10 {
 
 /** Sets err to an S2D_ERR_IO "what final_path: strerror(errno)"; returns false. */
 bool part10_io_error(s2d_part10 *w, s2d_error *err, const char *what);
+/** The instance's file name as the user will find it in the output folder, for messages
+ *  about the instance rather than the file system (the folder being written is a staging
+ *  folder of another name). Points into w's final path: owned by w. */
+const char *part10_file_name(const s2d_part10 *w);
 
 /** A read-write stream on fd with a large stdio buffer of its own (*buffer, which the
  *  caller frees after fclose; left NULL when it cannot be had). NULL when fdopen fails. */

@@ -314,6 +314,9 @@ def main(slide2dcm, slide, work):
         lines = r.stderr.strip().splitlines()
         checks.expect(len(lines) == 1 and f"--max-instance-size {int(size[:-1]) * 1024}:" in lines[0]
                       and why in lines[0], f"{size}: message {lines}")
+        # The file as the user will find it, not the staging folder it was written in.
+        checks.expect(lines and re.search(r": level-0\.dcm: ", lines[0]) and "staging" not in lines[0],
+                      f"{size}: names the staging folder, not level-0.dcm: {lines}")
         checks.expect(not out.exists(), f"{size}: output left behind")
     for bad in ("0", "abc", "5X", "12KB", "-1", ""):
         run(slide2dcm, "convert", slide, "-o", work / "bad", "--max-instance-size", bad, expect=2)
