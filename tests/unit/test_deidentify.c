@@ -127,14 +127,28 @@ static void test_user_values_kept(void)
     s2d_deid_free(&d);
 }
 
+// value as an optical path's ICC Profile, through the --deidentify filter: the dataset,
+// which the caller frees (s2d_ds_free), and in *out and *len the value it holds now.
+static s2d_ds *deidentified_icc(const void *value, size_t n, const uint8_t **out, size_t *len)
+{
+    s2d_convert_options o;
+    s2d_convert_options_init(&o);
+    s2d_error err = {0};
+    s2d_ds *ds = s2d_ds_new();
+    s2d_ds *path = s2d_put_item(ds, S2D_KW_OpticalPathSequence, &err);
+    CHECK(path && s2d_put_bytes(path, S2D_KW_ICCProfile, value, n, &err));
+    s2d_deid d;
+    CHECK(s2d_deid_init(&d, NULL, &o, NULL, &err) && s2d_deid_apply(&d, ds, &err));
+    s2d_deid_free(&d);
+    *out = s2d_ds_bytes(s2d_ds_seq_item(ds, TAG(OpticalPathSequence), 0), TAG(ICCProfile), len);
+    return ds;
+}
+
 // The source's ICC profile in an optical path: its creation date, Profile ID and reserved
 // bytes go, the rest (no tag here holds text; what the colours depend on) stays byte for
 // byte.
 static void test_icc_profile_date(void)
 {
-    s2d_convert_options o;
-    s2d_convert_options_init(&o);
-    s2d_error err = {0};
     uint8_t icc[160];
     for (size_t i = 0; i < sizeof icc; i++) {
         icc[i] = (uint8_t)(i * 7 + 1);
@@ -143,14 +157,9 @@ static void test_icc_profile_date(void)
     memset(icc + 128, 0, 4);   // no tags: the bytes after the table are kept as they are
     static const uint8_t scanner_date[12] = {0x07, 0xE3, 0, 7, 0, 13, 0, 13, 0, 57, 0, 42};
     memcpy(icc + 24, scanner_date, sizeof scanner_date);
-    s2d_ds *ds = s2d_ds_new();
-    s2d_ds *path = s2d_put_item(ds, S2D_KW_OpticalPathSequence, &err);
-    CHECK(path && s2d_put_bytes(path, S2D_KW_ICCProfile, icc, sizeof icc, &err));
-    s2d_deid d;
-    CHECK(s2d_deid_init(&d, NULL, &o, NULL, &err) && s2d_deid_apply(&d, ds, &err));
+    const uint8_t *out;
     size_t len;
-    const uint8_t *out = s2d_ds_bytes(s2d_ds_seq_item(ds, TAG(OpticalPathSequence), 0),
-                                      TAG(ICCProfile), &len);
+    s2d_ds *ds = deidentified_icc(icc, sizeof icc, &out, &len);
     static const uint8_t fixed_date[12] = {0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
     static const uint8_t no_id[16] = {0};
     CHECK(out && len == sizeof icc);
@@ -159,7 +168,6 @@ static void test_icc_profile_date(void)
     CHECK(out && !memcmp(out, icc, 24) && !memcmp(out + 36, icc + 36, 84 - 36) &&
           !memcmp(out + 100, reserved, 28) && !memcmp(out + 128, icc + 128, sizeof icc - 128));
     s2d_ds_free(ds);
-    s2d_deid_free(&d);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -248,22 +256,13 @@ static void test_icc_profile_hidden_texts(void)
 // A value that is not an ICC profile says nothing of the colours: zeroed, its length kept.
 static void test_icc_not_a_profile(void)
 {
-    s2d_convert_options o;
-    s2d_convert_options_init(&o);
-    s2d_error err = {0};
     static const char junk[] = "MKSERIAL, not a profile";
-    s2d_ds *ds = s2d_ds_new();
-    s2d_ds *path = s2d_put_item(ds, S2D_KW_OpticalPathSequence, &err);
-    CHECK(path && s2d_put_bytes(path, S2D_KW_ICCProfile, junk, sizeof junk, &err));
-    s2d_deid d;
-    CHECK(s2d_deid_init(&d, NULL, &o, NULL, &err) && s2d_deid_apply(&d, ds, &err));
+    const uint8_t *out;
     size_t len;
-    const uint8_t *out = s2d_ds_bytes(s2d_ds_seq_item(ds, TAG(OpticalPathSequence), 0),
-                                      TAG(ICCProfile), &len);
+    s2d_ds *ds = deidentified_icc(junk, sizeof junk, &out, &len);
     static const uint8_t zeros[sizeof junk] = {0};
     CHECK(out && len >= sizeof junk && !memcmp(out, zeros, sizeof junk));
     s2d_ds_free(ds);
-    s2d_deid_free(&d);
 }
 
 static void test_derived_pseudonym(void)

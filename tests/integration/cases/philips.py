@@ -133,9 +133,8 @@ def main(bin_, slide, work):
     decoy_text = description[description.index("?>") + 2:].replace(
         'ObjectType="DPUfsImport"', "comment='ObjectType=\"DPUfsImport\"'", 1)
     assert len(decoy_text.encode()) <= len(description.encode()) and "comment=" in decoy_text
-    at, size = ifds[0][tiffdirs.DESCRIPTION][3], len(description.encode())
     decoy = os.path.join(work, "type-decoy.tiff")
-    open(decoy, "wb").write(data[:at] + decoy_text.encode().ljust(size) + data[at + size:])
+    tiffdirs.write_with_text(data, ifds[0], tiffdirs.DESCRIPTION, decoy_text, decoy)
     vendor = openslide.OpenSlide.detect_format(decoy)
     checks.expect(vendor != "philips", "decoy: OpenSlide does not take it for Philips", vendor)
     run, _ = convert_and_read(bin_, decoy, os.path.join(work, "type-decoy"))

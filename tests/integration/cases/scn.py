@@ -105,10 +105,8 @@ def main(bin_, slide, work):
     # The control: the region half a tile further right is not on the frames' grid.
     shifted = description.replace('offsetX="%s"' % view.get("offsetX"),
                                   'offsetX="%d"' % (int(view.get("offsetX")) + nm * tile // 2))
-    at = ifds[0][tiffdirs.DESCRIPTION][3]
     control = os.path.join(work, "shifted.scn")
-    open(control, "wb").write(data[:at] + shifted.encode().ljust(len(description.encode()))
-                              + data[at + len(description.encode()):])
+    tiffdirs.write_with_text(data, ifds[0], tiffdirs.DESCRIPTION, shifted, control)
     run, report = convert_and_read(bin_, control, os.path.join(work, "shifted"))
     mode = next((f["mode"] for f in report["files"] if f["name"] == "level-0.dcm"), None) \
         if report else None
@@ -122,8 +120,7 @@ def main(bin_, slide, work):
         'offsetX="%s"' % view.get("offsetX"), 'offsetX="99999999999999999999"')
     assert len(damaged_text.encode()) <= len(description.encode())
     damaged = os.path.join(work, "offset-out-of-range.scn")
-    open(damaged, "wb").write(data[:at] + damaged_text.encode().ljust(len(description.encode()))
-                              + data[at + len(description.encode()):])
+    tiffdirs.write_with_text(data, ifds[0], tiffdirs.DESCRIPTION, damaged_text, damaged)
     run, _ = convert_and_read(bin_, damaged, os.path.join(work, "offset-out-of-range"))
     lines = run.stderr.strip().splitlines()
     checks.expect(run.returncode == 1 and len(lines) == 1 and "offsetX" in lines[0] and
@@ -137,8 +134,7 @@ def main(bin_, slide, work):
         'xmlns="%s"' % NS[1:-1], "comment='xmlns=\"%s\"'" % NS[1:-1], 1)
     assert len(decoy_text.encode()) <= len(description.encode()) and "comment=" in decoy_text
     decoy = os.path.join(work, "namespace-decoy.scn")
-    open(decoy, "wb").write(data[:at] + decoy_text.encode().ljust(len(description.encode()))
-                            + data[at + len(description.encode()):])
+    tiffdirs.write_with_text(data, ifds[0], tiffdirs.DESCRIPTION, decoy_text, decoy)
     vendor = openslide.OpenSlide.detect_format(decoy)
     checks.expect(vendor != "leica", "decoy: OpenSlide does not take it for Leica", vendor)
     run, _ = convert_and_read(bin_, decoy, os.path.join(work, "namespace-decoy"))

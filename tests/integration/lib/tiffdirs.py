@@ -74,6 +74,17 @@ def text(ifd, tag):
     return ifd[tag][2].rstrip(b"\0").decode("latin-1") if tag in ifd else ""
 
 
+def write_with_text(data, ifd, tag, new_text, path):
+    """Writes the TIFF `data` to path with the ASCII entry `tag` of ifd (one of
+    directories(data)) replaced in place by new_text, padded with spaces to the old text's
+    length, which it must not pass: no offset in the file moves."""
+    at, size = ifd[tag][3], len(text(ifd, tag).encode("latin-1"))
+    new = new_text.encode("latin-1")
+    assert len(new) <= size, "the new text is longer than the old"
+    with open(path, "wb") as f:
+        f.write(data[:at] + new.ljust(size) + data[at + size:])
+
+
 def pieces(ifd):
     """(offsets, byte counts) of the IFD's tiles, or of its strips when it is not tiled."""
     if TILE_OFFSETS in ifd:
