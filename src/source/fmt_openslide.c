@@ -382,9 +382,8 @@ static bool list_associated(s2d_source *src, openslide_t *osr)
 
 // OpenSlide decodes a whole tile (or strip) at once into 32-bit ARGB, and aborts the
 // process when it cannot allocate that (a 65536-pixel tile asks for 16 GiB): no error
-// comes back, and the output would be left half written. Past this, a file is refused
-// before any OpenSlide call. 256 MiB is an 8192 x 8192 tile; slides use 256 to 1024.
-#define OS_MAX_CHUNK_BYTES (256ull << 20)
+// comes back, and the output would be left half written. Past S2D_MAX_DECODED_TILE_BYTES,
+// a file is refused before any OpenSlide call.
 
 // The pixels of one tile, or of one strip, of d.
 static void chunk_size(const s2d_tiff_ifd *d, uint32_t *w, uint32_t *h)
@@ -405,7 +404,8 @@ static uint64_t chunk_bytes(const s2d_tiff_ifd *d)
     return (uint64_t)w * h * (pixel > 4 ? pixel : 4);
 }
 
-// The first directory of td whose tiles or strips decode past OS_MAX_CHUNK_BYTES, or -1.
+// The first directory of td whose tiles or strips decode past S2D_MAX_DECODED_TILE_BYTES,
+// or -1.
 // JPEG strips are left out: they are NDPI's whole-level images, which OpenSlide decodes a
 // restart interval at a time.
 static int oversized_chunk(const s2d_tiffdir *td)
@@ -413,7 +413,7 @@ static int oversized_chunk(const s2d_tiffdir *td)
     for (int i = 0; td && i < td->n; i++) {
         const s2d_tiff_ifd *d = &td->ifds[i];
         bool jpeg_strip = !d->tiled && d->compression == 7;
-        if (!jpeg_strip && chunk_bytes(d) > OS_MAX_CHUNK_BYTES) {
+        if (!jpeg_strip && chunk_bytes(d) > S2D_MAX_DECODED_TILE_BYTES) {
             return i;
         }
     }
@@ -442,7 +442,7 @@ static bool os_open(s2d_source *src, s2d_error *err)
                              "image %d has %s of %" PRIu32 " x %" PRIu32 " pixels (%" PRIu64
                              " MiB decoded), more than the %llu MiB allowed",
                              big, d->tiled ? "tiles" : "strips", w, h, chunk_bytes(d) >> 20,
-                             OS_MAX_CHUNK_BYTES >> 20);
+                             S2D_MAX_DECODED_TILE_BYTES >> 20);
     }
     if (!loaded(err)) {
         return false;

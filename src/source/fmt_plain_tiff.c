@@ -38,10 +38,9 @@
 // not sit in memory decoded (libtiff still reads its compressed bytes whole).
 #define BIG_STRIP_BYTES (8u << 20)
 
-// What one page may make us hold decoded: a tile (scanners write 256 to 1024 pixels a side;
-// 256 MiB is 8192 x 8192 RGBA) and the chunk of rows it is cut from (a row of tiles, or a
-// strip). The file's own numbers decide both, so a crafted one would ask for gigabytes.
-#define MAX_TILE_BYTES (256ull << 20)
+// What one page may make us hold decoded besides a tile (S2D_MAX_DECODED_TILE_BYTES): the
+// chunk of rows it is cut from (a row of tiles, or a strip), which the file's numbers also
+// decide.
 #define MAX_CHUNK_BYTES (1ull << 30)
 
 typedef enum read_path {
@@ -414,14 +413,16 @@ static bool describe_page(plain_source *ps, const s2d_tiff_ifd *d, int page, pla
     return true;
 }
 
-// Refuses a page whose tile or chunk, decoded, is past what we hold (see MAX_TILE_BYTES).
+// Refuses a page whose tile or chunk, decoded, is past what we hold
+// (S2D_MAX_DECODED_TILE_BYTES, MAX_CHUNK_BYTES).
 static bool buffers_bounded(const plain_page *pp, int page, s2d_error *err)
 {
     bool rgba = pp->path == PATH_RGBA;
-    if (pp->tiled && !rgba && pp->tile_bytes > MAX_TILE_BYTES) {
+    if (pp->tiled && !rgba && pp->tile_bytes > S2D_MAX_DECODED_TILE_BYTES) {
         return s2d_error_set(err, S2D_ERR_INPUT, "page %d: one tile decodes to %llu MiB, past "
                              "the %llu MiB a tile may take", page,
-                             (unsigned long long)(pp->tile_bytes >> 20), MAX_TILE_BYTES >> 20);
+                             (unsigned long long)(pp->tile_bytes >> 20),
+                             S2D_MAX_DECODED_TILE_BYTES >> 20);
     }
     size_t planes = !rgba && pp->planar ? pp->file_samples : 1;
     size_t row = rgba ? (size_t)pp->width * 4 : pp->plane_row_bytes;

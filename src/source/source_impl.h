@@ -40,6 +40,11 @@ typedef struct s2d_source_ops {
 
 #define S2D_MAX_ASSOCIATED 3   // label, overview, thumbnail
 
+// The most one decoded tile (or strip decoded at once) may take, whichever reader decodes
+// it: a file's own numbers set a tile's size, so a crafted one would ask for gigabytes.
+// 256 MiB is an 8192 x 8192 RGBA tile; scanners write 256 to 1024 pixels a side.
+#define S2D_MAX_DECODED_TILE_BYTES (256ull << 20)
+
 struct s2d_source {
     const struct s2d_format *format;
     const s2d_source_ops *ops;
